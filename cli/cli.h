@@ -1,0 +1,47 @@
+/* Shared pieces of the command line: parsed global options, the verb
+ * table, and error/warning output in the format the caller asked for. */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+#include <stdbool.h>
+
+#include "berth/container.h"
+#include "berth/err.h"
+
+struct cli {
+        struct berth_ctx ctx;
+        const char *log_path;
+        bool log_json;
+        const char *prog;
+};
+
+struct cli_verb {
+        const char *name;
+        int (*run)(struct cli *cli, int argc, char **argv);
+        const char *summary;
+};
+
+/* Reports an error once: stderr, and the --log file in text or JSON. */
+void cli_error(struct cli *cli, const struct berth_err *err);
+void cli_errorf(struct cli *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cli_warn(void *cli, const char *msg);
+void cli_debug(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints `usage` for --help / -h and returns true when it did. */
+bool cli_wants_help(int argc, char **argv, const char *usage);
+/* "verb: expects N argument(s)" style checks; reports and returns false. */
+bool cli_expect_args(struct cli *cli, const char *verb, int n_have, int n_min, int n_max);
+
+/* The verbs, one file per family. */
+int cmd_create(struct cli *cli, int argc, char **argv);
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_start(struct cli *cli, int argc, char **argv);
+int cmd_kill(struct cli *cli, int argc, char **argv);
+int cmd_delete(struct cli *cli, int argc, char **argv);
+int cmd_state(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_spec(struct cli *cli, int argc, char **argv);
+
+const struct cli_verb *cli_verbs(void);
+
+#endif

@@ -1,0 +1,66 @@
+/* Container lifecycle: the OCI verbs as library calls. cli/ parses flags and
+ * prints; everything a verb does happens here. */
+#ifndef BERTH_CONTAINER_H
+#define BERTH_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "berth/err.h"
+#include "berth/state.h"
+
+/* Where a warning goes (the CLI logs it); library code never prints. */
+typedef void (*berth_warn_fn)(void *data, const char *msg);
+
+struct berth_ctx {
+        const char *state_root; /* --root */
+        bool systemd_cgroup;    /* --systemd-cgroup */
+        bool cgroup_disabled;   /* --cgroup-manager disabled */
+        bool debug;
+        berth_warn_fn warn;
+        void *warn_data;
+};
+
+void berth_warn(const struct berth_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct berth_create_opts {
+        const char *id;
+        const char *bundle;         /* NULL: the current directory */
+        const char *pid_file;       /* NULL: none */
+        const char *console_socket; /* NULL: none */
+        bool no_pivot;
+        bool no_new_keyring;
+        unsigned preserve_fds;
+        bool detach; /* run only */
+};
+
+int berth_container_create(const struct berth_ctx *ctx, const struct berth_create_opts *o, struct berth_err *err);
+
+/* create + start; unless detached, waits and stores the container's exit
+ * code (128+signal for a signal) in *exit_code, then deletes it. */
+int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_opts *o, int *exit_code,
+                        struct berth_err *err);
+
+int berth_container_start(const struct berth_ctx *ctx, const char *id, struct berth_err *err);
+
+int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, bool all, struct berth_err *err);
+
+int berth_container_delete(const struct berth_ctx *ctx, const char *id, bool force, struct berth_err *err);
+
+/* A container's state as the OCI state JSON (pretty-printed, runc's fields). */
+int berth_container_state_json(const struct berth_ctx *ctx, const char *id, char **json, struct berth_err *err);
+
+struct berth_container_info {
+        struct berth_state st;
+        enum berth_status status;
+};
+
+/* Loads the state and derives the live status (locks nothing). */
+int berth_container_load(const struct berth_ctx *ctx, const char *id, struct berth_container_info *info,
+                         struct berth_err *err);
+void berth_container_info_clear(struct berth_container_info *info);
+
+/* Parses a signal given as "KILL", "SIGKILL" or "9"; -EINVAL when unknown. */
+int berth_signal_parse(const char *s);
+
+#endif

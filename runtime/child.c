@@ -1,0 +1,147 @@
+/* The container init, from the clone to execve.
+ *
+ * Every step reports failure to the parent over the sync socket and exits;
+ * nothing here prints. The order follows the runtime spec's lifecycle:
+ * namespaces, rootfs, createRuntime (parent), createContainer, pivot,
+ * terminal, hostname/sysctl, masks, wait for start, startContainer, exec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/process.h"
+#include "berth/rootfs.h"
+#include "runtime/child_steps.h"
+#include "runtime/container_internal.h"
+#include "runtime/hooks.h"
+#include "runtime/sync.h"
+
+/* Only fds 0-2 and the preserved ones may reach the container
+ * (CVE-2024-21626): everything else the caller gave us becomes
+ * close-on-exec; ours already are and stay usable until execve. */
+static int child_fence_fds(struct container_setup *s, struct berth_err *err)
+{
+        unsigned first = 3 + s->preserve_fds;
+        if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return berth_err_sys(err, errno, "close_range");
+        for (unsigned fd = 3; fd < first; fd++)
+                if (fcntl((int)fd, F_SETFD, 0) < 0)
+                        return berth_err_sys(err, errno, "preserve fd %u", fd);
+        return 0;
+}
+
+static int child_namespaces(struct container_setup *s, pid_t *host_pid, struct berth_err *err)
+{
+        int32_t pid = 0;
+        int r = sync_expect(s->sync_fd, SYNC_PROCEED, &pid, err);
+        if (r < 0)
+                return r;
+        *host_pid = pid;
+        r = child_join_namespaces(s, err);
+        if (r < 0)
+                return r;
+        r = child_unshare_namespaces(s, err);
+        if (r < 0)
+                return r;
+        if (s->new_userns) {
+                /* Become root of the new user namespace: our host uid is not
+                 * mapped in it, and files we create must belong to its root. */
+                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                        return berth_err_sys(err, errno, "become root in the user namespace");
+        }
+        if (setsid() < 0)
+                return berth_err_sys(err, errno, "setsid");
+        return 0;
+}
+
+static int child_hooks(struct container_setup *s, enum berth_hook_kind kind, pid_t pid, struct berth_err *err)
+{
+        if (s->spec->hooks.n[kind] == 0)
+                return 0;
+        _cleanup_free_ char *state = container_hook_state(s, pid, kind == BERTH_HOOK_START_CONTAINER ? "created" : "creating");
+        if (!state)
+                return berth_err_set(err, ENOMEM, "hook state");
+        return berth_hooks_run(&s->spec->hooks, kind, state, err);
+}
+
+static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *err)
+{
+        bool own_mounts = s->spec->namespaces[BERTH_NS_MOUNT].present && !s->spec->namespaces[BERTH_NS_MOUNT].path;
+        struct berth_rootfs_opts o = {
+                .spec = s->spec,
+                .bundle = s->bundle,
+                .rootfs = s->rootfs,
+                .no_pivot = s->no_pivot,
+                .in_userns = s->new_userns || s->ns_fds[BERTH_NS_USER] >= 0,
+                .new_cgroupns = s->spec->namespaces[BERTH_NS_CGROUP].present,
+        };
+        int r = own_mounts ? berth_rootfs_prepare(&o, err) : 0;
+        if (r < 0)
+                return r;
+        r = sync_send(s->sync_fd, SYNC_RUNTIME_HOOKS, 0, NULL);
+        if (r < 0)
+                return berth_err_sys(err, -r, "sync with parent");
+        r = sync_expect(s->sync_fd, SYNC_HOOKS_DONE, NULL, err);
+        if (r < 0)
+                return r;
+        r = child_hooks(s, BERTH_HOOK_CREATE_CONTAINER, pid, err);
+        if (r < 0)
+                return r;
+        r = own_mounts ? berth_rootfs_enter(&o, err) : 0;
+        if (r < 0)
+                return r;
+        r = container_setup_terminal(s, err);
+        if (r < 0)
+                return r;
+        r = child_set_names_and_sysctls(s, err);
+        if (r < 0)
+                return r;
+        return own_mounts ? berth_rootfs_finalize(&o, err) : 0;
+}
+
+/* Blocks until `start` (the exec fifo) or `run` (the sync socket) says go. */
+static int child_wait_start(struct container_setup *s, struct berth_err *err)
+{
+        if (s->fifo_fd < 0)
+                return sync_expect(s->sync_fd, SYNC_START, NULL, err);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fifo_fd);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "open exec fifo");
+        if (write(fd, "0", 1) != 1)
+                return berth_err_sys(err, errno, "write exec fifo");
+        return 0;
+}
+
+void container_child_main(struct container_setup *s)
+{
+        struct berth_err err = {0};
+        pid_t pid = 0;
+        char exe[PATH_MAX];
+        /* Die with the parent while it sets us up; once set up, the
+         * container outlives `create` (the flag is cleared below). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (child_fence_fds(s, &err) < 0 || child_namespaces(s, &pid, &err) < 0 ||
+            child_rootfs(s, pid, &err) < 0 || child_join_keyring(s, &err) < 0 ||
+            child_chdir_and_lookup(s, exe, sizeof(exe), &err) < 0)
+                sync_fail(s->sync_fd, &err);
+        prctl(PR_SET_PDEATHSIG, 0);
+        if (sync_send(s->sync_fd, SYNC_READY, 0, NULL) < 0)
+                _exit(1);
+        if (child_wait_start(s, &err) < 0 || child_hooks(s, BERTH_HOOK_START_CONTAINER, pid, &err) < 0)
+                child_fail_late(s, &err);
+        struct berth_exec_ctx x = {.process = &s->spec->process,
+                                   .seccomp = s->spec->has_seccomp ? &s->spec->seccomp : NULL,
+                                   .exe = exe};
+        berth_process_exec(&x, &err);
+        child_fail_late(s, &err);
+}

@@ -1,0 +1,68 @@
+/* What `create` hands to the container init it clones. The child gets a
+ * copy of the parent's memory, so the parsed spec travels for free. */
+#ifndef BERTH_RUNTIME_CONTAINER_INTERNAL_H
+#define BERTH_RUNTIME_CONTAINER_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "berth/container.h"
+#include "berth/spec.h"
+#include "berth/state.h"
+
+struct container_setup {
+        const struct berth_ctx *ctx;
+        const struct berth_spec *spec;
+        const char *id;
+        char bundle[PATH_MAX];
+        char rootfs[PATH_MAX];
+        int sync_fd;          /* child's end of the socketpair */
+        int fifo_fd;          /* O_PATH of exec.fifo (create), -EBADF for run */
+        int console_sock;     /* connected --console-socket, or -EBADF */
+        unsigned preserve_fds;
+        bool no_pivot;
+        bool no_new_keyring;
+        unsigned long clone_flags;   /* namespaces the clone itself creates */
+        unsigned long unshare_flags; /* namespaces the child creates itself */
+        bool two_stage;              /* user ns joined by path: fork once more */
+        int ns_fds[BERTH_NS_COUNT];  /* namespaces to join (setns), or -EBADF */
+        bool new_userns;
+};
+
+/* CLONE_NEW* bit of a namespace type. */
+unsigned long container_ns_flag(enum berth_ns_type t);
+
+/* Opens the namespaces given by path, checking their type, and works out
+ * which flags clone3 and the child use. */
+int container_plan_namespaces(struct container_setup *s, struct berth_err *err);
+void container_close_ns_fds(struct container_setup *s);
+
+/* Clones the container init with s->clone_flags into `cgroup_fd` (or no
+ * cgroup when < 0). Returns the pid in the parent; never returns in the child. */
+pid_t container_clone(struct container_setup *s, int cgroup_fd, int *pidfd, struct berth_err *err);
+
+/* The container init: everything from namespaces to execve. */
+__attribute__((noreturn)) void container_child_main(struct container_setup *s);
+
+/* Terminal: opens a pty inside the container, sends the master over the
+ * console socket and makes the slave the process's controlling tty/stdio. */
+int container_setup_terminal(struct container_setup *s, struct berth_err *err);
+
+/* Writes uid_map/gid_map of `pid` from the spec (parent side). */
+int container_write_id_maps(const struct berth_spec *spec, pid_t pid, struct berth_err *err);
+
+/* Builds the OCI state JSON for hooks at a given status. */
+char *container_hook_state(const struct container_setup *s, pid_t pid, const char *status);
+
+/* Sends one fd with SCM_RIGHTS, `name` as the data (runc's format). */
+int berth_send_fd(int sock, int fd, const char *name, struct berth_err *err);
+
+/* Writes the pid file atomically (tmp + rename); no-op for a NULL path. */
+int berth_write_pid_file(const char *path, pid_t pid, struct berth_err *err);
+
+/* Opens a pidfd for a recorded init and checks, after opening, that the
+ * pid still belongs to that very process (not a recycled pid). */
+int container_open_init(const struct berth_state *st, struct berth_err *err);
+
+#endif

@@ -1,0 +1,116 @@
+/* Everything `create` sets up on the host before it clones the init. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "runtime/create_job.h"
+
+static int write_config_copy(struct create_job *j, struct berth_err *err)
+{
+        /* exec, delete (poststop hooks) and update need the config later,
+         * even if the bundle is gone by then. */
+        _cleanup_close_ int fd = openat(j->state_fd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, j->config_text, j->config_len) != (ssize_t)j->config_len)
+                return berth_err_sys(err, errno, "save config.json in the state directory");
+        return 0;
+}
+
+static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struct berth_err *err)
+{
+        if (ctx->cgroup_disabled)
+                return 0;
+        struct berth_cgroup_opts co = {
+                .id = j->setup.id,
+                .path = j->spec->cgroups_path,
+                .resources = j->spec->has_resources ? &j->spec->resources : NULL,
+                .default_devices = true,
+        };
+        j->cgroup = berth_cgroup_new(&co, err);
+        if (!j->cgroup)
+                return -err->code;
+        int r = berth_cgroup_create(j->cgroup, err);
+        if (r < 0) {
+                berth_cgroup_free(j->cgroup);
+                j->cgroup = NULL;
+                return r;
+        }
+        const char *warnings = berth_cgroup_warnings(j->cgroup);
+        if (warnings)
+                berth_warn(ctx, "%s", warnings);
+        return 0;
+}
+
+static int setup_fifo(struct create_job *j, struct berth_err *err)
+{
+        if (j->run_mode)
+                return 0;
+        if (mkfifoat(j->state_fd, "exec.fifo", 0600) < 0)
+                return berth_err_sys(err, errno, "create exec fifo");
+        j->setup.fifo_fd = openat(j->state_fd, "exec.fifo", O_PATH | O_CLOEXEC);
+        return j->setup.fifo_fd >= 0 ? 0 : berth_err_sys(err, errno, "open exec fifo");
+}
+
+static int connect_console(struct create_job *j, const char *path, struct berth_err *err)
+{
+        if (!path)
+                return 0;
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof(addr.sun_path))
+                return berth_err_set(err, ENAMETOOLONG, "console socket path too long: %s", path);
+        strcpy(addr.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+                return berth_err_sys(err, errno, "connect to console socket %s", path);
+        j->setup.console_sock = TAKE_FD(fd);
+        return 0;
+}
+
+static void fill_state(struct create_job *j)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        char created[64];
+        size_t n = strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(created + n, sizeof(created) - n, ".%09ldZ", ts.tv_nsec);
+        struct passwd *pw = getpwuid(geteuid());
+        j->st.id = strdup(j->setup.id);
+        j->st.bundle = strdup(j->setup.bundle);
+        j->st.rootfs = strdup(j->setup.rootfs);
+        j->st.created = strdup(created);
+        j->st.owner = strdup(pw ? pw->pw_name : "");
+        j->st.annotations = j->spec->annotations;
+        j->st.n_annotations = j->spec->n_annotations;
+}
+
+int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
+{
+        const struct berth_ctx *ctx = j->setup.ctx;
+        j->root_fd = berth_state_root_open(ctx->state_root, err);
+        if (j->root_fd < 0)
+                return j->root_fd;
+        j->state_fd = berth_state_dir_create(j->root_fd, j->setup.id, err);
+        if (j->state_fd < 0)
+                return j->state_fd;
+        fill_state(j);
+        int r = write_config_copy(j, err);
+        if (r >= 0)
+                r = setup_cgroup(j, ctx, err);
+        if (r >= 0)
+                r = container_plan_namespaces(&j->setup, err);
+        if (r >= 0)
+                r = setup_fifo(j, err);
+        if (r >= 0)
+                r = connect_console(j, o->console_socket, err);
+        return r;
+}

@@ -1,0 +1,91 @@
+/* delete: removes a stopped container; --force kills a live one first. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "berth/cgroup.h"
+#include "berth/cleanup.h"
+#include "berth/container.h"
+#include "runtime/container_internal.h"
+#include "runtime/destroy.h"
+#include "runtime/wait.h"
+
+void berth_warn(const struct berth_ctx *ctx, const char *fmt, ...)
+{
+        if (!ctx || !ctx->warn)
+                return;
+        char msg[BERTH_ERR_MSG_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        ctx->warn(ctx->warn_data, msg);
+}
+
+/* SIGKILL for everything in the container, then wait for the init to be
+ * gone: cgroup.kill and a pidfd make this a few syscalls, not a poll loop. */
+static int kill_and_wait(const struct berth_state *st, struct berth_cgroup *cg, struct berth_err *err)
+{
+        _cleanup_close_ int pidfd = container_open_init(st, err);
+        if (pidfd < 0)
+                return 0; /* exited meanwhile */
+        int r = cg ? berth_cgroup_kill(cg, SIGKILL, err) : 0;
+        if (!cg || r < 0)
+                syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        return container_wait_exit(pidfd, 10000, err);
+}
+
+static int delete_loaded(const struct berth_ctx *ctx, int root_fd, int state_fd,
+                         const struct berth_container_info *info, bool force, struct berth_err *err)
+{
+        const char *id = info->st.id;
+        if (info->status != BERTH_STATUS_STOPPED && !force)
+                return berth_err_set(err, EBUSY, "cannot delete container %s that is not stopped: %s", id,
+                                     berth_status_name(info->status));
+        struct berth_cgroup *cg = NULL;
+        if (info->st.cgroup && !(cg = berth_cgroup_restore(info->st.cgroup, err)))
+                return berth_err_wrap(err, "delete container '%s'", id);
+        int r = 0;
+        if (info->status != BERTH_STATUS_STOPPED)
+                r = kill_and_wait(&info->st, cg, err);
+        struct berth_err spec_err = {0};
+        struct berth_spec *spec = berth_spec_load(state_fd, &spec_err);
+        if (r >= 0)
+                r = container_destroy(ctx, root_fd, id, cg, spec, &info->st, err);
+        berth_spec_free(spec);
+        berth_cgroup_free(cg);
+        return r;
+}
+
+int berth_container_delete(const struct berth_ctx *ctx, const char *id, bool force, struct berth_err *err)
+{
+        _cleanup_close_ int root_fd = open(ctx->state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0 && errno == ENOENT && force)
+                return 0;
+        if (root_fd < 0)
+                return berth_err_set(err, ENOENT, "container does not exist: %s", id);
+        _cleanup_close_ int state_fd = berth_state_dir_open(root_fd, id, err);
+        if (state_fd == -ENOENT && force)
+                return 0; /* containerd cleans up with delete --force and expects success */
+        if (state_fd < 0)
+                return state_fd;
+        _cleanup_close_ int lock = berth_state_lock(state_fd, err);
+        if (lock < 0)
+                return lock;
+        struct berth_container_info info;
+        int r = berth_container_load(ctx, id, &info, err);
+        if (r < 0)
+                return r;
+        if (info.status == BERTH_STATUS_CREATING)
+                r = force ? berth_state_dir_remove(root_fd, id, err)
+                          : berth_err_set(err, EBUSY, "container %s is being created", id);
+        else
+                r = delete_loaded(ctx, root_fd, state_fd, &info, force, err);
+        berth_container_info_clear(&info);
+        return r;
+}

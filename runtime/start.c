@@ -1,0 +1,79 @@
+/* start: releases a created container through its exec fifo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/container.h"
+#include "runtime/hooks.h"
+
+/* Opening the fifo for reading lets the init's blocking open() for writing
+ * complete; its one byte says it is on its way to execve. The init's pidfd
+ * tells us if it died instead (no sleeping, no timeouts). */
+static int release_init(int state_fd, pid_t pid, struct berth_err *err)
+{
+        _cleanup_close_ int fifo = openat(state_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                return berth_err_sys(err, errno, "open exec fifo");
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return berth_err_sys(err, errno, "container init %d", (int)pid);
+        struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+        for (;;) {
+                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                        return berth_err_sys(err, errno, "wait for container init");
+                char c;
+                if ((p[0].revents & POLLIN) && read(fifo, &c, 1) == 1)
+                        break;
+                if (p[1].revents)
+                        return berth_err_set(err, ESRCH, "container init exited before start");
+        }
+        if (unlinkat(state_fd, "exec.fifo", 0) < 0)
+                return berth_err_sys(err, errno, "remove exec fifo");
+        return 0;
+}
+
+static void run_poststart(const struct berth_ctx *ctx, int state_fd, const struct berth_state *st)
+{
+        struct berth_err err = {0};
+        struct berth_spec *spec = berth_spec_load(state_fd, &err);
+        if (spec && spec->hooks.n[BERTH_HOOK_POSTSTART]) {
+                _cleanup_free_ char *state = berth_oci_state_format(st, BERTH_STATUS_RUNNING, false, false);
+                if (berth_hooks_run(&spec->hooks, BERTH_HOOK_POSTSTART, state, &err) < 0)
+                        berth_warn(ctx, "%s", err.msg);
+        } else if (!spec) {
+                berth_warn(ctx, "poststart hooks skipped: %s", err.msg);
+        }
+        berth_spec_free(spec);
+}
+
+int berth_container_start(const struct berth_ctx *ctx, const char *id, struct berth_err *err)
+{
+        _cleanup_close_ int root_fd = open(ctx->state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return berth_err_set(err, ENOENT, "container does not exist: %s", id);
+        _cleanup_close_ int state_fd = berth_state_dir_open(root_fd, id, err);
+        if (state_fd < 0)
+                return state_fd;
+        _cleanup_close_ int lock = berth_state_lock(state_fd, err);
+        if (lock < 0)
+                return lock;
+        struct berth_container_info info;
+        int r = berth_container_load(ctx, id, &info, err);
+        if (r < 0)
+                return r;
+        if (info.status != BERTH_STATUS_CREATED) {
+                r = berth_err_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
+                                  berth_status_name(info.status));
+        } else {
+                r = release_init(state_fd, info.st.pid, err);
+                if (r >= 0)
+                        run_poststart(ctx, state_fd, &info.st);
+        }
+        berth_container_info_clear(&info);
+        return r;
+}

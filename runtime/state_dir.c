@@ -1,0 +1,133 @@
+/* Listing and removing state directories; liveness of a recorded init. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/state.h"
+
+int berth_state_dir_remove(int root_fd, const char *id, struct berth_err *err)
+{
+        int dfd = openat(root_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : berth_err_sys(err, errno, "remove state of %s", id);
+        _cleanup_closedir_ DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return berth_err_sys(err, errno, "remove state of %s", id);
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT)
+                        return berth_err_sys(err, errno, "remove state file %s/%s", id, de->d_name);
+        }
+        if (unlinkat(root_fd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return berth_err_sys(err, errno, "remove state directory of %s", id);
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int berth_state_list(int root_fd, char ***ids, struct berth_err *err)
+{
+        int dfd = dup(root_fd);
+        if (dfd < 0)
+                return berth_err_sys(err, errno, "list containers");
+        _cleanup_closedir_ DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return berth_err_sys(err, errno, "list containers");
+        }
+        rewinddir(d);
+        size_t n = 0, cap = 16;
+        _cleanup_strv_ char **v = calloc(cap + 1, sizeof(char *));
+        struct dirent *de;
+        while (v && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || !berth_id_valid(de->d_name))
+                        continue;
+                if (n == cap) {
+                        char **nv = realloc(v, (2 * cap + 1) * sizeof(char *));
+                        if (!nv)
+                                return berth_err_sys(err, ENOMEM, "list containers");
+                        v = nv;
+                        cap *= 2;
+                }
+                v[n] = strdup(de->d_name);
+                if (!v[n])
+                        return berth_err_sys(err, ENOMEM, "list containers");
+                v[++n] = NULL;
+        }
+        if (!v)
+                return berth_err_sys(err, ENOMEM, "list containers");
+        qsort(v, n, sizeof(char *), cmp_str);
+        *ids = TAKE_PTR(v);
+        return (int)n;
+}
+
+uint64_t berth_proc_stat_start_time(const char *line)
+{
+        /* The command name (field 2) may hold spaces and parentheses: skip to
+         * the last ')' and count fields from there. */
+        const char *p = strrchr(line, ')');
+        if (!p)
+                return 0;
+        int field = 2;
+        for (p++; *p && field < 22; p++)
+                if (*p == ' ')
+                        field++;
+        if (field != 22)
+                return 0;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        return (errno || end == p) ? 0 : (uint64_t)v;
+}
+
+uint64_t berth_proc_start_time(pid_t pid)
+{
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        /* A zombie has exited: it is not a running init any more. */
+        const char *p = strrchr(buf, ')');
+        if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+                return 0;
+        return berth_proc_stat_start_time(buf);
+}
+
+bool berth_state_init_alive(const struct berth_state *st)
+{
+        return st->pid > 0 && st->pid_start_time != 0 && berth_proc_start_time(st->pid) == st->pid_start_time;
+}
+
+const char *berth_status_name(enum berth_status s)
+{
+        switch (s) {
+        case BERTH_STATUS_CREATING:
+                return "creating";
+        case BERTH_STATUS_CREATED:
+                return "created";
+        case BERTH_STATUS_RUNNING:
+                return "running";
+        case BERTH_STATUS_PAUSED:
+                return "paused";
+        case BERTH_STATUS_STOPPED:
+                return "stopped";
+        }
+        return "unknown";
+}

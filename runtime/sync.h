@@ -1,0 +1,36 @@
+/* The parent <-> container-init channel: a SOCK_SEQPACKET socketpair, one
+ * fixed-size message per step, so neither side ever polls or sleeps. */
+#ifndef BERTH_RUNTIME_SYNC_H
+#define BERTH_RUNTIME_SYNC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/err.h"
+
+enum sync_type {
+        SYNC_PROCEED = 1,    /* parent: maps and cgroups are set; payload: host pid */
+        SYNC_RUNTIME_HOOKS,  /* child: rootfs mounted, run prestart/createRuntime now */
+        SYNC_HOOKS_DONE,     /* parent: hooks ran, go on */
+        SYNC_READY,          /* child: all set up, waiting for start */
+        SYNC_START,          /* parent (run): start the process */
+        SYNC_WRITE_MAPS,     /* child (two-stage): user ns created, write its id maps */
+        SYNC_GRANDCHILD_PID, /* child (two-stage): pid ns created, payload: the real init's pid */
+        SYNC_ERROR,          /* child: failed; payload: errno + message */
+};
+
+struct sync_msg {
+        uint32_t type;
+        int32_t value; /* pid or errno */
+        char text[BERTH_ERR_MSG_MAX];
+};
+
+/* Sends a message (and optionally one fd with SCM_RIGHTS). */
+int sync_send(int sock, enum sync_type type, int32_t value, const char *text);
+/* Receives a message and expects `type`; a SYNC_ERROR from the child is
+ * turned into err; EOF means the child died without a word. */
+int sync_expect(int sock, enum sync_type type, int32_t *value, struct berth_err *err);
+/* Child side: reports err to the parent and exits. */
+__attribute__((noreturn)) void sync_fail(int sock, const struct berth_err *err);
+
+#endif
