@@ -25,7 +25,7 @@ struct berth_clone_args {
                 set_tid_size, cgroup;
 };
 
-static pid_t do_clone3(uint64_t flags, int cgroup_fd, int *pidfd)
+pid_t berth_clone3(uint64_t flags, int cgroup_fd, int *pidfd)
 {
         struct berth_clone_args a;
         memset(&a, 0, sizeof(a));
@@ -61,7 +61,7 @@ pid_t container_clone(struct container_setup *s, int cgroup_fd, int *pidfd, stru
         if (r < 0)
                 return r;
         *pidfd = -EBADF;
-        pid_t pid = do_clone3(s->clone_flags, cgroup_fd, pidfd);
+        pid_t pid = berth_clone3(s->clone_flags, cgroup_fd, pidfd);
         if (pid == 0)
                 container_child_main(s);
         int e = errno;

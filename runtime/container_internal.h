@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "berth/container.h"
@@ -38,6 +39,10 @@ unsigned long container_ns_flag(enum berth_ns_type t);
 int container_plan_namespaces(struct container_setup *s, struct berth_err *err);
 void container_close_ns_fds(struct container_setup *s);
 
+/* clone3 with a pidfd, into cgroup_fd when >= 0 (CLONE_INTO_CGROUP).
+ * Returns 0 in the child, like fork. */
+pid_t berth_clone3(uint64_t flags, int cgroup_fd, int *pidfd);
+
 /* Clones the container init with s->clone_flags into `cgroup_fd` (or no
  * cgroup when < 0). Returns the pid in the parent; never returns in the child. */
 pid_t container_clone(struct container_setup *s, int cgroup_fd, int *pidfd, struct berth_err *err);
@@ -48,6 +53,9 @@ __attribute__((noreturn)) void container_child_main(struct container_setup *s);
 /* Terminal: opens a pty inside the container, sends the master over the
  * console socket and makes the slave the process's controlling tty/stdio. */
 int container_setup_terminal(struct container_setup *s, struct berth_err *err);
+/* The same for any process (exec): bind_dev_console only for the init. */
+int berth_terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
+                         struct berth_err *err);
 
 /* Writes uid_map/gid_map of `pid` from the spec (parent side). */
 int container_write_id_maps(const struct berth_spec *spec, pid_t pid, struct berth_err *err);

@@ -65,9 +65,9 @@ static int make_ctty(int slave, struct berth_err *err)
         return 0;
 }
 
-int container_setup_terminal(struct container_setup *s, struct berth_err *err)
+int berth_terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
+                         struct berth_err *err)
 {
-        const struct berth_process *p = &s->spec->process;
         if (!p->terminal)
                 return 0;
         _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -85,11 +85,16 @@ int container_setup_terminal(struct container_setup *s, struct berth_err *err)
                 if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
                         return berth_err_sys(err, errno, "set console size");
         }
-        int r = bind_console(slave, err);
+        int r = bind_dev_console ? bind_console(slave, err) : 0;
         if (r < 0)
                 return r;
-        r = berth_send_fd(s->console_sock, master, "/dev/ptmx", err);
+        r = berth_send_fd(console_sock, master, "/dev/ptmx", err);
         if (r < 0)
                 return r;
         return make_ctty(slave, err);
+}
+
+int container_setup_terminal(struct container_setup *s, struct berth_err *err)
+{
+        return berth_terminal_setup(&s->spec->process, s->console_sock, true, err);
 }

@@ -63,4 +63,34 @@ void berth_container_info_clear(struct berth_container_info *info);
 /* Parses a signal given as "KILL", "SIGKILL" or "9"; -EINVAL when unknown. */
 int berth_signal_parse(const char *s);
 
+
+
+/* ---- exec ---------------------------------------------------------------- */
+
+struct berth_exec_opts {
+        const char *id;
+        const char *process_file;   /* --process: an OCI process JSON; else the fields below */
+        char **args;                /* NULL-terminated */
+        char **env;                 /* --env KEY=VALUE additions, NULL-terminated or NULL */
+        const char *cwd;
+        bool has_user;
+        uid_t uid;
+        gid_t gid;
+        bool has_gid;
+        gid_t *additional_gids;
+        size_t n_additional_gids;
+        char **caps;                /* --cap additions, NULL-terminated or NULL */
+        bool tty;
+        bool no_new_privs;
+        const char *console_socket;
+        const char *pid_file;
+        const char *cgroup;         /* --cgroup: a sub-cgroup of the container's */
+        unsigned preserve_fds;
+        bool detach;
+};
+
+/* Runs a new process inside a running container. In the foreground it
+ * waits and stores the process's exit code (128+signal when killed). */
+int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_opts *o, int *exit_code,
+                         struct berth_err *err);
 #endif

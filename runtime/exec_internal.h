@@ -1,0 +1,21 @@
+/* exec: the pieces shared by the parent (exec.c) and child (exec_child.c). */
+#ifndef BERTH_RUNTIME_EXEC_INTERNAL_H
+#define BERTH_RUNTIME_EXEC_INTERNAL_H
+
+#include "berth/container.h"
+#include "berth/spec.h"
+
+struct exec_child {
+        const struct berth_spec *spec; /* the container's, with the exec'd process in spec->process */
+        int init_pidfd;                /* the container init: its namespaces are joined */
+        int sync_fd;
+        int console_sock;
+        unsigned preserve_fds;
+};
+
+/* Replaces spec->process with the process exec runs. */
+int exec_build_process(struct berth_spec *spec, const struct berth_exec_opts *o, struct berth_err *err);
+
+__attribute__((noreturn)) void exec_child_main(struct exec_child *c);
+
+#endif

@@ -1,0 +1,154 @@
+/* Relaying a container's pty to berth's own terminal. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "runtime/tty_proxy.h"
+
+struct tty_proxy {
+        int sock;   /* our end of the socketpair */
+        int master; /* received pty master */
+        bool raw;
+        struct termios saved;
+};
+
+struct tty_proxy *tty_proxy_new(int *console_sock, struct berth_err *err)
+{
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                berth_err_sys(err, errno, "terminal socketpair");
+                return NULL;
+        }
+        struct tty_proxy *p = calloc(1, sizeof(*p));
+        if (!p) {
+                close(sv[0]);
+                close(sv[1]);
+                berth_err_sys(err, ENOMEM, "terminal proxy");
+                return NULL;
+        }
+        p->sock = sv[0];
+        p->master = -EBADF;
+        *console_sock = sv[1];
+        return p;
+}
+
+static int recv_master(int sock, struct berth_err *err)
+{
+        char data[256];
+        struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+        if (!c || c->cmsg_type != SCM_RIGHTS)
+                return berth_err_set(err, EPIPE, "the process did not send its terminal");
+        int fd;
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        return fd;
+}
+
+static void copy_winsize(int master)
+{
+        struct winsize ws;
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static void make_raw(struct tty_proxy *p)
+{
+        if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &p->saved) < 0)
+                return;
+        struct termios raw = p->saved;
+        cfmakeraw(&raw);
+        p->raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+}
+
+/* Copies what is available; false on EOF or error. */
+static bool pump(int from, int to)
+{
+        char buf[8192];
+        ssize_t n = read(from, buf, sizeof(buf));
+        if (n <= 0)
+                return n < 0 && errno == EINTR;
+        for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(to, buf + off, (size_t)(n - off));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return false;
+                off += w;
+        }
+        return true;
+}
+
+static void relay(struct tty_proxy *p, int pidfd, int sigfd)
+{
+        bool stdin_open = true;
+        for (;;) {
+                struct pollfd f[4] = {{.fd = p->master, .events = POLLIN}, {.fd = pidfd, .events = POLLIN},
+                                      {.fd = sigfd, .events = POLLIN},
+                                      {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
+                if (poll(f, 4, -1) < 0 && errno != EINTR)
+                        return;
+                if ((f[0].revents & (POLLIN | POLLHUP)) && !pump(p->master, STDOUT_FILENO))
+                        return;
+                if (f[1].revents) {
+                        while (poll(f, 1, 0) == 1 && (f[0].revents & POLLIN) && pump(p->master, STDOUT_FILENO))
+                                ;
+                        return;
+                }
+                struct signalfd_siginfo si;
+                if (f[2].revents && read(sigfd, &si, sizeof(si)) == sizeof(si))
+                        copy_winsize(p->master);
+                if (f[3].revents && !pump(STDIN_FILENO, p->master))
+                        stdin_open = false;
+        }
+}
+
+int tty_proxy_run(struct tty_proxy *p, pid_t pid, int pidfd, int *exit_code, struct berth_err *err)
+{
+        p->master = recv_master(p->sock, err);
+        if (p->master < 0) {
+                berth_kill_and_reap(&pid);
+                return p->master;
+        }
+        copy_winsize(p->master);
+        sigset_t set, old;
+        sigemptyset(&set);
+        sigaddset(&set, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        _cleanup_close_ int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+        make_raw(p);
+        relay(p, pidfd, sigfd);
+        if (p->raw)
+                tcsetattr(STDIN_FILENO, TCSANOW, &p->saved);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return berth_err_sys(err, errno, "wait for process %d", (int)pid);
+        *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return 0;
+}
+
+void tty_proxy_free(struct tty_proxy *p)
+{
+        if (!p)
+                return;
+        berth_closep(&p->sock);
+        berth_closep(&p->master);
+        free(p);
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs every Debian package berth needs (build, tests, benchmarks) and
+# builds build/berth. Idempotent; run as root on Debian 12.
+set -eu
+cd "$(dirname "$0")/.."
+
+PACKAGES="build-essential cmake pkg-config git
+libcap-dev libseccomp-dev libmnl-dev libjansson-dev libarchive-dev libzstd-dev check
+clang clang-format libclang-rt-14-dev llvm
+busybox-static iproute2 procps kmod cpio xz-utils zstd e2fsprogs
+qemu-system-x86 criu debootstrap
+runc crun hyperfine podman containerd uidmap slirp4netns fuse-overlayfs"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+echo "setup: built $(pwd)/build/berth"

@@ -1,0 +1,45 @@
+#!/bin/bash
+# Runs every test berth has, the way CI does: formatting, a -Werror build,
+# unit + integration tests, the same again under ASan+UBSan, a bounded fuzz
+# campaign, and the pure cgroup-v2 guest. Run as root (integration tests
+# start real containers; without root they are skipped, never passed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc)
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "dependencies and build"
+scripts/setup.sh
+
+step "formatting (.clang-format)"
+mapfile -t sources < <(git ls-files '*.c' '*.h')
+if ! clang-format --dry-run --Werror "${sources[@]}"; then
+    echo "formatting differs: run clang-format -i on the files above"; exit 1
+fi
+
+step "unit and integration tests"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+step "unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs" >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+if [ -x tests/fuzz/run.sh ]; then
+    step "fuzzing (bounded campaign)"
+    tests/fuzz/run.sh "${BERTH_FUZZ_SECONDS:-20}"
+fi
+
+if [ -x tests/vm/run-tests.sh ]; then
+    step "pure cgroup-v2 guest"
+    tests/vm/run-tests.sh "$root"
+fi
+
+if [ -x tests/clients/run.sh ]; then
+    step "real clients: podman and containerd"
+    tests/clients/run.sh "$root/build/berth"
+fi
+echo
+echo "all test stages passed"
