@@ -93,4 +93,20 @@ struct berth_exec_opts {
  * waits and stores the process's exit code (128+signal when killed). */
 int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_opts *o, int *exit_code,
                          struct berth_err *err);
+
+
+/* ---- cgroup-backed verbs -------------------------------------------------- */
+
+struct berth_resources;
+struct berth_cgroup_stats;
+
+int berth_container_pause(const struct berth_ctx *ctx, const char *id, struct berth_err *err);
+int berth_container_resume(const struct berth_ctx *ctx, const char *id, struct berth_err *err);
+int berth_container_update(const struct berth_ctx *ctx, const char *id, const struct berth_resources *r,
+                           struct berth_err *err);
+/* The container's processes (host pids), malloc'd. */
+int berth_container_pids(const struct berth_ctx *ctx, const char *id, pid_t **pids, size_t *n,
+                         struct berth_err *err);
+int berth_container_stats(const struct berth_ctx *ctx, const char *id, struct berth_cgroup_stats *st,
+                          struct berth_err *err);
 #endif
