@@ -29,6 +29,9 @@
  * close-on-exec; ours already are and stay usable until execve. */
 static int child_fence_fds(struct container_setup *s, struct berth_err *err)
 {
+        for (int fd = 0; s->stdio && fd < 3; fd++)
+                if (s->stdio[fd] != fd && dup2(s->stdio[fd], fd) < 0)
+                        return berth_err_sys(err, errno, "set up fd %d", fd);
         unsigned first = 3 + s->preserve_fds;
         if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 return berth_err_sys(err, errno, "close_range");

@@ -22,6 +22,7 @@ struct container_setup {
         int fifo_fd;          /* O_PATH of exec.fifo (create), -EBADF for run */
         int console_sock;     /* connected --console-socket, or -EBADF */
         unsigned preserve_fds;
+        const int *stdio; /* replacement fds 0-2, or NULL */
         bool no_pivot;
         bool no_new_keyring;
         unsigned long clone_flags;   /* namespaces the clone itself creates */

@@ -32,6 +32,10 @@ struct berth_create_opts {
         bool no_new_keyring;
         unsigned preserve_fds;
         bool detach; /* run only */
+        /* Give the container these as fds 0-2 instead of the caller's own
+         * (the VPS console log); only when set_stdio. */
+        bool set_stdio;
+        int stdio[3];
 };
 
 int berth_container_create(const struct berth_ctx *ctx, const struct berth_create_opts *o, struct berth_err *err);
