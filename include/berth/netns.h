@@ -1,0 +1,270 @@
+/* Network setup through rtnetlink (libmnl): links, addresses, routes,
+ * neighbour proxy entries, per-netns sysctls, and the two VPS network modes.
+ *
+ * No `ip` command is ever forked: every change is one netlink request on a
+ * socket the caller opened once for a whole sequence of operations. A socket
+ * opened inside another network namespace stays bound to it, so work inside a
+ * VPS needs one setns() round trip per sequence, not per request.
+ *
+ * Interface arguments are names (resolved by the kernel through IFLA_IFNAME)
+ * so that error messages can name the object: "create veth bth1a2b/eth0: File
+ * exists". */
+#ifndef BERTH_NETNS_H
+#define BERTH_NETNS_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/cleanup.h"
+#include "berth/err.h"
+
+struct nlmsghdr;
+
+/* ---- addresses ------------------------------------------------------ */
+
+struct berth_ip_addr {
+        int family; /* AF_INET, AF_INET6, or 0 for "not set" */
+        unsigned char prefixlen;
+        union {
+                struct in_addr v4;
+                struct in6_addr v6;
+                unsigned char raw[16];
+        } u;
+};
+
+/* "10.0.0.2/24", "fd00::2/64"; without "/len" the prefix is a host prefix
+ * (/32 or /128). */
+int berth_ip_addr_parse(const char *s, struct berth_ip_addr *out, struct berth_err *err);
+
+/* Enough for "ffff:ffff:...:ffff/128". */
+#define BERTH_IP_ADDR_STRLEN 64
+
+/* Writes "addr/len" (with_prefix) or "addr" into buf; returns buf. Never fails
+ * on a valid address; an unset address is written as "-". */
+const char *berth_ip_addr_format(const struct berth_ip_addr *a, bool with_prefix, char *buf, size_t len);
+
+bool berth_ip_addr_equal(const struct berth_ip_addr *a, const struct berth_ip_addr *b);
+bool berth_ip_addr_is_link_local(const struct berth_ip_addr *a);
+/* Byte length of the address for its family (4, 16, or 0 when unset). */
+size_t berth_ip_addr_len(const struct berth_ip_addr *a);
+
+/* ---- netlink socket -------------------------------------------------- */
+
+struct berth_nl; /* one NETLINK_ROUTE socket, its sequence and buffers */
+
+/* Opens a socket in the calling thread's current network namespace. */
+struct berth_nl *berth_nl_open(struct berth_err *err);
+/* Opens a socket inside the network namespace `netns_fd` (the calling thread
+ * enters it and comes back before this returns). */
+struct berth_nl *berth_nl_open_netns(int netns_fd, struct berth_err *err);
+void berth_nl_close(struct berth_nl *nl);
+static inline void berth_nl_closep(struct berth_nl **nl)
+{
+        if (*nl)
+                berth_nl_close(*nl);
+}
+#define _cleanup_nl_ _cleanup_(berth_nl_closep)
+
+/* Builds a request header in the socket's buffer (NLM_F_REQUEST | flags,
+ * next sequence number) followed by a zeroed family header of `hdrlen`. */
+struct nlmsghdr *berth_nl_msg(struct berth_nl *nl, uint16_t type, uint16_t flags, size_t hdrlen);
+/* Sends the message built with berth_nl_msg with NLM_F_ACK and waits for the
+ * kernel's answer. Returns 0 or -errno; the kernel's extended-ack text (if
+ * any) is kept for berth_nl_fail. */
+int berth_nl_call(struct berth_nl *nl, struct nlmsghdr *nlh);
+/* Like berth_nl_call, passing the answers that come before the ack (the
+ * reply to a GET request) to cb. */
+int berth_nl_query(struct berth_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
+                   void *data);
+/* Sends a dump request and calls cb (a libmnl mnl_cb_t) for each answer. */
+int berth_nl_dump(struct berth_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
+                  void *data);
+/* Fills err with "<what>: strerror(-r)" plus the kernel's extended-ack text
+ * of the last request; returns r. */
+int berth_nl_fail(struct berth_nl *nl, struct berth_err *err, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- network namespaces ---------------------------------------------- */
+
+/* Opens /proc/<pid>/ns/net (O_RDONLY|O_CLOEXEC). */
+int berth_netns_open_pid(pid_t pid, struct berth_err *err);
+/* Runs fn in the network namespace netns_fd on the calling thread and moves
+ * the thread back to its namespace before returning fn's result. */
+int berth_netns_run(int netns_fd, int (*fn)(void *data, struct berth_err *err), void *data,
+                    struct berth_err *err);
+
+/* ---- links ------------------------------------------------------------ */
+
+/* A valid Linux interface name: 1..15 bytes, no '/', ':' or white space,
+ * not "." or "..". */
+bool berth_ifname_valid(const char *name);
+
+struct berth_link_info {
+        int ifindex;
+        unsigned flags; /* IFF_* */
+        unsigned mtu;
+        int master; /* ifindex of the master, 0 when none */
+        unsigned char mac[6];
+        char kind[16]; /* "veth", "bridge", ... or "" */
+};
+
+/* Fills info for `name`; -ENODEV when it does not exist (err is set). */
+int berth_link_get(struct berth_nl *nl, const char *name, struct berth_link_info *info,
+                   struct berth_err *err);
+/* ifindex (> 0) or -errno. */
+int berth_link_index(struct berth_nl *nl, const char *name, struct berth_err *err);
+
+struct berth_veth_opts {
+        const char *master;   /* attach the first end to this bridge, or NULL */
+        unsigned mtu;         /* both ends; 0 = kernel default */
+        bool up;              /* bring the first end up */
+        int peer_netns_fd;    /* create the peer directly in this netns; < 0 = here */
+        pid_t peer_netns_pid; /* or in the netns of this pid (when > 0 and no fd) */
+};
+/* Creates the pair name <-> peer in one request. */
+int berth_link_add_veth(struct berth_nl *nl, const char *name, const char *peer,
+                        const struct berth_veth_opts *o, struct berth_err *err);
+/* Creates a bridge (STP off, so ports forward at once) with a fixed MAC
+ * (mac may be NULL: then a random locally administered one is chosen, so the
+ * bridge's address does not change as ports come and go). */
+int berth_link_add_bridge(struct berth_nl *nl, const char *name, const unsigned char *mac, unsigned mtu,
+                          struct berth_err *err);
+enum berth_macvlan_mode {
+        BERTH_MACVLAN_BRIDGE,
+        BERTH_MACVLAN_PRIVATE,
+        BERTH_MACVLAN_VEPA,
+        BERTH_MACVLAN_PASSTHRU,
+};
+/* Creates a macvlan on `parent`; netns_fd >= 0 creates it in that netns. */
+int berth_link_add_macvlan(struct berth_nl *nl, const char *name, const char *parent,
+                           enum berth_macvlan_mode mode, int netns_fd, struct berth_err *err);
+int berth_link_set_up(struct berth_nl *nl, const char *name, bool up, struct berth_err *err);
+int berth_link_rename(struct berth_nl *nl, const char *name, const char *newname, struct berth_err *err);
+/* master NULL releases the link from its master. */
+int berth_link_set_master(struct berth_nl *nl, const char *name, const char *master, struct berth_err *err);
+int berth_link_set_mtu(struct berth_nl *nl, const char *name, unsigned mtu, struct berth_err *err);
+int berth_link_move_netns_fd(struct berth_nl *nl, const char *name, int netns_fd, struct berth_err *err);
+int berth_link_move_netns_pid(struct berth_nl *nl, const char *name, pid_t pid, struct berth_err *err);
+int berth_link_del(struct berth_nl *nl, const char *name, struct berth_err *err);
+/* Number of links whose master is `master` (>= 0), or -errno. */
+int berth_link_count_ports(struct berth_nl *nl, const char *master, struct berth_err *err);
+
+/* ---- interface addresses ---------------------------------------------- */
+
+#define BERTH_ADDR_NODAD   0x1u /* IPv6: usable at once, no duplicate detection */
+#define BERTH_ADDR_REPLACE 0x2u /* succeed when the address already exists */
+
+int berth_addr_add(struct berth_nl *nl, const char *ifname, const struct berth_ip_addr *a, unsigned flags,
+                   struct berth_err *err);
+int berth_addr_del(struct berth_nl *nl, const char *ifname, const struct berth_ip_addr *a,
+                   struct berth_err *err);
+/* Addresses of ifindex (family 0 = both) into out[0..max); returns the
+ * total count, which may exceed max. IPv6 link-local addresses included. */
+int berth_addr_list(struct berth_nl *nl, int ifindex, int family, struct berth_ip_addr *out, size_t max,
+                    struct berth_err *err);
+
+/* ---- routes ------------------------------------------------------------ */
+
+struct berth_route {
+        struct berth_ip_addr dst; /* family required; prefixlen 0 = default route */
+        struct berth_ip_addr via; /* gateway, family 0 = directly on the device */
+        const char *dev;          /* output device name (for add/del), or NULL */
+        int oif;                  /* output ifindex (filled by berth_route_list) */
+        bool onlink;              /* gateway is on the link whatever the prefixes say */
+};
+
+int berth_route_add(struct berth_nl *nl, const struct berth_route *r, struct berth_err *err);
+int berth_route_del(struct berth_nl *nl, const struct berth_route *r, struct berth_err *err);
+/* Unicast routes of the main table (family 0 = both) into out[0..max);
+ * returns the total count. `dev` of listed routes is NULL. */
+int berth_route_list(struct berth_nl *nl, int family, struct berth_route *out, size_t max,
+                     struct berth_err *err);
+
+/* ---- neighbour entries -------------------------------------------------- */
+
+/* Proxy entries: the host answers ARP / neighbour solicitations for `a`
+ * received on ifname (with proxy_ndp for IPv6, forwarding on ifname). */
+int berth_neigh_proxy_add(struct berth_nl *nl, const char *ifname, const struct berth_ip_addr *a,
+                          struct berth_err *err);
+int berth_neigh_proxy_del(struct berth_nl *nl, const char *ifname, const struct berth_ip_addr *a,
+                          struct berth_err *err);
+/* 1 when a proxy entry for `a` exists on ifindex (0 = any), 0 when not,
+ * or -errno. */
+int berth_neigh_proxy_exists(struct berth_nl *nl, int ifindex, const struct berth_ip_addr *a,
+                             struct berth_err *err);
+
+/* ---- per-netns sysctls ---------------------------------------------------- */
+
+/* key is relative to /proc/sys/net, e.g. "ipv4/conf/bth1/proxy_arp"; the file
+ * is opened inside netns_fd (< 0: the current netns). */
+int berth_sysctl_net_write(int netns_fd, const char *key, const char *value, struct berth_err *err);
+/* Reads the value (trailing newline removed) into buf. */
+int berth_sysctl_net_read(int netns_fd, const char *key, char *buf, size_t len, struct berth_err *err);
+
+/* ---- VPS network modes ------------------------------------------------------ */
+
+enum berth_net_mode {
+        /* Host end on a bridge that holds the gateway address(es); the guest
+         * gets its addresses with their prefixes and default routes via the
+         * gateways. */
+        BERTH_NET_BRIDGED,
+        /* OpenVZ venet style: no bridge; the host routes each guest address
+         * (/32, /128) to the host end; the guest has only its own addresses
+         * and a default route via a gateway that lives on the host end
+         * (169.254.0.1 and fe80::1 unless set). */
+        BERTH_NET_ROUTED,
+};
+
+#define BERTH_NET_DEFAULT_GW4 "169.254.0.1"
+#define BERTH_NET_DEFAULT_GW6 "fe80::1"
+
+/* Routed mode: also set the host's global net.ipv4.ip_forward and
+ * net.ipv6.conf.all.forwarding (traffic to and from other host interfaces).
+ * Without it only the host ends forward. */
+#define BERTH_NET_F_HOST_FORWARDING 0x1u
+
+struct berth_net_config {
+        enum berth_net_mode mode;
+        const char *bridge;   /* bridged: host bridge, created on first use */
+        const char *host_if;  /* host end of the veth pair */
+        const char *guest_if; /* name inside the guest; NULL = "eth0" */
+        const struct berth_ip_addr *addrs;
+        size_t n_addrs;
+        /* Bridged: the bridge's addresses (with prefix; set on creation) and
+         * the guest's default gateways; family 0 = no default route of that
+         * family. Routed: the gateway put on every host end and given to
+         * the guest as onlink default gateway; family 0 = the defaults
+         * above. An IPv6 routed gateway must be link-local. */
+        struct berth_ip_addr gw4, gw6;
+        unsigned mtu; /* 0 = kernel default */
+        /* Routed: host uplink on which proxy ARP/NDP entries publish the
+         * guest's addresses to the LAN; NULL = none. */
+        const char *proxy_if;
+        unsigned flags; /* BERTH_NET_F_* */
+};
+
+/* Creates the VPS network; netns_fd is the guest's network namespace (see
+ * berth_netns_open_pid). On failure everything created here is removed. */
+int berth_net_setup(const struct berth_net_config *c, int netns_fd, struct berth_err *err);
+
+/* Also remove the bridge when no port is left on it. */
+#define BERTH_NET_TEARDOWN_BRIDGE 0x1u
+/* Removes the host end (its peer goes with it, and so do the host routes on
+ * it) and the proxy entries berth made; idempotent. */
+int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct berth_err *err);
+
+/* One more / one less address on a running VPS (inside; routed also host
+ * route and proxy entry). The address lists in c are not consulted. */
+int berth_net_addr_add(const struct berth_net_config *c, int netns_fd, const struct berth_ip_addr *a,
+                       struct berth_err *err);
+int berth_net_addr_del(const struct berth_net_config *c, int netns_fd, const struct berth_ip_addr *a,
+                       struct berth_err *err);
+
+/* Removes the bridge if no port is left on it (-EBUSY otherwise; 0 when it
+ * does not exist). */
+int berth_net_bridge_remove(const char *bridge, struct berth_err *err);
+
+#endif

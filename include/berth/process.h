@@ -1,0 +1,83 @@
+/* The container process's last steps before execve: executable lookup,
+ * rlimits, user and groups, capabilities, no_new_privs, seccomp.
+ *
+ * All of this runs in the container init (or the exec'd process) after the
+ * root filesystem is final, so plain paths already point into the container.
+ * Each step is exported on its own for callers that need only one of them
+ * (e.g. `berth exec` joining an existing container). */
+#ifndef BERTH_PROCESS_H
+#define BERTH_PROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/err.h"
+#include "berth/spec.h"
+
+/* PATH used when the process environment has none (runc's default). */
+#define BERTH_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Finds the executable for args[0] like execvp: a name containing '/' is
+ * taken as is (relative to the cwd), anything else is searched in PATH from
+ * env (BERTH_DEFAULT_PATH when env has no PATH; an empty entry means ".").
+ * Writes the path to out. Errors use runc's wording, which clients map to
+ * exit codes:
+ *   exec: "foo": executable file not found in $PATH         (-ENOENT)
+ *   exec: "/x/y": stat /x/y: no such file or directory      (-ENOENT, or the stat errno)
+ *   exec: "/etc": permission denied                         (-EACCES: a directory or no x bit)
+ * -ENAMETOOLONG when the result does not fit in out. */
+int berth_exe_lookup(const char *arg0, char *const env[], char *out, size_t out_len, struct berth_err *err);
+
+/* "RLIMIT_NOFILE" for RLIMIT_NOFILE; NULL for an unknown resource. */
+const char *berth_rlimit_name(int resource);
+
+/* setrlimit() for each entry. Errors name the limit:
+ * "setrlimit RLIMIT_NOFILE (soft 1024, hard 2048): Operation not permitted". */
+int berth_rlimits_apply(const struct berth_rlimit *rl, size_t n, struct berth_err *err);
+
+/* Drops from the bounding set every capability not in `bounding`
+ * (caps the running kernel does not know are ignored). Needs CAP_SETPCAP. */
+int berth_caps_drop_bounding(uint64_t bounding, struct berth_err *err);
+
+/* Sets permitted/effective/inheritable (capset via libcap), then clears the
+ * ambient set and raises each ambient capability. */
+int berth_caps_apply(const struct berth_caps *caps, struct berth_err *err);
+
+/* setgroups(additional_gids), setresgid(gid), setresuid(uid), in that order
+ * (groups and gid first: once the uid is not 0 we may lose CAP_SETGID).
+ * An empty group list where setgroups is denied (an unprivileged user
+ * namespace) is not an error. The umask is not touched here. */
+int berth_user_apply(const struct berth_user *user, struct berth_err *err);
+
+struct berth_seccomp;
+
+struct berth_exec_ctx {
+        const struct berth_process *process;
+        const struct berth_seccomp *seccomp; /* NULL: no filter */
+        bool seccomp_loaded;                 /* already loaded earlier (NOTIFY listener case) */
+        const char *exe;                     /* from berth_exe_lookup */
+};
+
+/* Applies, in this order: rlimits; oom_score_adj (if set); the seccomp
+ * filter when noNewPrivileges is false (the kernel then requires
+ * CAP_SYS_ADMIN, so it must come before any privilege is dropped);
+ * PR_SET_KEEPCAPS; the bounding set; groups/gid/uid; umask; the capability
+ * sets and the ambient set; no_new_privs; the seccomp filter when
+ * noNewPrivileges is true (as late as possible, so that as few of our own
+ * syscalls as possible run under the user's filter); then
+ * execve(exe, args, env).
+ *
+ * When process.capabilities is absent the capability sets are left as the
+ * kernel makes them (runc does the same). The seccomp profile is compiled
+ * before the first privilege change, so profile errors leave the process
+ * untouched. A profile with SCMP_ACT_NOTIFY rules must have been loaded by
+ * the caller (seccomp_loaded = true), who is the one able to pass the
+ * listener fd on; otherwise this fails with -EINVAL.
+ *
+ * The working directory is the caller's business (chdir before calling).
+ * Returns only on failure. */
+int berth_process_exec(const struct berth_exec_ctx *ctx, struct berth_err *err);
+
+#endif

@@ -1,0 +1,491 @@
+/* The VPS network modes, done from the host side only so that any guest
+ * distribution works without scripts of its own:
+ *
+ *   bridged: host end of a veth pair on a host bridge holding the gateway
+ *            address(es); the guest has its addresses with their prefixes.
+ *   routed:  OpenVZ venet style; each guest address is a /32 or /128 route
+ *            to the host end, the guest has only its own addresses and a
+ *            default route via a link-local gateway on the host end
+ *            (169.254.0.1 / fe80::1), which every host end carries, so the
+ *            guest reaches the host and the other guests through the host.
+ *
+ * One socket on the host and one inside the guest serve a whole setup. The
+ * veth peer is created directly inside the guest under its final name, so
+ * there is no move and no rename. Everything a failed setup created is
+ * removed again; nothing berth did not create is touched. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "berth/netns.h"
+
+struct net_ctx {
+        const struct berth_net_config *c;
+        const char *guest_if;
+        struct berth_ip_addr gw4, gw6; /* effective gateways (routed: defaults filled) */
+        struct berth_nl *host;
+        struct berth_nl *guest;
+        bool created_bridge;
+        bool created_veth;
+        size_t n_proxied; /* c->addrs[0..n) have their host route and proxy entry */
+};
+
+static bool has_family(const struct berth_net_config *c, int family)
+{
+        for (size_t i = 0; i < c->n_addrs; i++)
+                if (c->addrs[i].family == family)
+                        return true;
+        return false;
+}
+
+/* The address as the guest gets it: routed guests own only host prefixes. */
+static struct berth_ip_addr guest_addr(const struct berth_net_config *c, const struct berth_ip_addr *a)
+{
+        struct berth_ip_addr g = *a;
+        if (c->mode == BERTH_NET_ROUTED)
+                g.prefixlen = a->family == AF_INET ? 32 : 128;
+        return g;
+}
+
+static int check_ifname(const char *what, const char *name, struct berth_err *err)
+{
+        if (!berth_ifname_valid(name))
+                return berth_err_set(err, EINVAL, "invalid %s interface name '%s'", what,
+                                     name ? name : "(null)");
+        return 0;
+}
+
+static int check_gateways(const struct berth_net_config *c, struct berth_err *err)
+{
+        if (c->gw4.family && c->gw4.family != AF_INET)
+                return berth_err_set(err, EINVAL, "IPv4 gateway is not an IPv4 address");
+        if (c->gw6.family && c->gw6.family != AF_INET6)
+                return berth_err_set(err, EINVAL, "IPv6 gateway is not an IPv6 address");
+        /* Every host end carries the routed gateway: only a link-scope
+         * address can sit on many interfaces at once without ambiguity. */
+        if (c->mode == BERTH_NET_ROUTED && c->gw6.family && !berth_ip_addr_is_link_local(&c->gw6))
+                return berth_err_set(err, EINVAL, "routed IPv6 gateway must be link-local (fe80::/10)");
+        return 0;
+}
+
+static int check_config(const struct berth_net_config *c, struct berth_err *err)
+{
+        int r = check_ifname("host", c->host_if, err);
+        if (r >= 0 && c->guest_if)
+                r = check_ifname("guest", c->guest_if, err);
+        if (r >= 0 && c->mode == BERTH_NET_BRIDGED)
+                r = check_ifname("bridge", c->bridge, err);
+        if (r >= 0 && c->mode == BERTH_NET_ROUTED && c->proxy_if)
+                r = check_ifname("proxy", c->proxy_if, err);
+        if (r < 0)
+                return r;
+        if (c->mode != BERTH_NET_BRIDGED && c->mode != BERTH_NET_ROUTED)
+                return berth_err_set(err, EINVAL, "unknown network mode %d", (int)c->mode);
+        for (size_t i = 0; i < c->n_addrs; i++) {
+                int f = c->addrs[i].family;
+                if ((f != AF_INET && f != AF_INET6) || c->addrs[i].prefixlen > (f == AF_INET ? 32 : 128))
+                        return berth_err_set(err, EINVAL, "invalid address #%zu", i + 1);
+        }
+        return check_gateways(c, err);
+}
+
+static void ctx_init(struct net_ctx *x, const struct berth_net_config *c)
+{
+        memset(x, 0, sizeof(*x));
+        x->c = c;
+        x->guest_if = c->guest_if ? c->guest_if : "eth0";
+        x->gw4 = c->gw4;
+        x->gw6 = c->gw6;
+        if (c->mode != BERTH_NET_ROUTED)
+                return;
+        if (!x->gw4.family)
+                berth_ip_addr_parse(BERTH_NET_DEFAULT_GW4, &x->gw4, NULL);
+        if (!x->gw6.family)
+                berth_ip_addr_parse(BERTH_NET_DEFAULT_GW6, &x->gw6, NULL);
+        x->gw4.prefixlen = 32;
+        x->gw6.prefixlen = 64; /* like any link-local address */
+}
+
+static void ctx_close(struct net_ctx *x)
+{
+        berth_nl_close(x->host);
+        berth_nl_close(x->guest);
+        x->host = x->guest = NULL;
+}
+
+/* Runs an operation whose "already so" answer (EEXIST, ENOENT, ...) counts
+ * as success. */
+static int tolerate(int r, int ok_errno, struct berth_err *err)
+{
+        if (r == -ok_errno) {
+                berth_err_clear(err);
+                return 0;
+        }
+        return r;
+}
+
+/* net/<proto>/conf/<ifname>/<leaf> = value, in the caller's netns. */
+static int set_sysctl(const char *proto, const char *ifname, const char *leaf, const char *value,
+                      struct berth_err *err)
+{
+        char key[128];
+        snprintf(key, sizeof(key), "%s/conf/%s/%s", proto, ifname, leaf);
+        return berth_sysctl_net_write(-1, key, value, err);
+}
+
+/* ---- bridged ------------------------------------------------------------ */
+
+static int bridge_addresses(struct net_ctx *x, struct berth_err *err)
+{
+        const char *br = x->c->bridge;
+        int r = 0;
+        if (x->gw4.family)
+                r = berth_addr_add(x->host, br, &x->gw4, BERTH_ADDR_REPLACE, err);
+        if (r >= 0 && x->gw6.family)
+                r = berth_addr_add(x->host, br, &x->gw6, BERTH_ADDR_REPLACE | BERTH_ADDR_NODAD, err);
+        return r;
+}
+
+/* Reuses the bridge when it exists; otherwise creates it up, with the
+ * gateway addresses (added after "up": IPv6 drops addresses on "down"). */
+static int ensure_bridge(struct net_ctx *x, struct berth_err *err)
+{
+        struct berth_link_info info;
+        const char *br = x->c->bridge;
+        int r = berth_link_get(x->host, br, &info, err);
+        if (r >= 0) {
+                if (strcmp(info.kind, "bridge") != 0)
+                        return berth_err_set(err, EEXIST, "bridge %s: exists and is not a bridge", br);
+                return 0;
+        }
+        if (r != -ENODEV)
+                return r;
+        r = berth_link_add_bridge(x->host, br, NULL, 0, err);
+        if (r == -EEXIST) /* another berth made it a moment ago */
+                return tolerate(r, EEXIST, err);
+        if (r < 0)
+                return r;
+        x->created_bridge = true;
+        r = berth_link_set_up(x->host, br, true, err);
+        if (r >= 0)
+                r = bridge_addresses(x, err);
+        return r;
+}
+
+/* ---- routed, host side ------------------------------------------------------ */
+
+static int routed_host_ipv4(struct net_ctx *x, struct berth_err *err)
+{
+        const char *hif = x->c->host_if;
+        int r = berth_addr_add(x->host, hif, &x->gw4, BERTH_ADDR_REPLACE, err);
+        if (r >= 0)
+                r = set_sysctl("ipv4", hif, "forwarding", "1", err);
+        /* Answers the guest's ARP for any address routed elsewhere, for
+         * guests whose own scripts put a wider prefix on eth0. */
+        if (r >= 0)
+                r = set_sysctl("ipv4", hif, "proxy_arp", "1", err);
+        if (r >= 0 && (x->c->flags & BERTH_NET_F_HOST_FORWARDING))
+                r = berth_sysctl_net_write(-1, "ipv4/ip_forward", "1", err);
+        return r;
+}
+
+/* IPv6 forwards only with all.forwarding unless the input interface has
+ * force_forwarding (Linux 6.17); all.forwarding is host-wide and turns off
+ * router advertisements on the uplink, so it is set only when asked. */
+static int routed_ipv6_forwarding(struct net_ctx *x, struct berth_err *err)
+{
+        const char *hif = x->c->host_if;
+        char all[16] = "";
+        if (x->c->flags & BERTH_NET_F_HOST_FORWARDING)
+                return berth_sysctl_net_write(-1, "ipv6/conf/all/forwarding", "1", err);
+        int r = set_sysctl("ipv6", hif, "force_forwarding", "1", err);
+        if (r != -ENOENT)
+                return r;
+        berth_err_clear(err);
+        r = berth_sysctl_net_read(-1, "ipv6/conf/all/forwarding", all, sizeof(all), err);
+        if (r >= 0 && strcmp(all, "1") != 0)
+                return berth_err_set(err, EOPNOTSUPP,
+                                     "routed IPv6 on %s: kernel lacks force_forwarding and "
+                                     "net.ipv6.conf.all.forwarding is off",
+                                     hif);
+        return r;
+}
+
+static int routed_host_ipv6(struct net_ctx *x, struct berth_err *err)
+{
+        const char *hif = x->c->host_if;
+        /* NODAD: a tentative gateway would neither answer the guest nor let
+         * the host solicit the guest's addresses for a second or more. */
+        int r = berth_addr_add(x->host, hif, &x->gw6, BERTH_ADDR_REPLACE | BERTH_ADDR_NODAD, err);
+        if (r >= 0)
+                r = set_sysctl("ipv6", hif, "forwarding", "1", err);
+        if (r >= 0)
+                r = routed_ipv6_forwarding(x, err);
+        if (r >= 0 && x->c->proxy_if)
+                r = set_sysctl("ipv6", x->c->proxy_if, "proxy_ndp", "1", err);
+        return r;
+}
+
+static int routed_host_family(struct net_ctx *x, int family, struct berth_err *err)
+{
+        return family == AF_INET ? routed_host_ipv4(x, err) : routed_host_ipv6(x, err);
+}
+
+static struct berth_route host_route(struct net_ctx *x, const struct berth_ip_addr *a)
+{
+        struct berth_route rt = {.dst = guest_addr(x->c, a), .dev = x->c->host_if};
+        return rt;
+}
+
+/* The host route and proxy entry of one guest address. */
+static int routed_host_addr(struct net_ctx *x, const struct berth_ip_addr *a, struct berth_err *err)
+{
+        struct berth_route rt = host_route(x, a);
+        /* EEXIST here means another VPS has the address: refuse it. */
+        int r = berth_route_add(x->host, &rt, err);
+        if (r < 0 || !x->c->proxy_if)
+                return r;
+        r = berth_neigh_proxy_add(x->host, x->c->proxy_if, a, err);
+        if (r < 0) {
+                struct berth_err scratch = {0};
+                berth_route_del(x->host, &rt, &scratch);
+        }
+        return r;
+}
+
+static int routed_host(struct net_ctx *x, struct berth_err *err)
+{
+        int r = 0;
+        if (has_family(x->c, AF_INET))
+                r = routed_host_family(x, AF_INET, err);
+        if (r >= 0 && has_family(x->c, AF_INET6))
+                r = routed_host_family(x, AF_INET6, err);
+        for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++) {
+                r = routed_host_addr(x, &x->c->addrs[i], err);
+                if (r >= 0)
+                        x->n_proxied = i + 1;
+        }
+        return r;
+}
+
+/* ---- guest side ------------------------------------------------------------ */
+
+static int guest_default_route(struct net_ctx *x, int family, struct berth_err *err)
+{
+        const struct berth_ip_addr *gw = family == AF_INET ? &x->gw4 : &x->gw6;
+        if (!gw->family)
+                return 0;
+        struct berth_route rt = {.dst = {.family = family}, .via = *gw, .dev = x->guest_if};
+        /* Routed: the gateway is in none of the guest's prefixes. */
+        rt.onlink = x->c->mode == BERTH_NET_ROUTED && family == AF_INET;
+        rt.via.prefixlen = 0;
+        return tolerate(berth_route_add(x->guest, &rt, err), EEXIST, err);
+}
+
+static int guest_setup(struct net_ctx *x, int netns_fd, struct berth_err *err)
+{
+        x->guest = berth_nl_open_netns(netns_fd, err);
+        if (!x->guest)
+                return berth_err_wrap(err, "guest network");
+        int r = berth_link_set_up(x->guest, "lo", true, err);
+        if (r >= 0)
+                r = berth_link_set_up(x->guest, x->guest_if, true, err);
+        for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++) {
+                struct berth_ip_addr a = guest_addr(x->c, &x->c->addrs[i]);
+                r = berth_addr_add(x->guest, x->guest_if, &a, BERTH_ADDR_NODAD | BERTH_ADDR_REPLACE, err);
+        }
+        if (r >= 0 && has_family(x->c, AF_INET))
+                r = guest_default_route(x, AF_INET, err);
+        if (r >= 0 && has_family(x->c, AF_INET6))
+                r = guest_default_route(x, AF_INET6, err);
+        return r < 0 ? berth_err_wrap(err, "guest network") : r;
+}
+
+/* ---- setup / teardown ---------------------------------------------------------- */
+
+static void rollback(struct net_ctx *x)
+{
+        struct berth_err scratch = {0};
+        for (size_t i = 0; x->c->proxy_if && i < x->n_proxied; i++)
+                berth_neigh_proxy_del(x->host, x->c->proxy_if, &x->c->addrs[i], &scratch);
+        /* The peer, the host routes and the host end's sysctls go with it. */
+        if (x->created_veth)
+                berth_link_del(x->host, x->c->host_if, &scratch);
+        if (x->created_bridge)
+                berth_link_del(x->host, x->c->bridge, &scratch);
+}
+
+static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
+{
+        struct berth_veth_opts o = {
+            .master = x->c->mode == BERTH_NET_BRIDGED ? x->c->bridge : NULL,
+            .mtu = x->c->mtu,
+            .up = true,
+            .peer_netns_fd = netns_fd,
+        };
+        int r = berth_link_add_veth(x->host, x->c->host_if, x->guest_if, &o, err);
+        if (r >= 0)
+                x->created_veth = true;
+        return r;
+}
+
+static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)
+{
+        x->host = berth_nl_open(err);
+        if (!x->host)
+                return -(err && err->code ? err->code : EIO);
+        int r = 0;
+        if (x->c->mode == BERTH_NET_BRIDGED)
+                r = ensure_bridge(x, err);
+        if (r >= 0)
+                r = create_veth(x, netns_fd, err);
+        if (r >= 0 && x->c->mode == BERTH_NET_ROUTED)
+                r = routed_host(x, err);
+        if (r >= 0)
+                r = guest_setup(x, netns_fd, err);
+        return r;
+}
+
+int berth_net_setup(const struct berth_net_config *c, int netns_fd, struct berth_err *err)
+{
+        struct net_ctx x;
+        int r = check_config(c, err);
+        if (r < 0)
+                return berth_err_wrap(err, "network setup");
+        if (netns_fd < 0)
+                return berth_err_set(err, EBADF, "network setup %s: no guest network namespace", c->host_if);
+        ctx_init(&x, c);
+        r = setup_steps(&x, netns_fd, err);
+        if (r < 0 && x.host)
+                rollback(&x);
+        ctx_close(&x);
+        return r < 0 ? berth_err_wrap(err, "network setup %s", c->host_if) : 0;
+}
+
+static int remove_bridge(struct berth_nl *nl, const char *bridge, struct berth_err *err)
+{
+        int n = berth_link_count_ports(nl, bridge, err);
+        if (n == -ENODEV)
+                return tolerate(n, ENODEV, err);
+        if (n < 0)
+                return n;
+        if (n > 0)
+                return berth_err_set(err, EBUSY, "remove bridge %s: %d port(s) left", bridge, n);
+        return tolerate(berth_link_del(nl, bridge, err), ENODEV, err);
+}
+
+int berth_net_bridge_remove(const char *bridge, struct berth_err *err)
+{
+        _cleanup_nl_ struct berth_nl *nl = berth_nl_open(err);
+        if (!nl)
+                return -(err && err->code ? err->code : EIO);
+        return remove_bridge(nl, bridge, err);
+}
+
+int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct berth_err *err)
+{
+        int r = check_config(c, err);
+        if (r < 0)
+                return berth_err_wrap(err, "network teardown");
+        _cleanup_nl_ struct berth_nl *nl = berth_nl_open(err);
+        if (!nl)
+                return berth_err_wrap(err, "network teardown %s", c->host_if);
+        for (size_t i = 0; r >= 0 && c->mode == BERTH_NET_ROUTED && c->proxy_if && i < c->n_addrs; i++) {
+                r = tolerate(berth_neigh_proxy_del(nl, c->proxy_if, &c->addrs[i], err), ENOENT, err);
+                r = tolerate(r, ENODEV, err); /* the uplink itself is gone */
+        }
+        if (r >= 0)
+                r = tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
+        if (r >= 0 && c->mode == BERTH_NET_BRIDGED && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
+                r = remove_bridge(nl, c->bridge, err);
+                r = tolerate(r, EBUSY, err); /* other VPS still use it */
+        }
+        return r < 0 ? berth_err_wrap(err, "network teardown %s", c->host_if) : 0;
+}
+
+/* ---- one address on a running VPS ----------------------------------------------- */
+
+static int addr_ctx_open(struct net_ctx *x, const struct berth_net_config *c, int netns_fd,
+                         const struct berth_ip_addr *a, struct berth_err *err)
+{
+        int r = check_config(c, err);
+        if (r < 0)
+                return r;
+        if (!a || (a->family != AF_INET && a->family != AF_INET6))
+                return berth_err_set(err, EAFNOSUPPORT, "address without a family");
+        ctx_init(x, c);
+        x->host = berth_nl_open(err);
+        if (x->host)
+                x->guest = berth_nl_open_netns(netns_fd, err);
+        if (!x->host || !x->guest)
+                return -(err && err->code ? err->code : EIO);
+        return 0;
+}
+
+static int addr_add_steps(struct net_ctx *x, const struct berth_ip_addr *a, struct berth_err *err)
+{
+        int r = 0;
+        bool routed = x->c->mode == BERTH_NET_ROUTED;
+        if (routed)
+                r = routed_host_family(x, a->family, err);
+        if (r >= 0 && routed)
+                r = routed_host_addr(x, a, err);
+        if (r < 0)
+                return r;
+        struct berth_ip_addr g = guest_addr(x->c, a);
+        r = berth_addr_add(x->guest, x->guest_if, &g, BERTH_ADDR_NODAD | BERTH_ADDR_REPLACE, err);
+        if (r >= 0)
+                r = guest_default_route(x, a->family, err);
+        if (r < 0 && routed) {
+                struct berth_err scratch = {0};
+                struct berth_route rt = host_route(x, a);
+                berth_route_del(x->host, &rt, &scratch);
+                if (x->c->proxy_if)
+                        berth_neigh_proxy_del(x->host, x->c->proxy_if, a, &scratch);
+        }
+        return r;
+}
+
+int berth_net_addr_add(const struct berth_net_config *c, int netns_fd, const struct berth_ip_addr *a,
+                       struct berth_err *err)
+{
+        char text[BERTH_IP_ADDR_STRLEN];
+        struct net_ctx x = {0};
+        int r = addr_ctx_open(&x, c, netns_fd, a, err);
+        if (r >= 0)
+                r = addr_add_steps(&x, a, err);
+        ctx_close(&x);
+        if (r < 0)
+                return berth_err_wrap(err, "add address %s to %s",
+                                      berth_ip_addr_format(a, true, text, sizeof(text)), c->host_if);
+        return 0;
+}
+
+static int addr_del_steps(struct net_ctx *x, const struct berth_ip_addr *a, struct berth_err *err)
+{
+        struct berth_ip_addr g = guest_addr(x->c, a);
+        int r = tolerate(berth_addr_del(x->guest, x->guest_if, &g, err), EADDRNOTAVAIL, err);
+        if (r >= 0 && x->c->mode == BERTH_NET_ROUTED) {
+                struct berth_route rt = host_route(x, a);
+                r = tolerate(berth_route_del(x->host, &rt, err), ESRCH, err);
+        }
+        if (r >= 0 && x->c->mode == BERTH_NET_ROUTED && x->c->proxy_if)
+                r = tolerate(berth_neigh_proxy_del(x->host, x->c->proxy_if, a, err), ENOENT, err);
+        return r;
+}
+
+int berth_net_addr_del(const struct berth_net_config *c, int netns_fd, const struct berth_ip_addr *a,
+                       struct berth_err *err)
+{
+        char text[BERTH_IP_ADDR_STRLEN];
+        struct net_ctx x = {0};
+        int r = addr_ctx_open(&x, c, netns_fd, a, err);
+        if (r >= 0)
+                r = addr_del_steps(&x, a, err);
+        ctx_close(&x);
+        if (r < 0)
+                return berth_err_wrap(err, "delete address %s from %s",
+                                      berth_ip_addr_format(a, true, text, sizeof(text)), c->host_if);
+        return 0;
+}

@@ -1,0 +1,262 @@
+/* The "cgroup" spec mount (usually on /sys/fs/cgroup).
+ *
+ * Unified host: cgroup2 itself inside a cgroup namespace, else a bind of
+ * the container's own cgroup directory.
+ * v1 or hybrid host (as runc does): a tmpfs at the destination with one
+ * directory per host hierarchy, holding either a fresh mount of that
+ * hierarchy (inside a cgroup namespace its root is the container's cgroup)
+ * or a bind of the container's own cgroup directory in it. Combined
+ * hierarchies ("cpu,cpuacct") get a symlink per controller. The tmpfs is
+ * made read-only last when the spec asks for "ro". */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/rootfs.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+struct cg_owner {
+        char controllers[256]; /* "cpu,cpuacct", "name=systemd"; "" for cgroup2 */
+        char path[PATH_MAX];   /* the container's cgroup in that hierarchy */
+};
+
+static bool has_token(const char *list, const char *tok, size_t len)
+{
+        for (const char *p = list; *p;) {
+                size_t n = strcspn(p, ",");
+                if (n == len && strncmp(p, tok, len) == 0)
+                        return true;
+                p += n + (p[n] == ',');
+        }
+        return false;
+}
+
+/* Does every controller of a /proc/self/cgroup entry appear in the
+ * hierarchy's super options ("rw,cpu,cpuacct")? */
+static bool controllers_match(const char *ctrls, const char *super_options)
+{
+        if (!*ctrls)
+                return false;
+        for (const char *p = ctrls; *p;) {
+                size_t n = strcspn(p, ",");
+                if (!has_token(super_options, p, n))
+                        return false;
+                p += n + (p[n] == ',');
+        }
+        return true;
+}
+
+/* Finds in /proc/self/cgroup text the entry of a hierarchy: "0::" for
+ * cgroup2 (super_options NULL), else the one whose controllers match. */
+static bool find_owner(const char *proc_cgroup, const char *super_options, struct cg_owner *out)
+{
+        for (const char *line = proc_cgroup; *line;) {
+                size_t len = strcspn(line, "\n");
+                const char *c1 = memchr(line, ':', len);
+                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+                if (c2) {
+                        size_t clen = (size_t)(c2 - c1 - 1), plen = len - (size_t)(c2 + 1 - line);
+                        if (clen < sizeof(out->controllers) && plen < sizeof(out->path)) {
+                                memcpy(out->controllers, c1 + 1, clen);
+                                out->controllers[clen] = '\0';
+                                memcpy(out->path, c2 + 1, plen);
+                                out->path[plen] = '\0';
+                                bool v2 = clen == 0 && strncmp(line, "0:", 2) == 0;
+                                if (super_options ? controllers_match(out->controllers, super_options) : v2)
+                                        return true;
+                        }
+                }
+                line += len + (line[len] == '\n');
+        }
+        return false;
+}
+
+/* Reads a small /proc text file whole, NUL-terminated. */
+static char *read_text(const char *path)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        size_t cap = 4096, len = 0;
+        _cleanup_free_ char *buf = malloc(cap);
+        if (!buf)
+                return NULL;
+        for (;;) {
+                if (cap - len < 2) {
+                        char *bigger = realloc(buf, cap * 2);
+                        if (!bigger)
+                                return NULL;
+                        buf = bigger;
+                        cap *= 2;
+                }
+                ssize_t n = read(fd, buf + len, cap - len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return NULL;
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        return TAKE_PTR(buf);
+}
+
+/* Binds the host directory of our cgroup in a hierarchy mounted at
+ * `mount_point` (whose root in the hierarchy is `root`). */
+static int bind_own_cgroup(const char *mount_point, const char *root, const char *path,
+                           const struct berth_mount *m)
+{
+        size_t rlen = strlen(root);
+        if (strcmp(root, "/") == 0)
+                rlen = 0;
+        else if (strncmp(path, root, rlen) != 0 || (path[rlen] != '/' && path[rlen] != '\0'))
+                return -ENOENT; /* our cgroup is not visible through this mount */
+        char host[PATH_MAX];
+        if (snprintf(host, sizeof(host), "%s%s", mount_point, path + rlen) >= (int)sizeof(host))
+                return -ENAMETOOLONG;
+        int fd = open_tree(AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        bool atime_set;
+        uint64_t set = berth_ms_to_mount_attr(m->flags, &atime_set);
+        int r = berth_mount_set_attrs(fd, false, set, 0, atime_set);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static int mount_unified(const struct berth_rootfs_opts *o, const struct berth_mount *m, int targetfd,
+                         struct berth_err *err)
+{
+        _cleanup_close_ int mfd = -EBADF;
+        if (o->new_cgroupns) {
+                mfd = berth_fs_mount_new("cgroup2", "cgroup2", m->flags, NULL, err);
+                if (mfd < 0)
+                        return mfd;
+        } else {
+                _cleanup_free_ char *text = read_text("/proc/self/cgroup");
+                struct cg_owner own;
+                if (!text || !find_owner(text, NULL, &own))
+                        return berth_err_set(err, ENOENT, "no cgroup2 entry in /proc/self/cgroup");
+                mfd = bind_own_cgroup(CGROUP_ROOT, "/", own.path, m);
+                if (mfd < 0)
+                        return berth_err_sys(err, -mfd, "bind %s%s", CGROUP_ROOT, own.path);
+        }
+        int r = berth_mount_attach(mfd, targetfd);
+        return r < 0 ? berth_err_sys(err, -r, "attach") : 0;
+}
+
+/* "cpu,cpuacct" -> symlinks cpu and cpuacct to it, as on the host. */
+static void link_controllers(int tmpfd, const char *name)
+{
+        if (!strchr(name, ','))
+                return;
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", name);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                if (!strchr(t, '='))
+                        (void)symlinkat(name, tmpfd, t); /* best effort, like the host's own links */
+}
+
+static int mount_hierarchy(const struct berth_rootfs_opts *o, const struct berth_mount *m, int tmpfd,
+                           const struct berth_mountinfo_entry *e, const char *proc_cgroup,
+                           struct berth_err *err)
+{
+        const char *name = e->mount_point + strlen(CGROUP_ROOT "/");
+        bool v2 = strcmp(e->fstype, "cgroup2") == 0;
+        struct cg_owner own;
+        if (!find_owner(proc_cgroup, v2 ? NULL : e->super_options, &own))
+                return 0; /* a hierarchy we are not in: nothing to show */
+        if (mkdirat(tmpfd, name, 0755) < 0 && errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir %s", name);
+        _cleanup_close_ int sub = openat(tmpfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+                return berth_err_sys(err, errno, "open %s", name);
+        _cleanup_close_ int mfd = -EBADF;
+        if (o->new_cgroupns) {
+                mfd = berth_fs_mount_new(e->fstype, "cgroup", m->flags, v2 ? NULL : own.controllers, err);
+                if (mfd < 0)
+                        return berth_err_wrap(err, "%s", name);
+        } else {
+                mfd = bind_own_cgroup(e->mount_point, e->root, own.path, m);
+                if (mfd == -ENOENT)
+                        return 0;
+                if (mfd < 0)
+                        return berth_err_sys(err, -mfd, "bind %s%s", e->mount_point, own.path);
+        }
+        int r = berth_mount_attach(mfd, sub);
+        if (r < 0)
+                return berth_err_sys(err, -r, "attach %s", name);
+        link_controllers(tmpfd, name);
+        return 0;
+}
+
+static bool is_hierarchy(const struct berth_mountinfo_entry *e)
+{
+        if (strcmp(e->fstype, "cgroup") != 0 && strcmp(e->fstype, "cgroup2") != 0)
+                return false;
+        size_t n = strlen(CGROUP_ROOT "/");
+        return strncmp(e->mount_point, CGROUP_ROOT "/", n) == 0 && e->mount_point[n] &&
+               !strchr(e->mount_point + n, '/');
+}
+
+static int mount_hierarchies(const struct berth_rootfs_opts *o, const struct berth_mount *m, int tmpfd,
+                             struct berth_err *err)
+{
+        _cleanup_free_ char *proc_cgroup = read_text("/proc/self/cgroup");
+        _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
+        if (!proc_cgroup || !mi)
+                return berth_err_sys(err, errno, "read /proc/self/cgroup and mountinfo");
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, mi) > 0) {
+                struct berth_mountinfo_entry e;
+                if (berth_mountinfo_parse_line(line, &e) < 0 || !is_hierarchy(&e))
+                        continue;
+                int r = mount_hierarchy(o, m, tmpfd, &e, proc_cgroup, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int berth_rootfs_mount_cgroup(const struct berth_rootfs_opts *o, const struct berth_mount *m, int targetfd,
+                              struct berth_err *err)
+{
+        struct statfs sfs;
+        if (statfs(CGROUP_ROOT, &sfs) < 0)
+                return berth_err_sys(err, errno, "statfs %s", CGROUP_ROOT);
+        if (sfs.f_type == CGROUP2_SUPER_MAGIC)
+                return mount_unified(o, m, targetfd, err);
+        /* The tmpfs stays writable until the hierarchy directories exist. */
+        _cleanup_close_ int tmpfd =
+            berth_fs_mount_new("tmpfs", "tmpfs", m->flags & ~(unsigned long)MS_RDONLY, "mode=755", err);
+        if (tmpfd < 0)
+                return tmpfd;
+        int r = berth_mount_attach(tmpfd, targetfd);
+        if (r < 0)
+                return berth_err_sys(err, -r, "attach the cgroup tmpfs");
+        r = mount_hierarchies(o, m, tmpfd, err);
+        if (r < 0)
+                return r;
+        if (m->flags & MS_RDONLY) {
+                r = berth_mount_set_attrs(tmpfd, false, MOUNT_ATTR_RDONLY, 0, false);
+                if (r < 0)
+                        return berth_err_sys(err, -r, "make the cgroup tmpfs read-only");
+        }
+        return 0;
+}

@@ -1,0 +1,183 @@
+/* The spec's mounts, in order, below the container root.
+ *
+ * Each mount is built detached (open_tree for binds, fsopen/fsmount for
+ * filesystems), gets its attributes, and is attached with move_mount() to
+ * the destination's fd resolved inside the root (rootfs/resolve.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/rootfs.h"
+
+struct mounts_ctx {
+        const struct berth_rootfs_opts *o;
+        int rootfd;
+        int *bundlefd; /* opened on the first relative source */
+};
+
+bool berth_mount_is_bind(const struct berth_mount *m)
+{
+        return m->bind || (m->type && strcmp(m->type, "bind") == 0);
+}
+
+/* What the message calls the mount: its source, else its type. */
+static const char *mount_name(const struct berth_mount *m)
+{
+        if (m->source)
+                return m->source;
+        return m->type ? m->type : "none";
+}
+
+static int mount_fail(const struct berth_mount *m, int r, struct berth_err *err)
+{
+        return berth_err_sys(err, -r, "mount \"%s\" on %s", mount_name(m), m->destination);
+}
+
+static int open_bind_source(struct mounts_ctx *c, const struct berth_mount *m)
+{
+        if (!m->source)
+                return -EINVAL;
+        int dfd = AT_FDCWD;
+        if (m->source[0] != '/') {
+                if (*c->bundlefd < 0) {
+                        *c->bundlefd = open(c->o->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        if (*c->bundlefd < 0)
+                                return -errno;
+                }
+                dfd = *c->bundlefd;
+        }
+        unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0);
+        int fd = open_tree(dfd, m->source, flags);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Attributes asked for a bind: what is set, what is explicitly cleared
+ * ("rw", "suid", ...). Like a mount(2) remount, they apply to the top mount
+ * of an rbind only. */
+static int bind_attrs(int mntfd, const struct berth_mount *m)
+{
+        bool atime_set, atime_clr;
+        uint64_t set = berth_ms_to_mount_attr(m->flags, &atime_set);
+        uint64_t clr = berth_ms_to_mount_attr(m->clear_flags, &atime_clr) & ~(uint64_t)MOUNT_ATTR__ATIME;
+        /* Clearing noatime/strictatime means the default, relatime. */
+        return berth_mount_set_attrs(mntfd, false, set, clr, atime_set || atime_clr);
+}
+
+static int resolve_target(struct mounts_ctx *c, size_t i, const struct berth_mount *m, bool want_dir,
+                          struct berth_err *err)
+{
+        int fd = berth_in_root_mount_target(c->rootfd, m->destination, want_dir);
+        if (fd == -EXDEV)
+                return berth_err_set(err, EXDEV, "mounts[%zu] destination %s: resolves outside the root", i,
+                                     m->destination);
+        if (fd < 0)
+                return berth_err_sys(err, -fd, "mounts[%zu] destination %s", i, m->destination);
+        return fd;
+}
+
+/* A user namespace that does not own the network (IPC) namespace may not
+ * mount sysfs (mqueue): show the host's instead, recursively bound, with
+ * the flags asked for on the whole tree (runc and crun do the same).
+ * Returns -ENOENT when there is no fallback. */
+static int userns_fallback(const char *type, const struct berth_mount *m)
+{
+        const char *host = NULL;
+        if (strcmp(type, "sysfs") == 0)
+                host = "/sys";
+        else if (strcmp(type, "mqueue") == 0)
+                host = "/dev/mqueue";
+        if (!host)
+                return -ENOENT;
+        _cleanup_close_ int fd =
+            open_tree(AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (fd < 0)
+                return -ENOENT;
+        bool atime_set;
+        uint64_t set = berth_ms_to_mount_attr(m->flags, &atime_set);
+        if (berth_mount_set_attrs(fd, true, set, 0, atime_set) < 0)
+                return -ENOENT;
+        return TAKE_FD(fd);
+}
+
+/* Builds the detached mount: a cloned tree for binds, a new filesystem otherwise. */
+static int make_mount(struct mounts_ctx *c, const struct berth_mount *m, bool *want_dir,
+                      struct berth_err *err)
+{
+        *want_dir = true;
+        if (!berth_mount_is_bind(m)) {
+                const char *type = m->type ? m->type : "none";
+                int fd = berth_fs_mount_new(type, m->source, m->flags, m->data, err);
+                if (fd == -EPERM && c->o->in_userns) {
+                        int alt = userns_fallback(type, m);
+                        if (alt >= 0) /* else report why the real mount failed */
+                                return alt;
+                }
+                if (fd < 0)
+                        berth_err_wrap(err, "mount \"%s\" on %s", mount_name(m), m->destination);
+                return fd;
+        }
+        _cleanup_close_ int fd = open_bind_source(c, m);
+        if (fd < 0)
+                return mount_fail(m, fd, err);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return mount_fail(m, -errno, err);
+        *want_dir = S_ISDIR(st.st_mode);
+        int r = bind_attrs(fd, m);
+        if (r < 0)
+                return mount_fail(m, r, err);
+        return TAKE_FD(fd);
+}
+
+static int do_cgroup_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *m, struct berth_err *err)
+{
+        _cleanup_close_ int target = resolve_target(c, i, m, true, err);
+        if (target < 0)
+                return target;
+        int r = berth_rootfs_mount_cgroup(c->o, m, target, err);
+        if (r < 0)
+                return berth_err_wrap(err, "mount \"%s\" on %s", mount_name(m), m->destination);
+        return 0;
+}
+
+static int do_mount(struct mounts_ctx *c, size_t i, struct berth_err *err)
+{
+        const struct berth_mount *m = &c->o->spec->mounts[i];
+        if (m->idmap || m->ridmap)
+                return berth_err_set(err, EOPNOTSUPP, "mount \"%s\" on %s: idmapped mounts are not supported",
+                                     mount_name(m), m->destination);
+        if (!berth_mount_is_bind(m) && m->type && strcmp(m->type, "cgroup") == 0)
+                return do_cgroup_mount(c, i, m, err);
+        bool want_dir;
+        _cleanup_close_ int mfd = make_mount(c, m, &want_dir, err);
+        if (mfd < 0)
+                return mfd;
+        _cleanup_close_ int target = resolve_target(c, i, m, want_dir, err);
+        if (target < 0)
+                return target;
+        int r = berth_mount_attach(mfd, target);
+        if (r < 0)
+                return mount_fail(m, r, err);
+        /* Propagation is a property of the attached mount's peer group. */
+        r = berth_mount_set_propagation(mfd, berth_propagation_ms(m->propagation));
+        if (r < 0)
+                return berth_err_sys(err, -r, "mount \"%s\" on %s: set propagation", mount_name(m),
+                                     m->destination);
+        return 0;
+}
+
+int berth_rootfs_do_mounts(const struct berth_rootfs_opts *o, int rootfd, struct berth_err *err)
+{
+        _cleanup_close_ int bundlefd = -EBADF;
+        struct mounts_ctx c = {.o = o, .rootfd = rootfd, .bundlefd = &bundlefd};
+        for (size_t i = 0; i < o->spec->n_mounts; i++) {
+                int r = do_mount(&c, i, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,99 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
+# Stage 2 of the berth test guest: PID 1 after switch_root (see
+# initramfs-init.sh), read from the host's tree over 9p.
+#
+# Sets up a host-like system on a pure cgroup-v2 kernel -- the mounts a
+# systemd host would have, every controller enabled in the root cgroup's
+# subtree_control, the extra modules the tests need -- then runs the command
+# run.sh wrote, as root, and records its exit status in the results share.
+# Runs with busybox's sh so it does not depend on the host's shell.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+bb=/bin/busybox
+res=/run/berth-vm
+. $res/config
+
+fail() {
+	echo "berth-vm stage2: $*" >&2
+	$bb reboot -f
+	sleep 10
+	exit 1
+}
+
+# What udev/systemd would add to devtmpfs (bash needs /dev/fd for <(...)).
+$bb ln -sf /proc/self/fd /dev/fd
+$bb ln -sf /proc/self/fd/0 /dev/stdin
+$bb ln -sf /proc/self/fd/1 /dev/stdout
+$bb ln -sf /proc/self/fd/2 /dev/stderr
+$bb ln -sf /proc/kcore /dev/core
+$bb mkdir -p /dev/pts
+$bb mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts \
+	/dev/pts || fail "mount /dev/pts"
+$bb mkdir -p /dev/shm /dev/mqueue
+$bb mount -t tmpfs -o nosuid,nodev,mode=1777 shm /dev/shm || fail "/dev/shm"
+$bb mount -t mqueue mqueue /dev/mqueue 2>/dev/null
+$bb mount -t tmpfs -o nosuid,nodev,mode=1777 tmp /tmp || fail "mount /tmp"
+# Options as systemd mounts them on a unified-hierarchy host.
+$bb mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 \
+	/sys/fs/cgroup || fail "mount cgroup2"
+for c in $($bb cat /sys/fs/cgroup/cgroup.controllers); do
+	echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control ||
+		fail "enable controller $c"
+done
+for fs in securityfs:/sys/kernel/security debugfs:/sys/kernel/debug \
+	tracefs:/sys/kernel/tracing bpf:/sys/fs/bpf; do
+	$bb mount -t "${fs%%:*}" "${fs%%:*}" "${fs#*:}" 2>/dev/null
+done
+
+# The guest kernel's full module tree (extracted by setup.sh) where modprobe
+# looks for it; the overlay upper layer makes the mountpoint creatable.
+$bb mkdir -p "/lib/modules/$BERTH_VM_KVER" &&
+	$bb mount --bind "$BERTH_VM_MODDIR" "/lib/modules/$BERTH_VM_KVER" ||
+	fail "bind modules"
+# The kernel's module autoloading (sock_diag, nf_tables, ...) runs
+# modprobe_path; the host may have no kmod, so point it at busybox's
+# modprobe, which reads the modules.dep/alias that setup.sh generated.
+$bb mkdir -p /run/berth-vm-sbin
+$bb ln -s $bb /run/berth-vm-sbin/modprobe
+echo /run/berth-vm-sbin/modprobe >/proc/sys/kernel/modprobe
+[ -e /sbin/modprobe ] || $bb ln -s $bb /sbin/modprobe
+for m in $BERTH_VM_LATE_MODULES; do
+	$bb modprobe "$m" || fail "modprobe $m"
+done
+
+# Read-write shares (the build tree, ...) at their host paths.
+while read -r tag path; do
+	[ -n "$tag" ] || continue
+	$bb mkdir -p "$path" &&
+		$bb mount -t 9p -o "trans=virtio,version=9p2000.L,msize=262144,cache=mmap" \
+			"$tag" "$path" || fail "mount $tag on $path"
+done <$res/shares
+
+# Host time (the CMOS clock only has whole seconds), rounded up so that
+# files the host writes -- also through the 9p shares -- never look like
+# they come from the future to make and friends in the guest.
+up=$($bb cut -d. -f1 /proc/uptime)
+$bb date -u -s "@$((BERTH_VM_DATE + up + 1))" >/dev/null
+$bb hostname berth-vm
+$bb ip link set lo up
+# Like systemd: shared propagation from /, so runtimes see the usual host.
+$bb mount --make-rshared /
+
+# COMMAND's output goes to the virtio console, which run.sh's qemu
+# connects to its stdout.  Keep it open on fd 3 for the whole run: a tty's
+# settings are reset when its last file is closed, and we need it raw (no
+# \n -> \r\n) from first byte to last.
+exec 3<>/dev/hvc0
+$bb stty raw -echo <&3
+(
+	cd "$BERTH_VM_CWD" 2>/dev/null || cd /
+	exec $bb setsid /bin/bash $res/cmd </dev/null >&3 2>&3 3>&-
+)
+rc=$?
+# tcsetattr(TCSADRAIN) waits until the console has handed every byte to
+# the host, so nothing is cut off by the reboot below.
+$bb stty raw <&3
+echo "$rc" >$res/rc.tmp && $bb mv $res/rc.tmp $res/rc
+$bb sync
+$bb reboot -f
