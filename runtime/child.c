@@ -133,6 +133,10 @@ void container_child_main(struct container_setup *s)
         /* Die with the parent while it sets us up; once set up, the
          * container outlives `create` (the flag is cleared below). */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Until execve replaces it, this process is the host's berth binary:
+         * non-dumpable, so nothing in the container can open its
+         * /proc/<pid>/exe, mem or fds (CVE-2019-5736). execve resets it. */
+        prctl(PR_SET_DUMPABLE, 0);
         if (child_fence_fds(s, &err) < 0 || child_namespaces(s, &pid, &err) < 0 ||
             child_rootfs(s, pid, &err) < 0 || child_join_keyring(s, &err) < 0 ||
             child_chdir_and_lookup(s, exe, sizeof(exe), &err) < 0)

@@ -49,6 +49,10 @@ void exec_child_main(struct exec_child *c)
         char exe[PATH_MAX];
         const struct berth_process *p = &c->spec->process;
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* We are the host's berth binary inside the container's pid
+         * namespace until execve: keep the container away from our
+         * /proc/<pid>/exe and memory (CVE-2019-5736). */
+        prctl(PR_SET_DUMPABLE, 0);
         if (exec_fence_fds(c->preserve_fds, &err) < 0 || sync_expect(c->sync_fd, SYNC_PROCEED, NULL, &err) < 0 ||
             join_container(c, &err) < 0 || berth_terminal_setup(p, c->console_sock, false, &err) < 0)
                 sync_fail(c->sync_fd, &err);
