@@ -1,0 +1,240 @@
+/* The container cgroup object: resolution (berth_cgroup_new), accessors,
+ * and attaching a process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "cgroups/internal.h"
+
+void cg_hier_clear(struct cg_hier *h)
+{
+        free(h->name);
+        free(h->path);
+        free(h->dir);
+        if (h->fd >= 0)
+                close(h->fd);
+        h->name = h->path = h->dir = NULL;
+        h->fd = -EBADF;
+}
+
+void berth_cgroup_free(struct berth_cgroup *cg)
+{
+        if (!cg)
+                return;
+        for (size_t i = 0; i < cg->n; i++)
+                cg_hier_clear(&cg->h[i]);
+        free(cg->h);
+        free(cg->id);
+        free(cg->warnings);
+        free(cg);
+}
+
+struct cg_hier *cg_unified(const struct berth_cgroup *cg)
+{
+        for (size_t i = 0; i < cg->n; i++)
+                if (cg->h[i].unified)
+                        return &cg->h[i];
+        return NULL;
+}
+
+struct cg_hier *cg_v1(const struct berth_cgroup *cg, enum cg_ctrl c)
+{
+        for (size_t i = 0; i < cg->n; i++)
+                if (!cg->h[i].unified && (cg->h[i].mask & CG_BIT(c)))
+                        return &cg->h[i];
+        return NULL;
+}
+
+struct cg_hier *cg_primary(const struct berth_cgroup *cg)
+{
+        struct cg_hier *h = cg_unified(cg);
+        if (!h)
+                h = cg_v1(cg, CG_FREEZER);
+        if (!h && cg->n > 0)
+                h = &cg->h[0];
+        return h;
+}
+
+int cg_hier_fd(struct cg_hier *h, struct berth_err *err)
+{
+        if (h->fd >= 0)
+                return h->fd;
+        h->fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (h->fd < 0) {
+                int e = errno;
+                h->fd = -EBADF;
+                return berth_err_sys(err, e, "cgroup: open %s", h->dir);
+        }
+        return h->fd;
+}
+
+void cg_warn(struct berth_cgroup *cg, const char *fmt, ...)
+{
+        char line[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        char *n = NULL;
+        if (asprintf(&n, "%s%s%s", cg->warnings ? cg->warnings : "", cg->warnings ? "\n" : "", line) < 0)
+                return;
+        free(cg->warnings);
+        cg->warnings = n;
+}
+
+const char *berth_cgroup_warnings(const struct berth_cgroup *cg)
+{
+        return cg->warnings;
+}
+
+enum berth_cgroup_layout berth_cgroup_layout(const struct berth_cgroup *cg)
+{
+        return cg->layout;
+}
+
+const char *berth_cgroup_path(const struct berth_cgroup *cg)
+{
+        const struct cg_hier *h = cg_unified(cg);
+        if (!h)
+                h = cg_v1(cg, CG_MEMORY);
+        if (!h)
+                h = cg_primary(cg);
+        return h ? h->path : NULL;
+}
+
+int berth_cgroup_clone_fd(const struct berth_cgroup *cg)
+{
+        const struct cg_hier *h = cg_unified(cg);
+        return h && h->fd >= 0 ? h->fd : -1;
+}
+
+/* The controllers a resource needs, for "not mounted" errors. */
+static const char *ctrl_user(enum cg_ctrl c)
+{
+        switch (c) {
+        case CG_HUGETLB:
+                return "hugepageLimits";
+        case CG_NET_CLS:
+                return "network.classID";
+        case CG_NET_PRIO:
+                return "network.priorities";
+        case CG_BLKIO:
+                return "blockIO";
+        case CG_CPUSET:
+                return "cpu.cpus/cpu.mems";
+        default:
+                return "the container";
+        }
+}
+
+static int add_hier(struct berth_cgroup *cg, const struct cg_mount *m, const struct berth_cgroup_opts *o,
+                    struct berth_err *err)
+{
+        struct cg_hier *nh = realloc(cg->h, (cg->n + 1) * sizeof(*nh));
+        if (!nh)
+                return berth_err_sys(err, ENOMEM, "cgroup");
+        cg->h = nh;
+        struct cg_hier *h = &cg->h[cg->n];
+        *h = (struct cg_hier){.unified = m->unified, .mask = m->mask, .n_existing = -1, .fd = -EBADF};
+        cg->n++;
+        char names[256] = "";
+        for (int c = 0; c < CG_NCTRL; c++)
+                if (m->mask & CG_BIT(c))
+                        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                                 names[0] ? "," : "", cg_ctrl_name(c));
+        h->name = strdup(m->unified ? "unified" : names[0] ? names : m->name ? m->name : "?");
+        h->path = cg_resolve_path(m->own, o->path, o->id, err);
+        if (!h->name || !h->path)
+                return h->name ? -err->code : berth_err_sys(err, ENOMEM, "cgroup");
+        h->dir = cg_fs_dir(m->mountpoint, m->root, h->path, err);
+        h->mount_len = strlen(m->mountpoint);
+        return h->dir ? 0 : -err->code;
+}
+
+static int pick_hierarchies(struct berth_cgroup *cg, const struct cg_host *host,
+                            const struct berth_cgroup_opts *o, struct berth_err *err)
+{
+        unsigned need = host->layout == BERTH_CG_UNIFIED ? 0 : cg_needed_v1(o->resources, host->layout);
+        unsigned have = 0;
+        int r;
+        for (size_t i = 0; i < host->n; i++) {
+                const struct cg_mount *m = &host->m[i];
+                if (m->unified && host->layout == BERTH_CG_LEGACY)
+                        continue;
+                if (!m->unified && host->layout == BERTH_CG_UNIFIED)
+                        continue;
+                bool want = m->unified || (m->mask & need) || (o->join_all_v1 && m->mask);
+                if (want && (r = add_hier(cg, m, o, err)) < 0)
+                        return r;
+                have |= m->mask;
+        }
+        for (int c = 0; c < CG_NCTRL; c++)
+                if ((need & CG_BIT(c)) && !(have & CG_BIT(c)))
+                        return berth_err_set(err, ENODEV,
+                                             "cgroup: %s needs the %s controller, which is not mounted",
+                                             ctrl_user(c), cg_ctrl_name(c));
+        if (cg->n == 0 || (host->layout != BERTH_CG_LEGACY && !cg_unified(cg)))
+                return berth_err_set(err, ENODEV, "cgroup: no usable cgroup hierarchy is mounted");
+        return 0;
+}
+
+struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct berth_err *err)
+{
+        struct cg_host host = {0};
+        int r = cg_host_load(&host, err);
+        if (r < 0) {
+                cg_host_clear(&host);
+                return NULL;
+        }
+        struct berth_cgroup *cg = calloc(1, sizeof(*cg));
+        if (!cg) {
+                cg_host_clear(&host);
+                return berth_err_sys(err, ENOMEM, "cgroup"), NULL;
+        }
+        cg->layout = host.layout;
+        cg->res = o->resources;
+        cg->default_devices = o->default_devices;
+        cg->id = strdup(o->id ? o->id : "");
+        r = cg->id ? pick_hierarchies(cg, &host, o, err) : berth_err_sys(err, ENOMEM, "cgroup");
+        cg_host_clear(&host);
+        if (r < 0) {
+                berth_cgroup_free(cg);
+                return NULL;
+        }
+        return cg;
+}
+
+/* Is pid already in h (per /proc/<pid>/cgroup)? */
+static bool pid_in(const char *proc_cgroup, const struct cg_hier *h)
+{
+        char *path = cg_proc_cgroup_path(proc_cgroup, h->unified, h->mask);
+        bool in = path && strcmp(path, h->path) == 0;
+        free(path);
+        return in;
+}
+
+int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_err *err)
+{
+        char file[64];
+        snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+        _cleanup_free_ char *pc = NULL;
+        int r = cg_read(AT_FDCWD, file, &pc, err);
+        if (r < 0)
+                return berth_err_wrap(err, "cgroup: attach %d", (int)pid);
+        for (size_t i = 0; i < cg->n; i++) {
+                struct cg_hier *h = &cg->h[i];
+                if (pid_in(pc, h))
+                        continue;
+                int fd = cg_hier_fd(h, err);
+                if (fd < 0)
+                        return fd;
+                if ((r = cg_writef(fd, "cgroup.procs", "cgroup", err, "%d", (int)pid)) < 0)
+                        return berth_err_wrap(err, "attach %d to %s", (int)pid, h->dir);
+        }
+        return 0;
+}

@@ -1,0 +1,156 @@
+/* The device allowlist: the rule list (deny everything, the spec's rules,
+ * optionally runc's defaults) and its v1 form (devices.allow/deny lines).
+ *
+ * On cgroup v2 -- and on hybrid hosts too, because the kernel runs the
+ * BPF_CGROUP_DEVICE programs of a task's cgroup2 cgroup before it looks at
+ * the v1 devices controller -- the rules become an eBPF program
+ * (devices_bpf.c), which saves joining the v1 devices hierarchy. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/cleanup.h"
+#include "cgroups/internal.h"
+
+/* runc's default allowlist: mknod of anything, and the devices every
+ * container gets in /dev. */
+static const struct berth_device_rule default_rules[] = {
+    {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"},    {true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 5, "rwm"},
+    {true, 'c', 1, 7, "rwm"}, {true, 'c', 1, 8, "rwm"},    {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 0, "rwm"},
+    {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"},
+};
+
+int cg_dev_rules_build(const struct berth_resources *res, bool defaults, struct cg_dev_rules *out)
+{
+        size_t n_spec = res ? res->n_devices : 0;
+        size_t n = 1 + n_spec + (defaults ? BERTH_ARRAY_SIZE(default_rules) : 0);
+        out->r = calloc(n, sizeof(*out->r));
+        if (!out->r)
+                return -ENOMEM;
+        out->r[0] = (struct berth_device_rule){false, 'a', -1, -1, "rwm"};
+        out->n = 1;
+        for (size_t i = 0; i < n_spec; i++)
+                out->r[out->n++] = res->devices[i];
+        for (size_t i = 0; defaults && i < BERTH_ARRAY_SIZE(default_rules); i++)
+                out->r[out->n++] = default_rules[i];
+        return 0;
+}
+
+void cg_dev_rules_clear(struct cg_dev_rules *d)
+{
+        free(d->r);
+        d->r = NULL;
+        d->n = 0;
+}
+
+static bool rule_is_everything(const struct berth_device_rule *r)
+{
+        return r->type == 'a' && r->major < 0 && r->minor < 0 && strchr(r->access, 'r') &&
+               strchr(r->access, 'w') && strchr(r->access, 'm');
+}
+
+static void fmt_num(int64_t v, char *buf, size_t len)
+{
+        if (v < 0)
+                snprintf(buf, len, "*");
+        else
+                snprintf(buf, len, "%" PRId64, v);
+}
+
+int cg_dev_v1_line(const struct berth_device_rule *r, char *buf, size_t len)
+{
+        char ma[24], mi[24];
+        if (r->type != 'a' && r->type != 'c' && r->type != 'b')
+                return -EINVAL;
+        if (rule_is_everything(r))
+                return snprintf(buf, len, "a");
+        fmt_num(r->major, ma, sizeof(ma));
+        fmt_num(r->minor, mi, sizeof(mi));
+        return snprintf(buf, len, "%c %s:%s %s", r->type, ma, mi, r->access[0] ? r->access : "rwm");
+}
+
+static int plan_add(struct cg_dev_v1_write *w, size_t *n, const struct berth_device_rule *r, char type)
+{
+        struct berth_device_rule t = *r;
+        t.type = type;
+        w[*n].file = r->allow ? "devices.allow" : "devices.deny";
+        if (cg_dev_v1_line(&t, w[*n].line, sizeof(w[*n].line)) < 0)
+                return -EINVAL;
+        (*n)++;
+        return 0;
+}
+
+/* v1 keeps a default behaviour plus exceptions: "a" resets both. So the
+ * last allow/deny-everything rule becomes the reset, earlier rules are
+ * moot, and later ones are written in order. A partial "a" rule would
+ * also reset in v1, so it is written as its 'c' and 'b' halves. */
+int cg_dev_v1_plan(const struct cg_dev_rules *d, struct cg_dev_v1_write **out, size_t *n_out)
+{
+        size_t last = 0;
+        for (size_t i = 0; i < d->n; i++)
+                if (rule_is_everything(&d->r[i]))
+                        last = i;
+        struct cg_dev_v1_write *w = calloc(2 * d->n + 1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        size_t n = 0;
+        int r = plan_add(w, &n, &d->r[last], 'a');
+        for (size_t i = last + 1; r == 0 && i < d->n; i++) {
+                if (d->r[i].type == 'a' && !rule_is_everything(&d->r[i])) {
+                        r = plan_add(w, &n, &d->r[i], 'c');
+                        if (r == 0)
+                                r = plan_add(w, &n, &d->r[i], 'b');
+                } else {
+                        r = plan_add(w, &n, &d->r[i], d->r[i].type);
+                }
+        }
+        if (r < 0) {
+                free(w);
+                return r;
+        }
+        *out = w;
+        *n_out = n;
+        return 0;
+}
+
+int cg_dev_v1_apply(int dfd, const struct cg_dev_rules *d, struct berth_err *err)
+{
+        _cleanup_free_ struct cg_dev_v1_write *w = NULL;
+        size_t n = 0;
+        int r = cg_dev_v1_plan(d, &w, &n);
+        if (r < 0)
+                return berth_err_set(err, -r, "devices: invalid rule");
+        for (size_t i = 0; i < n; i++)
+                if ((r = cg_write(dfd, w[i].file, w[i].line, "devices", err)) < 0)
+                        return r;
+        return 0;
+}
+
+int cg_apply_devices(struct berth_cgroup *cg, const struct berth_resources *res, struct berth_err *err)
+{
+        struct cg_dev_rules d = {0};
+        if (cg_dev_rules_build(res, cg->default_devices, &d) < 0)
+                return berth_err_sys(err, ENOMEM, "devices");
+        int r;
+        struct cg_hier *u = cg_unified(cg);
+        if (u) {
+                struct bpf_insn *insns = NULL;
+                size_t n = 0;
+                r = cg_dev_bpf_build(&d, &insns, &n);
+                if (r < 0)
+                        r = berth_err_set(err, -r, "devices: invalid rule");
+                else if ((r = cg_hier_fd(u, err)) >= 0)
+                        r = cg_dev_bpf_apply(r, insns, n, err);
+                free(insns);
+        } else {
+                struct cg_hier *h = cg_v1(cg, CG_DEVICES);
+                if (!h)
+                        r = berth_err_set(err, ENODEV, "devices: the v1 devices controller is not mounted");
+                else if ((r = cg_hier_fd(h, err)) >= 0)
+                        r = cg_dev_v1_apply(r, &d, err);
+        }
+        cg_dev_rules_clear(&d);
+        return r < 0 ? r : 0;
+}

@@ -1,0 +1,299 @@
+/* What the host has: the layout (unified, hybrid, legacy), every mounted
+ * hierarchy (from mountinfo) and the caller's cgroup in each of them (from
+ * /proc/self/cgroup, which differs per hierarchy on v1). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "cgroups/internal.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+static const char *const ctrl_names[CG_NCTRL] = {
+    [CG_CPU] = "cpu",         [CG_CPUACCT] = "cpuacct",   [CG_CPUSET] = "cpuset",
+    [CG_MEMORY] = "memory",   [CG_DEVICES] = "devices",   [CG_FREEZER] = "freezer",
+    [CG_BLKIO] = "blkio",     [CG_PIDS] = "pids",         [CG_HUGETLB] = "hugetlb",
+    [CG_NET_CLS] = "net_cls", [CG_NET_PRIO] = "net_prio", [CG_PERF_EVENT] = "perf_event",
+    [CG_RDMA] = "rdma",       [CG_MISC] = "misc",
+};
+
+const char *cg_ctrl_name(enum cg_ctrl c)
+{
+        return c < CG_NCTRL ? ctrl_names[c] : "?";
+}
+
+int cg_ctrl_from_name(const char *name)
+{
+        for (int i = 0; i < CG_NCTRL; i++)
+                if (strcmp(name, ctrl_names[i]) == 0)
+                        return i;
+        return -1;
+}
+
+const char *berth_cgroup_layout_name(enum berth_cgroup_layout layout)
+{
+        switch (layout) {
+        case BERTH_CG_UNIFIED:
+                return "unified";
+        case BERTH_CG_HYBRID:
+                return "hybrid";
+        default:
+                return "legacy";
+        }
+}
+
+void cg_host_clear(struct cg_host *h)
+{
+        for (size_t i = 0; i < h->n; i++) {
+                free(h->m[i].name);
+                free(h->m[i].mountpoint);
+                free(h->m[i].root);
+                free(h->m[i].own);
+        }
+        free(h->m);
+        h->m = NULL;
+        h->n = 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static char *unescape(const char *s, size_t len)
+{
+        char *out = malloc(len + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3') {
+                        *o++ = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
+                        i += 3;
+                } else {
+                        *o++ = s[i];
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+/* Splits a line into space-separated fields (at most max); returns count. */
+static size_t split_fields(const char *line, size_t len, const char **f, size_t *fl, size_t max)
+{
+        size_t n = 0, i = 0;
+        while (i < len && n < max) {
+                while (i < len && line[i] == ' ')
+                        i++;
+                if (i >= len)
+                        break;
+                f[n] = line + i;
+                while (i < len && line[i] != ' ')
+                        i++;
+                fl[n] = (size_t)(line + i - f[n]);
+                n++;
+        }
+        return n;
+}
+
+/* Controller list ("cpu,cpuacct", "rw,memory", "name=systemd") to mask and
+ * name; unknown options (rw, relatime, clone_children...) are skipped. */
+static void parse_ctrl_list(const char *s, size_t len, unsigned *mask, char **name)
+{
+        *mask = 0;
+        *name = NULL;
+        size_t i = 0;
+        while (i < len) {
+                size_t j = i;
+                while (j < len && s[j] != ',')
+                        j++;
+                char tok[64];
+                size_t tl = j - i < sizeof(tok) - 1 ? j - i : sizeof(tok) - 1;
+                memcpy(tok, s + i, tl);
+                tok[tl] = '\0';
+                int c = cg_ctrl_from_name(tok);
+                if (c >= 0)
+                        *mask |= CG_BIT(c);
+                else if (strncmp(tok, "name=", 5) == 0 && !*name)
+                        *name = strdup(tok + 5);
+                i = j + 1;
+        }
+}
+
+static int add_mount(struct cg_host *h, struct cg_mount *m, struct berth_err *err)
+{
+        struct cg_mount *nm = realloc(h->m, (h->n + 1) * sizeof(*nm));
+        if (!nm) {
+                free(m->name);
+                free(m->mountpoint);
+                free(m->root);
+                return berth_err_sys(err, ENOMEM, "mountinfo");
+        }
+        h->m = nm;
+        h->m[h->n++] = *m;
+        return 0;
+}
+
+static bool have_hierarchy(const struct cg_host *h, const struct cg_mount *m)
+{
+        for (size_t i = 0; i < h->n; i++) {
+                const struct cg_mount *o = &h->m[i];
+                if (o->unified != m->unified || o->mask != m->mask)
+                        continue;
+                if ((!o->name && !m->name) || (o->name && m->name && strcmp(o->name, m->name) == 0))
+                        return true;
+        }
+        return false;
+}
+
+static int parse_mountinfo_line(const char *line, size_t len, struct cg_host *h, struct berth_err *err)
+{
+        const char *f[64];
+        size_t fl[64];
+        size_t n = split_fields(line, len, f, fl, BERTH_ARRAY_SIZE(f));
+        size_t sep = 0;
+        for (size_t i = 6; i < n; i++)
+                if (fl[i] == 1 && f[i][0] == '-') {
+                        sep = i;
+                        break;
+                }
+        if (sep == 0 || sep + 3 >= n)
+                return 0;
+        struct cg_mount m = {0};
+        if (fl[sep + 1] == 7 && memcmp(f[sep + 1], "cgroup2", 7) == 0)
+                m.unified = true;
+        else if (!(fl[sep + 1] == 6 && memcmp(f[sep + 1], "cgroup", 6) == 0))
+                return 0;
+        if (!m.unified) {
+                parse_ctrl_list(f[sep + 3], fl[sep + 3], &m.mask, &m.name);
+                if (!m.mask && !m.name)
+                        return 0;
+        }
+        /* The first mount of a hierarchy wins; later ones are bind mounts. */
+        if (have_hierarchy(h, &m)) {
+                free(m.name);
+                return 0;
+        }
+        m.root = unescape(f[3], fl[3]);
+        m.mountpoint = unescape(f[4], fl[4]);
+        if (!m.root || !m.mountpoint) {
+                free(m.root);
+                free(m.mountpoint);
+                free(m.name);
+                return berth_err_sys(err, ENOMEM, "mountinfo");
+        }
+        return add_mount(h, &m, err);
+}
+
+int cg_parse_mountinfo(const char *buf, struct cg_host *h, struct berth_err *err)
+{
+        for (const char *p = buf; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                int r = parse_mountinfo_line(p, len, h, err);
+                if (r < 0)
+                        return r;
+                p += len + (nl ? 1 : 0);
+        }
+        return 0;
+}
+
+static int set_own(struct cg_host *h, bool unified, unsigned mask, const char *name, const char *path,
+                   size_t plen)
+{
+        for (size_t i = 0; i < h->n; i++) {
+                struct cg_mount *m = &h->m[i];
+                if (m->unified != unified || (!unified && m->mask != mask))
+                        continue;
+                if (!unified && ((m->name == NULL) != (name == NULL) || (name && strcmp(name, m->name) != 0)))
+                        continue;
+                free(m->own);
+                m->own = strndup(path, plen);
+                return m->own ? 0 : -ENOMEM;
+        }
+        return 0;
+}
+
+int cg_parse_proc_cgroup(const char *buf, struct cg_host *h, struct berth_err *err)
+{
+        for (const char *p = buf; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                const char *c1 = memchr(p, ':', len);
+                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
+                if (c2) {
+                        bool unified = (c1 - p == 1 && p[0] == '0' && c2 == c1 + 1);
+                        unsigned mask = 0;
+                        _cleanup_free_ char *name = NULL;
+                        if (!unified)
+                                parse_ctrl_list(c1 + 1, (size_t)(c2 - c1 - 1), &mask, &name);
+                        size_t plen = len - (size_t)(c2 + 1 - p);
+                        /* " (deleted)" marks a removed cgroup; we still report the path. */
+                        if (set_own(h, unified, mask, name, c2 + 1, plen) < 0)
+                                return berth_err_sys(err, ENOMEM, "/proc/self/cgroup");
+                }
+                p += len + (nl ? 1 : 0);
+        }
+        return 0;
+}
+
+char *cg_proc_cgroup_path(const char *buf, bool unified, unsigned mask)
+{
+        for (const char *p = buf; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                const char *c1 = memchr(p, ':', len);
+                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
+                if (c2) {
+                        bool u = (c1 - p == 1 && p[0] == '0' && c2 == c1 + 1);
+                        unsigned m = 0;
+                        _cleanup_free_ char *name = NULL;
+                        if (!u)
+                                parse_ctrl_list(c1 + 1, (size_t)(c2 - c1 - 1), &m, &name);
+                        if (u == unified && (unified || (m == mask && !name)))
+                                return strndup(c2 + 1, len - (size_t)(c2 + 1 - p));
+                }
+                p += len + (nl ? 1 : 0);
+        }
+        return NULL;
+}
+
+enum berth_cgroup_layout cg_layout_from_magic(unsigned long root_magic, unsigned long unified_magic)
+{
+        if (root_magic == CGROUP2_SUPER_MAGIC)
+                return BERTH_CG_UNIFIED;
+        if (unified_magic == CGROUP2_SUPER_MAGIC)
+                return BERTH_CG_HYBRID;
+        return BERTH_CG_LEGACY;
+}
+
+int berth_cgroup_detect_layout(enum berth_cgroup_layout *layout, struct berth_err *err)
+{
+        struct statfs root, uni = {0};
+        if (statfs(CG_ROOT, &root) < 0)
+                return berth_err_sys(err, errno, "statfs %s", CG_ROOT);
+        if (root.f_type != CGROUP2_SUPER_MAGIC && statfs(CG_ROOT "/unified", &uni) < 0)
+                uni.f_type = 0;
+        *layout = cg_layout_from_magic((unsigned long)root.f_type, (unsigned long)uni.f_type);
+        return 0;
+}
+
+int cg_host_load(struct cg_host *h, struct berth_err *err)
+{
+        int r = berth_cgroup_detect_layout(&h->layout, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *mi = NULL, *pc = NULL;
+        if ((r = cg_read(AT_FDCWD, "/proc/self/mountinfo", &mi, err)) < 0 ||
+            (r = cg_read(AT_FDCWD, "/proc/self/cgroup", &pc, err)) < 0)
+                return r;
+        if ((r = cg_parse_mountinfo(mi, h, err)) < 0 || (r = cg_parse_proc_cgroup(pc, h, err)) < 0)
+                return r;
+        return 0;
+}
+
+int berth_cgroup_features(struct berth_cgroup_features *f, struct berth_err *err)
+{
+        *f = (struct berth_cgroup_features){.v1 = true, .v2 = true};
+        return berth_cgroup_detect_layout(&f->host_layout, err);
+}

@@ -1,0 +1,139 @@
+/* Container cgroups on cgroup v2 (unified), hybrid and legacy v1 hosts.
+ *
+ * One object per container. berth_cgroup_new() only resolves where the
+ * container's cgroup lives in every hierarchy (nothing touched yet);
+ * berth_cgroup_create() makes the missing levels and applies
+ * linux.resources, undoing everything on failure.
+ *
+ * Placement of the init (done by the container code):
+ *
+ *     int fd = berth_cgroup_clone_fd(cg);   // unified dir, or -1 (legacy)
+ *     clone3(... CLONE_INTO_CGROUP, .cgroup = fd ...)   // with the namespaces
+ *     berth_cgroup_attach(cg, pid, err);    // v1 hierarchies, before the child goes on
+ *
+ * On a hybrid host the container is mirrored in the cgroup2 mount: the
+ * processes live there (clone3 into it), so kill, freeze, the populated
+ * event, cpu usage and the eBPF device filter come from the mirror, and only
+ * the v1 hierarchies whose limits the container sets are joined (each v1
+ * join costs a cgroup migration, ~1.4 ms here). */
+#ifndef BERTH_CGROUP_H
+#define BERTH_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/err.h"
+#include "berth/spec.h"
+
+enum berth_cgroup_layout { BERTH_CG_UNIFIED, BERTH_CG_HYBRID, BERTH_CG_LEGACY };
+
+struct berth_cgroup; /* opaque */
+
+struct berth_cgroup_opts {
+        const char *id;                          /* container id, used for the default path */
+        const char *path;                        /* linux.cgroupsPath, or NULL for <own cgroup>/berth/<id> */
+        const struct berth_resources *resources; /* may be NULL; only read during create */
+        /* Append runc's default device allowlist (null, zero, full, random,
+         * urandom, tty, console, ptmx, pts, mknod of anything) after the
+         * spec's rules, as runc does. The device rules always start from
+         * "deny everything". */
+        bool default_devices;
+        /* v1: join every mounted controller hierarchy (runc's behaviour)
+         * instead of only the ones the resources need. For measuring. */
+        bool join_all_v1;
+};
+
+/* Host layout: statfs(/sys/fs/cgroup) magic. */
+int berth_cgroup_detect_layout(enum berth_cgroup_layout *layout, struct berth_err *err);
+const char *berth_cgroup_layout_name(enum berth_cgroup_layout layout);
+
+/* For `berth features`: what this runtime supports, and what the host has. */
+struct berth_cgroup_features {
+        bool v1, v2, systemd, systemd_user, rdma; /* runtime support */
+        enum berth_cgroup_layout host_layout;
+};
+int berth_cgroup_features(struct berth_cgroup_features *f, struct berth_err *err);
+
+/* Resolves the container's cgroup in every hierarchy; touches nothing. */
+struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct berth_err *err);
+
+/* mkdir the missing levels and apply the resources; on failure every level
+ * created here is removed again and err names the resource and the file. */
+int berth_cgroup_create(struct berth_cgroup *cg, struct berth_err *err);
+
+/* A directory fd (owned by cg) for clone3's CLONE_INTO_CGROUP, or -1 on a
+ * legacy host. Valid after create or restore. */
+int berth_cgroup_clone_fd(const struct berth_cgroup *cg);
+
+/* Moves pid into every hierarchy of the container where it is not already
+ * (so after clone3 into clone_fd only the v1 hierarchies are written). */
+int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_err *err);
+
+/* A JSON text to keep in the state file; restore() rebuilds the object. */
+char *berth_cgroup_dump(const struct berth_cgroup *cg);
+struct berth_cgroup *berth_cgroup_restore(const char *dump, struct berth_err *err);
+
+/* Signals every process of the container (SIGKILL: cgroup.kill where the
+ * kernel has it). */
+int berth_cgroup_kill(struct berth_cgroup *cg, int sig, struct berth_err *err);
+
+/* Freezes or thaws and waits until the kernel reports the state
+ * (cgroup.events is polled for POLLPRI; v1 freezer has no notification). */
+int berth_cgroup_freeze(struct berth_cgroup *cg, bool frozen, struct berth_err *err);
+int berth_cgroup_is_frozen(struct berth_cgroup *cg, bool *frozen, struct berth_err *err);
+
+/* The container's processes (malloc'd array, caller frees). */
+int berth_cgroup_pids(struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_err *err);
+
+/* Applies an OCI LinuxResources object to the running container
+ * (memory.checkBeforeUpdate is honoured). */
+int berth_cgroup_update(struct berth_cgroup *cg, const struct berth_resources *r, struct berth_err *err);
+
+#define BERTH_CG_UNLIMITED UINT64_MAX
+
+struct berth_cgroup_stats {
+        struct {
+                bool present;
+                uint64_t usage, limit, max_usage, failcnt; /* bytes; limit may be UNLIMITED */
+                uint64_t swap_usage, swap_limit;           /* v2 swap alone; v1 memory+swap */
+                uint64_t swap_failcnt;                     /* v1 memsw.failcnt; v2 memory.swap.events max */
+                bool has_events;                           /* v2 memory.events */
+                uint64_t ev_low, ev_high, ev_max, ev_oom, ev_oom_kill;
+                bool has_oom_kill; /* v1 memory.oom_control oom_kill */
+                uint64_t oom_kill;
+        } memory;
+        struct {
+                bool present;
+                uint64_t current, limit, ev_max; /* ev_max: forks refused at the limit */
+        } pids;
+        struct {
+                bool present, has_throttling;
+                uint64_t usage_ns, user_ns, system_ns;
+                uint64_t nr_periods, nr_throttled, throttled_ns;
+        } cpu;
+        struct {
+                bool present;
+                uint64_t read_bytes, write_bytes, read_ios, write_ios;
+        } io;
+};
+
+int berth_cgroup_stats(struct berth_cgroup *cg, struct berth_cgroup_stats *st, struct berth_err *err);
+
+/* Kills what is left, waits until the cgroup is empty (cgroup.events, or
+ * pidfds on legacy hosts), removes the container's sub-cgroups and every
+ * level create() made -- never a level that existed before. */
+int berth_cgroup_destroy(struct berth_cgroup *cg, struct berth_err *err);
+
+void berth_cgroup_free(struct berth_cgroup *cg);
+
+/* The container's cgroup path (unified, else the v1 memory one), for display. */
+const char *berth_cgroup_path(const struct berth_cgroup *cg);
+enum berth_cgroup_layout berth_cgroup_layout(const struct berth_cgroup *cg);
+
+/* Non-fatal notes from create/update ("memory.kernel is ignored ..."),
+ * one per line, or NULL. Owned by cg. */
+const char *berth_cgroup_warnings(const struct berth_cgroup *cg);
+
+#endif
