@@ -121,7 +121,7 @@ static int build_conditions(const struct berth_seccomp_rule *rule, struct scmp_a
         *split = false;
         for (size_t i = 0; i < rule->n_args; i++) {
                 const struct berth_seccomp_arg *a = &rule->args[i];
-                enum scmp_compare op;
+                enum scmp_compare op = SCMP_CMP_EQ;
                 if (a->index >= 6) /* syscalls have at most six arguments */
                         return berth_err_set(err, EINVAL, "argument index %u is out of range (0-5)",
                                              a->index);

@@ -33,7 +33,7 @@ $bb mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts \
 $bb mkdir -p /dev/shm /dev/mqueue
 $bb mount -t tmpfs -o nosuid,nodev,mode=1777 shm /dev/shm || fail "/dev/shm"
 $bb mount -t mqueue mqueue /dev/mqueue 2>/dev/null
-$bb mount -t tmpfs -o nosuid,nodev,mode=1777 tmp /tmp || fail "mount /tmp"
+$bb mount -t tmpfs -o nosuid,mode=1777 tmp /tmp || fail "mount /tmp"
 # Options as systemd mounts them on a unified-hierarchy host.
 $bb mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 \
 	/sys/fs/cgroup || fail "mount cgroup2"

@@ -1,0 +1,14 @@
+#!/bin/bash
+# tests/vm/run-tests.sh [BUILD_DIR] -- the suites that need a pure cgroup-v2
+# host, run in the qemu guest: the cgroup root tests (eBPF device filter,
+# io/cpu/memory files of v2 for real) and the integration suite.
+# Part of scripts/test.sh (CI). One boot, so the guest's cost stays modest.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${1:-$repo/build}
+[ -d "$build" ] || { echo "run-tests: no build directory $build"; exit 1; }
+"$here/setup.sh"
+# ctest inside the guest; the label selects what is worth a v2 run.
+"$here/run.sh" --timeout 900 -- \
+    ctest --test-dir "$build" --output-on-failure -R "${BERTH_VM_TESTS:-cgroup|integration}"
