@@ -47,6 +47,11 @@ int cmd_resume(struct cli *cli, int argc, char **argv);
 int cmd_update(struct cli *cli, int argc, char **argv);
 int cmd_ps(struct cli *cli, int argc, char **argv);
 int cmd_events(struct cli *cli, int argc, char **argv);
+int cmd_features(struct cli *cli, int argc, char **argv);
+int cmd_checkpoint(struct cli *cli, int argc, char **argv);
+int cmd_restore(struct cli *cli, int argc, char **argv);
+int cmd_template(struct cli *cli, int argc, char **argv);
+int cmd_vps(struct cli *cli, int argc, char **argv);
 
 const struct cli_verb *cli_verbs(void);
 

@@ -97,8 +97,11 @@ static int apply_ambient(uint64_t ambient, unsigned n, struct berth_err *err)
         for (unsigned cap = 0; cap < n; cap++) {
                 /* Ambient caps survive execve of a non-privileged binary by a
                  * non-root user; the kernel requires them to be in both the
-                 * permitted and the inheritable set. */
-                if (has_cap(ambient, cap) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+                 * permitted and the inheritable set. runc's default spec
+                 * lists ambient caps without inheritable ones: like runc and
+                 * crun, such a cap is simply not raised (EPERM). */
+                if (has_cap(ambient, cap) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 &&
+                    errno != EPERM) {
                         int e = errno;
                         char name[64];
                         cap_name(cap, name, sizeof(name));
