@@ -110,17 +110,20 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
         return own_mounts ? berth_rootfs_finalize(&o, err) : 0;
 }
 
-/* Blocks until `start` (the exec fifo) or `run` (the sync socket) says go. */
+/* Blocks until `start` (the exec fifo) or `run` (the sync socket) says go.
+ * The fifo's write end stays open (close-on-exec): `start` reads until
+ * EOF, so it knows the execve happened before it runs poststart hooks,
+ * and it reads our error text if something fails after this point. */
 static int child_wait_start(struct container_setup *s, struct berth_err *err)
 {
         if (s->fifo_fd < 0)
                 return sync_expect(s->sync_fd, SYNC_START, NULL, err);
         char path[64];
         snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fifo_fd);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
+        s->fifo_write_fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (s->fifo_write_fd < 0)
                 return berth_err_sys(err, errno, "open exec fifo");
-        if (write(fd, "0", 1) != 1)
+        if (write(s->fifo_write_fd, "0", 1) != 1)
                 return berth_err_sys(err, errno, "write exec fifo");
         return 0;
 }
@@ -130,6 +133,10 @@ void container_child_main(struct container_setup *s)
         struct berth_err err = {0};
         pid_t pid = 0;
         char exe[PATH_MAX];
+        struct berth_seccomp_filter *late_filter = NULL;
+        struct berth_exec_ctx x = {.process = &s->spec->process,
+                                   .seccomp = s->spec->has_seccomp ? &s->spec->seccomp : NULL,
+                                   .exe = exe};
         /* Die with the parent while it sets us up; once set up, the
          * container outlives `create` (the flag is cleared below). */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -137,18 +144,18 @@ void container_child_main(struct container_setup *s)
          * non-dumpable, so nothing in the container can open its
          * /proc/<pid>/exe, mem or fds (CVE-2019-5736). execve resets it. */
         prctl(PR_SET_DUMPABLE, 0);
+        /* Everything that can fail happens before READY, so that `create`
+         * reports it (as runc does), including the privilege drop. */
         if (child_fence_fds(s, &err) < 0 || child_namespaces(s, &pid, &err) < 0 ||
             child_rootfs(s, pid, &err) < 0 || child_join_keyring(s, &err) < 0 ||
-            child_chdir_and_lookup(s, exe, sizeof(exe), &err) < 0)
+            child_chdir_and_lookup(s, exe, sizeof(exe), &err) < 0 ||
+            berth_process_prepare(&x, &late_filter, &err) < 0)
                 sync_fail(s->sync_fd, &err);
         prctl(PR_SET_PDEATHSIG, 0);
         if (sync_send(s->sync_fd, SYNC_READY, 0, NULL) < 0)
                 _exit(1);
         if (child_wait_start(s, &err) < 0 || child_hooks(s, BERTH_HOOK_START_CONTAINER, pid, &err) < 0)
                 child_fail_late(s, &err);
-        struct berth_exec_ctx x = {.process = &s->spec->process,
-                                   .seccomp = s->spec->has_seccomp ? &s->spec->seccomp : NULL,
-                                   .exe = exe};
-        berth_process_exec(&x, &err);
+        berth_process_finish(&x, late_filter, &err);
         child_fail_late(s, &err);
 }

@@ -69,7 +69,10 @@ int child_chdir_and_lookup(struct container_setup *s, char *exe, size_t exe_len,
 
 void child_fail_late(struct container_setup *s, const struct berth_err *err)
 {
-        if (sync_send(s->sync_fd, SYNC_ERROR, err->code, err->msg) < 0 || s->fifo_fd >= 0)
+        /* `run` still listens on the sync socket; `start` reads the fifo. */
+        if (s->fifo_write_fd >= 0)
+                dprintf(s->fifo_write_fd, "%s", err->msg);
+        else if (sync_send(s->sync_fd, SYNC_ERROR, err->code, err->msg) < 0)
                 dprintf(STDERR_FILENO, "berth: %s\n", err->msg);
         _exit(127);
 }

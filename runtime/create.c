@@ -23,7 +23,7 @@ static void job_init(struct create_job *j, const struct berth_ctx *ctx, const st
         j->setup.no_pivot = o->no_pivot;
         j->setup.stdio = o->set_stdio ? o->stdio : NULL;
         j->setup.no_new_keyring = o->no_new_keyring;
-        j->setup.sync_fd = j->setup.fifo_fd = j->setup.console_sock = -EBADF;
+        j->setup.sync_fd = j->setup.fifo_fd = j->setup.fifo_write_fd = j->setup.console_sock = -EBADF;
         for (int t = 0; t < BERTH_NS_COUNT; t++)
                 j->setup.ns_fds[t] = -EBADF;
         j->root_fd = j->state_fd = j->sync_parent = j->pidfd = -EBADF;

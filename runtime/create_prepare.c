@@ -53,7 +53,9 @@ static int setup_fifo(struct create_job *j, struct berth_err *err)
 {
         if (j->run_mode)
                 return 0;
-        if (mkfifoat(j->state_fd, "exec.fifo", 0600) < 0)
+        /* 0622: the init may already run as the process's (non-root) user
+         * when it opens the fifo; the state dir (0711) keeps others out. */
+        if (mkfifoat(j->state_fd, "exec.fifo", 0622) < 0 || fchmodat(j->state_fd, "exec.fifo", 0622, 0) < 0)
                 return berth_err_sys(err, errno, "create exec fifo");
         j->setup.fifo_fd = openat(j->state_fd, "exec.fifo", O_PATH | O_CLOEXEC);
         return j->setup.fifo_fd >= 0 ? 0 : berth_err_sys(err, errno, "open exec fifo");

@@ -96,13 +96,14 @@ static int prepare_filter(const struct berth_exec_ctx *ctx, struct berth_seccomp
         return *out ? 0 : (err && err->code > 0 ? -err->code : -EINVAL);
 }
 
-int berth_process_exec(const struct berth_exec_ctx *ctx, struct berth_err *err)
+int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_seccomp_filter **late_filter,
+                          struct berth_err *err)
 {
         const struct berth_process *p = ctx->process;
         _cleanup_(filter_freep) struct berth_seccomp_filter *filter = NULL;
-        static char *const empty_env[] = {NULL};
         int r;
 
+        *late_filter = NULL;
         if ((r = prepare_filter(ctx, &filter, err)) < 0)
                 return r;
         if ((r = berth_rlimits_apply(p->rlimits, p->n_rlimits, err)) < 0)
@@ -119,8 +120,27 @@ int berth_process_exec(const struct berth_exec_ctx *ctx, struct berth_err *err)
          * file capabilities), so the limits set above are final. */
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return berth_err_sys(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
-        if (filter && p->no_new_privileges && (r = load_filter(filter, err)) < 0)
+        if (filter && p->no_new_privileges)
+                *late_filter = TAKE_PTR(filter);
+        return 0;
+}
+
+int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_seccomp_filter *late_filter,
+                         struct berth_err *err)
+{
+        static char *const empty_env[] = {NULL};
+        const struct berth_process *p = ctx->process;
+        int r = late_filter ? load_filter(late_filter, err) : 0;
+        berth_seccomp_filter_free(late_filter);
+        if (r < 0)
                 return r;
         execve(ctx->exe, p->args, p->env ? p->env : empty_env);
         return berth_err_sys(err, errno, "exec %s", ctx->exe);
+}
+
+int berth_process_exec(const struct berth_exec_ctx *ctx, struct berth_err *err)
+{
+        struct berth_seccomp_filter *late = NULL;
+        int r = berth_process_prepare(ctx, &late, err);
+        return r < 0 ? r : berth_process_finish(ctx, late, err);
 }

@@ -12,8 +12,37 @@
 #include "runtime/hooks.h"
 
 /* Opening the fifo for reading lets the init's blocking open() for writing
- * complete; its one byte says it is on its way to execve. The init's pidfd
- * tells us if it died instead (no sleeping, no timeouts). */
+ * complete; its one byte says it got the go. The init keeps the write end
+ * until execve closes it (close-on-exec), so EOF means the process is
+ * running -- only then may poststart hooks run -- and any text before EOF
+ * is the init's error. The pidfd tells us if it died before opening. */
+static int wait_for_byte(int fifo, int pidfd, struct berth_err *err)
+{
+        struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+        for (;;) {
+                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                        return berth_err_sys(err, errno, "wait for container init");
+                char c;
+                if ((p[0].revents & POLLIN) && read(fifo, &c, 1) == 1)
+                        return 0;
+                if (p[1].revents)
+                        return berth_err_set(err, ESRCH, "container init exited before start");
+        }
+}
+
+static int wait_for_exec(int fifo, struct berth_err *err)
+{
+        if (fcntl(fifo, F_SETFL, 0) < 0)
+                return berth_err_sys(err, errno, "exec fifo");
+        char msg[BERTH_ERR_MSG_MAX];
+        size_t len = 0;
+        ssize_t n;
+        while ((n = read(fifo, msg + len, sizeof(msg) - 1 - len)) > 0 || (n < 0 && errno == EINTR))
+                len += n > 0 ? (size_t)n : 0;
+        msg[len] = '\0';
+        return len ? berth_err_set(err, EIO, "%s", msg) : 0;
+}
+
 static int release_init(int state_fd, pid_t pid, struct berth_err *err)
 {
         _cleanup_close_ int fifo = openat(state_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -22,19 +51,13 @@ static int release_init(int state_fd, pid_t pid, struct berth_err *err)
         _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (pidfd < 0)
                 return berth_err_sys(err, errno, "container init %d", (int)pid);
-        struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
-        for (;;) {
-                if (poll(p, 2, -1) < 0 && errno != EINTR)
-                        return berth_err_sys(err, errno, "wait for container init");
-                char c;
-                if ((p[0].revents & POLLIN) && read(fifo, &c, 1) == 1)
-                        break;
-                if (p[1].revents)
-                        return berth_err_set(err, ESRCH, "container init exited before start");
-        }
+        int r = wait_for_byte(fifo, pidfd, err);
+        if (r < 0)
+                return r;
+        /* From here on the container counts as started, whatever happens. */
         if (unlinkat(state_fd, "exec.fifo", 0) < 0)
                 return berth_err_sys(err, errno, "remove exec fifo");
-        return 0;
+        return wait_for_exec(fifo, err);
 }
 
 static void run_poststart(const struct berth_ctx *ctx, int state_fd, const struct berth_state *st)

@@ -80,4 +80,18 @@ struct berth_exec_ctx {
  * Returns only on failure. */
 int berth_process_exec(const struct berth_exec_ctx *ctx, struct berth_err *err);
 
+struct berth_seccomp_filter;
+
+/* berth_process_exec in two halves, for the container init, which must
+ * have applied everything that can fail before it reports "created" (as
+ * runc does), and only then waits for `start`:
+ *   prepare: everything up to the privilege drop and no_new_privs; a filter
+ *            that must be loaded last comes back in *late_filter;
+ *   finish:  loads *late_filter (and frees it), then execve. Returns only
+ *            on failure. */
+int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_seccomp_filter **late_filter,
+                          struct berth_err *err);
+int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_seccomp_filter *late_filter,
+                         struct berth_err *err);
+
 #endif

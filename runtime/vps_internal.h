@@ -1,0 +1,53 @@
+/* Helpers shared by the runtime/vps*.c files. */
+#ifndef BERTH_RUNTIME_VPS_INTERNAL_H
+#define BERTH_RUNTIME_VPS_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "berth/vps.h"
+
+void vps_strv_free(char **v);
+/* Whole file into a NUL-terminated buffer; -errno. */
+int vps_read_file(const char *path, char **text, size_t *len);
+/* path.tmp + fsync + rename; -errno. */
+int vps_write_file_atomic(const char *path, const char *data, size_t len);
+/* Removes name below dir_fd and everything in it without following
+ * symlinks or crossing into other mounts (the upper layer is guest data);
+ * ENOENT is success. */
+int vps_rm_rf_at(int dir_fd, const char *name, struct berth_err *err);
+
+json_t *vps_config_json(const struct berth_vps_config *cfg);
+
+/* The network config of cfg for netns/ (points into cfg). */
+void vps_net_config(const struct berth_vps_config *cfg, struct berth_net_config *nc);
+/* Opens the init's network namespace and wires it; tears down on failure. */
+int vps_net_up(const struct berth_vps_config *cfg, pid_t init_pid, struct berth_err *err);
+/* Removes what vps_net_up made (idempotent); the bridge goes with its last port. */
+int vps_net_down(const struct berth_vps_config *cfg, struct berth_err *err);
+
+/* Writes /etc/hostname, /etc/hosts and /etc/resolv.conf below root_fd. */
+int vps_guest_files(int root_fd, const struct berth_vps_config *cfg, struct berth_err *err);
+
+/* <data>/templates/<template>/users/<name>: created / removed. */
+int vps_template_mark(const struct berth_vps_ctx *v, const char *tmpl, const char *name, bool used,
+                      struct berth_err *err);
+
+/* Container info for the VPS; returns 0 (and info filled) when the
+ * container exists, -ENOENT when not. */
+int vps_container_load(const struct berth_vps_ctx *v, const char *name, struct berth_container_info *info,
+                       struct berth_err *err);
+/* Kills and deletes a leftover container and its network. */
+int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                          struct berth_err *err);
+
+/* flock()s the VPS directory (released by closing the fd). */
+int vps_lock(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
+bool vps_hostname_valid(const char *h);
+int vps_limits_check(const struct berth_vps_limits *l, struct berth_err *err);
+/* Parses a VPS address; bridged addresses without "/len" take the subnet
+ * prefix of their gateway. */
+int vps_parse_ip(const struct berth_vps_net *n, const char *s, struct berth_ip_addr *a,
+                 struct berth_err *err);
+
+#endif

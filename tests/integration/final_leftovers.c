@@ -1,0 +1,18 @@
+/* Runs after every other integration test: nothing named berth-itest may be
+ * left on the host (mounts, processes in such cgroups, cgroup dirs under our
+ * own cgroup, temp dirs). */
+#include "harness.h"
+
+START_TEST(nothing_left_on_host)
+{
+        char why[4096];
+        ck_assert_msg(itest_host_clean(why, sizeof(why)), "left on the host: %s", why);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("integration/final");
+        itest_add(s, "nothing_left_on_host", nothing_left_on_host);
+        return itest_main(s);
+}
