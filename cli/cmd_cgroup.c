@@ -30,7 +30,8 @@ static int id_only(struct cli *cli, int argc, char **argv, const char *usage,
 
 int cmd_pause(struct cli *cli, int argc, char **argv)
 {
-        return id_only(cli, argc, argv, "usage: berth pause CONTAINER_ID\n\nFreezes every process of the container.\n",
+        return id_only(cli, argc, argv,
+                       "usage: berth pause CONTAINER_ID\n\nFreezes every process of the container.\n",
                        berth_container_pause);
 }
 

@@ -19,17 +19,18 @@ static json_t *u64(uint64_t v)
 
 static json_t *memory_json(const struct berth_cgroup_stats *s)
 {
-        json_t *usage = json_pack("{s:o, s:o, s:o, s:o}", "usage", u64(s->memory.usage), "limit",
-                                  u64(s->memory.limit), "max", u64(s->memory.max_usage), "failcnt",
-                                  u64(s->memory.failcnt));
-        json_t *swap = json_pack("{s:o, s:o}", "usage", u64(s->memory.swap_usage), "limit", u64(s->memory.swap_limit));
+        json_t *usage =
+            json_pack("{s:o, s:o, s:o, s:o}", "usage", u64(s->memory.usage), "limit", u64(s->memory.limit),
+                      "max", u64(s->memory.max_usage), "failcnt", u64(s->memory.failcnt));
+        json_t *swap =
+            json_pack("{s:o, s:o}", "usage", u64(s->memory.swap_usage), "limit", u64(s->memory.swap_limit));
         return json_pack("{s:o, s:o}", "usage", usage, "swap", swap);
 }
 
 static json_t *cpu_json(const struct berth_cgroup_stats *s)
 {
-        json_t *usage = json_pack("{s:o, s:o, s:o}", "total", u64(s->cpu.usage_ns), "kernel", u64(s->cpu.system_ns),
-                                  "user", u64(s->cpu.user_ns));
+        json_t *usage = json_pack("{s:o, s:o, s:o}", "total", u64(s->cpu.usage_ns), "kernel",
+                                  u64(s->cpu.system_ns), "user", u64(s->cpu.user_ns));
         json_t *thr = json_pack("{s:o, s:o, s:o}", "periods", u64(s->cpu.nr_periods), "throttledPeriods",
                                 u64(s->cpu.nr_throttled), "throttledTime", u64(s->cpu.throttled_ns));
         return json_pack("{s:o, s:o}", "usage", usage, "throttling", thr);
@@ -50,11 +51,13 @@ static json_t *stats_json(const char *id, const struct berth_cgroup_stats *s)
         json_t *data = json_object();
         json_object_set_new(data, "cpu", cpu_json(s));
         json_object_set_new(data, "memory", memory_json(s));
-        json_object_set_new(data, "pids", json_pack("{s:o, s:o}", "current", u64(s->pids.current), "limit",
-                                                    u64(s->pids.limit)));
-        json_object_set_new(data, "blkio", json_pack("{s:o, s:o, s:o, s:o}", "readBytes", u64(s->io.read_bytes),
-                                                    "writeBytes", u64(s->io.write_bytes), "readOps",
-                                                    u64(s->io.read_ios), "writeOps", u64(s->io.write_ios)));
+        json_object_set_new(
+            data, "pids",
+            json_pack("{s:o, s:o}", "current", u64(s->pids.current), "limit", u64(s->pids.limit)));
+        json_object_set_new(data, "blkio",
+                            json_pack("{s:o, s:o, s:o, s:o}", "readBytes", u64(s->io.read_bytes),
+                                      "writeBytes", u64(s->io.write_bytes), "readOps", u64(s->io.read_ios),
+                                      "writeOps", u64(s->io.write_ios)));
         json_object_set_new(data, "limits", limits_json(s));
         return json_pack("{s:s, s:s, s:o}", "type", "stats", "id", id, "data", data);
 }
@@ -91,12 +94,13 @@ static int parse_interval(const char *s)
 
 int cmd_events(struct cli *cli, int argc, char **argv)
 {
-        if (cli_wants_help(argc, argv, "usage: berth events [--stats] [--interval 5s] CONTAINER_ID\n\n"
-                                       "Prints resource usage as JSON: once with --stats, else every\n"
-                                       "interval, plus an \"oom\" event when the OOM killer struck.\n"))
+        if (cli_wants_help(argc, argv,
+                           "usage: berth events [--stats] [--interval 5s] CONTAINER_ID\n\n"
+                           "Prints resource usage as JSON: once with --stats, else every\n"
+                           "interval, plus an \"oom\" event when the OOM killer struck.\n"))
                 return 0;
         static const struct option opts[] = {
-                {"stats", no_argument, NULL, 's'}, {"interval", required_argument, NULL, 'i'}, {0}};
+            {"stats", no_argument, NULL, 's'}, {"interval", required_argument, NULL, 'i'}, {0}};
         bool once = false;
         int interval = 5000, c;
         optind = 0;

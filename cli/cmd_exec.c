@@ -7,22 +7,21 @@
 
 #include "cli/cli.h"
 
-static const char exec_usage[] =
-        "usage: berth exec [options] CONTAINER_ID [COMMAND [ARG...]]\n\n"
-        "Runs a process inside a running container and returns its exit code.\n\n"
-        "  --process, -p FILE      an OCI process JSON instead of COMMAND\n"
-        "  --tty, -t               allocate a pseudo-terminal\n"
-        "  --console-socket PATH   send the pty master to this unix socket\n"
-        "  --detach, -d            do not wait for the process\n"
-        "  --pid-file FILE         write the process's pid to FILE\n"
-        "  --env, -e KEY=VALUE     set an environment variable (repeatable)\n"
-        "  --cwd DIR               working directory inside the container\n"
-        "  --user, -u UID[:GID]    run as this user\n"
-        "  --additional-gids, -g GID   add a supplementary group (repeatable)\n"
-        "  --cap, -c CAP           add a capability (repeatable)\n"
-        "  --no-new-privs          set no_new_privs\n"
-        "  --preserve-fds N        pass N extra fds (3 .. 3+N-1)\n"
-        "  --cgroup PATH           run in this sub-cgroup of the container\n";
+static const char exec_usage[] = "usage: berth exec [options] CONTAINER_ID [COMMAND [ARG...]]\n\n"
+                                 "Runs a process inside a running container and returns its exit code.\n\n"
+                                 "  --process, -p FILE      an OCI process JSON instead of COMMAND\n"
+                                 "  --tty, -t               allocate a pseudo-terminal\n"
+                                 "  --console-socket PATH   send the pty master to this unix socket\n"
+                                 "  --detach, -d            do not wait for the process\n"
+                                 "  --pid-file FILE         write the process's pid to FILE\n"
+                                 "  --env, -e KEY=VALUE     set an environment variable (repeatable)\n"
+                                 "  --cwd DIR               working directory inside the container\n"
+                                 "  --user, -u UID[:GID]    run as this user\n"
+                                 "  --additional-gids, -g GID   add a supplementary group (repeatable)\n"
+                                 "  --cap, -c CAP           add a capability (repeatable)\n"
+                                 "  --no-new-privs          set no_new_privs\n"
+                                 "  --preserve-fds N        pass N extra fds (3 .. 3+N-1)\n"
+                                 "  --cgroup PATH           run in this sub-cgroup of the container\n";
 
 enum { OPT_CONSOLE = 256, OPT_PID_FILE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_CGROUP, OPT_IGNORED };
 
@@ -78,19 +77,40 @@ static int parse_exec_opt(struct cli *cli, int c, struct berth_exec_opts *o, siz
 {
         char *end;
         switch (c) {
-        case 'p': o->process_file = optarg; return 0;
-        case 't': o->tty = true; return 0;
-        case 'd': o->detach = true; return 0;
-        case 'e': return push(&o->env, n_env, optarg);
-        case 'u': return parse_user(cli, optarg, o);
-        case 'g': return add_gid(cli, optarg, o);
-        case 'c': return push(&o->caps, n_caps, optarg);
-        case OPT_CONSOLE: o->console_socket = optarg; return 0;
-        case OPT_PID_FILE: o->pid_file = optarg; return 0;
-        case OPT_CWD: o->cwd = optarg; return 0;
-        case OPT_NNP: o->no_new_privs = true; return 0;
-        case OPT_CGROUP: o->cgroup = optarg; return 0;
-        case OPT_IGNORED: return 0;
+        case 'p':
+                o->process_file = optarg;
+                return 0;
+        case 't':
+                o->tty = true;
+                return 0;
+        case 'd':
+                o->detach = true;
+                return 0;
+        case 'e':
+                return push(&o->env, n_env, optarg);
+        case 'u':
+                return parse_user(cli, optarg, o);
+        case 'g':
+                return add_gid(cli, optarg, o);
+        case 'c':
+                return push(&o->caps, n_caps, optarg);
+        case OPT_CONSOLE:
+                o->console_socket = optarg;
+                return 0;
+        case OPT_PID_FILE:
+                o->pid_file = optarg;
+                return 0;
+        case OPT_CWD:
+                o->cwd = optarg;
+                return 0;
+        case OPT_NNP:
+                o->no_new_privs = true;
+                return 0;
+        case OPT_CGROUP:
+                o->cgroup = optarg;
+                return 0;
+        case OPT_IGNORED:
+                return 0;
         case OPT_PRESERVE:
                 o->preserve_fds = (unsigned)strtoul(optarg, &end, 10);
                 if (!*end && *optarg)
@@ -104,16 +124,22 @@ static int parse_exec_opt(struct cli *cli, int c, struct berth_exec_opts *o, siz
 
 static int parse_exec(struct cli *cli, int argc, char **argv, struct berth_exec_opts *o)
 {
-        static const struct option opts[] = {
-                {"process", required_argument, NULL, 'p'}, {"tty", no_argument, NULL, 't'},
-                {"detach", no_argument, NULL, 'd'}, {"env", required_argument, NULL, 'e'},
-                {"user", required_argument, NULL, 'u'}, {"additional-gids", required_argument, NULL, 'g'},
-                {"cap", required_argument, NULL, 'c'}, {"console-socket", required_argument, NULL, OPT_CONSOLE},
-                {"pid-file", required_argument, NULL, OPT_PID_FILE}, {"cwd", required_argument, NULL, OPT_CWD},
-                {"no-new-privs", no_argument, NULL, OPT_NNP}, {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-                {"cgroup", required_argument, NULL, OPT_CGROUP},
-                {"process-label", required_argument, NULL, OPT_IGNORED},
-                {"apparmor", required_argument, NULL, OPT_IGNORED}, {0}};
+        static const struct option opts[] = {{"process", required_argument, NULL, 'p'},
+                                             {"tty", no_argument, NULL, 't'},
+                                             {"detach", no_argument, NULL, 'd'},
+                                             {"env", required_argument, NULL, 'e'},
+                                             {"user", required_argument, NULL, 'u'},
+                                             {"additional-gids", required_argument, NULL, 'g'},
+                                             {"cap", required_argument, NULL, 'c'},
+                                             {"console-socket", required_argument, NULL, OPT_CONSOLE},
+                                             {"pid-file", required_argument, NULL, OPT_PID_FILE},
+                                             {"cwd", required_argument, NULL, OPT_CWD},
+                                             {"no-new-privs", no_argument, NULL, OPT_NNP},
+                                             {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+                                             {"cgroup", required_argument, NULL, OPT_CGROUP},
+                                             {"process-label", required_argument, NULL, OPT_IGNORED},
+                                             {"apparmor", required_argument, NULL, OPT_IGNORED},
+                                             {0}};
         size_t n_env = 0, n_caps = 0;
         int c;
         optind = 0;

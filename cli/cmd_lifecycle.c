@@ -8,39 +8,38 @@
 #include "cli/cli.h"
 
 static const char create_usage[] =
-        "usage: berth create [options] CONTAINER_ID\n\n"
-        "Creates a container from an OCI bundle; 'berth start' runs its process.\n\n"
-        "  --bundle, -b DIR        the bundle (default: current directory)\n"
-        "  --pid-file FILE         write the init's pid to FILE\n"
-        "  --console-socket PATH   unix socket that receives the pty master (process.terminal)\n"
-        "  --no-pivot              MS_MOVE + chroot instead of pivot_root (initramfs roots)\n"
-        "  --no-new-keyring        keep the caller's session keyring\n"
-        "  --preserve-fds N        pass N extra fds (3 .. 3+N-1) to the container\n";
+    "usage: berth create [options] CONTAINER_ID\n\n"
+    "Creates a container from an OCI bundle; 'berth start' runs its process.\n\n"
+    "  --bundle, -b DIR        the bundle (default: current directory)\n"
+    "  --pid-file FILE         write the init's pid to FILE\n"
+    "  --console-socket PATH   unix socket that receives the pty master (process.terminal)\n"
+    "  --no-pivot              MS_MOVE + chroot instead of pivot_root (initramfs roots)\n"
+    "  --no-new-keyring        keep the caller's session keyring\n"
+    "  --preserve-fds N        pass N extra fds (3 .. 3+N-1) to the container\n";
 
-static const char run_usage[] =
-        "usage: berth run [options] CONTAINER_ID\n\n"
-        "Creates and starts a container; waits for it and exits with its exit code\n"
-        "(128+N when killed by signal N), then deletes it.\n\n"
-        "  --bundle, -b DIR        the bundle (default: current directory)\n"
-        "  --detach, -d            do not wait: leave the container running\n"
-        "  --pid-file FILE         write the init's pid to FILE\n"
-        "  --console-socket PATH   unix socket that receives the pty master\n"
-        "  --no-pivot, --no-new-keyring, --preserve-fds N   as for create\n";
+static const char run_usage[] = "usage: berth run [options] CONTAINER_ID\n\n"
+                                "Creates and starts a container; waits for it and exits with its exit code\n"
+                                "(128+N when killed by signal N), then deletes it.\n\n"
+                                "  --bundle, -b DIR        the bundle (default: current directory)\n"
+                                "  --detach, -d            do not wait: leave the container running\n"
+                                "  --pid-file FILE         write the init's pid to FILE\n"
+                                "  --console-socket PATH   unix socket that receives the pty master\n"
+                                "  --no-pivot, --no-new-keyring, --preserve-fds N   as for create\n";
 
 enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_NO_SUBREAPER };
 
 static int parse_create_opts(struct cli *cli, int argc, char **argv, struct berth_create_opts *o, bool run)
 {
         static const struct option opts[] = {
-                {"bundle", required_argument, NULL, 'b'},
-                {"pid-file", required_argument, NULL, OPT_PID_FILE},
-                {"console-socket", required_argument, NULL, OPT_CONSOLE},
-                {"no-pivot", no_argument, NULL, OPT_NO_PIVOT},
-                {"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},
-                {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-                {"detach", no_argument, NULL, 'd'},
-                {"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
-                {0},
+            {"bundle", required_argument, NULL, 'b'},
+            {"pid-file", required_argument, NULL, OPT_PID_FILE},
+            {"console-socket", required_argument, NULL, OPT_CONSOLE},
+            {"no-pivot", no_argument, NULL, OPT_NO_PIVOT},
+            {"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},
+            {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+            {"detach", no_argument, NULL, 'd'},
+            {"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
+            {0},
         };
         int c;
         optind = 0;
@@ -115,7 +114,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
         return code;
 }
 
-static int simple_id_verb(struct cli *cli, int argc, char **argv, const char *usage, int (*fn)(const struct berth_ctx *, const char *, struct berth_err *))
+static int simple_id_verb(struct cli *cli, int argc, char **argv, const char *usage,
+                          int (*fn)(const struct berth_ctx *, const char *, struct berth_err *))
 {
         if (cli_wants_help(argc, argv, usage))
                 return 0;

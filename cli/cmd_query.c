@@ -13,7 +13,8 @@
 
 int cmd_state(struct cli *cli, int argc, char **argv)
 {
-        if (cli_wants_help(argc, argv, "usage: berth state CONTAINER_ID\n\nPrints the container's OCI state as JSON.\n"))
+        if (cli_wants_help(argc, argv,
+                           "usage: berth state CONTAINER_ID\n\nPrints the container's OCI state as JSON.\n"))
                 return 0;
         if (!cli_expect_args(cli, "state", argc - 1, 1, 1))
                 return 1;
@@ -38,14 +39,14 @@ static void print_table(struct berth_container_info *infos, size_t n)
                 l = infos[i].st.bundle ? (int)strlen(infos[i].st.bundle) : 0;
                 w_bundle = l > w_bundle ? l : w_bundle;
         }
-        printf("%-*s   %-10s %-10s %-*s   %-30s   %s\n", w_id, "ID", "PID", "STATUS", w_bundle, "BUNDLE", "CREATED",
-               "OWNER");
+        printf("%-*s   %-10s %-10s %-*s   %-30s   %s\n", w_id, "ID", "PID", "STATUS", w_bundle, "BUNDLE",
+               "CREATED", "OWNER");
         for (size_t i = 0; i < n; i++) {
                 const struct berth_container_info *c = &infos[i];
                 int pid = c->status == BERTH_STATUS_STOPPED ? 0 : (int)c->st.pid;
-                printf("%-*s   %-10d %-10s %-*s   %-30s   %s\n", w_id, c->st.id, pid, berth_status_name(c->status),
-                       w_bundle, c->st.bundle ? c->st.bundle : "", c->st.created ? c->st.created : "",
-                       c->st.owner ? c->st.owner : "");
+                printf("%-*s   %-10d %-10s %-*s   %-30s   %s\n", w_id, c->st.id, pid,
+                       berth_status_name(c->status), w_bundle, c->st.bundle ? c->st.bundle : "",
+                       c->st.created ? c->st.created : "", c->st.owner ? c->st.owner : "");
         }
 }
 
@@ -68,7 +69,7 @@ static void print_json(struct berth_container_info *infos, size_t n)
 static int parse_list_format(struct cli *cli, int argc, char **argv, enum list_format *fmt)
 {
         static const struct option opts[] = {
-                {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {0}};
+            {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {0}};
         int c;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+f:q", opts, NULL)) != -1) {
@@ -89,7 +90,8 @@ static int parse_list_format(struct cli *cli, int argc, char **argv, enum list_f
 
 int cmd_list(struct cli *cli, int argc, char **argv)
 {
-        if (cli_wants_help(argc, argv, "usage: berth list [--format table|json] [--quiet|-q]\n\nLists containers.\n"))
+        if (cli_wants_help(argc, argv,
+                           "usage: berth list [--format table|json] [--quiet|-q]\n\nLists containers.\n"))
                 return 0;
         enum list_format fmt = LIST_TABLE;
         if (parse_list_format(cli, argc, argv, &fmt) < 0)

@@ -20,7 +20,7 @@ int cmd_spec(struct cli *cli, int argc, char **argv)
         if (cli_wants_help(argc, argv, spec_usage))
                 return 0;
         static const struct option opts[] = {
-                {"bundle", required_argument, NULL, 'b'}, {"rootless", no_argument, NULL, 'r'}, {0}};
+            {"bundle", required_argument, NULL, 'b'}, {"rootless", no_argument, NULL, 'r'}, {0}};
         const char *bundle = ".";
         bool rootless = false;
         int c;

@@ -13,17 +13,17 @@
 #include "cli/cli.h"
 
 static const char update_usage[] =
-        "usage: berth update [options] CONTAINER_ID\n\n"
-        "Changes the resource limits of a running container.\n\n"
-        "  --resources, -r FILE    an OCI LinuxResources JSON document ('-' for stdin)\n"
-        "  --memory SIZE           memory limit (bytes, or with k/m/g suffix)\n"
-        "  --memory-swap SIZE      memory + swap limit (-1: unlimited)\n"
-        "  --memory-reservation SIZE\n"
-        "  --cpu-shares N, --cpu-quota N, --cpu-period N\n"
-        "  --cpu-rt-runtime N, --cpu-rt-period N\n"
-        "  --cpuset-cpus LIST, --cpuset-mems LIST\n"
-        "  --pids-limit N          (-1 or 0: unlimited)\n"
-        "  --blkio-weight N        10-1000\n";
+    "usage: berth update [options] CONTAINER_ID\n\n"
+    "Changes the resource limits of a running container.\n\n"
+    "  --resources, -r FILE    an OCI LinuxResources JSON document ('-' for stdin)\n"
+    "  --memory SIZE           memory limit (bytes, or with k/m/g suffix)\n"
+    "  --memory-swap SIZE      memory + swap limit (-1: unlimited)\n"
+    "  --memory-reservation SIZE\n"
+    "  --cpu-shares N, --cpu-quota N, --cpu-period N\n"
+    "  --cpu-rt-runtime N, --cpu-rt-period N\n"
+    "  --cpuset-cpus LIST, --cpuset-mems LIST\n"
+    "  --pids-limit N          (-1 or 0: unlimited)\n"
+    "  --blkio-weight N        10-1000\n";
 
 /* "512m", "1G", "1048576", "-1". */
 static int parse_size(const char *s, int64_t *out)
@@ -62,7 +62,21 @@ static int read_resources_file(const char *path, struct berth_resources **out, s
         return *out ? 0 : berth_err_wrap(err, "update: --resources %s", path);
 }
 
-enum { O_MEM = 256, O_SWAP, O_RES, O_SHARES, O_QUOTA, O_PERIOD, O_RTRUN, O_RTPER, O_CPUS, O_MEMS, O_PIDS, O_BLKIO, O_KMEM };
+enum {
+        O_MEM = 256,
+        O_SWAP,
+        O_RES,
+        O_SHARES,
+        O_QUOTA,
+        O_PERIOD,
+        O_RTRUN,
+        O_RTPER,
+        O_CPUS,
+        O_MEMS,
+        O_PIDS,
+        O_BLKIO,
+        O_KMEM
+};
 
 static int apply_flag(struct berth_resources *r, int c, const char *arg)
 {
@@ -70,20 +84,58 @@ static int apply_flag(struct berth_resources *r, int c, const char *arg)
         if (c != O_CPUS && c != O_MEMS && parse_size(arg, &v) < 0)
                 return -EINVAL;
         switch (c) {
-        case O_MEM: r->has_memory = true; r->memory.limit = (struct berth_opt_i64){true, v}; break;
-        case O_SWAP: r->has_memory = true; r->memory.swap = (struct berth_opt_i64){true, v}; break;
-        case O_RES: r->has_memory = true; r->memory.reservation = (struct berth_opt_i64){true, v}; break;
-        case O_SHARES: r->has_cpu = true; r->cpu.shares = (struct berth_opt_u64){true, (uint64_t)v}; break;
-        case O_QUOTA: r->has_cpu = true; r->cpu.quota = (struct berth_opt_i64){true, v}; break;
-        case O_PERIOD: r->has_cpu = true; r->cpu.period = (struct berth_opt_u64){true, (uint64_t)v}; break;
-        case O_RTRUN: r->has_cpu = true; r->cpu.realtime_runtime = (struct berth_opt_i64){true, v}; break;
-        case O_RTPER: r->has_cpu = true; r->cpu.realtime_period = (struct berth_opt_u64){true, (uint64_t)v}; break;
-        case O_CPUS: r->has_cpu = true; r->cpu.cpus = (char *)arg; break;
-        case O_MEMS: r->has_cpu = true; r->cpu.mems = (char *)arg; break;
-        case O_PIDS: r->has_pids = true; r->pids_limit = (struct berth_opt_i64){true, v <= 0 ? -1 : v}; break;
-        case O_BLKIO: r->has_blkio = true; r->blkio.weight = (struct berth_opt_u64){true, (uint64_t)v}; break;
-        case O_KMEM: break;
-        default: return -EINVAL;
+        case O_MEM:
+                r->has_memory = true;
+                r->memory.limit = (struct berth_opt_i64){true, v};
+                break;
+        case O_SWAP:
+                r->has_memory = true;
+                r->memory.swap = (struct berth_opt_i64){true, v};
+                break;
+        case O_RES:
+                r->has_memory = true;
+                r->memory.reservation = (struct berth_opt_i64){true, v};
+                break;
+        case O_SHARES:
+                r->has_cpu = true;
+                r->cpu.shares = (struct berth_opt_u64){true, (uint64_t)v};
+                break;
+        case O_QUOTA:
+                r->has_cpu = true;
+                r->cpu.quota = (struct berth_opt_i64){true, v};
+                break;
+        case O_PERIOD:
+                r->has_cpu = true;
+                r->cpu.period = (struct berth_opt_u64){true, (uint64_t)v};
+                break;
+        case O_RTRUN:
+                r->has_cpu = true;
+                r->cpu.realtime_runtime = (struct berth_opt_i64){true, v};
+                break;
+        case O_RTPER:
+                r->has_cpu = true;
+                r->cpu.realtime_period = (struct berth_opt_u64){true, (uint64_t)v};
+                break;
+        case O_CPUS:
+                r->has_cpu = true;
+                r->cpu.cpus = (char *)arg;
+                break;
+        case O_MEMS:
+                r->has_cpu = true;
+                r->cpu.mems = (char *)arg;
+                break;
+        case O_PIDS:
+                r->has_pids = true;
+                r->pids_limit = (struct berth_opt_i64){true, v <= 0 ? -1 : v};
+                break;
+        case O_BLKIO:
+                r->has_blkio = true;
+                r->blkio.weight = (struct berth_opt_u64){true, (uint64_t)v};
+                break;
+        case O_KMEM:
+                break;
+        default:
+                return -EINVAL;
         }
         return 0;
 }
@@ -92,15 +144,22 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 {
         if (cli_wants_help(argc, argv, update_usage))
                 return 0;
-        static const struct option opts[] = {
-                {"resources", required_argument, NULL, 'r'}, {"memory", required_argument, NULL, O_MEM},
-                {"memory-swap", required_argument, NULL, O_SWAP}, {"memory-reservation", required_argument, NULL, O_RES},
-                {"cpu-shares", required_argument, NULL, O_SHARES}, {"cpu-quota", required_argument, NULL, O_QUOTA},
-                {"cpu-period", required_argument, NULL, O_PERIOD}, {"cpu-rt-runtime", required_argument, NULL, O_RTRUN},
-                {"cpu-rt-period", required_argument, NULL, O_RTPER}, {"cpuset-cpus", required_argument, NULL, O_CPUS},
-                {"cpuset-mems", required_argument, NULL, O_MEMS}, {"pids-limit", required_argument, NULL, O_PIDS},
-                {"blkio-weight", required_argument, NULL, O_BLKIO}, {"kernel-memory", required_argument, NULL, O_KMEM},
-                {"kernel-memory-tcp", required_argument, NULL, O_KMEM}, {0}};
+        static const struct option opts[] = {{"resources", required_argument, NULL, 'r'},
+                                             {"memory", required_argument, NULL, O_MEM},
+                                             {"memory-swap", required_argument, NULL, O_SWAP},
+                                             {"memory-reservation", required_argument, NULL, O_RES},
+                                             {"cpu-shares", required_argument, NULL, O_SHARES},
+                                             {"cpu-quota", required_argument, NULL, O_QUOTA},
+                                             {"cpu-period", required_argument, NULL, O_PERIOD},
+                                             {"cpu-rt-runtime", required_argument, NULL, O_RTRUN},
+                                             {"cpu-rt-period", required_argument, NULL, O_RTPER},
+                                             {"cpuset-cpus", required_argument, NULL, O_CPUS},
+                                             {"cpuset-mems", required_argument, NULL, O_MEMS},
+                                             {"pids-limit", required_argument, NULL, O_PIDS},
+                                             {"blkio-weight", required_argument, NULL, O_BLKIO},
+                                             {"kernel-memory", required_argument, NULL, O_KMEM},
+                                             {"kernel-memory-tcp", required_argument, NULL, O_KMEM},
+                                             {0}};
         struct berth_resources flags = {0};
         const char *file = NULL;
         int c;

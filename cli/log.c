@@ -98,10 +98,10 @@ bool cli_expect_args(struct cli *cli, const char *verb, int n_have, int n_min, i
         if (n_have >= n_min && (n_max < 0 || n_have <= n_max))
                 return true;
         if (n_min == n_max)
-                cli_errorf(cli, EINVAL, "%s: expects exactly %d argument%s, got %d (see '%s %s --help')", verb,
-                           n_min, n_min == 1 ? "" : "s", n_have, cli->prog, verb);
+                cli_errorf(cli, EINVAL, "%s: expects exactly %d argument%s, got %d (see '%s %s --help')",
+                           verb, n_min, n_min == 1 ? "" : "s", n_have, cli->prog, verb);
         else
-                cli_errorf(cli, EINVAL, "%s: expects at least %d argument%s, got %d (see '%s %s --help')", verb,
-                           n_min, n_min == 1 ? "" : "s", n_have, cli->prog, verb);
+                cli_errorf(cli, EINVAL, "%s: expects at least %d argument%s, got %d (see '%s %s --help')",
+                           verb, n_min, n_min == 1 ? "" : "s", n_have, cli->prog, verb);
         return false;
 }

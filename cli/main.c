@@ -34,12 +34,14 @@ static int check_systemd(struct cli *cli)
 {
         struct stat sb;
         if (stat("/run/systemd/system", &sb) < 0) {
-                cli_errorf(cli, ENOTSUP, "--systemd-cgroup: systemd is not running on this host "
-                                         "(no /run/systemd/system); use the default cgroupfs driver");
+                cli_errorf(cli, ENOTSUP,
+                           "--systemd-cgroup: systemd is not running on this host "
+                           "(no /run/systemd/system); use the default cgroupfs driver");
                 return -1;
         }
-        cli_errorf(cli, ENOTSUP, "--systemd-cgroup: berth manages cgroups through cgroupfs only; "
-                                 "drop --systemd-cgroup");
+        cli_errorf(cli, ENOTSUP,
+                   "--systemd-cgroup: berth manages cgroups through cgroupfs only; "
+                   "drop --systemd-cgroup");
         return -1;
 }
 
@@ -50,7 +52,8 @@ static int parse_cgroup_manager(struct cli *cli, const char *m)
         else if (!strcmp(m, "systemd"))
                 return check_systemd(cli);
         else if (strcmp(m, "cgroupfs")) {
-                cli_errorf(cli, EINVAL, "--cgroup-manager: unknown manager \"%s\" (cgroupfs, systemd, disabled)", m);
+                cli_errorf(cli, EINVAL,
+                           "--cgroup-manager: unknown manager \"%s\" (cgroupfs, systemd, disabled)", m);
                 return -1;
         }
         return 0;
@@ -61,17 +64,17 @@ enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_CGMG
 static int parse_globals(struct cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"root", required_argument, NULL, OPT_ROOT},
-                {"log", required_argument, NULL, OPT_LOG},
-                {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-                {"debug", no_argument, NULL, OPT_DEBUG},
-                {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-                {"cgroup-manager", required_argument, NULL, OPT_CGMGR},
-                {"criu", required_argument, NULL, OPT_CRIU},
-                {"rootless", required_argument, NULL, OPT_ROOTLESS},
-                {"version", no_argument, NULL, 'v'},
-                {"help", no_argument, NULL, 'h'},
-                {0},
+            {"root", required_argument, NULL, OPT_ROOT},
+            {"log", required_argument, NULL, OPT_LOG},
+            {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+            {"debug", no_argument, NULL, OPT_DEBUG},
+            {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+            {"cgroup-manager", required_argument, NULL, OPT_CGMGR},
+            {"criu", required_argument, NULL, OPT_CRIU},
+            {"rootless", required_argument, NULL, OPT_ROOTLESS},
+            {"version", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
         };
         int c;
         bool systemd = false;
@@ -85,7 +88,8 @@ static int parse_globals(struct cli *cli, int argc, char **argv)
                         break;
                 case OPT_LOG_FORMAT:
                         if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-                                cli_errorf(cli, EINVAL, "--log-format: must be text or json, not \"%s\"", optarg);
+                                cli_errorf(cli, EINVAL, "--log-format: must be text or json, not \"%s\"",
+                                           optarg);
                                 return -1;
                         }
                         cli->log_json = !strcmp(optarg, "json");

@@ -4,21 +4,21 @@
 #include "cli/cli.h"
 
 static const struct cli_verb verbs[] = {
-        {"create", cmd_create, "create a container from a bundle"},
-        {"start", cmd_start, "start the process of a created container"},
-        {"run", cmd_run, "create and start a container, wait for it"},
-        {"exec", cmd_exec, "run a process in a running container"},
-        {"state", cmd_state, "print a container's OCI state"},
-        {"kill", cmd_kill, "send a signal to a container"},
-        {"delete", cmd_delete, "delete a container"},
-        {"pause", cmd_pause, "freeze every process of a container"},
-        {"resume", cmd_resume, "thaw a paused container"},
-        {"update", cmd_update, "change a running container's resource limits"},
-        {"ps", cmd_ps, "list a container's processes"},
-        {"events", cmd_events, "resource usage and OOM events as JSON"},
-        {"list", cmd_list, "list containers"},
-        {"spec", cmd_spec, "write a default config.json"},
-        {NULL, NULL, NULL},
+    {"create", cmd_create, "create a container from a bundle"},
+    {"start", cmd_start, "start the process of a created container"},
+    {"run", cmd_run, "create and start a container, wait for it"},
+    {"exec", cmd_exec, "run a process in a running container"},
+    {"state", cmd_state, "print a container's OCI state"},
+    {"kill", cmd_kill, "send a signal to a container"},
+    {"delete", cmd_delete, "delete a container"},
+    {"pause", cmd_pause, "freeze every process of a container"},
+    {"resume", cmd_resume, "thaw a paused container"},
+    {"update", cmd_update, "change a running container's resource limits"},
+    {"ps", cmd_ps, "list a container's processes"},
+    {"events", cmd_events, "resource usage and OOM events as JSON"},
+    {"list", cmd_list, "list containers"},
+    {"spec", cmd_spec, "write a default config.json"},
+    {NULL, NULL, NULL},
 };
 
 const struct cli_verb *cli_verbs(void)

@@ -13,12 +13,13 @@ static struct berth_cgroup *open_live_cgroup(const struct berth_ctx *ctx, const 
         if (berth_container_load(ctx, id, info, err) < 0)
                 return NULL;
         if (info->status == BERTH_STATUS_STOPPED || info->status == BERTH_STATUS_CREATING) {
-                berth_err_set(err, EINVAL, "container %s is not running (%s)", id, berth_status_name(info->status));
+                berth_err_set(err, EINVAL, "container %s is not running (%s)", id,
+                              berth_status_name(info->status));
                 return NULL;
         }
         if (!info->st.cgroup) {
-                berth_err_set(err, ENOTSUP, "container %s has no cgroup (created with --cgroup-manager disabled)",
-                              id);
+                berth_err_set(err, ENOTSUP,
+                              "container %s has no cgroup (created with --cgroup-manager disabled)", id);
                 return NULL;
         }
         return berth_cgroup_restore(info->st.cgroup, err);
@@ -41,7 +42,8 @@ static int do_pause(struct berth_cgroup *cg, struct berth_container_info *info, 
                     struct berth_err *err)
 {
         if (info->status != BERTH_STATUS_RUNNING && info->status != BERTH_STATUS_CREATED)
-                return berth_err_set(err, EINVAL, "cannot pause: container is %s", berth_status_name(info->status));
+                return berth_err_set(err, EINVAL, "cannot pause: container is %s",
+                                     berth_status_name(info->status));
         return berth_cgroup_freeze(cg, true, err);
 }
 

@@ -69,7 +69,8 @@ static int child_hooks(struct container_setup *s, enum berth_hook_kind kind, pid
 {
         if (s->spec->hooks.n[kind] == 0)
                 return 0;
-        _cleanup_free_ char *state = container_hook_state(s, pid, kind == BERTH_HOOK_START_CONTAINER ? "created" : "creating");
+        _cleanup_free_ char *state =
+            container_hook_state(s, pid, kind == BERTH_HOOK_START_CONTAINER ? "created" : "creating");
         if (!state)
                 return berth_err_set(err, ENOMEM, "hook state");
         return berth_hooks_run(&s->spec->hooks, kind, state, err);
@@ -77,14 +78,15 @@ static int child_hooks(struct container_setup *s, enum berth_hook_kind kind, pid
 
 static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *err)
 {
-        bool own_mounts = s->spec->namespaces[BERTH_NS_MOUNT].present && !s->spec->namespaces[BERTH_NS_MOUNT].path;
+        bool own_mounts =
+            s->spec->namespaces[BERTH_NS_MOUNT].present && !s->spec->namespaces[BERTH_NS_MOUNT].path;
         struct berth_rootfs_opts o = {
-                .spec = s->spec,
-                .bundle = s->bundle,
-                .rootfs = s->rootfs,
-                .no_pivot = s->no_pivot,
-                .in_userns = s->new_userns || s->ns_fds[BERTH_NS_USER] >= 0,
-                .new_cgroupns = s->spec->namespaces[BERTH_NS_CGROUP].present,
+            .spec = s->spec,
+            .bundle = s->bundle,
+            .rootfs = s->rootfs,
+            .no_pivot = s->no_pivot,
+            .in_userns = s->new_userns || s->ns_fds[BERTH_NS_USER] >= 0,
+            .new_cgroupns = s->spec->namespaces[BERTH_NS_CGROUP].present,
         };
         int r = own_mounts ? berth_rootfs_prepare(&o, err) : 0;
         if (r < 0)

@@ -18,8 +18,9 @@ int child_join_namespaces(struct container_setup *s, struct berth_err *err)
 {
         /* The user namespace first: it grants the privilege to join the rest.
          * The pid namespace was entered by the parent around the clone. */
-        static const enum berth_ns_type order[] = {BERTH_NS_USER, BERTH_NS_IPC, BERTH_NS_UTS, BERTH_NS_NET,
-                                                   BERTH_NS_CGROUP, BERTH_NS_TIME, BERTH_NS_MOUNT};
+        static const enum berth_ns_type order[] = {BERTH_NS_USER, BERTH_NS_IPC,    BERTH_NS_UTS,
+                                                   BERTH_NS_NET,  BERTH_NS_CGROUP, BERTH_NS_TIME,
+                                                   BERTH_NS_MOUNT};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(order); i++) {
                 enum berth_ns_type t = order[i];
                 if (s->ns_fds[t] < 0)

@@ -22,7 +22,7 @@
  * <sched.h> and <linux/sched.h> need not be mixed. */
 struct berth_clone_args {
         uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-                set_tid_size, cgroup;
+            set_tid_size, cgroup;
 };
 
 pid_t berth_clone3(uint64_t flags, int cgroup_fd, int *pidfd)
@@ -50,7 +50,8 @@ static int enter_pid_ns_for_clone(struct container_setup *s, int *saved, struct 
         if (*saved < 0)
                 return berth_err_sys(err, errno, "open own pid namespace");
         if (setns(s->ns_fds[BERTH_NS_PID], CLONE_NEWPID) < 0)
-                return berth_err_sys(err, errno, "join pid namespace %s", s->spec->namespaces[BERTH_NS_PID].path);
+                return berth_err_sys(err, errno, "join pid namespace %s",
+                                     s->spec->namespaces[BERTH_NS_PID].path);
         return 0;
 }
 

@@ -18,10 +18,10 @@ struct container_setup {
         const char *id;
         char bundle[PATH_MAX];
         char rootfs[PATH_MAX];
-        int sync_fd;          /* child's end of the socketpair */
-        int fifo_fd;          /* O_PATH of exec.fifo (create), -EBADF for run */
-        int fifo_write_fd;    /* the init's open write end, once start came */
-        int console_sock;     /* connected --console-socket, or -EBADF */
+        int sync_fd;       /* child's end of the socketpair */
+        int fifo_fd;       /* O_PATH of exec.fifo (create), -EBADF for run */
+        int fifo_write_fd; /* the init's open write end, once start came */
+        int console_sock;  /* connected --console-socket, or -EBADF */
         unsigned preserve_fds;
         const int *stdio; /* replacement fds 0-2, or NULL */
         bool no_pivot;

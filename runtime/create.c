@@ -47,7 +47,8 @@ static int job_create(struct create_job *j, const struct berth_create_opts *o, s
         return 0;
 }
 
-int berth_container_create(const struct berth_ctx *ctx, const struct berth_create_opts *o, struct berth_err *err)
+int berth_container_create(const struct berth_ctx *ctx, const struct berth_create_opts *o,
+                           struct berth_err *err)
 {
         struct create_job j;
         job_init(&j, ctx, o, false);
@@ -101,7 +102,8 @@ int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_o
         if (!o->detach) {
                 r = container_wait_forwarding(j.pid, j.pidfd, exit_code, err);
                 struct berth_err del_err = {0};
-                if (container_destroy(ctx, j.root_fd, o->id, j.cgroup, j.spec, &j.st, &del_err) < 0 && r >= 0) {
+                if (container_destroy(ctx, j.root_fd, o->id, j.cgroup, j.spec, &j.st, &del_err) < 0 &&
+                    r >= 0) {
                         *err = del_err;
                         r = -del_err.code;
                 }

@@ -40,7 +40,8 @@ static int validate_for_create(const struct berth_spec *spec, const struct berth
         if (!spec->has_process)
                 return berth_err_set(err, EINVAL, "config.json: process: required to create a container");
         if (!spec->namespaces[BERTH_NS_MOUNT].present)
-                return berth_err_set(err, EINVAL, "config.json: linux.namespaces: a mount namespace is required");
+                return berth_err_set(err, EINVAL,
+                                     "config.json: linux.namespaces: a mount namespace is required");
         bool new_uts = spec->namespaces[BERTH_NS_UTS].present && !spec->namespaces[BERTH_NS_UTS].path;
         if ((spec->hostname || spec->domainname) && !new_uts)
                 return berth_err_set(err, EINVAL,

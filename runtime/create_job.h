@@ -12,11 +12,11 @@ struct create_job {
         struct berth_spec *spec;
         char *config_text;
         size_t config_len;
-        int root_fd;   /* state root */
-        int state_fd;  /* <root>/<id>, once created */
+        int root_fd;  /* state root */
+        int state_fd; /* <root>/<id>, once created */
         struct berth_cgroup *cgroup;
-        int sync_parent; /* parent's end */
-        pid_t pid;       /* the init (host pid) */
+        int sync_parent;    /* parent's end */
+        pid_t pid;          /* the init (host pid) */
         pid_t intermediate; /* two-stage: the bare clone, reaped after it reports */
         int pidfd;
         bool run_mode;

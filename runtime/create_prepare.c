@@ -18,7 +18,8 @@ static int write_config_copy(struct create_job *j, struct berth_err *err)
 {
         /* exec, delete (poststop hooks) and update need the config later,
          * even if the bundle is gone by then. */
-        _cleanup_close_ int fd = openat(j->state_fd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd =
+            openat(j->state_fd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0 || write(fd, j->config_text, j->config_len) != (ssize_t)j->config_len)
                 return berth_err_sys(err, errno, "save config.json in the state directory");
         return 0;
@@ -29,10 +30,10 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
         if (ctx->cgroup_disabled)
                 return 0;
         struct berth_cgroup_opts co = {
-                .id = j->setup.id,
-                .path = j->spec->cgroups_path,
-                .resources = j->spec->has_resources ? &j->spec->resources : NULL,
-                .default_devices = true,
+            .id = j->setup.id,
+            .path = j->spec->cgroups_path,
+            .resources = j->spec->has_resources ? &j->spec->resources : NULL,
+            .default_devices = true,
         };
         j->cgroup = berth_cgroup_new(&co, err);
         if (!j->cgroup)

@@ -19,14 +19,14 @@
 char *container_hook_state(const struct container_setup *s, pid_t pid, const char *status)
 {
         struct berth_state st = {
-                .id = (char *)s->id,
-                .bundle = (char *)s->bundle,
-                .rootfs = (char *)s->rootfs,
-                .pid = pid,
-                .annotations = s->spec->annotations,
-                .n_annotations = s->spec->n_annotations,
+            .id = (char *)s->id,
+            .bundle = (char *)s->bundle,
+            .rootfs = (char *)s->rootfs,
+            .pid = pid,
+            .annotations = s->spec->annotations,
+            .n_annotations = s->spec->n_annotations,
         };
-        enum berth_status code = !strcmp(status, "creating") ? BERTH_STATUS_CREATING
+        enum berth_status code = !strcmp(status, "creating")  ? BERTH_STATUS_CREATING
                                  : !strcmp(status, "created") ? BERTH_STATUS_CREATED
                                  : !strcmp(status, "running") ? BERTH_STATUS_RUNNING
                                                               : BERTH_STATUS_STOPPED;
@@ -139,8 +139,8 @@ void job_abort(struct create_job *j)
 void job_release(struct create_job *j)
 {
         container_close_ns_fds(&j->setup);
-        int *fds[] = {&j->root_fd, &j->state_fd, &j->sync_parent, &j->pidfd, &j->setup.fifo_fd,
-                      &j->setup.console_sock};
+        int *fds[] = {&j->root_fd, &j->state_fd,      &j->sync_parent,
+                      &j->pidfd,   &j->setup.fifo_fd, &j->setup.console_sock};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
                 berth_closep(fds[i]);
         if (j->cgroup)

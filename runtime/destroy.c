@@ -6,7 +6,8 @@
 #include "runtime/destroy.h"
 #include "runtime/hooks.h"
 
-static void run_poststop(const struct berth_ctx *ctx, const struct berth_spec *spec, const struct berth_state *st)
+static void run_poststop(const struct berth_ctx *ctx, const struct berth_spec *spec,
+                         const struct berth_state *st)
 {
         if (!spec || !spec->hooks.n[BERTH_HOOK_POSTSTOP])
                 return;

@@ -32,8 +32,8 @@ static int check_status(const struct berth_container_info *info, struct berth_er
 {
         if (info->status == BERTH_STATUS_RUNNING || info->status == BERTH_STATUS_CREATED)
                 return 0;
-        return berth_err_set(err, EINVAL, "cannot exec in a %s container: %s", berth_status_name(info->status),
-                             info->st.id);
+        return berth_err_set(err, EINVAL, "cannot exec in a %s container: %s",
+                             berth_status_name(info->status), info->st.id);
 }
 
 static int load_container(struct exec_job *j, const struct berth_ctx *ctx, const struct berth_exec_opts *o,
@@ -98,10 +98,14 @@ static int setup_cgroup(struct exec_job *j, const struct berth_exec_opts *o, str
         return j->cgroup_fd >= 0 ? 0 : berth_err_sys(err, errno, "exec --cgroup %s", o->cgroup);
 }
 
-static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_exec_opts *o, struct berth_err *err)
+static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_exec_opts *o,
+                        struct berth_err *err)
 {
-        struct exec_child c = {.spec = j->spec, .init_pidfd = j->init_pidfd, .sync_fd = sync_child,
-                               .console_sock = j->console_sock, .preserve_fds = o->preserve_fds};
+        struct exec_child c = {.spec = j->spec,
+                               .init_pidfd = j->init_pidfd,
+                               .sync_fd = sync_child,
+                               .console_sock = j->console_sock,
+                               .preserve_fds = o->preserve_fds};
         _cleanup_close_ int own_pidns = -EBADF;
         if (j->spec->namespaces[BERTH_NS_PID].present) {
                 own_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
@@ -137,7 +141,8 @@ static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct ber
         if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_PROCEED, 0, NULL)) < 0)
                 berth_err_sys(err, -r, "sync with exec process");
         struct berth_err child_err = {0};
-        if (r >= 0 && sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err) < 0 && child_err.code != EPIPE) {
+        if (r >= 0 && sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err) < 0 &&
+            child_err.code != EPIPE) {
                 *err = child_err;
                 r = -err->code;
         }
@@ -157,7 +162,8 @@ static void job_free(struct exec_job *j)
         berth_container_info_clear(&j->info);
 }
 
-static int exec_wait(struct exec_job *j, const struct berth_exec_opts *o, int *exit_code, struct berth_err *err)
+static int exec_wait(struct exec_job *j, const struct berth_exec_opts *o, int *exit_code,
+                     struct berth_err *err)
 {
         if (o->detach)
                 return berth_write_pid_file(o->pid_file, j->pid, err);
@@ -174,8 +180,11 @@ static int exec_wait(struct exec_job *j, const struct berth_exec_opts *o, int *e
 int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_opts *o, int *exit_code,
                          struct berth_err *err)
 {
-        struct exec_job j = {.init_pidfd = -EBADF, .sync_parent = -EBADF, .console_sock = -EBADF,
-                             .cgroup_fd = -EBADF, .pidfd = -EBADF};
+        struct exec_job j = {.init_pidfd = -EBADF,
+                             .sync_parent = -EBADF,
+                             .console_sock = -EBADF,
+                             .cgroup_fd = -EBADF,
+                             .pidfd = -EBADF};
         int r = load_container(&j, ctx, o, err);
         if (r >= 0)
                 r = setup_console(&j, o, err);

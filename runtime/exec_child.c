@@ -53,8 +53,9 @@ void exec_child_main(struct exec_child *c)
          * namespace until execve: keep the container away from our
          * /proc/<pid>/exe and memory (CVE-2019-5736). */
         prctl(PR_SET_DUMPABLE, 0);
-        if (exec_fence_fds(c->preserve_fds, &err) < 0 || sync_expect(c->sync_fd, SYNC_PROCEED, NULL, &err) < 0 ||
-            join_container(c, &err) < 0 || berth_terminal_setup(p, c->console_sock, false, &err) < 0)
+        if (exec_fence_fds(c->preserve_fds, &err) < 0 ||
+            sync_expect(c->sync_fd, SYNC_PROCEED, NULL, &err) < 0 || join_container(c, &err) < 0 ||
+            berth_terminal_setup(p, c->console_sock, false, &err) < 0)
                 sync_fail(c->sync_fd, &err);
         if (chdir(p->cwd) < 0) {
                 berth_err_sys(&err, errno, "chdir to cwd (\"%s\")", p->cwd);
@@ -63,8 +64,8 @@ void exec_child_main(struct exec_child *c)
         if (berth_exe_lookup(p->args[0], p->env, exe, sizeof(exe), &err) < 0)
                 sync_fail(c->sync_fd, &err);
         prctl(PR_SET_PDEATHSIG, 0);
-        struct berth_exec_ctx x = {.process = p, .seccomp = c->spec->has_seccomp ? &c->spec->seccomp : NULL,
-                                   .exe = exe};
+        struct berth_exec_ctx x = {
+            .process = p, .seccomp = c->spec->has_seccomp ? &c->spec->seccomp : NULL, .exe = exe};
         berth_process_exec(&x, &err);
         sync_fail(c->sync_fd, &err);
 }

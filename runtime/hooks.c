@@ -89,7 +89,8 @@ static int run_one(const struct berth_hook *h, const char *state, struct berth_e
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         if (WIFEXITED(status))
-                return berth_err_set(err, EIO, "hook %s: exited with status %d", h->path, WEXITSTATUS(status));
+                return berth_err_set(err, EIO, "hook %s: exited with status %d", h->path,
+                                     WEXITSTATUS(status));
         return berth_err_set(err, EIO, "hook %s: killed by signal %d", h->path, WTERMSIG(status));
 }
 

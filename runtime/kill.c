@@ -11,7 +11,6 @@
 #include "berth/container.h"
 #include "runtime/container_internal.h"
 
-
 int container_open_init(const struct berth_state *st, struct berth_err *err)
 {
         int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
@@ -34,7 +33,8 @@ static int kill_all(const struct berth_state *st, int sig, struct berth_err *err
         return r;
 }
 
-int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, bool all, struct berth_err *err)
+int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, bool all,
+                         struct berth_err *err)
 {
         struct berth_container_info info;
         int r = berth_container_load(ctx, id, &info, err);
@@ -61,15 +61,15 @@ int berth_signal_parse(const char *s)
                 const char *name;
                 int sig;
         } table[] = {
-                {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT},     {"ILL", SIGILL},
-                {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"IOT", SIGIOT},       {"BUS", SIGBUS},
-                {"FPE", SIGFPE},   {"KILL", SIGKILL},     {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
-                {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},     {"TERM", SIGTERM},
-                {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
-                {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},     {"URG", SIGURG},
-                {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-                {"WINCH", SIGWINCH}, {"IO", SIGIO},       {"POLL", SIGPOLL},     {"PWR", SIGPWR},
-                {"SYS", SIGSYS},
+            {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+            {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
+            {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+            {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+            {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+            {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+            {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+            {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
+            {"SYS", SIGSYS},
         };
         char *end;
         long n = strtol(s, &end, 10);

@@ -20,10 +20,10 @@
 unsigned long container_ns_flag(enum berth_ns_type t)
 {
         static const unsigned long flags[BERTH_NS_COUNT] = {
-                [BERTH_NS_PID] = CLONE_NEWPID,       [BERTH_NS_NET] = CLONE_NEWNET,
-                [BERTH_NS_MOUNT] = CLONE_NEWNS,      [BERTH_NS_IPC] = CLONE_NEWIPC,
-                [BERTH_NS_UTS] = CLONE_NEWUTS,       [BERTH_NS_USER] = CLONE_NEWUSER,
-                [BERTH_NS_CGROUP] = CLONE_NEWCGROUP, [BERTH_NS_TIME] = CLONE_NEWTIME,
+            [BERTH_NS_PID] = CLONE_NEWPID,       [BERTH_NS_NET] = CLONE_NEWNET,
+            [BERTH_NS_MOUNT] = CLONE_NEWNS,      [BERTH_NS_IPC] = CLONE_NEWIPC,
+            [BERTH_NS_UTS] = CLONE_NEWUTS,       [BERTH_NS_USER] = CLONE_NEWUSER,
+            [BERTH_NS_CGROUP] = CLONE_NEWCGROUP, [BERTH_NS_TIME] = CLONE_NEWTIME,
         };
         return flags[t];
 }

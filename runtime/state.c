@@ -99,13 +99,12 @@ static json_t *annotations_to_json(const struct berth_state *st)
 
 char *berth_state_format(const struct berth_state *st)
 {
-        _cleanup_json_ json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:b, s:o}", "id", st->id,
-                                             "bundle", st->bundle, "rootfs", st->rootfs ? st->rootfs : "",
-                                             "pid", (int)st->pid, "pid_start_time",
-                                             (json_int_t)st->pid_start_time, "created",
-                                             st->created ? st->created : "", "owner",
-                                             st->owner ? st->owner : "", "systemd_cgroup",
-                                             st->systemd_cgroup, "annotations", annotations_to_json(st));
+        _cleanup_json_ json_t *j =
+            json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:b, s:o}", "id", st->id, "bundle", st->bundle,
+                      "rootfs", st->rootfs ? st->rootfs : "", "pid", (int)st->pid, "pid_start_time",
+                      (json_int_t)st->pid_start_time, "created", st->created ? st->created : "", "owner",
+                      st->owner ? st->owner : "", "systemd_cgroup", st->systemd_cgroup, "annotations",
+                      annotations_to_json(st));
         if (!j)
                 return NULL;
         if (st->cgroup)
@@ -134,7 +133,8 @@ int berth_state_write(int dir_fd, const struct berth_state *st, struct berth_err
                 return berth_err_set(err, ENOMEM, "format state of %s", st->id);
         /* Write-then-rename so that readers never see a half-written file.
          * No fsync: the state root is a tmpfs (/run) and dies with the boot. */
-        _cleanup_close_ int fd = openat(dir_fd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd =
+            openat(dir_fd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)
                 return berth_err_sys(err, errno, "write state of %s", st->id);
         int r = write_all(fd, text, strlen(text));

@@ -60,7 +60,8 @@ void berth_container_info_clear(struct berth_container_info *info)
         berth_state_clear(&info->st);
 }
 
-int berth_container_state_json(const struct berth_ctx *ctx, const char *id, char **json, struct berth_err *err)
+int berth_container_state_json(const struct berth_ctx *ctx, const char *id, char **json,
+                               struct berth_err *err)
 {
         struct berth_container_info info;
         int r = berth_container_load(ctx, id, &info, err);

@@ -50,7 +50,8 @@ static int recv_master(int sock, struct berth_err *err)
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u;
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
         ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
         struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
         if (!c || c->cmsg_type != SCM_RIGHTS)
@@ -98,7 +99,8 @@ static void relay(struct tty_proxy *p, int pidfd, int sigfd)
 {
         bool stdin_open = true;
         for (;;) {
-                struct pollfd f[4] = {{.fd = p->master, .events = POLLIN}, {.fd = pidfd, .events = POLLIN},
+                struct pollfd f[4] = {{.fd = p->master, .events = POLLIN},
+                                      {.fd = pidfd, .events = POLLIN},
                                       {.fd = sigfd, .events = POLLIN},
                                       {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
                 if (poll(f, 4, -1) < 0 && errno != EINTR)
@@ -106,7 +108,8 @@ static void relay(struct tty_proxy *p, int pidfd, int sigfd)
                 if ((f[0].revents & (POLLIN | POLLHUP)) && !pump(p->master, STDOUT_FILENO))
                         return;
                 if (f[1].revents) {
-                        while (poll(f, 1, 0) == 1 && (f[0].revents & POLLIN) && pump(p->master, STDOUT_FILENO))
+                        while (poll(f, 1, 0) == 1 && (f[0].revents & POLLIN) &&
+                               pump(p->master, STDOUT_FILENO))
                                 ;
                         return;
                 }

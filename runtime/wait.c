@@ -11,7 +11,8 @@
 #include "berth/cleanup.h"
 #include "runtime/wait.h"
 
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGPWR};
+static const int forwarded[] = {SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
+                                SIGUSR2, SIGWINCH, SIGCONT, SIGPWR};
 
 static int collect(pid_t pid, int *exit_code, struct berth_err *err)
 {

@@ -50,33 +50,33 @@ static inline void berth_strv_freep(char ***v)
 /* Kills (SIGKILL) and reaps a child we own; for error paths after fork. */
 void berth_kill_and_reap(pid_t *pid);
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _cleanup_free_ _cleanup_(berth_freep)
-#define _cleanup_close_ _cleanup_(berth_closep)
-#define _cleanup_fclose_ _cleanup_(berth_fclosep)
+#define _cleanup_(f)       __attribute__((cleanup(f)))
+#define _cleanup_free_     _cleanup_(berth_freep)
+#define _cleanup_close_    _cleanup_(berth_closep)
+#define _cleanup_fclose_   _cleanup_(berth_fclosep)
 #define _cleanup_closedir_ _cleanup_(berth_closedirp)
-#define _cleanup_strv_ _cleanup_(berth_strv_freep)
-#define _cleanup_reap_ _cleanup_(berth_kill_and_reap)
+#define _cleanup_strv_     _cleanup_(berth_strv_freep)
+#define _cleanup_reap_     _cleanup_(berth_kill_and_reap)
 
-#define TAKE_PTR(p)                              \
-        ({                                       \
-                __typeof__(p) _taken_ = (p);     \
-                (p) = NULL;                      \
-                _taken_;                         \
+#define TAKE_PTR(p)                                                                                          \
+        ({                                                                                                   \
+                __typeof__(p) _taken_ = (p);                                                                 \
+                (p) = NULL;                                                                                  \
+                _taken_;                                                                                     \
         })
 
-#define TAKE_FD(fd)                              \
-        ({                                       \
-                int _taken_ = (fd);              \
-                (fd) = -EBADF;                   \
-                _taken_;                         \
+#define TAKE_FD(fd)                                                                                          \
+        ({                                                                                                   \
+                int _taken_ = (fd);                                                                          \
+                (fd) = -EBADF;                                                                               \
+                _taken_;                                                                                     \
         })
 
-#define TAKE_PID(pid)                            \
-        ({                                       \
-                pid_t _taken_ = (pid);           \
-                (pid) = 0;                       \
-                _taken_;                         \
+#define TAKE_PID(pid)                                                                                        \
+        ({                                                                                                   \
+                pid_t _taken_ = (pid);                                                                       \
+                (pid) = 0;                                                                                   \
+                _taken_;                                                                                     \
         })
 
 #define BERTH_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -38,7 +38,8 @@ struct berth_create_opts {
         int stdio[3];
 };
 
-int berth_container_create(const struct berth_ctx *ctx, const struct berth_create_opts *o, struct berth_err *err);
+int berth_container_create(const struct berth_ctx *ctx, const struct berth_create_opts *o,
+                           struct berth_err *err);
 
 /* create + start; unless detached, waits and stores the container's exit
  * code (128+signal for a signal) in *exit_code, then deletes it. */
@@ -47,12 +48,14 @@ int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_o
 
 int berth_container_start(const struct berth_ctx *ctx, const char *id, struct berth_err *err);
 
-int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, bool all, struct berth_err *err);
+int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, bool all,
+                         struct berth_err *err);
 
 int berth_container_delete(const struct berth_ctx *ctx, const char *id, bool force, struct berth_err *err);
 
 /* A container's state as the OCI state JSON (pretty-printed, runc's fields). */
-int berth_container_state_json(const struct berth_ctx *ctx, const char *id, char **json, struct berth_err *err);
+int berth_container_state_json(const struct berth_ctx *ctx, const char *id, char **json,
+                               struct berth_err *err);
 
 struct berth_container_info {
         struct berth_state st;
@@ -67,15 +70,13 @@ void berth_container_info_clear(struct berth_container_info *info);
 /* Parses a signal given as "KILL", "SIGKILL" or "9"; -EINVAL when unknown. */
 int berth_signal_parse(const char *s);
 
-
-
 /* ---- exec ---------------------------------------------------------------- */
 
 struct berth_exec_opts {
         const char *id;
-        const char *process_file;   /* --process: an OCI process JSON; else the fields below */
-        char **args;                /* NULL-terminated */
-        char **env;                 /* --env KEY=VALUE additions, NULL-terminated or NULL */
+        const char *process_file; /* --process: an OCI process JSON; else the fields below */
+        char **args;              /* NULL-terminated */
+        char **env;               /* --env KEY=VALUE additions, NULL-terminated or NULL */
         const char *cwd;
         bool has_user;
         uid_t uid;
@@ -83,12 +84,12 @@ struct berth_exec_opts {
         bool has_gid;
         gid_t *additional_gids;
         size_t n_additional_gids;
-        char **caps;                /* --cap additions, NULL-terminated or NULL */
+        char **caps; /* --cap additions, NULL-terminated or NULL */
         bool tty;
         bool no_new_privs;
         const char *console_socket;
         const char *pid_file;
-        const char *cgroup;         /* --cgroup: a sub-cgroup of the container's */
+        const char *cgroup; /* --cgroup: a sub-cgroup of the container's */
         unsigned preserve_fds;
         bool detach;
 };
@@ -97,7 +98,6 @@ struct berth_exec_opts {
  * waits and stores the process's exit code (128+signal when killed). */
 int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_opts *o, int *exit_code,
                          struct berth_err *err);
-
 
 /* ---- cgroup-backed verbs -------------------------------------------------- */
 

@@ -13,21 +13,20 @@
 #define BERTH_ERR_MSG_MAX 1024
 
 struct berth_err {
-        int code;                        /* positive errno value, 0 when clear */
-        char msg[BERTH_ERR_MSG_MAX];     /* human readable, no trailing newline */
+        int code;                    /* positive errno value, 0 when clear */
+        char msg[BERTH_ERR_MSG_MAX]; /* human readable, no trailing newline */
 };
 
 /* Sets the error and returns -code (code is a positive errno). */
 int berth_err_set(struct berth_err *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like berth_err_set, with ": strerror(code)" appended. */
 int berth_err_sys(struct berth_err *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepends "context: " to the existing message; returns -err->code. */
-int berth_err_wrap(struct berth_err *err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+int berth_err_wrap(struct berth_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void berth_err_clear(struct berth_err *err);
 

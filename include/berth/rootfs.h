@@ -34,6 +34,10 @@ struct berth_rootfs_opts {
         bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root (initramfs roots) */
         bool in_userns;     /* a new user namespace: devices are bind-mounted from the host, not mknod'ed */
         bool new_cgroupns;  /* cgroup mounts: mount cgroup2/cgroup fs (inside a cgroupns) vs bind */
+        /* Detached idmapped mounts made by the parent (berth/idmap.h), one
+         * per idmap/ridmap mount in spec order; NULL when there are none. */
+        const int *idmap_fds;
+        size_t n_idmap_fds;
 };
 
 /* 1. Before pivot. Makes "/" private/slave per linux.rootfsPropagation

@@ -79,16 +79,16 @@ struct berth_id_mapping {
 };
 
 struct berth_mount {
-        char *destination; /* absolute, inside the container */
-        char *type;        /* may be NULL (bind) */
-        char *source;      /* may be NULL; relative sources are bundle-relative */
+        char *destination;         /* absolute, inside the container */
+        char *type;                /* may be NULL (bind) */
+        char *source;              /* may be NULL; relative sources are bundle-relative */
         unsigned long flags;       /* MS_* set by the options */
         unsigned long clear_flags; /* MS_* explicitly cleared (rw, dev, ...) */
         bool bind;                 /* bind or rbind given */
         bool recursive;            /* rbind */
         enum berth_propagation propagation;
-        bool idmap, ridmap;        /* "idmap" / "ridmap" options */
-        char *data;                /* filesystem options joined with ',' or NULL */
+        bool idmap, ridmap; /* "idmap" / "ridmap" options */
+        char *data;         /* filesystem options joined with ',' or NULL */
         struct berth_id_mapping *uid_mappings, *gid_mappings;
         size_t n_uid_mappings, n_gid_mappings;
 };
@@ -108,8 +108,8 @@ enum berth_ns_type {
 };
 
 struct berth_namespace {
-        bool present;  /* listed in linux.namespaces */
-        char *path;    /* join this one (setns) instead of creating; NULL = new */
+        bool present; /* listed in linux.namespaces */
+        char *path;   /* join this one (setns) instead of creating; NULL = new */
 };
 
 struct berth_time_offset {
@@ -133,7 +133,7 @@ struct berth_device {
 
 struct berth_device_rule {
         bool allow;
-        char type; /* 'a', 'c' or 'b' */
+        char type;            /* 'a', 'c' or 'b' */
         int64_t major, minor; /* -1 = wildcard */
         char access[4];       /* subset of "rwm" */
 };
@@ -183,7 +183,12 @@ struct berth_blkio {
         size_t n_throttle[4];
 };
 
-enum { BERTH_THROTTLE_READ_BPS, BERTH_THROTTLE_WRITE_BPS, BERTH_THROTTLE_READ_IOPS, BERTH_THROTTLE_WRITE_IOPS };
+enum {
+        BERTH_THROTTLE_READ_BPS,
+        BERTH_THROTTLE_WRITE_BPS,
+        BERTH_THROTTLE_READ_IOPS,
+        BERTH_THROTTLE_WRITE_IOPS
+};
 
 struct berth_hugepage_limit {
         char *page_size; /* "2MB", "1GB" */

@@ -80,8 +80,6 @@ uint64_t berth_proc_stat_start_time(const char *stat_line);
 
 const char *berth_status_name(enum berth_status s);
 
-
-
 /* The OCI state document (runtime-spec "state"): ociVersion, id, status,
  * pid, bundle, annotations, plus runc's rootfs, created and owner when
  * `full`. Pretty-printed when `pretty`. Newly allocated. */
