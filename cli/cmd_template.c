@@ -39,7 +39,6 @@ enum { OPT_JSON = 'J', OPT_DATA = 'D', OPT_BUSYBOX = 256, OPT_DEBOOTSTRAP, OPT_M
 
 /* Declared in cli/cli.h by the verb table's owner; repeated here so this
  * file builds on its own. */
-int cmd_template(struct cli *cli, int argc, char **argv);
 
 static const char *data_dir(const struct tmpl_cli *tc)
 {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/idmap.h"
 #include "berth/rootfs.h"
 
 struct mounts_ctx {
@@ -103,11 +104,27 @@ static int userns_fallback(const char *type, const struct berth_mount *m)
         return TAKE_FD(fd);
 }
 
+/* The detached idmapped mount the parent made (rootfs/idmap.c): only a
+ * process privileged in the initial user namespace may idmap a mount. */
+static int idmapped_mount(struct mounts_ctx *c, size_t i, bool *want_dir, struct berth_err *err)
+{
+        _cleanup_close_ int fd = berth_idmap_mount_fd(c->o, i, err);
+        if (fd < 0)
+                return fd;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return mount_fail(&c->o->spec->mounts[i], -errno, err);
+        *want_dir = S_ISDIR(st.st_mode);
+        return TAKE_FD(fd);
+}
+
 /* Builds the detached mount: a cloned tree for binds, a new filesystem otherwise. */
-static int make_mount(struct mounts_ctx *c, const struct berth_mount *m, bool *want_dir,
+static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *m, bool *want_dir,
                       struct berth_err *err)
 {
         *want_dir = true;
+        if (berth_mount_is_idmapped(m))
+                return idmapped_mount(c, i, want_dir, err);
         if (!berth_mount_is_bind(m)) {
                 const char *type = m->type ? m->type : "none";
                 int fd = berth_fs_mount_new(type, m->source, m->flags, m->data, err);
@@ -147,13 +164,11 @@ static int do_cgroup_mount(struct mounts_ctx *c, size_t i, const struct berth_mo
 static int do_mount(struct mounts_ctx *c, size_t i, struct berth_err *err)
 {
         const struct berth_mount *m = &c->o->spec->mounts[i];
-        if (m->idmap || m->ridmap)
-                return berth_err_set(err, EOPNOTSUPP, "mount \"%s\" on %s: idmapped mounts are not supported",
-                                     mount_name(m), m->destination);
-        if (!berth_mount_is_bind(m) && m->type && strcmp(m->type, "cgroup") == 0)
+        if (!berth_mount_is_idmapped(m) && !berth_mount_is_bind(m) && m->type &&
+            strcmp(m->type, "cgroup") == 0)
                 return do_cgroup_mount(c, i, m, err);
         bool want_dir;
-        _cleanup_close_ int mfd = make_mount(c, m, &want_dir, err);
+        _cleanup_close_ int mfd = make_mount(c, i, m, &want_dir, err);
         if (mfd < 0)
                 return mfd;
         _cleanup_close_ int target = resolve_target(c, i, m, want_dir, err);

@@ -5,6 +5,7 @@
  *
  *   struct cache_header   magic, format, lengths, flags, checksum
  *   key bytes             the canonical profile serialisation, compared in full
+ *   0-7 zero bytes        so that the program starts 8-byte aligned
  *   BPF instructions      n_insns * struct sock_filter */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,10 +22,10 @@
 #include "berth/cleanup.h"
 #include "runtime/seccomp_cache.h"
 
-#define CACHE_MAGIC "BSCMPBPF"
+#define CACHE_MAGIC  "BSCMPBPF"
 #define CACHE_FORMAT 1u
-#define KEY_MAX (4u << 20) /* a sanity bound on what we read back */
-#define INSNS_MAX 4096u    /* BPF_MAXINSNS */
+#define KEY_MAX      (4u << 20) /* a sanity bound on what we read back */
+#define INSNS_MAX    4096u      /* BPF_MAXINSNS */
 
 struct cache_header {
         char magic[8];
@@ -44,7 +45,7 @@ bool berth_seccomp_cache_available(void)
 /* ---- FNV-1a ------------------------------------------------------------- */
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
+#define FNV_PRIME  0x100000001b3ull
 
 static uint64_t fnv1a(uint64_t h, const void *buf, size_t len)
 {
@@ -166,6 +167,11 @@ void berth_seccomp_cache_name(const unsigned char *key, size_t len, char name[32
         snprintf(name, 32, "%016llx.bpf", (unsigned long long)fnv1a(FNV_OFFSET, key, len));
 }
 
+static size_t key_padding(size_t key_len)
+{
+        return (8 - key_len % 8) % 8;
+}
+
 static uint64_t file_checksum(const struct cache_header *h, const void *key, const void *insns)
 {
         struct cache_header zeroed = *h;
@@ -193,7 +199,8 @@ static int open_cache_dir(int root_fd)
         if (fd < 0 && errno == ENOENT) {
                 if (mkdirat(root_fd, BERTH_SECCOMP_CACHE_DIR, 0700) < 0 && errno != EEXIST)
                         return -errno;
-                fd = openat(root_fd, BERTH_SECCOMP_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                fd =
+                    openat(root_fd, BERTH_SECCOMP_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (fd < 0)
                 return -errno;
@@ -229,9 +236,9 @@ static struct berth_seccomp_filter *cache_read(int dir_fd, const char *name, con
         if (fd < 0 || !trusted(fd, false) || fstat(fd, &st) < 0)
                 return NULL;
         size_t size = (size_t)st.st_size;
-        size_t expect_min = sizeof(struct cache_header) + key_len + sizeof(struct sock_filter);
-        size_t expect_max = sizeof(struct cache_header) + key_len + INSNS_MAX * sizeof(struct sock_filter);
-        if (size < expect_min || size > expect_max)
+        size_t prefix = sizeof(struct cache_header) + key_len + key_padding(key_len);
+        if (size < prefix + sizeof(struct sock_filter) ||
+            size > prefix + INSNS_MAX * sizeof(struct sock_filter))
                 return NULL;
         _cleanup_free_ unsigned char *buf = malloc(size);
         if (!buf || read_all(fd, buf, size) < 0)
@@ -239,18 +246,15 @@ static struct berth_seccomp_filter *cache_read(int dir_fd, const char *name, con
         struct cache_header h;
         memcpy(&h, buf, sizeof(h));
         const unsigned char *fkey = buf + sizeof(h);
-        const unsigned char *insns = fkey + key_len;
-        if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) || h.format != CACHE_FORMAT || h.key_len != key_len ||
-            h.n_insns == 0 || h.n_insns > INSNS_MAX ||
-            size != sizeof(h) + key_len + (size_t)h.n_insns * sizeof(struct sock_filter))
+        const void *insns = buf + prefix; /* 8-byte aligned: malloc'd, prefix padded */
+        if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) || h.format != CACHE_FORMAT ||
+            h.key_len != key_len || h.n_insns == 0 || h.n_insns > INSNS_MAX ||
+            size != prefix + (size_t)h.n_insns * sizeof(struct sock_filter))
                 return NULL;
         if (memcmp(fkey, key, key_len) || file_checksum(&h, fkey, insns) != h.checksum)
                 return NULL;
-        /* insns is not aligned for struct sock_filter inside buf in general;
-         * berth_seccomp_filter_new copies it out with memcpy. */
         struct berth_err ignored = {0};
-        return berth_seccomp_filter_new((const struct sock_filter *)(const void *)insns, h.n_insns, h.flags,
-                                        h.notify != 0, &ignored);
+        return berth_seccomp_filter_new(insns, h.n_insns, h.flags, h.notify != 0, &ignored);
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -272,11 +276,16 @@ static void cache_write(int dir_fd, const char *name, const unsigned char *key, 
 
         char tmp[64];
         snprintf(tmp, sizeof(tmp), "%s.%d.tmp", name, (int)getpid());
-        _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd =
+            openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return;
-        struct iovec iov[] = {{&h, sizeof(h)}, {(void *)key, key_len}, {(void *)insns, n * sizeof(*insns)}};
-        ssize_t total = (ssize_t)(sizeof(h) + key_len + n * sizeof(*insns));
+        static const char zeros[8];
+        struct iovec iov[] = {{&h, sizeof(h)},
+                              {(void *)key, key_len},
+                              {(void *)zeros, key_padding(key_len)},
+                              {(void *)insns, n * sizeof(*insns)}};
+        ssize_t total = (ssize_t)(sizeof(h) + key_len + key_padding(key_len) + n * sizeof(*insns));
         /* No fsync: a file torn by a crash fails its checksum and is
          * simply compiled and written again. */
         if (writev(fd, iov, BERTH_ARRAY_SIZE(iov)) != total || renameat(dir_fd, tmp, dir_fd, name) < 0)

@@ -37,13 +37,12 @@
 struct sock_filter;
 /* The BPF program (*len instructions) and the seccomp(2) flags to load it with. */
 const struct sock_filter *berth_seccomp_filter_insns(const struct berth_seccomp_filter *f, size_t *len)
-        __attribute__((weak));
+    __attribute__((weak));
 unsigned long berth_seccomp_filter_flags(const struct berth_seccomp_filter *f) __attribute__((weak));
-/* A filter from a program compiled earlier; copies len instructions from
- * insns (which need not be aligned). */
+/* A filter from a program compiled earlier; copies len instructions. */
 struct berth_seccomp_filter *berth_seccomp_filter_new(const struct sock_filter *insns, size_t len,
                                                       unsigned long flags, bool notify, struct berth_err *err)
-        __attribute__((weak));
+    __attribute__((weak));
 
 /* berth_seccomp_compile through the cache in state_root_fd (a directory fd
  * of the state root; < 0 disables the cache). *hit (may be NULL) tells
