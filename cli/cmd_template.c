@@ -37,9 +37,6 @@ struct tmpl_cli {
 
 enum { OPT_JSON = 'J', OPT_DATA = 'D', OPT_BUSYBOX = 256, OPT_DEBOOTSTRAP, OPT_MIRROR };
 
-/* Declared in cli/cli.h by the verb table's owner; repeated here so this
- * file builds on its own. */
-
 static const char *data_dir(const struct tmpl_cli *tc)
 {
         return berth_data_dir(tc->data_dir);
