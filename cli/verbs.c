@@ -18,6 +18,8 @@ static const struct cli_verb verbs[] = {
     {"events", cmd_events, "resource usage and OOM events as JSON"},
     {"list", cmd_list, "list containers"},
     {"spec", cmd_spec, "write a default config.json"},
+    {"vps", cmd_vps, "manage virtual private servers"},
+    {"template", cmd_template, "manage VPS templates"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,55 @@
+/* Shared by cli/cmd_vps*.c: the `berth vps` verb family. */
+#ifndef BERTH_CLI_VPS_H
+#define BERTH_CLI_VPS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "berth/vps.h"
+#include "cli/cli.h"
+
+/* Stable exit codes for scripts (documented in the README). */
+enum vps_exit {
+        VPS_EXIT_OK = 0,
+        VPS_EXIT_FAILED = 1,    /* unexpected: anything not below */
+        VPS_EXIT_INVALID = 2,   /* invalid argument or configuration */
+        VPS_EXIT_NOT_FOUND = 3, /* no such VPS or template */
+        VPS_EXIT_EXISTS = 4,    /* already exists (name, address) */
+        VPS_EXIT_STATE = 5,     /* wrong state: running / not running */
+        VPS_EXIT_RESOURCE = 6,  /* the system refused: memory, space, limits, kernel, network */
+};
+
+struct vps_cli {
+        struct cli *cli;
+        struct berth_vps_ctx v;
+        bool json;
+        const char *verb; /* "vps status", for messages */
+};
+
+/* The `vps` verb (the table entry lives in cli/verbs.c). */
+int cmd_vps(struct cli *cli, int argc, char **argv);
+
+int vps_exit_code(int errno_code);
+/* Reports err once (stderr; with --json also {"error", "code"} on stdout)
+ * and returns its exit code. */
+int vps_fail(struct vps_cli *vc, const struct berth_err *err);
+int vps_failf(struct vps_cli *vc, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prints doc on stdout (indented) and drops the reference. */
+void vps_print_json(json_t *doc);
+
+/* The common options every verb takes: --json, --data-dir; returns true
+ * when c was one of them. */
+bool vps_common_opt(struct vps_cli *vc, int c);
+#define VPS_COMMON_OPTS                                                                                      \
+        {"json", no_argument, NULL, 'J'},                                                                    \
+        {                                                                                                    \
+                "data-dir", required_argument, NULL, 'D'                                                     \
+        }
+
+int vps_cmd_status(struct vps_cli *vc, int argc, char **argv);
+int vps_cmd_list(struct vps_cli *vc, int argc, char **argv);
+int vps_cmd_console(struct vps_cli *vc, int argc, char **argv);
+/* The config part of status/create/set output. */
+json_t *vps_config_doc(const struct berth_vps_config *cfg);
+
+#endif

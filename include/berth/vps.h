@@ -1,0 +1,199 @@
+/* Virtual private servers: persistent OCI bundles booted from templates.
+ *
+ * A VPS lives in <data>/vps/<NAME>/:
+ *
+ *   vps.json     its own configuration (struct berth_vps_config), the source
+ *                of truth; config.json is regenerated from it
+ *   config.json  the OCI config the container is created from
+ *   upper/ work/ the overlay's private layers (the template is the lower one)
+ *   rootfs/      the overlay's mount point (mounted only in a private mount
+ *                namespace while the container is created: never on the host)
+ *   console.log  the init's stdout and stderr
+ *
+ * `start` runs the bundle through berth_container_create/start (container id
+ * "vps-<NAME>", cgroupsPath "berth-vps-<NAME>" relative to the caller's own
+ * cgroup) in a new network namespace that is wired from the host side. While
+ * a VPS exists, <data>/templates/<T>/users/<NAME> marks its template as used. */
+#ifndef BERTH_VPS_H
+#define BERTH_VPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/cgroup.h"
+#include "berth/container.h"
+#include "berth/err.h"
+#include "berth/netns.h"
+
+#define BERTH_VPS_NAME_MAX        64
+#define BERTH_VPS_DEFAULT_DATA    "/var/lib/berth"
+#define BERTH_VPS_DEFAULT_BRIDGE  "berth0"
+#define BERTH_VPS_DEFAULT_GW4     "10.77.0.1/16"
+#define BERTH_VPS_DEFAULT_GW6     "fd77::1/64"
+#define BERTH_VPS_DEFAULT_TIMEOUT 30     /* seconds for a graceful stop */
+#define BERTH_VPS_CPU_PERIOD      100000 /* us; --cpus N is N * period of quota */
+
+struct berth_vps_ctx {
+        const struct berth_ctx *ctx; /* state root, warnings */
+        const char *data_dir;        /* <data>: templates/ and vps/ */
+};
+
+/* Limits; a field is unset (no limit) when its has_ flag is false. */
+struct berth_vps_limits {
+        bool has_memory, has_swap, has_cpus, has_cpu_weight, has_pids;
+        int64_t memory;      /* bytes */
+        int64_t swap;        /* bytes of swap beyond memory (needs memory) */
+        uint64_t cpu_quota;  /* us per BERTH_VPS_CPU_PERIOD */
+        uint64_t cpu_weight; /* 1..10000, cgroup v2 scale (100 = default) */
+        int64_t pids;        /* max processes */
+};
+
+struct berth_vps_net {
+        enum berth_net_mode mode;
+        char bridge[16];  /* bridged only */
+        char host_if[16]; /* "bth" + hash of the name, fixed at create */
+        struct berth_ip_addr gw4, gw6;
+        struct berth_ip_addr *addrs;
+        size_t n_addrs;
+        char **nameservers; /* NULL-terminated or NULL */
+        size_t n_nameservers;
+};
+
+struct berth_vps_config {
+        char *name;
+        char *template_name;
+        char *hostname;
+        char **init;     /* NULL-terminated argv; NULL = the template's (else /sbin/init) */
+        int stop_signal; /* 0 = the template's (else SIGTERM) */
+        bool autostart;
+        char *created; /* RFC 3339 */
+        struct berth_vps_limits limits;
+        struct berth_vps_net net;
+};
+
+/* ---- names, paths, config store (runtime/vps_config.c) ------------------- */
+
+/* [a-z0-9][a-z0-9-]*, at most BERTH_VPS_NAME_MAX, so that it is also a host
+ * name and part of a container id. */
+bool berth_vps_name_valid(const char *name);
+/* "vps-<name>" into buf. */
+const char *berth_vps_container_id(const char *name, char *buf, size_t len);
+/* "bth" + 8 hex digits of a hash of name (+ salt when salt > 0). */
+void berth_vps_host_ifname(const char *name, unsigned salt, char out[16]);
+
+/* <data>/vps/<name> (+ "/" file when file is not NULL). */
+int berth_vps_path(const struct berth_vps_ctx *v, const char *name, const char *file, char *out, size_t len);
+
+int berth_vps_config_load(const struct berth_vps_ctx *v, const char *name, struct berth_vps_config *cfg,
+                          struct berth_err *err);
+/* Parses vps.json text (for tests). */
+int berth_vps_config_parse(const char *json, size_t len, struct berth_vps_config *cfg, struct berth_err *err);
+char *berth_vps_config_format(const struct berth_vps_config *cfg);
+/* Writes vps.json atomically and regenerates config.json. */
+int berth_vps_config_save(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                          struct berth_err *err);
+void berth_vps_config_clear(struct berth_vps_config *cfg);
+
+/* Names of every VPS (sorted, NULL-terminated; free with berth_strv_freep). */
+int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err);
+
+/* Parses "512M", "2G", "1048576" (bytes, K/M/G/T binary suffixes). */
+int berth_vps_parse_size(const char *s, int64_t *out);
+/* Parses "1.5" CPUs into a quota of BERTH_VPS_CPU_PERIOD. */
+int berth_vps_parse_cpus(const char *s, uint64_t *quota);
+
+/* ---- templates as a VPS sees them (runtime/vps_template.c) ---------------- */
+
+struct berth_vps_template {
+        char rootfs[4096];
+        char **init;     /* from template.json, NULL-terminated; NULL = none given */
+        int stop_signal; /* 0 = none given */
+};
+int berth_vps_template_load(const struct berth_vps_ctx *v, const char *name, struct berth_vps_template *t,
+                            struct berth_err *err);
+void berth_vps_template_clear(struct berth_vps_template *t);
+
+/* ---- the OCI config (runtime/spec_vps.c) ------------------------------------ */
+
+/* config.json for the VPS: berth's default config made a system container
+ * (full root file system, the init as process, a broad capability set, new
+ * network namespace, limits as linux.resources). init is the effective argv. */
+char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init, struct berth_err *err);
+/* The limits as OCI resources, for berth_container_update (free with
+ * berth_resources_free). */
+struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, struct berth_err *err);
+/* cgroup v2 cpu.weight -> v1 cpu.shares, the inverse of the runtime's
+ * shares -> weight curve (so a weight survives the round trip). */
+uint64_t berth_vps_weight_to_shares(uint64_t weight);
+
+/* ---- overlay root (rootfs/overlay.c) ------------------------------------------ */
+
+/* Moves the calling process into a new mount namespace where nothing
+ * propagates back to the host (/ becomes rslave): mounts made afterwards are
+ * seen only here and by containers created from here. */
+int berth_private_mount_ns(struct berth_err *err);
+/* Mounts overlay(lower ro, upper, work) on target. Paths must not contain
+ * ',' or ':' (overlay's option syntax). */
+int berth_overlay_mount(const char *lower, const char *upper, const char *work, const char *target,
+                        struct berth_err *err);
+
+/* ---- lifecycle (runtime/vps_*.c) -------------------------------------------------- */
+
+struct berth_vps_create_opts {
+        const char *name;
+        const char *template_name;
+        const char *hostname;    /* NULL = name */
+        const char *init;        /* NULL = the template's */
+        const char *stop_signal; /* NULL = the template's */
+        enum berth_net_mode mode;
+        const char *bridge;     /* NULL = BERTH_VPS_DEFAULT_BRIDGE */
+        const char *gw4, *gw6;  /* NULL = defaults of the mode */
+        const char *const *ips; /* NULL-terminated or NULL */
+        const char *const *nameservers;
+        struct berth_vps_limits limits;
+        bool autostart;
+};
+
+int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_create_opts *o,
+                     struct berth_err *err);
+/* Boots the VPS; on failure nothing is left running (-EBUSY when it runs). */
+int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
+/* Stop signal to the init, waits up to timeout_s, then kills everything.
+ * *forced (may be NULL) tells whether the timeout ran out. -ESRCH when the
+ * VPS is not running. */
+int berth_vps_stop(const struct berth_vps_ctx *v, const char *name, int timeout_s, bool *forced,
+                   struct berth_err *err);
+/* Removes container, network, layers, marker and directory; a running VPS
+ * needs force (-EBUSY otherwise). */
+int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err);
+
+/* A change for `vps set`: only the has_ flags of `set` are applied; `clear`
+ * removes limits (its has_ flags select which). */
+struct berth_vps_change {
+        struct berth_vps_limits set, clear;
+        const char *const *ip_add; /* NULL-terminated or NULL */
+        const char *const *ip_del;
+        const char *hostname;
+        const char *stop_signal;
+        int autostart; /* -1 unchanged, 0, 1 */
+};
+/* Saves the change and applies limits and addresses live when running. */
+int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,
+                  struct berth_err *err);
+
+/* Runs args in the running VPS; exit code of the command in *exit_code. */
+int berth_vps_exec(const struct berth_vps_ctx *v, const char *name, char **args, char **env, bool tty,
+                   int *exit_code, struct berth_err *err);
+
+struct berth_vps_status {
+        bool running;
+        pid_t pid;
+        bool has_stats;
+        struct berth_cgroup_stats stats;
+};
+int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
+                         struct berth_err *err);
+
+#endif

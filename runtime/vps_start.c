@@ -1,0 +1,160 @@
+/* vps start: the same create/start path as the OCI verbs, with the overlay
+ * root mounted just long enough for the container to take its copy, and
+ * the network wired between create (the init exists, waiting) and start
+ * (the guest's init runs with its network already up). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/vps.h"
+#include "runtime/vps_internal.h"
+
+int vps_container_load(const struct berth_vps_ctx *v, const char *name, struct berth_container_info *info,
+                       struct berth_err *err)
+{
+        char id[BERTH_VPS_NAME_MAX + 8];
+        berth_vps_container_id(name, id, sizeof(id));
+        struct berth_err lerr = {0};
+        int r = berth_container_load(v->ctx, id, info, &lerr);
+        if (r == -ENOENT)
+                return -ENOENT; /* no error: absence is an answer here */
+        if (r < 0)
+                *err = lerr;
+        return r;
+}
+
+int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                          struct berth_err *err)
+{
+        char id[BERTH_VPS_NAME_MAX + 8];
+        berth_vps_container_id(cfg->name, id, sizeof(id));
+        int r = berth_container_delete(v->ctx, id, true, err);
+        struct berth_err net_err = {0};
+        int rn = vps_net_down(cfg, &net_err);
+        if (r >= 0 && rn < 0) {
+                *err = net_err;
+                r = rn;
+        }
+        return r;
+}
+
+/* console.log gets the init's stdout and stderr, from this boot on. */
+static int open_console(const struct berth_vps_ctx *v, const char *name, int stdio[3], struct berth_err *err)
+{
+        char path[PATH_MAX];
+        berth_vps_path(v, name, "console.log", path, sizeof(path));
+        stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        stdio[1] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+        stdio[2] = stdio[1] >= 0 ? fcntl(stdio[1], F_DUPFD_CLOEXEC, 3) : -EBADF;
+        if (stdio[0] < 0 || stdio[1] < 0 || stdio[2] < 0)
+                return berth_err_sys(err, errno, "open %s", path);
+        char stamp[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        dprintf(stdio[1], "berth: VPS %s starting at %s\n", name, stamp);
+        return 0;
+}
+
+/* Mount, write the guest files, create, unmount our copy. */
+static int create_container(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                            struct berth_err *err)
+{
+        struct berth_vps_template t;
+        char dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], rootfs[PATH_MAX];
+        int r = berth_vps_template_load(v, cfg->template_name, &t, err);
+        if (r < 0)
+                return r;
+        berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
+        snprintf(upper, sizeof(upper), "%s/upper", dir);
+        snprintf(work, sizeof(work), "%s/work", dir);
+        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
+        r = berth_private_mount_ns(err);
+        if (r >= 0)
+                r = berth_overlay_mount(t.rootfs, upper, work, rootfs, err);
+        berth_vps_template_clear(&t);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int root_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                r = berth_err_sys(err, errno, "open %s", rootfs);
+        if (r >= 0)
+                r = vps_guest_files(root_fd, cfg, err);
+        int stdio[3] = {-EBADF, -EBADF, -EBADF};
+        if (r >= 0)
+                r = open_console(v, cfg->name, stdio, err);
+        char id[BERTH_VPS_NAME_MAX + 8];
+        struct berth_create_opts o = {.id = berth_vps_container_id(cfg->name, id, sizeof(id)),
+                                      .bundle = dir,
+                                      .set_stdio = true,
+                                      .stdio = {stdio[0], stdio[1], stdio[2]}};
+        if (r >= 0)
+                r = berth_container_create(v->ctx, &o, err);
+        for (int i = 0; i < 3; i++)
+                berth_closep(&stdio[i]);
+        berth_closep(&root_fd);
+        /* The container holds its own copy of the mount now. */
+        umount2(rootfs, MNT_DETACH);
+        return r;
+}
+
+static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
+{
+        int r = create_container(v, cfg, err);
+        if (r < 0)
+                return r;
+        struct berth_container_info info;
+        r = vps_container_load(v, cfg->name, &info, err);
+        if (r == -ENOENT)
+                r = berth_err_set(err, ENOENT, "container vanished after create");
+        if (r >= 0) {
+                r = vps_net_up(cfg, info.st.pid, err);
+                berth_container_info_clear(&info);
+        }
+        char id[BERTH_VPS_NAME_MAX + 8];
+        if (r >= 0)
+                r = berth_container_start(v->ctx, berth_vps_container_id(cfg->name, id, sizeof(id)), err);
+        if (r < 0) {
+                /* Nothing may stay behind a failed start. */
+                struct berth_err ignore = {0};
+                vps_container_cleanup(v, cfg, &ignore);
+        }
+        return r;
+}
+
+int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
+{
+        struct berth_vps_config cfg;
+        int r = berth_vps_config_load(v, name, &cfg, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = vps_lock(v, name, err);
+        struct berth_container_info info;
+        if (lock < 0) {
+                r = lock;
+        } else if ((r = vps_container_load(v, name, &info, err)) == 0) {
+                enum berth_status st = info.status;
+                berth_container_info_clear(&info);
+                /* A guest that halted itself leaves a stopped container, a
+                 * start that crashed a created one (we hold the lock, so no
+                 * start is under way): both are leftovers. */
+                bool live = st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED;
+                r = live ? berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name,
+                                         berth_status_name(st))
+                         : vps_container_cleanup(v, &cfg, err);
+        } else if (r == -ENOENT) {
+                r = vps_net_down(&cfg, err);
+        }
+        /* Regenerated at every start: a changed template or berth applies. */
+        if (r >= 0)
+                r = berth_vps_config_save(v, &cfg, err);
+        if (r >= 0)
+                r = boot(v, &cfg, err);
+        berth_vps_config_clear(&cfg);
+        return r < 0 ? berth_err_wrap(err, "start VPS %s", name) : 0;
+}

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Builds a busybox VPS template for the tests: <data>/templates/<name>/.
+# The init is busybox init with a getty-less inittab: the sysinit action
+# logs "booted", the shutdown action leaves /var/log/berth-shutdown in the
+# VPS's upper layer, which is how the tests see that a stop was graceful.
+# /sbin/stubborn-init ignores every signal (the forced-stop test).
+#
+# usage: mktemplate.sh DATA NAME [BUSYBOX]
+set -eu
+
+data=$1
+name=$2
+busybox=${3:-/bin/busybox}
+
+if ! [ -x "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
+        echo "mktemplate: no static busybox at $busybox" >&2
+        exit 77
+fi
+
+t="$data/templates/$name"
+rm -rf "$t"
+mkdir -p "$t/rootfs"
+cd "$t/rootfs"
+mkdir -p bin sbin etc/init.d proc sys dev tmp run root var/log
+chmod 1777 tmp
+cp "$busybox" bin/busybox
+for applet in $(bin/busybox --list); do
+        [ -e "bin/$applet" ] || ln -s busybox "bin/$applet"
+done
+ln -sf ../bin/busybox sbin/init
+
+cat >etc/inittab <<'TAB'
+::sysinit:/etc/init.d/rcS
+::shutdown:/etc/init.d/rcK
+TAB
+cat >etc/init.d/rcS <<'RCS'
+#!/bin/sh
+rm -f /var/log/berth-shutdown
+echo "rcS: booted as $(hostname)"
+RCS
+cat >etc/init.d/rcK <<'RCK'
+#!/bin/sh
+echo "rcK: shutting down"
+echo graceful >/var/log/berth-shutdown
+sync
+RCK
+cat >sbin/stubborn-init <<'STUB'
+#!/bin/sh
+# pid 1 of a pid namespace gets only the signals it has a handler for; the
+# traps make sure it ignores the usual stop signals all the same.
+trap '' TERM INT HUP PWR USR1 USR2
+echo "stubborn-init: up"
+while :; do sleep 1; done
+STUB
+chmod 755 etc/init.d/rcS etc/init.d/rcK sbin/stubborn-init
+
+cat >etc/passwd <<'PW'
+root:x:0:0:root:/root:/bin/sh
+PW
+cat >etc/group <<'GR'
+root:x:0:
+GR
+cat >"$t/template.json" <<JSON
+{"name": "$name", "source": "busybox", "init": "/sbin/init", "stop_signal": "SIGTERM"}
+JSON

@@ -1,0 +1,181 @@
+/* Unit tests of the VPS store and config generation (no root needed). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/spec.h"
+#include "berth/vps.h"
+
+/* The runtime's shares -> weight curve (cgroups/convert.c). */
+uint64_t cg_shares_to_weight(uint64_t shares);
+
+START_TEST(test_names)
+{
+        ck_assert(berth_vps_name_valid("web1"));
+        ck_assert(berth_vps_name_valid("a-b-9"));
+        ck_assert(!berth_vps_name_valid(""));
+        ck_assert(!berth_vps_name_valid("-a"));
+        ck_assert(!berth_vps_name_valid("A"));
+        ck_assert(!berth_vps_name_valid("a/b"));
+        ck_assert(!berth_vps_name_valid("a.b"));
+        char long_name[BERTH_VPS_NAME_MAX + 2];
+        memset(long_name, 'a', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = '\0';
+        ck_assert(!berth_vps_name_valid(long_name));
+        char ifn[16], ifn2[16], ifn3[16];
+        berth_vps_host_ifname("web1", 0, ifn);
+        berth_vps_host_ifname("web1", 0, ifn2);
+        berth_vps_host_ifname("web1", 1, ifn3);
+        ck_assert_str_eq(ifn, ifn2);
+        ck_assert_str_ne(ifn, ifn3);
+        ck_assert_uint_eq(strlen(ifn), 11);
+        ck_assert(!strncmp(ifn, "bth", 3));
+}
+END_TEST
+
+START_TEST(test_sizes)
+{
+        int64_t v;
+        ck_assert_int_eq(berth_vps_parse_size("512M", &v), 0);
+        ck_assert_int_eq(v, 512ll << 20);
+        ck_assert_int_eq(berth_vps_parse_size("2G", &v), 0);
+        ck_assert_int_eq(v, 2ll << 30);
+        ck_assert_int_eq(berth_vps_parse_size("1024", &v), 0);
+        ck_assert_int_eq(v, 1024);
+        ck_assert_int_eq(berth_vps_parse_size("1GiB", &v), 0);
+        ck_assert_int_eq(v, 1ll << 30);
+        ck_assert_int_lt(berth_vps_parse_size("-1", &v), 0);
+        ck_assert_int_lt(berth_vps_parse_size("12X", &v), 0);
+        ck_assert_int_lt(berth_vps_parse_size("", &v), 0);
+        uint64_t q;
+        ck_assert_int_eq(berth_vps_parse_cpus("1.5", &q), 0);
+        ck_assert_uint_eq(q, 150000);
+        ck_assert_int_eq(berth_vps_parse_cpus("2", &q), 0);
+        ck_assert_uint_eq(q, 200000);
+        ck_assert_int_eq(berth_vps_parse_cpus(".25", &q), 0);
+        ck_assert_uint_eq(q, 25000);
+        ck_assert_int_lt(berth_vps_parse_cpus("0", &q), 0);
+        ck_assert_int_lt(berth_vps_parse_cpus("abc", &q), 0);
+        ck_assert_int_lt(berth_vps_parse_cpus("1.5x", &q), 0);
+}
+END_TEST
+
+/* Every weight survives weight -> shares (config) -> weight (cgroup v2). */
+START_TEST(test_weight_round_trip)
+{
+        for (uint64_t w = 1; w <= 10000; w++)
+                ck_assert_msg(cg_shares_to_weight(berth_vps_weight_to_shares(w)) == w,
+                              "weight %llu -> %llu -> %llu", (unsigned long long)w,
+                              (unsigned long long)berth_vps_weight_to_shares(w),
+                              (unsigned long long)cg_shares_to_weight(berth_vps_weight_to_shares(w)));
+        ck_assert_uint_eq(berth_vps_weight_to_shares(100), 1024);
+}
+END_TEST
+
+static const char sample[] =
+    "{\"name\": \"web1\", \"template\": \"bb\", \"hostname\": \"web1.example\", \"autostart\": true,"
+    " \"stop_signal\": 30, \"init\": [\"/sbin/init\", \"quiet\"],"
+    " \"limits\": {\"memory\": 536870912, \"swap\": 0, \"cpu_quota\": 150000, \"cpu_weight\": 200, \"pids\": "
+    "512},"
+    " \"net\": {\"mode\": \"routed\", \"host_if\": \"bth01234567\", \"gateway4\": null,"
+    " \"addresses\": [\"192.0.2.10/32\", \"2001:db8::10/128\"], \"nameservers\": [\"192.0.2.53\"]}}";
+
+START_TEST(test_config_round_trip)
+{
+        struct berth_vps_config cfg, again;
+        struct berth_err err = {0};
+        ck_assert_msg(berth_vps_config_parse(sample, strlen(sample), &cfg, &err) == 0, "%s", err.msg);
+        ck_assert_str_eq(cfg.hostname, "web1.example");
+        ck_assert(cfg.autostart);
+        ck_assert_int_eq(cfg.stop_signal, 30);
+        ck_assert_str_eq(cfg.init[1], "quiet");
+        ck_assert(cfg.limits.has_memory && cfg.limits.memory == 536870912);
+        ck_assert(cfg.limits.has_swap && cfg.limits.swap == 0);
+        ck_assert_uint_eq(cfg.limits.cpu_quota, 150000);
+        ck_assert_int_eq(cfg.net.mode, BERTH_NET_ROUTED);
+        ck_assert_uint_eq(cfg.net.n_addrs, 2);
+        ck_assert_uint_eq(cfg.net.n_nameservers, 1);
+        char *text = berth_vps_config_format(&cfg);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_msg(berth_vps_config_parse(text, strlen(text), &again, &err) == 0, "%s", err.msg);
+        ck_assert_str_eq(again.net.host_if, "bth01234567");
+        ck_assert_uint_eq(again.net.n_addrs, 2);
+        ck_assert(berth_ip_addr_equal(&again.net.addrs[1], &cfg.net.addrs[1]));
+        ck_assert_int_eq(again.limits.pids, 512);
+        free(text);
+        berth_vps_config_clear(&again);
+        berth_vps_config_clear(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_invalid)
+{
+        struct berth_vps_config cfg;
+        struct berth_err err = {0};
+        ck_assert_int_eq(berth_vps_config_parse("{", 1, &cfg, &err), -EINVAL);
+        const char *bad_mode = "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\","
+                               "\"net\":{\"mode\":\"nat\",\"host_if\":\"bth1\"}}";
+        ck_assert_int_eq(berth_vps_config_parse(bad_mode, strlen(bad_mode), &cfg, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "net.mode"));
+        const char *bad_name = "{\"name\":\"../x\",\"template\":\"t\",\"hostname\":\"a\","
+                               "\"net\":{\"mode\":\"routed\",\"host_if\":\"bth1\"}}";
+        ck_assert_int_eq(berth_vps_config_parse(bad_name, strlen(bad_name), &cfg, &err), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_spec_json)
+{
+        struct berth_vps_config cfg;
+        struct berth_err err = {0};
+        ck_assert_int_eq(berth_vps_config_parse(sample, strlen(sample), &cfg, &err), 0);
+        char *const init[] = {"/sbin/init", NULL};
+        char *json = berth_spec_vps_json(&cfg, init, &err);
+        ck_assert_msg(json != NULL, "%s", err.msg);
+        struct berth_spec *s = berth_spec_parse(json, strlen(json), &err);
+        ck_assert_msg(s != NULL, "%s", err.msg);
+        ck_assert_str_eq(s->cgroups_path, "berth-vps-web1");
+        ck_assert_str_eq(s->hostname, "web1.example");
+        ck_assert_str_eq(s->process.args[0], "/sbin/init");
+        ck_assert(!s->process.terminal);
+        ck_assert(!s->root_readonly);
+        ck_assert(s->namespaces[BERTH_NS_NET].present && !s->namespaces[BERTH_NS_NET].path);
+        ck_assert(s->namespaces[BERTH_NS_PID].present);
+        ck_assert_int_eq(s->resources.memory.limit.v, 536870912);
+        ck_assert_int_eq(s->resources.memory.swap.v, 536870912); /* memory + 0 swap */
+        ck_assert_int_eq(s->resources.cpu.quota.v, 150000);
+        ck_assert_uint_eq(s->resources.cpu.period.v, 100000);
+        ck_assert_uint_eq(cg_shares_to_weight(s->resources.cpu.shares.v), 200);
+        ck_assert_int_eq(s->resources.pids_limit.v, 512);
+        berth_spec_free(s);
+        free(json);
+
+        /* Unset limits are present as "unlimited" (joins the hierarchies). */
+        memset(&cfg.limits, 0, sizeof(cfg.limits));
+        struct berth_resources *r = berth_vps_resources(&cfg.limits, &err);
+        ck_assert_msg(r != NULL, "%s", err.msg);
+        ck_assert(r->memory.limit.set && r->memory.limit.v == -1);
+        ck_assert(r->pids_limit.set && r->pids_limit.v == -1);
+        ck_assert(r->cpu.quota.set && r->cpu.quota.v == -1);
+        ck_assert_uint_eq(r->cpu.shares.v, 1024);
+        berth_resources_free(r);
+        berth_vps_config_clear(&cfg);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("vps");
+        TCase *tc = tcase_create("core");
+        tcase_add_test(tc, test_names);
+        tcase_add_test(tc, test_sizes);
+        tcase_add_test(tc, test_weight_round_trip);
+        tcase_add_test(tc, test_config_round_trip);
+        tcase_add_test(tc, test_config_invalid);
+        tcase_add_test(tc, test_spec_json);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}
