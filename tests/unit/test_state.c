@@ -1,0 +1,210 @@
+/* The state store: ids, atomic state.json round trips, listing, removal,
+ * the init liveness check that a recycled pid cannot fool. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/state.h"
+
+static char root[64];
+static int root_fd = -1;
+
+static void setup(void)
+{
+        snprintf(root, sizeof(root), "/tmp/berth-state-test.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        struct berth_err err = {0};
+        root_fd = berth_state_root_open(root, &err);
+        ck_assert_int_ge(root_fd, 0);
+}
+
+static void teardown(void)
+{
+        struct berth_err err = {0};
+        char **ids = NULL;
+        int n = berth_state_list(root_fd, &ids, &err);
+        for (int i = 0; i < n; i++)
+                berth_state_dir_remove(root_fd, ids[i], &err);
+        berth_strv_freep(&ids);
+        close(root_fd);
+        rmdir(root);
+}
+
+START_TEST(id_rules)
+{
+        ck_assert(berth_id_valid("abc"));
+        ck_assert(berth_id_valid("a1_b.c+d-e"));
+        ck_assert(!berth_id_valid(""));
+        ck_assert(!berth_id_valid("-x"));
+        ck_assert(!berth_id_valid("../etc"));
+        ck_assert(!berth_id_valid("a/b"));
+        ck_assert(!berth_id_valid("a b"));
+        char longid[BERTH_ID_MAX + 2];
+        memset(longid, 'a', sizeof(longid) - 1);
+        longid[sizeof(longid) - 1] = '\0';
+        ck_assert(!berth_id_valid(longid));
+}
+END_TEST
+
+static struct berth_key_value ann[] = {{"org.example/a", "1"}, {"b", "two"}};
+
+START_TEST(round_trip)
+{
+        struct berth_err err = {0};
+        _cleanup_close_ int dir = berth_state_dir_create(root_fd, "c1", &err);
+        ck_assert_int_ge(dir, 0);
+        struct berth_state st = {.id = "c1",
+                                 .bundle = "/b",
+                                 .rootfs = "/b/rootfs",
+                                 .pid = 1234,
+                                 .pid_start_time = 987654321,
+                                 .created = "2026-01-01T00:00:00Z",
+                                 .owner = "root",
+                                 .cgroup = "{\"x\":1}",
+                                 .annotations = ann,
+                                 .n_annotations = 2};
+        ck_assert_int_eq(berth_state_write(dir, &st, &err), 0);
+        struct stat sb;
+        ck_assert_int_ne(fstatat(dir, "state.json.tmp", &sb, 0), 0); /* renamed into place */
+        struct berth_state back;
+        ck_assert_int_eq(berth_state_read(dir, &back, &err), 0);
+        ck_assert_str_eq(back.id, "c1");
+        ck_assert_str_eq(back.bundle, "/b");
+        ck_assert_int_eq(back.pid, 1234);
+        ck_assert_uint_eq(back.pid_start_time, 987654321);
+        ck_assert_str_eq(back.cgroup, "{\"x\":1}");
+        ck_assert_uint_eq(back.n_annotations, 2);
+        ck_assert_str_eq(back.annotations[1].value, "two");
+        berth_state_clear(&back);
+}
+END_TEST
+
+START_TEST(duplicate_and_missing)
+{
+        struct berth_err err = {0};
+        int dir = berth_state_dir_create(root_fd, "dup", &err);
+        ck_assert_int_ge(dir, 0);
+        close(dir);
+        ck_assert_int_eq(berth_state_dir_create(root_fd, "dup", &err), -EEXIST);
+        ck_assert_ptr_nonnull(strstr(err.msg, "container with id exists: dup"));
+        ck_assert_int_eq(berth_state_dir_open(root_fd, "nope", &err), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(err.msg, "container does not exist: nope"));
+        ck_assert_int_eq(berth_state_dir_create(root_fd, "../x", &err), -EINVAL);
+}
+END_TEST
+
+START_TEST(bad_state_files)
+{
+        static const char *const bad[] = {
+            "",
+            "[]",
+            "{",
+            "{\"id\":\"x\"}",
+            "{\"id\":\"x\",\"bundle\":\"/b\",\"pid\":-1,\"pid_start_time\":1}",
+            "{\"id\":\"x\",\"bundle\":\"/b\",\"pid\":\"1\",\"pid_start_time\":1}",
+            "{\"id\":\"x\",\"bundle\":\"/b\",\"pid\":1,\"pid_start_time\":1,\"annotations\":{\"a\":1}}",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                struct berth_err err = {0};
+                struct berth_state st;
+                ck_assert_msg(berth_state_parse(bad[i], strlen(bad[i]), &st, &err) < 0, "accepted: %s",
+                              bad[i]);
+                ck_assert_ptr_nonnull(strstr(err.msg, "state.json"));
+        }
+}
+END_TEST
+
+START_TEST(list_and_remove)
+{
+        struct berth_err err = {0};
+        const char *names[] = {"b", "a", "c"};
+        for (int i = 0; i < 3; i++) {
+                int dir = berth_state_dir_create(root_fd, names[i], &err);
+                ck_assert_int_ge(dir, 0);
+                int fd = openat(dir, "state.json", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+                close(fd);
+                close(dir);
+        }
+        char **ids = NULL;
+        ck_assert_int_eq(berth_state_list(root_fd, &ids, &err), 3);
+        ck_assert_str_eq(ids[0], "a");
+        ck_assert_str_eq(ids[2], "c");
+        ck_assert_ptr_null(ids[3]);
+        berth_strv_freep(&ids);
+        ck_assert_int_eq(berth_state_dir_remove(root_fd, "b", &err), 0);
+        ck_assert_int_eq(berth_state_dir_open(root_fd, "b", &err), -ENOENT);
+        ck_assert_int_eq(berth_state_dir_remove(root_fd, "b", &err), 0); /* idempotent */
+}
+END_TEST
+
+START_TEST(stat_parsing)
+{
+        /* A command name with spaces and parentheses must not shift fields. */
+        const char *line = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5555 1000 10";
+        ck_assert_uint_eq(berth_proc_stat_start_time(line), 5555);
+        ck_assert_uint_eq(berth_proc_stat_start_time("garbage"), 0);
+        ck_assert_uint_eq(berth_proc_stat_start_time("1 (x) S 1 2"), 0);
+}
+END_TEST
+
+START_TEST(liveness)
+{
+        pid_t child = fork();
+        if (child == 0) {
+                pause();
+                _exit(0);
+        }
+        struct berth_state st = {.id = "x", .pid = child, .pid_start_time = berth_proc_start_time(child)};
+        ck_assert(berth_state_init_alive(&st));
+        st.pid_start_time++; /* a recycled pid has another start time */
+        ck_assert(!berth_state_init_alive(&st));
+        st.pid_start_time--;
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        ck_assert(!berth_state_init_alive(&st));
+}
+END_TEST
+
+START_TEST(oci_state_document)
+{
+        struct berth_state st = {.id = "c9", .bundle = "/bundle", .pid = 77};
+        char *s = berth_oci_state_format(&st, BERTH_STATUS_RUNNING, false, false);
+        ck_assert_ptr_nonnull(strstr(s, "\"status\":\"running\""));
+        ck_assert_ptr_nonnull(strstr(s, "\"pid\":77"));
+        ck_assert_ptr_nonnull(strstr(s, "\"ociVersion\""));
+        ck_assert_ptr_nonnull(strstr(s, "\"annotations\":{}"));
+        free(s);
+        s = berth_oci_state_format(&st, BERTH_STATUS_STOPPED, true, false);
+        ck_assert_ptr_nonnull(strstr(s, "\"pid\":0"));
+        ck_assert_ptr_nonnull(strstr(s, "\"rootfs\""));
+        free(s);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("state");
+        TCase *tc = tcase_create("store");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, id_rules);
+        tcase_add_test(tc, round_trip);
+        tcase_add_test(tc, duplicate_and_missing);
+        tcase_add_test(tc, bad_state_files);
+        tcase_add_test(tc, list_and_remove);
+        tcase_add_test(tc, stat_parsing);
+        tcase_add_test(tc, liveness);
+        tcase_add_test(tc, oci_state_document);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}
