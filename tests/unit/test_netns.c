@@ -518,6 +518,11 @@ START_TEST(test_sysctl)
 {
         struct berth_err err = {0};
         int guest = new_netns();
+        /* New namespaces inherit IPv4 settings from the machine's own
+         * (net.core.devconf_inherit_init_net): start from a known value in
+         * this test's private "host" namespace and the guest. */
+        ck_assert_int_eq(berth_sysctl_net_write(-1, "ipv4/ip_forward", "0", &err), 0);
+        ck_assert_int_eq(berth_sysctl_net_write(guest, "ipv4/ip_forward", "0", &err), 0);
         sysctl_is(guest, "ipv4/ip_forward", "0");
         ck_assert_msg(berth_sysctl_net_write(guest, "ipv4/ip_forward", "1", &err) == 0, "%s", err.msg);
         sysctl_is(guest, "ipv4/ip_forward", "1");
@@ -738,6 +743,8 @@ START_TEST(test_routed)
 {
         struct berth_err err = {0};
         int host = self_netns(), ga = new_netns(), gb = new_netns();
+        /* Known start: new namespaces inherit the machine's ip_forward. */
+        ck_assert_int_eq(berth_sysctl_net_write(-1, "ipv4/ip_forward", "0", &err), 0);
         if (!have_force_forwarding()) /* the test netns is private: the global is ours to set */
                 ck_assert_int_eq(berth_sysctl_net_write(-1, "ipv6/conf/all/forwarding", "1", &err), 0);
         struct berth_nl *nl = nl_in(-1);
