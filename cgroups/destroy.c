@@ -67,8 +67,11 @@ static int wait_empty(struct berth_cgroup *cg, struct berth_err *err)
         int fd = h ? cg_hier_fd(h, err) : -ENOENT;
         if (fd < 0)
                 return fd == -ENOENT ? 0 : fd;
-        if (h->unified)
-                return cg_wait_events(fd, "populated", 0, CG_WAIT_TIMEOUT_MS, err);
+        if (h->unified) {
+                /* A cgroup someone else already removed is empty. */
+                int r = cg_wait_events(fd, "populated", 0, CG_WAIT_TIMEOUT_MS, err);
+                return r == -ENOENT ? 0 : r;
+        }
         int64_t deadline = now_ms() + CG_WAIT_TIMEOUT_MS;
         for (;;) {
                 int64_t left = deadline - now_ms();

@@ -60,6 +60,11 @@ void cg_host_clear(struct cg_host *h)
         h->n = 0;
 }
 
+static bool is_octal(char c)
+{
+        return c >= '0' && c <= '7';
+}
+
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static char *unescape(const char *s, size_t len)
 {
@@ -67,7 +72,8 @@ static char *unescape(const char *s, size_t len)
         if (!out)
                 return NULL;
         for (size_t i = 0; i < len; i++) {
-                if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3') {
+                if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3' && is_octal(s[i + 2]) &&
+                    is_octal(s[i + 3])) {
                         *o++ = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
                         i += 3;
                 } else {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/idmap.h"
 #include "berth/process.h"
 #include "berth/rootfs.h"
 #include "runtime/child_steps.h"
@@ -88,7 +89,15 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
             .in_userns = s->new_userns || s->ns_fds[BERTH_NS_USER] >= 0,
             .new_cgroupns = s->spec->namespaces[BERTH_NS_CGROUP].present,
         };
-        int r = own_mounts ? berth_rootfs_prepare(&o, err) : 0;
+        int *idmap_fds = NULL;
+        size_t n_idmap = berth_idmap_count(s->spec);
+        int r = n_idmap ? berth_idmap_recv_fds(s->sync_fd, n_idmap, &idmap_fds, err) : 0;
+        if (r < 0)
+                return r;
+        o.idmap_fds = idmap_fds;
+        o.n_idmap_fds = n_idmap;
+        r = own_mounts ? berth_rootfs_prepare(&o, err) : 0;
+        berth_idmap_fds_free(idmap_fds, n_idmap);
         if (r < 0)
                 return r;
         r = sync_send(s->sync_fd, SYNC_RUNTIME_HOOKS, 0, NULL);

@@ -9,6 +9,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/process.h"
+#include "berth/rootfs.h"
 #include "runtime/child_steps.h"
 #include "runtime/sync.h"
 
@@ -62,8 +63,9 @@ int child_join_keyring(struct container_setup *s, struct berth_err *err)
 int child_chdir_and_lookup(struct container_setup *s, char *exe, size_t exe_len, struct berth_err *err)
 {
         const struct berth_process *p = &s->spec->process;
-        if (chdir(p->cwd) < 0)
-                return berth_err_sys(err, errno, "chdir to cwd (\"%s\") set in config.json", p->cwd);
+        int r = berth_chdir_in_root(p->cwd, err);
+        if (r < 0)
+                return r;
         return berth_exe_lookup(p->args[0], p->env, exe, exe_len, err);
 }
 
@@ -75,4 +77,20 @@ void child_fail_late(struct container_setup *s, const struct berth_err *err)
         else if (sync_send(s->sync_fd, SYNC_ERROR, err->code, err->msg) < 0)
                 dprintf(STDERR_FILENO, "berth: %s\n", err->msg);
         _exit(127);
+}
+
+int berth_chdir_in_root(const char *cwd, struct berth_err *err)
+{
+        /* Resolved inside our root, refusing magic links: a cwd such as
+         * "/proc/self/fd/7" pointing at a leaked host directory must not
+         * put the process outside the container (CVE-2024-21626). */
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return berth_err_sys(err, errno, "open /");
+        _cleanup_close_ int dir = berth_in_root_open(root, cwd, O_PATH | O_DIRECTORY);
+        if (dir < 0)
+                return berth_err_sys(err, -dir, "chdir to cwd (\"%s\") set in config.json", cwd);
+        if (fchdir(dir) < 0)
+                return berth_err_sys(err, errno, "chdir to cwd (\"%s\") set in config.json", cwd);
+        return 0;
 }

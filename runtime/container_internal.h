@@ -75,4 +75,8 @@ int berth_write_pid_file(const char *path, pid_t pid, struct berth_err *err);
  * pid still belongs to that very process (not a recycled pid). */
 int container_open_init(const struct berth_state *st, struct berth_err *err);
 
+/* chdir to a process cwd resolved inside the current root, never through
+ * a magic link (CVE-2024-21626). */
+int berth_chdir_in_root(const char *cwd, struct berth_err *err);
+
 #endif

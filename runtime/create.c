@@ -1,5 +1,6 @@
 /* The create and run verbs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,21 @@ static int job_start_now(struct create_job *j, struct berth_err *err)
         return 0;
 }
 
+/* After a foreground run: unless someone already deleted the container
+ * (delete --force from another process), remove it, under its lock. */
+static int destroy_unless_deleted(struct create_job *j, struct berth_err *err)
+{
+        struct berth_err lock_err = {0};
+        _cleanup_close_ int lock = berth_state_lock(j->state_fd, &lock_err);
+        if (lock < 0 && lock != -ENOENT) {
+                *err = lock_err;
+                return lock;
+        }
+        if (lock < 0 || faccessat(j->state_fd, "state.json", F_OK, 0) < 0)
+                return 0;
+        return container_destroy(j->setup.ctx, j->root_fd, j->setup.id, j->cgroup, j->spec, &j->st, err);
+}
+
 int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_opts *o, int *exit_code,
                         struct berth_err *err)
 {
@@ -102,8 +118,7 @@ int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_o
         if (!o->detach) {
                 r = container_wait_forwarding(j.pid, j.pidfd, exit_code, err);
                 struct berth_err del_err = {0};
-                if (container_destroy(ctx, j.root_fd, o->id, j.cgroup, j.spec, &j.st, &del_err) < 0 &&
-                    r >= 0) {
+                if (destroy_unless_deleted(&j, &del_err) < 0 && r >= 0) {
                         *err = del_err;
                         r = -del_err.code;
                 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/idmap.h"
 #include "runtime/create_job.h"
 #include "runtime/hooks.h"
 #include "runtime/sync.h"
@@ -73,6 +74,31 @@ static int drive_two_stage(struct create_job *j, struct berth_err *err)
         return j->pidfd >= 0 ? 0 : berth_err_sys(err, errno, "pidfd_open of the container init");
 }
 
+/* Idmapped mounts must be made by a process privileged in the initial user
+ * namespace, from the container's user namespace (now that its maps are
+ * written): we build them detached and hand them to the init, which
+ * attaches them inside its root. Nothing is sent when there are none. */
+static int send_idmapped_mounts(struct create_job *j, struct berth_err *err)
+{
+        if (berth_idmap_count(j->spec) == 0)
+                return 0;
+        _cleanup_close_ int userns = -EBADF;
+        if (j->spec->namespaces[BERTH_NS_USER].present) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)j->pid);
+                userns = open(path, O_RDONLY | O_CLOEXEC);
+                if (userns < 0)
+                        return berth_err_sys(err, errno, "open the container's user namespace");
+        }
+        int *fds = NULL;
+        size_t n = 0;
+        int r = berth_idmap_prepare(j->spec, j->setup.bundle, userns, &fds, &n, err);
+        if (r >= 0)
+                r = berth_idmap_send_fds(j->sync_parent, fds, n, err);
+        berth_idmap_fds_free(fds, n);
+        return r;
+}
+
 static int proceed_after_clone(struct create_job *j, struct berth_err *err)
 {
         int r = 0;
@@ -85,7 +111,8 @@ static int proceed_after_clone(struct create_job *j, struct berth_err *err)
         r = sync_send(j->sync_parent, SYNC_PROCEED, j->pid, NULL);
         if (r < 0)
                 return berth_err_sys(err, -r, "sync with container init");
-        return j->setup.two_stage ? drive_two_stage(j, err) : 0;
+        r = j->setup.two_stage ? drive_two_stage(j, err) : 0;
+        return r < 0 ? r : send_idmapped_mounts(j, err);
 }
 
 int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)

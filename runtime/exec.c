@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -112,6 +113,9 @@ static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_e
                 if (own_pidns < 0 || setns(j->init_pidfd, CLONE_NEWPID) < 0)
                         return berth_err_sys(err, errno, "enter the container's pid namespace");
         }
+        /* Non-dumpable before the clone, so that the child is never visible
+         * in the container's pid namespace as a dumpable copy of berth. */
+        prctl(PR_SET_DUMPABLE, 0);
         int cgfd = j->cgroup_fd >= 0 ? j->cgroup_fd : (j->cg ? berth_cgroup_clone_fd(j->cg) : -1);
         pid_t pid = berth_clone3(0, cgfd, &j->pidfd);
         if (pid == 0)

@@ -57,11 +57,8 @@ void exec_child_main(struct exec_child *c)
             sync_expect(c->sync_fd, SYNC_PROCEED, NULL, &err) < 0 || join_container(c, &err) < 0 ||
             berth_terminal_setup(p, c->console_sock, false, &err) < 0)
                 sync_fail(c->sync_fd, &err);
-        if (chdir(p->cwd) < 0) {
-                berth_err_sys(&err, errno, "chdir to cwd (\"%s\")", p->cwd);
-                sync_fail(c->sync_fd, &err);
-        }
-        if (berth_exe_lookup(p->args[0], p->env, exe, sizeof(exe), &err) < 0)
+        if (berth_chdir_in_root(p->cwd, &err) < 0 ||
+            berth_exe_lookup(p->args[0], p->env, exe, sizeof(exe), &err) < 0)
                 sync_fail(c->sync_fd, &err);
         prctl(PR_SET_PDEATHSIG, 0);
         struct berth_exec_ctx x = {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the config.json fuzzers with clang + libFuzzer + ASan/UBSan and runs
+# Builds the fuzzers (config.json, state.json, cgroup and kernel files, IP addresses) with clang + libFuzzer + ASan/UBSan and runs
 # each one for SECONDS (default 60) on a copy of the committed seed corpus.
 # Prints the executions per harness; exits non-zero on any crash, leak,
 # sanitizer report or build failure.
@@ -20,13 +20,13 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # file must not stop the fuzzing.
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DBERTH_FUZZ=ON -DBERTH_SANITIZE=ON -DBERTH_WERROR=OFF >/dev/null
-make -C "$build" -j"$jobs" fuzz_spec fuzz_process fuzz_resources >/dev/null
+make -C "$build" -j"$jobs" $(for n in spec process resources state cgroup_dump mountinfo proc_cgroup cgstats ipaddr proc_stat; do printf "fuzz_%s " "$n"; done) >/dev/null
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 
 failed=0
-for name in spec process resources; do
+for name in spec process resources state cgroup_dump mountinfo proc_cgroup cgstats ipaddr proc_stat; do
         work="$build/fuzz-work/$name"
         arts="$build/fuzz-artifacts"
         rm -rf "$work"
