@@ -100,7 +100,9 @@ static void put_str(struct keybuf *k, const char *s)
 
 /* Everything besides the profile that changes the program: berth (how it
  * reads profiles), libseccomp (its syscall tables and code generator) and
- * the kernel (which flags and actions it accepts). */
+ * the kernel (which flags and actions it accepts: its release and build
+ * string stand for that, so libseccomp's API-level probe, ten seccomp(2)
+ * calls, stays off the hot path). */
 static void put_environment(struct keybuf *k)
 {
         const struct scmp_version *v = seccomp_version();
@@ -111,7 +113,6 @@ static void put_environment(struct keybuf *k)
         put_u64(k, v ? v->major : 0);
         put_u64(k, v ? v->minor : 0);
         put_u64(k, v ? v->micro : 0);
-        put_u64(k, seccomp_api_get());
         if (uname(&u) == 0) {
                 put_str(k, u.release);
                 put_str(k, u.version);

@@ -123,9 +123,10 @@ START_TEST(default_errno_and_allow)
 {
         /* The memory and signal calls are for sanitizer runtimes, which
          * work behind the test's back in the filtered child. */
-        char *allowed[] = {"exit_group", "exit", "rt_sigreturn", "getpid", "write", "mmap", "munmap", "madvise",
-                           "sigaltstack", "rt_sigprocmask", "rt_sigaction", "prctl", "getrlimit", "prlimit64",
-                           "gettid", "sched_yield", "futex", "openat", "read", "close", NULL};
+        char *allowed[] = {
+            "exit_group", "exit",        "rt_sigreturn",   "getpid",       "write", "mmap",      "munmap",
+            "madvise",    "sigaltstack", "rt_sigprocmask", "rt_sigaction", "prctl", "getrlimit", "prlimit64",
+            "gettid",     "sched_yield", "futex",          "openat",       "read",  "close",     NULL};
         struct berth_seccomp s = {.default_action = BERTH_SCMP_ACT_ERRNO,
                                   .has_default_errno_ret = true,
                                   .default_errno_ret = ERRNO_MARK};
