@@ -218,6 +218,22 @@ static bool pid_in(const char *proc_cgroup, const struct cg_hier *h)
         return in;
 }
 
+int berth_cgroup_attach_self(struct berth_cgroup *cg, struct berth_err *err)
+{
+        for (size_t i = 0; i < cg->n; i++) {
+                struct cg_hier *h = &cg->h[i];
+                if (h->unified)
+                        continue;
+                int fd = cg_hier_fd(h, err);
+                if (fd < 0)
+                        return fd;
+                int r = cg_writef(fd, "tasks", "cgroup", err, "0");
+                if (r < 0)
+                        return berth_err_wrap(err, "join %s", h->dir);
+        }
+        return 0;
+}
+
 int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_err *err)
 {
         char file[64];

@@ -45,6 +45,10 @@ static int child_fence_fds(struct container_setup *s, struct berth_err *err)
 static int child_namespaces(struct container_setup *s, pid_t *host_pid, struct berth_err *err)
 {
         int32_t pid = 0;
+        /* Join the v1 cgroups ourselves while the parent writes id maps:
+         * cheap for the current thread (see berth_cgroup_attach_self). */
+        if (s->cgroup && berth_cgroup_attach_self(s->cgroup, err) < 0)
+                return -err->code;
         int r = sync_expect(s->sync_fd, SYNC_PROCEED, &pid, err);
         if (r < 0)
                 return r;
@@ -147,7 +151,8 @@ void container_child_main(struct container_setup *s)
         struct berth_seccomp_filter *late_filter = NULL;
         struct berth_exec_ctx x = {.process = &s->spec->process,
                                    .seccomp = s->spec->has_seccomp ? &s->spec->seccomp : NULL,
-                                   .exe = exe};
+                                   .exe = exe,
+                                   .filter = s->seccomp_filter};
         /* Die with the parent while it sets us up; once set up, the
          * container outlives `create` (the flag is cleared below). */
         prctl(PR_SET_PDEATHSIG, SIGKILL);

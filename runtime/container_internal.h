@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "berth/cgroup.h"
 #include "berth/container.h"
 #include "berth/spec.h"
 #include "berth/state.h"
@@ -31,6 +32,8 @@ struct container_setup {
         bool two_stage;              /* user ns joined by path: fork once more */
         int ns_fds[BERTH_NS_COUNT];  /* namespaces to join (setns), or -EBADF */
         bool new_userns;
+        const struct berth_seccomp_filter *seccomp_filter; /* compiled before clone, or NULL */
+        struct berth_cgroup *cgroup;                       /* v1 hierarchies the init joins itself, or NULL */
 };
 
 /* CLONE_NEW* bit of a namespace type. */

@@ -4,6 +4,7 @@
 #define BERTH_RUNTIME_CREATE_JOB_H
 
 #include "berth/cgroup.h"
+#include "berth/seccomp.h"
 #include "berth/state.h"
 #include "runtime/container_internal.h"
 
@@ -21,6 +22,7 @@ struct create_job {
         int pidfd;
         bool run_mode;
         struct berth_state st;
+        struct berth_seccomp_filter *seccomp_filter; /* setup.seccomp_filter's owner */
 };
 
 /* Loads the bundle and validates what berth needs beyond the parser. */

@@ -104,7 +104,7 @@ static int proceed_after_clone(struct create_job *j, struct berth_err *err)
         int r = 0;
         if (j->setup.new_userns && !j->setup.two_stage)
                 r = container_write_id_maps(j->spec, j->pid, err);
-        if (r >= 0 && j->cgroup)
+        if (r >= 0 && j->cgroup && j->setup.two_stage)
                 r = berth_cgroup_attach(j->cgroup, j->pid, err);
         if (r < 0)
                 return r;
@@ -123,6 +123,7 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
         j->sync_parent = sv[0];
         j->setup.sync_fd = sv[1];
         int cgroup_fd = j->cgroup ? berth_cgroup_clone_fd(j->cgroup) : -1;
+        j->setup.cgroup = j->setup.two_stage ? NULL : j->cgroup;
         pid_t pid = container_clone(&j->setup, cgroup_fd, &j->pidfd, err);
         close(sv[1]);
         j->setup.sync_fd = -EBADF;
@@ -175,6 +176,7 @@ void job_release(struct create_job *j)
         j->st.annotations = NULL; /* borrowed from the spec */
         j->st.n_annotations = 0;
         berth_state_clear(&j->st);
+        berth_seccomp_filter_free(j->seccomp_filter);
         berth_spec_free(j->spec);
         free(j->config_text);
 }

@@ -90,6 +90,15 @@ static int prepare_filter(const struct berth_exec_ctx *ctx, struct berth_seccomp
         if (berth_seccomp_has_notify(ctx->seccomp))
                 return berth_err_set(err, EINVAL,
                                      "seccomp: a profile with SCMP_ACT_NOTIFY must be loaded before exec");
+        if (ctx->filter) {
+                /* Precompiled by the parent: a copy (a few KiB) that this
+                 * function owns like one it compiled. */
+                size_t n = 0;
+                const struct sock_filter *insns = berth_seccomp_filter_insns(ctx->filter, &n);
+                *out = berth_seccomp_filter_new(insns, n, berth_seccomp_filter_flags(ctx->filter),
+                                                berth_seccomp_filter_has_notify(ctx->filter), err);
+                return *out ? 0 : -err->code;
+        }
         /* Compile while nothing has changed yet: a bad profile then fails
          * the container before any privilege is dropped. */
         *out = berth_seccomp_compile(ctx->seccomp, err);

@@ -325,3 +325,37 @@ int berth_seccomp_load(const struct berth_seccomp *s, int *notify_fd, struct ber
         berth_seccomp_filter_free(f);
         return r;
 }
+
+const struct sock_filter *berth_seccomp_filter_insns(const struct berth_seccomp_filter *f, size_t *len)
+{
+        *len = f->len;
+        return f->insns;
+}
+
+unsigned long berth_seccomp_filter_flags(const struct berth_seccomp_filter *f)
+{
+        return f->flags;
+}
+
+struct berth_seccomp_filter *berth_seccomp_filter_new(const struct sock_filter *insns, size_t len,
+                                                      unsigned long flags, bool notify, struct berth_err *err)
+{
+        if (len == 0 || len > BPF_MAX_INSNS) {
+                berth_err_set(err, E2BIG, "seccomp: a program of %zu BPF instructions (limit %d)", len,
+                              BPF_MAX_INSNS);
+                return NULL;
+        }
+        struct berth_seccomp_filter *f = calloc(1, sizeof(*f));
+        if (f)
+                f->insns = malloc(len * sizeof(*insns));
+        if (!f || !f->insns) {
+                free(f);
+                berth_err_sys(err, ENOMEM, "seccomp");
+                return NULL;
+        }
+        memcpy(f->insns, insns, len * sizeof(*insns));
+        f->len = len;
+        f->flags = flags;
+        f->notify = notify;
+        return f;
+}

@@ -71,6 +71,14 @@ int berth_cgroup_clone_fd(const struct berth_cgroup *cg);
  * (so after clone3 into clone_fd only the v1 hierarchies are written). */
 int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_err *err);
 
+/* For the calling process itself, single-threaded (a freshly cloned init
+ * or exec child): joins the v1 hierarchies by writing "0" to their `tasks`
+ * files. Linux >= 6.0 moves the current thread without the global
+ * threadgroup lock, whose write side waits for an RCU grace period (5-20
+ * ms) when a pid is written to cgroup.procs. The unified hierarchy is left
+ * to CLONE_INTO_CGROUP. */
+int berth_cgroup_attach_self(struct berth_cgroup *cg, struct berth_err *err);
+
 /* A JSON text to keep in the state file; restore() rebuilds the object. */
 char *berth_cgroup_dump(const struct berth_cgroup *cg);
 struct berth_cgroup *berth_cgroup_restore(const char *dump, struct berth_err *err);

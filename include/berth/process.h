@@ -52,12 +52,16 @@ int berth_caps_apply(const struct berth_caps *caps, struct berth_err *err);
 int berth_user_apply(const struct berth_user *user, struct berth_err *err);
 
 struct berth_seccomp;
+struct berth_seccomp_filter;
 
 struct berth_exec_ctx {
         const struct berth_process *process;
         const struct berth_seccomp *seccomp; /* NULL: no filter */
         bool seccomp_loaded;                 /* already loaded earlier (NOTIFY listener case) */
         const char *exe;                     /* from berth_exe_lookup */
+        /* Compiled before the clone (runtime/seccomp_cache.c): used instead
+         * of compiling `seccomp` here; the caller keeps ownership. */
+        const struct berth_seccomp_filter *filter;
 };
 
 /* Applies, in this order: rlimits; oom_score_adj (if set); the seccomp

@@ -36,6 +36,16 @@ bool berth_seccomp_has_notify(const struct berth_seccomp *s);
 /* Loads the filter into the calling thread. Needs no_new_privs or
  * CAP_SYS_ADMIN. *notify_fd receives the listener fd (O_CLOEXEC) when the
  * filter has NOTIFY rules, -EBADF otherwise. Returns 0 or -errno. */
+/* The raw program, for the compiled-program cache (runtime/seccomp_cache.c):
+ * the BPF instructions (*len of them) and the seccomp(2) flags. */
+struct sock_filter;
+const struct sock_filter *berth_seccomp_filter_insns(const struct berth_seccomp_filter *f, size_t *len);
+unsigned long berth_seccomp_filter_flags(const struct berth_seccomp_filter *f);
+/* A filter from a program compiled earlier; copies the len instructions. */
+struct berth_seccomp_filter *berth_seccomp_filter_new(const struct sock_filter *insns, size_t len,
+                                                      unsigned long flags, bool notify,
+                                                      struct berth_err *err);
+
 int berth_seccomp_filter_load(const struct berth_seccomp_filter *f, int *notify_fd, struct berth_err *err);
 
 /* berth_seccomp_compile + berth_seccomp_filter_load. */
