@@ -37,11 +37,6 @@ struct cache_header {
         uint64_t checksum; /* FNV-1a of header (checksum 0) + key + insns */
 };
 
-bool berth_seccomp_cache_available(void)
-{
-        return berth_seccomp_filter_insns && berth_seccomp_filter_flags && berth_seccomp_filter_new;
-}
-
 /* ---- FNV-1a ------------------------------------------------------------- */
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
@@ -307,8 +302,7 @@ struct berth_seccomp_filter *berth_seccomp_cached_compile(int state_root_fd, con
         if (hit)
                 *hit = false;
         /* Whatever goes wrong with the cache, the compile still runs. */
-        if (state_root_fd < 0 || !berth_seccomp_cache_available() ||
-            berth_seccomp_cache_key(s, &key, &key_len, &ignored) < 0 ||
+        if (state_root_fd < 0 || berth_seccomp_cache_key(s, &key, &key_len, &ignored) < 0 ||
             (dir_fd = open_cache_dir(state_root_fd)) < 0)
                 return berth_seccomp_compile(s, err);
         berth_seccomp_cache_name(key, key_len, name);

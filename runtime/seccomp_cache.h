@@ -30,20 +30,6 @@
 
 #define BERTH_SECCOMP_CACHE_DIR ".seccomp-cache"
 
-/* The raw-program accessors the cache needs from runtime/seccomp.c. They
- * are bound weakly so that berth builds (and the cache just compiles every
- * time) until seccomp.c defines them; move these three declarations into
- * include/berth/seccomp.h, without the weak attribute, once it does. */
-struct sock_filter;
-/* The BPF program (*len instructions) and the seccomp(2) flags to load it with. */
-const struct sock_filter *berth_seccomp_filter_insns(const struct berth_seccomp_filter *f, size_t *len)
-    __attribute__((weak));
-unsigned long berth_seccomp_filter_flags(const struct berth_seccomp_filter *f) __attribute__((weak));
-/* A filter from a program compiled earlier; copies len instructions. */
-struct berth_seccomp_filter *berth_seccomp_filter_new(const struct sock_filter *insns, size_t len,
-                                                      unsigned long flags, bool notify, struct berth_err *err)
-    __attribute__((weak));
-
 /* berth_seccomp_compile through the cache in state_root_fd (a directory fd
  * of the state root; < 0 disables the cache). *hit (may be NULL) tells
  * whether the program came from the cache. Errors are the compile's. */
@@ -56,9 +42,5 @@ int berth_seccomp_cache_key(const struct berth_seccomp *s, unsigned char **key, 
 
 /* The file name ("<hash>.bpf") for a key. */
 void berth_seccomp_cache_name(const unsigned char *key, size_t len, char name[32]);
-
-/* False while seccomp.c lacks the raw-program accessors: the cache then
- * compiles every time. */
-bool berth_seccomp_cache_available(void);
 
 #endif
