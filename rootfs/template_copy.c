@@ -19,6 +19,7 @@
 #ifdef BERTH_HAVE_LIBARCHIVE
 #include <archive.h>
 #include <archive_entry.h>
+#include "rootfs/archive_dl.h"
 #endif
 
 #include "rootfs/template_internal.h"
@@ -28,7 +29,7 @@
 static void entry_freep(struct archive_entry **e)
 {
         if (*e)
-                archive_entry_free(*e);
+                AR(archive_entry_free)(*e);
 }
 
 struct copy_ctx {
@@ -51,9 +52,9 @@ static int copy_data(struct copy_ctx *c, int fd, const char *rel)
                         return berth_err_sys(c->err, errno, "read %s", rel);
                 if (n == 0)
                         return 0;
-                if (archive_write_data(c->x.disk, buf, (size_t)n) < 0)
+                if (AR(archive_write_data)(c->x.disk, buf, (size_t)n) < 0)
                         return berth_err_set(c->err, EIO, "write %s: %s", rel,
-                                             archive_error_string(c->x.disk));
+                                             AR(archive_error_string)(c->x.disk));
         }
 }
 
@@ -62,14 +63,14 @@ static int copy_data(struct copy_ctx *c, int fd, const char *rel)
 static int fill_entry(struct copy_ctx *c, int dirfd, const char *name, const struct stat *st,
                       struct archive_entry *e, int *fd_out)
 {
-        archive_entry_copy_stat(e, st);
+        AR(archive_entry_copy_stat)(e, st);
         if (S_ISLNK(st->st_mode)) {
                 char target[PATH_MAX];
                 ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
                 if (n < 0)
                         return -errno;
                 target[n] = '\0';
-                archive_entry_copy_symlink(e, target);
+                AR(archive_entry_copy_symlink)(e, target);
                 return 0;
         }
         if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
@@ -78,21 +79,21 @@ static int fill_entry(struct copy_ctx *c, int dirfd, const char *name, const str
         if (fd < 0)
                 return -errno;
         *fd_out = fd;
-        if (archive_read_disk_entry_from_file(c->meta, e, fd, st) < ARCHIVE_WARN)
+        if (AR(archive_read_disk_entry_from_file)(c->meta, e, fd, st) < ARCHIVE_WARN)
                 return -EIO;
         return 0;
 }
 
 static int copy_one(struct copy_ctx *c, int dirfd, const char *name, const char *rel, const struct stat *st)
 {
-        _cleanup_(entry_freep) struct archive_entry *e = archive_entry_new();
+        _cleanup_(entry_freep) struct archive_entry *e = AR(archive_entry_new)();
         _cleanup_close_ int fd = -EBADF;
         if (!e)
                 return berth_err_set(c->err, ENOMEM, "copy: out of memory");
         int r = fill_entry(c, dirfd, name, st, e, &fd);
         if (r < 0)
                 return berth_err_sys(c->err, -r, "read %s", rel);
-        archive_entry_copy_pathname(e, *rel ? rel : ".");
+        AR(archive_entry_copy_pathname)(e, *rel ? rel : ".");
         bool link = false;
         if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
                 char key[64];
@@ -100,8 +101,8 @@ static int copy_one(struct copy_ctx *c, int dirfd, const char *name, const char 
                          (uint64_t)st->st_ino);
                 const char *first = tmpl_strset_get(&c->links, key);
                 if (first) {
-                        archive_entry_copy_hardlink(e, first);
-                        archive_entry_set_size(e, 0);
+                        AR(archive_entry_copy_hardlink)(e, first);
+                        AR(archive_entry_set_size)(e, 0);
                         link = true;
                 } else if (tmpl_strset_put(&c->links, key, rel) < 0) {
                         return berth_err_set(c->err, ENOMEM, "copy: out of memory");
@@ -158,7 +159,7 @@ int tmpl_copy_dir(int rootfd, const char *src, struct berth_err *err)
         if (sfd < 0 || fstat(sfd, &st) < 0)
                 return berth_err_sys(err, errno, "open %s", src);
         c.dev = st.st_dev;
-        c.meta = archive_read_disk_new();
+        c.meta = AR(archive_read_disk_new)();
         if (!c.meta)
                 return berth_err_set(err, ENOMEM, "copy: out of memory");
         int r = tmpl_extractor_open(&c.x, rootfd, false, err);
@@ -167,7 +168,7 @@ int tmpl_copy_dir(int rootfd, const char *src, struct berth_err *err)
         if (r >= 0)
                 r = copy_tree(&c, sfd, "");
         int cr = tmpl_extractor_close(&c.x, r < 0 ? NULL : err);
-        archive_read_free(c.meta);
+        AR(archive_read_free)(c.meta);
         tmpl_strset_free(&c.links);
         return r < 0 ? r : cr;
 }

@@ -13,6 +13,7 @@
 #ifdef BERTH_HAVE_LIBARCHIVE
 #include <archive.h>
 #include <archive_entry.h>
+#include "rootfs/archive_dl.h"
 #endif
 
 #include "rootfs/template_internal.h"
@@ -22,22 +23,22 @@
 static void archive_freep(struct archive **a)
 {
         if (*a)
-                archive_read_free(*a);
+                AR(archive_read_free)(*a);
 }
 
 static struct archive *open_archive(const char *path, struct berth_err *err)
 {
-        struct archive *a = archive_read_new();
+        struct archive *a = AR(archive_read_new)();
         if (!a) {
                 berth_err_set(err, ENOMEM, "open %s: out of memory", path);
                 return NULL;
         }
-        archive_read_support_filter_all(a);
-        archive_read_support_format_all(a);
-        if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-                berth_err_set(err, archive_errno(a) > 0 ? archive_errno(a) : EINVAL, "open %s: %s", path,
-                              archive_error_string(a));
-                archive_read_free(a);
+        AR(archive_read_support_filter_all)(a);
+        AR(archive_read_support_format_all)(a);
+        if (AR(archive_read_open_filename)(a, path, 1 << 16) != ARCHIVE_OK) {
+                berth_err_set(err, AR(archive_errno)(a) > 0 ? AR(archive_errno)(a) : EINVAL, "open %s: %s",
+                              path, AR(archive_error_string)(a));
+                AR(archive_read_free)(a);
                 return NULL;
         }
         return a;
@@ -64,15 +65,15 @@ int tmpl_archive_kind(const char *path, enum tmpl_archive_kind *kind, struct ber
         *kind = TMPL_ARCHIVE_ROOTFS;
         for (;;) {
                 struct archive_entry *e;
-                int r = archive_read_next_header(a, &e);
+                int r = AR(archive_read_next_header)(a, &e);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
-                        return berth_err_set(err, archive_errno(a) > 0 ? archive_errno(a) : EINVAL,
-                                             "read %s: %s", path, archive_error_string(a));
+                        return berth_err_set(err, AR(archive_errno)(a) > 0 ? AR(archive_errno)(a) : EINVAL,
+                                             "read %s: %s", path, AR(archive_error_string)(a));
                 char name[PATH_MAX];
                 snprintf(name, sizeof(name), "%s",
-                         archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+                         AR(archive_entry_pathname)(e) ? AR(archive_entry_pathname)(e) : "");
                 if (tmpl_clean_path(name) < 0)
                         return 0; /* the extraction reports it */
                 if (!strcmp(name, "oci-layout"))
@@ -163,6 +164,11 @@ int berth_template_import(const char *data_dir, const char *name, const char *pa
         int r = tmpl_check_name(name, err);
         if (r < 0)
                 return r;
+#ifdef BERTH_HAVE_LIBARCHIVE
+        r = berth_archive_load(err);
+        if (r < 0)
+                return berth_err_wrap(err, "import %s", path ? path : "(null)");
+#endif
         char abs[PATH_MAX];
         struct stat st;
         if (!path || !realpath(path, abs) || stat(abs, &st) < 0)

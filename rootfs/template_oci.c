@@ -20,6 +20,7 @@
 #ifdef BERTH_HAVE_LIBARCHIVE
 #include <archive.h>
 #include <archive_entry.h>
+#include "rootfs/archive_dl.h"
 #endif
 
 #include "berth/rootfs.h"
@@ -47,9 +48,9 @@ struct member {
 static void member_close(struct member *m)
 {
         if (m->inner)
-                archive_read_free(m->inner);
+                AR(archive_read_free)(m->inner);
         if (m->outer)
-                archive_read_free(m->outer);
+                AR(archive_read_free)(m->outer);
         berth_closep(&m->fd);
         m->inner = m->outer = NULL;
         m->fd = -EBADF;
@@ -62,23 +63,24 @@ static int seek_member(const char *path, const char *name, struct member *m, str
         snprintf(want, sizeof(want), "%s", name);
         for (int hop = 0; hop < 4; hop++) {
                 member_close(m);
-                m->outer = archive_read_new();
+                m->outer = AR(archive_read_new)();
                 if (!m->outer)
                         return berth_err_set(err, ENOMEM, "out of memory");
-                archive_read_support_filter_all(m->outer);
-                archive_read_support_format_all(m->outer);
-                if (archive_read_open_filename(m->outer, path, 1 << 16) != ARCHIVE_OK)
-                        return berth_err_set(err, EIO, "open %s: %s", path, archive_error_string(m->outer));
+                AR(archive_read_support_filter_all)(m->outer);
+                AR(archive_read_support_format_all)(m->outer);
+                if (AR(archive_read_open_filename)(m->outer, path, 1 << 16) != ARCHIVE_OK)
+                        return berth_err_set(err, EIO, "open %s: %s", path,
+                                             AR(archive_error_string)(m->outer));
                 struct archive_entry *e;
                 bool rescan = false;
                 int r;
-                while ((r = archive_read_next_header(m->outer, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+                while ((r = AR(archive_read_next_header)(m->outer, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
                         char got[PATH_MAX];
                         snprintf(got, sizeof(got), "%s",
-                                 archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+                                 AR(archive_entry_pathname)(e) ? AR(archive_entry_pathname)(e) : "");
                         if (tmpl_clean_path(got) < 0 || strcmp(got, want))
                                 continue;
-                        const char *link = archive_entry_hardlink(e);
+                        const char *link = AR(archive_entry_hardlink)(e);
                         if (!link)
                                 return 0;
                         snprintf(want, sizeof(want), "%s", link);
@@ -89,7 +91,7 @@ static int seek_member(const char *path, const char *name, struct member *m, str
                         return r == ARCHIVE_EOF || r >= ARCHIVE_WARN
                                    ? berth_err_set(err, ENOENT, "%s: no member %s", path, name)
                                    : berth_err_set(err, EIO, "read %s: %s", path,
-                                                   archive_error_string(m->outer));
+                                                   AR(archive_error_string)(m->outer));
         }
         return berth_err_set(err, ELOOP, "%s: member %s: too many hard links", path, name);
 }
@@ -108,7 +110,7 @@ static int member_open(const struct img_src *src, const char *name, struct membe
 static la_ssize_t member_read(struct member *m, void *buf, size_t len)
 {
         if (m->outer)
-                return archive_read_data(m->outer, buf, len);
+                return AR(archive_read_data)(m->outer, buf, len);
         ssize_t n;
         do
                 n = read(m->fd, buf, len);
@@ -235,13 +237,13 @@ static int apply_layer(int rootfd, const struct img_src *src, const char *name, 
         _cleanup_(member_close) struct member m = {.fd = -EBADF};
         if (member_open(src, name, &m, err) < 0)
                 return -err->code;
-        m.inner = archive_read_new();
+        m.inner = AR(archive_read_new)();
         if (!m.inner)
                 return berth_err_set(err, ENOMEM, "out of memory");
-        archive_read_support_filter_all(m.inner);
-        archive_read_support_format_tar(m.inner);
-        if (archive_read_open(m.inner, &m, NULL, layer_read_cb, NULL) != ARCHIVE_OK)
-                return berth_err_set(err, EINVAL, "layer %s: %s", name, archive_error_string(m.inner));
+        AR(archive_read_support_filter_all)(m.inner);
+        AR(archive_read_support_format_tar)(m.inner);
+        if (AR(archive_read_open)(m.inner, &m, NULL, layer_read_cb, NULL) != ARCHIVE_OK)
+                return berth_err_set(err, EINVAL, "layer %s: %s", name, AR(archive_error_string)(m.inner));
         int r = tmpl_extract(rootfd, m.inner, true, err);
         return r < 0 ? berth_err_wrap(err, "layer %s", name) : 0;
 }

@@ -21,6 +21,7 @@
 #ifdef BERTH_HAVE_LIBARCHIVE
 #include <archive.h>
 #include <archive_entry.h>
+#include "rootfs/archive_dl.h"
 #endif
 
 #include "berth/rootfs.h"
@@ -67,8 +68,8 @@ int tmpl_extractor_open(struct tmpl_extractor *x, int rootfd, bool whiteouts, st
         x->oldcwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (x->oldcwd < 0)
                 x->oldcwd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        x->disk = archive_write_disk_new();
-        if (!x->disk || archive_write_disk_set_options(x->disk, extract_flags) != ARCHIVE_OK)
+        x->disk = AR(archive_write_disk_new)();
+        if (!x->disk || AR(archive_write_disk_set_options)(x->disk, extract_flags) != ARCHIVE_OK)
                 return berth_err_set(err, ENOMEM, "extract: cannot create the disk writer");
         if (fchdir(rootfd) < 0)
                 return berth_err_sys(err, errno, "extract: enter the root");
@@ -80,10 +81,10 @@ int tmpl_extractor_close(struct tmpl_extractor *x, struct berth_err *err)
 {
         int r = 0;
         /* close applies the deferred directory modes and times */
-        if (x->disk && archive_write_close(x->disk) < ARCHIVE_WARN && err)
-                r = berth_err_set(err, EIO, "extract: %s", archive_error_string(x->disk));
+        if (x->disk && AR(archive_write_close)(x->disk) < ARCHIVE_WARN && err)
+                r = berth_err_set(err, EIO, "extract: %s", AR(archive_error_string)(x->disk));
         if (x->disk)
-                archive_write_free(x->disk);
+                AR(archive_write_free)(x->disk);
         x->disk = NULL;
         if (x->in_root && x->oldcwd >= 0 && fchdir(x->oldcwd) < 0 && r == 0 && err)
                 r = berth_err_sys(err, errno, "extract: return to the working directory");
@@ -194,37 +195,37 @@ static int copy_data(struct tmpl_extractor *x, struct archive *in, struct berth_
                 const void *buf;
                 size_t size;
                 la_int64_t off;
-                int r = archive_read_data_block(in, &buf, &size, &off);
+                int r = AR(archive_read_data_block)(in, &buf, &size, &off);
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r < ARCHIVE_WARN)
-                        return berth_err_set(err, EIO, "read: %s", archive_error_string(in));
-                if (archive_write_data_block(x->disk, buf, size, off) < ARCHIVE_WARN)
-                        return berth_err_set(err, EIO, "write: %s", archive_error_string(x->disk));
+                        return berth_err_set(err, EIO, "read: %s", AR(archive_error_string)(in));
+                if (AR(archive_write_data_block)(x->disk, buf, size, off) < ARCHIVE_WARN)
+                        return berth_err_set(err, EIO, "write: %s", AR(archive_error_string)(x->disk));
         }
 }
 
 static int set_clean_hardlink(struct archive_entry *e, struct berth_err *err)
 {
-        const char *link = archive_entry_hardlink(e);
+        const char *link = AR(archive_entry_hardlink)(e);
         if (!link)
                 return 0;
         char buf[PATH_MAX];
         snprintf(buf, sizeof(buf), "%s", link);
         if (tmpl_clean_path(buf) < 0 || !*buf)
                 return berth_err_set(err, EINVAL, "unsafe hard link target \"%s\"", link);
-        archive_entry_set_hardlink(e, buf);
+        AR(archive_entry_set_hardlink)(e, buf);
         return 0;
 }
 
 int tmpl_extractor_header(struct tmpl_extractor *x, struct archive_entry *e, struct berth_err *err)
 {
         char path[PATH_MAX];
-        const char *name = archive_entry_pathname(e);
+        const char *name = AR(archive_entry_pathname)(e);
         snprintf(path, sizeof(path), "%s", name ? name : "");
         if (tmpl_clean_path(path) < 0)
                 return berth_err_set(err, EINVAL, "unsafe path \"%s\" (\"..\")", name);
-        if (archive_entry_filetype(e) == AE_IFSOCK)
+        if (AR(archive_entry_filetype)(e) == AE_IFSOCK)
                 return 0;
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         if (x->whiteouts && !strncmp(base, WH_PREFIX, 4)) {
@@ -233,23 +234,23 @@ int tmpl_extractor_header(struct tmpl_extractor *x, struct archive_entry *e, str
         }
         if (set_clean_hardlink(e, err) < 0)
                 return -err->code;
-        archive_entry_set_pathname(e, *path ? path : ".");
-        if (*path && archive_entry_filetype(e) != AE_IFDIR && !archive_entry_hardlink(e)) {
+        AR(archive_entry_set_pathname)(e, *path ? path : ".");
+        if (*path && AR(archive_entry_filetype)(e) != AE_IFDIR && !AR(archive_entry_hardlink)(e)) {
                 int r = replace_dir(x, path);
                 if (r < 0)
                         return berth_err_sys(err, -r, "replace directory %s", path);
         }
-        if (archive_write_header(x->disk, e) < ARCHIVE_WARN)
-                return berth_err_set(err, archive_errno(x->disk) > 0 ? archive_errno(x->disk) : EIO, "%s: %s",
-                                     *path ? path : "/", archive_error_string(x->disk));
+        if (AR(archive_write_header)(x->disk, e) < ARCHIVE_WARN)
+                return berth_err_set(err, AR(archive_errno)(x->disk) > 0 ? AR(archive_errno)(x->disk) : EIO,
+                                     "%s: %s", *path ? path : "/", AR(archive_error_string)(x->disk));
         return 1;
 }
 
 int tmpl_extractor_finish(struct tmpl_extractor *x, struct archive_entry *e, struct berth_err *err)
 {
-        const char *path = archive_entry_pathname(e);
-        if (archive_write_finish_entry(x->disk) < ARCHIVE_WARN)
-                return berth_err_set(err, EIO, "%s: %s", path, archive_error_string(x->disk));
+        const char *path = AR(archive_entry_pathname)(e);
+        if (AR(archive_write_finish_entry)(x->disk) < ARCHIVE_WARN)
+                return berth_err_set(err, EIO, "%s: %s", path, AR(archive_error_string)(x->disk));
         if (x->whiteouts && strcmp(path, ".") && remember(x, path) < 0)
                 return berth_err_set(err, ENOMEM, "extract: out of memory");
         return 0;
@@ -261,8 +262,8 @@ int tmpl_extractor_entry(struct tmpl_extractor *x, struct archive *in, struct ar
         int r = tmpl_extractor_header(x, e, err);
         if (r <= 0)
                 return r;
-        if (archive_entry_size(e) > 0 && copy_data(x, in, err) < 0)
-                return berth_err_wrap(err, "%s", archive_entry_pathname(e));
+        if (AR(archive_entry_size)(e) > 0 && copy_data(x, in, err) < 0)
+                return berth_err_wrap(err, "%s", AR(archive_entry_pathname)(e));
         return tmpl_extractor_finish(x, e, err);
 }
 
@@ -272,12 +273,12 @@ int tmpl_extract(int rootfd, struct archive *in, bool whiteouts, struct berth_er
         int r = tmpl_extractor_open(&x, rootfd, whiteouts, err);
         while (r >= 0) {
                 struct archive_entry *e;
-                int ar = archive_read_next_header(in, &e);
+                int ar = AR(archive_read_next_header)(in, &e);
                 if (ar == ARCHIVE_EOF)
                         break;
                 if (ar < ARCHIVE_WARN) {
-                        r = berth_err_set(err, archive_errno(in) > 0 ? archive_errno(in) : EIO,
-                                          "read archive: %s", archive_error_string(in));
+                        r = berth_err_set(err, AR(archive_errno)(in) > 0 ? AR(archive_errno)(in) : EIO,
+                                          "read archive: %s", AR(archive_error_string)(in));
                         break;
                 }
                 r = tmpl_extractor_entry(&x, in, e, err);
