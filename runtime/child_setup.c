@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -33,9 +36,27 @@ static int write_sysctl(const char *key, const char *value, struct berth_err *er
         return 0;
 }
 
+/* A new network namespace starts with lo down; runc and crun bring it up
+ * (podman --network none relies on it). */
+static int bring_up_loopback(struct berth_err *err)
+{
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {0};
+        strcpy(ifr.ifr_name, "lo");
+        if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return berth_err_sys(err, errno, "loopback: get flags");
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return berth_err_sys(err, errno, "loopback: bring up");
+        return 0;
+}
+
 int child_set_names_and_sysctls(struct container_setup *s, struct berth_err *err)
 {
         const struct berth_spec *spec = s->spec;
+        const struct berth_namespace *net = &spec->namespaces[BERTH_NS_NET];
+        if (net->present && !net->path && bring_up_loopback(err) < 0)
+                return -err->code;
         if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
                 return berth_err_sys(err, errno, "set hostname %s", spec->hostname);
         if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)

@@ -35,8 +35,12 @@ fi
 
 if [ -x tests/vm/run-tests.sh ]; then
     step "pure cgroup-v2 guest"
-    tests/vm/run-tests.sh "$root"
+    tests/vm/run-tests.sh "$root/build"
 fi
+
+step "checkpoint/restore: refused clearly on this host, round trip in the guest"
+tests/vm/criu-test.sh "$root/build/berth"
+tests/vm/run.sh --timeout 600 -- tests/vm/criu-test.sh "$root/build/berth"
 
 if [ -x tests/clients/run.sh ]; then
     step "real clients: podman and containerd"
