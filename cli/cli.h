@@ -32,6 +32,10 @@ bool cli_wants_help(int argc, char **argv, const char *usage);
 /* "verb: expects N argument(s)" style checks; reports and returns false. */
 bool cli_expect_args(struct cli *cli, const char *verb, int n_have, int n_min, int n_max);
 
+/* A verb that takes exactly one container id and calls fn with it. */
+int cli_id_verb(struct cli *cli, int argc, char **argv, const char *usage,
+                int (*fn)(const struct berth_ctx *, const char *, struct berth_err *));
+
 /* The verbs, one file per family. */
 int cmd_create(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);

@@ -13,32 +13,17 @@
 #include "berth/spec.h"
 #include "cli/cli.h"
 
-static int id_only(struct cli *cli, int argc, char **argv, const char *usage,
-                   int (*fn)(const struct berth_ctx *, const char *, struct berth_err *))
-{
-        if (cli_wants_help(argc, argv, usage))
-                return 0;
-        if (!cli_expect_args(cli, argv[0], argc - 1, 1, 1))
-                return 1;
-        struct berth_err err = {0};
-        if (fn(&cli->ctx, argv[1], &err) < 0) {
-                cli_error(cli, &err);
-                return 1;
-        }
-        return 0;
-}
-
 int cmd_pause(struct cli *cli, int argc, char **argv)
 {
-        return id_only(cli, argc, argv,
-                       "usage: berth pause CONTAINER_ID\n\nFreezes every process of the container.\n",
-                       berth_container_pause);
+        return cli_id_verb(cli, argc, argv,
+                           "usage: berth pause CONTAINER_ID\n\nFreezes every process of the container.\n",
+                           berth_container_pause);
 }
 
 int cmd_resume(struct cli *cli, int argc, char **argv)
 {
-        return id_only(cli, argc, argv, "usage: berth resume CONTAINER_ID\n\nThaws a paused container.\n",
-                       berth_container_resume);
+        return cli_id_verb(cli, argc, argv, "usage: berth resume CONTAINER_ID\n\nThaws a paused container.\n",
+                           berth_container_resume);
 }
 
 static const char ps_usage[] = "usage: berth ps [--format table|json] CONTAINER_ID [PS_ARGS...]\n\n"

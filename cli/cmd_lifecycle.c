@@ -114,26 +114,11 @@ int cmd_run(struct cli *cli, int argc, char **argv)
         return code;
 }
 
-static int simple_id_verb(struct cli *cli, int argc, char **argv, const char *usage,
-                          int (*fn)(const struct berth_ctx *, const char *, struct berth_err *))
-{
-        if (cli_wants_help(argc, argv, usage))
-                return 0;
-        if (!cli_expect_args(cli, argv[0], argc - 1, 1, 1))
-                return 1;
-        struct berth_err err = {0};
-        if (fn(&cli->ctx, argv[1], &err) < 0) {
-                cli_error(cli, &err);
-                return 1;
-        }
-        return 0;
-}
-
 int cmd_start(struct cli *cli, int argc, char **argv)
 {
-        return simple_id_verb(cli, argc, argv,
-                              "usage: berth start CONTAINER_ID\n\nRuns the process of a created container.\n",
-                              berth_container_start);
+        return cli_id_verb(cli, argc, argv,
+                           "usage: berth start CONTAINER_ID\n\nRuns the process of a created container.\n",
+                           berth_container_start);
 }
 
 static const char kill_usage[] = "usage: berth kill [--all|-a] CONTAINER_ID [SIGNAL]\n\n"

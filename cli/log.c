@@ -105,3 +105,18 @@ bool cli_expect_args(struct cli *cli, const char *verb, int n_have, int n_min, i
                            verb, n_min, n_min == 1 ? "" : "s", n_have, cli->prog, verb);
         return false;
 }
+
+int cli_id_verb(struct cli *cli, int argc, char **argv, const char *usage,
+                int (*fn)(const struct berth_ctx *, const char *, struct berth_err *))
+{
+        if (cli_wants_help(argc, argv, usage))
+                return 0;
+        if (!cli_expect_args(cli, argv[0], argc - 1, 1, 1))
+                return 1;
+        struct berth_err err = {0};
+        if (fn(&cli->ctx, argv[1], &err) < 0) {
+                cli_error(cli, &err);
+                return 1;
+        }
+        return 0;
+}

@@ -25,21 +25,12 @@
 #include "runtime/hooks.h"
 #include "runtime/sync.h"
 
-/* Only fds 0-2 and the preserved ones may reach the container
- * (CVE-2024-21626): everything else the caller gave us becomes
- * close-on-exec; ours already are and stay usable until execve. */
 static int child_fence_fds(struct container_setup *s, struct berth_err *err)
 {
         for (int fd = 0; s->stdio && fd < 3; fd++)
                 if (s->stdio[fd] != fd && dup2(s->stdio[fd], fd) < 0)
                         return berth_err_sys(err, errno, "set up fd %d", fd);
-        unsigned first = 3 + s->preserve_fds;
-        if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                return berth_err_sys(err, errno, "close_range");
-        for (unsigned fd = 3; fd < first; fd++)
-                if (fcntl((int)fd, F_SETFD, 0) < 0)
-                        return berth_err_sys(err, errno, "preserve fd %u", fd);
-        return 0;
+        return berth_fence_fds(s->preserve_fds, err);
 }
 
 static int child_namespaces(struct container_setup *s, pid_t *host_pid, struct berth_err *err)

@@ -82,4 +82,13 @@ int container_open_init(const struct berth_state *st, struct berth_err *err);
  * a magic link (CVE-2024-21626). */
 int berth_chdir_in_root(const char *cwd, struct berth_err *err);
 
+/* Only fds 0-2 and the preserved ones may reach the container
+ * (CVE-2024-21626): everything else the caller gave us becomes
+ * close-on-exec (ours already are and stay usable until execve), and the
+ * preserved ones lose close-on-exec. */
+int berth_fence_fds(unsigned preserve_fds, struct berth_err *err);
+
+/* Connects to a unix stream socket (--console-socket); returns the fd. */
+int berth_connect_unix(const char *path, struct berth_err *err);
+
 #endif

@@ -88,15 +88,8 @@ static int connect_console(struct create_job *j, const char *path, struct berth_
 {
         if (!path)
                 return 0;
-        struct sockaddr_un addr = {.sun_family = AF_UNIX};
-        if (strlen(path) >= sizeof(addr.sun_path))
-                return berth_err_set(err, ENAMETOOLONG, "console socket path too long: %s", path);
-        strcpy(addr.sun_path, path);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-                return berth_err_sys(err, errno, "connect to console socket %s", path);
-        j->setup.console_sock = TAKE_FD(fd);
-        return 0;
+        j->setup.console_sock = berth_connect_unix(path, err);
+        return j->setup.console_sock < 0 ? j->setup.console_sock : 0;
 }
 
 static void fill_state(struct create_job *j)

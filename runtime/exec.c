@@ -57,18 +57,6 @@ static int load_container(struct exec_job *j, const struct berth_ctx *ctx, const
         return j->init_pidfd < 0 ? j->init_pidfd : 0;
 }
 
-static int connect_console(const char *path, struct berth_err *err)
-{
-        struct sockaddr_un addr = {.sun_family = AF_UNIX};
-        if (strlen(path) >= sizeof(addr.sun_path))
-                return berth_err_set(err, ENAMETOOLONG, "console socket path too long: %s", path);
-        strcpy(addr.sun_path, path);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-                return berth_err_sys(err, errno, "connect to console socket %s", path);
-        return TAKE_FD(fd);
-}
-
 /* Where the terminal's master goes: the client's socket, or (foreground
  * without one) our own proxy that relays it to our stdio. */
 static int setup_console(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
@@ -76,7 +64,7 @@ static int setup_console(struct exec_job *j, const struct berth_exec_opts *o, st
         if (!j->spec->process.terminal)
                 return 0;
         if (o->console_socket) {
-                j->console_sock = connect_console(o->console_socket, err);
+                j->console_sock = berth_connect_unix(o->console_socket, err);
                 return j->console_sock < 0 ? j->console_sock : 0;
         }
         if (o->detach)

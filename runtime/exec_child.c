@@ -15,17 +15,6 @@
 #include "runtime/exec_internal.h"
 #include "runtime/sync.h"
 
-static int exec_fence_fds(unsigned preserve, struct berth_err *err)
-{
-        unsigned first = 3 + preserve;
-        if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                return berth_err_sys(err, errno, "close_range");
-        for (unsigned fd = 3; fd < first; fd++)
-                if (fcntl((int)fd, F_SETFD, 0) < 0)
-                        return berth_err_sys(err, errno, "preserve fd %u", fd);
-        return 0;
-}
-
 /* Every namespace the container has of its own, except pid: the parent
  * entered that one for us before the clone (it only affects children). */
 static int join_container(const struct exec_child *c, struct berth_err *err)
@@ -53,7 +42,7 @@ void exec_child_main(struct exec_child *c)
          * namespace until execve: keep the container away from our
          * /proc/<pid>/exe and memory (CVE-2019-5736). */
         prctl(PR_SET_DUMPABLE, 0);
-        if (exec_fence_fds(c->preserve_fds, &err) < 0 ||
+        if (berth_fence_fds(c->preserve_fds, &err) < 0 ||
             sync_expect(c->sync_fd, SYNC_PROCEED, NULL, &err) < 0 || join_container(c, &err) < 0 ||
             berth_terminal_setup(p, c->console_sock, false, &err) < 0)
                 sync_fail(c->sync_fd, &err);

@@ -6,7 +6,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <linux/close_range.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -97,4 +100,27 @@ int berth_terminal_setup(const struct berth_process *p, int console_sock, bool b
 int container_setup_terminal(struct container_setup *s, struct berth_err *err)
 {
         return berth_terminal_setup(&s->spec->process, s->console_sock, true, err);
+}
+
+int berth_fence_fds(unsigned preserve_fds, struct berth_err *err)
+{
+        unsigned first = 3 + preserve_fds;
+        if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return berth_err_sys(err, errno, "close_range");
+        for (unsigned fd = 3; fd < first; fd++)
+                if (fcntl((int)fd, F_SETFD, 0) < 0)
+                        return berth_err_sys(err, errno, "preserve fd %u", fd);
+        return 0;
+}
+
+int berth_connect_unix(const char *path, struct berth_err *err)
+{
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof(addr.sun_path))
+                return berth_err_set(err, ENAMETOOLONG, "console socket path too long: %s", path);
+        strcpy(addr.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+                return berth_err_sys(err, errno, "connect to console socket %s", path);
+        return TAKE_FD(fd);
 }
