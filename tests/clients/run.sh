@@ -34,6 +34,9 @@ if ! ensure_clients; then
 fi
 
 T=$(mktemp -d /tmp/berth-clients.XXXXXX)
+# conmon drops an "oom" marker into its working directory when a container is
+# OOM-killed: keep that (and anything else) inside the test directory.
+cd "$T"
 CG_OWN=$(own_cgroup)
 CG=$CG_OWN/berth-clients-$$
 BR=bcl$$
