@@ -12,6 +12,7 @@
 
 #include "berth/cleanup.h"
 #include "runtime/checkpoint_internal.h"
+#include "runtime/container_internal.h"
 #include "runtime/destroy.h"
 
 static void spec_freep(struct berth_spec **s)
@@ -114,19 +115,11 @@ int berth_container_checkpoint(const struct berth_ctx *ctx, const struct berth_c
         int r = criu_prepare(o->criu, criu, sizeof(criu), "checkpoint", err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int root_fd = berth_state_root_open(ctx->state_root, err);
-        if (root_fd < 0)
-                return root_fd;
-        _cleanup_close_ int state_fd = berth_state_dir_open(root_fd, o->id, err);
-        if (state_fd < 0)
-                return state_fd;
-        _cleanup_close_ int lock = berth_state_lock(state_fd, err);
-        if (lock < 0)
-                return lock;
-        struct berth_container_info info;
-        r = berth_container_load(ctx, o->id, &info, err);
-        if (r >= 0)
-                r = checkpoint_loaded(ctx, root_fd, state_fd, o, criu, &info, err);
-        berth_container_info_clear(&info);
+        struct container_locked c;
+        r = container_open_locked(ctx, o->id, &c, err);
+        if (r >= 0) {
+                r = checkpoint_loaded(ctx, c.root_fd, c.state_fd, o, criu, &c.info, err);
+                container_close_locked(&c);
+        }
         return r < 0 ? berth_err_wrap(err, "checkpoint container '%s'", o->id) : 0;
 }

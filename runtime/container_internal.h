@@ -91,4 +91,15 @@ int berth_fence_fds(unsigned preserve_fds, struct berth_err *err);
 /* Connects to a unix stream socket (--console-socket); returns the fd. */
 int berth_connect_unix(const char *path, struct berth_err *err);
 
+/* A container opened for a state-changing verb: its state root and
+ * directory, its lock held, and its state loaded. -ENOENT (err set) when it
+ * does not exist. container_close_locked releases everything. */
+struct container_locked {
+        int root_fd, state_fd, lock_fd;
+        struct berth_container_info info;
+};
+int container_open_locked(const struct berth_ctx *ctx, const char *id, struct container_locked *c,
+                          struct berth_err *err);
+void container_close_locked(struct container_locked *c);
+
 #endif

@@ -64,28 +64,19 @@ static int delete_loaded(const struct berth_ctx *ctx, int root_fd, int state_fd,
 
 int berth_container_delete(const struct berth_ctx *ctx, const char *id, bool force, struct berth_err *err)
 {
-        _cleanup_close_ int root_fd = open(ctx->state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0 && errno == ENOENT && force)
-                return 0;
-        if (root_fd < 0)
-                return berth_err_set(err, ENOENT, "container does not exist: %s", id);
-        _cleanup_close_ int state_fd = berth_state_dir_open(root_fd, id, err);
-        if (state_fd == -ENOENT && force)
+        struct container_locked c;
+        int r = container_open_locked(ctx, id, &c, err);
+        if (r == -ENOENT && force) {
+                berth_err_clear(err);
                 return 0; /* containerd cleans up with delete --force and expects success */
-        if (state_fd < 0)
-                return state_fd;
-        _cleanup_close_ int lock = berth_state_lock(state_fd, err);
-        if (lock < 0)
-                return lock;
-        struct berth_container_info info;
-        int r = berth_container_load(ctx, id, &info, err);
+        }
         if (r < 0)
                 return r;
-        if (info.status == BERTH_STATUS_CREATING)
-                r = force ? berth_state_dir_remove(root_fd, id, err)
+        if (c.info.status == BERTH_STATUS_CREATING)
+                r = force ? berth_state_dir_remove(c.root_fd, id, err)
                           : berth_err_set(err, EBUSY, "container %s is being created", id);
         else
-                r = delete_loaded(ctx, root_fd, state_fd, &info, force, err);
-        berth_container_info_clear(&info);
+                r = delete_loaded(ctx, c.root_fd, c.state_fd, &c.info, force, err);
+        container_close_locked(&c);
         return r;
 }

@@ -9,6 +9,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/container.h"
+#include "runtime/container_internal.h"
 #include "runtime/hooks.h"
 
 /* Opening the fifo for reading lets the init's blocking open() for writing
@@ -76,27 +77,18 @@ static void run_poststart(const struct berth_ctx *ctx, int state_fd, const struc
 
 int berth_container_start(const struct berth_ctx *ctx, const char *id, struct berth_err *err)
 {
-        _cleanup_close_ int root_fd = open(ctx->state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return berth_err_set(err, ENOENT, "container does not exist: %s", id);
-        _cleanup_close_ int state_fd = berth_state_dir_open(root_fd, id, err);
-        if (state_fd < 0)
-                return state_fd;
-        _cleanup_close_ int lock = berth_state_lock(state_fd, err);
-        if (lock < 0)
-                return lock;
-        struct berth_container_info info;
-        int r = berth_container_load(ctx, id, &info, err);
+        struct container_locked c;
+        int r = container_open_locked(ctx, id, &c, err);
         if (r < 0)
                 return r;
-        if (info.status != BERTH_STATUS_CREATED) {
+        if (c.info.status != BERTH_STATUS_CREATED) {
                 r = berth_err_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
-                                  berth_status_name(info.status));
+                                  berth_status_name(c.info.status));
         } else {
-                r = release_init(state_fd, info.st.pid, err);
+                r = release_init(c.state_fd, c.info.st.pid, err);
                 if (r >= 0)
-                        run_poststart(ctx, state_fd, &info.st);
+                        run_poststart(ctx, c.state_fd, &c.info.st);
         }
-        berth_container_info_clear(&info);
+        container_close_locked(&c);
         return r;
 }
