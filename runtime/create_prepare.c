@@ -92,6 +92,21 @@ static int connect_console(struct create_job *j, const char *path, struct berth_
         return j->setup.console_sock < 0 ? j->setup.console_sock : 0;
 }
 
+/* The creator's user name for `list`. Read from /etc/passwd directly: a
+ * getpwuid() goes through NSS (nscd sockets, nsswitch.conf) on every
+ * container start for a cosmetic field. */
+static char *owner_name(uid_t uid)
+{
+        _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+        struct passwd *pw;
+        while (f && (pw = fgetpwent(f)))
+                if (pw->pw_uid == uid)
+                        return strdup(pw->pw_name);
+        char num[16];
+        snprintf(num, sizeof(num), "%u", (unsigned)uid);
+        return strdup(num);
+}
+
 static void fill_state(struct create_job *j)
 {
         struct timespec ts;
@@ -101,12 +116,11 @@ static void fill_state(struct create_job *j)
         char created[64];
         size_t n = strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(created + n, sizeof(created) - n, ".%09ldZ", ts.tv_nsec);
-        struct passwd *pw = getpwuid(geteuid());
         j->st.id = strdup(j->setup.id);
         j->st.bundle = strdup(j->setup.bundle);
         j->st.rootfs = strdup(j->setup.rootfs);
         j->st.created = strdup(created);
-        j->st.owner = strdup(pw ? pw->pw_name : "");
+        j->st.owner = owner_name(geteuid());
         j->st.annotations = j->spec->annotations;
         j->st.n_annotations = j->spec->n_annotations;
 }
