@@ -8,6 +8,15 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc)
 step() { printf '\n=== %s ===\n' "$*"; }
+# Every stage has a hard time bound, so that a hung client or guest fails
+# the run with a message instead of eating CI's whole budget.
+bounded() {
+    local limit=$1 rc=0
+    shift
+    timeout -k 30 "$limit" "$@" || rc=$?
+    [ $rc -ne 124 ] || echo "stage timed out after ${limit}s: $*"
+    return $rc
+}
 
 step "dependencies and build"
 scripts/setup.sh
@@ -19,14 +28,14 @@ if ! clang-format --dry-run --Werror "${sources[@]}"; then
 fi
 
 step "unit and integration tests"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"
 
 step "unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions=$root/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+    ctest --test-dir build-asan --output-on-failure --timeout 900 -j"$jobs"
 
 if [ -x tests/fuzz/run.sh ]; then
     step "fuzzing (bounded campaign)"
@@ -39,12 +48,12 @@ if [ -x tests/vm/run-tests.sh ]; then
 fi
 
 step "checkpoint/restore: refused clearly on this host, round trip in the guest"
-tests/vm/criu-test.sh "$root/build/berth"
+bounded 300 tests/vm/criu-test.sh "$root/build/berth"
 tests/vm/run.sh --timeout 600 -- tests/vm/criu-test.sh "$root/build/berth"
 
 if [ -x tests/clients/run.sh ]; then
     step "real clients: podman and containerd"
-    tests/clients/run.sh "$root/build/berth"
+    bounded 1500 tests/clients/run.sh "$root/build/berth"
 fi
 echo
 echo "all test stages passed"
