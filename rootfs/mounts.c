@@ -118,6 +118,22 @@ static int idmapped_mount(struct mounts_ctx *c, size_t i, bool *want_dir, struct
         return TAKE_FD(fd);
 }
 
+static bool is_tmpfs_copyup(const struct berth_mount *m)
+{
+        return m->tmpcopyup && !berth_mount_is_bind(m) && m->type && strcmp(m->type, "tmpfs") == 0;
+}
+
+/* Fills a tmpcopyup tmpfs before it is attached; a read-only one was made
+ * writable for the copy and becomes read-only only now. */
+static int fill_copyup(int targetfd, int mfd, const struct berth_mount *m, struct berth_err *err)
+{
+        int r = berth_tmpfs_copyup(targetfd, mfd, m, err);
+        if (r < 0 || !(m->flags & MS_RDONLY))
+                return r;
+        r = berth_mount_set_attrs(mfd, false, MOUNT_ATTR_RDONLY, 0, false);
+        return r < 0 ? mount_fail(m, r, err) : 0;
+}
+
 /* Builds the detached mount: a cloned tree for binds, a new filesystem otherwise. */
 static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *m, bool *want_dir,
                       struct berth_err *err)
@@ -127,7 +143,8 @@ static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *
                 return idmapped_mount(c, i, want_dir, err);
         if (!berth_mount_is_bind(m)) {
                 const char *type = m->type ? m->type : "none";
-                int fd = berth_fs_mount_new(type, m->source, m->flags, m->data, err);
+                unsigned long flags = is_tmpfs_copyup(m) ? m->flags & ~MS_RDONLY : m->flags;
+                int fd = berth_fs_mount_new(type, m->source, flags, m->data, err);
                 if (fd == -EPERM && c->o->in_userns) {
                         int alt = userns_fallback(type, m);
                         if (alt >= 0) /* else report why the real mount failed */
@@ -174,6 +191,11 @@ static int do_mount(struct mounts_ctx *c, size_t i, struct berth_err *err)
         _cleanup_close_ int target = resolve_target(c, i, m, want_dir, err);
         if (target < 0)
                 return target;
+        if (is_tmpfs_copyup(m)) {
+                int r = fill_copyup(target, mfd, m, err);
+                if (r < 0)
+                        return r;
+        }
         int r = berth_mount_attach(mfd, target);
         if (r < 0)
                 return mount_fail(m, r, err);

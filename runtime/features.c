@@ -21,16 +21,16 @@
 
 /* Flags, clear-flags, propagation and bind: what spec_mounts.c maps and the
  * rootfs code applies. Left out on purpose: options the parser accepts but
- * the new-mount-API code drops (acl, iversion, mand, remount), tmpcopyup
- * (ignored) and the recursive r*
- * attributes (refused). Filesystem data options pass through untouched. */
+ * the new-mount-API code drops (acl, iversion, mand, remount) and the
+ * recursive r* attributes (refused). Filesystem data options pass through untouched. */
 static const char *const mount_options[] = {
     "async",      "atime",       "bind",       "defaults",    "dev",      "diratime",   "dirsync",
     "exec",       "idmap",       "lazytime",   "loud",        "noacl",    "noatime",    "nodev",
     "nodiratime", "noexec",      "noiversion", "nolazytime",  "nomand",   "norelatime", "nostrictatime",
     "nosuid",     "nosymfollow", "private",    "rbind",       "relatime", "ridmap",     "ro",
     "rprivate",   "rshared",     "rslave",     "runbindable", "rw",       "shared",     "silent",
-    "slave",      "strictatime", "suid",       "symfollow",   "sync",     "unbindable", NULL,
+    "slave",      "strictatime", "suid",       "symfollow",   "sync",     "tmpcopyup",  "unbindable",
+    NULL,
 };
 
 const char *const *berth_features_mount_options(void)

@@ -60,9 +60,6 @@ static const char *const rec_attr_table[] = {
     "rnoatime", "ratime", "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow",
 };
 
-/* Options that only mean something to other runtimes' tooling. */
-static const char *const ignored_table[] = {"tmpcopyup"};
-
 static bool in_list(const char *const *list, size_t n, const char *s)
 {
         for (size_t i = 0; i < n; i++)
@@ -106,7 +103,12 @@ static bool apply_special(struct berth_mount *m, const char *opt)
                 *(opt[0] == 'r' ? &m->ridmap : &m->idmap) = true;
                 return true;
         }
-        return in_list(ignored_table, BERTH_ARRAY_SIZE(ignored_table), opt);
+        /* Meaningful on tmpfs only; elsewhere ignored, as runc and crun do. */
+        if (strcmp(opt, "tmpcopyup") == 0) {
+                m->tmpcopyup = true;
+                return true;
+        }
+        return false;
 }
 
 /* Appends a filesystem option to m->data ("a,b,c"). */

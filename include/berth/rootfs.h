@@ -113,6 +113,11 @@ bool berth_mount_is_bind(const struct berth_mount *m);
 /* Performs spec->mounts in order below the root (rootfs/mounts.c). */
 int berth_rootfs_do_mounts(const struct berth_rootfs_opts *o, int rootfd, struct berth_err *err);
 
+/* tmpcopyup: copies the directory behind `targetfd` (the not yet covered
+ * destination) into the detached tmpfs `mntfd`, whose root then takes the
+ * directory's owner and mode unless m->data sets them (rootfs/copyup.c). */
+int berth_tmpfs_copyup(int targetfd, int mntfd, const struct berth_mount *m, struct berth_err *err);
+
 /* The "cgroup" spec mount onto the resolved target (rootfs/cgroup.c). */
 int berth_rootfs_mount_cgroup(const struct berth_rootfs_opts *o, const struct berth_mount *m, int targetfd,
                               struct berth_err *err);

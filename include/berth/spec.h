@@ -88,6 +88,7 @@ struct berth_mount {
         bool recursive;            /* rbind */
         enum berth_propagation propagation;
         bool idmap, ridmap; /* "idmap" / "ridmap" options */
+        bool tmpcopyup;     /* tmpfs starts with a copy of what it hides */
         char *data;         /* filesystem options joined with ',' or NULL */
         struct berth_id_mapping *uid_mappings, *gid_mappings;
         size_t n_uid_mappings, n_gid_mappings;

@@ -6,14 +6,6 @@ pass=0
 fail=0
 ok() { echo "ok - $*"; pass=$((pass + 1)); }
 notok() { echo "not ok - $*"; fail=$((fail + 1)); }
-# A known gap, tracked in an issue: reported on every run ("# TODO", as in
-# TAP) but not counted as a failure. When it starts passing, it says so.
-todo_check() {
-	local what=$1 reason=$2 status=$3
-	if [ "$status" = ok ]; then echo "ok - $what # TODO passes now: remove the TODO"; pass=$((pass + 1))
-	else echo "not ok - $what # TODO $reason"; todo=$((todo + 1)); fi
-}
-todo=0
 
 # check NAME CMD...: ok when CMD exits 0; its output is shown on failure.
 check() {

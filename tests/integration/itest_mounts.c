@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void write_host_file(const char *path, const char *text)
@@ -34,6 +35,65 @@ START_TEST(tmpfs_flags)
         itest_assert_kv(r.out, "mount:/mnt/tmpfs.noexec", "1");
         itest_assert_kv(r.out, "mount:/mnt/tmpfs.size", "1048576");
         itest_assert_kv(r.out, "write:/mnt/tmpfs/f", "ok");
+}
+END_TEST
+
+/* A seed tree in the host: a file with its own owner and mode, a
+ * subdirectory, a symlink. */
+static const char *make_seed(void)
+{
+        const char *seed = itest_mkdtemp("seed");
+        char path[PATH_MAX + 16];
+
+        snprintf(path, sizeof(path), "%s/a", seed);
+        write_host_file(path, "seed-data\n");
+        ck_assert_int_eq(chown(path, 1234, 5678), 0);
+        ck_assert_int_eq(chmod(path, 0604), 0);
+        snprintf(path, sizeof(path), "%s/d", seed);
+        ck_assert_int_eq(mkdir(path, 0711), 0);
+        snprintf(path, sizeof(path), "%s/d/b", seed);
+        write_host_file(path, "deep\n");
+        snprintf(path, sizeof(path), "%s/l", seed);
+        ck_assert_int_eq(symlink("a", path), 0);
+        ck_assert_int_eq(chmod(seed, 0750), 0);
+        return seed;
+}
+
+/* tmpcopyup (podman --read-only): the tmpfs starts with a copy of what it
+ * covers, owners and modes kept, and writes stay in the tmpfs. */
+static void run_copyup(struct itest_result *r, const char *seed, const char *extra_option)
+{
+        const char *script = "cd /seed && stat -c '%n %a %u:%g' . a d && cat a d/b && readlink l && "
+                             "grep ' /seed ' /proc/mounts | cut -d' ' -f3,4 | cut -d, -f1 | tail -n 1 && "
+                             "(echo new > new && echo written || echo refused)";
+        json_t *cfg = itest_spec("sh", "-c", script, NULL);
+
+        itest_push(cfg, "mounts",
+                   json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", "/seed", "type", "bind", "source", seed,
+                             "options", "rbind", "ro"));
+        itest_push(cfg, "mounts",
+                   json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination", "/seed", "type", "tmpfs", "source",
+                             "tmpfs", "options", "nosuid", "tmpcopyup", extra_option));
+        itest_run_cfg(r, "copyup", cfg);
+}
+
+START_TEST(tmpfs_copyup)
+{
+        struct itest_result r;
+        const char *seed = make_seed();
+        char host_new[PATH_MAX + 8];
+
+        run_copyup(&r, seed, "rw");
+        itest_assert_status(&r, 0);
+        ck_assert_str_eq(r.out,
+                         ". 750 0:0\na 604 1234:5678\nd 711 0:0\nseed-data\ndeep\na\ntmpfs rw\nwritten\n");
+        snprintf(host_new, sizeof(host_new), "%s/new", seed);
+        ck_assert_msg(access(host_new, F_OK) != 0, "a write into the tmpfs reached the host's seed");
+
+        run_copyup(&r, seed, "ro");
+        itest_assert_status(&r, 0);
+        ck_assert_str_eq(r.out,
+                         ". 750 0:0\na 604 1234:5678\nd 711 0:0\nseed-data\ndeep\na\ntmpfs ro\nrefused\n");
 }
 END_TEST
 
@@ -197,6 +257,7 @@ int main(void)
         Suite *s = suite_create("integration/mounts");
 
         itest_add(s, "tmpfs_flags", tmpfs_flags);
+        itest_add(s, "tmpfs_copyup", tmpfs_copyup);
         itest_add(s, "bind_mounts", bind_mounts);
         itest_add(s, "proc_and_sys", proc_and_sys);
         itest_add(s, "devices", devices);

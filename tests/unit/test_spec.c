@@ -598,6 +598,7 @@ START_TEST(test_mount_options)
         ck_assert_uint_eq(m->clear_flags, 0);
         ck_assert_str_eq(m->data, "mode=755,size=65536k");
         ck_assert(!m->bind && !m->recursive);
+        ck_assert(m->tmpcopyup);
         ck_assert_int_eq(m->propagation, BERTH_PROP_NONE);
         berth_spec_free(s);
 
