@@ -21,7 +21,6 @@
 # usage: vps_debian_test.sh BERTH_BINARY     (BERTH_TEST_SUITE: default bookworm)
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
 bin=${BERTH_VPS_BIN:-${1:-}}
 suite=${BERTH_TEST_SUITE:-bookworm}
 cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}/$suite
@@ -198,7 +197,7 @@ test_boot() {
 }
 
 test_exec() {
-        current=exec
+        current="exec"
         [ "$(berth exec deb -- hostname)" = deb ] || fail "hostname"
         expect 7 berth exec deb -- sh -c 'exit 7'
         expect 0 berth exec deb -- ping -c1 -W2 10.77.0.1
