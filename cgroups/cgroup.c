@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "berth/cleanup.h"
@@ -210,12 +212,44 @@ struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct 
 }
 
 /* Is pid already in h (per /proc/<pid>/cgroup)? */
+/* path is top or a cgroup below it. */
+static bool path_within(const char *path, const char *top)
+{
+        size_t n = strcmp(top, "/") == 0 ? 0 : strlen(top);
+        return strncmp(path, top, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* In the container's cgroup or below it: a guest that manages its own tree
+ * (systemd) keeps its processes in sub-cgroups, and so may exec. */
 static bool pid_in(const char *proc_cgroup, const struct cg_hier *h)
 {
         char *path = cg_proc_cgroup_path(proc_cgroup, h->unified, h->mask);
-        bool in = path && strcmp(path, h->path) == 0;
+        bool in = path && path_within(path, h->path);
         free(path);
         return in;
+}
+
+int berth_cgroup_open_pid_dir(const struct berth_cgroup *cg, pid_t pid, struct berth_err *err)
+{
+        const struct cg_hier *h = cg_unified(cg);
+        if (!h || h->fd < 0)
+                return berth_err_set(err, ENOENT, "cgroup: no unified hierarchy");
+        char file[64];
+        snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+        _cleanup_free_ char *pc = NULL;
+        int r = cg_read(AT_FDCWD, file, &pc, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *path = cg_proc_cgroup_path(pc, true, 0);
+        if (!path || !path_within(path, h->path))
+                return berth_err_set(err, ESRCH, "cgroup: process %d is not in %s", (int)pid, h->path);
+        const char *rel = path + (strcmp(h->path, "/") == 0 ? 0 : strlen(h->path));
+        rel += strspn(rel, "/");
+        /* The names below the container's cgroup are the guest's: stay beneath it. */
+        struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+        int fd = (int)syscall(SYS_openat2, h->fd, *rel ? rel : ".", &how, sizeof(how));
+        return fd >= 0 ? fd : berth_err_sys(err, errno, "cgroup: open %s%s", h->dir, path + strlen(h->path));
 }
 
 int berth_cgroup_attach_self(struct berth_cgroup *cg, struct berth_err *err)

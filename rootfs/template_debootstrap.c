@@ -20,7 +20,7 @@
 
 #include "rootfs/template_internal.h"
 
-#define DEBOOTSTRAP_INCLUDE "init,iproute2,iputils-ping"
+#define DEBOOTSTRAP_INCLUDE "systemd-sysv,iproute2,iputils-ping"
 
 static const char *find_debootstrap(void)
 {

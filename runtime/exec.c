@@ -87,6 +87,21 @@ static int setup_cgroup(struct exec_job *j, const struct berth_exec_opts *o, str
         return j->cgroup_fd >= 0 ? 0 : berth_err_sys(err, errno, "exec --cgroup %s", o->cgroup);
 }
 
+/* The container's cgroup refused a process: its guest (systemd) enabled
+ * controllers for the cgroups below it, so only leaves take processes.
+ * Join the init's cgroup instead, as runc does. errno as berth_clone3's. */
+static pid_t clone_into_init_cgroup(struct exec_job *j)
+{
+        struct berth_err ignore = {0};
+        j->cgroup_fd = berth_cgroup_open_pid_dir(j->cg, j->info.st.pid, &ignore);
+        if (j->cgroup_fd < 0) {
+                j->cgroup_fd = -EBADF;
+                errno = EBUSY;
+                return -1;
+        }
+        return berth_clone3(0, j->cgroup_fd, &j->pidfd);
+}
+
 static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_exec_opts *o,
                         struct berth_err *err)
 {
@@ -106,6 +121,8 @@ static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_e
         prctl(PR_SET_DUMPABLE, 0);
         int cgfd = j->cgroup_fd >= 0 ? j->cgroup_fd : (j->cg ? berth_cgroup_clone_fd(j->cg) : -1);
         pid_t pid = berth_clone3(0, cgfd, &j->pidfd);
+        if (pid < 0 && errno == EBUSY && cgfd >= 0 && j->cgroup_fd < 0)
+                pid = clone_into_init_cgroup(j);
         if (pid == 0)
                 exec_child_main(&c);
         int e = errno;

@@ -14,7 +14,9 @@
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/prctl.h>
+#include <sys/vfs.h>
 
 #include "berth/cleanup.h"
 #include "berth/vps.h"
@@ -199,10 +201,38 @@ static int patch_linux(json_t *lx, const struct berth_vps_config *cfg)
         return 0;
 }
 
+/* A guest systemd runs its own cgroup tree: it needs /sys/fs/cgroup
+ * writable, holding only its own subtree, in a layout it accepts. The
+ * unified hierarchy mounted in the VPS's cgroup namespace is exactly that
+ * (runc and LXC give systemd the same), on a pure v2 host and on a hybrid
+ * one alike: there the v2 tree carries no controllers, and the v1 limits
+ * stay in force on the host's side of the VPS's v1 cgroups, which the guest
+ * no longer sees. A host without a cgroup2 mount keeps the default. */
+static int patch_cgroup_mount(json_t *mounts)
+{
+        struct statfs root, unified;
+        bool v2 = (statfs("/sys/fs/cgroup", &root) == 0 && root.f_type == CGROUP2_SUPER_MAGIC) ||
+                  (statfs("/sys/fs/cgroup/unified", &unified) == 0 && unified.f_type == CGROUP2_SUPER_MAGIC);
+        if (!v2)
+                return 0;
+        size_t i;
+        json_t *m;
+        json_array_foreach(mounts, i, m)
+        {
+                if (strcmp(json_string_value(json_object_get(m, "destination")) ?: "", "/sys/fs/cgroup") != 0)
+                        continue;
+                return json_array_set_new(mounts, i,
+                                          json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination",
+                                                    "/sys/fs/cgroup", "type", "cgroup2", "source", "cgroup2",
+                                                    "options", "nosuid", "noexec", "nodev", "rw"));
+        }
+        return 0;
+}
+
 static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *init)
 {
         json_t *lx = json_object_get(doc, "linux");
-        if (!lx || patch_linux(lx, cfg) < 0)
+        if (!lx || patch_linux(lx, cfg) < 0 || patch_cgroup_mount(json_object_get(doc, "mounts")) < 0)
                 return -1;
         if (json_object_set_new(doc, "process", make_process(init)) < 0 ||
             json_object_set_new(doc, "root", json_pack("{s:s, s:b}", "path", "rootfs", "readonly", 0)) < 0 ||

@@ -68,8 +68,15 @@ int berth_cgroup_create(struct berth_cgroup *cg, struct berth_err *err);
 int berth_cgroup_clone_fd(const struct berth_cgroup *cg);
 
 /* Moves pid into every hierarchy of the container where it is not already
- * (so after clone3 into clone_fd only the v1 hierarchies are written). */
+ * (in the container's cgroup or below it), so after clone3 into clone_fd
+ * only the v1 hierarchies are written. */
 int berth_cgroup_attach(struct berth_cgroup *cg, pid_t pid, struct berth_err *err);
+
+/* An O_DIRECTORY fd (the caller's) of pid's cgroup in the unified hierarchy,
+ * which must be the container's cgroup or one below it. For exec into a
+ * container whose cgroup admits processes only in leaves (a guest systemd
+ * enabled controllers for its own sub-cgroups): join the init's instead. */
+int berth_cgroup_open_pid_dir(const struct berth_cgroup *cg, pid_t pid, struct berth_err *err);
 
 /* For the calling process itself, single-threaded (a freshly cloned init
  * or exec child): joins the v1 hierarchies by writing "0" to their `tasks`

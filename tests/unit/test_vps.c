@@ -1,7 +1,11 @@
 /* Unit tests of the VPS store and config generation (no root needed). */
 #include <check.h>
+#include <linux/magic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
 
 #include "berth/spec.h"
 #include "berth/vps.h"
@@ -123,6 +127,27 @@ START_TEST(test_config_invalid)
 }
 END_TEST
 
+/* A guest systemd needs a writable cgroup2 tree of its own: the unified
+ * hierarchy, mounted read-write inside the VPS's cgroup namespace, wherever
+ * the host has one (pure v2 or hybrid). */
+static void check_cgroup_mount(const struct berth_spec *s)
+{
+        struct statfs root, unified;
+        bool v2 = (statfs("/sys/fs/cgroup", &root) == 0 && root.f_type == CGROUP2_SUPER_MAGIC) ||
+                  (statfs("/sys/fs/cgroup/unified", &unified) == 0 && unified.f_type == CGROUP2_SUPER_MAGIC);
+        ck_assert(s->namespaces[BERTH_NS_CGROUP].present);
+        const struct berth_mount *m = NULL;
+        for (size_t i = 0; i < s->n_mounts; i++)
+                if (strcmp(s->mounts[i].destination, "/sys/fs/cgroup") == 0)
+                        m = &s->mounts[i];
+        ck_assert_ptr_nonnull(m);
+        if (!v2)
+                return;
+        ck_assert_str_eq(m->type, "cgroup2");
+        ck_assert(!(m->flags & MS_RDONLY));
+        ck_assert(m->flags & MS_NOSUID);
+}
+
 START_TEST(test_spec_json)
 {
         struct berth_vps_config cfg;
@@ -146,6 +171,7 @@ START_TEST(test_spec_json)
         ck_assert_uint_eq(s->resources.cpu.period.v, 100000);
         ck_assert_uint_eq(cg_shares_to_weight(s->resources.cpu.shares.v), 200);
         ck_assert_int_eq(s->resources.pids_limit.v, 512);
+        check_cgroup_mount(s);
         berth_spec_free(s);
         free(json);
 

@@ -249,73 +249,9 @@ test_destroy() {
         [ -z "$(ls -A "$data/vps")" ] || fail "vps dir not empty: $(ls -A "$data/vps")"
 }
 
-# A Debian guest boots its own init (sysvinit: systemd as a guest init
-# needs a writable cgroup tree, which berth does not delegate yet). The tree comes from
-# BERTH_TEST_DEBIAN, or is debootstrapped once into the cache (before the
-# network namespace: the mirror must be reachable) and reused afterwards.
-prepare_debian() {
-        [ -n "${BERTH_TEST_DEBIAN:-}" ] && return
-        cache=${BERTH_VPS_TEST_CACHE:-}
-        [ -n "$cache" ] || { debian_skip="no cache directory (BERTH_VPS_TEST_CACHE)"; return; }
-        if [ -x "$cache/debian/sbin/init" ]; then
-                BERTH_TEST_DEBIAN=$cache/debian
-                return
-        fi
-        command -v debootstrap >/dev/null || { debian_skip="no debootstrap"; return; }
-        mirror=${BERTH_TEST_MIRROR:-http://deb.debian.org/debian}
-        if ! curl -fsS -m 5 -o /dev/null "$mirror/dists/bookworm/Release" 2>/dev/null; then
-                debian_skip="$mirror is not reachable"
-                return
-        fi
-        mkdir -p "$cache"
-        rm -rf "$cache/debian.new"
-        echo "debootstrap bookworm into $cache (once)..."
-        if debootstrap --variant=minbase --include=sysvinit-core,iproute2,iputils-ping bookworm "$cache/debian.new" \
-                "$mirror" >"$cache/debootstrap.log" 2>&1; then
-                mv "$cache/debian.new" "$cache/debian"
-                BERTH_TEST_DEBIAN=$cache/debian
-        else
-                debian_skip="debootstrap failed (see $cache/debootstrap.log)"
-        fi
-}
-
-test_debian() {
-        deb=${BERTH_TEST_DEBIAN:-}
-        if [ -z "$deb" ]; then
-                echo "skip debian: ${BERTH_TEST_DEBIAN_SKIP:-no Debian tree}"
-                return
-        fi
-        mkdir -p "$data/templates/debian"
-        ln -s "$deb" "$data/templates/debian/rootfs"
-        # Debian's stock inittab turns SIGINT (ctrl-alt-del) into a reboot,
-        # which ends a pid namespace: a graceful stop.
-        echo '{"name": "debian", "init": "/sbin/init", "stop_signal": "SIGINT"}' \
-                >"$data/templates/debian/template.json"
-        expect 0 berth create deb --template debian --ip 10.77.0.50
-        expect 0 berth start deb
-        exe=$(berth exec deb -- readlink /proc/1/exe)
-        [ "$exe" = /sbin/init ] || [ "$exe" = /usr/sbin/init ] || fail "Debian pid 1 is '$exe', not its init"
-        # sysvinit renames itself "init [N]" once it reached its runlevel.
-        for _ in $(seq 30); do
-                cmd=$(berth exec deb -- cat /proc/1/cmdline | tr '\0' ' ')
-                case $cmd in "init ["*) break ;; esac
-                sleep 1
-        done
-        case $cmd in "init ["*) ;; *) fail "Debian init did not reach a runlevel: '$cmd'" ;; esac
-        expect 0 berth exec deb -- ping -c1 -W2 10.77.0.1
-        out=$(berth stop deb --timeout 60 --json)
-        echo "$out" | grep -q '"forced": false' || fail "Debian did not shut down by itself: $out"
-        expect 0 berth destroy deb
-        assert_gone deb
-        rm -rf "$data/templates/debian"
-}
-
 # ---- main ------------------------------------------------------------------
 
 if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        debian_skip=""
-        case " ${*:-debian} " in *" debian "*) prepare_debian ;; esac
-        export BERTH_TEST_DEBIAN="${BERTH_TEST_DEBIAN:-}" BERTH_TEST_DEBIAN_SKIP="$debian_skip"
         BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$@"
 fi
 ip link set lo up 2>/dev/null
@@ -327,7 +263,7 @@ export BERTH_DATA="$data"
 trap cleanup EXIT
 sh "$here/mktemplate.sh" "$data" bb || skip "cannot build the busybox template"
 
-all="two_vps exit_codes set_limits ip_live stop_graceful stop_forced routed failed_start autostart destroy debian"
+all="two_vps exit_codes set_limits ip_live stop_graceful stop_forced routed failed_start autostart destroy"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do

@@ -1,0 +1,271 @@
+#!/bin/sh
+# Integration test: a Debian VPS booting systemd as its init.
+#
+# The template is debootstrapped once by `berth template create --debootstrap`
+# (mirror: the host's apt sources, as berth finds it) into a cache kept
+# between runs, /var/cache/berth-test/<suite> (a berth data directory;
+# BERTH_TEST_CACHE overrides the parent), so that later runs only boot.
+# The VPS runs inside a network namespace this script makes for itself (it
+# re-execs under `unshare --net`), like vps_test.sh.
+#
+# Checks: systemd is pid 1 and reaches "running" (or "degraded", with the
+# failed units shown), it owns a writable cgroup2 tree of its own while the
+# host keeps enforcing the VPS's memory limit, exec works and returns exit
+# codes, a stop is graceful (systemd exits on SIGRTMIN+3 before the
+# timeout), a second boot from the kept upper layer works, and destroy
+# leaves no state, mount, cgroup (so no process either) or link.
+#
+# Skips (77) with the reason without root, overlayfs, debootstrap, or when
+# the mirror is unreachable and no cached tree exists.
+#
+# usage: vps_debian_test.sh BERTH_BINARY     (BERTH_TEST_SUITE: default bookworm)
+set -u
+
+bin=${BERTH_VPS_BIN:-${1:-}}
+suite=${BERTH_TEST_SUITE:-bookworm}
+cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}/$suite
+boot_timeout=${BERTH_TEST_BOOT_TIMEOUT:-180}
+
+skip() {
+        echo "SKIP: $*"
+        exit 77
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then skip "no berth binary given"; fi
+command -v unshare >/dev/null || skip "no unshare(1)"
+grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null
+grep -qw overlay /proc/filesystems || skip "no overlayfs in this kernel"
+
+# ---- the template: debootstrapped once, cached by suite ---------------------
+
+has_systemd() {
+        [ -x "$1/usr/lib/systemd/systemd" ] || [ -x "$1/lib/systemd/systemd" ]
+}
+
+# The first http(s) Debian/Ubuntu archive in the host's apt sources (the
+# mirror berth uses too), only to tell "unreachable" (skip) from "broken"
+# (fail) before debootstrapping.
+apt_mirror() {
+        [ -n "${BERTH_TEST_MIRROR:-}" ] && { echo "$BERTH_TEST_MIRROR"; return; }
+        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+                sed -n -e 's/^[[:space:]]*deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\(https\{0,1\}:[^[:space:]]*\).*/\2/p' \
+                        -e 's/^URIs:[[:space:]]*\(https\{0,1\}:[^[:space:]]*\).*/\1/p' |
+                grep -E '/(debian|ubuntu)/?$' | head -n1
+}
+
+reachable() {
+        if command -v curl >/dev/null; then
+                curl -fsS -m 10 -o /dev/null "$1"
+        else
+                wget -q -T 10 -O /dev/null "$1"
+        fi
+}
+
+prepare_template() {
+        tdir=$cache/templates/debian
+        has_systemd "$tdir/rootfs" && return 0
+        command -v debootstrap >/dev/null || skip "no debootstrap (apt-get install debootstrap)"
+        mirror=$(apt_mirror)
+        [ -n "$mirror" ] || skip "no Debian mirror in the host's apt sources (BERTH_TEST_MIRROR=URL sets one)"
+        reachable "${mirror%/}/dists/$suite/Release" 2>/dev/null || skip "mirror $mirror is not reachable"
+        # A partial tree (an older template without systemd, say) is rebuilt.
+        [ -e "$tdir" ] && "$bin" template --data-dir "$cache" rm debian >/dev/null 2>&1
+        echo "debootstrap $suite into $cache (once; about a minute)..."
+        set -- template --data-dir "$cache" create debian --debootstrap "$suite"
+        [ -n "${BERTH_TEST_MIRROR:-}" ] && set -- "$@" --mirror "$BERTH_TEST_MIRROR"
+        if ! timeout 900 "$bin" "$@" >"$cache.log" 2>&1; then
+                tail -n 20 "$cache.log"
+                echo "FAIL: berth template create --debootstrap $suite failed (log: $cache.log)"
+                exit 1
+        fi
+        tail -n 1 "$cache.log"
+        has_systemd "$tdir/rootfs" || {
+                echo "FAIL: the debootstrapped template has no systemd"
+                exit 1
+        }
+}
+
+if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
+        mkdir -p "$cache" || skip "cannot create the cache $cache"
+        # One builder at a time: parallel runs share the cache.
+        exec 9>"$cache.lock"
+        flock -w 900 9 2>/dev/null || true
+        prepare_template
+        exec 9>&-
+        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin"
+fi
+
+# ---- in our own network namespace ------------------------------------------
+
+ip link set lo up 2>/dev/null
+tmp=$(mktemp -d /tmp/berth-debiantest.XXXXXX)
+data=$tmp/data
+root=$tmp/run
+failures=0
+current=""
+
+berth() {
+        "$bin" --root "$root" vps --data-dir "$data" "$@"
+}
+
+fail() {
+        echo "FAIL [$current]: $*"
+        failures=$((failures + 1))
+}
+
+expect() {
+        want=$1
+        shift
+        out=$("$@" 2>&1)
+        got=$?
+        [ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $out"
+}
+
+json_field() {
+        sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n1
+}
+
+cleanup() {
+        [ -d "$data/vps/deb" ] && berth destroy --force deb >/dev/null 2>&1
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+mkdir -p "$data/templates/debian"
+ln -s "$cache/templates/debian/rootfs" "$data/templates/debian/rootfs"
+cp "$cache/templates/debian/template.json" "$data/templates/debian/"
+
+# Waits until systemd has finished booting; prints its last answer.
+wait_booted() {
+        state=""
+        i=0
+        while [ "$i" -lt "$boot_timeout" ]; do
+                state=$(berth exec deb -- systemctl is-system-running 2>/dev/null)
+                # "offline": systemd does not answer yet (no bus socket).
+                case $state in running | degraded | maintenance | stopping) break ;; esac
+                sleep 1
+                i=$((i + 1))
+        done
+        echo "$state"
+}
+
+check_booted() { # check_booted WHICH-BOOT
+        t0=$(date +%s)
+        state=$(wait_booted)
+        echo "$1 boot: systemd is '$state' after $(($(date +%s) - t0))s"
+        case $state in
+        running) ;;
+        degraded)
+                echo "degraded; failed units:"
+                berth exec deb -- systemctl --failed --no-legend --no-pager
+                ;;
+        *)
+                fail "$1 boot: systemd did not finish booting: '$state'"
+                berth exec deb -- systemctl list-jobs --no-pager 2>&1 | tail -n 20
+                berth exec deb -- journalctl -b --no-pager 2>&1 | tail -n 40
+                return 1
+                ;;
+        esac
+}
+
+init_pid() {
+        berth status deb --json | json_field pid
+}
+
+# The host's view of the VPS's memory limit: v1 memory controller on a
+# hybrid host, memory.max of the VPS's cgroup (above systemd's init.scope) on
+# a pure cgroup v2 one.
+host_memory_limit() {
+        p=$(grep ':memory:' "/proc/$1/cgroup" | cut -d: -f3)
+        if [ -n "$p" ] && [ -f "/sys/fs/cgroup/memory$p/memory.limit_in_bytes" ]; then
+                cat "/sys/fs/cgroup/memory$p/memory.limit_in_bytes"
+                return
+        fi
+        p=$(sed -n 's/^0:://p' "/proc/$1/cgroup")
+        cat "/sys/fs/cgroup${p%/init.scope}/memory.max"
+}
+
+test_boot() {
+        current=boot
+        expect 0 berth create deb --template debian --ip 10.77.0.50 --memory 256M
+        expect 0 berth start deb
+        check_booted first || return
+        exe=$(berth exec deb -- readlink /proc/1/exe)
+        case $exe in */systemd) ;; *) fail "pid 1 is '$exe', not systemd" ;; esac
+        [ "$(berth exec deb -- cat /proc/1/comm)" = systemd ] || fail "pid 1's name is not systemd"
+}
+
+test_exec() {
+        current="exec"
+        [ "$(berth exec deb -- hostname)" = deb ] || fail "hostname"
+        expect 7 berth exec deb -- sh -c 'exit 7'
+        expect 0 berth exec deb -- ping -c1 -W2 10.77.0.1
+        expect 0 berth exec deb -- sh -c 'echo kept >/root/file'
+}
+
+test_cgroups() {
+        current=cgroups
+        fstype=$(berth exec deb -- stat -f -c %T /sys/fs/cgroup)
+        [ "$fstype" = cgroup2fs ] || fail "the guest's /sys/fs/cgroup is '$fstype', not cgroup2"
+        # systemd made its own tree (so /sys/fs/cgroup is writable) and sees
+        # only its subtree (so it is in its own cgroup namespace).
+        own=$(berth exec deb -- cat /proc/1/cgroup | sed -n 's/^0:://p')
+        [ "$own" = /init.scope ] || fail "pid 1's cgroup inside: '$own'"
+        expect 0 berth exec deb -- test -d /sys/fs/cgroup/system.slice
+        pid=$(init_pid)
+        host=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+        case $host in */berth-vps-deb/init.scope) ;; *) fail "host view of pid 1's cgroup: '$host'" ;; esac
+        # The VPS's limits are the host's: the guest may not write them (on a
+        # v2 host the kernel's nsdelegate refuses writes to a namespace root).
+        if berth exec deb -- test -e /sys/fs/cgroup/memory.max; then
+                expect 1 berth exec deb -- sh -c 'echo max >/sys/fs/cgroup/memory.max'
+        fi
+        limit=$(host_memory_limit "$pid")
+        [ "$limit" = 268435456 ] || fail "the VPS's memory limit on the host is '$limit', not 256M"
+}
+
+test_stop() {
+        current=stop
+        t0=$(date +%s)
+        out=$(berth stop deb --timeout 90 --json)
+        took=$(($(date +%s) - t0))
+        echo "stop took ${took}s"
+        echo "$out" | grep -q '"forced": false' || fail "systemd did not exit by itself on the stop signal: $out"
+        [ "$(berth status deb --json | json_field state)" = stopped ] || fail "deb not stopped"
+}
+
+test_restart() {
+        current=restart
+        expect 0 berth start deb
+        check_booted second || return
+        [ "$(berth exec deb -- cat /root/file)" = kept ] || fail "upper layer lost over a stop and start"
+        test_stop
+}
+
+test_destroy() {
+        current=destroy
+        expect 0 berth destroy deb
+        [ ! -e "$root/vps-deb" ] || fail "container state left in $root"
+        [ ! -e "$data/vps/deb" ] || fail "VPS directory left: $(ls -A "$data/vps/deb")"
+        [ ! -e "$data/templates/debian/users/deb" ] || fail "template marker left"
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name berth-vps-deb 2>/dev/null)
+        [ -z "$left" ] || fail "cgroups left: $left"
+        ! grep -q "$tmp" /proc/self/mountinfo || fail "mounts left: $(grep "$tmp" /proc/self/mountinfo)"
+        links=$(ip -o link show | grep -E ' (bth[0-9a-f]+|berth0)[@:]')
+        [ -z "$links" ] || fail "links left: $links"
+}
+
+echo "== debian ($suite)"
+if test_boot; then
+        test_exec
+        test_cgroups
+fi
+test_stop
+[ "$failures" = 0 ] && test_restart
+test_destroy
+if [ "$failures" -gt 0 ]; then
+        echo "$failures failure(s)"
+        exit 1
+fi
+echo "all passed"
