@@ -211,7 +211,6 @@ struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct 
         return cg;
 }
 
-/* Is pid already in h (per /proc/<pid>/cgroup)? */
 /* path is top or a cgroup below it. */
 static bool path_within(const char *path, const char *top)
 {
@@ -219,7 +218,8 @@ static bool path_within(const char *path, const char *top)
         return strncmp(path, top, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-/* In the container's cgroup or below it: a guest that manages its own tree
+/* Is pid already in h (per /proc/<pid>/cgroup), in the container's cgroup
+ * or below it? A guest that manages its own tree
  * (systemd) keeps its processes in sub-cgroups, and so may exec. */
 static bool pid_in(const char *proc_cgroup, const struct cg_hier *h)
 {
