@@ -71,6 +71,9 @@ char *container_hook_state(const struct container_setup *s, pid_t pid, const cha
 /* Sends one fd with SCM_RIGHTS, `name` as the data (runc's format). */
 int berth_send_fd(int sock, int fd, const char *name, struct berth_err *err);
 
+/* Receives one fd sent by berth_send_fd (close-on-exec). */
+int berth_recv_fd(int sock, struct berth_err *err);
+
 /* Writes the pid file atomically (tmp + rename); no-op for a NULL path. */
 int berth_write_pid_file(const char *path, pid_t pid, struct berth_err *err);
 

@@ -97,8 +97,9 @@ static json_t *make_process(char *const *init)
         static const char *const env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                           "TERM=linux", "container=berth"};
         /* The same set in bounding, permitted and effective: the guest's
-         * root is root of its system. */
-        return json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}", "terminal", 0, "user",
+         * root is root of its system. A terminal: the guest's /dev/console,
+         * kept by `vps start`'s console keeper (runtime/vps_console.c). */
+        return json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}", "terminal", 1, "user",
                          "uid", 0, "gid", 0, "args", string_array((const char *const *)init, n), "env",
                          string_array(env, BERTH_ARRAY_SIZE(env)), "cwd", "/", "capabilities", "bounding",
                          caps_array(), "permitted", caps_array(), "effective", caps_array(),

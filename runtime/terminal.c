@@ -113,6 +113,25 @@ int berth_fence_fds(unsigned preserve_fds, struct berth_err *err)
         return 0;
 }
 
+int berth_recv_fd(int sock, struct berth_err *err)
+{
+        char data[256];
+        struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+        if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                return berth_err_set(err, EPIPE, "no terminal received over the console socket");
+        int fd;
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        return fd;
+}
+
 int berth_connect_unix(const char *path, struct berth_err *err)
 {
         struct sockaddr_un addr = {.sun_family = AF_UNIX};

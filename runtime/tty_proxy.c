@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "runtime/container_internal.h"
 #include "runtime/tty_proxy.h"
 
 struct tty_proxy {
@@ -40,25 +41,6 @@ struct tty_proxy *tty_proxy_new(int *console_sock, struct berth_err *err)
         p->master = -EBADF;
         *console_sock = sv[1];
         return p;
-}
-
-static int recv_master(int sock, struct berth_err *err)
-{
-        char data[256];
-        struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr msg = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-        struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-        if (!c || c->cmsg_type != SCM_RIGHTS)
-                return berth_err_set(err, EPIPE, "the process did not send its terminal");
-        int fd;
-        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        return fd;
 }
 
 static void copy_winsize(int master)
@@ -123,7 +105,7 @@ static void relay(struct tty_proxy *p, int pidfd, int sigfd)
 
 int tty_proxy_run(struct tty_proxy *p, pid_t pid, int pidfd, int *exit_code, struct berth_err *err)
 {
-        p->master = recv_master(p->sock, err);
+        p->master = berth_recv_fd(p->sock, err);
         if (p->master < 0) {
                 berth_kill_and_reap(&pid);
                 return p->master;

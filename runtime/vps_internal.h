@@ -41,6 +41,16 @@ int vps_container_load(const struct berth_vps_ctx *v, const char *name, struct b
 int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                           struct berth_err *err);
 
+/* Boots a VPS: creates and starts its container with console_socket as
+ * create's --console-socket, cleaning up after itself on failure. */
+typedef int (*vps_boot_fn)(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                           const char *console_socket, struct berth_err *err);
+/* Runs boot in a worker below a new console keeper (runtime/vps_console.c),
+ * which logs and relays the guest's console and reaps its init. Returns
+ * boot's result. */
+int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, vps_boot_fn boot,
+                     struct berth_err *err);
+
 /* flock()s the VPS directory (released by closing the fd). */
 int vps_lock(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
 bool vps_hostname_valid(const char *h);

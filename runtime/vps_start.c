@@ -43,27 +43,10 @@ int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_
         return r;
 }
 
-/* console.log gets the init's stdout and stderr, from this boot on. */
-static int open_console(const struct berth_vps_ctx *v, const char *name, int stdio[3], struct berth_err *err)
-{
-        char path[PATH_MAX];
-        berth_vps_path(v, name, "console.log", path, sizeof(path));
-        stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        stdio[1] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-        stdio[2] = stdio[1] >= 0 ? fcntl(stdio[1], F_DUPFD_CLOEXEC, 3) : -EBADF;
-        if (stdio[0] < 0 || stdio[1] < 0 || stdio[2] < 0)
-                return berth_err_sys(err, errno, "open %s", path);
-        char stamp[64];
-        time_t now = time(NULL);
-        struct tm tm;
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-        dprintf(stdio[1], "berth: VPS %s starting at %s\n", name, stamp);
-        return 0;
-}
-
-/* Mount, write the guest files, create, unmount our copy. */
+/* Mount, write the guest files, create, unmount our copy. The init sends
+ * its console to the socket at handoff_path (see vps_console.c). */
 static int create_container(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                            struct berth_err *err)
+                            const char *handoff_path, struct berth_err *err)
 {
         struct berth_vps_template t;
         char dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], rootfs[PATH_MAX];
@@ -85,27 +68,23 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
                 r = berth_err_sys(err, errno, "open %s", rootfs);
         if (r >= 0)
                 r = vps_guest_files(root_fd, cfg, err);
-        int stdio[3] = {-EBADF, -EBADF, -EBADF};
-        if (r >= 0)
-                r = open_console(v, cfg->name, stdio, err);
         char id[BERTH_VPS_NAME_MAX + 8];
         struct berth_create_opts o = {.id = berth_vps_container_id(cfg->name, id, sizeof(id)),
                                       .bundle = dir,
-                                      .set_stdio = true,
-                                      .stdio = {stdio[0], stdio[1], stdio[2]}};
+                                      .console_socket = handoff_path};
         if (r >= 0)
                 r = berth_container_create(v->ctx, &o, err);
-        for (int i = 0; i < 3; i++)
-                berth_closep(&stdio[i]);
         berth_closep(&root_fd);
         /* The container holds its own copy of the mount now. */
         umount2(rootfs, MNT_DETACH);
         return r;
 }
 
-static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
+/* Runs in the worker below the console keeper (vps_console.c). */
+static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *console_socket,
+                struct berth_err *err)
 {
-        int r = create_container(v, cfg, err);
+        int r = create_container(v, cfg, console_socket, err);
         if (r < 0)
                 return r;
         struct berth_container_info info;
@@ -154,7 +133,7 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
         if (r >= 0)
                 r = berth_vps_config_save(v, &cfg, err);
         if (r >= 0)
-                r = boot(v, &cfg, err);
+                r = vps_console_boot(v, &cfg, boot, err);
         berth_vps_config_clear(&cfg);
         return r < 0 ? berth_err_wrap(err, "start VPS %s", name) : 0;
 }

@@ -161,7 +161,7 @@ START_TEST(test_spec_json)
         ck_assert_str_eq(s->cgroups_path, "berth-vps-web1");
         ck_assert_str_eq(s->hostname, "web1.example");
         ck_assert_str_eq(s->process.args[0], "/sbin/init");
-        ck_assert(!s->process.terminal);
+        ck_assert(s->process.terminal); /* the console, kept by the keeper */
         ck_assert(!s->root_readonly);
         ck_assert(s->namespaces[BERTH_NS_NET].present && !s->namespaces[BERTH_NS_NET].path);
         ck_assert(s->namespaces[BERTH_NS_PID].present);
