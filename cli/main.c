@@ -1,10 +1,12 @@
 /* berth: global options, then one verb. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -123,6 +125,23 @@ static int parse_globals(struct cli *cli, int argc, char **argv)
         return optind;
 }
 
+/* A verb without a handler here (the static berth) runs in berth-full,
+ * which sits next to our own executable, with the same arguments. */
+static int run_full(struct cli *cli, char **argv)
+{
+        char path[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("/berth-full"));
+        char *slash = n > 0 ? memrchr(path, '/', (size_t)n) : NULL;
+        if (!slash) {
+                cli_errorf(cli, ENOENT, "cannot find berth-full: readlink /proc/self/exe failed");
+                return 1;
+        }
+        strcpy(slash, "/berth-full");
+        execv(path, argv);
+        cli_errorf(cli, errno, "run %s: %s", path, strerror(errno));
+        return 1;
+}
+
 int main(int argc, char **argv)
 {
         struct cli cli = {.prog = "berth"};
@@ -139,6 +158,8 @@ int main(int argc, char **argv)
         const char *verb = argv[first];
         for (const struct cli_verb *v = cli_verbs(); v->name; v++) {
                 if (!strcmp(v->name, verb)) {
+                        if (!v->run)
+                                return run_full(&cli, argv);
                         optind = 1;
                         return v->run(&cli, argc - first, argv + first);
                 }

@@ -1,7 +1,17 @@
-/* The verb table: name, handler, one-line summary for --help. */
+/* The verb table: name, handler, one-line summary for --help.
+ *
+ * Compiled into each binary: the static berth (BERTH_OCI_ONLY) has no
+ * handler for the verbs that need libmnl or libarchive, and main() runs
+ * berth-full for them. */
 #include <stddef.h>
 
 #include "cli/cli.h"
+
+#ifdef BERTH_OCI_ONLY
+#define FULL_ONLY(fn) NULL
+#else
+#define FULL_ONLY(fn) fn
+#endif
 
 static const struct cli_verb verbs[] = {
     {"create", cmd_create, "create a container from a bundle"},
@@ -21,8 +31,8 @@ static const struct cli_verb verbs[] = {
     {"features", cmd_features, "print the OCI features document"},
     {"checkpoint", cmd_checkpoint, "checkpoint a running container with criu"},
     {"restore", cmd_restore, "restore a container from a criu checkpoint"},
-    {"vps", cmd_vps, "manage virtual private servers"},
-    {"template", cmd_template, "manage VPS templates"},
+    {"vps", FULL_ONLY(cmd_vps), "manage virtual private servers"},
+    {"template", FULL_ONLY(cmd_template), "manage VPS templates"},
     {NULL, NULL, NULL},
 };
 
