@@ -23,7 +23,7 @@ static const char vps_usage[] =
     "  set NAME [options]                   change limits and addresses (live when running)\n"
     "  exec NAME -- CMD [ARG...]            run a command inside; exits with its code\n"
     "  enter NAME [--shell PATH]            interactive shell on a pseudo-terminal\n"
-    "  console NAME [--follow]              the init's output\n"
+    "  console NAME [--follow|--attach]     the guest's console (log, or interactive)\n"
     "  status NAME                          state, addresses, limits, usage, limit hits\n"
     "  list                                 every VPS\n\n"
     "Every command takes --json (one JSON document on stdout) and --data-dir DIR\n"

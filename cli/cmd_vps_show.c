@@ -131,14 +131,12 @@ static int load_both(struct vps_cli *vc, const char *name, struct berth_vps_conf
 }
 
 /* Options only (--json, --data-dir), then exactly n_args names. */
-static int simple_args(struct vps_cli *vc, int argc, char **argv, int n_args, bool *follow)
+static int simple_args(struct vps_cli *vc, int argc, char **argv, int n_args)
 {
-        static const struct option opts[] = {{"follow", no_argument, NULL, 'f'}, VPS_COMMON_OPTS, {0}};
+        static const struct option opts[] = {VPS_COMMON_OPTS, {0}};
         int c;
-        while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1)
-                if (c == 'f' && follow)
-                        *follow = true;
-                else if (!vps_common_opt(vc, c))
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+                if (!vps_common_opt(vc, c))
                         return vps_failf(vc, EINVAL, "%s: unknown option (see --help)", vc->verb);
         if (argc - optind != n_args)
                 return vps_failf(vc, EINVAL, "%s: expects %s", vc->verb, n_args ? "one NAME" : "no argument");
@@ -149,7 +147,7 @@ int vps_cmd_status(struct vps_cli *vc, int argc, char **argv)
 {
         if (cli_wants_help(argc, argv, "usage: berth vps status NAME [--json]\n"))
                 return 0;
-        int code = simple_args(vc, argc, argv, 1, NULL);
+        int code = simple_args(vc, argc, argv, 1);
         if (code)
                 return code;
         struct berth_vps_config cfg;
@@ -189,7 +187,7 @@ int vps_cmd_list(struct vps_cli *vc, int argc, char **argv)
 {
         if (cli_wants_help(argc, argv, "usage: berth vps list [--json]\n"))
                 return 0;
-        int code = simple_args(vc, argc, argv, 0, NULL);
+        int code = simple_args(vc, argc, argv, 0);
         if (code)
                 return code;
         struct berth_err err = {0};
@@ -263,14 +261,33 @@ static int follow(int fd, pid_t pid, const char *path)
         }
 }
 
+static int console_args(struct vps_cli *vc, int argc, char **argv, bool *follow, bool *attach)
+{
+        static const struct option opts[] = {
+            {"follow", no_argument, NULL, 'f'}, {"attach", no_argument, NULL, 'a'}, VPS_COMMON_OPTS, {0}};
+        int c;
+        while ((c = getopt_long(argc, argv, "fa", opts, NULL)) != -1)
+                if (c == 'f' || c == 'a')
+                        *(c == 'f' ? follow : attach) = true;
+                else if (!vps_common_opt(vc, c))
+                        return vps_failf(vc, EINVAL, "%s: unknown option (see --help)", vc->verb);
+        if (argc - optind != 1)
+                return vps_failf(vc, EINVAL, "%s: expects one NAME", vc->verb);
+        if (*follow && *attach)
+                return vps_failf(vc, EINVAL, "%s: --follow and --attach exclude each other", vc->verb);
+        return 0;
+}
+
 int vps_cmd_console(struct vps_cli *vc, int argc, char **argv)
 {
         if (cli_wants_help(argc, argv,
-                           "usage: berth vps console NAME [--follow] [--json]\n\n"
-                           "The init's output of the current (or last) boot.\n"))
+                           "usage: berth vps console NAME [--follow|--attach] [--json]\n\n"
+                           "What the guest wrote on its console in the current (or last) boot.\n"
+                           "  --follow   go on printing new output until the VPS stops\n"
+                           "  --attach   interactive: the console on this terminal (Ctrl-] detaches)\n"))
                 return 0;
-        bool fol = false;
-        int code = simple_args(vc, argc, argv, 1, &fol);
+        bool fol = false, attach = false;
+        int code = console_args(vc, argc, argv, &fol, &attach);
         if (code)
                 return code;
         const char *name = argv[optind];
@@ -279,6 +296,12 @@ int vps_cmd_console(struct vps_cli *vc, int argc, char **argv)
         if ((code = load_both(vc, name, &cfg, &st)))
                 return code;
         berth_vps_config_clear(&cfg);
+        if (attach) {
+                struct berth_err err = {0};
+                if (berth_vps_console_attach(&vc->v, name, &err) < 0)
+                        return vps_fail(vc, &err);
+                return 0;
+        }
         char path[PATH_MAX];
         berth_vps_path(&vc->v, name, "console.log", path, sizeof(path));
         _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

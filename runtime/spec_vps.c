@@ -186,12 +186,10 @@ struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, st
         return r;
 }
 
-static int patch_linux(json_t *lx, const struct berth_vps_config *cfg)
+/* cg: one level, made by create and removed by delete (a shared "berth/"
+ * parent would outlive the last VPS: no create owns it). */
+static int patch_linux(json_t *lx, const struct berth_vps_config *cfg, const char *cg)
 {
-        char cg[BERTH_VPS_NAME_MAX + 16];
-        /* One level, made by create and removed by delete: a shared "berth/"
-         * parent would outlive the last VPS (no create owns it). */
-        snprintf(cg, sizeof(cg), "berth-vps-%s", cfg->name);
         json_t *res = json_object_get(lx, "resources");
         json_t *limits = make_resources(&cfg->limits);
         int r = !res || !limits ? -1 : json_object_update(res, limits);
@@ -230,10 +228,10 @@ static int patch_cgroup_mount(json_t *mounts)
         return 0;
 }
 
-static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *init)
+static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *init, const char *cgroup)
 {
         json_t *lx = json_object_get(doc, "linux");
-        if (!lx || patch_linux(lx, cfg) < 0 || patch_cgroup_mount(json_object_get(doc, "mounts")) < 0)
+        if (!lx || patch_linux(lx, cfg, cgroup) < 0 || patch_cgroup_mount(json_object_get(doc, "mounts")) < 0)
                 return -1;
         if (json_object_set_new(doc, "process", make_process(init)) < 0 ||
             json_object_set_new(doc, "root", json_pack("{s:s, s:b}", "path", "rootfs", "readonly", 0)) < 0 ||
@@ -245,7 +243,8 @@ static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *i
         return 0;
 }
 
-char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init, struct berth_err *err)
+char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init, const char *cgroup,
+                          struct berth_err *err)
 {
         if (!init || !init[0]) {
                 berth_err_set(err, EINVAL, "VPS %s: no init", cfg->name);
@@ -258,7 +257,7 @@ char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init,
         if (!doc)
                 return NULL;
         char *text = NULL;
-        if (patch(doc, cfg, init) == 0)
+        if (patch(doc, cfg, init, cgroup) == 0)
                 text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(doc);
         if (!text) {

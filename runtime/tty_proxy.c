@@ -129,6 +129,55 @@ int tty_proxy_run(struct tty_proxy *p, pid_t pid, int pidfd, int *exit_code, str
         return 0;
 }
 
+/* One step of the attach relay; false when the session ends. Ctrl-]
+ * typed on our terminal detaches (as telnet's escape does). */
+static bool attach_step(int sock, int master, int sigfd)
+{
+        struct pollfd f[3] = {{.fd = sock, .events = POLLIN},
+                              {.fd = sigfd, .events = POLLIN},
+                              {.fd = STDIN_FILENO, .events = POLLIN}};
+        if (poll(f, 3, -1) < 0)
+                return errno == EINTR;
+        if (f[0].revents && !pump(sock, STDOUT_FILENO))
+                return false;
+        struct signalfd_siginfo si;
+        if (f[1].revents && read(sigfd, &si, sizeof(si)) == sizeof(si))
+                copy_winsize(master);
+        if (!f[2].revents)
+                return true;
+        char buf[4096];
+        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+        if (n <= 0)
+                return n < 0 && errno == EINTR; /* end of our input: detach */
+        char *esc = memchr(buf, TTY_DETACH_KEY, (size_t)n);
+        size_t len = esc ? (size_t)(esc - buf) : (size_t)n;
+        if (len && write(sock, buf, len) < 0)
+                return false;
+        return !esc;
+}
+
+int tty_proxy_attach(int sock, struct berth_err *err)
+{
+        /* The keeper sends the terminal first, for window sizes only. */
+        _cleanup_close_ int master = berth_recv_fd(sock, err);
+        if (master < 0)
+                return master;
+        copy_winsize(master);
+        sigset_t set, old;
+        sigemptyset(&set);
+        sigaddset(&set, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        _cleanup_close_ int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+        struct tty_proxy p = {.sock = -EBADF, .master = -EBADF};
+        make_raw(&p);
+        while (attach_step(sock, master, sigfd))
+                ;
+        if (p.raw)
+                tcsetattr(STDIN_FILENO, TCSANOW, &p.saved);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return 0;
+}
+
 void tty_proxy_free(struct tty_proxy *p)
 {
         if (!p)

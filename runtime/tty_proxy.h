@@ -16,4 +16,12 @@ struct tty_proxy *tty_proxy_new(int *console_sock, struct berth_err *err);
 int tty_proxy_run(struct tty_proxy *p, pid_t pid, int pidfd, int *exit_code, struct berth_err *err);
 void tty_proxy_free(struct tty_proxy *p);
 
+/* Ctrl-]: ends an attach session. */
+#define TTY_DETACH_KEY 0x1d
+
+/* Attaches our terminal to a VPS console keeper over `sock` (connected to
+ * its console.sock) until the keeper closes it (the VPS stopped), the user
+ * types TTY_DETACH_KEY or our input ends. */
+int tty_proxy_attach(int sock, struct berth_err *err);
+
 #endif

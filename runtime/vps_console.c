@@ -40,6 +40,7 @@
 
 #include "berth/cleanup.h"
 #include "runtime/container_internal.h"
+#include "runtime/tty_proxy.h"
 #include "runtime/vps_internal.h"
 
 #define CONSOLE_LOG_MAX (1 << 20)
@@ -357,4 +358,23 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
         }
         berth_closep(&result_pipe[0]);
         return r;
+}
+
+int berth_vps_console_attach(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
+{
+        struct berth_container_info info;
+        int r = vps_container_load(v, name, &info, err);
+        bool running = r == 0 && info.status == BERTH_STATUS_RUNNING;
+        if (r == 0)
+                berth_container_info_clear(&info);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (!running)
+                return berth_err_set(err, ESRCH, "VPS %s is not running", name);
+        char path[PATH_MAX];
+        berth_vps_path(v, name, "console.sock", path, sizeof(path));
+        _cleanup_close_ int sock = berth_connect_unix(path, err);
+        if (sock < 0)
+                return berth_err_wrap(err, "console of VPS %s", name);
+        return tty_proxy_attach(sock, err);
 }

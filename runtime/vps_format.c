@@ -111,7 +111,9 @@ static int write_config_json(const struct berth_vps_ctx *v, const struct berth_v
                 return r;
         static char *const default_init[] = {"/sbin/init", NULL};
         char *const *init = cfg->init ? cfg->init : t.init ? t.init : default_init;
-        _cleanup_free_ char *json = berth_spec_vps_json(cfg, init, err);
+        char cgroup[BERTH_VPS_NAME_MAX + 32];
+        berth_vps_cgroup_name(v, cfg->name, cgroup, sizeof(cgroup));
+        _cleanup_free_ char *json = berth_spec_vps_json(cfg, init, cgroup, err);
         berth_vps_template_clear(&t);
         if (!json)
                 return -err->code;

@@ -54,6 +54,18 @@ int berth_vps_path(const struct berth_vps_ctx *v, const char *name, const char *
         return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+void berth_vps_cgroup_name(const struct berth_vps_ctx *v, const char *name, char *out, size_t len)
+{
+        if (strcmp(v->data_dir, BERTH_VPS_DEFAULT_DATA) == 0) {
+                snprintf(out, len, "berth-vps-%s", name);
+                return;
+        }
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const char *c = v->data_dir; *c; c++)
+                h = (h ^ (unsigned char)*c) * 16777619u;
+        snprintf(out, len, "berth-vps-%s-%08x", name, h);
+}
+
 int vps_read_file(const char *path, char **text, size_t *len)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);

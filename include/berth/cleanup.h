@@ -23,6 +23,9 @@ static inline void berth_closep(int *fd)
                 close(*fd);
                 errno = saved;
         }
+        /* Closed once only: an explicit berth_closep() before the cleanup
+         * attribute runs must not close a reused fd number again. */
+        *fd = -EBADF;
 }
 
 static inline void berth_fclosep(FILE **f)

@@ -8,7 +8,10 @@
  *   upper/ work/ the overlay's private layers (the template is the lower one)
  *   rootfs/      the overlay's mount point (mounted only in a private mount
  *                namespace while the container is created: never on the host)
- *   console.log  the init's stdout and stderr
+ *   console.log  what the guest wrote on its console (/dev/console, the
+ *                init's stdio: a terminal kept by the console keeper,
+ *                runtime/vps_console.c); console.log.1 the previous MiB
+ *   console.sock the keeper's socket for `vps console --attach`
  *
  * `start` runs the bundle through berth_container_create/start (container id
  * "vps-<NAME>", cgroupsPath "berth-vps-<NAME>" relative to the caller's own
@@ -120,7 +123,13 @@ void berth_vps_template_clear(struct berth_vps_template *t);
 /* config.json for the VPS: berth's default config made a system container
  * (full root file system, the init as process, a broad capability set, new
  * network namespace, limits as linux.resources). init is the effective argv. */
-char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init, struct berth_err *err);
+char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init, const char *cgroup,
+                          struct berth_err *err);
+/* The VPS's cgroup, below the caller's own: "berth-vps-NAME" with the default
+ * data directory, else with a hash of the data directory appended, so that
+ * two data directories holding a VPS of the same name never share (and
+ * kill) each other's cgroup. */
+void berth_vps_cgroup_name(const struct berth_vps_ctx *v, const char *name, char *out, size_t len);
 /* The limits as OCI resources, for berth_container_update (free with
  * berth_resources_free). */
 struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, struct berth_err *err);
@@ -186,6 +195,10 @@ int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct 
 /* Runs args in the running VPS; exit code of the command in *exit_code. */
 int berth_vps_exec(const struct berth_vps_ctx *v, const char *name, char **args, char **env, bool tty,
                    int *exit_code, struct berth_err *err);
+
+/* Relays our terminal to the running VPS's console until it stops or the
+ * user types Ctrl-]. */
+int berth_vps_console_attach(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
 
 struct berth_vps_status {
         bool running;

@@ -154,7 +154,7 @@ START_TEST(test_spec_json)
         struct berth_err err = {0};
         ck_assert_int_eq(berth_vps_config_parse(sample, strlen(sample), &cfg, &err), 0);
         char *const init[] = {"/sbin/init", NULL};
-        char *json = berth_spec_vps_json(&cfg, init, &err);
+        char *json = berth_spec_vps_json(&cfg, init, "berth-vps-web1", &err);
         ck_assert_msg(json != NULL, "%s", err.msg);
         struct berth_spec *s = berth_spec_parse(json, strlen(json), &err);
         ck_assert_msg(s != NULL, "%s", err.msg);

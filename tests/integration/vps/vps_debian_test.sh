@@ -215,7 +215,7 @@ test_cgroups() {
         expect 0 berth exec deb -- test -d /sys/fs/cgroup/system.slice
         pid=$(init_pid)
         host=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
-        case $host in */berth-vps-deb/init.scope) ;; *) fail "host view of pid 1's cgroup: '$host'" ;; esac
+        case $host in */berth-vps-deb-*/init.scope) ;; *) fail "host view of pid 1's cgroup: '$host'" ;; esac
         # The VPS's limits are the host's: the guest may not write them (on a
         # v2 host the kernel's nsdelegate refuses writes to a namespace root).
         if berth exec deb -- test -e /sys/fs/cgroup/memory.max; then
@@ -223,6 +223,18 @@ test_cgroups() {
         fi
         limit=$(host_memory_limit "$pid")
         [ "$limit" = 268435456 ] || fail "the VPS's memory limit on the host is '$limit', not 256M"
+}
+
+# systemd writes to /dev/console only when it is a terminal: the console
+# keeper's pty, logged to console.log and attachable.
+test_console() {
+        current=console
+        log=$data/vps/deb/console.log
+        grep -q "Welcome to" "$log" || fail "no systemd boot banner in console.log: $(tail -n 5 "$log")"
+        # systemd runs a getty on a container's console: Enter shows its prompt.
+        out=$( (sleep 1; printf '\n'; sleep 2; printf '\035') |
+                timeout 20 "$bin" --root "$root" vps --data-dir "$data" console deb --attach 2>&1)
+        echo "$out" | grep -q "login:" || fail "no login prompt on the attached console: $(echo "$out" | tail -n 3)"
 }
 
 test_stop() {
@@ -233,6 +245,7 @@ test_stop() {
         echo "stop took ${took}s"
         echo "$out" | grep -q '"forced": false' || fail "systemd did not exit by itself on the stop signal: $out"
         [ "$(berth status deb --json | json_field state)" = stopped ] || fail "deb not stopped"
+        tail -n 3 "$data/vps/deb/console.log"
 }
 
 test_restart() {
@@ -249,7 +262,7 @@ test_destroy() {
         [ ! -e "$root/vps-deb" ] || fail "container state left in $root"
         [ ! -e "$data/vps/deb" ] || fail "VPS directory left: $(ls -A "$data/vps/deb")"
         [ ! -e "$data/templates/debian/users/deb" ] || fail "template marker left"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name berth-vps-deb 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-*" 2>/dev/null)
         [ -z "$left" ] || fail "cgroups left: $left"
         ! grep -q "$tmp" /proc/self/mountinfo || fail "mounts left: $(grep "$tmp" /proc/self/mountinfo)"
         links=$(ip -o link show | grep -E ' (bth[0-9a-f]+|berth0)[@:]')
@@ -260,6 +273,7 @@ echo "== debian ($suite)"
 if test_boot; then
         test_exec
         test_cgroups
+        test_console
 fi
 test_stop
 [ "$failures" = 0 ] && test_restart

@@ -79,7 +79,7 @@ assert_gone() {
         [ ! -e "$root/vps-$name" ] || fail "$name: container state left in $root"
         [ ! -e "$data/vps/$name" ] || fail "$name: directory left: $(ls -A "$data/vps/$name")"
         [ ! -e "$data/templates/bb/users/$name" ] || fail "$name: template marker left"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name" 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name-*" 2>/dev/null)
         [ -z "$left" ] || fail "$name: cgroups left: $left"
         ! grep -q "$tmp" /proc/self/mountinfo || fail "$name: mounts left: $(grep "$tmp" /proc/self/mountinfo)"
 }
@@ -167,6 +167,23 @@ test_ip_live() {
         grep -q 10.77.0.20 "$data/vps/a/vps.json" && fail "deleted address still in vps.json"
 }
 
+# The console: a terminal kept by a per-VPS keeper process, logged and
+# attachable; the keeper is the init's parent and ends with it.
+test_console() {
+        grep -q 'rcS: booted as a' "$data/vps/a/console.log" || fail "console.log lacks the boot output"
+        out=$( (sleep 1; printf 'typed-in\n'; sleep 1; printf '\035') |
+                timeout 20 "$bin" --root "$root" vps console a --attach 2>&1 &
+                sleep 0.5
+                berth exec a -- sh -c 'echo written-to-console >/dev/console'
+                wait)
+        echo "$out" | grep -q written-to-console || fail "attach did not show the guest's console output: $out"
+        echo "$out" | grep -q typed-in || fail "attach did not reach the guest's terminal: $out"
+        grep -q written-to-console "$data/vps/a/console.log" || fail "console.log lacks what the guest wrote"
+        keeper=$(ps -o ppid= -p "$(vps_pid a)" | tr -d ' ')
+        [ "$(cat "/proc/$keeper/comm" 2>/dev/null)" = berth-console ] || fail "the init's parent is not the console keeper"
+        expect 3 berth console c --attach
+}
+
 test_stop_graceful() {
         start=$(date +%s)
         out=$(berth stop a --timeout 20 --json)
@@ -176,6 +193,7 @@ test_stop_graceful() {
         [ "$(cat "$data/vps/a/upper/var/log/berth-shutdown" 2>/dev/null)" = graceful ] ||
                 fail "the init's shutdown action did not run"
         grep -q 'rcK: shutting down' "$data/vps/a/console.log" || fail "console.log lacks the shutdown"
+        expect 5 berth console a --attach
         [ "$(berth status a --json | json_field state)" = stopped ] || fail "a not stopped"
         # The upper layer survives: a restart keeps a's files.
         expect 0 berth start a
@@ -221,7 +239,7 @@ test_failed_start() {
         [ "$code" != 0 ] || fail "start with a missing init succeeded"
         echo "$out" | grep -q 'no/such/init' || fail "failed start does not say why: $out"
         [ ! -e "$root/vps-f" ] || fail "failed start left its container"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name berth-vps-f 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-f-*" 2>/dev/null)
         [ -z "$left" ] || fail "failed start left cgroups: $left"
         expect 0 berth destroy f
         assert_gone f
@@ -263,7 +281,7 @@ export BERTH_DATA="$data"
 trap cleanup EXIT
 sh "$here/mktemplate.sh" "$data" bb || skip "cannot build the busybox template"
 
-all="two_vps exit_codes set_limits ip_live stop_graceful stop_forced routed failed_start autostart destroy"
+all="two_vps exit_codes set_limits ip_live console stop_graceful stop_forced routed failed_start autostart destroy"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
