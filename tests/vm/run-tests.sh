@@ -1,7 +1,9 @@
 #!/bin/bash
 # tests/vm/run-tests.sh [BUILD_DIR] -- the suites that need a pure cgroup-v2
 # host, run in the qemu guest: the cgroup root tests (eBPF device filter,
-# io/cpu/memory files of v2 for real) and the integration suite.
+# io/cpu/memory files of v2 for real), the netns tests (the guest's 6.1
+# kernel lacks IPv6 force_forwarding: routed mode's fallback) and the
+# integration suite.
 # Part of scripts/test.sh (CI). One boot, so the guest's cost stays modest.
 # BERTH_VM_TESTS / BERTH_VM_EXCLUDE: ctest -R / -E regexes.
 # integration/vps runs without its Debian boot (about a minute under TCG,
@@ -16,5 +18,5 @@ exclude=()
 [ -z "${BERTH_VM_EXCLUDE:-}" ] || exclude=(-E "$BERTH_VM_EXCLUDE")
 # ctest inside the guest; the label selects what is worth a v2 run.
 "$here/run.sh" --timeout 900 -e "BERTH_VPS_SKIP=${BERTH_VPS_SKIP-debian}" -- \
-    ctest --test-dir "$build" --output-on-failure --no-tests=error -R "${BERTH_VM_TESTS:-cgroup|integration}" \
+    ctest --test-dir "$build" --output-on-failure --no-tests=error -R "${BERTH_VM_TESTS:-cgroup|netns|integration}" \
     "${exclude[@]}"
