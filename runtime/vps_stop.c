@@ -51,7 +51,7 @@ static int stop_signal(const struct berth_vps_ctx *v, const struct berth_vps_con
 
 static void job_finish(struct stop_job *j, int r)
 {
-        j->res->r = r;
+        j->res->r = r < 0 ? r : 0;
         if (r < 0)
                 berth_err_wrap(&j->res->err, "stop VPS %s", j->res->name);
         if (j->pidfd >= 0)
@@ -64,16 +64,22 @@ static void job_finish(struct stop_job *j, int r)
         j->has_cfg = false;
 }
 
+/* Kills and deletes the container now; 0 or -errno (never "wait"). */
+static int cleanup_now(const struct berth_vps_ctx *v, struct stop_job *j)
+{
+        int r = vps_container_cleanup(v, &j->cfg, &j->res->err);
+        return r < 0 ? r : 0;
+}
+
 /* Running: opens the init's pidfd and sends the stop signal. Returns 1
  * when the job now waits for the init, else what the cleanup of an init
  * that is gone already returned. */
 static int signal_running(const struct berth_vps_ctx *v, struct stop_job *j,
                           const struct berth_container_info *info, int timeout_s)
 {
-        struct berth_err *err = &j->res->err;
         j->pidfd = (int)syscall(SYS_pidfd_open, info->st.pid, 0);
         if (j->pidfd < 0 || !berth_state_init_alive(&info->st))
-                return vps_container_cleanup(v, &j->cfg, err);
+                return cleanup_now(v, j);
         char id[BERTH_VPS_NAME_MAX + 8];
         berth_vps_container_id(j->cfg.name, id, sizeof(id));
         struct berth_err ignore = {0};
@@ -112,7 +118,7 @@ static int job_begin(const struct berth_vps_ctx *v, struct stop_job *j, int time
         if (info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED)
                 r = signal_running(v, j, &info, timeout_s);
         else /* created, stopped, or half created: only leftovers */
-                r = vps_container_cleanup(v, &j->cfg, err);
+                r = cleanup_now(v, j);
         berth_container_info_clear(&info);
         return r;
 }
