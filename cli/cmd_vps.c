@@ -60,50 +60,9 @@ static const char set_usage[] =
     "  --pids N|none       --ip-add ADDR[/P] (repeatable)   --ip-del ADDR (repeatable)\n"
     "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n";
 
-int vps_exit_code(int e)
-{
-        switch (e) {
-        case 0:
-                return VPS_EXIT_OK;
-        case EINVAL:
-        case E2BIG:
-        case ENAMETOOLONG:
-        case ERANGE:
-        case ENOTDIR:
-        case ELOOP:
-                return VPS_EXIT_INVALID;
-        case ENOENT:
-        case ENODEV:
-                return VPS_EXIT_NOT_FOUND;
-        case EEXIST:
-        case EADDRINUSE:
-                return VPS_EXIT_EXISTS;
-        case EBUSY:
-        case ESRCH:
-        case EALREADY:
-                return VPS_EXIT_STATE;
-        case ENOMEM:
-        case ENOSPC:
-        case EDQUOT:
-        case EAGAIN:
-        case EMFILE:
-        case ENFILE:
-        case EPERM:
-        case EACCES:
-        case EIO:
-        case ENOSYS:
-        case EOPNOTSUPP:
-        case ENETUNREACH:
-        case ETIMEDOUT:
-                return VPS_EXIT_RESOURCE;
-        default:
-                return VPS_EXIT_FAILED;
-        }
-}
-
 int vps_fail(struct vps_cli *vc, const struct berth_err *err)
 {
-        int code = vps_exit_code(err->code);
+        int code = berth_exit_code_from_errno(err->code);
         cli_error(vc->cli, err);
         if (vc->json)
                 vps_print_json(json_pack("{s:s, s:i, s:s}", "error", err->msg, "exit_code", code, "errno",
@@ -417,7 +376,36 @@ static int act_destroy(struct vps_cli *vc, const char *name, const struct life_o
         return r;
 }
 
-/* Runs act on each name; the exit code is that of the first failure. */
+/* Records one VPS's outcome in res (appended to arr) and, in text mode,
+ * prints it; *code keeps the exit code of the first failure. */
+static void report(struct vps_cli *vc, json_t *arr, json_t *res, int r, const struct berth_err *err,
+                   int *code)
+{
+        const char *name = json_string_value(json_object_get(res, "name"));
+        if (r < 0) {
+                int c = berth_exit_code_from_errno(err->code);
+                *code = *code ? *code : c;
+                cli_error(vc->cli, err);
+                json_object_set_new(res, "error", json_string(err->msg));
+                json_object_set_new(res, "exit_code", json_integer(c));
+        } else if (!vc->json) {
+                json_t *f = json_object_get(res, "forced");
+                printf("%s %s%s\n", name, json_string_value(json_object_get(res, "state")),
+                       json_is_true(f) ? " (killed after the timeout)" : "");
+        }
+        json_array_append_new(arr, res);
+}
+
+/* One name: one object; several (or --all): an array. */
+static void print_results(struct vps_cli *vc, json_t *arr, const struct life_opts *lo)
+{
+        if (vc->json)
+                vps_print_json(json_array_size(arr) == 1 && !lo->all ? json_incref(json_array_get(arr, 0))
+                                                                     : json_incref(arr));
+        json_decref(arr);
+}
+
+/* Runs act on each name in turn; the exit code is that of the first failure. */
 static int run_each(struct vps_cli *vc, char **names, vps_action act, const struct life_opts *lo)
 {
         json_t *arr = json_array();
@@ -425,24 +413,36 @@ static int run_each(struct vps_cli *vc, char **names, vps_action act, const stru
         for (size_t i = 0; names[i]; i++) {
                 json_t *res = json_pack("{s:s}", "name", names[i]);
                 struct berth_err err = {0};
-                if (act(vc, names[i], lo, res, &err) < 0) {
-                        int c = vps_exit_code(err.code);
-                        code = code ? code : c;
-                        cli_error(vc->cli, &err);
-                        json_object_set_new(res, "error", json_string(err.msg));
-                        json_object_set_new(res, "exit_code", json_integer(c));
-                } else if (!vc->json) {
-                        json_t *f = json_object_get(res, "forced");
-                        printf("%s %s%s\n", names[i], json_string_value(json_object_get(res, "state")),
-                               json_is_true(f) ? " (killed after the timeout)" : "");
-                }
-                json_array_append_new(arr, res);
+                int r = act(vc, names[i], lo, res, &err);
+                report(vc, arr, res, r, &err, &code);
         }
-        /* One name: one object; several (or --all): an array. */
-        if (vc->json)
-                vps_print_json(json_array_size(arr) == 1 && !lo->all ? json_incref(json_array_get(arr, 0))
-                                                                     : json_incref(arr));
-        json_decref(arr);
+        print_results(vc, arr, lo);
+        return code;
+}
+
+/* stop: all names together (one deadline for all, see berth_vps_stop_many). */
+static int stop_each(struct vps_cli *vc, char **names, const struct life_opts *lo)
+{
+        size_t n = 0;
+        while (names[n])
+                n++;
+        _cleanup_free_ struct berth_vps_stop_result *res = calloc(n ? n : 1, sizeof(*res));
+        if (!res)
+                return vps_failf(vc, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+                res[i].name = names[i];
+        berth_vps_stop_many(&vc->v, res, n, lo->timeout);
+        json_t *arr = json_array();
+        int code = 0;
+        for (size_t i = 0; i < n; i++) {
+                json_t *doc = json_pack("{s:s}", "name", names[i]);
+                if (res[i].r >= 0) {
+                        json_object_set_new(doc, "state", json_string("stopped"));
+                        json_object_set_new(doc, "forced", json_boolean(res[i].forced));
+                }
+                report(vc, arr, doc, res[i].r, &res[i].err, &code);
+        }
+        print_results(vc, arr, lo);
         return code;
 }
 
@@ -509,10 +509,13 @@ static int cmd_life(struct vps_cli *vc, int argc, char **argv, vps_action act, c
         if (lo.autostart_only && !(lo.all && act == act_start))
                 return vps_failf(vc, EINVAL, "--autostart goes with start --all");
         if (!lo.all)
-                return run_each(vc, argv + optind, act, &lo);
+                return act == act_stop ? stop_each(vc, argv + optind, &lo)
+                                       : run_each(vc, argv + optind, act, &lo);
         _cleanup_strv_ char **names = NULL;
         int code = select_all(vc, act, &lo, &names);
-        return code ? code : run_each(vc, names, act, &lo);
+        if (code)
+                return code;
+        return act == act_stop ? stop_each(vc, names, &lo) : run_each(vc, names, act, &lo);
 }
 
 /* ---- exec, enter ------------------------------------------------------------ */
@@ -588,7 +591,8 @@ static const struct {
     {"stop", NULL, act_stop,
      "usage: berth vps stop NAME... | --all [--timeout S]\n\n"
      "Sends the stop signal to the init, waits up to S seconds (default 30),\n"
-     "then kills every process. --timeout 0 kills at once.\n"},
+     "then kills every process. --timeout 0 kills at once. Several VPS stop\n"
+     "together: all are signalled first, then share one deadline.\n"},
     {"restart", NULL, act_restart, "usage: berth vps restart NAME [--timeout S]\n"},
     {"destroy", NULL, act_destroy,
      "usage: berth vps destroy NAME [--force]\n\n"
@@ -628,7 +632,7 @@ int cmd_vps(struct cli *cli, int argc, char **argv)
         int first = leading_opts(&vc, argc, argv);
         if (first == -1 || (first > 0 && first >= argc && argc == 1)) {
                 fputs(vps_usage, first == -1 ? stdout : stderr);
-                return first == -1 ? 0 : VPS_EXIT_INVALID;
+                return first == -1 ? 0 : BERTH_EXIT_INVALID;
         }
         if (first < 0 || first >= argc)
                 return vps_failf(&vc, EINVAL, "vps: expects a command (see 'berth vps --help')");

@@ -5,19 +5,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "berth/exit_code.h"
 #include "berth/vps.h"
 #include "cli/cli.h"
-
-/* Stable exit codes for scripts (documented in the README). */
-enum vps_exit {
-        VPS_EXIT_OK = 0,
-        VPS_EXIT_FAILED = 1,    /* unexpected: anything not below */
-        VPS_EXIT_INVALID = 2,   /* invalid argument or configuration */
-        VPS_EXIT_NOT_FOUND = 3, /* no such VPS or template */
-        VPS_EXIT_EXISTS = 4,    /* already exists (name, address) */
-        VPS_EXIT_STATE = 5,     /* wrong state: running / not running */
-        VPS_EXIT_RESOURCE = 6,  /* the system refused: memory, space, limits, kernel, network */
-};
 
 struct vps_cli {
         struct cli *cli;
@@ -29,9 +19,8 @@ struct vps_cli {
 /* The `vps` verb (the table entry lives in cli/verbs.c). */
 int cmd_vps(struct cli *cli, int argc, char **argv);
 
-int vps_exit_code(int errno_code);
-/* Reports err once (stderr; with --json also {"error", "code"} on stdout)
- * and returns its exit code. */
+/* Reports err once (stderr; with --json also {"error", "exit_code",
+ * "errno"} on stdout) and returns its exit code (berth/exit_code.h). */
 int vps_fail(struct vps_cli *vc, const struct berth_err *err);
 int vps_failf(struct vps_cli *vc, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prints doc on stdout (indented) and drops the reference. */

@@ -167,7 +167,11 @@ static int ensure_bridge(struct net_ctx *x, struct berth_err *err)
         if (r < 0)
                 return r;
         x->created_bridge = true;
-        r = berth_link_set_up(x->host, br, true, err);
+        /* Before "up": the host never learns routes from the guests' router
+         * advertisements on its bridge. No IPv6 in the kernel: nothing to do. */
+        r = tolerate(set_sysctl("ipv6", br, "accept_ra", "0", err), ENOENT, err);
+        if (r >= 0)
+                r = berth_link_set_up(x->host, br, true, err);
         if (r >= 0)
                 r = bridge_addresses(x, err);
         return r;
@@ -190,26 +194,14 @@ static int routed_host_ipv4(struct net_ctx *x, struct berth_err *err)
         return r;
 }
 
-/* IPv6 forwards only with all.forwarding unless the input interface has
- * force_forwarding (Linux 6.17); all.forwarding is host-wide and turns off
- * router advertisements on the uplink, so it is set only when asked. */
+/* Only the host end forwards unless asked for the host-wide switch; on
+ * kernels before 6.17 IPv6 has no per-interface switch, and
+ * berth_ipv6_forward_from falls back to all.forwarding (see there). */
 static int routed_ipv6_forwarding(struct net_ctx *x, struct berth_err *err)
 {
-        const char *hif = x->c->host_if;
-        char all[16] = "";
         if (x->c->flags & BERTH_NET_F_HOST_FORWARDING)
                 return berth_sysctl_net_write(-1, "ipv6/conf/all/forwarding", "1", err);
-        int r = set_sysctl("ipv6", hif, "force_forwarding", "1", err);
-        if (r != -ENOENT)
-                return r;
-        berth_err_clear(err);
-        r = berth_sysctl_net_read(-1, "ipv6/conf/all/forwarding", all, sizeof(all), err);
-        if (r >= 0 && strcmp(all, "1") != 0)
-                return berth_err_set(err, EOPNOTSUPP,
-                                     "routed IPv6 on %s: kernel lacks force_forwarding and "
-                                     "net.ipv6.conf.all.forwarding is off",
-                                     hif);
-        return r;
+        return berth_ipv6_forward_from(x->c->host_if, err);
 }
 
 static int routed_host_ipv6(struct net_ctx *x, struct berth_err *err)

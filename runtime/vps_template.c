@@ -4,17 +4,17 @@
  *
  *   <data>/templates/<T>/rootfs/         the lower layer (read-only)
  *   <data>/templates/<T>/template.json   {"name", "source", "init", "stop_signal", ...}
- *   <data>/templates/<T>/users/<VPS>     one empty file per VPS using it */
+ *   <data>/templates/<T>/users/<VPS>     one empty file per VPS using it
+ *                                        (rootfs/template_store.c keeps them) */
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/template.h"
 #include "berth/vps.h"
 #include "runtime/vps_internal.h"
 
@@ -105,23 +105,13 @@ int berth_vps_template_load(const struct berth_vps_ctx *v, const char *name, str
         return r;
 }
 
+/* Through the template store, which takes the template's lock: a marker
+ * is only ever added to a template that exists, and `template rm` cannot
+ * remove the template between its check for users and its rename. */
 int vps_template_mark(const struct berth_vps_ctx *v, const char *tmpl, const char *name, bool used,
                       struct berth_err *err)
 {
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/templates/%s/users", v->data_dir, tmpl);
-        if (used && mkdir(path, 0755) < 0 && errno != EEXIST)
-                return berth_err_sys(err, errno, "mkdir %s", path);
-        if (snprintf(path, sizeof(path), "%s/templates/%s/users/%s", v->data_dir, tmpl, name) >=
-            (int)sizeof(path))
-                return berth_err_set(err, ENAMETOOLONG, "template marker path too long");
-        if (!used) {
-                if (unlink(path) < 0 && errno != ENOENT)
-                        return berth_err_sys(err, errno, "remove %s", path);
-                return 0;
-        }
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "create %s", path);
-        return 0;
+        if (used)
+                return berth_template_use(v->data_dir, tmpl, name, err);
+        return berth_template_unuse(v->data_dir, tmpl, name, err);
 }

@@ -204,6 +204,13 @@ int berth_sysctl_net_write(int netns_fd, const char *key, const char *value, str
 /* Reads the value (trailing newline removed) into buf. */
 int berth_sysctl_net_read(int netns_fd, const char *key, char *buf, size_t len, struct berth_err *err);
 
+/* IPv6 forwarding of the packets that enter ifname (current netns): its
+ * force_forwarding where the kernel has it (6.17+), else the netns-wide
+ * net.ipv6.conf.all.forwarding -- after raising accept_ra from 1 to 2 on
+ * every interface that accepts router advertisements now, so that the
+ * switch takes no interface's RA-learned routes away. */
+int berth_ipv6_forward_from(const char *ifname, struct berth_err *err);
+
 /* ---- VPS network modes ------------------------------------------------------ */
 
 enum berth_net_mode {
@@ -223,7 +230,8 @@ enum berth_net_mode {
 
 /* Routed mode: also set the host's global net.ipv4.ip_forward and
  * net.ipv6.conf.all.forwarding (traffic to and from other host interfaces).
- * Without it only the host ends forward. */
+ * Without it only the host ends forward -- for IPv6 on kernels before 6.17
+ * all.forwarding is turned on all the same (berth_ipv6_forward_from). */
 #define BERTH_NET_F_HOST_FORWARDING 0x1u
 
 struct berth_net_config {

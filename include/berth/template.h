@@ -20,20 +20,7 @@
 #include <stdint.h>
 
 #include "berth/err.h"
-
-/* Exit codes of the template and VPS verbs (shared by both CLIs). */
-enum berth_exit_code {
-        BERTH_EXIT_OK = 0,
-        BERTH_EXIT_FAILURE = 1,   /* anything not listed below */
-        BERTH_EXIT_INVALID = 2,   /* invalid argument (EINVAL, ENAMETOOLONG, ...) */
-        BERTH_EXIT_NOT_FOUND = 3, /* ENOENT, ENODEV */
-        BERTH_EXIT_EXISTS = 4,    /* EEXIST, EADDRINUSE */
-        BERTH_EXIT_STATE = 5,     /* wrong state, e.g. in use (EBUSY, ESRCH, EALREADY) */
-        BERTH_EXIT_RESOURCE = 6,  /* disk, I/O, memory, external tool failure */
-};
-
-/* Maps a positive (or negative) errno to the exit code above; 0 -> OK. */
-enum berth_exit_code berth_exit_code_from_errno(int code);
+#include "berth/exit_code.h" /* the template verbs' exit codes */
 
 /* The data directory: `flag_value` (--data-dir) if set, else $BERTH_DATA if
  * set and non-empty, else /var/lib/berth. Never NULL. */

@@ -174,6 +174,21 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
  * VPS is not running. */
 int berth_vps_stop(const struct berth_vps_ctx *v, const char *name, int timeout_s, bool *forced,
                    struct berth_err *err);
+/* One VPS of berth_vps_stop_many: name in, the rest out. */
+struct berth_vps_stop_result {
+        const char *name;
+        int r;                /* 0, or -errno with err set (-ESRCH: not running) */
+        bool forced;          /* the timeout ran out and the VPS was killed */
+        struct berth_err err; /* "stop VPS NAME: ..." */
+};
+/* Stops several VPS together: every init gets its stop signal first, all
+ * are waited for against one deadline (timeout_s from the start), then
+ * the ones left are killed; so N guests take as long as the slowest, not
+ * the sum. Locks are taken in name order (overlapping concurrent calls
+ * cannot deadlock); a name given twice is stopped once. Returns how many
+ * failed. */
+size_t berth_vps_stop_many(const struct berth_vps_ctx *v, struct berth_vps_stop_result *res, size_t n,
+                           int timeout_s);
 /* Removes container, network, layers, marker and directory; a running VPS
  * needs force (-EBUSY otherwise). */
 int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err);

@@ -584,6 +584,7 @@ START_TEST(test_bridged)
         ck_assert(br.flags & IFF_UP);
         ck_assert(has_addr(host, "tbr0", "10.77.0.1/24"));
         ck_assert(has_addr(host, "tbr0", "fd77::1/64"));
+        sysctl_is(-1, "ipv6/conf/tbr0/accept_ra", "0"); /* no routes from guests' RAs */
         check_bridged_guest(host, ga, "tvA", "10.77.0.2/24", "fd77::2/64");
         check_bridged_guest(host, gb, "tvB", "10.77.0.3/24", "fd77::3/64");
         ck_ping(ga, "10.77.0.3", NULL);
@@ -745,12 +746,12 @@ START_TEST(test_routed)
         int host = self_netns(), ga = new_netns(), gb = new_netns();
         /* Known start: new namespaces inherit the machine's ip_forward. */
         ck_assert_int_eq(berth_sysctl_net_write(-1, "ipv4/ip_forward", "0", &err), 0);
-        if (!have_force_forwarding()) /* the test netns is private: the global is ours to set */
-                ck_assert_int_eq(berth_sysctl_net_write(-1, "ipv6/conf/all/forwarding", "1", &err), 0);
+        sysctl_is(-1, "ipv6/conf/all/forwarding", "0"); /* IPv6 starts from the defaults */
         struct berth_nl *nl = nl_in(-1);
         struct berth_veth_opts up = {.up = true, .peer_netns_fd = -1};
         ck_assert_msg(berth_link_add_veth(nl, "tup0", "tup1", &up, &err) == 0, "%s",
                       err.msg); /* the "uplink" */
+        ck_assert_int_eq(berth_sysctl_net_write(-1, "ipv6/conf/tup1/accept_ra", "0", &err), 0);
         struct berth_ip_addr aa[] = {ip("10.88.0.2/24"), ip("fd88::2/64")};
         struct berth_ip_addr ab[] = {ip("10.88.0.3"), ip("fd88::3")};
         struct berth_net_config ca = routed_cfg("trA", aa, 2), cb = routed_cfg("trB", ab, 2);
@@ -759,7 +760,15 @@ START_TEST(test_routed)
         if (have_force_forwarding()) {
                 check_routed(host, ga, "trA", "10.88.0.2/32", "fd88::2/128");
                 check_routed(host, gb, "trB", "10.88.0.3/32", "fd88::3/128");
+                sysctl_is(-1, "ipv6/conf/all/forwarding", "0");
+                sysctl_is(-1, "ipv6/conf/tup0/accept_ra", "1");
+        } else {
+                /* Before 6.17 the netns-wide switch, and the interfaces that
+                 * learned from router advertisements still do. */
+                sysctl_is(-1, "ipv6/conf/all/forwarding", "1");
+                sysctl_is(-1, "ipv6/conf/tup0/accept_ra", "2");
         }
+        sysctl_is(-1, "ipv6/conf/tup1/accept_ra", "0");
         ck_assert(proxied("10.88.0.2") && proxied("fd88::2") && proxied("10.88.0.3") && proxied("fd88::3"));
         check_duplicate_refused(host);
         sysctl_is(-1, "ipv6/conf/tup0/proxy_ndp", "1");

@@ -7,7 +7,8 @@
 # never reach the machine's real network. Needs root, a static busybox,
 # overlayfs and unshare; skips (77) with the reason otherwise.
 #
-# usage: vps_test.sh BERTH_BINARY [TEST...]     (BERTH_VPS_BIN overrides the binary)
+# usage: vps_test.sh BERTH_BINARY [TEST...]     (BERTH_VPS_BIN overrides the binary;
+#        BERTH_VPS_SKIP="routed ..." leaves those tests out, saying so)
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -203,6 +204,12 @@ test_stop_graceful() {
         expect 0 berth stop a b --timeout 20
 }
 
+# Gone, or a zombie waiting for whichever reaper inherited it.
+assert_dead() { # assert_dead PID
+        state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+        [ -n "$1" ] && { [ -z "$state" ] || [ "$state" = Z ]; } || fail "init $1 still alive ($state)"
+}
+
 test_stop_forced() {
         expect 0 berth create s --template bb --ip 10.77.0.9 --init /sbin/stubborn-init
         expect 0 berth start s
@@ -212,11 +219,31 @@ test_stop_forced() {
         took=$(($(date +%s) - start))
         echo "$out" | grep -q '"forced": true' || fail "forced stop reported: $out"
         [ "$took" -ge 2 ] && [ "$took" -lt 10 ] || fail "forced stop took ${took}s (timeout 2)"
-        # Gone, or a zombie waiting for whichever reaper inherited it.
-        state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
-        [ -n "$pid" ] && { [ -z "$state" ] || [ "$state" = Z ]; } || fail "init $pid still alive ($state)"
+        assert_dead "$pid"
         expect 0 berth destroy s
         assert_gone s
+}
+
+# Several VPS stop together: one deadline for all, not one after the other.
+test_stop_many() {
+        for n in 1 2 3; do
+                expect 0 berth create "s$n" --template bb --ip "10.77.0.1$n" --init /sbin/stubborn-init
+        done
+        expect 0 berth start s1 s2 s3
+        pids="$(vps_pid s1) $(vps_pid s2) $(vps_pid s3)"
+        start=$(date +%s)
+        out=$(berth stop s3 s1 s2 s1 --timeout 3 --json)
+        code=$?
+        took=$(($(date +%s) - start))
+        [ "$code" = 0 ] || fail "stop of several exited $code: $out"
+        [ "$(echo "$out" | grep -c '"forced": true')" = 4 ] || fail "stop of several reported: $out"
+        # One after the other would take 9 s and more.
+        [ "$took" -ge 3 ] && [ "$took" -lt 8 ] || fail "stop of 3 VPS took ${took}s (timeout 3)"
+        for p in $pids; do assert_dead "$p"; done
+        for n in 1 2 3; do
+                expect 0 berth destroy "s$n"
+                assert_gone "s$n"
+        done
 }
 
 test_routed() {
@@ -279,15 +306,22 @@ data=$tmp/data
 root=$tmp/run
 export BERTH_DATA="$data"
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$data" bb || skip "cannot build the busybox template"
+sh "$here/mktemplate.sh" "$bin" "$data" bb
+case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="two_vps exit_codes set_limits ip_live console stop_graceful stop_forced routed failed_start autostart destroy"
+all="two_vps exit_codes set_limits ip_live console stop_graceful stop_forced stop_many routed failed_start autostart destroy"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
+        case " ${BERTH_VPS_SKIP:-} " in *" $t "*)
+                echo "== $t skipped (BERTH_VPS_SKIP)"
+                continue
+                ;;
+        esac
         current=$t
-        echo "== $t"
+        t0=$(date +%s)
         "test_$t"
+        echo "== $t ($(($(date +%s) - t0)) s)"
 done
 assert_no_links
 if [ "$failures" -gt 0 ]; then
