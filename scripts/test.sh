@@ -27,15 +27,17 @@ if ! clang-format --dry-run --Werror "${sources[@]}"; then
     echo "formatting differs: run clang-format -i on the files above"; exit 1
 fi
 
+# Under build/tests/berth-test-reaper: processes the tests orphan (container
+# inits, VPS console keepers) are reaped, and one left running fails.
 step "unit and integration tests"
-ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"
+build/tests/berth-test-reaper ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"
 
 step "unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions=$root/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure --timeout 900 -j"$jobs"
+    build/tests/berth-test-reaper ctest --test-dir build-asan --output-on-failure --timeout 900 -j"$jobs"
 
 if [ -x tests/fuzz/run.sh ]; then
     step "fuzzing (bounded campaign)"
