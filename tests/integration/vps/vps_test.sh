@@ -257,6 +257,7 @@ fi
 ip link set lo up 2>/dev/null
 
 tmp=$(mktemp -d /tmp/berth-vpstest.XXXXXX)
+chmod 711 "$tmp" # a VPS's root (an unprivileged host uid) walks through to its own root
 data=$tmp/data
 root=$tmp/run
 export BERTH_DATA="$data"
