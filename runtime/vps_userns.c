@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "berth/cgroup.h"
@@ -117,6 +118,21 @@ uid_t vps_host_uid(const struct berth_vps_config *cfg, uid_t guest_uid)
         return cfg->userns.enabled ? cfg->userns.host_id + guest_uid : guest_uid;
 }
 
+/* The kernel idmaps mounts of most disk filesystems (ext4, xfs, btrfs
+ * since 5.12-5.15), of tmpfs from 6.3, of neither 9p, NFS nor overlayfs. */
+static int idmap_unsupported(const char *tmpl, struct berth_err *err)
+{
+        struct statfs sfs;
+        char type[32] = "?";
+        if (statfs(tmpl, &sfs) == 0)
+                snprintf(type, sizeof(type), "0x%lx", (unsigned long)sfs.f_type);
+        return berth_err_set(err, EOPNOTSUPP,
+                             "template %s: this kernel cannot idmap its filesystem (type %s) for the VPS's "
+                             "user namespace: keep templates on ext4, xfs or btrfs (tmpfs from Linux 6.3), "
+                             "or create the VPS with --userns none (unsafe)",
+                             tmpl, type);
+}
+
 int vps_userns_lower(const struct berth_vps_config *cfg, const char *tmpl, const char *target,
                      struct berth_err *err)
 {
@@ -126,6 +142,8 @@ int vps_userns_lower(const struct berth_vps_config *cfg, const char *tmpl, const
         if (ns < 0)
                 return ns;
         _cleanup_close_ int mnt = berth_idmap_clone(AT_FDCWD, tmpl, false, false, ns, err);
+        if (mnt == -EINVAL || mnt == -EOPNOTSUPP)
+                return idmap_unsupported(tmpl, err);
         if (mnt < 0)
                 return mnt;
         /* The overlay only reads its lower layer; nobody else sees it. */
