@@ -153,9 +153,11 @@ else
         echo "template cache on $(stat -f -c %T "$cache/templates/debian/rootfs/"): copied onto an ext4 image"
         # Not below $tmp: test_destroy finds every mount there a leftover.
         ext4=$(mktemp -d /tmp/berth-debiantpl.XXXXXX)
-        truncate -s 1G "$ext4/img" && mkfs.ext4 -q "$ext4/img" && mkdir "$ext4/mnt" &&
-                mount -o loop "$ext4/img" "$ext4/mnt" && cp -a "$cache/templates/debian/rootfs" "$ext4/mnt/rootfs" ||
-                { echo "cannot make an ext4 template copy"; exit 1; }
+        if ! { truncate -s 1G "$ext4/img" && mkfs.ext4 -q "$ext4/img" && mkdir "$ext4/mnt" &&
+                mount -o loop "$ext4/img" "$ext4/mnt" && cp -a "$cache/templates/debian/rootfs" "$ext4/mnt/rootfs"; }; then
+                echo "cannot make an ext4 template copy"
+                exit 1
+        fi
         ln -s "$ext4/mnt/rootfs" "$data/templates/debian/rootfs"
 fi
 cp "$cache/templates/debian/template.json" "$data/templates/debian/"
