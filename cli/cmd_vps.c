@@ -51,7 +51,11 @@ static const char create_usage[] =
     "  --pids N               maximum number of processes\n"
     "  --init PATH            the guest's init (default: the template's, else /sbin/init)\n"
     "  --stop-signal SIG      signal for a graceful stop (default: the template's, else TERM)\n"
-    "  --autostart            start with 'vps start --all --autostart' (at boot)\n";
+    "  --autostart            start with 'vps start --all --autostart' (at boot)\n"
+    "  --userns auto|none|ID  the guest's ids: auto (default) a range of its own, so\n"
+    "                         its root is an unprivileged host uid; ID: the host id\n"
+    "                         of its root; none: its root is host root (UNSAFE:\n"
+    "                         only for a fully trusted guest)\n";
 
 static const char set_usage[] =
     "usage: berth vps set NAME [options]\n\n"
@@ -186,6 +190,9 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
         case O_AUTO:
                 o->autostart = true;
                 return 0;
+        case 'U':
+                o->userns = optarg;
+                return 0;
         case 'n':
                 if (strcmp(optarg, "bridged") && strcmp(optarg, "routed"))
                         return vps_failf(vc, EINVAL, "--net: bridged or routed, not \"%s\"", optarg);
@@ -240,6 +247,7 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
                                              {"init", required_argument, NULL, O_INIT},
                                              {"stop-signal", required_argument, NULL, O_STOPSIG},
                                              {"autostart", no_argument, NULL, O_AUTO},
+                                             {"userns", required_argument, NULL, 'U'},
                                              LIMIT_OPTS,
                                              VPS_COMMON_OPTS,
                                              {0}};

@@ -41,6 +41,14 @@ static json_t *limits_doc(const struct berth_vps_limits *l)
                          opt_int(l->has_pids, l->pids));
 }
 
+/* The guest's id range: "none" for a privileged VPS (its root is host root). */
+static json_t *userns_doc(const struct berth_vps_userns *u)
+{
+        if (!u->enabled)
+                return json_string("none");
+        return json_pack("{s:I, s:I}", "host_id", (json_int_t)u->host_id, "size", (json_int_t)u->size);
+}
+
 json_t *vps_config_doc(const struct berth_vps_config *cfg)
 {
         char g4[BERTH_IP_ADDR_STRLEN], g6[BERTH_IP_ADDR_STRLEN];
@@ -48,15 +56,15 @@ json_t *vps_config_doc(const struct berth_vps_config *cfg)
         for (size_t i = 0; ns && i < cfg->net.n_nameservers; i++)
                 json_array_append_new(ns, json_string(cfg->net.nameservers[i]));
         return json_pack(
-            "{s:s, s:s, s:s, s:b, s:s?, s:o, s:{s:s, s:s?, s:s, s:s?, s:s?, s:o}, s:o}", "name", cfg->name,
-            "template", cfg->template_name, "hostname", cfg->hostname, "autostart", cfg->autostart, "created",
-            cfg->created, "addresses", addrs_doc(&cfg->net), "net", "mode",
+            "{s:s, s:s, s:s, s:b, s:s?, s:o, s:{s:s, s:s?, s:s, s:s?, s:s?, s:o}, s:o, s:o}", "name",
+            cfg->name, "template", cfg->template_name, "hostname", cfg->hostname, "autostart", cfg->autostart,
+            "created", cfg->created, "addresses", addrs_doc(&cfg->net), "net", "mode",
             cfg->net.mode == BERTH_NET_ROUTED ? "routed" : "bridged", "bridge",
             cfg->net.bridge[0] ? cfg->net.bridge : NULL, "host_if", cfg->net.host_if, "gateway4",
             cfg->net.gw4.family ? berth_ip_addr_format(&cfg->net.gw4, true, g4, sizeof(g4)) : NULL,
             "gateway6",
             cfg->net.gw6.family ? berth_ip_addr_format(&cfg->net.gw6, true, g6, sizeof(g6)) : NULL,
-            "nameservers", ns, "limits", limits_doc(&cfg->limits));
+            "nameservers", ns, "limits", limits_doc(&cfg->limits), "userns", userns_doc(&cfg->userns));
 }
 
 static json_t *u64(uint64_t v)

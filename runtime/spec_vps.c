@@ -228,10 +228,30 @@ static int patch_cgroup_mount(json_t *mounts)
         return 0;
 }
 
+/* The VPS's own user namespace: the guest's ids are its range of host ids
+ * (created with the other namespaces, so that it owns them: the guest's
+ * root may mount proc, sysfs and cgroup2 there, not on the host). */
+static int patch_userns(json_t *lx, const struct berth_vps_userns *u)
+{
+        if (!u->enabled)
+                return 0;
+        json_t *ns = json_object_get(lx, "namespaces");
+        if (json_array_append_new(ns, json_pack("{s:s}", "type", "user")) < 0)
+                return -1;
+        static const char *const keys[] = {"uidMappings", "gidMappings"};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(keys); i++)
+                if (json_object_set_new(lx, keys[i],
+                                        json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
+                                                  (json_int_t)u->host_id, "size", (json_int_t)u->size)) < 0)
+                        return -1;
+        return 0;
+}
+
 static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *init, const char *cgroup)
 {
         json_t *lx = json_object_get(doc, "linux");
-        if (!lx || patch_linux(lx, cfg, cgroup) < 0 || patch_cgroup_mount(json_object_get(doc, "mounts")) < 0)
+        if (!lx || patch_linux(lx, cfg, cgroup) < 0 || patch_userns(lx, &cfg->userns) < 0 ||
+            patch_cgroup_mount(json_object_get(doc, "mounts")) < 0)
                 return -1;
         if (json_object_set_new(doc, "process", make_process(init)) < 0 ||
             json_object_set_new(doc, "root", json_pack("{s:s, s:b}", "path", "rootfs", "readonly", 0)) < 0 ||

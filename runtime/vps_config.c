@@ -172,7 +172,8 @@ static int parse_doc(json_t *doc, struct berth_vps_config *cfg, struct berth_err
                                      (long long)sig);
         cfg->stop_signal = (int)sig;
         cfg->autostart = json_is_true(json_object_get(doc, "autostart"));
-        if ((r = parse_limits(json_object_get(doc, "limits"), &cfg->limits, err)) < 0)
+        if ((r = parse_limits(json_object_get(doc, "limits"), &cfg->limits, err)) < 0 ||
+            (r = vps_userns_from_json(json_object_get(doc, "userns"), &cfg->userns, err)) < 0)
                 return r;
         return parse_net(json_object_get(doc, "net"), &cfg->net, err);
 }

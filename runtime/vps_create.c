@@ -144,6 +144,8 @@ static int fill_config(const struct berth_vps_create_opts *o, struct berth_vps_c
         if (o->stop_signal && (cfg->stop_signal = berth_signal_parse(o->stop_signal)) < 0)
                 return berth_err_set(err, EINVAL, "--stop-signal: unknown signal \"%s\"", o->stop_signal);
         cfg->autostart = o->autostart;
+        if ((r = berth_vps_userns_parse(o->userns, &cfg->userns, err)) < 0)
+                return r;
         cfg->limits = o->limits;
         if ((r = vps_limits_check(&cfg->limits, err)) < 0)
                 return r;
@@ -156,42 +158,75 @@ static int fill_config(const struct berth_vps_create_opts *o, struct berth_vps_c
         return fill_net(o, &cfg->net, err);
 }
 
-/* Another VPS with the same address, or the same host interface name (the
- * 32-bit hash collides now and then: the salt moves this one aside). */
+/* Its own id range: the one asked for if no other VPS has any of it, else
+ * the lowest free one. */
+static int assign_userns(struct berth_vps_config *cfg, const struct berth_vps_userns *used, size_t n,
+                         struct berth_err *err)
+{
+        if (!cfg->userns.enabled)
+                return 0;
+        if (cfg->userns.host_id == 0)
+                return berth_vps_userns_pick(used, n, &cfg->userns, err);
+        for (size_t i = 0; i < n; i++)
+                if (berth_vps_userns_overlap(&cfg->userns, &used[i]))
+                        return berth_err_set(err, EEXIST, "--userns %u: ids used by another VPS",
+                                             cfg->userns.host_id);
+        return 0;
+}
+
+static int check_addrs(const struct berth_vps_config *o, const struct berth_vps_config *cfg,
+                       const char *other, struct berth_err *err)
+{
+        for (size_t a = 0; a < o->net.n_addrs; a++)
+                for (size_t b = 0; b < cfg->net.n_addrs; b++)
+                        if (berth_ip_addr_equal(&o->net.addrs[a], &cfg->net.addrs[b]) ||
+                            (o->net.addrs[a].family == cfg->net.addrs[b].family &&
+                             !memcmp(o->net.addrs[a].u.raw, cfg->net.addrs[b].u.raw,
+                                     berth_ip_addr_len(&cfg->net.addrs[b]))))
+                                return berth_err_set(err, EEXIST, "address already used by VPS %s", other);
+        return 0;
+}
+
+/* Another VPS with the same address, the same host interface name (the
+ * 32-bit hash collides now and then: the salt moves this one aside) or ids
+ * of the same user namespace range. */
 static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
 {
         _cleanup_strv_ char **names = NULL;
         int r = berth_vps_list_names(v, &names, err);
         if (r < 0)
                 return r;
+        size_t n = 0;
+        while (names[n])
+                n++;
+        _cleanup_free_ struct berth_vps_userns *used = calloc(n + 1, sizeof(*used));
+        if (!used)
+                return berth_err_set(err, ENOMEM, "out of memory");
         for (unsigned salt = 0;; salt++) {
                 berth_vps_host_ifname(cfg->name, salt, cfg->net.host_if);
                 bool clash = false;
-                for (size_t i = 0; names[i]; i++) {
+                for (size_t i = 0; names[i] && r >= 0; i++) {
                         struct berth_vps_config o;
                         struct berth_err ignore = {0};
                         if (!strcmp(names[i], cfg->name) ||
                             berth_vps_config_load(v, names[i], &o, &ignore) < 0)
                                 continue;
                         clash |= !strcmp(o.net.host_if, cfg->net.host_if);
-                        for (size_t a = 0; a < o.net.n_addrs && r >= 0; a++)
-                                for (size_t b = 0; b < cfg->net.n_addrs && r >= 0; b++)
-                                        if (berth_ip_addr_equal(&o.net.addrs[a], &cfg->net.addrs[b]) ||
-                                            (o.net.addrs[a].family == cfg->net.addrs[b].family &&
-                                             !memcmp(o.net.addrs[a].u.raw, cfg->net.addrs[b].u.raw,
-                                                     berth_ip_addr_len(&cfg->net.addrs[b]))))
-                                                r = berth_err_set(err, EEXIST,
-                                                                  "address already used by VPS %s", names[i]);
+                        used[i] = o.userns;
+                        r = check_addrs(&o, cfg, names[i], err);
                         berth_vps_config_clear(&o);
                 }
-                if (r < 0 || !clash)
+                if (r < 0)
                         return r;
+                if (!clash)
+                        return assign_userns(cfg, used, n, err);
         }
 }
 
 /* The upper directory is the root directory of the VPS as the guest sees
- * it: give it the template root's owner and mode. */
-static int make_dirs(const struct berth_vps_ctx *v, const char *name, const char *lower,
+ * it: give it the template root's owner (through the VPS's id range) and
+ * mode. The work directory belongs to the guest's root too. */
+static int make_dirs(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *lower,
                      struct berth_err *err)
 {
         char path[PATH_MAX];
@@ -200,25 +235,35 @@ static int make_dirs(const struct berth_vps_ctx *v, const char *name, const char
                 return berth_err_sys(err, errno, "stat %s", lower);
         static const char *const subdirs[] = {"upper", "work", "rootfs"};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(subdirs); i++) {
-                berth_vps_path(v, name, subdirs[i], path, sizeof(path));
+                berth_vps_path(v, cfg->name, subdirs[i], path, sizeof(path));
                 if (mkdir(path, i == 0 ? (sb.st_mode & 07777) : 0700) < 0)
                         return berth_err_sys(err, errno, "mkdir %s", path);
-                if (i == 0 && (chown(path, sb.st_uid, sb.st_gid) < 0 || chmod(path, sb.st_mode & 07777) < 0))
+                uid_t uid = vps_host_uid(cfg, i == 0 ? sb.st_uid : 0);
+                gid_t gid = vps_host_uid(cfg, i == 0 ? sb.st_gid : 0);
+                if (i < 2 && (chown(path, uid, gid) < 0 || (i == 0 && chmod(path, sb.st_mode & 07777) < 0)))
                         return berth_err_sys(err, errno, "chown %s", path);
         }
         return 0;
 }
 
-static int mkdir_parents(const struct berth_vps_ctx *v, struct berth_err *err)
+/* Makes <data>/vps and returns it flock()ed: creates run one at a time
+ * from their check of the other VPS (addresses, id ranges) to vps.json. */
+static int lock_vps_parent(const struct berth_vps_ctx *v, struct berth_err *err)
 {
         char path[PATH_MAX];
         if (mkdir(v->data_dir, 0755) < 0 && errno != EEXIST)
                 return berth_err_sys(err, errno, "mkdir %s", v->data_dir);
         snprintf(path, sizeof(path), "%s/vps", v->data_dir);
-        /* Guest data below: only root walks in. */
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        /* Searchable, not listable: a VPS with its own user namespace walks
+         * through to its root (each VPS's directory is closed to others). */
+        if (mkdir(path, 0711) < 0 && errno != EEXIST)
                 return berth_err_sys(err, errno, "mkdir %s", path);
-        return 0;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "open %s", path);
+        if (flock(fd, LOCK_EX) < 0)
+                return berth_err_sys(err, errno, "lock %s", path);
+        return TAKE_FD(fd);
 }
 
 int vps_lock(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
@@ -241,7 +286,7 @@ int vps_lock(const struct berth_vps_ctx *v, const char *name, struct berth_err *
 static int create_files(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *lower,
                         struct berth_err *err)
 {
-        int r = make_dirs(v, cfg->name, lower, err);
+        int r = make_dirs(v, cfg, lower, err);
         if (r >= 0)
                 r = berth_vps_config_save(v, cfg, err);
         if (r >= 0)
@@ -262,10 +307,11 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
         struct berth_vps_config cfg = {0};
         char dir[PATH_MAX];
         r = fill_config(o, &cfg, err);
+        _cleanup_close_ int lock = r >= 0 ? lock_vps_parent(v, err) : -EBADF;
+        if (r >= 0 && lock < 0)
+                r = lock;
         if (r >= 0)
                 r = check_others(v, &cfg, err);
-        if (r >= 0)
-                r = mkdir_parents(v, err);
         if (r >= 0 && berth_vps_path(v, o->name, NULL, dir, sizeof(dir)) < 0)
                 r = berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", o->name);
         if (r >= 0 && mkdir(dir, 0700) < 0)

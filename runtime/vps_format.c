@@ -84,6 +84,7 @@ json_t *vps_config_json(const struct berth_vps_config *cfg)
                 r |= set_new(doc, "stop_signal", json_integer(cfg->stop_signal));
         r |= set_new(doc, "limits", limits_json(&cfg->limits));
         r |= set_new(doc, "net", net_json(&cfg->net));
+        r |= set_new(doc, "userns", vps_userns_json(&cfg->userns));
         if (r) {
                 json_decref(doc);
                 return NULL;

@@ -19,8 +19,11 @@
 #define HOSTS_MAX  (64 * 1024)
 
 /* A new file renamed over the old one: a symlink placed there by the guest
- * is replaced, never followed out of the root. */
-static int replace_file(int etc_fd, const char *name, const char *data, size_t len, struct berth_err *err)
+ * is replaced, never followed out of the root. We write it as host root:
+ * it goes to the guest's root (its host uid when the VPS has its own user
+ * namespace, else a file root could not edit inside). */
+static int replace_file(int etc_fd, const char *name, const char *data, size_t len, uid_t owner,
+                        struct berth_err *err)
 {
         char tmp[64];
         snprintf(tmp, sizeof(tmp), ".berth-%s.tmp", name);
@@ -39,7 +42,7 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
                 data += n;
                 len -= (size_t)n;
         }
-        if (fchmod(fd, 0644) < 0 || renameat(etc_fd, tmp, etc_fd, name) < 0) {
+        if (fchown(fd, owner, owner) < 0 || fchmod(fd, 0644) < 0 || renameat(etc_fd, tmp, etc_fd, name) < 0) {
                 int e = errno;
                 unlinkat(etc_fd, tmp, 0);
                 return berth_err_sys(err, e, "replace /etc/%s", name);
@@ -87,7 +90,7 @@ static int write_hosts(int root_fd, int etc_fd, const struct berth_vps_config *c
                 fprintf(out, "127.0.1.1\t%s\t" HOSTS_MARK "\n", cfg->hostname);
         if (fclose(out) != 0 || r < 0)
                 return berth_err_sys(err, r < 0 ? -r : ENOMEM, "/etc/hosts");
-        return replace_file(etc_fd, "hosts", text, len, err);
+        return replace_file(etc_fd, "hosts", text, len, vps_host_uid(cfg, 0), err);
 }
 
 static int write_resolv(int etc_fd, const struct berth_vps_config *cfg, struct berth_err *err)
@@ -104,7 +107,7 @@ static int write_resolv(int etc_fd, const struct berth_vps_config *cfg, struct b
                 fprintf(out, "nameserver %s\n", cfg->net.nameservers[i]);
         if (fclose(out) != 0)
                 return berth_err_sys(err, ENOMEM, "/etc/resolv.conf");
-        return replace_file(etc_fd, "resolv.conf", text, len, err);
+        return replace_file(etc_fd, "resolv.conf", text, len, vps_host_uid(cfg, 0), err);
 }
 
 int vps_guest_files(int root_fd, const struct berth_vps_config *cfg, struct berth_err *err)
@@ -118,7 +121,7 @@ int vps_guest_files(int root_fd, const struct berth_vps_config *cfg, struct bert
                 return berth_err_sys(err, errno, "guest /etc");
         char hostname[BERTH_VPS_NAME_MAX + 256];
         int n = snprintf(hostname, sizeof(hostname), "%s\n", cfg->hostname);
-        int r = replace_file(etc_fd, "hostname", hostname, (size_t)n, err);
+        int r = replace_file(etc_fd, "hostname", hostname, (size_t)n, vps_host_uid(cfg, 0), err);
         if (r >= 0)
                 r = write_hosts(root_fd, etc_fd, cfg, err);
         if (r >= 0)

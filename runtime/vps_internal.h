@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "berth/vps.h"
 
@@ -59,5 +60,24 @@ int vps_limits_check(const struct berth_vps_limits *l, struct berth_err *err);
  * prefix of their gateway. */
 int vps_parse_ip(const struct berth_vps_net *n, const char *s, struct berth_ip_addr *a,
                  struct berth_err *err);
+
+/* The user namespace (runtime/vps_userns.c). */
+json_t *vps_userns_json(const struct berth_vps_userns *u);
+/* NULL (absent) means privileged: vps.json from before user namespaces. */
+int vps_userns_from_json(json_t *v, struct berth_vps_userns *u, struct berth_err *err);
+/* The host uid (and gid) of guest id guest_uid. */
+uid_t vps_host_uid(const struct berth_vps_config *cfg, uid_t guest_uid);
+/* Attaches the template tmpl, idmapped through the VPS's range and
+ * read-only, on target (in the caller's private mount namespace). */
+int vps_userns_lower(const struct berth_vps_config *cfg, const char *tmpl, const char *target,
+                     struct berth_err *err);
+/* Lets the guest's root reach <dir>/rootfs (see there); EACCES naming the
+ * directory when one above <data>/vps is closed. No-op when privileged. */
+int vps_userns_reachable(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                         struct berth_err *err);
+/* Gives the guest's root the VPS's unified cgroup and its delegation files
+ * (cgroup_dump: the container state's). No-op when privileged. */
+int vps_userns_delegate_cgroup(const struct berth_vps_config *cfg, const char *cgroup_dump,
+                               struct berth_err *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,13 +44,30 @@ int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_
         return r;
 }
 
+/* The overlay's lower layer: the template itself, or for a VPS with its
+ * own user namespace the template idmapped through its range, attached on
+ * <dir>/lower (a directory made here: VPS created before user namespaces
+ * have none). */
+static int mount_lower(const struct berth_vps_config *cfg, const char *tmpl, const char *dir, char *lower,
+                       size_t len, struct berth_err *err)
+{
+        if (!cfg->userns.enabled) {
+                snprintf(lower, len, "%s", tmpl);
+                return 0;
+        }
+        snprintf(lower, len, "%s/lower", dir);
+        if (mkdir(lower, 0700) < 0 && errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir %s", lower);
+        return vps_userns_lower(cfg, tmpl, lower, err);
+}
+
 /* Mount, write the guest files, create, unmount our copy. The init sends
  * its console to the socket at handoff_path (see vps_console.c). */
 static int create_container(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                             const char *handoff_path, struct berth_err *err)
 {
         struct berth_vps_template t;
-        char dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], rootfs[PATH_MAX];
+        char dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], rootfs[PATH_MAX], lower[PATH_MAX];
         int r = berth_vps_template_load(v, cfg->template_name, &t, err);
         if (r < 0)
                 return r;
@@ -57,12 +75,19 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
         snprintf(upper, sizeof(upper), "%s/upper", dir);
         snprintf(work, sizeof(work), "%s/work", dir);
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
-        r = berth_private_mount_ns(err);
+        r = vps_userns_reachable(v, cfg, err);
         if (r >= 0)
-                r = berth_overlay_mount(t.rootfs, upper, work, rootfs, err);
+                r = berth_private_mount_ns(err);
+        if (r >= 0)
+                r = mount_lower(cfg, t.rootfs, dir, lower, sizeof(lower), err);
+        if (r >= 0)
+                r = berth_overlay_mount(lower, upper, work, rootfs, err);
         berth_vps_template_clear(&t);
-        if (r < 0)
+        if (r < 0) {
+                if (cfg->userns.enabled)
+                        umount2(lower, MNT_DETACH);
                 return r;
+        }
         _cleanup_close_ int root_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 r = berth_err_sys(err, errno, "open %s", rootfs);
@@ -75,8 +100,10 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
         if (r >= 0)
                 r = berth_container_create(v->ctx, &o, err);
         berth_closep(&root_fd);
-        /* The container holds its own copy of the mount now. */
+        /* The container holds its own copy of the mounts now. */
         umount2(rootfs, MNT_DETACH);
+        if (cfg->userns.enabled)
+                umount2(lower, MNT_DETACH);
         return r;
 }
 
@@ -92,7 +119,9 @@ static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cf
         if (r == -ENOENT)
                 r = berth_err_set(err, ENOENT, "container vanished after create");
         if (r >= 0) {
-                r = vps_net_up(cfg, info.st.pid, err);
+                r = vps_userns_delegate_cgroup(cfg, info.st.cgroup, err);
+                if (r >= 0)
+                        r = vps_net_up(cfg, info.st.pid, err);
                 berth_container_info_clear(&info);
         }
         char id[BERTH_VPS_NAME_MAX + 8];

@@ -64,6 +64,21 @@ struct berth_vps_net {
         size_t n_nameservers;
 };
 
+/* The VPS's own user namespace: guest ids 0..size-1 are host ids
+ * host_id..host_id+size-1 (uids and gids alike), so that the guest's root is
+ * an unprivileged host uid. Disabled, the guest's root is host root: a
+ * "privileged" VPS, only on request (and for vps.json written before user
+ * namespaces existed, whose upper layer holds host ids). */
+#define BERTH_VPS_USERNS_BASE  0x40000000u /* host id of the first range */
+#define BERTH_VPS_USERNS_SIZE  65536u      /* ids per VPS */
+#define BERTH_VPS_USERNS_LIMIT 0x70000000u /* ranges end below (systemd's container range) */
+
+struct berth_vps_userns {
+        bool enabled;
+        uint32_t host_id; /* host id of the guest's 0 */
+        uint32_t size;
+};
+
 struct berth_vps_config {
         char *name;
         char *template_name;
@@ -74,6 +89,7 @@ struct berth_vps_config {
         char *created; /* RFC 3339 */
         struct berth_vps_limits limits;
         struct berth_vps_net net;
+        struct berth_vps_userns userns;
 };
 
 /* ---- names, paths, config store (runtime/vps_config.c) ------------------- */
@@ -148,6 +164,19 @@ int berth_private_mount_ns(struct berth_err *err);
 int berth_overlay_mount(const char *lower, const char *upper, const char *work, const char *target,
                         struct berth_err *err);
 
+/* ---- user namespace (runtime/vps_userns.c) ------------------------------------ */
+
+/* Parses --userns ("auto", "none", a host id) into u; "auto" leaves
+ * host_id 0 for berth_vps_userns_pick. */
+int berth_vps_userns_parse(const char *s, struct berth_vps_userns *u, struct berth_err *err);
+/* True when the two ranges share an id (disabled ones share none). */
+bool berth_vps_userns_overlap(const struct berth_vps_userns *a, const struct berth_vps_userns *b);
+/* The lowest range of BERTH_VPS_USERNS_SIZE ids at BERTH_VPS_USERNS_BASE +
+ * k * BERTH_VPS_USERNS_SIZE that overlaps none of used[0..n); -ENOSPC when
+ * all are taken. */
+int berth_vps_userns_pick(const struct berth_vps_userns *used, size_t n, struct berth_vps_userns *out,
+                          struct berth_err *err);
+
 /* ---- lifecycle (runtime/vps_*.c) -------------------------------------------------- */
 
 struct berth_vps_create_opts {
@@ -163,6 +192,11 @@ struct berth_vps_create_opts {
         const char *const *nameservers;
         struct berth_vps_limits limits;
         bool autostart;
+        /* NULL or "auto": a free range of its own; "none": privileged (the
+         * guest's root is host root: unsafe with untrusted guests); a
+         * number: that host id as the guest's 0 (must not overlap another
+         * VPS). */
+        const char *userns;
 };
 
 int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_create_opts *o,

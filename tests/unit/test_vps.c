@@ -136,6 +136,79 @@ START_TEST(test_config_invalid)
 }
 END_TEST
 
+/* --userns, vps.json's "userns" and the range allocation. */
+START_TEST(test_userns_config)
+{
+        struct berth_vps_config cfg, again;
+        struct berth_err err = {0};
+        /* vps.json from before user namespaces: privileged, as made. */
+        ck_assert_int_eq(berth_vps_config_parse(sample, strlen(sample), &cfg, &err), 0);
+        ck_assert(!cfg.userns.enabled);
+        cfg.userns = (struct berth_vps_userns){.enabled = true, .host_id = 1u << 30, .size = 65536};
+        char *text = berth_vps_config_format(&cfg);
+        ck_assert_ptr_nonnull(strstr(text, "\"host_id\": 1073741824"));
+        ck_assert_int_eq(berth_vps_config_parse(text, strlen(text), &again, &err), 0);
+        ck_assert(again.userns.enabled && again.userns.host_id == 1u << 30 && again.userns.size == 65536);
+        free(text);
+        berth_vps_config_clear(&again);
+        cfg.userns.enabled = false;
+        text = berth_vps_config_format(&cfg);
+        ck_assert_ptr_nonnull(strstr(text, "\"userns\": \"none\""));
+        ck_assert_int_eq(berth_vps_config_parse(text, strlen(text), &again, &err), 0);
+        ck_assert(!again.userns.enabled);
+        free(text);
+        berth_vps_config_clear(&again);
+        berth_vps_config_clear(&cfg);
+        const char *bad = "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\",\"userns\":{\"host_id\":0,"
+                          "\"size\":65536},\"net\":{\"mode\":\"routed\",\"host_if\":\"bth1\"}}";
+        ck_assert_int_eq(berth_vps_config_parse(bad, strlen(bad), &cfg, &err), -EINVAL);
+
+        struct berth_vps_userns u;
+        ck_assert_int_eq(berth_vps_userns_parse(NULL, &u, &err), 0);
+        ck_assert(u.enabled && u.host_id == 0 && u.size == BERTH_VPS_USERNS_SIZE);
+        ck_assert_int_eq(berth_vps_userns_parse("none", &u, &err), 0);
+        ck_assert(!u.enabled);
+        ck_assert_int_eq(berth_vps_userns_parse("200000", &u, &err), 0);
+        ck_assert(u.enabled && u.host_id == 200000);
+        ck_assert_int_eq(berth_vps_userns_parse("0", &u, &err), -EINVAL); /* host root */
+        ck_assert_int_eq(berth_vps_userns_parse("4294967000", &u, &err), -EINVAL);
+        ck_assert_int_eq(berth_vps_userns_parse("-5", &u, &err), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_userns_pick)
+{
+        struct berth_err err = {0};
+        const uint32_t B = BERTH_VPS_USERNS_BASE, S = BERTH_VPS_USERNS_SIZE;
+        struct berth_vps_userns used[3] =
+            {
+                {.enabled = true, .host_id = B, .size = S},
+                {.enabled = false},                                 /* privileged: takes no range */
+                {.enabled = true, .host_id = B + S + 5, .size = S}, /* an explicit, unaligned one */
+            },
+                                got;
+        ck_assert_int_eq(berth_vps_userns_pick(NULL, 0, &got, &err), 0);
+        ck_assert_uint_eq(got.host_id, B);
+        ck_assert_int_eq(berth_vps_userns_pick(used, 3, &got, &err), 0);
+        ck_assert_uint_eq(got.host_id, B + 3 * S); /* B+S and B+2S touch the unaligned one */
+        for (size_t i = 0; i < 3; i++)
+                ck_assert(!berth_vps_userns_overlap(&got, &used[i]));
+        struct berth_vps_userns a = {.enabled = true, .host_id = 100, .size = 10};
+        struct berth_vps_userns b = {.enabled = true, .host_id = 109, .size = 10};
+        ck_assert(berth_vps_userns_overlap(&a, &b));
+        b.host_id = 110;
+        ck_assert(!berth_vps_userns_overlap(&a, &b));
+        /* Every range taken: ENOSPC. */
+        size_t n = (BERTH_VPS_USERNS_LIMIT - B) / S;
+        struct berth_vps_userns *all = calloc(n, sizeof(*all));
+        for (size_t i = 0; i < n; i++)
+                all[i] =
+                    (struct berth_vps_userns){.enabled = true, .host_id = B + (uint32_t)i * S, .size = S};
+        ck_assert_int_eq(berth_vps_userns_pick(all, n, &got, &err), -ENOSPC);
+        free(all);
+}
+END_TEST
+
 /* A guest systemd needs a writable cgroup2 tree of its own: the unified
  * hierarchy, mounted read-write inside the VPS's cgroup namespace, wherever
  * the host has one (pure v2 or hybrid). */
@@ -181,6 +254,23 @@ START_TEST(test_spec_json)
         ck_assert_uint_eq(cg_shares_to_weight(s->resources.cpu.shares.v), 200);
         ck_assert_int_eq(s->resources.pids_limit.v, 512);
         check_cgroup_mount(s);
+        ck_assert(!s->namespaces[BERTH_NS_USER].present); /* privileged (no "userns" in vps.json) */
+        berth_spec_free(s);
+        free(json);
+
+        /* Its own user namespace: created with the others, one range for
+         * uids and gids. */
+        cfg.userns = (struct berth_vps_userns){.enabled = true, .host_id = 1u << 30, .size = 65536};
+        json = berth_spec_vps_json(&cfg, init, "berth-vps-web1", &err);
+        ck_assert_msg(json != NULL, "%s", err.msg);
+        s = berth_spec_parse(json, strlen(json), &err);
+        ck_assert_msg(s != NULL, "%s", err.msg);
+        ck_assert(s->namespaces[BERTH_NS_USER].present && !s->namespaces[BERTH_NS_USER].path);
+        ck_assert_uint_eq(s->n_uid_mappings, 1);
+        ck_assert_uint_eq(s->n_gid_mappings, 1);
+        ck_assert_uint_eq(s->uid_mappings[0].container_id, 0);
+        ck_assert_uint_eq(s->uid_mappings[0].host_id, 1u << 30);
+        ck_assert_uint_eq(s->gid_mappings[0].size, 65536);
         berth_spec_free(s);
         free(json);
 
@@ -297,6 +387,8 @@ int main(void)
         tcase_add_test(tc, test_config_invalid);
         tcase_add_test(tc, test_spec_json);
         tcase_add_test(tc, test_create_waits_for_template_lock);
+        tcase_add_test(tc, test_userns_config);
+        tcase_add_test(tc, test_userns_pick);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
