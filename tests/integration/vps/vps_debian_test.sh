@@ -21,6 +21,7 @@
 # usage: vps_debian_test.sh BERTH_BINARY     (BERTH_TEST_SUITE: default bookworm)
 set -u
 
+here=$(cd "$(dirname "$0")" && pwd)
 bin=${BERTH_VPS_BIN:-${1:-}}
 suite=${BERTH_TEST_SUITE:-bookworm}
 cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}/$suite
@@ -130,21 +131,13 @@ json_field() {
 
 cleanup() {
         [ -d "$data/vps/deb" ] && berth destroy --force deb >/dev/null 2>&1
-        [ -n "$ext4" ] && umount "$ext4/mnt" && rm -rf "$ext4"
+        ext4_scratch_rm "$ext4"
         rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# The VPS sees its template through an idmapped mount (its own user
-# namespace), which the kernel offers for ext4, xfs, btrfs and tmpfs from
-# 6.3, not for 9p or overlayfs: the test guest's view of the cache.
-idmappable() { # idmappable DIR
-        case $(stat -f -c %T "$1") in
-        ext2/ext3 | xfs | btrfs) return 0 ;;
-        tmpfs) [ "$(uname -r | awk -F. '{print $1 * 1000 + $2}')" -ge 6003 ] ;;
-        *) return 1 ;;
-        esac
-}
+# shellcheck source=idmap.sh
+. "$here/idmap.sh"
 
 mkdir -p "$data/templates/debian"
 if idmappable "$cache/templates/debian/rootfs/"; then
@@ -152,9 +145,7 @@ if idmappable "$cache/templates/debian/rootfs/"; then
 else
         echo "template cache on $(stat -f -c %T "$cache/templates/debian/rootfs/"): copied onto an ext4 image"
         # Not below $tmp: test_destroy finds every mount there a leftover.
-        ext4=$(mktemp -d /tmp/berth-debiantpl.XXXXXX)
-        if ! { truncate -s 1G "$ext4/img" && mkfs.ext4 -q "$ext4/img" && mkdir "$ext4/mnt" &&
-                mount -o loop "$ext4/img" "$ext4/mnt" && cp -a "$cache/templates/debian/rootfs" "$ext4/mnt/rootfs"; }; then
+        if ! { ext4=$(ext4_scratch 1G) && cp -a "$cache/templates/debian/rootfs" "$ext4/mnt/rootfs"; }; then
                 echo "cannot make an ext4 template copy"
                 exit 1
         fi

@@ -60,6 +60,7 @@ cleanup() {
                 [ -d "$d" ] && berth destroy --force "$(basename "$d")" >/dev/null 2>&1
         done
         rm -rf "$tmp"
+        ext4_scratch_rm "$ext4"
 }
 
 # cgroup directory of a process in one v1 hierarchy (or the unified one).
@@ -389,7 +390,15 @@ if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
 fi
 ip link set lo up 2>/dev/null
 
-tmp=$(mktemp -d /tmp/berth-vpstest.XXXXXX)
+# shellcheck source=idmap.sh
+. "$here/idmap.sh"
+ext4="" base=/tmp
+if ! idmappable /tmp; then
+        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
+        echo "/tmp is $(stat -f -c %T /tmp), not idmappable: the test's data on an ext4 image"
+        base=$ext4/mnt
+fi
+tmp=$(mktemp -d "$base/berth-vpstest.XXXXXX")
 chmod 711 "$tmp" # a VPS's root (an unprivileged host uid) walks through to its own root
 data=$tmp/data
 root=$tmp/run
