@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "berth/cleanup.h"
@@ -44,14 +43,17 @@ static int wait_for_exec(int fifo, struct berth_err *err)
         return len ? berth_err_set(err, EIO, "%s", msg) : 0;
 }
 
-static int release_init(int state_fd, pid_t pid, struct berth_err *err)
+/* The pidfd comes first: opening the fifo is what lets the init go, and a
+ * short-lived process can run, end and be reaped (by a subreaper such as
+ * conmon) before a pidfd opened afterwards could find it. */
+static int release_init(int state_fd, const struct berth_state *st, struct berth_err *err)
 {
+        _cleanup_close_ int pidfd = container_open_init(st, err);
+        if (pidfd < 0)
+                return berth_err_wrap(err, "container init %d", (int)st->pid);
         _cleanup_close_ int fifo = openat(state_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fifo < 0)
                 return berth_err_sys(err, errno, "open exec fifo");
-        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (pidfd < 0)
-                return berth_err_sys(err, errno, "container init %d", (int)pid);
         int r = wait_for_byte(fifo, pidfd, err);
         if (r < 0)
                 return r;
@@ -85,7 +87,7 @@ int berth_container_start(const struct berth_ctx *ctx, const char *id, struct be
                 r = berth_err_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
                                   berth_status_name(c.info.status));
         } else {
-                r = release_init(c.state_fd, c.info.st.pid, err);
+                r = release_init(c.state_fd, &c.info.st, err);
                 if (r >= 0)
                         run_poststart(ctx, c.state_fd, &c.info.st);
         }

@@ -75,6 +75,14 @@ podman_basic() {
 	expect "podman run --rm leaves no container" "" "$(pm ps -aq)"
 	pm run --rm "${PMC[@]}" "$IMG" sh -c 'exit 3' >/dev/null 2>&1
 	expect "podman run: exit code 3" 3 $?
+	# A process that ends at once, over and over: `start` must not lose the
+	# init that conmon (a subreaper) reaps right after it exits.
+	local codes="" i
+	for i in $(seq 15); do
+		pm run --rm "${PMC[@]}" "$IMG" sh -c 'exit 3' >/dev/null 2>&1
+		codes="$codes$?"
+	done
+	expect "podman run: 15 short-lived containers in a row exit 3" "$(printf '3%.0s' $(seq 15))" "$codes"
 	out=$(pm run --rm "${PMC[@]}" "$IMG" /no/such/binary 2>&1)
 	rc=$?
 	expect "podman run: missing binary exits 127" 127 $rc "$out"
