@@ -128,20 +128,24 @@ int cg_dev_v1_apply(int dfd, const struct cg_dev_rules *d, struct berth_err *err
         return 0;
 }
 
+bool cg_devices_on_v1(const struct berth_cgroup *cg)
+{
+        return !cg_unified(cg);
+}
+
 int cg_apply_devices(struct berth_cgroup *cg, const struct berth_resources *res, struct berth_err *err)
 {
         struct cg_dev_rules d = {0};
         if (cg_dev_rules_build(res, cg->default_devices, &d) < 0)
                 return berth_err_sys(err, ENOMEM, "devices");
         int r;
-        struct cg_hier *u = cg_unified(cg);
-        if (u) {
+        if (!cg_devices_on_v1(cg)) {
                 struct bpf_insn *insns = NULL;
                 size_t n = 0;
                 r = cg_dev_bpf_build(&d, &insns, &n);
                 if (r < 0)
                         r = berth_err_set(err, -r, "devices: invalid rule");
-                else if ((r = cg_hier_fd(u, err)) >= 0)
+                else if ((r = cg_hier_fd(cg_unified(cg), err)) >= 0)
                         r = cg_dev_bpf_apply(r, insns, n, err);
                 free(insns);
         } else {

@@ -144,6 +144,8 @@ int cg_count_levels(const struct cg_hier *h);
 int cg_remove_levels(struct cg_hier *h, struct berth_err *err);
 int cg_v1_cpuset_init(int parent_fd, int child_fd, struct berth_err *err);
 int cg_apply_devices(struct berth_cgroup *cg, const struct berth_resources *r, struct berth_err *err);
+/* Where the device rules go: v1 devices.allow/deny, or an eBPF program on the unified level. */
+bool cg_devices_on_v1(const struct berth_cgroup *cg);
 
 /* ---- stats parsers (stats_parse.c) ---- */
 bool cg_keyed_u64(const char *buf, const char *key, uint64_t *v); /* "key value" lines */

@@ -99,10 +99,24 @@ static int send_idmapped_mounts(struct create_job *j, struct berth_err *err)
         return r;
 }
 
+static int finish_cgroup(struct create_job *j, struct berth_err *err)
+{
+        if (!j->cgroup)
+                return 0;
+        int r = berth_cgroup_create_v1(j->cgroup, err);
+        if (r < 0)
+                return r;
+        const char *warnings = berth_cgroup_warnings(j->cgroup);
+        if (warnings)
+                berth_warn(j->setup.ctx, "%s", warnings);
+        return 0;
+}
+
 static int proceed_after_clone(struct create_job *j, struct berth_err *err)
 {
-        int r = 0;
-        if (j->setup.new_userns && !j->setup.two_stage)
+        /* The init waits for PROCEED before it joins the v1 cgroups. */
+        int r = finish_cgroup(j, err);
+        if (r >= 0 && j->setup.new_userns && !j->setup.two_stage)
                 r = container_write_id_maps(j->spec, j->pid, err);
         if (r >= 0 && j->cgroup && j->setup.two_stage)
                 r = berth_cgroup_attach(j->cgroup, j->pid, err);

@@ -7,9 +7,12 @@
  *
  * Placement of the init (done by the container code):
  *
+ *     berth_cgroup_create_for_clone(cg, err);
  *     int fd = berth_cgroup_clone_fd(cg);   // unified dir, or -1 (legacy)
- *     clone3(... CLONE_INTO_CGROUP, .cgroup = fd ...)   // with the namespaces
+ *     clone3(... CLONE_INTO_CGROUP, .cgroup = fd ...)
+ *     berth_cgroup_create_v1(cg, err);      // while the child makes its namespaces
  *     berth_cgroup_attach(cg, pid, err);    // v1 hierarchies, before the child goes on
+ *                                           // (or the child: berth_cgroup_attach_self)
  *
  * On a hybrid host the container is mirrored in the cgroup2 mount: the
  * processes live there (clone3 into it), so kill, freeze, the populated
@@ -62,6 +65,15 @@ struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct 
 /* mkdir the missing levels and apply the resources; on failure every level
  * created here is removed again and err names the resource and the file. */
 int berth_cgroup_create(struct berth_cgroup *cg, struct berth_err *err);
+
+/* The same in two steps, so that a process can be cloned in between:
+ * create_for_clone makes the unified level (what CLONE_INTO_CGROUP needs)
+ * with its device filter and limits, create_v1 the v1 hierarchies and
+ * their limits (nothing on a unified host). A create_v1 failure removes
+ * the v1 levels it made; the unified level, which may hold the clone by
+ * then, is left to berth_cgroup_destroy. */
+int berth_cgroup_create_for_clone(struct berth_cgroup *cg, struct berth_err *err);
+int berth_cgroup_create_v1(struct berth_cgroup *cg, struct berth_err *err);
 
 /* A directory fd (owned by cg) for clone3's CLONE_INTO_CGROUP, or -1 on a
  * legacy host. Valid after create or restore. */
