@@ -2,6 +2,7 @@
  * and attaching a process. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,10 +259,13 @@ int berth_cgroup_attach_self(struct berth_cgroup *cg, struct berth_err *err)
                 struct cg_hier *h = &cg->h[i];
                 if (h->unified)
                         continue;
-                int fd = cg_hier_fd(h, err);
-                if (fd < 0)
-                        return fd;
-                int r = cg_writef(fd, "tasks", "cgroup", err, "0");
+                /* A child cloned before create_v1 has no fd of the new
+                 * directory: one open of the file by path, not two. */
+                char tasks[PATH_MAX];
+                if (snprintf(tasks, sizeof(tasks), "%s/tasks", h->dir) >= (int)sizeof(tasks))
+                        return berth_err_set(err, ENAMETOOLONG, "cgroup: %s/tasks", h->dir);
+                int r =
+                    cg_write(h->fd >= 0 ? h->fd : AT_FDCWD, h->fd >= 0 ? "tasks" : tasks, "0", "cgroup", err);
                 if (r < 0)
                         return berth_err_wrap(err, "join %s", h->dir);
         }

@@ -176,7 +176,7 @@ static int create_unified(struct berth_cgroup *cg, struct berth_err *err)
         if (!u)
                 return 0;
         int r = make_levels(u, cg->layout == BERTH_CG_UNIFIED, err);
-        if (r >= 0 && !cg_devices_on_v1(cg))
+        if (r >= 0 && !cg_devices_on_v1(cg, cg->res))
                 r = cg_apply_devices(cg, cg->res, err);
         return r < 0 ? r : cg_v2_apply(cg, cg->res, false, err);
 }
@@ -187,7 +187,7 @@ static int create_v1(struct berth_cgroup *cg, struct berth_err *err)
         for (size_t i = 0; i < cg->n && r >= 0; i++)
                 if (!cg->h[i].unified)
                         r = make_levels(&cg->h[i], false, err);
-        if (r >= 0 && cg_devices_on_v1(cg))
+        if (r >= 0 && cg_devices_on_v1(cg, cg->res))
                 r = cg_apply_devices(cg, cg->res, err);
         return r < 0 || cg->layout == BERTH_CG_UNIFIED ? r : cg_v1_apply(cg, cg->res, false, err);
 }

@@ -16,9 +16,11 @@
  *
  * On a hybrid host the container is mirrored in the cgroup2 mount: the
  * processes live there (clone3 into it), so kill, freeze, the populated
- * event, cpu usage and the eBPF device filter come from the mirror, and only
- * the v1 hierarchies whose limits the container sets are joined (each v1
- * join costs a cgroup migration, ~1.4 ms here). */
+ * event and cpu usage come from the mirror, and only the v1 hierarchies
+ * whose limits the container sets are joined (each v1 join costs a cgroup
+ * migration, ~1.4 ms here), unless join_all_v1. The device rules go to
+ * the v1 devices hierarchy when it is joined, else to an eBPF filter on
+ * the mirror. */
 #ifndef BERTH_CGROUP_H
 #define BERTH_CGROUP_H
 
