@@ -32,6 +32,13 @@ void berth_cgroup_free(struct berth_cgroup *cg)
         for (size_t i = 0; i < cg->n; i++)
                 cg_hier_clear(&cg->h[i]);
         free(cg->h);
+        for (size_t i = 0; i < cg->n_mounts; i++) {
+                free(cg->mounts[i].mount_point);
+                free(cg->mounts[i].root);
+                free(cg->mounts[i].controllers);
+                free(cg->mounts[i].path);
+        }
+        free(cg->mounts);
         free(cg->id);
         free(cg->warnings);
         free(cg);
@@ -186,6 +193,45 @@ static int pick_hierarchies(struct berth_cgroup *cg, const struct cg_host *host,
         return 0;
 }
 
+/* The container's hierarchy for a host mount, if it joins it. */
+static const struct cg_hier *joined(const struct berth_cgroup *cg, const struct cg_mount *m)
+{
+        for (size_t i = 0; i < cg->n; i++)
+                if (cg->h[i].unified == m->unified && (m->unified || cg->h[i].mask == m->mask))
+                        return &cg->h[i];
+        return NULL;
+}
+
+/* What the init's /proc/self/cgroup will say once it has joined, next to
+ * mountinfo's view: read here once, for the container's cgroupfs. */
+static int build_mounts(struct berth_cgroup *cg, const struct cg_host *host, struct berth_err *err)
+{
+        cg->mounts = calloc(host->n + 1, sizeof(*cg->mounts));
+        if (!cg->mounts)
+                return berth_err_sys(err, ENOMEM, "cgroup");
+        for (size_t i = 0; i < host->n; i++) {
+                const struct cg_mount *m = &host->m[i];
+                const struct cg_hier *h = m->mask || m->unified ? joined(cg, m) : NULL;
+                if (!m->own || (!m->unified && !m->ctrls))
+                        continue; /* the caller is not in it: the container does not see it */
+                struct berth_cgroup_mount *v = &cg->mounts[cg->n_mounts++];
+                v->v2 = m->unified;
+                v->mount_point = strdup(m->mountpoint);
+                v->root = strdup(m->root);
+                v->controllers = strdup(m->unified ? "" : m->ctrls);
+                v->path = strdup(h ? h->path : m->own);
+                if (!v->mount_point || !v->root || !v->controllers || !v->path)
+                        return berth_err_sys(err, ENOMEM, "cgroup");
+        }
+        return 0;
+}
+
+const struct berth_cgroup_mount *berth_cgroup_mounts(const struct berth_cgroup *cg, size_t *n)
+{
+        *n = cg->n_mounts;
+        return cg->n_mounts ? cg->mounts : NULL;
+}
+
 struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct berth_err *err)
 {
         struct cg_host host = {0};
@@ -204,6 +250,8 @@ struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct 
         cg->default_devices = o->default_devices;
         cg->id = strdup(o->id ? o->id : "");
         r = cg->id ? pick_hierarchies(cg, &host, o, err) : berth_err_sys(err, ENOMEM, "cgroup");
+        if (r >= 0)
+                r = build_mounts(cg, &host, err);
         cg_host_clear(&host);
         if (r < 0) {
                 berth_cgroup_free(cg);

@@ -42,6 +42,7 @@ struct cg_mount {
         char *mountpoint; /* where it is mounted */
         char *root;       /* mountinfo root: the part of the hierarchy the mount shows */
         char *own;        /* our cgroup in it, from /proc/self/cgroup, or NULL */
+        char *ctrls;      /* v1: its controllers field there ("cpu,cpuacct", "name=systemd") */
 };
 
 struct cg_host {
@@ -89,6 +90,8 @@ struct berth_cgroup {
         const struct berth_resources *res; /* create() only; not owned */
         bool default_devices;
         char *warnings;
+        struct berth_cgroup_mount *mounts; /* berth_cgroup_new only */
+        size_t n_mounts;
 };
 
 struct cg_hier *cg_unified(const struct berth_cgroup *cg);

@@ -87,6 +87,8 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
             .no_pivot = s->no_pivot,
             .in_userns = s->new_userns || s->ns_fds[BERTH_NS_USER] >= 0,
             .new_cgroupns = s->spec->namespaces[BERTH_NS_CGROUP].present,
+            .cgroup_mounts = s->cgroup_mounts,
+            .n_cgroup_mounts = s->n_cgroup_mounts,
         };
         int *idmap_fds = NULL;
         size_t n_idmap = berth_idmap_count(s->spec);

@@ -37,6 +37,9 @@ struct container_setup {
         unsigned long early_unshare_flags;
         const struct berth_seccomp_filter *seccomp_filter; /* compiled before clone, or NULL */
         struct berth_cgroup *cgroup;                       /* v1 hierarchies the init joins itself, or NULL */
+        /* The hierarchies as the init sees them once joined, or NULL. */
+        const struct berth_cgroup_mount *cgroup_mounts;
+        size_t n_cgroup_mounts;
 };
 
 /* CLONE_NEW* bit of a namespace type. */

@@ -100,6 +100,21 @@ int berth_cgroup_open_pid_dir(const struct berth_cgroup *cg, pid_t pid, struct b
  * to CLONE_INTO_CGROUP. */
 int berth_cgroup_attach_self(struct berth_cgroup *cg, struct berth_err *err);
 
+/* A host hierarchy as the container's init sees it once it has joined
+ * its cgroups, for the container's /sys/fs/cgroup (rootfs), so that the
+ * init need not read mountinfo and /proc/self/cgroup again. */
+struct berth_cgroup_mount {
+        bool v2;
+        char *mount_point; /* on the host: /sys/fs/cgroup/memory */
+        char *root;        /* the part of the hierarchy that mount shows */
+        char *controllers; /* v1: as in /proc/self/cgroup ("cpu,cpuacct", "name=systemd"); v2: "" */
+        char *path;        /* the init's cgroup there: the container's, else the caller's */
+};
+
+/* Every hierarchy the host mounts with the caller in it, in mountinfo
+ * order; NULL (n = 0) after restore. Owned by cg. */
+const struct berth_cgroup_mount *berth_cgroup_mounts(const struct berth_cgroup *cg, size_t *n);
+
 /* A JSON text to keep in the state file; restore() rebuilds the object. */
 char *berth_cgroup_dump(const struct berth_cgroup *cg);
 struct berth_cgroup *berth_cgroup_restore(const char *dump, struct berth_err *err);

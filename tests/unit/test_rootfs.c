@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/cgroup.h"
+#include "berth/cleanup.h"
 #include "berth/rootfs.h"
 
 #define S(x) ((char *)(x))
@@ -703,7 +705,13 @@ static void check_own_cgroup(const char *dir_in_container)
                 child_fail(__LINE__, "%s does not list pid %d", procs, getpid());
 }
 
-static void cgroup_child(const char *dir, bool cgns)
+/* For the "known" variants: a container cgroup made by the test, which
+ * the child joins (then unshares its cgroup namespace, as the init does). */
+static struct berth_cgroup *known_cg;
+
+/* known: the hierarchies come from berth_cgroup_mounts (what `create`
+ * read before the clone) instead of the child's own mountinfo reading. */
+static void cgroup_child(const char *dir, bool cgns, bool known)
 {
         bool unified = fs_type("/sys/fs/cgroup") == CGROUP2_SUPER_MAGIC;
         struct berth_mount mounts[] = {
@@ -715,6 +723,14 @@ static void cgroup_child(const char *dir, bool cgns)
         struct env e;
         env_init(&e, dir, mounts, 1);
         e.opts.new_cgroupns = cgns;
+        if (known) {
+                struct berth_err err = {0};
+                if (berth_cgroup_attach(known_cg, getpid(), &err) < 0)
+                        child_fail(__LINE__, "join: %s", err.msg);
+                CK(!cgns || unshare(CLONE_NEWCGROUP) == 0);
+                e.opts.cgroup_mounts = berth_cgroup_mounts(known_cg, &e.opts.n_cgroup_mounts);
+                CK(e.opts.cgroup_mounts && e.opts.n_cgroup_mounts > 0);
+        }
         all_steps(&e);
         if (unified) {
                 CK(fs_type("/sys/fs/cgroup") == CGROUP2_SUPER_MAGIC);
@@ -737,12 +753,22 @@ static void cgroup_child(const char *dir, bool cgns)
 
 static void child_cgroup_bind(const char *dir)
 {
-        cgroup_child(dir, false);
+        cgroup_child(dir, false, false);
 }
 
 static void child_cgroup_ns(const char *dir)
 {
-        cgroup_child(dir, true);
+        cgroup_child(dir, true, false);
+}
+
+static void child_cgroup_bind_known(const char *dir)
+{
+        cgroup_child(dir, false, true);
+}
+
+static void child_cgroup_ns_known(const char *dir)
+{
+        cgroup_child(dir, true, true);
 }
 
 START_TEST(test_cgroup_bind)
@@ -754,6 +780,41 @@ END_TEST
 START_TEST(test_cgroup_ns)
 {
         run_child(child_cgroup_ns, CLONE_NEWCGROUP);
+}
+END_TEST
+
+static void run_known(child_fn fn)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "berth-rootfs-test-%d", getpid());
+        struct berth_err err = {0};
+        struct berth_cgroup_opts co = {.id = "known", .path = path, .join_all_v1 = true};
+        known_cg = berth_cgroup_new(&co, &err);
+        ck_assert_msg(known_cg, "cgroup: %s", err.msg);
+        ck_assert_msg(berth_cgroup_create(known_cg, &err) == 0, "cgroup: %s", err.msg);
+        run_child(fn, 0);
+        ck_assert_msg(berth_cgroup_destroy(known_cg, &err) == 0, "cgroup: %s", err.msg);
+        berth_cgroup_free(TAKE_PTR(known_cg));
+}
+
+/* After a failed "known" test too: its cgroup goes. */
+static void known_teardown(void)
+{
+        struct berth_err err = {0};
+        if (known_cg)
+                berth_cgroup_destroy(known_cg, &err);
+        berth_cgroup_free(TAKE_PTR(known_cg));
+}
+
+START_TEST(test_cgroup_bind_known)
+{
+        run_known(child_cgroup_bind_known);
+}
+END_TEST
+
+START_TEST(test_cgroup_ns_known)
+{
+        run_known(child_cgroup_ns_known);
 }
 END_TEST
 
@@ -910,6 +971,7 @@ static Suite *rootfs_suite(void)
         tcase_add_test(pure, test_resolve_create);
         suite_add_tcase(s, pure);
         TCase *tc = tcase_create("mounts");
+        tcase_add_checked_fixture(tc, NULL, known_teardown);
         tcase_set_timeout(tc, 30);
         tcase_add_test(tc, test_basic_mounts);
         tcase_add_test(tc, test_symlink_escape);
@@ -921,6 +983,8 @@ static Suite *rootfs_suite(void)
         tcase_add_test(tc, test_propagation_default_private);
         tcase_add_test(tc, test_cgroup_bind);
         tcase_add_test(tc, test_cgroup_ns);
+        tcase_add_test(tc, test_cgroup_bind_known);
+        tcase_add_test(tc, test_cgroup_ns_known);
         tcase_add_test(tc, test_userns);
         suite_add_tcase(s, tc);
         return s;
