@@ -2,6 +2,7 @@
  * and attaching a process. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,13 @@ void berth_cgroup_free(struct berth_cgroup *cg)
         for (size_t i = 0; i < cg->n; i++)
                 cg_hier_clear(&cg->h[i]);
         free(cg->h);
+        for (size_t i = 0; i < cg->n_mounts; i++) {
+                free(cg->mounts[i].mount_point);
+                free(cg->mounts[i].root);
+                free(cg->mounts[i].controllers);
+                free(cg->mounts[i].path);
+        }
+        free(cg->mounts);
         free(cg->id);
         free(cg->warnings);
         free(cg);
@@ -185,6 +193,45 @@ static int pick_hierarchies(struct berth_cgroup *cg, const struct cg_host *host,
         return 0;
 }
 
+/* The container's hierarchy for a host mount, if it joins it. */
+static const struct cg_hier *joined(const struct berth_cgroup *cg, const struct cg_mount *m)
+{
+        for (size_t i = 0; i < cg->n; i++)
+                if (cg->h[i].unified == m->unified && (m->unified || cg->h[i].mask == m->mask))
+                        return &cg->h[i];
+        return NULL;
+}
+
+/* What the init's /proc/self/cgroup will say once it has joined, next to
+ * mountinfo's view: read here once, for the container's cgroupfs. */
+static int build_mounts(struct berth_cgroup *cg, const struct cg_host *host, struct berth_err *err)
+{
+        cg->mounts = calloc(host->n + 1, sizeof(*cg->mounts));
+        if (!cg->mounts)
+                return berth_err_sys(err, ENOMEM, "cgroup");
+        for (size_t i = 0; i < host->n; i++) {
+                const struct cg_mount *m = &host->m[i];
+                const struct cg_hier *h = m->mask || m->unified ? joined(cg, m) : NULL;
+                if (!m->own || (!m->unified && !m->ctrls))
+                        continue; /* the caller is not in it: the container does not see it */
+                struct berth_cgroup_mount *v = &cg->mounts[cg->n_mounts++];
+                v->v2 = m->unified;
+                v->mount_point = strdup(m->mountpoint);
+                v->root = strdup(m->root);
+                v->controllers = strdup(m->unified ? "" : m->ctrls);
+                v->path = strdup(h ? h->path : m->own);
+                if (!v->mount_point || !v->root || !v->controllers || !v->path)
+                        return berth_err_sys(err, ENOMEM, "cgroup");
+        }
+        return 0;
+}
+
+const struct berth_cgroup_mount *berth_cgroup_mounts(const struct berth_cgroup *cg, size_t *n)
+{
+        *n = cg->n_mounts;
+        return cg->n_mounts ? cg->mounts : NULL;
+}
+
 struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct berth_err *err)
 {
         struct cg_host host = {0};
@@ -203,6 +250,8 @@ struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct 
         cg->default_devices = o->default_devices;
         cg->id = strdup(o->id ? o->id : "");
         r = cg->id ? pick_hierarchies(cg, &host, o, err) : berth_err_sys(err, ENOMEM, "cgroup");
+        if (r >= 0)
+                r = build_mounts(cg, &host, err);
         cg_host_clear(&host);
         if (r < 0) {
                 berth_cgroup_free(cg);
@@ -258,10 +307,13 @@ int berth_cgroup_attach_self(struct berth_cgroup *cg, struct berth_err *err)
                 struct cg_hier *h = &cg->h[i];
                 if (h->unified)
                         continue;
-                int fd = cg_hier_fd(h, err);
-                if (fd < 0)
-                        return fd;
-                int r = cg_writef(fd, "tasks", "cgroup", err, "0");
+                /* A child cloned before create_v1 has no fd of the new
+                 * directory: one open of the file by path, not two. */
+                char tasks[PATH_MAX];
+                if (snprintf(tasks, sizeof(tasks), "%s/tasks", h->dir) >= (int)sizeof(tasks))
+                        return berth_err_set(err, ENAMETOOLONG, "cgroup: %s/tasks", h->dir);
+                int r =
+                    cg_write(h->fd >= 0 ? h->fd : AT_FDCWD, h->fd >= 0 ? "tasks" : tasks, "0", "cgroup", err);
                 if (r < 0)
                         return berth_err_wrap(err, "join %s", h->dir);
         }

@@ -153,10 +153,14 @@ int cg_remove_levels(struct cg_hier *h, struct berth_err *err)
         return 0;
 }
 
-static void undo(struct berth_cgroup *cg)
+/* Closes and removes what create made: every hierarchy, or only the v1
+ * ones (the unified level may hold the cloned init by then). */
+static void undo(struct berth_cgroup *cg, bool v1_only)
 {
         for (size_t i = 0; i < cg->n; i++) {
                 struct cg_hier *h = &cg->h[i];
+                if (v1_only && h->unified)
+                        continue;
                 if (h->fd >= 0) {
                         close(h->fd);
                         h->fd = -EBADF;
@@ -165,30 +169,54 @@ static void undo(struct berth_cgroup *cg)
         }
 }
 
-static int apply_all(struct berth_cgroup *cg, struct berth_err *err)
+/* The unified part: levels, device filter, limits (v2) or raw keys (hybrid). */
+static int create_unified(struct berth_cgroup *cg, struct berth_err *err)
 {
-        int r = cg_apply_devices(cg, cg->res, err);
-        if (r < 0)
-                return r;
-        if (cg->layout == BERTH_CG_UNIFIED)
-                return cg_v2_apply(cg, cg->res, false, err);
-        if ((r = cg_v1_apply(cg, cg->res, false, err)) < 0)
-                return r;
-        /* hybrid: the raw `unified` keys go to the cgroup2 mirror */
-        return cg->layout == BERTH_CG_HYBRID ? cg_v2_apply(cg, cg->res, false, err) : 0;
+        struct cg_hier *u = cg_unified(cg);
+        if (!u)
+                return 0;
+        int r = make_levels(u, cg->layout == BERTH_CG_UNIFIED, err);
+        if (r >= 0 && !cg_devices_on_v1(cg, cg->res))
+                r = cg_apply_devices(cg, cg->res, err);
+        return r < 0 ? r : cg_v2_apply(cg, cg->res, false, err);
 }
 
-int berth_cgroup_create(struct berth_cgroup *cg, struct berth_err *err)
+static int create_v1(struct berth_cgroup *cg, struct berth_err *err)
 {
         int r = 0;
         for (size_t i = 0; i < cg->n && r >= 0; i++)
-                r = make_levels(&cg->h[i], cg->h[i].unified && cg->layout == BERTH_CG_UNIFIED, err);
-        if (r >= 0)
-                r = apply_all(cg, err);
+                if (!cg->h[i].unified)
+                        r = make_levels(&cg->h[i], false, err);
+        if (r >= 0 && cg_devices_on_v1(cg, cg->res))
+                r = cg_apply_devices(cg, cg->res, err);
+        return r < 0 || cg->layout == BERTH_CG_UNIFIED ? r : cg_v1_apply(cg, cg->res, false, err);
+}
+
+int berth_cgroup_create_for_clone(struct berth_cgroup *cg, struct berth_err *err)
+{
+        int r = create_unified(cg, err);
         if (r < 0) {
-                undo(cg);
+                undo(cg, false);
+                return berth_err_wrap(err, "create cgroup %s", berth_cgroup_path(cg));
+        }
+        return 0;
+}
+
+int berth_cgroup_create_v1(struct berth_cgroup *cg, struct berth_err *err)
+{
+        int r = create_v1(cg, err);
+        if (r < 0) {
+                undo(cg, true);
                 return berth_err_wrap(err, "create cgroup %s", berth_cgroup_path(cg));
         }
         cg->res = NULL;
         return 0;
+}
+
+int berth_cgroup_create(struct berth_cgroup *cg, struct berth_err *err)
+{
+        int r = berth_cgroup_create_for_clone(cg, err);
+        if (r >= 0 && (r = berth_cgroup_create_v1(cg, err)) < 0)
+                undo(cg, false);
+        return r;
 }

@@ -1,15 +1,18 @@
 /* The device allowlist: the rule list (deny everything, the spec's rules,
  * optionally runc's defaults) and its v1 form (devices.allow/deny lines).
  *
- * On cgroup v2 -- and on hybrid hosts too, because the kernel runs the
- * BPF_CGROUP_DEVICE programs of a task's cgroup2 cgroup before it looks at
- * the v1 devices controller -- the rules become an eBPF program
- * (devices_bpf.c), which saves joining the v1 devices hierarchy. */
+ * On cgroup v2 the rules become an eBPF program (devices_bpf.c). A hybrid
+ * host runs the BPF_CGROUP_DEVICE programs of a task's cgroup2 cgroup and
+ * then the v1 devices controller: there the rules go to whichever the
+ * container has, v1 when it joins the devices hierarchy, else eBPF on
+ * the cgroup2 mirror (which saves joining it). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "berth/cleanup.h"
 #include "cgroups/internal.h"
@@ -115,6 +118,16 @@ int cg_dev_v1_plan(const struct cg_dev_rules *d, struct cg_dev_v1_write **out, s
         return 0;
 }
 
+static int write_rule(int fd, const struct cg_dev_v1_write *w, struct berth_err *err)
+{
+        size_t len = strlen(w->line);
+        ssize_t n = write(fd, w->line, len);
+        if (n < 0)
+                return berth_err_sys(err, errno, "devices: write '%s' to %s", w->line, w->file);
+        return (size_t)n == len ? 0 : berth_err_set(err, EIO, "devices: short write to %s", w->file);
+}
+
+/* One open fd per file: the kernel takes each write as one rule. */
 int cg_dev_v1_apply(int dfd, const struct cg_dev_rules *d, struct berth_err *err)
 {
         _cleanup_free_ struct cg_dev_v1_write *w = NULL;
@@ -122,10 +135,83 @@ int cg_dev_v1_apply(int dfd, const struct cg_dev_rules *d, struct berth_err *err
         int r = cg_dev_v1_plan(d, &w, &n);
         if (r < 0)
                 return berth_err_set(err, -r, "devices: invalid rule");
-        for (size_t i = 0; i < n; i++)
-                if ((r = cg_write(dfd, w[i].file, w[i].line, "devices", err)) < 0)
+        _cleanup_close_ int allow = -EBADF, deny = -EBADF;
+        for (size_t i = 0; i < n; i++) {
+                int *fd = strcmp(w[i].file, "devices.allow") == 0 ? &allow : &deny;
+                if (*fd < 0 && (*fd = openat(dfd, w[i].file, O_WRONLY | O_CLOEXEC)) < 0)
+                        return berth_err_sys(err, errno, "devices: open %s", w[i].file);
+                if ((r = write_rule(*fd, &w[i], err)) < 0)
                         return r;
+        }
         return 0;
+}
+
+/* v1 keeps a default and exceptions; "c 1:* rw" then "deny c 1:7" only
+ * removes an exception equal to the deny rule, so 1:7 stays open. The v1
+ * writes mean what the eBPF filter (last matching rule wins) means only
+ * when every rule after the last allow/deny-everything one goes the
+ * other way: exceptions to a default, with the same access matching. */
+static bool v1_exact(const struct cg_dev_rules *d)
+{
+        size_t last = 0;
+        for (size_t i = 0; i < d->n; i++)
+                if (rule_is_everything(&d->r[i]))
+                        last = i;
+        for (size_t i = last + 1; i < d->n; i++)
+                if (d->r[i].allow == d->r[last].allow)
+                        return false;
+        return true;
+}
+
+/* A hybrid host runs the cgroup2 eBPF filter and then the v1 devices
+ * controller: where the container joins the v1 devices hierarchy anyway
+ * (runc's join-all) and v1 can say it, its devices.allow/deny writes cost
+ * less than loading a program (verifier + JIT, ~0.3 ms), and they can be
+ * made after the clone. Pure v2 has only the eBPF filter. */
+static bool rules_on_v1(const struct berth_cgroup *cg, const struct cg_dev_rules *d)
+{
+        if (!cg_unified(cg))
+                return true;
+        return cg->layout == BERTH_CG_HYBRID && cg_v1(cg, CG_DEVICES) && v1_exact(d);
+}
+
+bool cg_devices_on_v1(const struct berth_cgroup *cg, const struct berth_resources *res)
+{
+        struct cg_dev_rules d = {0};
+        if (cg_dev_rules_build(res, cg->default_devices, &d) < 0)
+                return !cg_unified(cg);
+        bool v1 = rules_on_v1(cg, &d);
+        cg_dev_rules_clear(&d);
+        return v1;
+}
+
+static int apply_bpf(struct berth_cgroup *cg, const struct cg_dev_rules *d, struct berth_err *err)
+{
+        struct bpf_insn *insns = NULL;
+        size_t n = 0;
+        int r = cg_dev_bpf_build(d, &insns, &n);
+        if (r < 0)
+                r = berth_err_set(err, -r, "devices: invalid rule");
+        else if ((r = cg_hier_fd(cg_unified(cg), err)) >= 0)
+                r = cg_dev_bpf_apply(r, insns, n, err);
+        free(insns);
+        return r;
+}
+
+static int v1_devices_fd(struct berth_cgroup *cg, struct berth_err *err)
+{
+        struct cg_hier *h = cg_v1(cg, CG_DEVICES);
+        if (!h)
+                return berth_err_set(err, ENODEV, "devices: the v1 devices controller is not mounted");
+        return cg_hier_fd(h, err);
+}
+
+static int apply_rules(struct berth_cgroup *cg, const struct cg_dev_rules *d, bool v1, struct berth_err *err)
+{
+        if (!v1)
+                return apply_bpf(cg, d, err);
+        int fd = v1_devices_fd(cg, err);
+        return fd < 0 ? fd : cg_dev_v1_apply(fd, d, err);
 }
 
 int cg_apply_devices(struct berth_cgroup *cg, const struct berth_resources *res, struct berth_err *err)
@@ -133,24 +219,28 @@ int cg_apply_devices(struct berth_cgroup *cg, const struct berth_resources *res,
         struct cg_dev_rules d = {0};
         if (cg_dev_rules_build(res, cg->default_devices, &d) < 0)
                 return berth_err_sys(err, ENOMEM, "devices");
-        int r;
-        struct cg_hier *u = cg_unified(cg);
-        if (u) {
-                struct bpf_insn *insns = NULL;
-                size_t n = 0;
-                r = cg_dev_bpf_build(&d, &insns, &n);
-                if (r < 0)
-                        r = berth_err_set(err, -r, "devices: invalid rule");
-                else if ((r = cg_hier_fd(u, err)) >= 0)
-                        r = cg_dev_bpf_apply(r, insns, n, err);
-                free(insns);
-        } else {
-                struct cg_hier *h = cg_v1(cg, CG_DEVICES);
-                if (!h)
-                        r = berth_err_set(err, ENODEV, "devices: the v1 devices controller is not mounted");
-                else if ((r = cg_hier_fd(h, err)) >= 0)
-                        r = cg_dev_v1_apply(r, &d, err);
-        }
+        int r = apply_rules(cg, &d, rules_on_v1(cg, &d), err);
         cg_dev_rules_clear(&d);
         return r < 0 ? r : 0;
+}
+
+/* On a hybrid host the rules may move between the two places (a list v1
+ * cannot say, or a container of an older berth): the new place is set
+ * first, then the old one opens up, so there is no unfiltered moment. */
+int cg_update_devices(struct berth_cgroup *cg, const struct berth_resources *res, struct berth_err *err)
+{
+        struct cg_dev_rules d = {0};
+        if (cg_dev_rules_build(res, cg->default_devices, &d) < 0)
+                return berth_err_sys(err, ENOMEM, "devices");
+        bool v1 = rules_on_v1(cg, &d);
+        int r = apply_rules(cg, &d, v1, err);
+        cg_dev_rules_clear(&d);
+        if (r < 0 || cg->layout != BERTH_CG_HYBRID)
+                return r < 0 ? r : 0;
+        if (v1)
+                return cg_dev_bpf_clear(cg_hier_fd(cg_unified(cg), err), err);
+        if (!cg_v1(cg, CG_DEVICES))
+                return 0;
+        int fd = v1_devices_fd(cg, err);
+        return fd < 0 ? fd : cg_write(fd, "devices.allow", "a", "devices", err);
 }

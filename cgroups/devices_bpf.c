@@ -197,3 +197,17 @@ int cg_dev_bpf_apply(int cgfd, const struct bpf_insn *insns, size_t n, struct be
         }
         return 0;
 }
+
+int cg_dev_bpf_clear(int cgfd, struct berth_err *err)
+{
+        if (cgfd < 0)
+                return cgfd;
+        uint32_t ids[64], n = BERTH_ARRAY_SIZE(ids);
+        int r = query_attached(cgfd, ids, &n);
+        if (r < 0)
+                return berth_err_sys(err, -r, "devices: list the eBPF device filters");
+        for (uint32_t i = 0; i < n && i < BERTH_ARRAY_SIZE(ids); i++)
+                if ((r = detach_id(cgfd, ids[i])) < 0 && r != -ENOENT)
+                        return berth_err_sys(err, -r, "devices: detach the eBPF device filter");
+        return 0;
+}

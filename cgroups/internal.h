@@ -42,6 +42,7 @@ struct cg_mount {
         char *mountpoint; /* where it is mounted */
         char *root;       /* mountinfo root: the part of the hierarchy the mount shows */
         char *own;        /* our cgroup in it, from /proc/self/cgroup, or NULL */
+        char *ctrls;      /* v1: its controllers field there ("cpu,cpuacct", "name=systemd") */
 };
 
 struct cg_host {
@@ -89,6 +90,8 @@ struct berth_cgroup {
         const struct berth_resources *res; /* create() only; not owned */
         bool default_devices;
         char *warnings;
+        struct berth_cgroup_mount *mounts; /* berth_cgroup_new only */
+        size_t n_mounts;
 };
 
 struct cg_hier *cg_unified(const struct berth_cgroup *cg);
@@ -136,6 +139,8 @@ int cg_dev_v1_apply(int dfd, const struct cg_dev_rules *d, struct berth_err *err
 /* eBPF BPF_CGROUP_DEVICE program: last matching rule wins, default deny. */
 int cg_dev_bpf_build(const struct cg_dev_rules *d, struct bpf_insn **insns, size_t *n);
 int cg_dev_bpf_apply(int cgroup_fd, const struct bpf_insn *insns, size_t n, struct berth_err *err);
+/* Detaches every device program (a negative fd: its error is in err). */
+int cg_dev_bpf_clear(int cgroup_fd, struct berth_err *err);
 
 /* ---- backends ---- */
 int cg_v1_apply(struct berth_cgroup *cg, const struct berth_resources *r, bool update, struct berth_err *err);
@@ -144,6 +149,10 @@ int cg_count_levels(const struct cg_hier *h);
 int cg_remove_levels(struct cg_hier *h, struct berth_err *err);
 int cg_v1_cpuset_init(int parent_fd, int child_fd, struct berth_err *err);
 int cg_apply_devices(struct berth_cgroup *cg, const struct berth_resources *r, struct berth_err *err);
+/* Update: the same, and the other place (hybrid) stops filtering. */
+int cg_update_devices(struct berth_cgroup *cg, const struct berth_resources *r, struct berth_err *err);
+/* Where the device rules go: v1 devices.allow/deny, or an eBPF program on the unified level. */
+bool cg_devices_on_v1(const struct berth_cgroup *cg, const struct berth_resources *r);
 
 /* ---- stats parsers (stats_parse.c) ---- */
 bool cg_keyed_u64(const char *buf, const char *key, uint64_t *v); /* "key value" lines */

@@ -54,6 +54,7 @@ void cg_host_clear(struct cg_host *h)
                 free(h->m[i].mountpoint);
                 free(h->m[i].root);
                 free(h->m[i].own);
+                free(h->m[i].ctrls);
         }
         free(h->m);
         h->m = NULL;
@@ -205,7 +206,7 @@ int cg_parse_mountinfo(const char *buf, struct cg_host *h, struct berth_err *err
 }
 
 static int set_own(struct cg_host *h, bool unified, unsigned mask, const char *name, const char *path,
-                   size_t plen)
+                   size_t plen, const char *ctrls, size_t clen)
 {
         for (size_t i = 0; i < h->n; i++) {
                 struct cg_mount *m = &h->m[i];
@@ -214,8 +215,10 @@ static int set_own(struct cg_host *h, bool unified, unsigned mask, const char *n
                 if (!unified && ((m->name == NULL) != (name == NULL) || (name && strcmp(name, m->name) != 0)))
                         continue;
                 free(m->own);
+                free(m->ctrls);
                 m->own = strndup(path, plen);
-                return m->own ? 0 : -ENOMEM;
+                m->ctrls = strndup(ctrls, clen);
+                return m->own && m->ctrls ? 0 : -ENOMEM;
         }
         return 0;
 }
@@ -235,7 +238,7 @@ int cg_parse_proc_cgroup(const char *buf, struct cg_host *h, struct berth_err *e
                                 parse_ctrl_list(c1 + 1, (size_t)(c2 - c1 - 1), &mask, &name);
                         size_t plen = len - (size_t)(c2 + 1 - p);
                         /* " (deleted)" marks a removed cgroup; we still report the path. */
-                        if (set_own(h, unified, mask, name, c2 + 1, plen) < 0)
+                        if (set_own(h, unified, mask, name, c2 + 1, plen, c1 + 1, (size_t)(c2 - c1 - 1)) < 0)
                                 return berth_err_sys(err, ENOMEM, "/proc/self/cgroup");
                 }
                 p += len + (nl ? 1 : 0);

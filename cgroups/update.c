@@ -36,7 +36,7 @@ int berth_cgroup_update(struct berth_cgroup *cg, const struct berth_resources *r
                 return 0;
         int rc = check_memory(cg, &r->memory, err);
         if (rc >= 0 && r->n_devices)
-                rc = cg_apply_devices(cg, r, err);
+                rc = cg_update_devices(cg, r, err);
         if (rc >= 0 && cg->layout != BERTH_CG_UNIFIED) {
                 /* Only the hierarchies joined at create time are there. */
                 rc = cg_v1_apply(cg, r, true, err);

@@ -7,7 +7,10 @@
  * hierarchy (inside a cgroup namespace its root is the container's cgroup)
  * or a bind of the container's own cgroup directory in it. Combined
  * hierarchies ("cpu,cpuacct") get a symlink per controller. The tmpfs is
- * made read-only last when the spec asks for "ro". */
+ * made read-only last when the spec asks for "ro". The hierarchies and
+ * our cgroup in each come from `create`'s own reading of mountinfo and
+ * /proc/self/cgroup when it hands them over (opts->cgroup_mounts), else
+ * from reading both here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,6 +23,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "berth/rootfs.h"
 
@@ -138,6 +142,15 @@ static int bind_own_cgroup(const char *mount_point, const char *root, const char
         return fd;
 }
 
+/* The cgroup2 entry of the known hierarchies, or NULL. */
+static const struct berth_cgroup_mount *known_v2(const struct berth_rootfs_opts *o)
+{
+        for (size_t i = 0; i < o->n_cgroup_mounts; i++)
+                if (o->cgroup_mounts[i].v2)
+                        return &o->cgroup_mounts[i];
+        return NULL;
+}
+
 static int mount_unified(const struct berth_rootfs_opts *o, const struct berth_mount *m, int targetfd,
                          struct berth_err *err)
 {
@@ -147,9 +160,12 @@ static int mount_unified(const struct berth_rootfs_opts *o, const struct berth_m
                 if (mfd < 0)
                         return mfd;
         } else {
-                _cleanup_free_ char *text = read_text("/proc/self/cgroup");
+                const struct berth_cgroup_mount *k = known_v2(o);
+                _cleanup_free_ char *text = k ? NULL : read_text("/proc/self/cgroup");
                 struct cg_owner own;
-                if (!text || !find_owner(text, NULL, &own))
+                if (k)
+                        snprintf(own.path, sizeof(own.path), "%s", k->path);
+                else if (!text || !find_owner(text, NULL, &own))
                         return berth_err_set(err, ENOENT, "no cgroup2 entry in /proc/self/cgroup");
                 mfd = bind_own_cgroup(CGROUP_ROOT, "/", own.path, m);
                 if (mfd < 0)
@@ -172,15 +188,13 @@ static void link_controllers(int tmpfd, const char *name)
                         (void)symlinkat(name, tmpfd, t); /* best effort, like the host's own links */
 }
 
+/* One hierarchy directory in the tmpfs: a fresh mount of it (inside a
+ * cgroup namespace its root is our cgroup) or a bind of our cgroup. */
 static int mount_hierarchy(const struct berth_rootfs_opts *o, const struct berth_mount *m, int tmpfd,
-                           const struct berth_mountinfo_entry *e, const char *proc_cgroup,
+                           const char *mount_point, const char *root, bool v2, const struct cg_owner *own,
                            struct berth_err *err)
 {
-        const char *name = e->mount_point + strlen(CGROUP_ROOT "/");
-        bool v2 = strcmp(e->fstype, "cgroup2") == 0;
-        struct cg_owner own;
-        if (!find_owner(proc_cgroup, v2 ? NULL : e->super_options, &own))
-                return 0; /* a hierarchy we are not in: nothing to show */
+        const char *name = mount_point + strlen(CGROUP_ROOT "/");
         if (mkdirat(tmpfd, name, 0755) < 0 && errno != EEXIST)
                 return berth_err_sys(err, errno, "mkdir %s", name);
         _cleanup_close_ int sub = openat(tmpfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -188,15 +202,16 @@ static int mount_hierarchy(const struct berth_rootfs_opts *o, const struct berth
                 return berth_err_sys(err, errno, "open %s", name);
         _cleanup_close_ int mfd = -EBADF;
         if (o->new_cgroupns) {
-                mfd = berth_fs_mount_new(e->fstype, "cgroup", m->flags, v2 ? NULL : own.controllers, err);
+                mfd = berth_fs_mount_new(v2 ? "cgroup2" : "cgroup", "cgroup", m->flags,
+                                         v2 ? NULL : own->controllers, err);
                 if (mfd < 0)
                         return berth_err_wrap(err, "%s", name);
         } else {
-                mfd = bind_own_cgroup(e->mount_point, e->root, own.path, m);
+                mfd = bind_own_cgroup(mount_point, root, own->path, m);
                 if (mfd == -ENOENT)
                         return 0;
                 if (mfd < 0)
-                        return berth_err_sys(err, -mfd, "bind %s%s", e->mount_point, own.path);
+                        return berth_err_sys(err, -mfd, "bind %s%s", mount_point, own->path);
         }
         int r = berth_mount_attach(mfd, sub);
         if (r < 0)
@@ -205,17 +220,16 @@ static int mount_hierarchy(const struct berth_rootfs_opts *o, const struct berth
         return 0;
 }
 
-static bool is_hierarchy(const struct berth_mountinfo_entry *e)
+/* /sys/fs/cgroup/<name>: the mounts the container's cgroupfs shows. */
+static bool is_hierarchy_dir(const char *mount_point)
 {
-        if (strcmp(e->fstype, "cgroup") != 0 && strcmp(e->fstype, "cgroup2") != 0)
-                return false;
         size_t n = strlen(CGROUP_ROOT "/");
-        return strncmp(e->mount_point, CGROUP_ROOT "/", n) == 0 && e->mount_point[n] &&
-               !strchr(e->mount_point + n, '/');
+        return strncmp(mount_point, CGROUP_ROOT "/", n) == 0 && mount_point[n] &&
+               !strchr(mount_point + n, '/');
 }
 
-static int mount_hierarchies(const struct berth_rootfs_opts *o, const struct berth_mount *m, int tmpfd,
-                             struct berth_err *err)
+static int mount_read_hierarchies(const struct berth_rootfs_opts *o, const struct berth_mount *m, int tmpfd,
+                                  struct berth_err *err)
 {
         _cleanup_free_ char *proc_cgroup = read_text("/proc/self/cgroup");
         _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
@@ -225,9 +239,34 @@ static int mount_hierarchies(const struct berth_rootfs_opts *o, const struct ber
         size_t cap = 0;
         while (getline(&line, &cap, mi) > 0) {
                 struct berth_mountinfo_entry e;
-                if (berth_mountinfo_parse_line(line, &e) < 0 || !is_hierarchy(&e))
+                if (berth_mountinfo_parse_line(line, &e) < 0 || !is_hierarchy_dir(e.mount_point))
                         continue;
-                int r = mount_hierarchy(o, m, tmpfd, &e, proc_cgroup, err);
+                bool v2 = strcmp(e.fstype, "cgroup2") == 0;
+                struct cg_owner own;
+                if ((!v2 && strcmp(e.fstype, "cgroup") != 0) ||
+                    !find_owner(proc_cgroup, v2 ? NULL : e.super_options, &own))
+                        continue; /* not a hierarchy, or one we are not in */
+                int r = mount_hierarchy(o, m, tmpfd, e.mount_point, e.root, v2, &own, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The same from what the parent read before the clone (berth_cgroup_mounts). */
+static int mount_known_hierarchies(const struct berth_rootfs_opts *o, const struct berth_mount *m, int tmpfd,
+                                   struct berth_err *err)
+{
+        for (size_t i = 0; i < o->n_cgroup_mounts; i++) {
+                const struct berth_cgroup_mount *k = &o->cgroup_mounts[i];
+                if (!is_hierarchy_dir(k->mount_point))
+                        continue;
+                struct cg_owner own;
+                if (snprintf(own.controllers, sizeof(own.controllers), "%s", k->controllers) >=
+                        (int)sizeof(own.controllers) ||
+                    snprintf(own.path, sizeof(own.path), "%s", k->path) >= (int)sizeof(own.path))
+                        return berth_err_set(err, ENAMETOOLONG, "cgroup %s: name too long", k->mount_point);
+                int r = mount_hierarchy(o, m, tmpfd, k->mount_point, k->root, k->v2, &own, err);
                 if (r < 0)
                         return r;
         }
@@ -250,7 +289,8 @@ int berth_rootfs_mount_cgroup(const struct berth_rootfs_opts *o, const struct be
         int r = berth_mount_attach(tmpfd, targetfd);
         if (r < 0)
                 return berth_err_sys(err, -r, "attach the cgroup tmpfs");
-        r = mount_hierarchies(o, m, tmpfd, err);
+        r = o->cgroup_mounts ? mount_known_hierarchies(o, m, tmpfd, err)
+                             : mount_read_hierarchies(o, m, tmpfd, err);
         if (r < 0)
                 return r;
         if (m->flags & MS_RDONLY) {

@@ -36,14 +36,18 @@ static int child_fence_fds(struct container_setup *s, struct berth_err *err)
 static int child_namespaces(struct container_setup *s, pid_t *host_pid, struct berth_err *err)
 {
         int32_t pid = 0;
-        /* Join the v1 cgroups ourselves while the parent writes id maps:
-         * cheap for the current thread (see berth_cgroup_attach_self). */
-        if (s->cgroup && berth_cgroup_attach_self(s->cgroup, err) < 0)
-                return -err->code;
-        int r = sync_expect(s->sync_fd, SYNC_PROCEED, &pid, err);
+        int r = child_unshare_early(s, err);
+        if (r < 0)
+                return r;
+        r = sync_expect(s->sync_fd, SYNC_PROCEED, &pid, err);
         if (r < 0)
                 return r;
         *host_pid = pid;
+        /* The parent made the v1 cgroups while we unshared: join them
+         * ourselves, which is cheap for the current thread (see
+         * berth_cgroup_attach_self), before anything runs in them. */
+        if (s->cgroup && berth_cgroup_attach_self(s->cgroup, err) < 0)
+                return -err->code;
         r = child_join_namespaces(s, err);
         if (r < 0)
                 return r;
@@ -83,6 +87,8 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
             .no_pivot = s->no_pivot,
             .in_userns = s->new_userns || s->ns_fds[BERTH_NS_USER] >= 0,
             .new_cgroupns = s->spec->namespaces[BERTH_NS_CGROUP].present,
+            .cgroup_mounts = s->cgroup_mounts,
+            .n_cgroup_mounts = s->n_cgroup_mounts,
         };
         int *idmap_fds = NULL;
         size_t n_idmap = berth_idmap_count(s->spec);

@@ -50,6 +50,14 @@ static int write_time_offsets(const struct berth_spec *spec, struct berth_err *e
         return 0;
 }
 
+int child_unshare_early(struct container_setup *s, struct berth_err *err)
+{
+        unsigned long flags = s->early_unshare_flags;
+        if (flags && unshare((int)flags) < 0)
+                return berth_err_sys(err, errno, "create namespaces (flags 0x%lx)", flags);
+        return 0;
+}
+
 /* Two-stage only: the parent writes the maps of the user ns we just made. */
 static int request_id_maps(struct container_setup *s, struct berth_err *err)
 {

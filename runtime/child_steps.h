@@ -7,6 +7,8 @@
 #include "runtime/container_internal.h"
 
 int child_join_namespaces(struct container_setup *s, struct berth_err *err);
+/* Creates the namespaces that need nothing from the parent (before PROCEED). */
+int child_unshare_early(struct container_setup *s, struct berth_err *err);
 /* Creates the namespaces the clone did not; in a two-stage start this may
  * fork, and only the new init returns. */
 int child_unshare_namespaces(struct container_setup *s, struct berth_err *err);

@@ -32,8 +32,14 @@ struct container_setup {
         bool two_stage;              /* user ns joined by path: fork once more */
         int ns_fds[BERTH_NS_COUNT];  /* namespaces to join (setns), or -EBADF */
         bool new_userns;
+        /* Namespaces the child creates at once, before PROCEED, while the
+         * parent finishes the cgroups (unshare_flags wait for the join). */
+        unsigned long early_unshare_flags;
         const struct berth_seccomp_filter *seccomp_filter; /* compiled before clone, or NULL */
         struct berth_cgroup *cgroup;                       /* v1 hierarchies the init joins itself, or NULL */
+        /* The hierarchies as the init sees them once joined, or NULL. */
+        const struct berth_cgroup_mount *cgroup_mounts;
+        size_t n_cgroup_mounts;
 };
 
 /* CLONE_NEW* bit of a namespace type. */
@@ -43,6 +49,10 @@ unsigned long container_ns_flag(enum berth_ns_type t);
  * which flags clone3 and the child use. */
 int container_plan_namespaces(struct container_setup *s, struct berth_err *err);
 void container_close_ns_fds(struct container_setup *s);
+/* Leaves the new net, ipc, uts and mount namespaces to the child, which
+ * then creates them while the parent still works (v1 cgroups); the pid
+ * namespace stays with the clone. No-op with a user namespace. */
+void container_defer_namespaces(struct container_setup *s);
 
 /* clone3 with a pidfd, into cgroup_fd when >= 0 (CLONE_INTO_CGROUP).
  * Returns 0 in the child, like fork. */

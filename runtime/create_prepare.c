@@ -44,15 +44,14 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
         j->cgroup = berth_cgroup_new(&co, err);
         if (!j->cgroup)
                 return -err->code;
-        int r = berth_cgroup_create(j->cgroup, err);
+        /* Only what the clone needs: the v1 hierarchies are made after it,
+         * while the init creates its namespaces (job_spawn). */
+        int r = berth_cgroup_create_for_clone(j->cgroup, err);
         if (r < 0) {
                 berth_cgroup_free(j->cgroup);
                 j->cgroup = NULL;
                 return r;
         }
-        const char *warnings = berth_cgroup_warnings(j->cgroup);
-        if (warnings)
-                berth_warn(ctx, "%s", warnings);
         return 0;
 }
 
@@ -143,6 +142,8 @@ int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct 
                 r = setup_cgroup(j, ctx, err);
         if (r >= 0)
                 r = container_plan_namespaces(&j->setup, err);
+        if (r >= 0 && j->cgroup && berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED)
+                container_defer_namespaces(&j->setup);
         if (r >= 0)
                 r = setup_fifo(j, err);
         if (r >= 0)

@@ -99,10 +99,24 @@ static int send_idmapped_mounts(struct create_job *j, struct berth_err *err)
         return r;
 }
 
+static int finish_cgroup(struct create_job *j, struct berth_err *err)
+{
+        if (!j->cgroup)
+                return 0;
+        int r = berth_cgroup_create_v1(j->cgroup, err);
+        if (r < 0)
+                return r;
+        const char *warnings = berth_cgroup_warnings(j->cgroup);
+        if (warnings)
+                berth_warn(j->setup.ctx, "%s", warnings);
+        return 0;
+}
+
 static int proceed_after_clone(struct create_job *j, struct berth_err *err)
 {
-        int r = 0;
-        if (j->setup.new_userns && !j->setup.two_stage)
+        /* The init waits for PROCEED before it joins the v1 cgroups. */
+        int r = finish_cgroup(j, err);
+        if (r >= 0 && j->setup.new_userns && !j->setup.two_stage)
                 r = container_write_id_maps(j->spec, j->pid, err);
         if (r >= 0 && j->cgroup && j->setup.two_stage)
                 r = berth_cgroup_attach(j->cgroup, j->pid, err);
@@ -124,6 +138,8 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
         j->setup.sync_fd = sv[1];
         int cgroup_fd = j->cgroup ? berth_cgroup_clone_fd(j->cgroup) : -1;
         j->setup.cgroup = j->setup.two_stage ? NULL : j->cgroup;
+        if (j->cgroup)
+                j->setup.cgroup_mounts = berth_cgroup_mounts(j->cgroup, &j->setup.n_cgroup_mounts);
         pid_t pid = container_clone(&j->setup, cgroup_fd, &j->pidfd, err);
         close(sv[1]);
         j->setup.sync_fd = -EBADF;

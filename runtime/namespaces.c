@@ -87,6 +87,17 @@ int container_plan_namespaces(struct container_setup *s, struct berth_err *err)
         return 0;
 }
 
+void container_defer_namespaces(struct container_setup *s)
+{
+        /* With a new user namespace the parent writes its id maps first;
+         * a joined one makes this a two-stage start anyway. */
+        if (s->two_stage || s->new_userns)
+                return;
+        unsigned long early = s->clone_flags & (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS);
+        s->clone_flags &= ~early;
+        s->early_unshare_flags = early;
+}
+
 void container_close_ns_fds(struct container_setup *s)
 {
         for (int t = 0; t < BERTH_NS_COUNT; t++)

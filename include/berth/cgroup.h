@@ -7,15 +7,20 @@
  *
  * Placement of the init (done by the container code):
  *
+ *     berth_cgroup_create_for_clone(cg, err);
  *     int fd = berth_cgroup_clone_fd(cg);   // unified dir, or -1 (legacy)
- *     clone3(... CLONE_INTO_CGROUP, .cgroup = fd ...)   // with the namespaces
+ *     clone3(... CLONE_INTO_CGROUP, .cgroup = fd ...)
+ *     berth_cgroup_create_v1(cg, err);      // while the child makes its namespaces
  *     berth_cgroup_attach(cg, pid, err);    // v1 hierarchies, before the child goes on
+ *                                           // (or the child: berth_cgroup_attach_self)
  *
  * On a hybrid host the container is mirrored in the cgroup2 mount: the
  * processes live there (clone3 into it), so kill, freeze, the populated
- * event, cpu usage and the eBPF device filter come from the mirror, and only
- * the v1 hierarchies whose limits the container sets are joined (each v1
- * join costs a cgroup migration, ~1.4 ms here). */
+ * event and cpu usage come from the mirror, and only the v1 hierarchies
+ * whose limits the container sets are joined (each v1 join costs a cgroup
+ * migration, ~1.4 ms here), unless join_all_v1. The device rules go to
+ * the v1 devices hierarchy when it is joined, else to an eBPF filter on
+ * the mirror. */
 #ifndef BERTH_CGROUP_H
 #define BERTH_CGROUP_H
 
@@ -63,6 +68,15 @@ struct berth_cgroup *berth_cgroup_new(const struct berth_cgroup_opts *o, struct 
  * created here is removed again and err names the resource and the file. */
 int berth_cgroup_create(struct berth_cgroup *cg, struct berth_err *err);
 
+/* The same in two steps, so that a process can be cloned in between:
+ * create_for_clone makes the unified level (what CLONE_INTO_CGROUP needs)
+ * with its device filter and limits, create_v1 the v1 hierarchies and
+ * their limits (nothing on a unified host). A create_v1 failure removes
+ * the v1 levels it made; the unified level, which may hold the clone by
+ * then, is left to berth_cgroup_destroy. */
+int berth_cgroup_create_for_clone(struct berth_cgroup *cg, struct berth_err *err);
+int berth_cgroup_create_v1(struct berth_cgroup *cg, struct berth_err *err);
+
 /* A directory fd (owned by cg) for clone3's CLONE_INTO_CGROUP, or -1 on a
  * legacy host. Valid after create or restore. */
 int berth_cgroup_clone_fd(const struct berth_cgroup *cg);
@@ -85,6 +99,21 @@ int berth_cgroup_open_pid_dir(const struct berth_cgroup *cg, pid_t pid, struct b
  * ms) when a pid is written to cgroup.procs. The unified hierarchy is left
  * to CLONE_INTO_CGROUP. */
 int berth_cgroup_attach_self(struct berth_cgroup *cg, struct berth_err *err);
+
+/* A host hierarchy as the container's init sees it once it has joined
+ * its cgroups, for the container's /sys/fs/cgroup (rootfs), so that the
+ * init need not read mountinfo and /proc/self/cgroup again. */
+struct berth_cgroup_mount {
+        bool v2;
+        char *mount_point; /* on the host: /sys/fs/cgroup/memory */
+        char *root;        /* the part of the hierarchy that mount shows */
+        char *controllers; /* v1: as in /proc/self/cgroup ("cpu,cpuacct", "name=systemd"); v2: "" */
+        char *path;        /* the init's cgroup there: the container's, else the caller's */
+};
+
+/* Every hierarchy the host mounts with the caller in it, in mountinfo
+ * order; NULL (n = 0) after restore. Owned by cg. */
+const struct berth_cgroup_mount *berth_cgroup_mounts(const struct berth_cgroup *cg, size_t *n);
 
 /* A JSON text to keep in the state file; restore() rebuilds the object. */
 char *berth_cgroup_dump(const struct berth_cgroup *cg);

@@ -27,6 +27,8 @@
 #include "berth/err.h"
 #include "berth/spec.h"
 
+struct berth_cgroup_mount; /* berth/cgroup.h */
+
 struct berth_rootfs_opts {
         const struct berth_spec *spec;
         const char *bundle; /* absolute bundle dir; relative mount sources resolve against it */
@@ -38,6 +40,11 @@ struct berth_rootfs_opts {
          * per idmap/ridmap mount in spec order; NULL when there are none. */
         const int *idmap_fds;
         size_t n_idmap_fds;
+        /* The host's cgroup hierarchies as the init sees them after joining
+         * its cgroups (berth_cgroup_mounts), for a "cgroup" mount; NULL:
+         * read from mountinfo and /proc/self/cgroup. */
+        const struct berth_cgroup_mount *cgroup_mounts;
+        size_t n_cgroup_mounts;
 };
 
 /* 1. Before pivot. Makes "/" private/slave per linux.rootfsPropagation

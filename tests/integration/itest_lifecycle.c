@@ -270,6 +270,25 @@ START_TEST(invalid_config)
 }
 END_TEST
 
+/* A limit the kernel refuses (no CPU 4095 here) fails create with the
+ * resource and the file named, and leaves no cgroup, state or process:
+ * on a hybrid host the v1 cgroups are made after the init is cloned. */
+START_TEST(rejected_limit)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+        json_t *cfg = itest_spec("probe", "exit", "0", NULL);
+
+        itest_set(cfg, "linux.resources.cpu", json_pack("{s:s}", "cpus", "4095"));
+        itest_bundle_new(&b, "badcpus", cfg);
+        itest_rt(&r, "create", "--bundle", b.dir, b.id, NULL);
+        ck_assert_msg(r.status != 0, "cpu.cpus 4095 was accepted");
+        ck_assert_msg(strstr(r.err, "cpu.cpus") && strstr(r.err, "cpuset.cpus"), "unclear error: %s", r.err);
+        ck_assert_msg(count_lines(r.err) == 1, "not one error line: %s", r.err);
+        itest_assert_clean(b.id, b.dir);
+}
+END_TEST
+
 /* `spec` output is a usable config once args and root are adjusted. */
 START_TEST(spec_then_run)
 {
@@ -310,6 +329,7 @@ int main(void)
         itest_add(s, "list_formats", list_formats);
         itest_add(s, "log_json_error", log_json_error);
         itest_add(s, "invalid_config", invalid_config);
+        itest_add(s, "rejected_limit", rejected_limit);
         itest_add(s, "spec_then_run", spec_then_run);
         return itest_main(s);
 }

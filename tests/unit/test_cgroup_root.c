@@ -23,16 +23,23 @@
 
 static char base[64];
 
-static struct berth_cgroup *mk(const char *name, const struct berth_resources *r, bool defaults)
+static struct berth_cgroup *mk_opts(const char *name, const struct berth_resources *r, bool defaults,
+                                    bool join_all)
 {
         char path[128];
         snprintf(path, sizeof(path), "%s/%s", base, name);
         struct berth_err err = {0};
-        struct berth_cgroup_opts o = {.id = name, .path = path, .resources = r, .default_devices = defaults};
+        struct berth_cgroup_opts o = {
+            .id = name, .path = path, .resources = r, .default_devices = defaults, .join_all_v1 = join_all};
         struct berth_cgroup *cg = berth_cgroup_new(&o, &err);
         ck_assert_msg(cg, "new: %s", err.msg);
         ck_assert_msg(berth_cgroup_create(cg, &err) == 0, "create: %s", err.msg);
         return cg;
+}
+
+static struct berth_cgroup *mk(const char *name, const struct berth_resources *r, bool defaults)
+{
+        return mk_opts(name, r, defaults, false);
 }
 
 static void destroy(struct berth_cgroup *cg)
@@ -343,7 +350,16 @@ static void child_open_devs(void *arg)
         _exit(0);
 }
 
-START_TEST(devices_deny)
+static void child_open_full(void *arg)
+{
+        (void)arg;
+        char p[128];
+        snprintf(p, sizeof(p), "%s/full", devdir);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        _exit(fd >= 0 ? 0 : 14);
+}
+
+static void make_devs(void)
 {
         snprintf(devdir, sizeof(devdir), "/tmp/berth-devtest-%d", getpid());
         ck_assert_int_eq(mkdir(devdir, 0700), 0);
@@ -352,22 +368,91 @@ START_TEST(devices_deny)
         ck_assert_int_eq(mknod(p, S_IFCHR | 0600, makedev(1, 3)), 0);
         snprintf(p, sizeof(p), "%s/full", devdir);
         ck_assert_int_eq(mknod(p, S_IFCHR | 0600, makedev(1, 7)), 0);
-        struct berth_device_rule rules[] = {
-            {.allow = true, .type = 'c', .major = 1, .minor = -1, .access = "rw"},
-            {.allow = false, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},
-        };
-        struct berth_resources r = {.devices = rules, .n_devices = 2};
-        struct berth_cgroup *cg = mk("dev", &r, false);
+}
+
+static void remove_devs(void)
+{
+        static const char *const names[] = {"null", "full", "zero2"};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(names); i++) {
+                char p[128];
+                snprintf(p, sizeof(p), "%s/%s", devdir, names[i]);
+                unlink(p);
+        }
+        rmdir(devdir);
+}
+
+/* Both lists let the child open null and nothing else (child_open_devs);
+ * v1 can say the first, not the second (deny 1:7 after allow 1:*). */
+static struct berth_device_rule exact_rules[] = {
+    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rw"}};
+static struct berth_device_rule mixed_rules[] = {
+    {.allow = true, .type = 'c', .major = 1, .minor = -1, .access = "rw"},
+    {.allow = false, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},
+};
+
+/* On a hybrid host with the v1 devices hierarchy joined, a list v1 can
+ * say goes there, else to the eBPF filter on the mirror, which leaves the
+ * v1 cgroup open ("a *:* rwm"). */
+static void check_place(struct berth_cgroup *cg, bool v1_list, const char *list)
+{
+        struct cg_hier *v1 = cg_v1(cg, CG_DEVICES);
+        if (v1)
+                ck_assert_str_eq(rd(v1, "devices.list"),
+                                 cg->layout == BERTH_CG_HYBRID && v1_list ? list : "a *:* rwm");
+}
+
+static void devices_case(bool join_all, bool exact)
+{
+        make_devs();
+        struct berth_resources r = {.devices = exact ? exact_rules : mixed_rules,
+                                    .n_devices = exact ? BERTH_ARRAY_SIZE(exact_rules)
+                                                       : BERTH_ARRAY_SIZE(mixed_rules)};
+        struct berth_cgroup *cg = mk_opts("dev", &r, false, join_all);
+        check_place(cg, exact, "c 1:3 rw");
         int st = reap(spawn(cg, child_open_devs, NULL));
         destroy(cg);
-        snprintf(p, sizeof(p), "%s/null", devdir);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s/full", devdir);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s/zero2", devdir);
-        unlink(p);
-        rmdir(devdir);
+        remove_devs();
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "device child status %#x", st);
+}
+
+START_TEST(devices_deny)
+{
+        devices_case(false, false);
+        devices_case(false, true);
+}
+END_TEST
+
+START_TEST(devices_deny_join_all)
+{
+        devices_case(true, true);
+        devices_case(true, false);
+}
+END_TEST
+
+/* update may move the rules between v1 and eBPF: the old place must stop
+ * filtering (1:7 opens after the second update), the new one enforce. */
+START_TEST(devices_update_moves)
+{
+        make_devs();
+        struct berth_resources r = {.devices = mixed_rules, .n_devices = BERTH_ARRAY_SIZE(mixed_rules)};
+        struct berth_cgroup *cg = mk_opts("devupd", &r, false, true);
+        check_place(cg, false, NULL);
+        int st1 = reap(spawn(cg, child_open_devs, NULL));
+        struct berth_device_rule all_mem = {
+            .allow = true, .type = 'c', .major = 1, .minor = -1, .access = "rw"};
+        struct berth_resources u = {.devices = &all_mem, .n_devices = 1};
+        struct berth_err err = {0};
+        ck_assert_msg(berth_cgroup_update(cg, &u, &err) == 0, "update: %s", err.msg);
+        check_place(cg, true, "c 1:* rw");
+        int st2 = reap(spawn(cg, child_open_full, NULL));
+        ck_assert_msg(berth_cgroup_update(cg, &r, &err) == 0, "update: %s", err.msg);
+        check_place(cg, false, NULL);
+        int st3 = reap(spawn(cg, child_open_devs, NULL));
+        destroy(cg);
+        remove_devs();
+        ck_assert_msg(WIFEXITED(st1) && WEXITSTATUS(st1) == 0, "created: child status %#x", st1);
+        ck_assert_msg(WIFEXITED(st2) && WEXITSTATUS(st2) == 0, "moved to v1: child status %#x", st2);
+        ck_assert_msg(WIFEXITED(st3) && WEXITSTATUS(st3) == 0, "moved back: child status %#x", st3);
 }
 END_TEST
 
@@ -509,6 +594,8 @@ int main(void)
         tcase_add_test(tc, freeze_thaw);
         tcase_add_test(tc, kill_all);
         tcase_add_test(tc, devices_deny);
+        tcase_add_test(tc, devices_deny_join_all);
+        tcase_add_test(tc, devices_update_moves);
         tcase_add_test(tc, levels_and_undo);
         tcase_add_test(tc, missing_controllers);
         tcase_add_test(tc, update_and_restore);

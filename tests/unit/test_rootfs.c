@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/cgroup.h"
+#include "berth/cleanup.h"
 #include "berth/rootfs.h"
 
 #define S(x) ((char *)(x))
@@ -70,7 +72,9 @@ typedef void (*child_fn)(const char *dir);
 
 /* Runs fn(dir) in a child in its own mount namespace (plus extra_ns);
  * fails the test with the child's message when it does not exit 0. */
-static void run_child(child_fn fn, int extra_ns)
+/* Runs fn in a forked child in its own mount namespace; returns its wait
+ * status and what it reported in msg. */
+static int run_child_status(child_fn fn, int extra_ns, char *msg, size_t len)
 {
         char dir[] = "/tmp/berth-rootfs-XXXXXX";
         ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -87,15 +91,21 @@ static void run_child(child_fn fn, int extra_ns)
                 _exit(0);
         }
         close(p[1]);
-        char msg[1024] = "";
         ssize_t n, total = 0;
-        while ((n = read(p[0], msg + total, sizeof(msg) - 1 - (size_t)total)) > 0)
+        while ((n = read(p[0], msg + total, len - 1 - (size_t)total)) > 0)
                 total += n;
         msg[total] = '\0';
         close(p[0]);
         int status = 0;
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        return status;
+}
+
+static void run_child(child_fn fn, int extra_ns)
+{
+        char msg[1024] = "";
+        int status = run_child_status(fn, extra_ns, msg, sizeof(msg));
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status %d): %s", status,
                       msg);
 }
@@ -703,7 +713,13 @@ static void check_own_cgroup(const char *dir_in_container)
                 child_fail(__LINE__, "%s does not list pid %d", procs, getpid());
 }
 
-static void cgroup_child(const char *dir, bool cgns)
+/* For the "known" variants: a container cgroup made by the test, which
+ * the child joins (then unshares its cgroup namespace, as the init does). */
+static struct berth_cgroup *known_cg;
+
+/* known: the hierarchies come from berth_cgroup_mounts (what `create`
+ * read before the clone) instead of the child's own mountinfo reading. */
+static void cgroup_child(const char *dir, bool cgns, bool known)
 {
         bool unified = fs_type("/sys/fs/cgroup") == CGROUP2_SUPER_MAGIC;
         struct berth_mount mounts[] = {
@@ -715,6 +731,14 @@ static void cgroup_child(const char *dir, bool cgns)
         struct env e;
         env_init(&e, dir, mounts, 1);
         e.opts.new_cgroupns = cgns;
+        if (known) {
+                struct berth_err err = {0};
+                if (berth_cgroup_attach(known_cg, getpid(), &err) < 0)
+                        child_fail(__LINE__, "join: %s", err.msg);
+                CK(!cgns || unshare(CLONE_NEWCGROUP) == 0);
+                e.opts.cgroup_mounts = berth_cgroup_mounts(known_cg, &e.opts.n_cgroup_mounts);
+                CK(e.opts.cgroup_mounts && e.opts.n_cgroup_mounts > 0);
+        }
         all_steps(&e);
         if (unified) {
                 CK(fs_type("/sys/fs/cgroup") == CGROUP2_SUPER_MAGIC);
@@ -737,12 +761,22 @@ static void cgroup_child(const char *dir, bool cgns)
 
 static void child_cgroup_bind(const char *dir)
 {
-        cgroup_child(dir, false);
+        cgroup_child(dir, false, false);
 }
 
 static void child_cgroup_ns(const char *dir)
 {
-        cgroup_child(dir, true);
+        cgroup_child(dir, true, false);
+}
+
+static void child_cgroup_bind_known(const char *dir)
+{
+        cgroup_child(dir, false, true);
+}
+
+static void child_cgroup_ns_known(const char *dir)
+{
+        cgroup_child(dir, true, true);
 }
 
 START_TEST(test_cgroup_bind)
@@ -754,6 +788,37 @@ END_TEST
 START_TEST(test_cgroup_ns)
 {
         run_child(child_cgroup_ns, CLONE_NEWCGROUP);
+}
+END_TEST
+
+static void run_known(child_fn fn)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "berth-rootfs-test-%d", getpid());
+        struct berth_err err = {0};
+        struct berth_cgroup_opts co = {.id = "known", .path = path, .join_all_v1 = true};
+        known_cg = berth_cgroup_new(&co, &err);
+        ck_assert_msg(known_cg, "cgroup: %s", err.msg);
+        ck_assert_msg(berth_cgroup_create(known_cg, &err) == 0, "cgroup: %s", err.msg);
+        char msg[1024] = "";
+        int status = run_child_status(fn, 0, msg, sizeof(msg));
+        /* The cgroup goes before any verdict: a failed check ends the test. */
+        int destroyed = berth_cgroup_destroy(known_cg, &err);
+        berth_cgroup_free(TAKE_PTR(known_cg));
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status %d): %s", status,
+                      msg);
+        ck_assert_msg(destroyed == 0, "cgroup: %s", err.msg);
+}
+
+START_TEST(test_cgroup_bind_known)
+{
+        run_known(child_cgroup_bind_known);
+}
+END_TEST
+
+START_TEST(test_cgroup_ns_known)
+{
+        run_known(child_cgroup_ns_known);
 }
 END_TEST
 
@@ -921,6 +986,8 @@ static Suite *rootfs_suite(void)
         tcase_add_test(tc, test_propagation_default_private);
         tcase_add_test(tc, test_cgroup_bind);
         tcase_add_test(tc, test_cgroup_ns);
+        tcase_add_test(tc, test_cgroup_bind_known);
+        tcase_add_test(tc, test_cgroup_ns_known);
         tcase_add_test(tc, test_userns);
         suite_add_tcase(s, tc);
         return s;
