@@ -5,7 +5,7 @@
 #
 #   tests/bench/run.sh [--quick] [--berth PATH] [--runs N] [--only LIST] [--keep]
 #
-#   --berth PATH   the berth binary (default: build-bench/berth, then build/berth)
+#   --berth PATH   the berth binary (default: build/berth, what scripts/setup.sh builds)
 #   --runs N       timed runs per measure and runtime (default 20; --quick 5)
 #   --only LIST    comma-separated subset of: wrapper,run,lifecycle,exec,density,vps
 #   --keep         keep the work directory (bundles, logs) for inspection
@@ -42,9 +42,7 @@ while [ $# -gt 0 ]; do
         shift
 done
 if [ -z "$berth" ]; then
-        for b in "$repo/build-bench/berth" "$repo/build/berth"; do
-                [ -x "$b" ] && berth=$b && break
-        done
+        berth=$repo/build/berth
 fi
 [ -n "$berth" ] && [ -x "$berth" ] || { echo "run.sh: no berth binary (build it, or --berth PATH)" >&2; exit 2; }
 berth=$(readlink -f "$berth")
