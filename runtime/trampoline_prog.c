@@ -59,7 +59,9 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f)
         return x0;
 }
 #elif defined(__riscv) && __riscv_xlen == 64
-__asm__(".text\n.global _start\n_start:\n\tmv fp, zero\n\tmv ra, zero\n\tmv a0, sp\n"
+/* gp first, as crt1 does: the linker may relax accesses to gp-relative. */
+__asm__(".text\n.global _start\n_start:\n\t.option push\n\t.option norelax\n"
+        "\tlla gp, __global_pointer$\n\t.option pop\n\tmv fp, zero\n\tmv ra, zero\n\tmv a0, sp\n"
         "\tandi sp, sp, -16\n\tcall tramp_main\n\tebreak\n");
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f)

@@ -5,12 +5,15 @@
  * as /proc/self/exe has nothing to execute. No root needed: every exec
  * happens in a forked child. */
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -188,6 +191,59 @@ START_TEST(self_exec_has_nothing_to_run)
 }
 END_TEST
 
+/* In a forked child: a filter that refuses execveat (and execve too when
+ * both), then the trampoline for /bin/true. Returns the child's status;
+ * berth's error, if it returned, is in msg. */
+static int run_filtered(bool deny_execve, char *msg, size_t len)
+{
+        int p[2];
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                struct berth_err err = {0};
+                char *args[] = {"true", NULL};
+                char *env[] = {NULL};
+                int fd = berth_trampoline_create(&err);
+                char **argv = berth_trampoline_argv("/bin/true", args, &err);
+                scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+                seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0);
+                if (deny_execve)
+                        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0);
+                if (fd < 0 || !argv || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(ctx) < 0)
+                        _exit(98);
+                berth_trampoline_exec(fd, argv, env, BERTH_EXEC_REPORT_STDERR, -1, &err);
+                dprintf(p[1], "%s", err.msg);
+                _exit(99);
+        }
+        close(p[1]);
+        ssize_t n = read(p[0], msg, len - 1);
+        msg[n > 0 ? n : 0] = '\0';
+        close(p[0]);
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        return status;
+}
+
+/* A seccomp profile without execveat: /proc/self/fd/N through execve. */
+START_TEST(execveat_refused_falls_back)
+{
+        char msg[1024];
+        int st = run_filtered(false, msg, sizeof(msg));
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x: %s", st, msg);
+}
+END_TEST
+
+/* Neither works: berth fails with a clear error, never execs directly. */
+START_TEST(no_exec_at_all_fails_closed)
+{
+        char msg[1024];
+        int st = run_filtered(true, msg, sizeof(msg));
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 99, "status 0x%x: %s", st, msg);
+        ck_assert_msg(strstr(msg, "exec /bin/true: cannot run berth's exec trampoline"), "%s", msg);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("trampoline");
@@ -197,6 +253,8 @@ int main(void)
         tcase_add_test(tc, failure_reported_as_text);
         tcase_add_test(tc, failure_reported_as_sync_message);
         tcase_add_test(tc, self_exec_has_nothing_to_run);
+        tcase_add_test(tc, execveat_refused_falls_back);
+        tcase_add_test(tc, no_exec_at_all_fails_closed);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
