@@ -140,12 +140,20 @@ static int child_wait_start(struct container_setup *s, struct berth_err *err)
         return 0;
 }
 
+/* Where the trampoline reports a failing execve: `start` reads the fifo,
+ * `run` still listens on the sync socket (as in child_fail_late). */
+static void child_set_report(struct container_setup *s, struct berth_exec_ctx *x)
+{
+        x->report = s->fifo_write_fd >= 0 ? BERTH_EXEC_REPORT_TEXT : BERTH_EXEC_REPORT_SYNC;
+        x->report_fd = s->fifo_write_fd >= 0 ? s->fifo_write_fd : s->sync_fd;
+}
+
 void container_child_main(struct container_setup *s)
 {
         struct berth_err err = {0};
         pid_t pid = 0;
         char exe[PATH_MAX];
-        struct berth_seccomp_filter *late_filter = NULL;
+        struct berth_exec_late late;
         struct berth_exec_ctx x = {.process = &s->spec->process,
                                    .seccomp = s->spec->has_seccomp ? &s->spec->seccomp : NULL,
                                    .exe = exe,
@@ -155,20 +163,22 @@ void container_child_main(struct container_setup *s)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* Until execve replaces it, this process is the host's berth binary:
          * non-dumpable, so nothing in the container can open its
-         * /proc/<pid>/exe, mem or fds (CVE-2019-5736). execve resets it. */
+         * /proc/<pid>/exe, mem or fds (CVE-2019-5736). Our final exec is of
+         * the trampoline's sealed memfd, never of this binary. */
         prctl(PR_SET_DUMPABLE, 0);
         /* Everything that can fail happens before READY, so that `create`
          * reports it (as runc does), including the privilege drop. */
         if (child_fence_fds(s, &err) < 0 || child_namespaces(s, &pid, &err) < 0 ||
             child_rootfs(s, pid, &err) < 0 || child_join_keyring(s, &err) < 0 ||
             child_chdir_and_lookup(s, exe, sizeof(exe), &err) < 0 ||
-            berth_process_prepare(&x, &late_filter, &err) < 0)
+            berth_process_prepare(&x, &late, &err) < 0)
                 sync_fail(s->sync_fd, &err);
         prctl(PR_SET_PDEATHSIG, 0);
         if (sync_send(s->sync_fd, SYNC_READY, 0, NULL) < 0)
                 _exit(1);
         if (child_wait_start(s, &err) < 0 || child_hooks(s, BERTH_HOOK_START_CONTAINER, pid, &err) < 0)
                 child_fail_late(s, &err);
-        berth_process_finish(&x, late_filter, &err);
+        child_set_report(s, &x);
+        berth_process_finish(&x, &late, &err);
         child_fail_late(s, &err);
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -62,6 +63,11 @@ pid_t container_clone(struct container_setup *s, int cgroup_fd, int *pidfd, stru
         if (r < 0)
                 return r;
         *pidfd = -EBADF;
+        /* The child makes itself non-dumpable first thing, but it may be
+         * born into a pid namespace that is already in use (a path given):
+         * inherit the flag instead, so that no process there ever sees a
+         * dumpable copy of berth (CVE-2019-5736), as exec.c does. */
+        prctl(PR_SET_DUMPABLE, 0);
         pid_t pid = berth_clone3(s->clone_flags, cgroup_fd, pidfd);
         if (pid == 0)
                 container_child_main(s);

@@ -40,7 +40,8 @@ void exec_child_main(struct exec_child *c)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* We are the host's berth binary inside the container's pid
          * namespace until execve: keep the container away from our
-         * /proc/<pid>/exe and memory (CVE-2019-5736). */
+         * /proc/<pid>/exe and memory (CVE-2019-5736). The exec itself goes
+         * through the trampoline's sealed memfd, never this binary. */
         prctl(PR_SET_DUMPABLE, 0);
         if (berth_fence_fds(c->preserve_fds, &err) < 0 ||
             sync_expect(c->sync_fd, SYNC_PROCEED, NULL, &err) < 0 || join_container(c, &err) < 0 ||
@@ -50,8 +51,13 @@ void exec_child_main(struct exec_child *c)
             berth_exe_lookup(p->args[0], p->env, exe, sizeof(exe), &err) < 0)
                 sync_fail(c->sync_fd, &err);
         prctl(PR_SET_PDEATHSIG, 0);
-        struct berth_exec_ctx x = {
-            .process = p, .seccomp = c->spec->has_seccomp ? &c->spec->seccomp : NULL, .exe = exe};
+        /* The trampoline that does the execve reports its failure to the
+         * parent like sync_fail. */
+        struct berth_exec_ctx x = {.process = p,
+                                   .seccomp = c->spec->has_seccomp ? &c->spec->seccomp : NULL,
+                                   .exe = exe,
+                                   .report = BERTH_EXEC_REPORT_SYNC,
+                                   .report_fd = c->sync_fd};
         berth_process_exec(&x, &err);
         sync_fail(c->sync_fd, &err);
 }

@@ -8,10 +8,12 @@
  *   no_new_privs
  *   seccomp (noNewPrivileges true): last, so that our own setup syscalls
  *                                   never meet the user's filter
- *   execve */
+ *   execve, through the exec trampoline (runtime/trampoline.h), whose
+ *   memfd is made first of all, before rlimits can get in its way */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -20,6 +22,7 @@
 #include "berth/cleanup.h"
 #include "berth/process.h"
 #include "berth/seccomp.h"
+#include "runtime/trampoline.h"
 
 static void filter_freep(struct berth_seccomp_filter **f)
 {
@@ -105,15 +108,38 @@ static int prepare_filter(const struct berth_exec_ctx *ctx, struct berth_seccomp
         return *out ? 0 : (err && err->code > 0 ? -err->code : -EINVAL);
 }
 
-int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_seccomp_filter **late_filter,
-                          struct berth_err *err)
+void berth_exec_late_clear(struct berth_exec_late *late)
+{
+        berth_seccomp_filter_free(late->filter);
+        late->filter = NULL;
+        berth_closep(&late->trampoline_fd);
+        late->trampoline_fd = -EBADF;
+        free(late->argv);
+        late->argv = NULL;
+}
+
+/* The trampoline first: writing it into a memfd needs file size and an fd
+ * that the spec's rlimits may take away. */
+static int prepare_trampoline(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
+                              struct berth_err *err)
+{
+        late->trampoline_fd = berth_trampoline_create(err);
+        if (late->trampoline_fd < 0)
+                return late->trampoline_fd;
+        late->argv = berth_trampoline_argv(ctx->exe, ctx->process->args, err);
+        return late->argv ? 0 : -ENOMEM;
+}
+
+static int prepare_steps(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
+                         struct berth_err *err)
 {
         const struct berth_process *p = ctx->process;
         _cleanup_(filter_freep) struct berth_seccomp_filter *filter = NULL;
         int r;
 
-        *late_filter = NULL;
         if ((r = prepare_filter(ctx, &filter, err)) < 0)
+                return r;
+        if ((r = prepare_trampoline(ctx, late, err)) < 0)
                 return r;
         if ((r = berth_rlimits_apply(p->rlimits, p->n_rlimits, err)) < 0)
                 return r;
@@ -130,26 +156,38 @@ int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_seccomp
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return berth_err_sys(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
         if (filter && p->no_new_privileges)
-                *late_filter = TAKE_PTR(filter);
+                late->filter = TAKE_PTR(filter);
         return 0;
 }
 
-int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_seccomp_filter *late_filter,
+int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
+                          struct berth_err *err)
+{
+        *late = (struct berth_exec_late){.trampoline_fd = -EBADF};
+        int r = prepare_steps(ctx, late, err);
+        if (r < 0)
+                berth_exec_late_clear(late);
+        return r;
+}
+
+int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
                          struct berth_err *err)
 {
         static char *const empty_env[] = {NULL};
         const struct berth_process *p = ctx->process;
-        int r = late_filter ? load_filter(late_filter, err) : 0;
-        berth_seccomp_filter_free(late_filter);
-        if (r < 0)
-                return r;
-        execve(ctx->exe, p->args, p->env ? p->env : empty_env);
-        return berth_err_sys(err, errno, "exec %s", ctx->exe);
+        int r = late->filter ? load_filter(late->filter, err) : 0;
+        /* Never execve directly: that would start the container's program
+         * while /proc/self/exe is the host's berth binary (CVE-2019-5736). */
+        if (r >= 0)
+                r = berth_trampoline_exec(late->trampoline_fd, late->argv, p->env ? p->env : empty_env,
+                                          ctx->report, ctx->report_fd, err);
+        berth_exec_late_clear(late);
+        return r;
 }
 
 int berth_process_exec(const struct berth_exec_ctx *ctx, struct berth_err *err)
 {
-        struct berth_seccomp_filter *late = NULL;
+        struct berth_exec_late late;
         int r = berth_process_prepare(ctx, &late, err);
-        return r < 0 ? r : berth_process_finish(ctx, late, err);
+        return r < 0 ? r : berth_process_finish(ctx, &late, err);
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs every Debian package berth needs (build, tests, benchmarks) and
-# builds build/berth. Idempotent; run as root on Debian 12.
+# builds build/berth (+ build/berth-full). Idempotent; run as root on Debian 12.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,8 @@ if [ -n "$missing" ]; then
     apt-get install -y -q --no-install-recommends $missing
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# berth static (the default; explicit here so that an older build/ cache
+# switches too), with berth-full next to it for `vps` and `template`.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_STATIC=ON >/dev/null
 cmake --build build -j"$(nproc)"
-echo "setup: built $(pwd)/build/berth"
+echo "setup: built $(pwd)/build/berth and build/berth-full (install both, side by side)"

@@ -54,6 +54,21 @@ int berth_user_apply(const struct berth_user *user, struct berth_err *err);
 struct berth_seccomp;
 struct berth_seccomp_filter;
 
+/* Where a failing final execve is reported. The container's execve is
+ * done by berth's exec trampoline (runtime/trampoline.h), after berth's
+ * own code is gone, so the trampoline reports it, on report_fd:
+ *   STDERR  "berth: exec PATH: strerror" on fd 2 (report_fd unused)
+ *   TEXT    "exec PATH: strerror" written as is (the exec fifo of `start`)
+ *   SYNC    one SYNC_ERROR message (runtime/sync.h), errno as value;
+ *           "berth: ..." on fd 2 when nobody reads it any more
+ * and exits 127 (ENOENT) or 126. report_fd must be close-on-exec: it stays
+ * open until the container's execve succeeds, then closes. */
+enum berth_exec_report {
+        BERTH_EXEC_REPORT_STDERR,
+        BERTH_EXEC_REPORT_TEXT,
+        BERTH_EXEC_REPORT_SYNC,
+};
+
 struct berth_exec_ctx {
         const struct berth_process *process;
         const struct berth_seccomp *seccomp; /* NULL: no filter */
@@ -62,6 +77,8 @@ struct berth_exec_ctx {
         /* Compiled before the clone (runtime/seccomp_cache.c): used instead
          * of compiling `seccomp` here; the caller keeps ownership. */
         const struct berth_seccomp_filter *filter;
+        enum berth_exec_report report; /* read by finish only: may be set after prepare */
+        int report_fd;
 };
 
 /* Applies, in this order: rlimits; oom_score_adj (if set); the seccomp
@@ -71,7 +88,10 @@ struct berth_exec_ctx {
  * sets and the ambient set; no_new_privs; the seccomp filter when
  * noNewPrivileges is true (as late as possible, so that as few of our own
  * syscalls as possible run under the user's filter); then
- * execve(exe, args, env).
+ * execve(exe, args, env), done by the exec trampoline (see
+ * berth_exec_report): the exec of the trampoline and its execve both run
+ * under the filter, and a failure of the latter is reported as ctx->report
+ * says, not returned.
  *
  * When process.capabilities is absent the capability sets are left as the
  * kernel makes them (runc does the same). The seccomp profile is compiled
@@ -86,16 +106,27 @@ int berth_process_exec(const struct berth_exec_ctx *ctx, struct berth_err *err);
 
 struct berth_seccomp_filter;
 
+/* What berth_process_prepare leaves for berth_process_finish. */
+struct berth_exec_late {
+        struct berth_seccomp_filter *filter; /* to load last, or NULL */
+        int trampoline_fd;                   /* sealed memfd with the exec trampoline */
+        char **argv;                         /* the trampoline's argv (pointer array only) */
+};
+
 /* berth_process_exec in two halves, for the container init, which must
  * have applied everything that can fail before it reports "created" (as
  * runc does), and only then waits for `start`:
- *   prepare: everything up to the privilege drop and no_new_privs; a filter
- *            that must be loaded last comes back in *late_filter;
- *   finish:  loads *late_filter (and frees it), then execve. Returns only
- *            on failure. */
-int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_seccomp_filter **late_filter,
+ *   prepare: the exec trampoline's memfd (first: before rlimits such as
+ *            RLIMIT_FSIZE or NOFILE could stop it), then everything up to
+ *            the privilege drop and no_new_privs; fills *late;
+ *   finish:  loads late->filter, then execs the trampoline, which execs
+ *            ctx->exe. Returns only on failure. Either way *late is
+ *            released (also call berth_exec_late_clear when finish is not
+ *            reached). */
+int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
                           struct berth_err *err);
-int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_seccomp_filter *late_filter,
+int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
                          struct berth_err *err);
+void berth_exec_late_clear(struct berth_exec_late *late);
 
 #endif

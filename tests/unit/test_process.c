@@ -351,21 +351,35 @@ START_TEST(exec_oom_score_adj)
 }
 END_TEST
 
-START_TEST(exec_failure_returns)
+/* The final execve is the exec trampoline's: its failure comes back on
+ * the report fd in berth's wording, and it exits 127 like a shell. */
+START_TEST(exec_failure_reported)
 {
         struct berth_process p = base_process(cat_status);
-        struct berth_err err = {0};
+        int fds[2];
+        ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
         pid_t pid = fork();
 
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-                struct berth_exec_ctx ctx = {.process = &p, .exe = "/nonexistent/cat"};
-                int r = berth_process_exec(&ctx, &err);
-                _exit(r == -ENOENT && strstr(err.msg, "exec /nonexistent/cat") ? 0 : 1);
+                struct berth_err err = {0};
+                struct berth_exec_ctx ctx = {.process = &p,
+                                             .exe = "/nonexistent/cat",
+                                             .report = BERTH_EXEC_REPORT_TEXT,
+                                             .report_fd = fds[1]};
+                berth_process_exec(&ctx, &err);
+                dprintf(fds[1], "returned: %s", err.msg);
+                _exit(99);
         }
+        close(fds[1]);
+        char msg[256];
+        ssize_t n = read(fds[0], msg, sizeof(msg) - 1);
+        msg[n > 0 ? n : 0] = '\0';
+        close(fds[0]);
         int status;
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ck_assert_str_eq(msg, "exec /nonexistent/cat: No such file or directory");
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 127);
 }
 END_TEST
 
@@ -396,7 +410,7 @@ int main(void)
                 tcase_add_test(ex, exec_rlimit_lower);
                 tcase_add_test(ex, exec_rlimit_raise_fails);
                 tcase_add_test(ex, exec_oom_score_adj);
-                tcase_add_test(ex, exec_failure_returns);
+                tcase_add_test(ex, exec_failure_reported);
                 suite_add_tcase(s, ex);
         } else {
                 printf("test_process: not root, skipping the exec tests (setuid, capabilities)\n");
