@@ -137,7 +137,10 @@ START_TEST(kill_signal_names)
         for (int i = 0; i < 3; i++) {
                 struct itest_result r;
                 /* pid 1 ignores signals it has no handler for: wait for it. */
-                ck_assert_msg(itest_wait_file(p[i].out_path, "ready=1", 10000), "probe %d not ready", i);
+                if (!itest_wait_file(p[i].out_path, "ready=1", 10000)) {
+                        char *err = itest_read_file(p[i].err_path);
+                        ck_abort_msg("probe %d not ready; run's stderr: %s", i, err ? err : "(none)");
+                }
                 itest_rt(&r, "kill", b[i].id, names[i], NULL);
                 itest_assert_status(&r, 0);
                 itest_proc_wait(&p[i], &r, 10000);
