@@ -66,6 +66,7 @@ bb=/bin/busybox
 file "$bb" 2>/dev/null | grep -q "statically linked" || die "$bb is not busybox-static (apt-get install busybox-static)"
 
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
+chmod 711 "$work" # a VPS's root (an unprivileged host uid in its user namespace) walks through it
 log=$work/log
 holder=
 own_mem=$(awk -F: '$2=="memory" {print $3}' /proc/self/cgroup)
