@@ -53,6 +53,7 @@ static int kill_leftovers(void)
                 char state = 0;
                 if (!end || sscanf(end + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid() || state == 'Z')
                         continue;
+                end[1] = '\0';
                 fprintf(stderr, "berth-test-reaper: left running: %s\n", buf);
                 kill(atoi(e->d_name), SIGKILL);
                 n++;
@@ -78,10 +79,17 @@ int main(int argc, char **argv)
                 perror(argv[1]);
                 _exit(127);
         }
-        int status = 0;
-        while (waitpid(cmd, &status, 0) < 0)
-                if (errno != EINTR)
+        /* Orphans are reaped as they end, not piled up until CMD is done. */
+        int status = 0, st;
+        for (;;) {
+                pid_t pid = waitpid(-1, &st, 0);
+                if (pid == cmd) {
+                        status = st;
+                        break;
+                }
+                if (pid < 0 && errno != EINTR)
                         return 2;
+        }
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         for (int waited = 0; !reap_all() && waited < GRACE_MS; waited += 50)
                 nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
