@@ -22,6 +22,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 bin=${BERTH_VPS_BIN:-${1:-}}
 suite=${BERTH_TEST_SUITE:-bookworm}
 cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}/$suite
@@ -112,22 +114,8 @@ berth() {
         "$bin" --root "$root" vps --data-dir "$data" "$@"
 }
 
-fail() {
-        echo "FAIL [$current]: $*"
-        failures=$((failures + 1))
-}
 
-expect() {
-        want=$1
-        shift
-        out=$("$@" 2>&1)
-        got=$?
-        [ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $out"
-}
 
-json_field() {
-        sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n1
-}
 
 cleanup() {
         [ -d "$data/vps/deb" ] && berth destroy --force deb >/dev/null 2>&1
@@ -136,8 +124,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=idmap.sh
-. "$here/idmap.sh"
 
 mkdir -p "$data/templates/debian"
 if idmappable "$cache/templates/debian/rootfs/"; then

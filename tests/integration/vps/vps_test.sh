@@ -12,6 +12,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 bin=${BERTH_VPS_BIN:-${1:-}}
 [ $# -gt 0 ] && shift
 
@@ -33,23 +35,8 @@ berth() {
         "$bin" --root "$root" vps "$@"
 }
 
-fail() {
-        echo "FAIL [$current]: $*"
-        failures=$((failures + 1))
-}
 
-# expect CODE CMD...: runs CMD, fails the test unless it exits with CODE.
-expect() {
-        want=$1
-        shift
-        out=$("$@" 2>&1)
-        got=$?
-        [ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $out"
-}
 
-json_field() { # json_field KEY: first "KEY": value on stdin (numbers, true/false, strings)
-        sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n1
-}
 
 vps_pid() {
         berth status "$1" --json | json_field pid
@@ -390,8 +377,6 @@ if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
 fi
 ip link set lo up 2>/dev/null
 
-# shellcheck source=idmap.sh
-. "$here/idmap.sh"
 ext4="" base=/tmp
 if ! idmappable /tmp; then
         ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
