@@ -100,31 +100,14 @@ static json_t *cgroup_json(struct berth_err *err)
                          "systemdUser", f.systemd_user, "rdma", f.rdma);
 }
 
-static const struct {
-        const char *name;
-        enum berth_seccomp_action a;
-} seccomp_actions[] = {
-    {"SCMP_ACT_KILL", BERTH_SCMP_ACT_KILL},
-    {"SCMP_ACT_KILL_PROCESS", BERTH_SCMP_ACT_KILL_PROCESS},
-    {"SCMP_ACT_KILL_THREAD", BERTH_SCMP_ACT_KILL_THREAD},
-    {"SCMP_ACT_TRAP", BERTH_SCMP_ACT_TRAP},
-    {"SCMP_ACT_ERRNO", BERTH_SCMP_ACT_ERRNO},
-    {"SCMP_ACT_TRACE", BERTH_SCMP_ACT_TRACE},
-    {"SCMP_ACT_ALLOW", BERTH_SCMP_ACT_ALLOW},
-    {"SCMP_ACT_LOG", BERTH_SCMP_ACT_LOG},
-    {"SCMP_ACT_NOTIFY", BERTH_SCMP_ACT_NOTIFY},
-};
-
 /* The known actions the kernel also has (SECCOMP_GET_ACTION_AVAIL). */
 static json_t *seccomp_actions_json(void)
 {
         json_t *a = json_array();
-        const char *const *known = berth_seccomp_known_actions();
+        const char *const *known = berth_seccomp_known_actions(); /* indexed by the enum */
         for (size_t k = 0; a && known[k]; k++)
-                for (size_t i = 0; i < BERTH_ARRAY_SIZE(seccomp_actions); i++)
-                        if (!strcmp(known[k], seccomp_actions[i].name) &&
-                            berth_seccomp_action_supported(seccomp_actions[i].a))
-                                json_array_append_new(a, json_string(known[k]));
+                if (berth_seccomp_action_supported((enum berth_seccomp_action)k))
+                        json_array_append_new(a, json_string(known[k]));
         return a;
 }
 

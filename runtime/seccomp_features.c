@@ -14,16 +14,6 @@
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
 
-static const char *const known_actions[] = {
-    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",   "SCMP_ACT_ERRNO",
-    "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW",        "SCMP_ACT_LOG",         "SCMP_ACT_NOTIFY", NULL,
-};
-
-static const char *const known_operators[] = {
-    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
-    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
-};
-
 /* The architecture names of the runtime spec. */
 static const char *const known_archs[] = {
     "SCMP_ARCH_X86",      "SCMP_ARCH_X86_64",      "SCMP_ARCH_X32",
@@ -52,16 +42,6 @@ static const char *const known_flags[] = {
     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
     NULL,
 };
-
-const char *const *berth_seccomp_known_actions(void)
-{
-        return known_actions;
-}
-
-const char *const *berth_seccomp_known_operators(void)
-{
-        return known_operators;
-}
 
 const char *const *berth_seccomp_known_archs(void)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "berth/cleanup.h"
+#include "berth/seccomp.h"
 #include "runtime/spec_internal.h"
 
 /* seccomp_data has six syscall arguments. */
@@ -24,6 +25,7 @@ static const char *const action_names[] = {
     [BERTH_SCMP_ACT_ALLOW] = "SCMP_ACT_ALLOW",
     [BERTH_SCMP_ACT_LOG] = "SCMP_ACT_LOG",
     [BERTH_SCMP_ACT_NOTIFY] = "SCMP_ACT_NOTIFY",
+    [BERTH_SCMP_ACT_NOTIFY + 1] = NULL,
 };
 
 static const char *const op_names[] = {
@@ -34,7 +36,19 @@ static const char *const op_names[] = {
     [BERTH_SCMP_OP_GE] = "SCMP_CMP_GE",
     [BERTH_SCMP_OP_GT] = "SCMP_CMP_GT",
     [BERTH_SCMP_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
+    [BERTH_SCMP_OP_MASKED_EQ + 1] = NULL,
 };
+
+/* The one list of each (berth features reports them too). */
+const char *const *berth_seccomp_known_actions(void)
+{
+        return action_names;
+}
+
+const char *const *berth_seccomp_known_operators(void)
+{
+        return op_names;
+}
 
 /* Every architecture the runtime spec and libseccomp name. */
 static const char *const arch_names[] = {

@@ -62,7 +62,9 @@ int berth_seccomp_send_listener(const char *listener_path, const char *metadata,
 /* ---- features (`berth features`) ---------------------------------------- */
 
 /* NULL-terminated, static: "SCMP_ACT_KILL", ... / "SCMP_CMP_NE", ... /
- * "SCMP_ARCH_X86", ... / "SECCOMP_FILTER_FLAG_LOG", ... */
+ * "SCMP_ARCH_X86", ... / "SECCOMP_FILTER_FLAG_LOG", ... The actions and
+ * operators are the spec parser's own lists (runtime/spec_seccomp.c),
+ * indexed by enum berth_seccomp_action / enum berth_seccomp_op. */
 const char *const *berth_seccomp_known_actions(void);
 const char *const *berth_seccomp_known_operators(void);
 const char *const *berth_seccomp_known_archs(void);
