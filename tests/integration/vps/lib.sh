@@ -2,6 +2,21 @@
 # Sourced by the VPS tests (vps_test.sh, vps_debian_test.sh): result
 # reporting, and scratch space a VPS's user namespace can use.
 
+skip() {
+        echo "SKIP: $*"
+        exit 77
+}
+
+# require_vps_host BERTH: skips (77, with the reason) unless this host can
+# run VPS: root, the berth binary, unshare(1), overlayfs.
+require_vps_host() {
+        [ "$(id -u)" = 0 ] || skip "needs root"
+        if [ -z "$1" ] || [ ! -x "$1" ]; then skip "no berth binary given"; fi
+        command -v unshare >/dev/null || skip "no unshare(1)"
+        grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null
+        grep -qw overlay /proc/filesystems || skip "no overlayfs in this kernel"
+}
+
 # fail MESSAGE: counts a failure of the current test (the scripts own
 # $current and $failures).
 # shellcheck disable=SC2154

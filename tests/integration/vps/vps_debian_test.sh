@@ -29,16 +29,7 @@ suite=${BERTH_TEST_SUITE:-bookworm}
 cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}/$suite
 boot_timeout=${BERTH_TEST_BOOT_TIMEOUT:-180}
 
-skip() {
-        echo "SKIP: $*"
-        exit 77
-}
-
-[ "$(id -u)" = 0 ] || skip "needs root"
-if [ -z "$bin" ] || [ ! -x "$bin" ]; then skip "no berth binary given"; fi
-command -v unshare >/dev/null || skip "no unshare(1)"
-grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null
-grep -qw overlay /proc/filesystems || skip "no overlayfs in this kernel"
+require_vps_host "$bin"
 
 # ---- the template: debootstrapped once, cached by suite ---------------------
 

@@ -17,16 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=${BERTH_VPS_BIN:-${1:-}}
 [ $# -gt 0 ] && shift
 
-skip() {
-        echo "SKIP: $*"
-        exit 77
-}
-
-[ "$(id -u)" = 0 ] || skip "needs root"
-if [ -z "$bin" ] || [ ! -x "$bin" ]; then skip "no berth binary given"; fi
-command -v unshare >/dev/null || skip "no unshare(1)"
-grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null
-grep -qw overlay /proc/filesystems || skip "no overlayfs in this kernel"
+require_vps_host "$bin"
 
 failures=0
 current=""
