@@ -71,7 +71,7 @@ ctr_basic() {
 	expect "ctr run --rm removes the container" "" "$(ct container ls -q | grep -x r1)"
 	ctr_run r2 --rm "$IMG" r2 sh -c 'exit 4' >/dev/null 2>&1
 	expect "ctr run: exit code" 4 $?
-	out=$(with_pty timeout -k 10 60 ctr --address "$T/ctd/containerd.sock" -n berthtest run --rm -t \
+	out=$(with_pty 60 ctr --address "$T/ctd/containerd.sock" -n berthtest run --rm -t \
 		--runc-binary "$BERTH" --runc-root "$T/ctd/runc" --cgroup "$CG/ctr-r3" "$IMG" r3 tty)
 	if grep -q '/dev/pts/[0-9]' <<<"$out"; then ok "ctr run -t"; else notok "ctr run -t: $out"; fi
 }
@@ -86,7 +86,7 @@ ctr_task() {
 		notok "ctr task ps: $(tr '\n' ' ' <<<"$out") (init $pid)"; fi
 	out=$(ct task exec --exec-id e1 d1 sh -c 'echo exec-out; exit 6' 2>&1)
 	expect "ctr task exec: exit code and output" "6 exec-out" "$? $out"
-	out=$(with_pty timeout -k 10 60 ctr --address "$T/ctd/containerd.sock" -n berthtest task exec -t --exec-id e2 d1 tty)
+	out=$(with_pty 60 ctr --address "$T/ctd/containerd.sock" -n berthtest task exec -t --exec-id e2 d1 tty)
 	if grep -q '/dev/pts/[0-9]' <<<"$out"; then ok "ctr task exec -t"; else notok "ctr task exec -t: $out"; fi
 	ct task pause d1 >/dev/null 2>&1
 	expect "ctr task pause" PAUSED "$(task_status d1)"

@@ -94,9 +94,17 @@ ensure_clients() {
 		command -v busybox >/dev/null
 }
 
-# Runs CMD under a pseudo-terminal (script(1)) and prints what it wrote.
+# with_pty SECONDS CMD...: runs CMD under a pseudo-terminal (script(1)),
+# killed after SECONDS (+10 s grace), and prints what it wrote.
+# timeout must stay in the terminal's foreground process group
+# (--foreground): in a group of its own, a client that puts the terminal in
+# raw mode is stopped by SIGTTOU and hangs. Whether that happened used to
+# depend on $SHELL (bash execs the command as the session leader, where
+# timeout's setpgid fails; dash forks), so the shell is fixed too.
 with_pty() {
-	script -qec "$*" /dev/null </dev/null 2>&1
+	local secs=$1
+	shift
+	SHELL=/bin/sh script -qec "exec timeout --foreground -k 10 $secs $*" /dev/null </dev/null 2>&1
 }
 
 # Waits up to $2 seconds for "$1" (a command) to succeed.

@@ -91,7 +91,7 @@ podman_basic() {
 	# The sleep: podman 4.3 attaches to conmon only after "start", so the
 	# output of a process that ends at once is lost now and then. That race
 	# is podman's (runc 1.1.5 loses it as often: 4 of 15 runs here).
-	out=$(with_pty timeout -k 10 60 podman run --rm -it "${PMC[@]}" "$IMG" sh -c "'sleep 1; tty; echo \$((6*7))'")
+	out=$(with_pty 60 podman run --rm -it "${PMC[@]}" "$IMG" sh -c "'sleep 1; tty; echo \$((6*7))'")
 	if grep -q '^/dev/pts/[0-9]' <<<"${out//^@/}" && grep -q 42 <<<"$out"; then
 		ok "podman run -it (console socket, pty)"
 	else notok "podman run -it (console socket, pty): $out"; fi
@@ -105,7 +105,7 @@ podman_detached() {
 	out=$(pm ps --format '{{.Names}} {{.Status}}' 2>&1)
 	if grep -q '^bt-d Up' <<<"$out"; then ok "podman ps"; else notok "podman ps: $out"; fi
 	expect "podman exec" inside "$(pm exec bt-d echo inside 2>&1)"
-	out=$(with_pty timeout -k 10 60 podman exec -t bt-d tty)
+	out=$(with_pty 60 podman exec -t bt-d tty)
 	if grep -q '/dev/pts/[0-9]' <<<"$out"; then ok "podman exec -t"; else notok "podman exec -t: $out"; fi
 	pm exec bt-d sh -c 'exit 5' >/dev/null 2>&1
 	expect "podman exec exit code" 5 $?
