@@ -113,16 +113,17 @@ static int remove_hier(struct cg_hier *h, struct berth_err *err)
         /* A leaf that existed before create() is not ours, nor below it. */
         if (h->n_existing < 0 || h->n_existing >= cg_count_levels(h))
                 return 0;
-        int fd = cg_hier_fd(h, err);
-        if (fd == -ENOENT) {
-                h->n_existing = -1;
-                return 0;
+        /* The leaf usually has no sub-cgroups: rmdir it at once, and read
+         * the directory only when that says it has (EBUSY). */
+        if (rmdir(h->dir) < 0 && errno != ENOENT) {
+                if (errno != EBUSY)
+                        return berth_err_sys(err, errno, "cgroup: rmdir %s", h->dir);
+                int fd = cg_hier_fd(h, err);
+                int r = fd == -ENOENT ? 0 : fd < 0 ? fd : remove_children(fd, h->dir, 0, err);
+                if (r < 0)
+                        return r;
         }
-        int r = fd < 0 ? fd : remove_children(fd, h->dir, 0, err);
-        if (r < 0)
-                return r;
-        close(h->fd);
-        h->fd = -EBADF;
+        berth_closep(&h->fd);
         return cg_remove_levels(h, err);
 }
 

@@ -169,10 +169,13 @@ static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *
 
 static int do_cgroup_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *m, struct berth_err *err)
 {
+        int r = berth_rootfs_join_cgroups(c->o, err);
+        if (r < 0)
+                return r;
         _cleanup_close_ int target = resolve_target(c, i, m, true, err);
         if (target < 0)
                 return target;
-        int r = berth_rootfs_mount_cgroup(c->o, m, target, err);
+        r = berth_rootfs_mount_cgroup(c->o, m, target, err);
         if (r < 0)
                 return berth_err_wrap(err, "mount \"%s\" on %s", mount_name(m), m->destination);
         return 0;

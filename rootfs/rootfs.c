@@ -19,9 +19,14 @@ int berth_rootfs_prepare(const struct berth_rootfs_opts *o, struct berth_err *er
         if (rootfd < 0)
                 return berth_err_sys(err, errno, "open the root %s", o->rootfs);
         r = berth_rootfs_do_mounts(o, rootfd, err);
-        if (r < 0)
+        if (r < 0 || (r = berth_rootfs_join_cgroups(o, err)) < 0)
                 return r;
         return berth_rootfs_setup_dev(o, rootfd, err);
+}
+
+int berth_rootfs_join_cgroups(const struct berth_rootfs_opts *o, struct berth_err *err)
+{
+        return o->join_cgroups ? o->join_cgroups(o->join_cgroups_arg, err) : 0;
 }
 
 int berth_rootfs_finalize(const struct berth_rootfs_opts *o, struct berth_err *err)

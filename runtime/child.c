@@ -33,6 +33,25 @@ static int child_fence_fds(struct container_setup *s, struct berth_err *err)
         return berth_fence_fds(s->preserve_fds, err);
 }
 
+/* Joins the v1 cgroups the parent made, which is cheap for the current
+ * thread (see berth_cgroup_attach_self), before anything of the user's
+ * runs in them; when late, waits for them first and then creates the
+ * cgroup namespace rooted there. Runs once (rootfs calls it too). */
+static int child_join_cgroups(void *arg, struct berth_err *err)
+{
+        struct container_setup *s = arg;
+        if (s->cgroups_joined)
+                return 0;
+        s->cgroups_joined = true;
+        if (s->join_cgroups_late && sync_expect(s->sync_fd, SYNC_CGROUPS, NULL, err) < 0)
+                return -err->code;
+        if (s->cgroup && berth_cgroup_attach_self(s->cgroup, err) < 0)
+                return -err->code;
+        if (s->join_cgroups_late && (s->unshare_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+                return berth_err_sys(err, errno, "create cgroup namespace");
+        return 0;
+}
+
 static int child_namespaces(struct container_setup *s, pid_t *host_pid, struct berth_err *err)
 {
         int32_t pid = 0;
@@ -43,10 +62,8 @@ static int child_namespaces(struct container_setup *s, pid_t *host_pid, struct b
         if (r < 0)
                 return r;
         *host_pid = pid;
-        /* The parent made the v1 cgroups while we unshared: join them
-         * ourselves, which is cheap for the current thread (see
-         * berth_cgroup_attach_self), before anything runs in them. */
-        if (s->cgroup && berth_cgroup_attach_self(s->cgroup, err) < 0)
+        /* Joined before the user namespace, which would not let us. */
+        if (!s->join_cgroups_late && child_join_cgroups(s, err) < 0)
                 return -err->code;
         r = child_join_namespaces(s, err);
         if (r < 0)
@@ -89,6 +106,8 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
             .new_cgroupns = s->spec->namespaces[BERTH_NS_CGROUP].present,
             .cgroup_mounts = s->cgroup_mounts,
             .n_cgroup_mounts = s->n_cgroup_mounts,
+            .join_cgroups = child_join_cgroups,
+            .join_cgroups_arg = s,
         };
         int *idmap_fds = NULL;
         size_t n_idmap = berth_idmap_count(s->spec);
@@ -99,7 +118,7 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
         o.n_idmap_fds = n_idmap;
         r = own_mounts ? berth_rootfs_prepare(&o, err) : 0;
         berth_idmap_fds_free(idmap_fds, n_idmap);
-        if (r < 0)
+        if (r < 0 || (r = child_join_cgroups(s, err)) < 0)
                 return r;
         r = sync_send(s->sync_fd, SYNC_RUNTIME_HOOKS, 0, NULL);
         if (r < 0)

@@ -86,6 +86,9 @@ static int fork_into_pid_ns(struct container_setup *s, struct berth_err *err)
 int child_unshare_namespaces(struct container_setup *s, struct berth_err *err)
 {
         unsigned long flags = s->unshare_flags & ~(unsigned long)CLONE_NEWPID;
+        /* Rooted where the init's cgroups are: made when it joins them. */
+        if (s->join_cgroups_late)
+                flags &= ~(unsigned long)CLONE_NEWCGROUP;
         /* The user namespace must exist before the others so that it owns them. */
         if ((flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
                 return berth_err_sys(err, errno, "create user namespace");

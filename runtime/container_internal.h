@@ -37,6 +37,12 @@ struct container_setup {
         unsigned long early_unshare_flags;
         const struct berth_seccomp_filter *seccomp_filter; /* compiled before clone, or NULL */
         struct berth_cgroup *cgroup;                       /* v1 hierarchies the init joins itself, or NULL */
+        /* No user namespace and v1 hierarchies to join: the parent makes
+         * them after PROCEED and says SYNC_CGROUPS, while the init already
+         * mounts; the init joins (and creates its cgroup namespace) right
+         * before its first cgroup mount. */
+        bool join_cgroups_late;
+        bool cgroups_joined; /* the init's own progress */
         /* The hierarchies as the init sees them once joined, or NULL. */
         const struct berth_cgroup_mount *cgroup_mounts;
         size_t n_cgroup_mounts;

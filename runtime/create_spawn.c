@@ -112,10 +112,21 @@ static int finish_cgroup(struct create_job *j, struct berth_err *err)
         return 0;
 }
 
+/* Late join: the v1 cgroups are made while the init mounts. A failed send
+ * means the init failed first: its error is next on the socket. */
+static int finish_cgroup_late(struct create_job *j, struct berth_err *err)
+{
+        int r = finish_cgroup(j, err);
+        if (r >= 0)
+                sync_send(j->sync_parent, SYNC_CGROUPS, 0, NULL);
+        return r;
+}
+
 static int proceed_after_clone(struct create_job *j, struct berth_err *err)
 {
-        /* The init waits for PROCEED before it joins the v1 cgroups. */
-        int r = finish_cgroup(j, err);
+        /* The init joins the v1 cgroups at PROCEED, or at SYNC_CGROUPS. */
+        bool late = j->setup.join_cgroups_late;
+        int r = late ? 0 : finish_cgroup(j, err);
         if (r >= 0 && j->setup.new_userns && !j->setup.two_stage)
                 r = container_write_id_maps(j->spec, j->pid, err);
         if (r >= 0 && j->cgroup && j->setup.two_stage)
@@ -126,7 +137,9 @@ static int proceed_after_clone(struct create_job *j, struct berth_err *err)
         if (r < 0)
                 return berth_err_sys(err, -r, "sync with container init");
         r = j->setup.two_stage ? drive_two_stage(j, err) : 0;
-        return r < 0 ? r : send_idmapped_mounts(j, err);
+        if (r >= 0)
+                r = send_idmapped_mounts(j, err); /* the init takes them before it mounts */
+        return r >= 0 && late ? finish_cgroup_late(j, err) : r;
 }
 
 int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
@@ -138,6 +151,8 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
         j->setup.sync_fd = sv[1];
         int cgroup_fd = j->cgroup ? berth_cgroup_clone_fd(j->cgroup) : -1;
         j->setup.cgroup = j->setup.two_stage ? NULL : j->cgroup;
+        j->setup.join_cgroups_late = j->setup.cgroup && !j->setup.new_userns &&
+                                     berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED;
         if (j->cgroup)
                 j->setup.cgroup_mounts = berth_cgroup_mounts(j->cgroup, &j->setup.n_cgroup_mounts);
         pid_t pid = container_clone(&j->setup, cgroup_fd, &j->pidfd, err);

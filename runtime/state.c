@@ -74,9 +74,13 @@ int berth_state_dir_open(int root_fd, const char *id, struct berth_err *err)
         return fd >= 0 ? fd : berth_err_sys(err, errno, "open state directory for %s", id);
 }
 
+/* The lock is the state directory itself, opened anew (flock belongs to
+ * the open file): a lock file would be one more inode to create and
+ * remove per container. A directory removed meanwhile still opens; the
+ * callers then find no state.json in it. */
 int berth_state_lock(int dir_fd, struct berth_err *err)
 {
-        int fd = openat(dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return berth_err_sys(err, errno, "open container lock");
         while (flock(fd, LOCK_EX) < 0) {

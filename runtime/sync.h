@@ -9,13 +9,14 @@
 #include "berth/err.h"
 
 enum sync_type {
-        SYNC_PROCEED = 1,    /* parent: maps and cgroups are set; payload: host pid */
+        SYNC_PROCEED = 1,    /* parent: maps (and cgroups, unless late) are set; payload: host pid */
         SYNC_RUNTIME_HOOKS,  /* child: rootfs mounted, run prestart/createRuntime now */
         SYNC_HOOKS_DONE,     /* parent: hooks ran, go on */
         SYNC_READY,          /* child: all set up, waiting for start */
         SYNC_START,          /* parent (run): start the process */
         SYNC_WRITE_MAPS,     /* child (two-stage): user ns created, write its id maps */
         SYNC_GRANDCHILD_PID, /* child (two-stage): pid ns created, payload: the real init's pid */
+        SYNC_CGROUPS,        /* parent (join_cgroups_late): the v1 cgroups are ready to join */
         SYNC_ERROR,          /* child: failed; payload: errno + message */
 };
 

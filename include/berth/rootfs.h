@@ -45,13 +45,18 @@ struct berth_rootfs_opts {
          * read from mountinfo and /proc/self/cgroup. */
         const struct berth_cgroup_mount *cgroup_mounts;
         size_t n_cgroup_mounts;
+        /* Called once before the first "cgroup" mount, and after the spec
+         * mounts if there is none (before the /dev nodes), when the init
+         * joins its cgroups late (see runtime/child.c); NULL: joined already. */
+        int (*join_cgroups)(void *arg, struct berth_err *err);
+        void *join_cgroups_arg;
 };
 
 /* 1. Before pivot. Makes "/" private/slave per linux.rootfsPropagation
  * (default rprivate: mounts never propagate back to the host), binds the root
- * onto itself, performs every spec mount in order, then /dev (default device
- * nodes and symlinks when /dev is a non-bind spec mount, and linux.devices
- * unless /dev is bind-mounted). */
+ * onto itself, performs every spec mount in order, calls join_cgroups,
+ * then /dev (default device nodes and symlinks when /dev is a non-bind spec
+ * mount, and linux.devices unless /dev is bind-mounted). */
 int berth_rootfs_prepare(const struct berth_rootfs_opts *o, struct berth_err *err);
 
 /* 2. pivot_root into the root (or MS_MOVE + chroot with no_pivot), detach the
@@ -119,6 +124,9 @@ bool berth_mount_is_bind(const struct berth_mount *m);
 
 /* Performs spec->mounts in order below the root (rootfs/mounts.c). */
 int berth_rootfs_do_mounts(const struct berth_rootfs_opts *o, int rootfd, struct berth_err *err);
+
+/* o->join_cgroups, if set (it must be idempotent). */
+int berth_rootfs_join_cgroups(const struct berth_rootfs_opts *o, struct berth_err *err);
 
 /* tmpcopyup: copies the directory behind `targetfd` (the not yet covered
  * destination) into the detached tmpfs `mntfd`, whose root then takes the

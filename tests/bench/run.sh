@@ -65,7 +65,35 @@ command -v jq >/dev/null || die "jq not found (apt-get install jq)"
 bb=/bin/busybox
 file "$bb" 2>/dev/null | grep -q "statically linked" || die "$bb is not busybox-static (apt-get install busybox-static)"
 
+# The caller's own cgroup directory in every mounted hierarchy (from
+# /proc/self/cgroup, placed through mountinfo).
+own_cgroup_dirs() {
+        awk 'NR == FNR { split($0, f, ":"); own[f[2]] = substr($0, length(f[1]) + length(f[2]) + 3); next }
+        {
+                for (sep = 7; $sep != "-"; sep++) ;
+                fs = $(sep + 1)
+                if (fs != "cgroup" && fs != "cgroup2") next
+                key = ""
+                if (fs == "cgroup") {
+                        n = split($(sep + 3), opt, ",")
+                        for (c in own) {
+                                if (c == "") continue
+                                m = split(c, want, ","); hit = 0
+                                for (i = 1; i <= m; i++) for (j = 1; j <= n; j++) if (opt[j] == want[i]) hit++
+                                if (hit == m) { key = c; break }
+                        }
+                        if (key == "") next
+                } else if (!("" in own)) next
+                if (key in seen) next
+                seen[key] = 1
+                p = own[key]; root = $4
+                if (root != "/" && index(p, root) == 1) p = substr(p, length(root) + 1)
+                print $5 (p == "/" ? "" : p)
+        }' /proc/self/cgroup /proc/self/mountinfo
+}
+
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
+bench_parents=
 chmod 711 "$work" # a VPS's root (an unprivileged host uid in its user namespace) walks through it
 log=$work/log
 holder=
@@ -89,10 +117,10 @@ cleanup() {
                 done
         done >/dev/null 2>&1
         [ -n "$holder" ] && kill "$holder" 2>/dev/null && wait "$holder" 2>/dev/null
-        # The runtimes remove each container's cgroup, not the shared
-        # "bench" parent they created on the way.
-        for c in /sys/fs/cgroup/*/bench "$mem_root/bench"; do
-                [ -d "$c" ] && rmdir "$c" 2>/dev/null
+        # The runtimes remove each container's cgroup, not the standing
+        # "bench" parent.
+        for c in $bench_parents; do
+                rmdir "$c" 2>/dev/null
         done
         if [ $keep = 1 ]; then echo "run.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
@@ -136,10 +164,27 @@ done
 cc -O2 -o "$work/benchdrv" "$here/benchdrv.c" || die "cannot build benchdrv"
 drv=$work/benchdrv
 
+# ---- the containers' parent cgroup ---------------------------------------
+# "bench" stands for the whole run in every hierarchy, as a client's parent
+# cgroup (/k8s.io, machine.slice, libpod_parent) does in real use. runc and
+# crun never remove parent levels; berth removes the levels it made itself
+# once the last container below them is gone, so without a standing parent
+# it alone would make and remove "bench" (one mkdir and one rmdir per
+# hierarchy) on every back-to-back run.
+for d in $(own_cgroup_dirs); do
+        [ -d "$d/bench" ] && continue
+        mkdir "$d/bench" || die "cannot create $d/bench"
+        bench_parents="$d/bench $bench_parents"
+        # A new v1 cpuset admits no task until it has cpus and mems.
+        if [ -e "$d/cgroup.clone_children" ] && [ -e "$d/cpuset.cpus" ]; then
+                cat "$d/cpuset.cpus" >"$d/bench/cpuset.cpus"
+                cat "$d/cpuset.mems" >"$d/bench/cpuset.mems"
+        fi
+done
+
 # ---- crun's private mount namespace --------------------------------------
 crun_ns=
 if [ $hybrid = 1 ]; then
-        mkdir -p "$mem_root/bench"
         unshare -m --propagation private sh -c "
                 umount /sys/fs/cgroup/unified &&
                 mount --bind '$mem_root' /sys/fs/cgroup/memory &&
