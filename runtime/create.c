@@ -58,16 +58,13 @@ int berth_container_create(const struct berth_ctx *ctx, const struct berth_creat
         return r;
 }
 
-/* Run mode skips the fifo: the init waits on the sync socket. After START
- * the socket reaches EOF when execve succeeds (it is close-on-exec) or
- * carries the error when it does not. */
+/* Run mode skips the fifo: the init waits on the sync socket for START,
+ * which job_spawn sent. The socket then reaches EOF when execve succeeds
+ * (it is close-on-exec) or carries the error when it does not. */
 static int job_start_now(struct create_job *j, struct berth_err *err)
 {
-        int r = sync_send(j->sync_parent, SYNC_START, 0, NULL);
-        if (r < 0)
-                return berth_err_sys(err, -r, "start container '%s'", j->setup.id);
         struct berth_err child_err = {0};
-        r = sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err);
+        int r = sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err);
         if (r < 0 && child_err.code != EPIPE) {
                 *err = child_err;
                 return berth_err_wrap(err, "start container '%s'", j->setup.id);

@@ -170,6 +170,10 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
                 berth_err_sys(err, -r, "sync with container init");
         if (r >= 0)
                 r = sync_expect(j->sync_parent, SYNC_READY, NULL, err);
+        /* run: the init goes on to its execve while we write the state; a
+         * failure below kills it (job_abort) as before. */
+        if (r >= 0 && j->run_mode && (r = sync_send(j->sync_parent, SYNC_START, 0, NULL)) < 0)
+                berth_err_sys(err, -r, "start container '%s'", j->setup.id);
         if (r < 0)
                 return r;
         j->st.pid = j->pid;
