@@ -151,8 +151,8 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
         j->setup.sync_fd = sv[1];
         int cgroup_fd = j->cgroup ? berth_cgroup_clone_fd(j->cgroup) : -1;
         j->setup.cgroup = j->setup.two_stage ? NULL : j->cgroup;
-        j->setup.join_cgroups_late = j->setup.cgroup && !j->setup.new_userns &&
-                                     berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED;
+        j->setup.join_cgroups_late =
+            j->setup.cgroup && !j->setup.new_userns && berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED;
         if (j->cgroup)
                 j->setup.cgroup_mounts = berth_cgroup_mounts(j->cgroup, &j->setup.n_cgroup_mounts);
         pid_t pid = container_clone(&j->setup, cgroup_fd, &j->pidfd, err);
