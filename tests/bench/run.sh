@@ -3,9 +3,12 @@
 # it needs root, runc, crun and busybox-static, and takes ~1 min (--quick)
 # or ~15 min (full). Prints a markdown report on stdout (see RESULTS.md).
 #
-#   tests/bench/run.sh [--quick] [--berth PATH] [--runs N] [--only LIST] [--keep]
+#   tests/bench/run.sh [--quick] [--berth PATH] [--baseline PATH] [--runs N] [--only LIST] [--keep]
 #
 #   --berth PATH   the berth binary (default: build/berth, what scripts/setup.sh builds)
+#   --baseline PATH  another berth build, timed as a fourth runtime ("baseline")
+#                  in the run, lifecycle and exec measures: how a change moves
+#                  berth, side by side with the peers
 #   --runs N       timed runs per measure and runtime (default 20; --quick 5)
 #   --only LIST    comma-separated subset of: wrapper,run,lifecycle,exec,density,vps
 #   --keep         keep the work directory (bundles, logs) for inspection
@@ -16,7 +19,8 @@
 # and the ratio median(berth) / median(peer) (below 1: berth is faster).
 #
 # All three use the same config.json with a relative linux.cgroupsPath
-# (bench/...), so every container stays below the caller's own cgroups.
+# (bench/...), so every container stays below the caller's own cgroups;
+# the "bench" parent stands for the whole run (see below).
 # crun refuses hybrid hosts and puts relative paths at the hierarchy root;
 # it therefore runs inside a private mount namespace (made once, entered
 # with setns by the driver) where /sys/fs/cgroup/unified is unmounted and
@@ -28,15 +32,16 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-quick=0 runs= only=all keep=0 berth=
+quick=0 runs= only=all keep=0 berth= baseline=
 while [ $# -gt 0 ]; do
         case $1 in
         --quick) quick=1 ;;
         --berth) berth=$2; shift ;;
+        --baseline) baseline=$(readlink -f "$2"); shift ;;
         --runs) runs=$2; shift ;;
         --only) only=$2; shift ;;
         --keep) keep=1 ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
         esac
         shift
@@ -46,6 +51,8 @@ if [ -z "$berth" ]; then
 fi
 [ -n "$berth" ] && [ -x "$berth" ] || { echo "run.sh: no berth binary (build it, or --berth PATH)" >&2; exit 2; }
 berth=$(readlink -f "$berth")
+[ -z "$baseline" ] || [ -x "$baseline" ] || { echo "run.sh: no baseline binary $baseline" >&2; exit 2; }
+runtimes="berth runc crun${baseline:+ baseline}"
 if [ -z "$runs" ]; then
         if [ $quick = 1 ]; then runs=5; else runs=20; fi
 fi
@@ -104,12 +111,13 @@ hybrid=0
 
 cleanup() {
         set +e
-        for rt in berth runc crun; do
+        for rt in $runtimes; do
                 for st in "$work"/st-$rt/*/; do
                         [ -d "$st" ] || continue
                         id=$(basename "$st")
                         case $rt in
                         berth) "$berth" --root "$work/st-berth" delete -f "$id" ;;
+                        baseline) "$baseline" --root "$work/st-baseline" delete -f "$id" ;;
                         runc) "$runc" --root "$work/st-runc" delete -f "$id" ;;
                         crun) [ -n "$holder" ] && nsenter -m"/proc/$holder/ns/mnt" \
                                 "$crun" --root "$work/st-crun" delete -f "$id" ;;
@@ -154,7 +162,7 @@ bundle() {
 }
 # One set per runtime: the containers of "state" and "exec" live side by
 # side, and must not share a cgroup.
-for rt in berth runc crun; do
+for rt in $runtimes; do
         bundle true-$rt plain run-$rt '["/bin/true"]'
         bundle true-sc-$rt seccomp run-$rt '["/bin/true"]'
         bundle sleep-$rt plain life-$rt '["/bin/sleep","3600"]'
@@ -199,6 +207,7 @@ fi
 B="$berth --root $work/st-berth"
 R="$runc --root $work/st-runc"
 C="$crun --root $work/st-crun"
+X="$baseline --root $work/st-baseline"
 # Untimed helpers run through sh -c; crun's inside its namespace too.
 wait_stopped() { echo "i=0; while [ \$i -lt 500 ] && ! $1 state $2 2>/dev/null | grep -q '\"stopped\"'; do sleep 0.01; i=\$((i+1)); done"; }
 
@@ -207,17 +216,24 @@ wait_stopped() { echo "i=0; while [ \$i -lt 500 ] && ! $1 state $2 2>/dev/null |
 measure() {
         title=$1
         shift
-        args_b= args_r= args_c=
+        args_b= args_r= args_c= args_x=
         for a in "$@"; do
                 args_b="$args_b$(printf '%s' "$a" | sed "s|@RT@|$B|g; s|@NAME@|berth|g")$(printf '\036')"
                 args_r="$args_r$(printf '%s' "$a" | sed "s|@RT@|$R|g; s|@NAME@|runc|g")$(printf '\036')"
                 args_c="$args_c$(printf '%s' "$a" | sed "s|@RT@|$C|g; s|@NAME@|crun|g")$(printf '\036')"
+                args_x="$args_x$(printf '%s' "$a" | sed "s|@RT@|$X|g; s|@NAME@|baseline|g")$(printf '\036')"
         done
         oldifs=$IFS
         IFS=$(printf '\036')
-        # shellcheck disable=SC2086
-        "$drv" time -n "$runs" -w "$warm" -l "$log" -m "$title" \
-                -r berth $args_b -r runc $args_r -r crun $crun_ns $args_c
+        if [ -n "$baseline" ]; then
+                # shellcheck disable=SC2086
+                "$drv" time -n "$runs" -w "$warm" -l "$log" -m "$title" \
+                        -r berth $args_b -r runc $args_r -r crun $crun_ns $args_c -r baseline $args_x
+        else
+                # shellcheck disable=SC2086
+                "$drv" time -n "$runs" -w "$warm" -l "$log" -m "$title" \
+                        -r berth $args_b -r runc $args_r -r crun $crun_ns $args_c
+        fi
         IFS=$oldifs
 }
 
@@ -233,7 +249,7 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, kernel $(uname -r), $( [ $hybrid = 1 ] && echo 'hybrid cgroups (v1 controllers + empty cgroup2)' || echo 'cgroup2')"
 echo "- berth $("$berth" --version | head -1 | awk '{print $3}') ($berth), runc $("$runc" --version | awk 'NR==1 {print $3}'), crun $("$crun" --version | awk 'NR==1 {print $3}')"
-echo "- command: \`tests/bench/run.sh$( [ $quick = 1 ] && echo ' --quick')$( [ "$only" != all ] && echo " --only $only")\` ($runs runs + $warm warm-up per measure, interleaved)"
+echo "- command: \`tests/bench/run.sh$( [ $quick = 1 ] && echo ' --quick')$( [ "$only" != all ] && echo " --only $only")$( [ -n "$baseline" ] && echo " --baseline $baseline")\` ($runs runs + $warm warm-up per measure, interleaved)"
 echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare ratios, which interleaving keeps fair)"
 echo "- bundle: busybox-static, read-only root, pid/net/ipc/uts/mount/cgroup namespaces, memory 64 MiB + pids 64 + deny-all devices, relative cgroupsPath"
 
