@@ -253,6 +253,8 @@ int berth_container_restore(const struct berth_ctx *ctx, const struct berth_rest
         if (ret >= 0)
                 ret = job_prepare(&r.j, &co, err);
         if (ret >= 0)
+                ret = job_record(&r.j, err);
+        if (ret >= 0)
                 ret = restore_spawn(&r, o, err);
         if (ret < 0) {
                 if (r.root_mnt[0] && rmdir(r.root_mnt) == 0)

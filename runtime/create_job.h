@@ -31,6 +31,9 @@ int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, str
 int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err);
 /* Clone and drive the init until it is ready for start. */
 int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err);
+/* What only the state needs (the owner's name, the config copy), done by
+ * job_spawn while the init sets itself up. */
+int job_record(struct create_job *j, struct berth_err *err);
 /* Undoes everything (kills the init, removes cgroup and state). */
 void job_abort(struct create_job *j);
 /* Releases memory and fds (the container stays). */

@@ -15,7 +15,7 @@
 #include "runtime/create_job.h"
 #include "runtime/seccomp_cache.h"
 
-static int write_config_copy(struct create_job *j, struct berth_err *err)
+static int write_config_copy(const struct create_job *j, struct berth_err *err)
 {
         /* exec, delete (poststop hooks) and update need the config later,
          * even if the bundle is gone by then. */
@@ -119,9 +119,14 @@ static void fill_state(struct create_job *j)
         j->st.bundle = strdup(j->setup.bundle);
         j->st.rootfs = strdup(j->setup.rootfs);
         j->st.created = strdup(created);
-        j->st.owner = owner_name(geteuid());
         j->st.annotations = j->spec->annotations;
         j->st.n_annotations = j->spec->n_annotations;
+}
+
+int job_record(struct create_job *j, struct berth_err *err)
+{
+        j->st.owner = owner_name(geteuid());
+        return write_config_copy(j, err);
 }
 
 int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
@@ -137,9 +142,7 @@ int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct 
         if (j->state_fd < 0)
                 return j->state_fd;
         fill_state(j);
-        r = write_config_copy(j, err);
-        if (r >= 0)
-                r = setup_cgroup(j, ctx, err);
+        r = setup_cgroup(j, ctx, err);
         if (r >= 0)
                 r = container_plan_namespaces(&j->setup, err);
         if (r >= 0 && j->cgroup && berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED)

@@ -163,6 +163,8 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
         j->pid = pid;
         int r = proceed_after_clone(j, err);
         if (r >= 0)
+                r = job_record(j, err);
+        if (r >= 0)
                 r = sync_expect(j->sync_parent, SYNC_RUNTIME_HOOKS, NULL, err);
         if (r >= 0)
                 r = run_runtime_hooks(j, err);
