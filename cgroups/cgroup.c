@@ -178,7 +178,7 @@ static int pick_hierarchies(struct berth_cgroup *cg, const struct cg_host *host,
                         continue;
                 if (!m->unified && host->layout == BERTH_CG_UNIFIED)
                         continue;
-                bool want = m->unified || (m->mask & need) || (o->join_all_v1 && m->mask);
+                bool want = m->unified || (m->mask & need) || (o->join_all_v1 && (m->mask || m->name));
                 if (want && (r = add_hier(cg, m, o, err)) < 0)
                         return r;
                 have |= m->mask;
@@ -193,12 +193,22 @@ static int pick_hierarchies(struct berth_cgroup *cg, const struct cg_host *host,
         return 0;
 }
 
+/* Named hierarchies (name=systemd) have no controllers: their name tells. */
+static const char *hier_named(const struct cg_hier *h)
+{
+        return !h->unified && !h->mask ? h->name : NULL;
+}
+
 /* The container's hierarchy for a host mount, if it joins it. */
 static const struct cg_hier *joined(const struct berth_cgroup *cg, const struct cg_mount *m)
 {
-        for (size_t i = 0; i < cg->n; i++)
-                if (cg->h[i].unified == m->unified && (m->unified || cg->h[i].mask == m->mask))
-                        return &cg->h[i];
+        for (size_t i = 0; i < cg->n; i++) {
+                const struct cg_hier *h = &cg->h[i];
+                if (h->unified != m->unified || (!m->unified && h->mask != m->mask))
+                        continue;
+                if (m->unified || m->mask || (m->name && strcmp(hier_named(h), m->name) == 0))
+                        return h;
+        }
         return NULL;
 }
 
@@ -211,7 +221,7 @@ static int build_mounts(struct berth_cgroup *cg, const struct cg_host *host, str
                 return berth_err_sys(err, ENOMEM, "cgroup");
         for (size_t i = 0; i < host->n; i++) {
                 const struct cg_mount *m = &host->m[i];
-                const struct cg_hier *h = m->mask || m->unified ? joined(cg, m) : NULL;
+                const struct cg_hier *h = joined(cg, m);
                 if (!m->own || (!m->unified && !m->ctrls))
                         continue; /* the caller is not in it: the container does not see it */
                 struct berth_cgroup_mount *v = &cg->mounts[cg->n_mounts++];
@@ -272,7 +282,7 @@ static bool path_within(const char *path, const char *top)
  * (systemd) keeps its processes in sub-cgroups, and so may exec. */
 static bool pid_in(const char *proc_cgroup, const struct cg_hier *h)
 {
-        char *path = cg_proc_cgroup_path(proc_cgroup, h->unified, h->mask);
+        char *path = cg_proc_cgroup_path(proc_cgroup, h->unified, h->mask, hier_named(h));
         bool in = path && path_within(path, h->path);
         free(path);
         return in;
@@ -289,7 +299,7 @@ int berth_cgroup_open_pid_dir(const struct berth_cgroup *cg, pid_t pid, struct b
         int r = cg_read(AT_FDCWD, file, &pc, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *path = cg_proc_cgroup_path(pc, true, 0);
+        _cleanup_free_ char *path = cg_proc_cgroup_path(pc, true, 0, NULL);
         if (!path || !path_within(path, h->path))
                 return berth_err_set(err, ESRCH, "cgroup: process %d is not in %s", (int)pid, h->path);
         const char *rel = path + (strcmp(h->path, "/") == 0 ? 0 : strlen(h->path));

@@ -55,8 +55,10 @@ void cg_host_clear(struct cg_host *h);
 /* Parsers take buffers so tests run without root. */
 int cg_parse_mountinfo(const char *buf, struct cg_host *h, struct berth_err *err);
 int cg_parse_proc_cgroup(const char *buf, struct cg_host *h, struct berth_err *err);
-/* The path of one hierarchy in a /proc/<pid>/cgroup text, malloc'd, or NULL. */
-char *cg_proc_cgroup_path(const char *buf, bool unified, unsigned mask);
+/* The path of one hierarchy in a /proc/<pid>/cgroup text, malloc'd, or NULL:
+ * the unified one, or the v1 one with exactly these controllers and, for a
+ * named hierarchy (mask 0), this name ("systemd"). */
+char *cg_proc_cgroup_path(const char *buf, bool unified, unsigned mask, const char *named);
 enum berth_cgroup_layout cg_layout_from_magic(unsigned long root_magic, unsigned long unified_magic);
 int cg_host_load(struct cg_host *h, struct berth_err *err);
 

@@ -246,7 +246,7 @@ int cg_parse_proc_cgroup(const char *buf, struct cg_host *h, struct berth_err *e
         return 0;
 }
 
-char *cg_proc_cgroup_path(const char *buf, bool unified, unsigned mask)
+char *cg_proc_cgroup_path(const char *buf, bool unified, unsigned mask, const char *named)
 {
         for (const char *p = buf; *p;) {
                 const char *nl = strchr(p, '\n');
@@ -259,7 +259,8 @@ char *cg_proc_cgroup_path(const char *buf, bool unified, unsigned mask)
                         _cleanup_free_ char *name = NULL;
                         if (!u)
                                 parse_ctrl_list(c1 + 1, (size_t)(c2 - c1 - 1), &m, &name);
-                        if (u == unified && (unified || (m == mask && !name)))
+                        bool same_name = name ? named && strcmp(name, named) == 0 : !named;
+                        if (u == unified && (unified || (m == mask && same_name)))
                                 return strndup(c2 + 1, len - (size_t)(c2 + 1 - p));
                 }
                 p += len + (nl ? 1 : 0);

@@ -181,7 +181,7 @@ static void fuzz_one(const uint8_t *data, size_t size)
         static const unsigned masks[] = {0, CG_BIT(CG_MEMORY), CG_BIT(CG_CPU) | CG_BIT(CG_CPUACCT),
                                          CG_BIT(CG_PIDS)};
         for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
-                char *p = cg_proc_cgroup_path(procfile, i == 0, masks[i]);
+                char *p = cg_proc_cgroup_path(procfile, i == 0, masks[i], NULL);
                 touch(p);
                 free(p);
         }

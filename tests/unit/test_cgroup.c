@@ -326,13 +326,19 @@ START_TEST(parse_host)
         ck_assert_str_eq(h2.m[0].root, "/sub");
         cg_host_clear(&h2);
 
-        char *p = cg_proc_cgroup_path(hybrid_proc, false, CG_BIT(CG_MEMORY));
+        char *p = cg_proc_cgroup_path(hybrid_proc, false, CG_BIT(CG_MEMORY), NULL);
         ck_assert_str_eq(p, "/process_api/6f41");
         free(p);
-        p = cg_proc_cgroup_path(hybrid_proc, true, 0);
+        p = cg_proc_cgroup_path(hybrid_proc, true, 0, NULL);
         ck_assert_str_eq(p, "/uni");
         free(p);
-        ck_assert_ptr_null(cg_proc_cgroup_path(hybrid_proc, false, CG_BIT(CG_PIDS)));
+        ck_assert_ptr_null(cg_proc_cgroup_path(hybrid_proc, false, CG_BIT(CG_PIDS), NULL));
+        /* A named hierarchy by its name, and only by it. */
+        p = cg_proc_cgroup_path(hybrid_proc, false, 0, "systemd");
+        ck_assert_str_eq(p, "/user.slice");
+        free(p);
+        ck_assert_ptr_null(cg_proc_cgroup_path(hybrid_proc, false, 0, "elogind"));
+        ck_assert_ptr_null(cg_proc_cgroup_path(hybrid_proc, false, 0, NULL));
 }
 END_TEST
 
