@@ -1,5 +1,6 @@
 /* Message passing between `berth create` and the container init. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,10 +26,19 @@ int sync_expect(int sock, enum sync_type type, int32_t *value, struct berth_err 
 {
         struct sync_msg m;
         memset(&m, 0, sizeof(m));
+        /* ECONNRESET: the init has gone with a message of ours unread (it
+         * failed while we were still sending). The kernel reports that
+         * once, before what the init sent earlier, its error, which is
+         * still queued: read again. */
         ssize_t n;
-        do
+        bool reset = false;
+        do {
                 n = recv(sock, &m, sizeof(m), 0);
-        while (n < 0 && errno == EINTR);
+                if (n < 0 && errno == ECONNRESET && !reset) {
+                        reset = true;
+                        errno = EINTR;
+                }
+        } while (n < 0 && errno == EINTR);
         if (n < 0)
                 return berth_err_sys(err, errno, "read from container init");
         if (n == 0)
