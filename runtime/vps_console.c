@@ -205,6 +205,26 @@ __attribute__((noreturn)) static void keeper_loop(struct keeper *k)
         _exit(0);
 }
 
+static int cmp_fd(const void *a, const void *b)
+{
+        return *(const int *)a - *(const int *)b;
+}
+
+/* Closes every fd from 3 up but the n in keep: close_range over the gaps. */
+static void close_all_but(int *keep, size_t n)
+{
+        qsort(keep, n, sizeof(*keep), cmp_fd);
+        unsigned from = 3;
+        for (size_t i = 0; i < n; i++) {
+                if (keep[i] < 0 || (unsigned)keep[i] < from)
+                        continue;
+                if ((unsigned)keep[i] > from)
+                        syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+                from = (unsigned)keep[i] + 1;
+        }
+        syscall(SYS_close_range, from, ~0U, 0);
+}
+
 /* In K: nothing of `vps start` stays open (its VPS lock above all, and the
  * stdio a calling script may be reading to EOF). */
 static void keeper_detach(struct keeper *k)
@@ -213,13 +233,7 @@ static void keeper_detach(struct keeper *k)
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd < 3 && null >= 0; fd++)
                 dup3(null, fd, 0);
-        for (int fd = 3; fd < 1024; fd++) {
-                bool kept = false;
-                for (size_t i = 0; i < BERTH_ARRAY_SIZE(keep); i++)
-                        kept = kept || keep[i] == fd;
-                if (!kept)
-                        close(fd);
-        }
+        close_all_but(keep, BERTH_ARRAY_SIZE(keep));
         for (int sig = 1; sig < NSIG; sig++)
                 if (sig != SIGCHLD)
                         signal(sig, SIG_DFL);
