@@ -166,6 +166,13 @@ static int add_hier(struct berth_cgroup *cg, const struct cg_mount *m, const str
         return h->dir ? 0 : -err->code;
 }
 
+/* The one named hierarchy runc joins too; others (mounted by some other
+ * tool) are left alone. */
+static bool is_systemd(const struct cg_mount *m)
+{
+        return !m->mask && m->name && strcmp(m->name, "systemd") == 0;
+}
+
 static int pick_hierarchies(struct berth_cgroup *cg, const struct cg_host *host,
                             const struct berth_cgroup_opts *o, struct berth_err *err)
 {
@@ -178,7 +185,7 @@ static int pick_hierarchies(struct berth_cgroup *cg, const struct cg_host *host,
                         continue;
                 if (!m->unified && host->layout == BERTH_CG_UNIFIED)
                         continue;
-                bool want = m->unified || (m->mask & need) || (o->join_all_v1 && (m->mask || m->name));
+                bool want = m->unified || (m->mask & need) || (o->join_all_v1 && (m->mask || is_systemd(m)));
                 if (want && (r = add_hier(cg, m, o, err)) < 0)
                         return r;
                 have |= m->mask;

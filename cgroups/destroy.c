@@ -113,18 +113,15 @@ static int remove_hier(struct cg_hier *h, struct berth_err *err)
         /* A leaf that existed before create() is not ours, nor below it. */
         if (h->n_existing < 0 || h->n_existing >= cg_count_levels(h))
                 return 0;
-        /* The leaf usually has no sub-cgroups: rmdir it at once, and read
-         * the directory only when that says it has (EBUSY). */
-        if (rmdir(h->dir) < 0 && errno != ENOENT) {
-                if (errno != EBUSY)
-                        return berth_err_sys(err, errno, "cgroup: rmdir %s", h->dir);
-                int fd = cg_hier_fd(h, err);
-                int r = fd == -ENOENT ? 0 : fd < 0 ? fd : remove_children(fd, h->dir, 0, err);
-                if (r < 0)
-                        return r;
-        }
+        /* The leaf usually has no sub-cgroups: remove the levels at once,
+         * and read the directory only when the kernel says it has (EBUSY). */
+        int r = cg_remove_levels(h, err);
+        if (r != -EBUSY)
+                return r;
+        int fd = cg_hier_fd(h, err);
+        r = fd == -ENOENT ? 0 : fd < 0 ? fd : remove_children(fd, h->dir, 0, err);
         berth_closep(&h->fd);
-        return cg_remove_levels(h, err);
+        return r < 0 ? r : cg_remove_levels(h, err);
 }
 
 int berth_cgroup_destroy(struct berth_cgroup *cg, struct berth_err *err)

@@ -35,8 +35,8 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
             .path = j->spec->cgroups_path,
             .resources = j->spec->has_resources ? &j->spec->resources : NULL,
             .default_devices = true,
-            /* Like runc: every v1 hierarchy, named ones (name=systemd)
-             * too, so that `update` can set any limit later, clients that
+            /* Like runc: every v1 controller hierarchy and the named
+             * name=systemd one, so that `update` can set any limit later, clients that
              * read the init's cgroups from /proc/<pid>/cgroup (containerd's
              * metrics) find them all, and the container's cgroupfs shows
              * only its own part of each. The init attaches itself, which

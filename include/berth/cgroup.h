@@ -45,8 +45,8 @@ struct berth_cgroup_opts {
          * spec's rules, as runc does. The device rules always start from
          * "deny everything". */
         bool default_devices;
-        /* v1: join every mounted hierarchy, named ones (name=systemd)
-         * included (runc's behaviour), instead of only the ones the
+        /* v1: join every mounted controller hierarchy and name=systemd
+         * (runc's behaviour), instead of only the ones the
          * resources need. */
         bool join_all_v1;
 };
