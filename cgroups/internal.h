@@ -10,7 +10,7 @@
 
 #include "berth/cgroup.h"
 #include "berth/err.h"
-#include "berth/spec.h"
+#include "berth/oci.h"
 
 enum cg_ctrl {
         CG_CPU,

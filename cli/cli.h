@@ -24,8 +24,9 @@ struct cli_verb {
 /* Reports an error once: stderr, and the --log file in text or JSON. */
 void cli_error(struct cli *cli, const struct berth_err *err);
 void cli_errorf(struct cli *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void cli_warn(void *cli, const char *msg);
-void cli_debug(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_log_emit(void *cli, enum berth_log_level level, const char *msg);
+/* A trace line of the CLI itself (--debug). */
+#define cli_debug(cli, ...) berth_trace(&(cli)->ctx, __VA_ARGS__)
 
 /* Prints `usage` for --help / -h and returns true when it did. */
 bool cli_wants_help(int argc, char **argv, const char *usage);

@@ -57,27 +57,16 @@ void cli_errorf(struct cli *cli, int code, const char *fmt, ...)
         cli_error(cli, &err);
 }
 
-void cli_warn(void *data, const char *msg)
+/* The sink of the library's berth_log (berth/log.h). */
+void cli_log_emit(void *data, enum berth_log_level level, const char *msg)
 {
         struct cli *cli = data;
-        fprintf(stderr, "%s: warning: %s\n", cli->prog, msg);
+        bool debug = level == BERTH_LOG_DEBUG;
+        fprintf(stderr, "%s: %s: %s\n", cli->prog, debug ? "debug" : "warning", msg);
         /* In JSON mode the log file must hold only the error (podman reads it
          * as one JSON document), so warnings go there only when debugging. */
-        if (!cli->log_json || cli->ctx.debug)
-                log_line(cli, "warning", msg);
-}
-
-void cli_debug(struct cli *cli, const char *fmt, ...)
-{
-        if (!cli->ctx.debug)
-                return;
-        char msg[BERTH_ERR_MSG_MAX];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        fprintf(stderr, "%s: debug: %s\n", cli->prog, msg);
-        log_line(cli, "debug", msg);
+        if (debug || !cli->log_json || cli->ctx.log.debug)
+                log_line(cli, debug ? "debug" : "warning", msg);
 }
 
 bool cli_wants_help(int argc, char **argv, const char *usage)

@@ -97,7 +97,7 @@ static int parse_globals(struct cli *cli, int argc, char **argv)
                         cli->log_json = !strcmp(optarg, "json");
                         break;
                 case OPT_DEBUG:
-                        cli->ctx.debug = true;
+                        berth_log_enable_debug(&cli->ctx.log);
                         break;
                 case OPT_SYSTEMD:
                         systemd = true;
@@ -146,8 +146,11 @@ int main(int argc, char **argv)
 {
         struct cli cli = {.prog = "berth"};
         cli.ctx.state_root = "/run/berth";
-        cli.ctx.warn = cli_warn;
-        cli.ctx.warn_data = &cli;
+        cli.ctx.log.emit = cli_log_emit;
+        cli.ctx.log.data = &cli;
+        const char *debug_env = getenv("BERTH_DEBUG");
+        if (debug_env && *debug_env && strcmp(debug_env, "0"))
+                berth_log_enable_debug(&cli.ctx.log);
         int first = parse_globals(&cli, argc, argv);
         if (first < 0)
                 return 1;

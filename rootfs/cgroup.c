@@ -23,7 +23,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "berth/cgroup.h"
+#include "berth/proc.h"
 #include "berth/cleanup.h"
 #include "berth/rootfs.h"
 
@@ -299,4 +299,9 @@ int berth_rootfs_mount_cgroup(const struct berth_rootfs_opts *o, const struct be
                         return berth_err_sys(err, -r, "make the cgroup tmpfs read-only");
         }
         return 0;
+}
+
+int berth_rootfs_join_cgroups(const struct berth_rootfs_opts *o, struct berth_err *err)
+{
+        return o->join_cgroups ? o->join_cgroups(o->join_cgroups_arg, err) : 0;
 }

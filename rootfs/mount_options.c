@@ -5,6 +5,7 @@
  * flags (sync, dirsync, lazytime) go to fsconfig() as named flags. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mount.h>
 
 #include "berth/cleanup.h"
@@ -64,4 +65,9 @@ unsigned long berth_propagation_ms(enum berth_propagation p)
                 break;
         }
         return 0;
+}
+
+bool berth_mount_is_bind(const struct berth_mount *m)
+{
+        return m->bind || (m->type && strcmp(m->type, "bind") == 0);
 }

@@ -20,11 +20,6 @@ struct mounts_ctx {
         int *bundlefd; /* opened on the first relative source */
 };
 
-bool berth_mount_is_bind(const struct berth_mount *m)
-{
-        return m->bind || (m->type && strcmp(m->type, "bind") == 0);
-}
-
 /* What the message calls the mount: its source, else its type. */
 static const char *mount_name(const struct berth_mount *m)
 {

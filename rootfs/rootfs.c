@@ -24,11 +24,6 @@ int berth_rootfs_prepare(const struct berth_rootfs_opts *o, struct berth_err *er
         return berth_rootfs_setup_dev(o, rootfd, err);
 }
 
-int berth_rootfs_join_cgroups(const struct berth_rootfs_opts *o, struct berth_err *err)
-{
-        return o->join_cgroups ? o->join_cgroups(o->join_cgroups_arg, err) : 0;
-}
-
 int berth_rootfs_finalize(const struct berth_rootfs_opts *o, struct berth_err *err)
 {
         const struct berth_spec *s = o->spec;

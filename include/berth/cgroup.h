@@ -30,7 +30,8 @@
 #include <sys/types.h>
 
 #include "berth/err.h"
-#include "berth/spec.h"
+#include "berth/proc.h"
+#include "berth/oci.h"
 
 enum berth_cgroup_layout { BERTH_CG_UNIFIED, BERTH_CG_HYBRID, BERTH_CG_LEGACY };
 
@@ -100,17 +101,6 @@ int berth_cgroup_open_pid_dir(const struct berth_cgroup *cg, pid_t pid, struct b
  * ms) when a pid is written to cgroup.procs. The unified hierarchy is left
  * to CLONE_INTO_CGROUP. */
 int berth_cgroup_attach_self(struct berth_cgroup *cg, struct berth_err *err);
-
-/* A host hierarchy as the container's init sees it once it has joined
- * its cgroups, for the container's /sys/fs/cgroup (rootfs), so that the
- * init need not read mountinfo and /proc/self/cgroup again. */
-struct berth_cgroup_mount {
-        bool v2;
-        char *mount_point; /* on the host: /sys/fs/cgroup/memory */
-        char *root;        /* the part of the hierarchy that mount shows */
-        char *controllers; /* v1: as in /proc/self/cgroup ("cpu,cpuacct", "name=systemd"); v2: "" */
-        char *path;        /* the init's cgroup there: the container's, else the caller's */
-};
 
 /* Every hierarchy the host mounts with the caller in it, in mountinfo
  * order; NULL (n = 0) after restore. Owned by cg. */

@@ -7,21 +7,24 @@
 #include <sys/types.h>
 
 #include "berth/err.h"
+#include "berth/log.h"
 #include "berth/state.h"
-
-/* Where a warning goes (the CLI logs it); library code never prints. */
-typedef void (*berth_warn_fn)(void *data, const char *msg);
 
 struct berth_ctx {
         const char *state_root; /* --root */
         bool systemd_cgroup;    /* --systemd-cgroup */
         bool cgroup_disabled;   /* --cgroup-manager disabled */
-        bool debug;
-        berth_warn_fn warn;
-        void *warn_data;
+        struct berth_log log;   /* warnings and the --debug trace */
 };
 
-void berth_warn(const struct berth_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning or a trace line through the context's log (berth/log.h). */
+#define berth_warn(ctx, ...) berth_log_warn((ctx) ? &(ctx)->log : NULL, __VA_ARGS__)
+#define berth_trace(ctx, ...)                                                                                \
+        do {                                                                                                 \
+                const struct berth_ctx *berth_trace_ctx_ = (ctx);                                            \
+                if (berth_trace_ctx_)                                                                        \
+                        berth_debug(&berth_trace_ctx_->log, __VA_ARGS__);                                    \
+        } while (0)
 
 struct berth_create_opts {
         const char *id;

@@ -29,7 +29,7 @@
 
 #include "berth/err.h"
 #include "berth/rootfs.h"
-#include "berth/spec.h"
+#include "berth/oci.h"
 
 /* True for a mount with the "idmap" or "ridmap" option. */
 bool berth_mount_is_idmapped(const struct berth_mount *m);

@@ -25,7 +25,8 @@
 #include <sys/types.h>
 
 #include "berth/err.h"
-#include "berth/spec.h"
+#include "berth/proc.h"
+#include "berth/oci.h"
 
 struct berth_cgroup_mount; /* berth/cgroup.h */
 
@@ -108,16 +109,6 @@ int berth_mount_set_propagation(int mntfd, unsigned long prop_ms);
 
 /* move_mount() of the detached mount `mntfd` onto the resolved target fd. */
 int berth_mount_attach(int mntfd, int targetfd);
-
-/* One parsed line of /proc/<pid>/mountinfo; pointers into the caller's
- * (modified) line buffer, octal escapes decoded. */
-struct berth_mountinfo_entry {
-        unsigned id, parent;
-        char *root, *mount_point, *options, *fstype, *source, *super_options;
-};
-
-/* Parses one mountinfo line in place; returns 0 or -EINVAL. */
-int berth_mountinfo_parse_line(char *line, struct berth_mountinfo_entry *e);
 
 /* True for bind/rbind mounts (or type "bind"). */
 bool berth_mount_is_bind(const struct berth_mount *m);

@@ -24,7 +24,7 @@
 
 #include "berth/process.h"
 #include "berth/seccomp.h"
-#include "runtime/spec_default_seccomp.h"
+#include "runtime/spec/default_seccomp.h"
 
 #define ERRNO_MARK 33 /* EDOM: an errno no syscall used here returns by itself */
 

@@ -19,7 +19,7 @@
 
 #include "berth/seccomp.h"
 #include "berth/spec.h"
-#include "runtime/seccomp_cache.h"
+#include "runtime/seccomp/cache.h"
 
 static char root[64];
 static int root_fd = -1;

@@ -32,7 +32,7 @@
 #include "berth/cleanup.h"
 #include "berth/template.h"
 #include "cli/cli.h"
-#include "rootfs/template_internal.h"
+#include "runtime/vps/template/internal.h"
 
 int cmd_template(struct cli *cli, int argc, char **argv);
 

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "berth/process.h"
-#include "runtime/sync.h"
-#include "runtime/trampoline.h"
+#include "runtime/init/sync.h"
+#include "runtime/process/trampoline.h"
 
 START_TEST(memfd_sealed_and_exec_only)
 {

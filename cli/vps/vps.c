@@ -1,0 +1,619 @@
+/* berth vps: virtual private servers (create, start, stop, restart,
+ * destroy, set, exec, enter; status, list and console are in
+ * show.c). Parsing and output only: the work is in runtime/vps/. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/cleanup.h"
+#include "cli/vps/vps_cli.h"
+
+static const char vps_usage[] =
+    "usage: berth [global options] vps [--data-dir DIR] [--json] COMMAND [options] NAME\n\n"
+    "Virtual private servers: persistent system containers booted from templates.\n\n"
+    "Commands:\n"
+    "  create NAME --template T [options]   define a VPS (copies nothing)\n"
+    "  start NAME... | --all [--autostart]  boot\n"
+    "  stop NAME... | --all [--timeout S]   graceful stop, killed after S seconds (default 30)\n"
+    "  restart NAME [--timeout S]           stop and start\n"
+    "  destroy NAME [--force]               remove everything (--force: also a running VPS)\n"
+    "  set NAME [options]                   change limits and addresses (live when running)\n"
+    "  exec NAME -- CMD [ARG...]            run a command inside; exits with its code\n"
+    "  enter NAME [--shell PATH]            interactive shell on a pseudo-terminal\n"
+    "  console NAME [--follow|--attach]     the guest's console (log, or interactive)\n"
+    "  status NAME                          state, addresses, limits, usage, limit hits\n"
+    "  list                                 every VPS\n\n"
+    "Every command takes --json (one JSON document on stdout) and --data-dir DIR\n"
+    "(default $BERTH_DATA or " BERTH_VPS_DEFAULT_DATA ").\n"
+    "Exit codes: 0 ok, 2 invalid argument, 3 not found, 4 already exists,\n"
+    "5 wrong state, 6 resource or system error, 1 anything else.\n";
+
+static const char create_usage[] =
+    "usage: berth vps create NAME --template T [options]\n\n"
+    "  --template, -t T       template under <data>/templates/T (required)\n"
+    "  --ip ADDR[/PREFIX]     an IPv4 or IPv6 address (repeatable; bridged: the\n"
+    "                         gateway's prefix when none is given)\n"
+    "  --net bridged|routed   network mode (default bridged)\n"
+    "  --bridge NAME          bridged: host bridge (default " BERTH_VPS_DEFAULT_BRIDGE ")\n"
+    "  --gateway4 ADDR/P      bridged: bridge address and IPv4 gateway (default " BERTH_VPS_DEFAULT_GW4 ")\n"
+    "                         routed: gateway on the host end (default " BERTH_NET_DEFAULT_GW4 ")\n"
+    "  --gateway6 ADDR/P      likewise for IPv6 (default " BERTH_VPS_DEFAULT_GW6 " / " BERTH_NET_DEFAULT_GW6
+    ")\n"
+    "  --hostname H           host name (default NAME)\n"
+    "  --nameserver IP        written to /etc/resolv.conf at start (repeatable)\n"
+    "  --memory SIZE          memory limit (512M, 2G)\n"
+    "  --swap SIZE            swap beyond the memory limit (needs --memory)\n"
+    "  --cpus N               CPU time, in CPUs (1.5)\n"
+    "  --cpu-weight N         CPU share, 1..10000 (100 = default)\n"
+    "  --pids N               maximum number of processes\n"
+    "  --init PATH            the guest's init (default: the template's, else /sbin/init)\n"
+    "  --stop-signal SIG      signal for a graceful stop (default: the template's, else TERM)\n"
+    "  --autostart            start with 'vps start --all --autostart' (at boot)\n"
+    "  --userns auto|none|ID  the guest's ids: auto (default) a range of its own, so\n"
+    "                         its root is an unprivileged host uid; ID: the host id\n"
+    "                         of its root; none: its root is host root (UNSAFE:\n"
+    "                         only for a fully trusted guest)\n";
+
+static const char set_usage[] =
+    "usage: berth vps set NAME [options]\n\n"
+    "Saved, and applied at once to a running VPS (hostname: at the next start).\n"
+    "  --memory SIZE|none  --swap SIZE|none  --cpus N|none  --cpu-weight N|none\n"
+    "  --pids N|none       --ip-add ADDR[/P] (repeatable)   --ip-del ADDR (repeatable)\n"
+    "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n";
+
+/* Appends to a NULL-terminated vector borrowing argv's strings. */
+static int push(const char ***v, const char *s)
+{
+        size_t n = 0;
+        while (*v && (*v)[n])
+                n++;
+        const char **nv = realloc(*v, (n + 2) * sizeof(char *));
+        if (!nv)
+                return -ENOMEM;
+        nv[n] = s;
+        nv[n + 1] = NULL;
+        *v = nv;
+        return 0;
+}
+
+/* Limit values; "none" (set) clears. Returns 0, or -EINVAL. */
+static int parse_limit(int c, const char *s, struct berth_vps_limits *set, struct berth_vps_limits *clear)
+{
+        bool none = clear && (!strcmp(s, "none") || !strcmp(s, "unlimited"));
+        char *end;
+        switch (c) {
+        case 'm':
+                if (none)
+                        return clear->has_memory = true, 0;
+                set->has_memory = true;
+                return berth_vps_parse_size(s, &set->memory);
+        case 's':
+                if (none)
+                        return clear->has_swap = true, 0;
+                set->has_swap = true;
+                return berth_vps_parse_size(s, &set->swap);
+        case 'c':
+                if (none)
+                        return clear->has_cpus = true, 0;
+                set->has_cpus = true;
+                return berth_vps_parse_cpus(s, &set->cpu_quota);
+        case 'w':
+                if (none)
+                        return clear->has_cpu_weight = true, 0;
+                set->has_cpu_weight = true;
+                set->cpu_weight = strtoull(s, &end, 10);
+                return *s && !*end ? 0 : -EINVAL;
+        case 'p':
+                if (none)
+                        return clear->has_pids = true, 0;
+                set->has_pids = true;
+                set->pids = strtoll(s, &end, 10);
+                return *s && !*end ? 0 : -EINVAL;
+        }
+        return -EINVAL;
+}
+
+enum { O_BRIDGE = 256, O_GW4, O_GW6, O_NS, O_INIT, O_STOPSIG, O_AUTO, O_NOAUTO, O_IPADD, O_IPDEL };
+
+static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o, const char ***ips,
+                      const char ***ns)
+{
+        switch (c) {
+        case 't':
+                o->template_name = optarg;
+                return 0;
+        case 'i':
+                return push(ips, optarg);
+        case 'H':
+                o->hostname = optarg;
+                return 0;
+        case O_NS:
+                return push(ns, optarg);
+        case O_BRIDGE:
+                o->bridge = optarg;
+                return 0;
+        case O_GW4:
+                o->gw4 = optarg;
+                return 0;
+        case O_GW6:
+                o->gw6 = optarg;
+                return 0;
+        case O_INIT:
+                o->init = optarg;
+                return 0;
+        case O_STOPSIG:
+                o->stop_signal = optarg;
+                return 0;
+        case O_AUTO:
+                o->autostart = true;
+                return 0;
+        case 'U':
+                o->userns = optarg;
+                return 0;
+        case 'n':
+                if (strcmp(optarg, "bridged") && strcmp(optarg, "routed"))
+                        return vps_failf(vc, EINVAL, "--net: bridged or routed, not \"%s\"", optarg);
+                o->mode = strcmp(optarg, "routed") ? BERTH_NET_BRIDGED : BERTH_NET_ROUTED;
+                return 0;
+        case 'm':
+        case 's':
+        case 'c':
+        case 'w':
+        case 'p':
+                if (parse_limit(c, optarg, &o->limits, NULL) < 0)
+                        return vps_failf(vc, EINVAL, "invalid limit value \"%s\"", optarg);
+                return 0;
+        default:
+                return vps_common_opt(vc, c) ? 0
+                                             : vps_failf(vc, EINVAL, "create: unknown option (see --help)");
+        }
+}
+
+#define LIMIT_OPTS                                                                                           \
+        {"memory", required_argument, NULL, 'm'}, {"swap", required_argument, NULL, 's'},                    \
+            {"cpus", required_argument, NULL, 'c'}, {"cpu-weight", required_argument, NULL, 'w'},            \
+        {                                                                                                    \
+                "pids", required_argument, NULL, 'p'                                                         \
+        }
+
+/* Prints the VPS's configuration (text: its name) after create/set. */
+static int print_config(struct vps_cli *vc, const char *name, const char *what)
+{
+        struct berth_vps_config cfg;
+        struct berth_err err = {0};
+        if (berth_vps_config_load(&vc->v, name, &cfg, &err) < 0)
+                return vps_fail(vc, &err);
+        if (vc->json)
+                vps_print_json(vps_config_doc(&cfg));
+        else
+                printf("%s %s\n", what, name);
+        berth_vps_config_clear(&cfg);
+        return 0;
+}
+
+static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
+{
+        static const struct option opts[] = {{"template", required_argument, NULL, 't'},
+                                             {"ip", required_argument, NULL, 'i'},
+                                             {"net", required_argument, NULL, 'n'},
+                                             {"hostname", required_argument, NULL, 'H'},
+                                             {"nameserver", required_argument, NULL, O_NS},
+                                             {"bridge", required_argument, NULL, O_BRIDGE},
+                                             {"gateway4", required_argument, NULL, O_GW4},
+                                             {"gateway6", required_argument, NULL, O_GW6},
+                                             {"init", required_argument, NULL, O_INIT},
+                                             {"stop-signal", required_argument, NULL, O_STOPSIG},
+                                             {"autostart", no_argument, NULL, O_AUTO},
+                                             {"userns", required_argument, NULL, 'U'},
+                                             LIMIT_OPTS,
+                                             VPS_COMMON_OPTS,
+                                             {0}};
+        if (cli_wants_help(argc, argv, create_usage))
+                return 0;
+        struct berth_vps_create_opts o = {.mode = BERTH_NET_BRIDGED};
+        _cleanup_free_ const char **ips = NULL, **ns = NULL;
+        int c, code;
+        while ((c = getopt_long(argc, argv, "t:i:n:H:m:s:c:w:p:", opts, NULL)) != -1)
+                if ((code = create_opt(vc, c, &o, &ips, &ns)) != 0)
+                        return code < 0 ? vps_failf(vc, ENOMEM, "out of memory") : code;
+        if (argc - optind != 1)
+                return vps_failf(vc, EINVAL, "create: expects one NAME (see 'berth vps create --help')");
+        if (!o.template_name)
+                return vps_failf(vc, EINVAL, "create: --template is required");
+        o.name = argv[optind];
+        o.ips = ips;
+        o.nameservers = ns;
+        struct berth_err err = {0};
+        if (berth_vps_create(&vc->v, &o, &err) < 0)
+                return vps_fail(vc, &err);
+        return print_config(vc, o.name, "created");
+}
+
+static int set_opt(struct vps_cli *vc, int c, struct berth_vps_change *ch, const char ***add,
+                   const char ***del)
+{
+        switch (c) {
+        case O_IPADD:
+                return push(add, optarg);
+        case O_IPDEL:
+                return push(del, optarg);
+        case 'H':
+                ch->hostname = optarg;
+                return 0;
+        case O_STOPSIG:
+                ch->stop_signal = optarg;
+                return 0;
+        case O_AUTO:
+                ch->autostart = 1;
+                return 0;
+        case O_NOAUTO:
+                ch->autostart = 0;
+                return 0;
+        case 'm':
+        case 's':
+        case 'c':
+        case 'w':
+        case 'p':
+                if (parse_limit(c, optarg, &ch->set, &ch->clear) < 0)
+                        return vps_failf(vc, EINVAL, "invalid limit value \"%s\"", optarg);
+                return 0;
+        default:
+                return vps_common_opt(vc, c) ? 0 : vps_failf(vc, EINVAL, "set: unknown option (see --help)");
+        }
+}
+
+static int cmd_set_vps(struct vps_cli *vc, int argc, char **argv)
+{
+        static const struct option opts[] = {{"ip-add", required_argument, NULL, O_IPADD},
+                                             {"ip-del", required_argument, NULL, O_IPDEL},
+                                             {"hostname", required_argument, NULL, 'H'},
+                                             {"stop-signal", required_argument, NULL, O_STOPSIG},
+                                             {"autostart", no_argument, NULL, O_AUTO},
+                                             {"no-autostart", no_argument, NULL, O_NOAUTO},
+                                             LIMIT_OPTS,
+                                             VPS_COMMON_OPTS,
+                                             {0}};
+        if (cli_wants_help(argc, argv, set_usage))
+                return 0;
+        struct berth_vps_change ch = {.autostart = -1};
+        _cleanup_free_ const char **add = NULL, **del = NULL;
+        int c, code;
+        while ((c = getopt_long(argc, argv, "H:m:s:c:w:p:", opts, NULL)) != -1)
+                if ((code = set_opt(vc, c, &ch, &add, &del)) != 0)
+                        return code < 0 ? vps_failf(vc, ENOMEM, "out of memory") : code;
+        if (argc - optind != 1)
+                return vps_failf(vc, EINVAL, "set: expects one NAME");
+        ch.ip_add = add;
+        ch.ip_del = del;
+        struct berth_err err = {0};
+        if (berth_vps_set(&vc->v, argv[optind], &ch, &err) < 0)
+                return vps_fail(vc, &err);
+        return print_config(vc, argv[optind], "updated");
+}
+
+/* ---- start, stop, restart, destroy: one or more VPS ------------------------ */
+
+struct life_opts {
+        bool all, autostart_only, force;
+        int timeout;
+        const char *shell;
+};
+
+typedef int (*vps_action)(struct vps_cli *vc, const char *name, const struct life_opts *lo, json_t *res,
+                          struct berth_err *err);
+
+static int act_start(struct vps_cli *vc, const char *name, const struct life_opts *lo, json_t *res,
+                     struct berth_err *err)
+{
+        int r = berth_vps_start(&vc->v, name, err);
+        if (r >= 0)
+                json_object_set_new(res, "state", json_string("running"));
+        return r;
+}
+
+static int act_stop(struct vps_cli *vc, const char *name, const struct life_opts *lo, json_t *res,
+                    struct berth_err *err)
+{
+        bool forced = false;
+        int r = berth_vps_stop(&vc->v, name, lo->timeout, &forced, err);
+        if (r >= 0) {
+                json_object_set_new(res, "state", json_string("stopped"));
+                json_object_set_new(res, "forced", json_boolean(forced));
+        }
+        return r;
+}
+
+static int act_restart(struct vps_cli *vc, const char *name, const struct life_opts *lo, json_t *res,
+                       struct berth_err *err)
+{
+        int r = act_stop(vc, name, lo, res, err);
+        if (r == -ESRCH) /* restart of a stopped VPS is a start */
+                r = 0;
+        return r < 0 ? r : act_start(vc, name, lo, res, err);
+}
+
+static int act_destroy(struct vps_cli *vc, const char *name, const struct life_opts *lo, json_t *res,
+                       struct berth_err *err)
+{
+        int r = berth_vps_destroy(&vc->v, name, lo->force, err);
+        if (r >= 0)
+                json_object_set_new(res, "state", json_string("destroyed"));
+        return r;
+}
+
+/* Records one VPS's outcome in res (appended to arr) and, in text mode,
+ * prints it; *code keeps the exit code of the first failure. */
+static void report(struct vps_cli *vc, json_t *arr, json_t *res, int r, const struct berth_err *err,
+                   int *code)
+{
+        const char *name = json_string_value(json_object_get(res, "name"));
+        if (r < 0) {
+                int c = berth_exit_code_from_errno(err->code);
+                *code = *code ? *code : c;
+                cli_error(vc->cli, err);
+                json_object_set_new(res, "error", json_string(err->msg));
+                json_object_set_new(res, "exit_code", json_integer(c));
+        } else if (!vc->json) {
+                json_t *f = json_object_get(res, "forced");
+                printf("%s %s%s\n", name, json_string_value(json_object_get(res, "state")),
+                       json_is_true(f) ? " (killed after the timeout)" : "");
+        }
+        json_array_append_new(arr, res);
+}
+
+/* One name: one object; several (or --all): an array. */
+static void print_results(struct vps_cli *vc, json_t *arr, const struct life_opts *lo)
+{
+        if (vc->json)
+                vps_print_json(json_array_size(arr) == 1 && !lo->all ? json_incref(json_array_get(arr, 0))
+                                                                     : json_incref(arr));
+        json_decref(arr);
+}
+
+/* Runs act on each name in turn; the exit code is that of the first failure. */
+static int run_each(struct vps_cli *vc, char **names, vps_action act, const struct life_opts *lo)
+{
+        json_t *arr = json_array();
+        int code = 0;
+        for (size_t i = 0; names[i]; i++) {
+                json_t *res = json_pack("{s:s}", "name", names[i]);
+                struct berth_err err = {0};
+                int r = act(vc, names[i], lo, res, &err);
+                report(vc, arr, res, r, &err, &code);
+        }
+        print_results(vc, arr, lo);
+        return code;
+}
+
+/* stop: all names together (one deadline for all, see berth_vps_stop_many). */
+static int stop_each(struct vps_cli *vc, char **names, const struct life_opts *lo)
+{
+        size_t n = 0;
+        while (names[n])
+                n++;
+        _cleanup_free_ struct berth_vps_stop_result *res = calloc(n ? n : 1, sizeof(*res));
+        if (!res)
+                return vps_failf(vc, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+                res[i].name = names[i];
+        berth_vps_stop_many(&vc->v, res, n, lo->timeout);
+        json_t *arr = json_array();
+        int code = 0;
+        for (size_t i = 0; i < n; i++) {
+                json_t *doc = json_pack("{s:s}", "name", names[i]);
+                if (res[i].r >= 0) {
+                        json_object_set_new(doc, "state", json_string("stopped"));
+                        json_object_set_new(doc, "forced", json_boolean(res[i].forced));
+                }
+                report(vc, arr, doc, res[i].r, &res[i].err, &code);
+        }
+        print_results(vc, arr, lo);
+        return code;
+}
+
+/* --all: every VPS (start: not running ones; --autostart: marked ones). */
+static int select_all(struct vps_cli *vc, vps_action act, const struct life_opts *lo, char ***out)
+{
+        struct berth_err err = {0};
+        _cleanup_strv_ char **names = NULL;
+        if (berth_vps_list_names(&vc->v, &names, &err) < 0)
+                return vps_fail(vc, &err);
+        size_t n = 0, k = 0;
+        while (names[n])
+                n++;
+        char **sel = calloc(n + 1, sizeof(char *));
+        if (!sel)
+                return vps_failf(vc, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                struct berth_vps_config cfg;
+                struct berth_vps_status st;
+                if (berth_vps_config_load(&vc->v, names[i], &cfg, &err) < 0 ||
+                    berth_vps_status_get(&vc->v, names[i], &st, &err) < 0)
+                        continue;
+                bool want =
+                    act == act_start ? !st.running && (!lo->autostart_only || cfg.autostart) : st.running;
+                berth_vps_config_clear(&cfg);
+                if (want)
+                        if ((sel[k] = strdup(names[i])))
+                                k++;
+        }
+        *out = sel;
+        return 0;
+}
+
+static int cmd_life(struct vps_cli *vc, int argc, char **argv, vps_action act, const char *usage)
+{
+        static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                             {"autostart", no_argument, NULL, 'A'},
+                                             {"timeout", required_argument, NULL, 'T'},
+                                             {"force", no_argument, NULL, 'f'},
+                                             VPS_COMMON_OPTS,
+                                             {0}};
+        if (cli_wants_help(argc, argv, usage))
+                return 0;
+        struct life_opts lo = {.timeout = BERTH_VPS_DEFAULT_TIMEOUT};
+        char *end;
+        int c;
+        while ((c = getopt_long(argc, argv, "afT:", opts, NULL)) != -1) {
+                if (c == 'a')
+                        lo.all = true;
+                else if (c == 'A')
+                        lo.autostart_only = true;
+                else if (c == 'f')
+                        lo.force = true;
+                else if (c == 'T' && ((lo.timeout = (int)strtol(optarg, &end, 10)) < 0 || *end || !*optarg))
+                        return vps_failf(vc, EINVAL, "--timeout: seconds, not \"%s\"", optarg);
+                else if (c != 'T' && !vps_common_opt(vc, c))
+                        return vps_failf(vc, EINVAL, "%s: unknown option (see --help)", vc->verb);
+        }
+        bool multi = act == act_start || act == act_stop;
+        if ((lo.all && (!multi || optind < argc)) || (!lo.all && optind >= argc) ||
+            (!multi && argc - optind != 1))
+                return vps_failf(vc, EINVAL, "%s: expects %s", vc->verb,
+                                 multi ? "NAME... or --all" : "one NAME");
+        if (lo.autostart_only && !(lo.all && act == act_start))
+                return vps_failf(vc, EINVAL, "--autostart goes with start --all");
+        if (!lo.all)
+                return act == act_stop ? stop_each(vc, argv + optind, &lo)
+                                       : run_each(vc, argv + optind, act, &lo);
+        _cleanup_strv_ char **names = NULL;
+        int code = select_all(vc, act, &lo, &names);
+        if (code)
+                return code;
+        return act == act_stop ? stop_each(vc, names, &lo) : run_each(vc, names, act, &lo);
+}
+
+/* ---- exec, enter ------------------------------------------------------------ */
+
+static int cmd_exec_vps(struct vps_cli *vc, int argc, char **argv)
+{
+        static const struct option opts[] = {{"tty", no_argument, NULL, 't'}, VPS_COMMON_OPTS, {0}};
+        if (cli_wants_help(argc, argv, "usage: berth vps exec NAME [--tty] -- CMD [ARG...]\n"))
+                return 0;
+        bool tty = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "t", opts, NULL)) != -1)
+                if (c == 't')
+                        tty = true;
+                else if (!vps_common_opt(vc, c))
+                        return vps_failf(vc, EINVAL, "exec: unknown option");
+        if (argc - optind < 2)
+                return vps_failf(vc, EINVAL, "exec: expects NAME -- CMD [ARG...]");
+        const char *name = argv[optind++];
+        if (!strcmp(argv[optind], "--"))
+                optind++;
+        if (optind >= argc)
+                return vps_failf(vc, EINVAL, "exec: no command after --");
+        struct berth_err err = {0};
+        int exit_code = 0;
+        if (berth_vps_exec(&vc->v, name, argv + optind, NULL, tty, &exit_code, &err) < 0)
+                return vps_fail(vc, &err);
+        if (vc->json)
+                vps_print_json(json_pack("{s:s, s:i}", "name", name, "exit_code", exit_code));
+        return exit_code;
+}
+
+static int cmd_enter_vps(struct vps_cli *vc, int argc, char **argv)
+{
+        static const struct option opts[] = {{"shell", required_argument, NULL, 'S'}, VPS_COMMON_OPTS, {0}};
+        if (cli_wants_help(argc, argv,
+                           "usage: berth vps enter NAME [--shell PATH]\n\n"
+                           "An interactive login shell (default /bin/sh -l) on a new pty.\n"))
+                return 0;
+        char *shell = "/bin/sh";
+        int c;
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+                if (c == 'S')
+                        shell = optarg;
+                else if (!vps_common_opt(vc, c))
+                        return vps_failf(vc, EINVAL, "enter: unknown option");
+        if (argc - optind != 1)
+                return vps_failf(vc, EINVAL, "enter: expects one NAME");
+        char *args[] = {shell, "-l", NULL};
+        const char *term = getenv("TERM");
+        char term_env[128];
+        snprintf(term_env, sizeof(term_env), "TERM=%s", term ? term : "linux");
+        char *env[] = {term_env, "HOME=/root", NULL};
+        struct berth_err err = {0};
+        int exit_code = 0;
+        /* No console socket: the runtime relays the pty to our terminal. */
+        if (berth_vps_exec(&vc->v, argv[optind], args, env, true, &exit_code, &err) < 0)
+                return vps_fail(vc, &err);
+        return exit_code;
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+static const struct {
+        const char *name;
+        int (*run)(struct vps_cli *vc, int argc, char **argv);
+        vps_action act;
+        const char *usage;
+} subverbs[] = {
+    {"create", cmd_create_vps, NULL, NULL},
+    {"set", cmd_set_vps, NULL, NULL},
+    {"start", NULL, act_start, "usage: berth vps start NAME... | --all [--autostart]\n"},
+    {"stop", NULL, act_stop,
+     "usage: berth vps stop NAME... | --all [--timeout S]\n\n"
+     "Sends the stop signal to the init, waits up to S seconds (default 30),\n"
+     "then kills every process. --timeout 0 kills at once. Several VPS stop\n"
+     "together: all are signalled first, then share one deadline.\n"},
+    {"restart", NULL, act_restart, "usage: berth vps restart NAME [--timeout S]\n"},
+    {"destroy", NULL, act_destroy,
+     "usage: berth vps destroy NAME [--force]\n\n"
+     "Removes the VPS, its layers, network and container; a running VPS\n"
+     "needs --force.\n"},
+    {"exec", cmd_exec_vps, NULL, NULL},
+    {"enter", cmd_enter_vps, NULL, NULL},
+    {"status", vps_cmd_status, NULL, NULL},
+    {"list", vps_cmd_list, NULL, NULL},
+    {"console", vps_cmd_console, NULL, NULL},
+};
+
+/* Options given before the command: --json, --data-dir DIR. */
+static int leading_opts(struct vps_cli *vc, int argc, char **argv)
+{
+        int i = 1;
+        for (; i < argc && argv[i][0] == '-'; i++) {
+                if (!strcmp(argv[i], "--json"))
+                        vc->json = true;
+                else if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
+                        vc->v.data_dir = argv[++i];
+                else if (!strncmp(argv[i], "--data-dir=", 11))
+                        vc->v.data_dir = argv[i] + 11;
+                else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+                        return -1;
+                else
+                        return -2;
+        }
+        return i;
+}
+
+int cmd_vps(struct cli *cli, int argc, char **argv)
+{
+        const char *env = getenv("BERTH_DATA");
+        struct vps_cli vc = {.cli = cli,
+                             .v = {.ctx = &cli->ctx, .data_dir = env && *env ? env : BERTH_VPS_DEFAULT_DATA}};
+        int first = leading_opts(&vc, argc, argv);
+        if (first == -1 || (first > 0 && first >= argc && argc == 1)) {
+                fputs(vps_usage, first == -1 ? stdout : stderr);
+                return first == -1 ? 0 : BERTH_EXIT_INVALID;
+        }
+        if (first < 0 || first >= argc)
+                return vps_failf(&vc, EINVAL, "vps: expects a command (see 'berth vps --help')");
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(subverbs); i++) {
+                if (strcmp(subverbs[i].name, argv[first]))
+                        continue;
+                char verb[32];
+                snprintf(verb, sizeof(verb), "vps %s", subverbs[i].name);
+                vc.verb = verb;
+                optind = 0;
+                if (subverbs[i].run)
+                        return subverbs[i].run(&vc, argc - first, argv + first);
+                return cmd_life(&vc, argc - first, argv + first, subverbs[i].act, subverbs[i].usage);
+        }
+        return vps_failf(&vc, EINVAL, "vps: unknown command \"%s\" (see 'berth vps --help')", argv[first]);
+}

@@ -1,0 +1,31 @@
+/* Parsers of the kernel's process files, on caller buffers (testable
+ * without root or /proc, and fuzzed): /proc/<pid>/mountinfo, and what a
+ * cgroup hierarchy looks like once mountinfo and /proc/<pid>/cgroup are
+ * read. */
+#ifndef BERTH_PROC_H
+#define BERTH_PROC_H
+
+#include <stdbool.h>
+
+/* One parsed line of /proc/<pid>/mountinfo; pointers into the caller's
+ * (modified) line buffer, octal escapes decoded. */
+struct berth_mountinfo_entry {
+        unsigned id, parent;
+        char *root, *mount_point, *options, *fstype, *source, *super_options;
+};
+
+/* Parses one mountinfo line in place; returns 0 or -EINVAL. */
+int berth_mountinfo_parse_line(char *line, struct berth_mountinfo_entry *e);
+
+/* A host hierarchy as the container's init sees it once it has joined
+ * its cgroups, for the container's /sys/fs/cgroup (rootfs), so that the
+ * init need not read mountinfo and /proc/self/cgroup again. */
+struct berth_cgroup_mount {
+        bool v2;
+        char *mount_point; /* on the host: /sys/fs/cgroup/memory */
+        char *root;        /* the part of the hierarchy that mount shows */
+        char *controllers; /* v1: as in /proc/self/cgroup ("cpu,cpuacct", "name=systemd"); v2: "" */
+        char *path;        /* the init's cgroup there: the container's, else the caller's */
+};
+
+#endif

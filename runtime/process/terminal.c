@@ -1,0 +1,93 @@
+/* process.terminal: a pty allocated inside the container (its own devpts),
+ * the master handed to the client over --console-socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <linux/close_range.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/unix_socket.h"
+#include "runtime/container.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* /dev/console shows the pty to programs that open it (getty, init). */
+static int bind_console(int slave, struct berth_err *err)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", slave);
+        int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0)
+                close(fd);
+        else if (errno != EEXIST && errno != ENOENT)
+                return berth_err_sys(err, errno, "create /dev/console");
+        if (fd >= 0 && mount(path, "/dev/console", NULL, MS_BIND, NULL) < 0)
+                return berth_err_sys(err, errno, "bind the pty to /dev/console");
+        return 0;
+}
+
+static int make_ctty(int slave, struct berth_err *err)
+{
+        if (ioctl(slave, TIOCSCTTY, 0) < 0)
+                return berth_err_sys(err, errno, "set the controlling terminal");
+        for (int fd = 0; fd < 3; fd++)
+                if (dup2(slave, fd) < 0)
+                        return berth_err_sys(err, errno, "attach the terminal to fd %d", fd);
+        return 0;
+}
+
+int berth_terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
+                         struct berth_err *err)
+{
+        if (!p->terminal)
+                return 0;
+        _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                return berth_err_sys(err, errno, "open /dev/ptmx");
+        int unlock = 0;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+                return berth_err_sys(err, errno, "unlock pty");
+        _cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return berth_err_sys(err, errno, "open pty peer");
+        if (p->has_console_size) {
+                struct winsize ws = {.ws_row = (unsigned short)p->console_size.height,
+                                     .ws_col = (unsigned short)p->console_size.width};
+                if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
+                        return berth_err_sys(err, errno, "set console size");
+        }
+        int r = bind_dev_console ? bind_console(slave, err) : 0;
+        if (r < 0)
+                return r;
+        r = berth_send_fd(console_sock, master, "/dev/ptmx", err);
+        if (r < 0)
+                return r;
+        return make_ctty(slave, err);
+}
+
+int container_setup_terminal(struct container_setup *s, struct berth_err *err)
+{
+        return berth_terminal_setup(&s->spec->process, s->console_sock, true, err);
+}
+
+int berth_fence_fds(unsigned preserve_fds, struct berth_err *err)
+{
+        unsigned first = 3 + preserve_fds;
+        if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return berth_err_sys(err, errno, "close_range");
+        for (unsigned fd = 3; fd < first; fd++)
+                if (fcntl((int)fd, F_SETFD, 0) < 0)
+                        return berth_err_sys(err, errno, "preserve fd %u", fd);
+        return 0;
+}

@@ -1,0 +1,125 @@
+/* The create and run verbs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "runtime/verbs/create_job.h"
+#include "runtime/verbs/destroy.h"
+#include "runtime/hooks/hooks.h"
+#include "runtime/init/sync.h"
+#include "runtime/verbs/wait.h"
+
+static void job_init(struct create_job *j, const struct berth_ctx *ctx, const struct berth_create_opts *o,
+                     bool run_mode)
+{
+        memset(j, 0, sizeof(*j));
+        j->setup.ctx = ctx;
+        j->setup.id = o->id;
+        j->setup.preserve_fds = o->preserve_fds;
+        j->setup.no_pivot = o->no_pivot;
+        j->setup.stdio = o->set_stdio ? o->stdio : NULL;
+        j->setup.no_new_keyring = o->no_new_keyring;
+        j->setup.sync_fd = j->setup.fifo_fd = j->setup.fifo_write_fd = j->setup.console_sock = -EBADF;
+        for (int t = 0; t < BERTH_NS_COUNT; t++)
+                j->setup.ns_fds[t] = -EBADF;
+        j->root_fd = j->state_fd = j->sync_parent = j->pidfd = -EBADF;
+        j->run_mode = run_mode;
+}
+
+/* Brings the container to "created" (create) or "ready to start" (run). */
+static int job_create(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
+{
+        if (!berth_id_valid(o->id))
+                return berth_err_set(err, EINVAL, "invalid container id \"%s\"", o->id);
+        int r = job_load_bundle(j, o, err);
+        if (r >= 0)
+                r = job_prepare(j, o, err);
+        if (r >= 0)
+                r = job_spawn(j, o, err);
+        if (r < 0) {
+                job_abort(j);
+                return berth_err_wrap(err, "create container '%s'", o->id);
+        }
+        return 0;
+}
+
+int berth_container_create(const struct berth_ctx *ctx, const struct berth_create_opts *o,
+                           struct berth_err *err)
+{
+        struct create_job j;
+        job_init(&j, ctx, o, false);
+        int r = job_create(&j, o, err);
+        job_release(&j);
+        return r;
+}
+
+/* Run mode skips the fifo: the init waits on the sync socket for START,
+ * which job_spawn sent. The socket then reaches EOF when execve succeeds
+ * (it is close-on-exec) or carries the error when it does not. */
+static int job_start_now(struct create_job *j, struct berth_err *err)
+{
+        struct berth_err child_err = {0};
+        int r = sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err);
+        if (r < 0 && child_err.code != EPIPE) {
+                *err = child_err;
+                return berth_err_wrap(err, "start container '%s'", j->setup.id);
+        }
+        if (j->spec->hooks.n[BERTH_HOOK_POSTSTART]) {
+                _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "running");
+                struct berth_err hook_err = {0};
+                if (berth_hooks_run(&j->spec->hooks, BERTH_HOOK_POSTSTART, state, &hook_err) < 0)
+                        berth_warn(j->setup.ctx, "%s", hook_err.msg);
+        }
+        return 0;
+}
+
+/* After a foreground run: unless someone already deleted the container
+ * (delete --force from another process), remove it, under its lock. */
+static int destroy_unless_deleted(struct create_job *j, struct berth_err *err)
+{
+        struct berth_err lock_err = {0};
+        _cleanup_close_ int lock = berth_state_lock(j->state_fd, &lock_err);
+        if (lock < 0 && lock != -ENOENT) {
+                *err = lock_err;
+                return lock;
+        }
+        if (lock < 0 || faccessat(j->state_fd, "state.json", F_OK, 0) < 0)
+                return 0;
+        return container_destroy(j->setup.ctx, j->root_fd, j->setup.id, j->cgroup, j->spec, &j->st, err);
+}
+
+int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_opts *o, int *exit_code,
+                        struct berth_err *err)
+{
+        struct create_job j;
+        job_init(&j, ctx, o, true);
+        /* A two-stage init is our grandchild: be its reaper to wait for it. */
+        if (!o->detach)
+                prctl(PR_SET_CHILD_SUBREAPER, 1);
+        int r = job_create(&j, o, err);
+        if (r < 0) {
+                job_release(&j);
+                return r;
+        }
+        r = job_start_now(&j, err);
+        if (r < 0) {
+                job_abort(&j);
+                job_release(&j);
+                return r;
+        }
+        if (!o->detach) {
+                r = container_wait_forwarding(j.pid, j.pidfd, exit_code, err);
+                struct berth_err del_err = {0};
+                if (destroy_unless_deleted(&j, &del_err) < 0 && r >= 0) {
+                        *err = del_err;
+                        r = -del_err.code;
+                }
+        }
+        job_release(&j);
+        return r;
+}

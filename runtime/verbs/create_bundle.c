@@ -1,0 +1,103 @@
+/* Reading the bundle and checking the config against what berth can do. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "runtime/verbs/create_job.h"
+
+static int read_file_at(int dir_fd, const char *name, char **text, size_t *len, struct berth_err *err)
+{
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0)
+                return berth_err_sys(err, errno, "open %s", name);
+        _cleanup_free_ char *buf = malloc((size_t)sb.st_size + 1);
+        if (!buf)
+                return berth_err_sys(err, ENOMEM, "read %s", name);
+        size_t got = 0;
+        while (got < (size_t)sb.st_size) {
+                ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return berth_err_sys(err, n < 0 ? errno : EIO, "read %s", name);
+                got += (size_t)n;
+        }
+        buf[got] = '\0';
+        *len = got;
+        *text = TAKE_PTR(buf);
+        return 0;
+}
+
+/* Rules the parser cannot check alone because they span fields or options. */
+static int validate_for_create(const struct berth_spec *spec, const struct berth_create_opts *o,
+                               bool run_mode, struct berth_err *err)
+{
+        if (!spec->has_process)
+                return berth_err_set(err, EINVAL, "config.json: process: required to create a container");
+        if (!spec->namespaces[BERTH_NS_MOUNT].present)
+                return berth_err_set(err, EINVAL,
+                                     "config.json: linux.namespaces: a mount namespace is required");
+        bool new_uts = spec->namespaces[BERTH_NS_UTS].present && !spec->namespaces[BERTH_NS_UTS].path;
+        if ((spec->hostname || spec->domainname) && !new_uts)
+                return berth_err_set(err, EINVAL,
+                                     "config.json: hostname: cannot be set without a new uts namespace");
+        bool new_user = spec->namespaces[BERTH_NS_USER].present && !spec->namespaces[BERTH_NS_USER].path;
+        if (new_user && (!spec->n_uid_mappings || !spec->n_gid_mappings))
+                return berth_err_set(err, EINVAL,
+                                     "config.json: linux.uidMappings: required with a new user namespace");
+        if (!new_user && (spec->n_uid_mappings || spec->n_gid_mappings))
+                return berth_err_set(err, EINVAL,
+                                     "config.json: linux.uidMappings: given without a new user namespace");
+        bool new_time = spec->namespaces[BERTH_NS_TIME].present && !spec->namespaces[BERTH_NS_TIME].path;
+        if ((spec->time_offsets[0].present || spec->time_offsets[1].present) && !new_time)
+                return berth_err_set(err, EINVAL,
+                                     "config.json: linux.timeOffsets: need a new time namespace");
+        if (spec->process.terminal && !o->console_socket && !(run_mode && !o->detach))
+                return berth_err_set(err, EINVAL,
+                                     "process.terminal is true: --console-socket is required to detach");
+        if (!spec->process.terminal && o->console_socket)
+                return berth_err_set(err, EINVAL, "--console-socket given but process.terminal is false");
+        return 0;
+}
+
+static int resolve_rootfs(struct create_job *j, struct berth_err *err)
+{
+        const char *root = j->spec->root_path;
+        char joined[PATH_MAX * 2];
+        if (root[0] == '/')
+                snprintf(joined, sizeof(joined), "%s", root);
+        else
+                snprintf(joined, sizeof(joined), "%s/%s", j->setup.bundle, root);
+        if (!realpath(joined, j->setup.rootfs))
+                return berth_err_sys(err, errno, "rootfs (\"%s\")", joined);
+        struct stat sb;
+        if (stat(j->setup.rootfs, &sb) < 0 || !S_ISDIR(sb.st_mode))
+                return berth_err_set(err, ENOTDIR, "rootfs (\"%s\"): not a directory", j->setup.rootfs);
+        return 0;
+}
+
+int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
+{
+        const char *bundle = o->bundle ? o->bundle : ".";
+        if (!realpath(bundle, j->setup.bundle))
+                return berth_err_sys(err, errno, "bundle %s", bundle);
+        _cleanup_close_ int dir = open(j->setup.bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return berth_err_sys(err, errno, "bundle %s", j->setup.bundle);
+        int r = read_file_at(dir, "config.json", &j->config_text, &j->config_len, err);
+        if (r < 0)
+                return r;
+        j->spec = berth_spec_parse(j->config_text, j->config_len, err);
+        if (!j->spec)
+                return berth_err_wrap(err, "config.json");
+        j->setup.spec = j->spec;
+        r = validate_for_create(j->spec, o, j->run_mode, err);
+        if (r < 0)
+                return r;
+        return resolve_rootfs(j, err);
+}

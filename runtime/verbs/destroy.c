@@ -1,0 +1,33 @@
+/* The common end of `delete` and a foreground `run`. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "berth/cleanup.h"
+#include "runtime/verbs/destroy.h"
+#include "runtime/hooks/hooks.h"
+
+static void run_poststop(const struct berth_ctx *ctx, const struct berth_spec *spec,
+                         const struct berth_state *st)
+{
+        if (!spec || !spec->hooks.n[BERTH_HOOK_POSTSTOP])
+                return;
+        _cleanup_free_ char *state = berth_oci_state_format(st, BERTH_STATUS_STOPPED, false, false);
+        struct berth_err err = {0};
+        if (!state || berth_hooks_run(&spec->hooks, BERTH_HOOK_POSTSTOP, state, &err) < 0)
+                berth_warn(ctx, "%s", state ? err.msg : "poststop hooks: out of memory");
+}
+
+int container_destroy(const struct berth_ctx *ctx, int root_fd, const char *id, struct berth_cgroup *cg,
+                      const struct berth_spec *spec, const struct berth_state *st, struct berth_err *err)
+{
+        if (cg) {
+                int r = berth_cgroup_destroy(cg, err);
+                if (r < 0)
+                        return berth_err_wrap(err, "delete container '%s'", id);
+        }
+        int r = berth_state_dir_remove(root_fd, id, err);
+        if (r < 0)
+                return berth_err_wrap(err, "delete container '%s'", id);
+        run_poststop(ctx, spec, st);
+        return 0;
+}

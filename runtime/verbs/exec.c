@@ -1,0 +1,208 @@
+/* exec: a new process in a running container, placed in its cgroup by the
+ * same clone3 that makes it, and in its pid namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "berth/cgroup.h"
+#include "berth/cleanup.h"
+#include "runtime/container.h"
+#include "runtime/verbs/exec_internal.h"
+#include "runtime/init/sync.h"
+#include "berth/tty.h"
+#include "runtime/verbs/wait.h"
+
+struct exec_job {
+        struct berth_container_info info;
+        struct berth_spec *spec;
+        struct berth_cgroup *cg;
+        int init_pidfd, sync_parent, console_sock, cgroup_fd, pidfd;
+        struct berth_tty_proxy *proxy;
+        pid_t pid;
+};
+
+static int check_status(const struct berth_container_info *info, struct berth_err *err)
+{
+        if (info->status == BERTH_STATUS_RUNNING || info->status == BERTH_STATUS_CREATED)
+                return 0;
+        return berth_err_set(err, EINVAL, "cannot exec in a %s container: %s",
+                             berth_status_name(info->status), info->st.id);
+}
+
+static int load_container(struct exec_job *j, const struct berth_ctx *ctx, const struct berth_exec_opts *o,
+                          struct berth_err *err)
+{
+        int r = berth_container_load(ctx, o->id, &j->info, err);
+        if (r < 0 || (r = check_status(&j->info, err)) < 0)
+                return r;
+        _cleanup_close_ int root_fd = open(ctx->state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int state_fd = root_fd >= 0 ? berth_state_dir_open(root_fd, o->id, err) : -ENOENT;
+        if (state_fd < 0)
+                return berth_err_set(err, ENOENT, "container does not exist: %s", o->id);
+        j->spec = berth_spec_load(state_fd, err);
+        if (!j->spec)
+                return -err->code;
+        r = exec_build_process(j->spec, o, err);
+        if (r < 0)
+                return r;
+        j->init_pidfd = container_open_init(&j->info.st, err);
+        return j->init_pidfd < 0 ? j->init_pidfd : 0;
+}
+
+/* Where the terminal's master goes: the client's socket, or (foreground
+ * without one) our own proxy that relays it to our stdio. */
+static int setup_console(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
+{
+        if (!j->spec->process.terminal)
+                return 0;
+        if (o->console_socket) {
+                j->console_sock = berth_connect_unix(o->console_socket, err);
+                return j->console_sock < 0 ? j->console_sock : 0;
+        }
+        if (o->detach)
+                return berth_err_set(err, EINVAL, "exec --tty --detach needs --console-socket");
+        j->proxy = berth_tty_proxy_new(&j->console_sock, err);
+        return j->proxy ? 0 : -err->code;
+}
+
+static int setup_cgroup(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
+{
+        if (!j->info.st.cgroup)
+                return 0;
+        j->cg = berth_cgroup_restore(j->info.st.cgroup, err);
+        if (!j->cg)
+                return -err->code;
+        int base = berth_cgroup_clone_fd(j->cg);
+        if (base < 0 || !o->cgroup)
+                return 0;
+        j->cgroup_fd = openat(base, o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return j->cgroup_fd >= 0 ? 0 : berth_err_sys(err, errno, "exec --cgroup %s", o->cgroup);
+}
+
+/* The container's cgroup refused a process: its guest (systemd) enabled
+ * controllers for the cgroups below it, so only leaves take processes.
+ * Join the init's cgroup instead, as runc does. errno as berth_clone3's. */
+static pid_t clone_into_init_cgroup(struct exec_job *j)
+{
+        struct berth_err ignore = {0};
+        j->cgroup_fd = berth_cgroup_open_pid_dir(j->cg, j->info.st.pid, &ignore);
+        if (j->cgroup_fd < 0) {
+                j->cgroup_fd = -EBADF;
+                errno = EBUSY;
+                return -1;
+        }
+        return berth_clone3(0, j->cgroup_fd, &j->pidfd);
+}
+
+static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_exec_opts *o,
+                        struct berth_err *err)
+{
+        struct exec_child c = {.spec = j->spec,
+                               .init_pidfd = j->init_pidfd,
+                               .sync_fd = sync_child,
+                               .console_sock = j->console_sock,
+                               .preserve_fds = o->preserve_fds};
+        _cleanup_close_ int own_pidns = -EBADF;
+        if (j->spec->namespaces[BERTH_NS_PID].present) {
+                own_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+                if (own_pidns < 0 || setns(j->init_pidfd, CLONE_NEWPID) < 0)
+                        return berth_err_sys(err, errno, "enter the container's pid namespace");
+        }
+        /* Non-dumpable before the clone, so that the child is never visible
+         * in the container's pid namespace as a dumpable copy of berth. */
+        prctl(PR_SET_DUMPABLE, 0);
+        int cgfd = j->cgroup_fd >= 0 ? j->cgroup_fd : (j->cg ? berth_cgroup_clone_fd(j->cg) : -1);
+        pid_t pid = berth_clone3(0, cgfd, &j->pidfd);
+        if (pid < 0 && errno == EBUSY && cgfd >= 0 && j->cgroup_fd < 0)
+                pid = clone_into_init_cgroup(j);
+        if (pid == 0)
+                exec_child_main(&c);
+        int e = errno;
+        if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0 && pid > 0) {
+                berth_kill_and_reap(&pid);
+                return berth_err_sys(err, errno, "return to own pid namespace");
+        }
+        return pid >= 0 ? pid : berth_err_sys(err, e, "clone exec process");
+}
+
+/* Drives the child: v1 cgroups, then go; EOF on the sync socket means the
+ * execve happened (the socket is close-on-exec), a message means it failed. */
+static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
+{
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return berth_err_sys(err, errno, "socketpair");
+        j->sync_parent = sv[0];
+        pid_t pid = clone_into(j, sv[1], o, err);
+        close(sv[1]);
+        if (pid < 0)
+                return pid;
+        j->pid = pid;
+        int r = j->cg ? berth_cgroup_attach(j->cg, pid, err) : 0;
+        if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_PROCEED, 0, NULL)) < 0)
+                berth_err_sys(err, -r, "sync with exec process");
+        struct berth_err child_err = {0};
+        if (r >= 0 && sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err) < 0 &&
+            child_err.code != EPIPE) {
+                *err = child_err;
+                r = -err->code;
+        }
+        if (r < 0)
+                berth_kill_and_reap(&j->pid);
+        return r;
+}
+
+static void job_free(struct exec_job *j)
+{
+        int *fds[] = {&j->init_pidfd, &j->sync_parent, &j->console_sock, &j->cgroup_fd, &j->pidfd};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
+                berth_closep(fds[i]);
+        berth_tty_proxy_free(j->proxy);
+        berth_cgroup_free(j->cg);
+        berth_spec_free(j->spec);
+        berth_container_info_clear(&j->info);
+}
+
+static int exec_wait(struct exec_job *j, const struct berth_exec_opts *o, int *exit_code,
+                     struct berth_err *err)
+{
+        if (o->detach)
+                return berth_write_pid_file(o->pid_file, j->pid, err);
+        int r = berth_write_pid_file(o->pid_file, j->pid, err);
+        if (r < 0)
+                return r;
+        if (j->proxy) {
+                berth_closep(&j->console_sock); /* the child's end: EOF if it dies */
+                return berth_tty_proxy_run(j->proxy, j->pid, j->pidfd, exit_code, err);
+        }
+        return container_wait_forwarding(j->pid, j->pidfd, exit_code, err);
+}
+
+int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_opts *o, int *exit_code,
+                         struct berth_err *err)
+{
+        struct exec_job j = {.init_pidfd = -EBADF,
+                             .sync_parent = -EBADF,
+                             .console_sock = -EBADF,
+                             .cgroup_fd = -EBADF,
+                             .pidfd = -EBADF};
+        int r = load_container(&j, ctx, o, err);
+        if (r >= 0)
+                r = setup_console(&j, o, err);
+        if (r >= 0)
+                r = setup_cgroup(&j, o, err);
+        if (r >= 0)
+                r = spawn(&j, o, err);
+        if (r >= 0)
+                r = exec_wait(&j, o, exit_code, err);
+        job_free(&j);
+        return r < 0 ? berth_err_wrap(err, "exec in container '%s'", o->id) : 0;
+}

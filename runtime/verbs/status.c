@@ -1,0 +1,111 @@
+/* Loading a container's state and deriving its live status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berth/cgroup.h"
+#include "berth/cleanup.h"
+#include "berth/container.h"
+#include "runtime/container.h"
+
+static bool cgroup_frozen(const char *dump)
+{
+        if (!dump)
+                return false;
+        struct berth_err err = {0};
+        struct berth_cgroup *cg = berth_cgroup_restore(dump, &err);
+        bool frozen = false;
+        if (cg && berth_cgroup_is_frozen(cg, &frozen, &err) < 0)
+                frozen = false;
+        berth_cgroup_free(cg);
+        return frozen;
+}
+
+static enum berth_status derive_status(int state_fd, const struct berth_state *st)
+{
+        if (!berth_state_init_alive(st))
+                return BERTH_STATUS_STOPPED;
+        if (faccessat(state_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return BERTH_STATUS_CREATED;
+        return cgroup_frozen(st->cgroup) ? BERTH_STATUS_PAUSED : BERTH_STATUS_RUNNING;
+}
+
+static int open_root(const struct berth_ctx *ctx, const char *id, struct berth_err *err)
+{
+        int fd = open(ctx->state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return berth_err_set(err, ENOENT, "container does not exist: %s", id);
+        return fd >= 0 ? fd : berth_err_sys(err, errno, "open state root %s", ctx->state_root);
+}
+
+static int load_at(int state_fd, const char *id, struct berth_container_info *info, struct berth_err *err)
+{
+        memset(info, 0, sizeof(*info));
+        int r = berth_state_read(state_fd, &info->st, err);
+        if (r == -ENOENT) {
+                /* The directory exists but create has not written the state yet. */
+                info->st.id = strdup(id);
+                info->status = BERTH_STATUS_CREATING;
+                return 0;
+        }
+        if (r < 0)
+                return berth_err_wrap(err, "container %s", id);
+        info->status = derive_status(state_fd, &info->st);
+        return 0;
+}
+
+int berth_container_load(const struct berth_ctx *ctx, const char *id, struct berth_container_info *info,
+                         struct berth_err *err)
+{
+        memset(info, 0, sizeof(*info));
+        _cleanup_close_ int root_fd = open_root(ctx, id, err);
+        if (root_fd < 0)
+                return root_fd;
+        _cleanup_close_ int state_fd = berth_state_dir_open(root_fd, id, err);
+        if (state_fd < 0)
+                return state_fd;
+        return load_at(state_fd, id, info, err);
+}
+
+int container_open_locked(const struct berth_ctx *ctx, const char *id, struct container_locked *c,
+                          struct berth_err *err)
+{
+        memset(&c->info, 0, sizeof(c->info));
+        c->root_fd = c->state_fd = c->lock_fd = -EBADF;
+        int r = c->root_fd = open_root(ctx, id, err);
+        if (r >= 0)
+                r = c->state_fd = berth_state_dir_open(c->root_fd, id, err);
+        if (r >= 0)
+                r = c->lock_fd = berth_state_lock(c->state_fd, err);
+        if (r >= 0)
+                r = load_at(c->state_fd, id, &c->info, err);
+        if (r < 0)
+                container_close_locked(c);
+        return r;
+}
+
+void container_close_locked(struct container_locked *c)
+{
+        berth_closep(&c->lock_fd);
+        berth_closep(&c->state_fd);
+        berth_closep(&c->root_fd);
+        berth_container_info_clear(&c->info);
+}
+
+void berth_container_info_clear(struct berth_container_info *info)
+{
+        berth_state_clear(&info->st);
+}
+
+int berth_container_state_json(const struct berth_ctx *ctx, const char *id, char **json,
+                               struct berth_err *err)
+{
+        struct berth_container_info info;
+        int r = berth_container_load(ctx, id, &info, err);
+        if (r < 0)
+                return r;
+        *json = berth_oci_state_format(&info.st, info.status, true, true);
+        berth_container_info_clear(&info);
+        return *json ? 0 : berth_err_set(err, ENOMEM, "format state");
+}

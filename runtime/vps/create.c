@@ -1,0 +1,347 @@
+/* vps create and vps destroy.
+ *
+ * Create writes vps.json and config.json and three empty directories: it
+ * copies nothing from the template, so its cost does not depend on the
+ * template's size. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+bool vps_hostname_valid(const char *h)
+{
+        size_t n = strlen(h);
+        if (n == 0 || n > 63 || h[0] == '-' || h[0] == '.')
+                return false;
+        for (const char *p = h; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '-' || *p == '.'))
+                        return false;
+        return true;
+}
+
+int vps_limits_check(const struct berth_vps_limits *l, struct berth_err *err)
+{
+        if (l->has_memory && l->memory < 4096)
+                return berth_err_set(err, EINVAL, "--memory: at least 4K");
+        if (l->has_swap && !l->has_memory)
+                return berth_err_set(err, EINVAL, "--swap: needs --memory");
+        if (l->has_cpu_weight && (l->cpu_weight < 1 || l->cpu_weight > 10000))
+                return berth_err_set(err, EINVAL, "--cpu-weight: 1 to 10000");
+        if (l->has_pids && l->pids < 1)
+                return berth_err_set(err, EINVAL, "--pids: at least 1");
+        return 0;
+}
+
+/* "a b c" -> argv. */
+static int split_words(const char *s, char ***out, struct berth_err *err)
+{
+        _cleanup_free_ char *copy = strdup(s);
+        char **v = calloc(strlen(s) / 2 + 2, sizeof(char *));
+        if (!copy || !v) {
+                free(v);
+                return berth_err_set(err, ENOMEM, "out of memory");
+        }
+        size_t n = 0;
+        char *save = NULL;
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+                if (!(v[n++] = strdup(w))) {
+                        vps_strv_free(v);
+                        return berth_err_set(err, ENOMEM, "out of memory");
+                }
+        *out = v;
+        if (n == 0 || v[0][0] != '/')
+                return berth_err_set(err, EINVAL, "--init: an absolute path, not \"%s\"", s);
+        return 0;
+}
+
+static int parse_gateways(const struct berth_vps_create_opts *o, struct berth_vps_net *n,
+                          struct berth_err *err)
+{
+        bool bridged = o->mode == BERTH_NET_BRIDGED;
+        const char *g4 = o->gw4 ? o->gw4 : bridged ? BERTH_VPS_DEFAULT_GW4 : NULL;
+        const char *g6 = o->gw6 ? o->gw6 : bridged ? BERTH_VPS_DEFAULT_GW6 : NULL;
+        if (g4 && (berth_ip_addr_parse(g4, &n->gw4, err) < 0 || n->gw4.family != AF_INET))
+                return berth_err_set(err, EINVAL, "--gateway4: not an IPv4 address/prefix: %s", g4);
+        if (g6 && (berth_ip_addr_parse(g6, &n->gw6, err) < 0 || n->gw6.family != AF_INET6))
+                return berth_err_set(err, EINVAL, "--gateway6: not an IPv6 address/prefix: %s", g6);
+        if (bridged && ((g4 && n->gw4.prefixlen == 32) || (g6 && n->gw6.prefixlen == 128)))
+                return berth_err_set(err, EINVAL, "bridged gateway needs the subnet prefix (e.g. %s)",
+                                     BERTH_VPS_DEFAULT_GW4);
+        return 0;
+}
+
+/* A bridged address given without "/len" takes the subnet of its gateway. */
+int vps_parse_ip(const struct berth_vps_net *n, const char *s, struct berth_ip_addr *a, struct berth_err *err)
+{
+        if (berth_ip_addr_parse(s, a, err) < 0)
+                return berth_err_wrap(err, "--ip %s", s);
+        const struct berth_ip_addr *gw = a->family == AF_INET ? &n->gw4 : &n->gw6;
+        if (n->mode == BERTH_NET_BRIDGED && !strchr(s, '/') && gw->family)
+                a->prefixlen = gw->prefixlen;
+        if (berth_ip_addr_is_link_local(a))
+                return berth_err_set(err, EINVAL, "--ip %s: link-local addresses are not assigned", s);
+        return 0;
+}
+
+static int fill_net(const struct berth_vps_create_opts *o, struct berth_vps_net *n, struct berth_err *err)
+{
+        n->mode = o->mode;
+        if (o->mode == BERTH_NET_BRIDGED) {
+                const char *br = o->bridge ? o->bridge : BERTH_VPS_DEFAULT_BRIDGE;
+                if (!berth_ifname_valid(br))
+                        return berth_err_set(err, EINVAL, "--bridge: invalid interface name \"%s\"", br);
+                snprintf(n->bridge, sizeof(n->bridge), "%s", br);
+        }
+        int r = parse_gateways(o, n, err);
+        size_t count = 0;
+        while (o->ips && o->ips[count])
+                count++;
+        if (r < 0 || !(n->addrs = calloc(count + 1, sizeof(*n->addrs))))
+                return r < 0 ? r : berth_err_set(err, ENOMEM, "out of memory");
+        for (; n->n_addrs < count; n->n_addrs++)
+                if ((r = vps_parse_ip(n, o->ips[n->n_addrs], &n->addrs[n->n_addrs], err)) < 0)
+                        return r;
+        size_t ns = 0;
+        while (o->nameservers && o->nameservers[ns])
+                ns++;
+        if (!(n->nameservers = calloc(ns + 1, sizeof(char *))))
+                return berth_err_set(err, ENOMEM, "out of memory");
+        for (; n->n_nameservers < ns; n->n_nameservers++) {
+                struct berth_ip_addr tmp;
+                if (berth_ip_addr_parse(o->nameservers[n->n_nameservers], &tmp, err) < 0 ||
+                    strchr(o->nameservers[n->n_nameservers], '/'))
+                        return berth_err_set(err, EINVAL, "--nameserver: not an IP address: %s",
+                                             o->nameservers[n->n_nameservers]);
+                if (!(n->nameservers[n->n_nameservers] = strdup(o->nameservers[n->n_nameservers])))
+                        return berth_err_set(err, ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
+static int fill_config(const struct berth_vps_create_opts *o, struct berth_vps_config *cfg,
+                       struct berth_err *err)
+{
+        const char *host = o->hostname ? o->hostname : o->name;
+        if (!vps_hostname_valid(host))
+                return berth_err_set(err, EINVAL, "--hostname: invalid host name \"%s\"", host);
+        if (!(cfg->name = strdup(o->name)) || !(cfg->template_name = strdup(o->template_name)) ||
+            !(cfg->hostname = strdup(host)))
+                return berth_err_set(err, ENOMEM, "out of memory");
+        int r;
+        if (o->init && (r = split_words(o->init, &cfg->init, err)) < 0)
+                return r;
+        if (o->stop_signal && (cfg->stop_signal = berth_signal_parse(o->stop_signal)) < 0)
+                return berth_err_set(err, EINVAL, "--stop-signal: unknown signal \"%s\"", o->stop_signal);
+        cfg->autostart = o->autostart;
+        if ((r = berth_vps_userns_parse(o->userns, &cfg->userns, err)) < 0)
+                return r;
+        cfg->limits = o->limits;
+        if ((r = vps_limits_check(&cfg->limits, err)) < 0)
+                return r;
+        char stamp[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        if (!(cfg->created = strdup(stamp)))
+                return berth_err_set(err, ENOMEM, "out of memory");
+        return fill_net(o, &cfg->net, err);
+}
+
+/* Its own id range: the one asked for if no other VPS has any of it, else
+ * the lowest free one. */
+static int assign_userns(struct berth_vps_config *cfg, const struct berth_vps_userns *used, size_t n,
+                         struct berth_err *err)
+{
+        if (!cfg->userns.enabled)
+                return 0;
+        if (cfg->userns.host_id == 0)
+                return berth_vps_userns_pick(used, n, &cfg->userns, err);
+        for (size_t i = 0; i < n; i++)
+                if (berth_vps_userns_overlap(&cfg->userns, &used[i]))
+                        return berth_err_set(err, EEXIST, "--userns %u: ids used by another VPS",
+                                             cfg->userns.host_id);
+        return 0;
+}
+
+static int check_addrs(const struct berth_vps_config *o, const struct berth_vps_config *cfg,
+                       const char *other, struct berth_err *err)
+{
+        for (size_t a = 0; a < o->net.n_addrs; a++)
+                for (size_t b = 0; b < cfg->net.n_addrs; b++)
+                        if (berth_ip_addr_equal(&o->net.addrs[a], &cfg->net.addrs[b]) ||
+                            (o->net.addrs[a].family == cfg->net.addrs[b].family &&
+                             !memcmp(o->net.addrs[a].u.raw, cfg->net.addrs[b].u.raw,
+                                     berth_ip_addr_len(&cfg->net.addrs[b]))))
+                                return berth_err_set(err, EEXIST, "address already used by VPS %s", other);
+        return 0;
+}
+
+/* Another VPS with the same address, the same host interface name (the
+ * 32-bit hash collides now and then: the salt moves this one aside) or ids
+ * of the same user namespace range. */
+static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
+{
+        _cleanup_strv_ char **names = NULL;
+        int r = berth_vps_list_names(v, &names, err);
+        if (r < 0)
+                return r;
+        size_t n = 0;
+        while (names[n])
+                n++;
+        _cleanup_free_ struct berth_vps_userns *used = calloc(n + 1, sizeof(*used));
+        if (!used)
+                return berth_err_set(err, ENOMEM, "out of memory");
+        for (unsigned salt = 0;; salt++) {
+                berth_vps_host_ifname(cfg->name, salt, cfg->net.host_if);
+                bool clash = false;
+                for (size_t i = 0; names[i] && r >= 0; i++) {
+                        struct berth_vps_config o;
+                        struct berth_err ignore = {0};
+                        if (!strcmp(names[i], cfg->name) ||
+                            berth_vps_config_load(v, names[i], &o, &ignore) < 0)
+                                continue;
+                        clash |= !strcmp(o.net.host_if, cfg->net.host_if);
+                        used[i] = o.userns;
+                        r = check_addrs(&o, cfg, names[i], err);
+                        berth_vps_config_clear(&o);
+                }
+                if (r < 0)
+                        return r;
+                if (!clash)
+                        return assign_userns(cfg, used, n, err);
+        }
+}
+
+/* The upper directory is the root directory of the VPS as the guest sees
+ * it: give it the template root's owner (through the VPS's id range) and
+ * mode. The work directory belongs to the guest's root too. */
+static int make_dirs(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *lower,
+                     struct berth_err *err)
+{
+        char path[PATH_MAX];
+        struct stat sb;
+        if (stat(lower, &sb) < 0)
+                return berth_err_sys(err, errno, "stat %s", lower);
+        static const char *const subdirs[] = {"upper", "work", "rootfs"};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(subdirs); i++) {
+                berth_vps_path(v, cfg->name, subdirs[i], path, sizeof(path));
+                if (mkdir(path, i == 0 ? (sb.st_mode & 07777) : 0700) < 0)
+                        return berth_err_sys(err, errno, "mkdir %s", path);
+                uid_t uid = vps_host_uid(cfg, i == 0 ? sb.st_uid : 0);
+                gid_t gid = vps_host_uid(cfg, i == 0 ? sb.st_gid : 0);
+                if (i < 2 && (chown(path, uid, gid) < 0 || (i == 0 && chmod(path, sb.st_mode & 07777) < 0)))
+                        return berth_err_sys(err, errno, "chown %s", path);
+        }
+        return 0;
+}
+
+/* Makes <data>/vps and returns it flock()ed: creates run one at a time
+ * from their check of the other VPS (addresses, id ranges) to vps.json. */
+static int lock_vps_parent(const struct berth_vps_ctx *v, struct berth_err *err)
+{
+        char path[PATH_MAX];
+        if (mkdir(v->data_dir, 0755) < 0 && errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir %s", v->data_dir);
+        snprintf(path, sizeof(path), "%s/vps", v->data_dir);
+        /* Searchable, not listable: a VPS with its own user namespace walks
+         * through to its root (each VPS's directory is closed to others). */
+        if (mkdir(path, 0711) < 0 && errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir %s", path);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "open %s", path);
+        if (flock(fd, LOCK_EX) < 0)
+                return berth_err_sys(err, errno, "lock %s", path);
+        return TAKE_FD(fd);
+}
+
+static int create_files(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *lower,
+                        struct berth_err *err)
+{
+        int r = make_dirs(v, cfg, lower, err);
+        if (r >= 0)
+                r = berth_vps_config_save(v, cfg, err);
+        if (r >= 0)
+                r = vps_template_mark(v, cfg->template_name, cfg->name, true, err);
+        return r;
+}
+
+int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_create_opts *o,
+                     struct berth_err *err)
+{
+        if (!berth_vps_name_valid(o->name))
+                return berth_err_set(err, EINVAL, "invalid VPS name \"%s\" (a-z, 0-9, '-', at most %d)",
+                                     o->name ? o->name : "", BERTH_VPS_NAME_MAX);
+        struct berth_vps_template t;
+        int r = berth_vps_template_load(v, o->template_name, &t, err);
+        if (r < 0)
+                return r;
+        struct berth_vps_config cfg = {0};
+        char dir[PATH_MAX];
+        r = fill_config(o, &cfg, err);
+        _cleanup_close_ int lock = r >= 0 ? lock_vps_parent(v, err) : -EBADF;
+        if (r >= 0 && lock < 0)
+                r = lock;
+        if (r >= 0)
+                r = check_others(v, &cfg, err);
+        if (r >= 0 && berth_vps_path(v, o->name, NULL, dir, sizeof(dir)) < 0)
+                r = berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", o->name);
+        if (r >= 0 && mkdir(dir, 0700) < 0)
+                r = errno == EEXIST ? berth_err_set(err, EEXIST, "VPS %s already exists", o->name)
+                                    : berth_err_sys(err, errno, "mkdir %s", dir);
+        else if (r >= 0 && (r = create_files(v, &cfg, t.rootfs, err)) < 0) {
+                struct berth_err ignore = {0};
+                vps_template_mark(v, cfg.template_name, cfg.name, false, &ignore);
+                snprintf(dir, sizeof(dir), "%s/vps", v->data_dir);
+                _cleanup_close_ int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (parent >= 0)
+                        vps_rm_rf_at(parent, o->name, &ignore);
+        }
+        berth_vps_config_clear(&cfg);
+        berth_vps_template_clear(&t);
+        return r < 0 ? berth_err_wrap(err, "create VPS %s", o->name) : 0;
+}
+
+int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err)
+{
+        struct berth_vps_config cfg;
+        int r = berth_vps_config_load(v, name, &cfg, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = vps_lock(v, name, err);
+        struct berth_container_info info;
+        if (lock < 0) {
+                r = lock;
+        } else if ((r = vps_container_load(v, name, &info, err)) == 0) {
+                bool live = info.status != BERTH_STATUS_STOPPED;
+                berth_container_info_clear(&info);
+                r = live && !force
+                        ? berth_err_set(err, EBUSY, "VPS %s is running (stop it or use --force)", name)
+                        : vps_container_cleanup(v, &cfg, err);
+        } else if (r == -ENOENT) {
+                /* No container: the network may still be up after a crash. */
+                r = vps_net_down(&cfg, err);
+        }
+        if (r >= 0)
+                r = vps_template_mark(v, cfg.template_name, name, false, err);
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s/vps", v->data_dir);
+        _cleanup_close_ int parent = r >= 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+        if (r >= 0 && parent < 0)
+                r = berth_err_sys(err, errno, "open %s", dir);
+        if (r >= 0)
+                r = vps_rm_rf_at(parent, name, err);
+        berth_vps_config_clear(&cfg);
+        return r < 0 ? berth_err_wrap(err, "destroy VPS %s", name) : 0;
+}

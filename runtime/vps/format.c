@@ -1,0 +1,200 @@
+/* vps.json out: formatting, the atomic save (with config.json regenerated
+ * from it), and the small parsers for sizes and CPU counts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+static int set_new(json_t *o, const char *key, json_t *v)
+{
+        return v ? json_object_set_new(o, key, v) : -1;
+}
+
+static json_t *strv_json(char *const *v)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; a && v && v[i]; i++)
+                if (json_array_append_new(a, json_string(v[i])) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+static json_t *limits_json(const struct berth_vps_limits *l)
+{
+        json_t *o = json_object();
+        int r = 0;
+        if (o && l->has_memory)
+                r |= set_new(o, "memory", json_integer(l->memory));
+        if (o && l->has_swap)
+                r |= set_new(o, "swap", json_integer(l->swap));
+        if (o && l->has_cpus)
+                r |= set_new(o, "cpu_quota", json_integer((json_int_t)l->cpu_quota));
+        if (o && l->has_cpu_weight)
+                r |= set_new(o, "cpu_weight", json_integer((json_int_t)l->cpu_weight));
+        if (o && l->has_pids)
+                r |= set_new(o, "pids", json_integer(l->pids));
+        if (r && o) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
+static json_t *addr_json(const struct berth_ip_addr *a)
+{
+        char buf[BERTH_IP_ADDR_STRLEN];
+        return a->family ? json_string(berth_ip_addr_format(a, true, buf, sizeof(buf))) : json_null();
+}
+
+static json_t *net_json(const struct berth_vps_net *n)
+{
+        json_t *addrs = json_array();
+        for (size_t i = 0; addrs && i < n->n_addrs; i++)
+                if (json_array_append_new(addrs, addr_json(&n->addrs[i])) < 0) {
+                        json_decref(addrs);
+                        return NULL;
+                }
+        return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:o, s:o}", "mode",
+                         n->mode == BERTH_NET_ROUTED ? "routed" : "bridged", "host_if", n->host_if, "bridge",
+                         n->bridge[0] ? n->bridge : NULL, "gateway4", addr_json(&n->gw4), "gateway6",
+                         addr_json(&n->gw6), "addresses", addrs, "nameservers", strv_json(n->nameservers));
+}
+
+/* The same document for vps.json and for `status --json` / `list --json`. */
+json_t *vps_config_json(const struct berth_vps_config *cfg)
+{
+        json_t *doc =
+            json_pack("{s:s, s:s, s:s, s:s?, s:b}", "name", cfg->name, "template", cfg->template_name,
+                      "hostname", cfg->hostname, "created", cfg->created, "autostart", cfg->autostart);
+        if (!doc)
+                return NULL;
+        int r = 0;
+        if (cfg->init)
+                r |= set_new(doc, "init", strv_json(cfg->init));
+        if (cfg->stop_signal)
+                r |= set_new(doc, "stop_signal", json_integer(cfg->stop_signal));
+        r |= set_new(doc, "limits", limits_json(&cfg->limits));
+        r |= set_new(doc, "net", net_json(&cfg->net));
+        r |= set_new(doc, "userns", vps_userns_json(&cfg->userns));
+        if (r) {
+                json_decref(doc);
+                return NULL;
+        }
+        return doc;
+}
+
+char *berth_vps_config_format(const struct berth_vps_config *cfg)
+{
+        json_t *doc = vps_config_json(cfg);
+        if (!doc)
+                return NULL;
+        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(doc);
+        return text;
+}
+
+/* The effective init: vps.json's, else the template's, else /sbin/init. */
+static int write_config_json(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                             struct berth_err *err)
+{
+        struct berth_vps_template t;
+        int r = berth_vps_template_load(v, cfg->template_name, &t, err);
+        if (r < 0)
+                return r;
+        static char *const default_init[] = {"/sbin/init", NULL};
+        char *const *init = cfg->init ? cfg->init : t.init ? t.init : default_init;
+        char cgroup[BERTH_VPS_NAME_MAX + 32];
+        berth_vps_cgroup_name(v, cfg->name, cgroup, sizeof(cgroup));
+        _cleanup_free_ char *json = berth_spec_vps_json(cfg, init, cgroup, err);
+        berth_vps_template_clear(&t);
+        if (!json)
+                return -err->code;
+        char path[PATH_MAX];
+        if ((r = berth_vps_path(v, cfg->name, "config.json", path, sizeof(path))) < 0 ||
+            (r = vps_write_file_atomic(path, json, strlen(json))) < 0)
+                return berth_err_sys(err, -r, "write config.json of VPS %s", cfg->name);
+        return 0;
+}
+
+int berth_vps_config_save(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                          struct berth_err *err)
+{
+        _cleanup_free_ char *text = berth_vps_config_format(cfg);
+        if (!text)
+                return berth_err_set(err, ENOMEM, "format vps.json: out of memory");
+        char path[PATH_MAX];
+        int r = berth_vps_path(v, cfg->name, "vps.json", path, sizeof(path));
+        if (r >= 0)
+                r = vps_write_file_atomic(path, text, strlen(text));
+        if (r < 0)
+                return berth_err_sys(err, -r, "write vps.json of VPS %s", cfg->name);
+        return write_config_json(v, cfg, err);
+}
+
+int berth_vps_parse_size(const char *s, int64_t *out)
+{
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(s, &end, 10);
+        if (end == s || errno || *s == '-')
+                return -EINVAL;
+        unsigned shift = 0;
+        switch (*end) {
+        case 'k':
+        case 'K':
+                shift = 10;
+                break;
+        case 'm':
+        case 'M':
+                shift = 20;
+                break;
+        case 'g':
+        case 'G':
+                shift = 30;
+                break;
+        case 't':
+        case 'T':
+                shift = 40;
+                break;
+        case '\0':
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (*end && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB"))
+                return -EINVAL;
+        if (n > (unsigned long long)INT64_MAX >> shift)
+                return -ERANGE;
+        *out = (int64_t)(n << shift);
+        return 0;
+}
+
+/* "1.5" -> 150000 with a 100000 us period; at most 3 decimals count. */
+int berth_vps_parse_cpus(const char *s, uint64_t *quota)
+{
+        char *end;
+        errno = 0;
+        unsigned long whole = strtoul(s, &end, 10);
+        if ((end == s && *end != '.') || errno || *s == '-' || whole > 4096)
+                return -EINVAL;
+        uint64_t milli = whole * 1000;
+        if (*end == '.') {
+                unsigned scale = 100;
+                for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
+                        milli += (uint64_t)(*end - '0') * scale;
+        }
+        if (*end || milli == 0)
+                return -EINVAL;
+        /* The kernel's minimum quota is 1 ms. */
+        *quota = milli * (BERTH_VPS_CPU_PERIOD / 1000);
+        return *quota < 1000 ? -EINVAL : 0;
+}

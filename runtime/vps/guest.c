@@ -1,0 +1,130 @@
+/* The guest files berth owns, written at every start through the mounted
+ * overlay (so copy-up and whiteouts come out right) with every path
+ * resolved inside the guest's root: /etc/hostname, berth's lines of
+ * /etc/hosts, and /etc/resolv.conf when nameservers are configured. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/rootfs.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+#define HOSTS_MARK "# berth"
+#define HOSTS_MAX  (64 * 1024)
+
+/* A new file renamed over the old one: a symlink placed there by the guest
+ * is replaced, never followed out of the root. We write it as host root:
+ * it goes to the guest's root (its host uid when the VPS has its own user
+ * namespace, else a file root could not edit inside). */
+static int replace_file(int etc_fd, const char *name, const char *data, size_t len, uid_t owner,
+                        struct berth_err *err)
+{
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), ".berth-%s.tmp", name);
+        _cleanup_close_ int fd =
+            openat(etc_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "write /etc/%s", name);
+        while (len) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        unlinkat(etc_fd, tmp, 0);
+                        return berth_err_sys(err, errno, "write /etc/%s", name);
+                }
+                data += n;
+                len -= (size_t)n;
+        }
+        if (fchown(fd, owner, owner) < 0 || fchmod(fd, 0644) < 0 || renameat(etc_fd, tmp, etc_fd, name) < 0) {
+                int e = errno;
+                unlinkat(etc_fd, tmp, 0);
+                return berth_err_sys(err, e, "replace /etc/%s", name);
+        }
+        return 0;
+}
+
+/* The guest's own /etc/hosts lines (those without berth's mark), or the
+ * usual localhost lines when there is no file yet. */
+static int hosts_keep(int root_fd, FILE *out)
+{
+        _cleanup_close_ int fd = berth_in_root_open(root_fd, "/etc/hosts", O_RDONLY | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                fputs("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", out);
+                return 0;
+        }
+        _cleanup_free_ char *buf = malloc(HOSTS_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        ssize_t n = read(fd, buf, HOSTS_MAX);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        char *save = NULL;
+        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                if (!strstr(line, HOSTS_MARK))
+                        fprintf(out, "%s\n", line);
+        return 0;
+}
+
+static int write_hosts(int root_fd, int etc_fd, const struct berth_vps_config *cfg, struct berth_err *err)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        if (!out)
+                return berth_err_sys(err, errno, "/etc/hosts");
+        int r = hosts_keep(root_fd, out);
+        for (size_t i = 0; i < cfg->net.n_addrs; i++) {
+                char a[BERTH_IP_ADDR_STRLEN];
+                berth_ip_addr_format(&cfg->net.addrs[i], false, a, sizeof(a));
+                fprintf(out, "%s\t%s\t" HOSTS_MARK "\n", a, cfg->hostname);
+        }
+        if (cfg->net.n_addrs == 0)
+                fprintf(out, "127.0.1.1\t%s\t" HOSTS_MARK "\n", cfg->hostname);
+        if (fclose(out) != 0 || r < 0)
+                return berth_err_sys(err, r < 0 ? -r : ENOMEM, "/etc/hosts");
+        return replace_file(etc_fd, "hosts", text, len, vps_host_uid(cfg, 0), err);
+}
+
+static int write_resolv(int etc_fd, const struct berth_vps_config *cfg, struct berth_err *err)
+{
+        if (!cfg->net.n_nameservers)
+                return 0; /* the template's (or the guest's) own file stays */
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        if (!out)
+                return berth_err_sys(err, errno, "/etc/resolv.conf");
+        fputs("# written by berth at every start (vps set --nameserver)\n", out);
+        for (size_t i = 0; i < cfg->net.n_nameservers; i++)
+                fprintf(out, "nameserver %s\n", cfg->net.nameservers[i]);
+        if (fclose(out) != 0)
+                return berth_err_sys(err, ENOMEM, "/etc/resolv.conf");
+        return replace_file(etc_fd, "resolv.conf", text, len, vps_host_uid(cfg, 0), err);
+}
+
+int vps_guest_files(int root_fd, const struct berth_vps_config *cfg, struct berth_err *err)
+{
+        _cleanup_close_ int etc = berth_in_root_mkdir_p(root_fd, "/etc", 0755);
+        if (etc < 0)
+                return berth_err_sys(err, -etc, "guest /etc");
+        /* mkdir_p hands out an O_PATH fd; the *at calls need a real one. */
+        _cleanup_close_ int etc_fd = openat(etc, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (etc_fd < 0)
+                return berth_err_sys(err, errno, "guest /etc");
+        char hostname[BERTH_VPS_NAME_MAX + 256];
+        int n = snprintf(hostname, sizeof(hostname), "%s\n", cfg->hostname);
+        int r = replace_file(etc_fd, "hostname", hostname, (size_t)n, vps_host_uid(cfg, 0), err);
+        if (r >= 0)
+                r = write_hosts(root_fd, etc_fd, cfg, err);
+        if (r >= 0)
+                r = write_resolv(etc_fd, cfg, err);
+        return r < 0 ? berth_err_wrap(err, "VPS %s: guest files", cfg->name) : 0;
+}

@@ -1,0 +1,40 @@
+/* A VPS's network, from its vps.json to netns/'s berth_net_setup. */
+#include <errno.h>
+#include <string.h>
+
+#include "berth/cleanup.h"
+#include "berth/netns.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+void vps_net_config(const struct berth_vps_config *cfg, struct berth_net_config *nc)
+{
+        memset(nc, 0, sizeof(*nc));
+        nc->mode = cfg->net.mode;
+        nc->bridge = cfg->net.mode == BERTH_NET_BRIDGED ? cfg->net.bridge : NULL;
+        nc->host_if = cfg->net.host_if;
+        nc->guest_if = "eth0";
+        nc->addrs = cfg->net.addrs;
+        nc->n_addrs = cfg->net.n_addrs;
+        nc->gw4 = cfg->net.gw4;
+        nc->gw6 = cfg->net.gw6;
+}
+
+int vps_net_up(const struct berth_vps_config *cfg, pid_t init_pid, struct berth_err *err)
+{
+        _cleanup_close_ int netns = berth_netns_open_pid(init_pid, err);
+        if (netns < 0)
+                return netns;
+        struct berth_net_config nc;
+        vps_net_config(cfg, &nc);
+        int r = berth_net_setup(&nc, netns, err);
+        return r < 0 ? berth_err_wrap(err, "VPS %s: network", cfg->name) : 0;
+}
+
+int vps_net_down(const struct berth_vps_config *cfg, struct berth_err *err)
+{
+        struct berth_net_config nc;
+        vps_net_config(cfg, &nc);
+        int r = berth_net_teardown(&nc, BERTH_NET_TEARDOWN_BRIDGE, err);
+        return r < 0 ? berth_err_wrap(err, "VPS %s: network teardown", cfg->name) : 0;
+}

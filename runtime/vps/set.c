@@ -1,0 +1,226 @@
+/* vps set: changes saved to vps.json (and config.json), and applied at once
+ * to a running VPS: limits through the container's cgroup, addresses from
+ * the host side inside its network namespace. When a live step fails, the
+ * steps already done are undone and nothing is saved. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/cleanup.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+static void merge_limits(struct berth_vps_limits *l, const struct berth_vps_change *c)
+{
+        const struct berth_vps_limits *s = &c->set, *x = &c->clear;
+        if (x->has_memory)
+                l->has_memory = l->has_swap = false;
+        if (x->has_swap)
+                l->has_swap = false;
+        if (x->has_cpus)
+                l->has_cpus = false;
+        if (x->has_cpu_weight)
+                l->has_cpu_weight = false;
+        if (x->has_pids)
+                l->has_pids = false;
+        if (s->has_memory)
+                l->has_memory = true, l->memory = s->memory;
+        if (s->has_swap)
+                l->has_swap = true, l->swap = s->swap;
+        if (s->has_cpus)
+                l->has_cpus = true, l->cpu_quota = s->cpu_quota;
+        if (s->has_cpu_weight)
+                l->has_cpu_weight = true, l->cpu_weight = s->cpu_weight;
+        if (s->has_pids)
+                l->has_pids = true, l->pids = s->pids;
+}
+
+static bool limits_equal(const struct berth_vps_limits *a, const struct berth_vps_limits *b)
+{
+        return a->has_memory == b->has_memory && (!a->has_memory || a->memory == b->memory) &&
+               a->has_swap == b->has_swap && (!a->has_swap || a->swap == b->swap) &&
+               a->has_cpus == b->has_cpus && (!a->has_cpus || a->cpu_quota == b->cpu_quota) &&
+               a->has_cpu_weight == b->has_cpu_weight &&
+               (!a->has_cpu_weight || a->cpu_weight == b->cpu_weight) && a->has_pids == b->has_pids &&
+               (!a->has_pids || a->pids == b->pids);
+}
+
+static ssize_t find_addr(const struct berth_vps_net *n, const struct berth_ip_addr *a)
+{
+        for (size_t i = 0; i < n->n_addrs; i++)
+                if (n->addrs[i].family == a->family &&
+                    !memcmp(n->addrs[i].u.raw, a->u.raw, berth_ip_addr_len(a)))
+                        return (ssize_t)i;
+        return -1;
+}
+
+/* New address list = old - ip_del + ip_add; *added / *removed list what
+ * changed for the live step. */
+static int merge_addrs(struct berth_vps_net *n, const struct berth_vps_change *c, struct berth_ip_addr *added,
+                       size_t *n_added, struct berth_ip_addr *removed, size_t *n_removed,
+                       struct berth_err *err)
+{
+        for (size_t i = 0; c->ip_del && c->ip_del[i]; i++) {
+                struct berth_ip_addr a;
+                if (vps_parse_ip(n, c->ip_del[i], &a, err) < 0)
+                        return -err->code;
+                ssize_t at = find_addr(n, &a);
+                if (at < 0)
+                        return berth_err_set(err, ENOENT, "--ip-del %s: not an address of the VPS",
+                                             c->ip_del[i]);
+                removed[(*n_removed)++] = n->addrs[at];
+                memmove(&n->addrs[at], &n->addrs[at + 1], (n->n_addrs - (size_t)at - 1) * sizeof(*n->addrs));
+                n->n_addrs--;
+        }
+        for (size_t i = 0; c->ip_add && c->ip_add[i]; i++) {
+                struct berth_ip_addr a;
+                if (vps_parse_ip(n, c->ip_add[i], &a, err) < 0)
+                        return -err->code;
+                if (find_addr(n, &a) >= 0)
+                        return berth_err_set(err, EEXIST, "--ip-add %s: already an address of the VPS",
+                                             c->ip_add[i]);
+                struct berth_ip_addr *na = realloc(n->addrs, (n->n_addrs + 1) * sizeof(*na));
+                if (!na)
+                        return berth_err_set(err, ENOMEM, "out of memory");
+                n->addrs = na;
+                n->addrs[n->n_addrs++] = a;
+                added[(*n_added)++] = a;
+        }
+        return 0;
+}
+
+static size_t count(const char *const *v)
+{
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+struct live_change {
+        struct berth_ip_addr *added, *removed;
+        size_t n_added, n_removed;
+};
+
+/* Addresses one by one; on failure the ones done are put back. */
+static int apply_addrs(const struct berth_vps_config *cfg, pid_t pid, const struct live_change *lc,
+                       struct berth_err *err)
+{
+        if (!lc->n_added && !lc->n_removed)
+                return 0;
+        _cleanup_close_ int netns = berth_netns_open_pid(pid, err);
+        if (netns < 0)
+                return netns;
+        struct berth_net_config nc;
+        vps_net_config(cfg, &nc);
+        size_t del = 0, add = 0;
+        int r = 0;
+        while (r >= 0 && del < lc->n_removed)
+                if ((r = berth_net_addr_del(&nc, netns, &lc->removed[del], err)) >= 0)
+                        del++;
+        while (r >= 0 && add < lc->n_added)
+                if ((r = berth_net_addr_add(&nc, netns, &lc->added[add], err)) >= 0)
+                        add++;
+        if (r >= 0)
+                return 0;
+        struct berth_err ignore = {0};
+        for (size_t i = 0; i < add; i++)
+                berth_net_addr_del(&nc, netns, &lc->added[i], &ignore);
+        for (size_t i = 0; i < del; i++)
+                berth_net_addr_add(&nc, netns, &lc->removed[i], &ignore);
+        return r;
+}
+
+static int apply_limits(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_limits *l,
+                        struct berth_err *err)
+{
+        struct berth_resources *res = berth_vps_resources(l, err);
+        if (!res)
+                return -err->code;
+        char id[BERTH_VPS_NAME_MAX + 8];
+        int r = berth_container_update(v->ctx, berth_vps_container_id(name, id, sizeof(id)), res, err);
+        berth_resources_free(res);
+        return r;
+}
+
+static int apply_live(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
+                      const struct berth_vps_config *cfg, const struct live_change *lc, struct berth_err *err)
+{
+        struct berth_container_info info;
+        int r = vps_container_load(v, cfg->name, &info, err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        bool live = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
+        pid_t pid = info.st.pid;
+        berth_container_info_clear(&info);
+        if (!live)
+                return 0;
+        bool limits_changed = !limits_equal(&old->limits, &cfg->limits);
+        if (limits_changed && (r = apply_limits(v, cfg->name, &cfg->limits, err)) < 0)
+                return r;
+        r = apply_addrs(cfg, pid, lc, err);
+        if (r < 0 && limits_changed) {
+                struct berth_err ignore = {0};
+                apply_limits(v, cfg->name, &old->limits, &ignore);
+        }
+        return r;
+}
+
+static int merge_misc(struct berth_vps_config *cfg, const struct berth_vps_change *c, struct berth_err *err)
+{
+        if (c->hostname) {
+                if (!vps_hostname_valid(c->hostname))
+                        return berth_err_set(err, EINVAL, "--hostname: invalid host name \"%s\"",
+                                             c->hostname);
+                char *h = strdup(c->hostname);
+                if (!h)
+                        return berth_err_set(err, ENOMEM, "out of memory");
+                free(cfg->hostname);
+                cfg->hostname = h;
+        }
+        if (c->stop_signal && (cfg->stop_signal = berth_signal_parse(c->stop_signal)) < 0)
+                return berth_err_set(err, EINVAL, "--stop-signal: unknown signal \"%s\"", c->stop_signal);
+        if (c->autostart >= 0)
+                cfg->autostart = c->autostart;
+        merge_limits(&cfg->limits, c);
+        return vps_limits_check(&cfg->limits, err);
+}
+
+static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *old,
+                      struct berth_vps_config *cfg, const struct berth_vps_change *c, struct berth_err *err)
+{
+        size_t na = count(c->ip_add), nd = count(c->ip_del);
+        _cleanup_free_ struct berth_ip_addr *added = calloc(na + 1, sizeof(*added));
+        _cleanup_free_ struct berth_ip_addr *removed = calloc(nd + 1, sizeof(*removed));
+        if (!added || !removed)
+                return berth_err_set(err, ENOMEM, "out of memory");
+        struct live_change lc = {.added = added, .removed = removed};
+        int r = merge_misc(cfg, c, err);
+        if (r >= 0)
+                r = merge_addrs(&cfg->net, c, added, &lc.n_added, removed, &lc.n_removed, err);
+        if (r >= 0)
+                r = apply_live(v, old, cfg, &lc, err);
+        if (r >= 0)
+                r = berth_vps_config_save(v, cfg, err);
+        return r;
+}
+
+int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,
+                  struct berth_err *err)
+{
+        struct berth_vps_config old, cfg;
+        int r = berth_vps_config_load(v, name, &old, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = vps_lock(v, name, err);
+        /* A second parse gives an independent copy to change. */
+        r = lock < 0 ? lock : berth_vps_config_load(v, name, &cfg, err);
+        if (r >= 0) {
+                r = set_locked(v, &old, &cfg, c, err);
+                berth_vps_config_clear(&cfg);
+        }
+        berth_vps_config_clear(&old);
+        return r < 0 ? berth_err_wrap(err, "set VPS %s", name) : 0;
+}

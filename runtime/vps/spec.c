@@ -1,0 +1,300 @@
+/* The OCI config.json of a VPS, generated from vps.json: berth's default
+ * config turned into a system container.
+ *
+ * What changes against `berth spec`: the init is the process (no terminal,
+ * no rlimits of our own: it inherits ours, and a host without
+ * CAP_SYS_RESOURCE could not raise them anyway), the root is writable, the
+ * capability set is that of a privileged system container (LXC's choice:
+ * everything but module loading, raw I/O, the clock and the MAC policy), a
+ * small seccomp deny list replaces the application profile (a guest init
+ * mounts, unshares and reboots), and every limit is always present so that
+ * the container joins the memory, cpu and pids hierarchies on hybrid hosts
+ * and `vps set` can change them later. */
+#include <errno.h>
+#include <jansson.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/magic.h>
+#include <sys/prctl.h>
+#include <sys/vfs.h>
+
+#include "berth/cleanup.h"
+#include "berth/spec.h"
+#include "berth/vps.h"
+
+static const struct {
+        const char *name;
+        int cap;
+} vps_caps[] = {
+    {"CAP_CHOWN", CAP_CHOWN},
+    {"CAP_DAC_OVERRIDE", CAP_DAC_OVERRIDE},
+    {"CAP_DAC_READ_SEARCH", CAP_DAC_READ_SEARCH},
+    {"CAP_FOWNER", CAP_FOWNER},
+    {"CAP_FSETID", CAP_FSETID},
+    {"CAP_KILL", CAP_KILL},
+    {"CAP_SETGID", CAP_SETGID},
+    {"CAP_SETUID", CAP_SETUID},
+    {"CAP_SETPCAP", CAP_SETPCAP},
+    {"CAP_LINUX_IMMUTABLE", CAP_LINUX_IMMUTABLE},
+    {"CAP_NET_BIND_SERVICE", CAP_NET_BIND_SERVICE},
+    {"CAP_NET_BROADCAST", CAP_NET_BROADCAST},
+    {"CAP_NET_ADMIN", CAP_NET_ADMIN},
+    {"CAP_NET_RAW", CAP_NET_RAW},
+    {"CAP_IPC_LOCK", CAP_IPC_LOCK},
+    {"CAP_IPC_OWNER", CAP_IPC_OWNER},
+    {"CAP_SYS_CHROOT", CAP_SYS_CHROOT},
+    {"CAP_SYS_PTRACE", CAP_SYS_PTRACE},
+    {"CAP_SYS_ADMIN", CAP_SYS_ADMIN},
+    /* reboot(2) in a pid namespace only ends that namespace's init. */
+    {"CAP_SYS_BOOT", CAP_SYS_BOOT},
+    {"CAP_SYS_NICE", CAP_SYS_NICE},
+    {"CAP_SYS_RESOURCE", CAP_SYS_RESOURCE},
+    {"CAP_SYS_TTY_CONFIG", CAP_SYS_TTY_CONFIG},
+    {"CAP_MKNOD", CAP_MKNOD},
+    {"CAP_LEASE", CAP_LEASE},
+    {"CAP_AUDIT_WRITE", CAP_AUDIT_WRITE},
+    {"CAP_SETFCAP", CAP_SETFCAP},
+};
+
+/* Host-wide operations a guest's root must not reach even with the
+ * capabilities above. */
+static const char *const denied_syscalls[] = {
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "open_by_handle_at",
+    "iopl",       "ioperm",          "swapon",      "swapoff",      "bpf",           "lookup_dcookie",
+};
+
+/* Only what we hold ourselves: asking for more fails the capset(2). */
+static json_t *caps_array(void)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < BERTH_ARRAY_SIZE(vps_caps); i++) {
+                if (prctl(PR_CAPBSET_READ, vps_caps[i].cap, 0, 0, 0) != 1)
+                        continue;
+                if (json_array_append_new(a, json_string(vps_caps[i].name)) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+static json_t *string_array(const char *const *v, size_t n)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n && v[i]; i++)
+                if (json_array_append_new(a, json_string(v[i])) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+static json_t *make_process(char *const *init)
+{
+        size_t n = 0;
+        while (init[n])
+                n++;
+        static const char *const env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                          "TERM=linux", "container=berth"};
+        /* The same set in bounding, permitted and effective: the guest's
+         * root is root of its system. A terminal: the guest's /dev/console,
+         * kept by `vps start`'s console keeper (runtime/vps_console.c). */
+        return json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}", "terminal", 1, "user",
+                         "uid", 0, "gid", 0, "args", string_array((const char *const *)init, n), "env",
+                         string_array(env, BERTH_ARRAY_SIZE(env)), "cwd", "/", "capabilities", "bounding",
+                         caps_array(), "permitted", caps_array(), "effective", caps_array(),
+                         "noNewPrivileges", 0);
+}
+
+static json_t *make_seccomp(void)
+{
+        return json_pack("{s:s, s:[{s:o, s:s, s:i}]}", "defaultAction", "SCMP_ACT_ALLOW", "syscalls", "names",
+                         string_array(denied_syscalls, BERTH_ARRAY_SIZE(denied_syscalls)), "action",
+                         "SCMP_ACT_ERRNO", "errnoRet", EPERM);
+}
+
+/* cpu.weight w -> the largest shares s whose weight on the runtime's curve
+ * (10^((l^2 + 125 l)/612 - 7/34) with l = log2 s, rounded up) is w, so
+ * that the v2 default 100 gives the v1 default 1024. The curve is
+ * monotonic: a bisection on the exponent, e(s) <= log10(w), without libm. */
+static double log2_approx(double x)
+{
+        int k = 0;
+        while (x >= 2.0) {
+                x /= 2.0;
+                k++;
+        }
+        double frac = 0, bit = 0.5;
+        for (int i = 0; i < 48; i++, bit /= 2) {
+                x *= x;
+                if (x >= 2.0) {
+                        x /= 2.0;
+                        frac += bit;
+                }
+        }
+        return k + frac;
+}
+
+static double curve_exponent(uint64_t shares)
+{
+        double l = log2_approx((double)shares);
+        return (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
+}
+
+uint64_t berth_vps_weight_to_shares(uint64_t weight)
+{
+        if (weight <= 1)
+                return 2;
+        if (weight >= 10000)
+                return 262144;
+        /* The runtime rounds up past 1e-6 above an integer: stay below that. */
+        double target = log2_approx((double)weight + 5e-7) * 0.30102999566398120;
+        uint64_t lo = 2, hi = 262145; /* first s with e(s) above the target */
+        while (lo < hi) {
+                uint64_t mid = lo + (hi - lo) / 2;
+                if (curve_exponent(mid) > target)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return lo - 1;
+}
+
+/* Unset limits are written as "unlimited" rather than left out (see top). */
+static json_t *make_resources(const struct berth_vps_limits *l)
+{
+        json_int_t mem = l->has_memory ? l->memory : -1;
+        json_int_t swap = l->has_memory && l->has_swap ? l->memory + l->swap : -1;
+        json_int_t quota = l->has_cpus ? (json_int_t)l->cpu_quota : -1;
+        json_int_t shares = (json_int_t)berth_vps_weight_to_shares(l->has_cpu_weight ? l->cpu_weight : 100);
+        return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I}}", "memory", "limit", mem, "swap", swap,
+                         "cpu", "shares", shares, "quota", quota, "period", (json_int_t)BERTH_VPS_CPU_PERIOD,
+                         "pids", "limit", (json_int_t)(l->has_pids ? l->pids : -1));
+}
+
+struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, struct berth_err *err)
+{
+        json_t *res = make_resources(l);
+        char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+        json_decref(res);
+        if (!text) {
+                berth_err_set(err, ENOMEM, "VPS limits: out of memory");
+                return NULL;
+        }
+        struct berth_resources *r = berth_resources_parse(text, strlen(text), err);
+        free(text);
+        return r;
+}
+
+/* cg: one level, made by create and removed by delete (a shared "berth/"
+ * parent would outlive the last VPS: no create owns it). */
+static int patch_linux(json_t *lx, const struct berth_vps_config *cfg, const char *cg)
+{
+        json_t *res = json_object_get(lx, "resources");
+        json_t *limits = make_resources(&cfg->limits);
+        int r = !res || !limits ? -1 : json_object_update(res, limits);
+        json_decref(limits);
+        if (r < 0 || json_object_set_new(lx, "cgroupsPath", json_string(cg)) < 0 ||
+            json_object_set_new(lx, "seccomp", make_seccomp()) < 0)
+                return -1;
+        return 0;
+}
+
+/* A guest systemd runs its own cgroup tree: it needs /sys/fs/cgroup
+ * writable, holding only its own subtree, in a layout it accepts. The
+ * unified hierarchy mounted in the VPS's cgroup namespace is exactly that
+ * (runc and LXC give systemd the same), on a pure v2 host and on a hybrid
+ * one alike: there the v2 tree carries no controllers, and the v1 limits
+ * stay in force on the host's side of the VPS's v1 cgroups, which the guest
+ * no longer sees. A host without a cgroup2 mount keeps the default. */
+static int patch_cgroup_mount(json_t *mounts)
+{
+        struct statfs root, unified;
+        bool v2 = (statfs("/sys/fs/cgroup", &root) == 0 && root.f_type == CGROUP2_SUPER_MAGIC) ||
+                  (statfs("/sys/fs/cgroup/unified", &unified) == 0 && unified.f_type == CGROUP2_SUPER_MAGIC);
+        if (!v2)
+                return 0;
+        size_t i;
+        json_t *m;
+        json_array_foreach(mounts, i, m)
+        {
+                if (strcmp(json_string_value(json_object_get(m, "destination")) ?: "", "/sys/fs/cgroup") != 0)
+                        continue;
+                return json_array_set_new(mounts, i,
+                                          json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination",
+                                                    "/sys/fs/cgroup", "type", "cgroup2", "source", "cgroup2",
+                                                    "options", "nosuid", "noexec", "nodev", "rw"));
+        }
+        return 0;
+}
+
+/* The VPS's own user namespace: the guest's ids are its range of host ids
+ * (created with the other namespaces, so that it owns them: the guest's
+ * root may mount proc, sysfs and cgroup2 there, not on the host). */
+static int patch_userns(json_t *lx, const struct berth_vps_userns *u)
+{
+        if (!u->enabled)
+                return 0;
+        json_t *ns = json_object_get(lx, "namespaces");
+        if (json_array_append_new(ns, json_pack("{s:s}", "type", "user")) < 0)
+                return -1;
+        static const char *const keys[] = {"uidMappings", "gidMappings"};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(keys); i++)
+                if (json_object_set_new(lx, keys[i],
+                                        json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
+                                                  (json_int_t)u->host_id, "size", (json_int_t)u->size)) < 0)
+                        return -1;
+        return 0;
+}
+
+static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *init, const char *cgroup)
+{
+        json_t *lx = json_object_get(doc, "linux");
+        if (!lx || patch_linux(lx, cfg, cgroup) < 0 || patch_userns(lx, &cfg->userns) < 0 ||
+            patch_cgroup_mount(json_object_get(doc, "mounts")) < 0)
+                return -1;
+        if (json_object_set_new(doc, "process", make_process(init)) < 0 ||
+            json_object_set_new(doc, "root", json_pack("{s:s, s:b}", "path", "rootfs", "readonly", 0)) < 0 ||
+            json_object_set_new(doc, "hostname", json_string(cfg->hostname)) < 0 ||
+            json_object_set_new(doc, "annotations",
+                                json_pack("{s:s, s:s}", "org.berth.vps", cfg->name, "org.berth.template",
+                                          cfg->template_name)) < 0)
+                return -1;
+        return 0;
+}
+
+char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init, const char *cgroup,
+                          struct berth_err *err)
+{
+        if (!init || !init[0]) {
+                berth_err_set(err, EINVAL, "VPS %s: no init", cfg->name);
+                return NULL;
+        }
+        _cleanup_free_ char *base = berth_spec_default_json(false, err);
+        if (!base)
+                return NULL;
+        json_error_t jerr;
+        json_t *doc = json_loads(base, 0, &jerr);
+        if (!doc) {
+                berth_err_set(err, EINVAL, "VPS %s: the default config.json: %s", cfg->name, jerr.text);
+                return NULL;
+        }
+        char *text = NULL;
+        if (patch(doc, cfg, init, cgroup) == 0)
+                text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(doc);
+        if (!text) {
+                berth_err_set(err, ENOMEM, "VPS %s: config.json: out of memory", cfg->name);
+                return NULL;
+        }
+        /* Never hand out a config the runtime would refuse. */
+        struct berth_spec *check = berth_spec_parse(text, strlen(text), err);
+        if (!check) {
+                free(text);
+                berth_err_wrap(err, "VPS %s: generated config.json", cfg->name);
+                return NULL;
+        }
+        berth_spec_free(check);
+        return text;
+}

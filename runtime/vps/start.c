@@ -1,0 +1,139 @@
+/* vps start: the same create/start path as the OCI verbs, with the overlay
+ * root mounted just long enough for the container to take its copy, and
+ * the network wired between create (the init exists, waiting) and start
+ * (the guest's init runs with its network already up). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+/* The overlay's lower layer: the template itself, or for a VPS with its
+ * own user namespace the template idmapped through its range, attached on
+ * <dir>/lower (a directory made here: VPS created before user namespaces
+ * have none). */
+static int mount_lower(const struct berth_vps_config *cfg, const char *tmpl, const char *dir, char *lower,
+                       size_t len, struct berth_err *err)
+{
+        if (!cfg->userns.enabled) {
+                snprintf(lower, len, "%s", tmpl);
+                return 0;
+        }
+        snprintf(lower, len, "%s/lower", dir);
+        if (mkdir(lower, 0700) < 0 && errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir %s", lower);
+        return vps_userns_lower(cfg, tmpl, lower, err);
+}
+
+/* Mount, write the guest files, create, unmount our copy. The init sends
+ * its console to the socket at handoff_path (see vps_console.c). */
+static int create_container(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                            const char *handoff_path, struct berth_err *err)
+{
+        struct berth_vps_template t;
+        char dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], rootfs[PATH_MAX], lower[PATH_MAX];
+        int r = berth_vps_template_load(v, cfg->template_name, &t, err);
+        if (r < 0)
+                return r;
+        berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
+        snprintf(upper, sizeof(upper), "%s/upper", dir);
+        snprintf(work, sizeof(work), "%s/work", dir);
+        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
+        r = vps_userns_reachable(v, cfg, err);
+        if (r >= 0)
+                r = berth_private_mount_ns(err);
+        if (r >= 0)
+                r = mount_lower(cfg, t.rootfs, dir, lower, sizeof(lower), err);
+        if (r >= 0)
+                r = berth_overlay_mount(lower, upper, work, rootfs, err);
+        berth_vps_template_clear(&t);
+        if (r < 0) {
+                if (cfg->userns.enabled)
+                        umount2(lower, MNT_DETACH);
+                return r;
+        }
+        _cleanup_close_ int root_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                r = berth_err_sys(err, errno, "open %s", rootfs);
+        if (r >= 0)
+                r = vps_guest_files(root_fd, cfg, err);
+        char id[BERTH_VPS_NAME_MAX + 8];
+        struct berth_create_opts o = {.id = berth_vps_container_id(cfg->name, id, sizeof(id)),
+                                      .bundle = dir,
+                                      .console_socket = handoff_path};
+        if (r >= 0)
+                r = berth_container_create(v->ctx, &o, err);
+        berth_closep(&root_fd);
+        /* The container holds its own copy of the mounts now. */
+        umount2(rootfs, MNT_DETACH);
+        if (cfg->userns.enabled)
+                umount2(lower, MNT_DETACH);
+        return r;
+}
+
+/* Runs in the worker below the console keeper (vps_console.c). */
+static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *console_socket,
+                struct berth_err *err)
+{
+        int r = create_container(v, cfg, console_socket, err);
+        if (r < 0)
+                return r;
+        struct berth_container_info info;
+        r = vps_container_load(v, cfg->name, &info, err);
+        if (r == -ENOENT)
+                r = berth_err_set(err, ENOENT, "container vanished after create");
+        if (r >= 0) {
+                r = vps_userns_delegate_cgroup(cfg, info.st.cgroup, err);
+                if (r >= 0)
+                        r = vps_net_up(cfg, info.st.pid, err);
+                berth_container_info_clear(&info);
+        }
+        char id[BERTH_VPS_NAME_MAX + 8];
+        if (r >= 0)
+                r = berth_container_start(v->ctx, berth_vps_container_id(cfg->name, id, sizeof(id)), err);
+        if (r < 0) {
+                /* Nothing may stay behind a failed start. */
+                struct berth_err ignore = {0};
+                vps_container_cleanup(v, cfg, &ignore);
+        }
+        return r;
+}
+
+int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
+{
+        struct berth_vps_config cfg;
+        int r = berth_vps_config_load(v, name, &cfg, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = vps_lock(v, name, err);
+        struct berth_container_info info;
+        if (lock < 0) {
+                r = lock;
+        } else if ((r = vps_container_load(v, name, &info, err)) == 0) {
+                enum berth_status st = info.status;
+                berth_container_info_clear(&info);
+                /* A guest that halted itself leaves a stopped container, a
+                 * start that crashed a created one (we hold the lock, so no
+                 * start is under way): both are leftovers. */
+                bool live = st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED;
+                r = live ? berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name,
+                                         berth_status_name(st))
+                         : vps_container_cleanup(v, &cfg, err);
+        } else if (r == -ENOENT) {
+                r = vps_net_down(&cfg, err);
+        }
+        /* Regenerated at every start: a changed template or berth applies. */
+        if (r >= 0)
+                r = berth_vps_config_save(v, &cfg, err);
+        if (r >= 0)
+                r = vps_console_boot(v, &cfg, boot, err);
+        berth_vps_config_clear(&cfg);
+        return r < 0 ? berth_err_wrap(err, "start VPS %s", name) : 0;
+}

@@ -1,0 +1,51 @@
+/* vps status and vps exec: the live side of a VPS. */
+#include <errno.h>
+#include <string.h>
+
+#include "berth/cleanup.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
+                         struct berth_err *err)
+{
+        memset(st, 0, sizeof(*st));
+        struct berth_container_info info;
+        int r = vps_container_load(v, name, &info, err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        st->running = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
+        st->pid = st->running ? info.st.pid : 0;
+        berth_container_info_clear(&info);
+        if (!st->running)
+                return 0;
+        char id[BERTH_VPS_NAME_MAX + 8];
+        struct berth_err serr = {0};
+        /* Usage is a bonus: a VPS whose cgroup cannot be read is still running. */
+        st->has_stats = berth_container_stats(v->ctx, berth_vps_container_id(name, id, sizeof(id)),
+                                              &st->stats, &serr) >= 0;
+        return 0;
+}
+
+int berth_vps_exec(const struct berth_vps_ctx *v, const char *name, char **args, char **env, bool tty,
+                   int *exit_code, struct berth_err *err)
+{
+        struct berth_vps_status st;
+        int r = berth_vps_status_get(v, name, &st, err);
+        if (r < 0)
+                return r;
+        if (!st.running)
+                return berth_err_set(err, ESRCH, "VPS %s is not running", name);
+        char id[BERTH_VPS_NAME_MAX + 8];
+        struct berth_exec_opts o = {
+            .id = berth_vps_container_id(name, id, sizeof(id)),
+            .args = args,
+            .env = env,
+            .cwd = "/",
+            .tty = tty,
+        };
+        r = berth_container_exec(v->ctx, &o, exit_code, err);
+        return r < 0 ? berth_err_wrap(err, "exec in VPS %s", name) : 0;
+}

@@ -1,0 +1,261 @@
+/* vps stop: the guest's own shutdown first (its init's stop signal), then,
+ * when the timeout runs out, every process is killed.
+ *
+ * Several VPS stop together: every init gets its signal first, then all of
+ * them are waited for against one deadline, then whatever is left is
+ * killed, so stopping N guests takes about as long as the slowest one, not
+ * the sum. Waiting is a poll on the inits' pidfds: no sleep loop, and the
+ * wait ends the moment the last init is gone.
+ *
+ * Each VPS's lock is held from before the signal to after the cleanup.
+ * Locks are taken in name order (a global order), so two stops of
+ * overlapping sets cannot deadlock, and a name given twice is stopped once. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+/* One VPS of a stop while it is under way. */
+struct stop_job {
+        struct berth_vps_stop_result *res;
+        struct berth_vps_config cfg;
+        bool has_cfg;
+        int lock;
+        int pidfd;   /* >= 0 while the init is waited for */
+        bool exited; /* the init went away within the timeout */
+};
+
+static int stop_signal(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg)
+{
+        if (cfg->stop_signal)
+                return cfg->stop_signal;
+        struct berth_vps_template t;
+        struct berth_err ignore = {0};
+        int sig = SIGTERM;
+        if (berth_vps_template_load(v, cfg->template_name, &t, &ignore) == 0) {
+                if (t.stop_signal)
+                        sig = t.stop_signal;
+                berth_vps_template_clear(&t);
+        }
+        return sig;
+}
+
+static void job_finish(struct stop_job *j, int r)
+{
+        j->res->r = r < 0 ? r : 0;
+        if (r < 0)
+                berth_err_wrap(&j->res->err, "stop VPS %s", j->res->name);
+        if (j->pidfd >= 0)
+                close(j->pidfd);
+        if (j->lock >= 0)
+                close(j->lock);
+        if (j->has_cfg)
+                berth_vps_config_clear(&j->cfg);
+        j->pidfd = j->lock = -EBADF;
+        j->has_cfg = false;
+}
+
+/* Kills and deletes the container now; 0 or -errno (never "wait"). */
+static int cleanup_now(const struct berth_vps_ctx *v, struct stop_job *j)
+{
+        int r = vps_container_cleanup(v, &j->cfg, &j->res->err);
+        return r < 0 ? r : 0;
+}
+
+/* Running: opens the init's pidfd and sends the stop signal. Returns 1
+ * when the job now waits for the init, else what the cleanup of an init
+ * that is gone already returned. */
+static int signal_running(const struct berth_vps_ctx *v, struct stop_job *j,
+                          const struct berth_container_info *info, int timeout_s)
+{
+        j->pidfd = (int)syscall(SYS_pidfd_open, info->st.pid, 0);
+        if (j->pidfd < 0 || !berth_state_init_alive(&info->st))
+                return cleanup_now(v, j);
+        char id[BERTH_VPS_NAME_MAX + 8];
+        berth_vps_container_id(j->cfg.name, id, sizeof(id));
+        struct berth_err ignore = {0};
+        /* A frozen init cannot act on its signal. */
+        if (info->status == BERTH_STATUS_PAUSED)
+                berth_container_resume(v->ctx, id, &ignore);
+        /* --timeout 0: no signal, the deadline is now and the kill follows. */
+        if (timeout_s > 0)
+                syscall(SYS_pidfd_send_signal, j->pidfd, stop_signal(v, &j->cfg), NULL, 0);
+        return 1;
+}
+
+/* Phase 1 of one VPS: lock it, look at its container, signal its init.
+ * Returns 1 when the init is to be waited for, 0 when the job is done
+ * (nothing was running), < 0 when it failed. */
+static int job_begin(const struct berth_vps_ctx *v, struct stop_job *j, int timeout_s)
+{
+        struct berth_err *err = &j->res->err;
+        const char *name = j->res->name;
+        int r = berth_vps_config_load(v, name, &j->cfg, err);
+        if (r < 0)
+                return r;
+        j->has_cfg = true;
+        j->lock = vps_lock(v, name, err);
+        if (j->lock < 0)
+                return j->lock;
+        struct berth_container_info info;
+        r = vps_container_load(v, name, &info, err);
+        if (r == -ENOENT) {
+                struct berth_err ignore = {0};
+                vps_net_down(&j->cfg, &ignore); /* leftovers of a crash */
+                return berth_err_set(err, ESRCH, "VPS %s is not running", name);
+        }
+        if (r < 0)
+                return r;
+        if (info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED)
+                r = signal_running(v, j, &info, timeout_s);
+        else /* created, stopped, or half created: only leftovers */
+                r = cleanup_now(v, j);
+        berth_container_info_clear(&info);
+        return r;
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What one stop_many call works with: arrays of n, allocated once. */
+struct stop_run {
+        const struct berth_vps_ctx *v;
+        int timeout_s;
+        struct stop_job **batch;
+        struct stop_job **waiting;
+        struct pollfd *p; /* p[i] watches waiting[i]; fd -1 once it exited */
+};
+
+/* Phase 2: polls the pidfds of the waiting jobs until every init is gone or
+ * the deadline passes; marks the ones that went. */
+static void wait_all(struct stop_run *run, size_t n, int64_t deadline)
+{
+        size_t left_jobs = n;
+        for (size_t i = 0; i < n; i++)
+                run->p[i] = (struct pollfd){.fd = run->waiting[i]->pidfd, .events = POLLIN};
+        while (left_jobs > 0) {
+                int64_t left = deadline - now_ms();
+                if (left <= 0)
+                        return;
+                int got = poll(run->p, n, left > INT32_MAX ? INT32_MAX : (int)left);
+                if (got < 0 && errno != EINTR)
+                        return; /* cannot wait: the stragglers are killed */
+                for (size_t i = 0; got > 0 && i < n; i++)
+                        if (run->p[i].fd >= 0 && run->p[i].revents) {
+                                run->waiting[i]->exited = true;
+                                run->p[i].fd = -1;
+                                left_jobs--;
+                        }
+        }
+}
+
+/* Phases 1 to 3 for batch[0..n), which is in lock order. */
+static void stop_batch(struct stop_run *run, size_t n)
+{
+        size_t n_waiting = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct stop_job *j = run->batch[i];
+                int r = job_begin(run->v, j, run->timeout_s);
+                if (r > 0)
+                        run->waiting[n_waiting++] = j;
+                else
+                        job_finish(j, r);
+        }
+        wait_all(run, n_waiting, now_ms() + (int64_t)run->timeout_s * 1000);
+        for (size_t i = 0; i < n_waiting; i++) {
+                struct stop_job *j = run->waiting[i];
+                j->res->forced = !j->exited;
+                job_finish(j, vps_container_cleanup(run->v, &j->cfg, &j->res->err));
+        }
+}
+
+static int cmp_job_name(const void *a, const void *b)
+{
+        const struct stop_job *x = *(struct stop_job *const *)a, *y = *(struct stop_job *const *)b;
+        return strcmp(x->res->name, y->res->name);
+}
+
+/* How many VPS one batch may hold open (a lock and a pidfd each). */
+static size_t batch_size(void)
+{
+        struct rlimit rl;
+        rlim_t avail = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+        return avail > 96 ? (size_t)(avail - 64) / 2 : 16;
+}
+
+/* order[0..n) is sorted by name; a name given twice is stopped once and
+ * its later copies get the outcome of the first. */
+static size_t run_batches(struct stop_run *run, struct stop_job **order, size_t n)
+{
+        size_t max = batch_size(), failed = 0;
+        for (size_t i = 0; i < n;) {
+                size_t k = 0;
+                for (; i < n && k < max; i++)
+                        if (i == 0 || strcmp(order[i]->res->name, order[i - 1]->res->name) != 0)
+                                run->batch[k++] = order[i];
+                stop_batch(run, k);
+        }
+        for (size_t i = 1; i < n; i++)
+                if (strcmp(order[i]->res->name, order[i - 1]->res->name) == 0) {
+                        struct berth_vps_stop_result *src = order[i - 1]->res, *dst = order[i]->res;
+                        dst->r = src->r;
+                        dst->forced = src->forced;
+                        dst->err = src->err;
+                }
+        for (size_t i = 0; i < n; i++)
+                failed += order[i]->res->r < 0;
+        return failed;
+}
+
+size_t berth_vps_stop_many(const struct berth_vps_ctx *v, struct berth_vps_stop_result *res, size_t n,
+                           int timeout_s)
+{
+        size_t m = n ? n : 1;
+        _cleanup_free_ struct stop_job *jobs = calloc(m, sizeof(*jobs));
+        _cleanup_free_ struct stop_job **order = calloc(m, sizeof(*order));
+        _cleanup_free_ struct stop_job **batch = calloc(m, sizeof(*batch));
+        _cleanup_free_ struct stop_job **waiting = calloc(m, sizeof(*waiting));
+        _cleanup_free_ struct pollfd *p = calloc(m, sizeof(*p));
+        bool oom = !jobs || !order || !batch || !waiting || !p;
+        for (size_t i = 0; i < n; i++) {
+                res[i].forced = false;
+                berth_err_clear(&res[i].err);
+                res[i].r =
+                    oom ? berth_err_set(&res[i].err, ENOMEM, "stop VPS %s: out of memory", res[i].name) : 0;
+                if (!oom) {
+                        jobs[i] = (struct stop_job){.res = &res[i], .lock = -EBADF, .pidfd = -EBADF};
+                        order[i] = &jobs[i];
+                }
+        }
+        if (oom)
+                return n;
+        qsort(order, n, sizeof(*order), cmp_job_name);
+        struct stop_run run = {
+            .v = v, .timeout_s = timeout_s < 0 ? 0 : timeout_s, .batch = batch, .waiting = waiting, .p = p};
+        return run_batches(&run, order, n);
+}
+
+int berth_vps_stop(const struct berth_vps_ctx *v, const char *name, int timeout_s, bool *forced,
+                   struct berth_err *err)
+{
+        struct berth_vps_stop_result res = {.name = name};
+        berth_vps_stop_many(v, &res, 1, timeout_s);
+        if (forced)
+                *forced = res.forced;
+        if (res.r < 0 && err)
+                *err = res.err;
+        return res.r;
+}

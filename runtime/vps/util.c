@@ -1,0 +1,233 @@
+/* Names, paths and file helpers of the VPS store. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+void vps_strv_free(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+bool berth_vps_name_valid(const char *name)
+{
+        if (!name || !*name || strlen(name) > BERTH_VPS_NAME_MAX || name[0] == '-')
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                        return false;
+        return true;
+}
+
+const char *berth_vps_container_id(const char *name, char *buf, size_t len)
+{
+        snprintf(buf, len, "vps-%s", name);
+        return buf;
+}
+
+/* FNV-1a: stable across versions and hosts, which is all the name needs. */
+void berth_vps_host_ifname(const char *name, unsigned salt, char out[16])
+{
+        uint32_t h = 2166136261u;
+        for (const char *p = name; *p; p++)
+                h = (h ^ (unsigned char)*p) * 16777619u;
+        for (unsigned i = 0; i < salt; i++)
+                h = (h ^ 0x5au) * 16777619u;
+        snprintf(out, 16, "bth%08x", h);
+}
+
+int berth_vps_path(const struct berth_vps_ctx *v, const char *name, const char *file, char *out, size_t len)
+{
+        int n = file ? snprintf(out, len, "%s/vps/%s/%s", v->data_dir, name, file)
+                     : snprintf(out, len, "%s/vps/%s", v->data_dir, name);
+        return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+void berth_vps_cgroup_name(const struct berth_vps_ctx *v, const char *name, char *out, size_t len)
+{
+        if (strcmp(v->data_dir, BERTH_VPS_DEFAULT_DATA) == 0) {
+                snprintf(out, len, "berth-vps-%s", name);
+                return;
+        }
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const char *c = v->data_dir; *c; c++)
+                h = (h ^ (unsigned char)*c) * 16777619u;
+        snprintf(out, len, "berth-vps-%s-%08x", name, h);
+}
+
+int vps_read_file(const char *path, char **text, size_t *len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0)
+                return -errno;
+        if (sb.st_size > 16 << 20)
+                return -EFBIG;
+        _cleanup_free_ char *buf = malloc((size_t)sb.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        size_t got = 0;
+        for (;;) {
+                ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0 || (got += (size_t)n) == (size_t)sb.st_size)
+                        break;
+        }
+        buf[got] = '\0';
+        *len = got;
+        *text = TAKE_PTR(buf);
+        return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+        while (len) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                data += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Does path hold data and a newline, byte for byte? */
+static bool file_holds(const char *path, const char *data, size_t len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size != len + 1)
+                return false;
+        _cleanup_free_ char *cur = malloc(len + 1);
+        return cur && read(fd, cur, len + 1) == (ssize_t)(len + 1) && memcmp(cur, data, len) == 0 &&
+               cur[len] == '\n';
+}
+
+int vps_write_file_atomic(const char *path, const char *data, size_t len)
+{
+        /* `vps start` rewrites vps.json and config.json every time, mostly
+         * unchanged: skip the fsync (0.5 ms each here, and thousands of
+         * them when a host boots its VPS). */
+        if (file_holds(path, data, len))
+                return 0;
+        char tmp[PATH_MAX];
+        if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        int r = write_all(fd, data, len);
+        if (r >= 0 && write_all(fd, "\n", 1) >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+static int rm_children(int fd, dev_t dev, struct berth_err *err);
+
+/* One entry: a directory on the same file system is emptied first; one on
+ * another (a mount point) is refused rather than crossed. */
+static int rm_entry(int dir_fd, const char *name, dev_t dev, struct berth_err *err)
+{
+        struct stat sb;
+        if (fstatat(dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : berth_err_sys(err, errno, "stat %s", name);
+        if (!S_ISDIR(sb.st_mode)) {
+                if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                        return berth_err_sys(err, errno, "remove %s", name);
+                return 0;
+        }
+        if (sb.st_dev != dev)
+                return berth_err_set(err, EBUSY, "remove %s: a mount point", name);
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "open %s", name);
+        int r = rm_children(fd, dev, err);
+        if (r < 0)
+                return r;
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return berth_err_sys(err, errno, "remove %s", name);
+        return 0;
+}
+
+static int rm_children(int fd, dev_t dev, struct berth_err *err)
+{
+        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dup_fd < 0)
+                return berth_err_sys(err, errno, "dup");
+        _cleanup_closedir_ DIR *d = fdopendir(dup_fd);
+        if (!d) {
+                close(dup_fd);
+                return berth_err_sys(err, errno, "opendir");
+        }
+        struct dirent *de;
+        while ((errno = 0, de = readdir(d))) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                int r = rm_entry(fd, de->d_name, dev, err);
+                if (r < 0)
+                        return r;
+        }
+        return errno ? berth_err_sys(err, errno, "readdir") : 0;
+}
+
+int vps_rm_rf_at(int dir_fd, const char *name, struct berth_err *err)
+{
+        struct stat sb;
+        if (fstat(dir_fd, &sb) < 0)
+                return berth_err_sys(err, errno, "stat");
+        return rm_entry(dir_fd, name, sb.st_dev, err);
+}
+
+int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err)
+{
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/vps", v->data_dir);
+        *names = calloc(1, sizeof(char *));
+        if (!*names)
+                return berth_err_set(err, ENOMEM, "list VPS: out of memory");
+        _cleanup_closedir_ DIR *d = opendir(path);
+        if (!d)
+                return errno == ENOENT ? 0 : berth_err_sys(err, errno, "list VPS in %s", path);
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!berth_vps_name_valid(de->d_name))
+                        continue;
+                char **nv = realloc(*names, (n + 2) * sizeof(char *));
+                if (!nv || !(nv[n] = strdup(de->d_name))) {
+                        if (nv)
+                                *names = nv;
+                        return berth_err_set(err, ENOMEM, "list VPS: out of memory");
+                }
+                nv[++n] = NULL;
+                *names = nv;
+        }
+        for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
+                for (size_t j = i; j > 0 && strcmp((*names)[j - 1], (*names)[j]) > 0; j--) {
+                        char *t = (*names)[j];
+                        (*names)[j] = (*names)[j - 1];
+                        (*names)[j - 1] = t;
+                }
+        return 0;
+}
