@@ -1,6 +1,6 @@
 #!/bin/sh
 # A provider's view of berth: create, limit and list VPS through --json and
-# the stable exit codes (see README: 0 ok, 2 invalid argument, 3 not found,
+# the stable exit codes (see berth-vps(8): 0 ok, 2 invalid argument, 3 not found,
 # 4 already exists, 5 wrong state, 6 resource or system error).
 #
 #   provider.sh provision NAME IP [PLAN]   create (plan: small|medium|large) and start

@@ -1,7 +1,7 @@
 #!/bin/sh
 # berth vs runc vs crun on one busybox bundle (issue 7). Not a unit test:
 # it needs root, runc, crun and busybox-static, and takes ~1 min (--quick)
-# or ~15 min (full). Prints a markdown report on stdout (see RESULTS.md).
+# or ~15 min (full). Prints a markdown report on stdout (see docs/performance.md).
 #
 #   tests/bench/run.sh [--quick] [--berth PATH] [--baseline PATH] [--runs N] [--only LIST] [--keep]
 #
