@@ -27,7 +27,7 @@ _berth_verb_opts() {
     spec) echo "--bundle -b --rootless" ;;
     checkpoint) echo "--image-path --work-path --parent-path --leave-running --pre-dump --tcp-established
                       --ext-unix-sk --shell-job --file-locks --manage-cgroups-mode --criu" ;;
-    restore) echo "--image-path --work-path --bundle -b --detach -d --pid-file --tcp-established
+    restore) echo "--image-path --work-path --bundle -b --detach -d --pid-file --console-socket --tcp-established
                    --ext-unix-sk --shell-job --file-locks --manage-cgroups-mode --criu" ;;
     esac
     [ "$1" = list ] && echo "--quiet -q"

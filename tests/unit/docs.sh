@@ -46,6 +46,23 @@ for o in $("$berth" --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p'); do
     grep -q -- "\*$o\*" "$src/man/berth.8.scd" || bad "berth.8 does not document $o"
 done
 
+# Every option a command's --help names (outside quoted examples) is in
+# the man page (as *--opt*, or in the command's heading).
+help_opts() { "$berth" "$@" --help | sed "s/'[^']*'//g" | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u; }
+in_page() { grep -qE -- "(\*$2\*|^## .*$2)" "$src/man/$1.8.scd"; }
+oci_verbs=$(grep -vxE 'vps|template' <<<"$verbs")
+for v in $oci_verbs; do
+    for o in $(help_opts "$v"); do in_page berth "$o" || bad "berth.8 does not document $v $o"; done
+done
+for c in $vps_cmds; do
+    for o in $(help_opts vps "$c"); do in_page berth-vps "$o" || bad "berth-vps.8 does not document vps $c $o"; done
+done
+for c in $tmpl_cmds; do
+    for o in $(help_opts template "$c"); do
+        in_page berth-template "$o" || bad "berth-template.8 does not document template $c $o"
+    done
+done
+
 # ---- bash completion ----
 # shellcheck source=/dev/null
 . "$src/completion/berth.bash"
@@ -80,6 +97,17 @@ for v in $vps_cmds; do
     grep -qw -- "$v" <<<"$_berth_vps_cmds" || bad "completion lacks 'vps $v'"
 done
 for v in $tmpl_cmds; do grep -qw -- "$v" <<<"$_berth_template_cmds" || bad "completion lacks 'template $v'"; done
+# ... and every option of their --help is offered.
+for v in $oci_verbs; do
+    for o in $(help_opts "$v"); do
+        grep -qw -- "$o" <<<"$(_berth_verb_opts "$v")" || bad "completion lacks $v $o"
+    done
+done
+for c in $vps_cmds; do
+    for o in $(help_opts vps "$c"); do
+        grep -qw -- "$o" <<<"$(_berth_vps_opts "$c")" || bad "completion lacks vps $c $o"
+    done
+done
 expect vps "$berth" v
 expect start "$berth" vps st
 expect stop "$berth" vps st
