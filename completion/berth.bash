@@ -2,6 +2,7 @@
 # and their options, `vps` and `template` commands and their options,
 # container ids, VPS and template names. Installed as "berth" in
 # bash-completion's completions directory; the lists follow berth's --help.
+# shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)): the usual idiom; words have no spaces
 
 _berth_global_opts="--root --log --log-format --debug --systemd-cgroup --cgroup-manager --version --help"
 _berth_verbs="create start run exec state kill delete pause resume update ps events list spec features
@@ -121,13 +122,13 @@ _berth_value() {
 }
 
 _berth() {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev=
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=''
     [ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local _berth_cmd=${COMP_WORDS[0]} _berth_root= _berth_data_dir=
+    local _berth_cmd=${COMP_WORDS[0]} _berth_root='' _berth_data_dir=''
     COMPREPLY=()
     # Walk the words before the cursor: global options, the verb, the vps
     # or template command, and how many positional arguments came after it.
-    local i=1 w verb= sub= npos=0 dashdash=
+    local i=1 w verb='' sub='' npos=0 dashdash=''
     while [ $i -lt "$COMP_CWORD" ]; do
         w=${COMP_WORDS[i]}
         if [ -n "$dashdash" ]; then

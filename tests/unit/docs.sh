@@ -79,7 +79,7 @@ expect() { # expect WANT WORDS...
     local want=$1 got
     shift
     got=$(complete_words "$@")
-    grep -qx -- "$want" <<<"$got" || bad "completing '$*': want '$want', got: $(echo $got)"
+    grep -qx -- "$want" <<<"$got" || bad "completing '$*': want '$want', got: $(tr '\n' ' ' <<<"$got")"
 }
 reject() { # reject UNWANTED WORDS...
     local no=$1 got
