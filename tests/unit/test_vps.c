@@ -1,5 +1,4 @@
 /* Unit tests of the VPS store and config generation (no root needed). */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "berth/spec.h"
 #include "berth/template.h"
 #include "berth/vps.h"
@@ -376,7 +376,7 @@ START_TEST(test_create_waits_for_template_lock)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
         Suite *s = suite_create("vps");
         TCase *tc = tcase_create("core");
@@ -390,9 +390,5 @@ int main(void)
         tcase_add_test(tc, test_userns_config);
         tcase_add_test(tc, test_userns_pick);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return s;
 }

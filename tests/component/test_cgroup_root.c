@@ -2,7 +2,6 @@
  * ("berth-test-<pid>/..."), a child placed with clone3(CLONE_INTO_CGROUP)
  * plus attach, limits read back from the files and enforced. Layout-aware:
  * v1 files on legacy/hybrid hosts, v2 files on unified ones (tests/vm). */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -17,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "cgroups/internal.h"
@@ -570,24 +570,26 @@ static void cleanup_base(void)
         berth_cgroup_free(cg);
 }
 
-int main(void)
+/* Checked setup: what every test needs of the host. */
+static void need_cgroups(void)
 {
-        if (geteuid() != 0) {
-                printf("SKIP: needs root to create cgroups\n");
-                return 77;
-        }
         enum berth_cgroup_layout l;
         struct berth_err err = {0};
-        if (berth_cgroup_detect_layout(&l, &err) < 0) {
-                printf("SKIP: %s\n", err.msg);
-                return 77;
-        }
-        printf("cgroup layout: %s\n", berth_cgroup_layout_name(l));
+        SKIP_IF(geteuid() != 0, "needs root to create cgroups");
+        SKIP_IF(berth_cgroup_detect_layout(&l, &err) < 0, "%s", err.msg);
+}
+
+Suite *test_suite(void)
+{
+        enum berth_cgroup_layout l;
+        struct berth_err err = {0};
+        if (berth_cgroup_detect_layout(&l, &err) == 0)
+                printf("cgroup layout: %s\n", berth_cgroup_layout_name(l));
         snprintf(base, sizeof(base), "berth-test-%d", getpid());
         Suite *s = suite_create("cgroup_root");
         TCase *tc = tcase_create("root");
         tcase_set_timeout(tc, 60);
-        tcase_add_checked_fixture(tc, NULL, cleanup_base);
+        tcase_add_checked_fixture(tc, need_cgroups, cleanup_base);
         tcase_add_test(tc, limits_read_back);
         tcase_add_test(tc, memory_oom_kill);
         tcase_add_test(tc, pids_limit);
@@ -600,9 +602,5 @@ int main(void)
         tcase_add_test(tc, missing_controllers);
         tcase_add_test(tc, update_and_restore);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return s;
 }
