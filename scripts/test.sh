@@ -19,39 +19,39 @@ bounded() {
 }
 
 step "dependencies and build"
-scripts/setup.sh
+bounded 1800 scripts/setup.sh
 
 step "formatting (.clang-format)"
 mapfile -t sources < <(git ls-files '*.c' '*.h')
-if ! clang-format --dry-run --Werror "${sources[@]}"; then
+if ! bounded 300 clang-format --dry-run --Werror "${sources[@]}"; then
     echo "formatting differs: run clang-format -i on the files above"; exit 1
 fi
 
 # Under build/tests/berth-test-reaper: processes the tests orphan (container
 # inits, VPS console keepers) are reaped, and one left running fails.
 step "unit and integration tests"
-build/tests/berth-test-reaper ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"
+bounded 3600 build/tests/berth-test-reaper ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"
 
 step "unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" >/dev/null
+bounded 300 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
+bounded 1800 cmake --build build-asan -j"$jobs" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions=$root/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    build/tests/berth-test-reaper ctest --test-dir build-asan --output-on-failure --timeout 900 -j"$jobs"
+    bounded 5400 build/tests/berth-test-reaper ctest --test-dir build-asan --output-on-failure --timeout 900 -j"$jobs"
 
 if [ -x tests/fuzz/run.sh ]; then
     step "fuzzing (bounded campaign)"
-    tests/fuzz/run.sh "${BERTH_FUZZ_SECONDS:-20}"
+    bounded $((${BERTH_FUZZ_SECONDS:-20} * 10 + 1200)) tests/fuzz/run.sh "${BERTH_FUZZ_SECONDS:-20}"
 fi
 
 if [ -x tests/vm/run-tests.sh ]; then
     step "pure cgroup-v2 guest"
-    tests/vm/run-tests.sh "$root/build"
+    bounded 1800 tests/vm/run-tests.sh "$root/build"
 fi
 
 step "checkpoint/restore: refused clearly on this host, round trip in the guest"
 bounded 300 tests/vm/criu-test.sh "$root/build/berth"
-tests/vm/run.sh --timeout 600 -- tests/vm/criu-test.sh "$root/build/berth"
+bounded 900 tests/vm/run.sh --timeout 600 -- tests/vm/criu-test.sh "$root/build/berth"
 
 if [ -x tests/clients/run.sh ]; then
     step "real clients: podman and containerd"

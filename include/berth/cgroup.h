@@ -16,11 +16,12 @@
  *
  * On a hybrid host the container is mirrored in the cgroup2 mount: the
  * processes live there (clone3 into it), so kill, freeze, the populated
- * event and cpu usage come from the mirror, and only the v1 hierarchies
- * whose limits the container sets are joined (each v1 join costs a cgroup
- * migration, ~1.4 ms here), unless join_all_v1. The device rules go to
- * the v1 devices hierarchy when it is joined, else to an eBPF filter on
- * the mirror. */
+ * event and cpu usage come from the mirror. Of the v1 hierarchies,
+ * join_all_v1 (what `berth create` sets, like runc) joins every controller
+ * hierarchy plus the named name=systemd one, and no other named hierarchy;
+ * without it only those whose limits the container sets are joined. The
+ * device rules go to the v1 devices hierarchy when it is joined, else to
+ * an eBPF filter on the mirror. */
 #ifndef BERTH_CGROUP_H
 #define BERTH_CGROUP_H
 

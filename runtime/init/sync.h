@@ -26,7 +26,9 @@ struct sync_msg {
         char text[BERTH_ERR_MSG_MAX];
 };
 
-/* Sends a message (and optionally one fd with SCM_RIGHTS). */
+/* Sends a message; it carries no fd. Fds cross the same socket in their
+ * own SCM_RIGHTS message, between steps: the idmapped mounts
+ * (berth_idmap_send_fds, after SYNC_PROCEED). */
 int sync_send(int sock, enum sync_type type, int32_t value, const char *text);
 /* Receives a message and expects `type`; a SYNC_ERROR from the child is
  * turned into err; EOF means the child died without a word. */

@@ -199,6 +199,11 @@ int vps_rm_rf_at(int dir_fd, const char *name, struct berth_err *err)
         return rm_entry(dir_fd, name, sb.st_dev, err);
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err)
 {
         char path[PATH_MAX];
@@ -223,11 +228,6 @@ int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct be
                 nv[++n] = NULL;
                 *names = nv;
         }
-        for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
-                for (size_t j = i; j > 0 && strcmp((*names)[j - 1], (*names)[j]) > 0; j--) {
-                        char *t = (*names)[j];
-                        (*names)[j] = (*names)[j - 1];
-                        (*names)[j - 1] = t;
-                }
+        qsort(*names, n, sizeof(char *), cmp_names); /* a host may hold 1000+ VPS */
         return 0;
 }

@@ -10,9 +10,9 @@ START_TEST(nothing_left_on_host)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("integration/final");
+        Suite *s = itest_suite("integration/final");
         itest_add(s, "nothing_left_on_host", nothing_left_on_host);
-        return itest_main(s);
+        return s;
 }

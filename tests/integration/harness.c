@@ -50,8 +50,48 @@ static void fill_paths(struct itest_ctx *c)
         snprintf(c->cgparent, sizeof(c->cgparent), "berth-itest-%d", (int)getpid());
 }
 
+/* Test-only global: a further executable the suite needs in the rootfs. */
+static char required[PATH_MAX];
+
+void itest_require(const char *rel)
+{
+        snprintf(required, sizeof(required), "%s", rel);
+}
+
+static bool executable_in(const char *root, const char *rel)
+{
+        char path[PATH_MAX * 2];
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        return access(path, X_OK) == 0;
+}
+
+const char *itest_unavailable(void)
+{
+        static char why[PATH_MAX + 128];
+
+        fill_paths(&ctx);
+        if (geteuid() != 0)
+                return "integration tests need root";
+        if (!executable_in(ctx.rootfs, "bin/busybox"))
+                snprintf(why, sizeof(why), "no static busybox in the test rootfs %s (install busybox-static)",
+                         ctx.rootfs);
+        else if (!executable_in(ctx.rootfs, "bin/probe"))
+                snprintf(why, sizeof(why), "no probe in the test rootfs %s", ctx.rootfs);
+        else if (required[0] && !executable_in(ctx.rootfs, required))
+                snprintf(why, sizeof(why), "no %s in the test rootfs %s", required, ctx.rootfs);
+        else if (access(ctx.bin, X_OK) != 0)
+                snprintf(why, sizeof(why), "runtime binary %s is not executable", ctx.bin);
+        else
+                return NULL;
+        return why;
+}
+
+/* Unchecked: runs in the runner, so a test's leftovers go even when its
+ * process dies. One test per TCase: a skip here skips that test. */
 static void fixture_setup(void)
 {
+        const char *why = itest_unavailable();
+        SKIP_IF(why, "%s", why);
         fill_paths(&ctx);
         snprintf(ctx.tmp, sizeof(ctx.tmp), "/tmp/berth-itest.XXXXXX");
         if (!mkdtemp(ctx.tmp)) {
@@ -68,6 +108,13 @@ static void fixture_teardown(void)
         itest_cleanup(&ctx);
 }
 
+Suite *itest_suite(const char *name)
+{
+        fill_paths(&ctx);
+        printf("runtime: %s\n", ctx.bin);
+        return suite_create(name);
+}
+
 void itest_add(Suite *s, const char *name, const TTest *test)
 {
         TCase *tc = tcase_create(name);
@@ -75,45 +122,6 @@ void itest_add(Suite *s, const char *name, const TTest *test)
         tcase_set_timeout(tc, 60);
         _tcase_add_test(tc, test, 0, 0, 0, 1);
         suite_add_tcase(s, tc);
-}
-
-bool itest_unavailable(void)
-{
-        char path[PATH_MAX + 32];
-
-        fill_paths(&ctx);
-        if (geteuid() != 0) {
-                printf("SKIP: integration tests need root\n");
-                return true;
-        }
-        snprintf(path, sizeof(path), "%s/bin/busybox", ctx.rootfs);
-        if (access(path, X_OK) != 0) {
-                printf("SKIP: no static busybox in the test rootfs %s (install busybox-static)\n",
-                       ctx.rootfs);
-                return true;
-        }
-        snprintf(path, sizeof(path), "%s/bin/probe", ctx.rootfs);
-        if (access(path, X_OK) != 0) {
-                printf("SKIP: no probe in the test rootfs %s\n", ctx.rootfs);
-                return true;
-        }
-        if (access(ctx.bin, X_OK) != 0) {
-                printf("SKIP: runtime binary %s is not executable\n", ctx.bin);
-                return true;
-        }
-        return false;
-}
-
-int itest_main(Suite *s)
-{
-        if (itest_unavailable())
-                return ITEST_SKIP;
-        printf("runtime: %s\n", ctx.bin);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
 }
 
 /* ---- running the runtime ------------------------------------------------- */

@@ -10,7 +10,6 @@
 #ifndef BERTH_ITEST_HARNESS_H
 #define BERTH_ITEST_HARNESS_H
 
-#include <check.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -18,7 +17,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#define ITEST_SKIP       77
+#include "check_main.h"
+
 #define ITEST_TIMEOUT_MS 20000
 
 struct itest_ctx {
@@ -35,13 +35,17 @@ struct itest_ctx *itest(void);
 
 /* ---- suite plumbing ------------------------------------------------------ */
 
-/* Adds one test as its own TCase with the cleanup fixture. */
+/* The suite of an integration test executable (its test_suite() returns
+ * it); prints the runtime under test. */
+Suite *itest_suite(const char *name);
+/* Adds one test as its own TCase with the cleanup fixture. The fixture
+ * skips the test (SKIP_IF) unless root, a rootfs with busybox and probe
+ * (and what itest_require names), and the runtime binary exist. */
 void itest_add(Suite *s, const char *name, const TTest *test);
-/* Skips (exit 77, reason printed) unless root, a rootfs with busybox and
- * probe, and the runtime binary exist; runs the suite; returns the exit code. */
-int itest_main(Suite *s);
-/* Prints the reason and returns true when the environment cannot run tests. */
-bool itest_unavailable(void);
+/* A further executable, relative to the rootfs, that every test needs. */
+void itest_require(const char *rel);
+/* Why the environment cannot run the tests, or NULL when it can. */
+const char *itest_unavailable(void);
 
 /* ---- running the runtime ------------------------------------------------- */
 

@@ -148,12 +148,12 @@ START_TEST(limit_rejected)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("integration/cgroups");
+        Suite *s = itest_suite("integration/cgroups");
         itest_add(s, "inside_view", inside_view);
         itest_add(s, "host_view", host_view);
         itest_add(s, "mount_fails_before_join", mount_fails_before_join);
         itest_add(s, "limit_rejected", limit_rejected);
-        return itest_main(s);
+        return s;
 }

@@ -76,11 +76,11 @@ START_TEST(failing_create_runtime_hook)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("integration/hooks");
+        Suite *s = itest_suite("integration/hooks");
 
         itest_add(s, "all_hooks_in_order", all_hooks_in_order);
         itest_add(s, "failing_create_runtime_hook", failing_create_runtime_hook);
-        return itest_main(s);
+        return s;
 }

@@ -317,9 +317,9 @@ START_TEST(spec_then_run)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("integration/lifecycle");
+        Suite *s = itest_suite("integration/lifecycle");
 
         itest_add(s, "state_through_lifecycle", state_through_lifecycle);
         itest_add(s, "duplicate_id", duplicate_id);
@@ -334,5 +334,5 @@ int main(void)
         itest_add(s, "invalid_config", invalid_config);
         itest_add(s, "rejected_limit", rejected_limit);
         itest_add(s, "spec_then_run", spec_then_run);
-        return itest_main(s);
+        return s;
 }

@@ -252,9 +252,9 @@ START_TEST(sysctl)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("integration/mounts");
+        Suite *s = itest_suite("integration/mounts");
 
         itest_add(s, "tmpfs_flags", tmpfs_flags);
         itest_add(s, "tmpfs_copyup", tmpfs_copyup);
@@ -265,5 +265,5 @@ int main(void)
         itest_add(s, "readonly_paths", readonly_paths);
         itest_add(s, "root_readonly", root_readonly);
         itest_add(s, "sysctl", sysctl);
-        return itest_main(s);
+        return s;
 }

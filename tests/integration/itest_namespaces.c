@@ -103,12 +103,12 @@ START_TEST(absent_is_inherited)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("integration/namespaces");
+        Suite *s = itest_suite("integration/namespaces");
 
         itest_add(s, "join_by_path", join_by_path);
         itest_add(s, "join_wrong_type", join_wrong_type);
         itest_add(s, "absent_is_inherited", absent_is_inherited);
-        return itest_main(s);
+        return s;
 }

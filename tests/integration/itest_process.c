@@ -288,9 +288,9 @@ START_TEST(missing_binary)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("integration/process");
+        Suite *s = itest_suite("integration/process");
 
         itest_add(s, "exit_codes", exit_codes);
         itest_add(s, "exit_sigkill", exit_sigkill);
@@ -307,5 +307,5 @@ int main(void)
         itest_add(s, "preserve_fds", preserve_fds);
         itest_add(s, "stdio_is_callers", stdio_is_callers);
         itest_add(s, "missing_binary", missing_binary);
-        return itest_main(s);
+        return s;
 }

@@ -75,11 +75,11 @@ START_TEST(terminal_needs_socket)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("integration/terminal");
+        Suite *s = itest_suite("integration/terminal");
 
         itest_add(s, "console_socket", console_socket);
         itest_add(s, "terminal_needs_socket", terminal_needs_socket);
-        return itest_main(s);
+        return s;
 }

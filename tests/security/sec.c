@@ -14,7 +14,7 @@
 #define SEC_ROOTFS "rootfs"
 #endif
 
-/* Test-only global: set in main, inherited by the forked test cases. */
+/* Test-only global: set by sec_suite, inherited by the forked test cases. */
 static char sec_cgparent[64];
 
 void sec_begin(void)
@@ -31,19 +31,9 @@ static void rmdir_tree(const char *dir)
                 fprintf(stderr, "sec: could not remove cgroup %s\n", dir);
 }
 
-int sec_main(Suite *s)
+/* After the run, in the runner: the cgroup parents the containers left. */
+static void remove_cgparents(void)
 {
-        snprintf(sec_cgparent, sizeof(sec_cgparent), "berth-sec-%d", (int)getpid());
-        setenv("BERTH_ITEST_ROOTFS", SEC_ROOTFS, 0);
-        if (itest_unavailable())
-                return ITEST_SKIP;
-        char path[PATH_MAX + 32];
-        snprintf(path, sizeof(path), "%s/bin/attacker", getenv("BERTH_ITEST_ROOTFS"));
-        if (access(path, X_OK) != 0) {
-                printf("SKIP: no attacker in the test rootfs %s\n", getenv("BERTH_ITEST_ROOTFS"));
-                return ITEST_SKIP;
-        }
-        int r = itest_main(s);
         size_t n;
         char **dirs = itest_cgroup_dirs(sec_cgparent, &n);
         for (size_t i = 0; i < n; i++) {
@@ -52,7 +42,15 @@ int sec_main(Suite *s)
                 free(dirs[i]);
         }
         free(dirs);
-        return r;
+}
+
+Suite *sec_suite(const char *name)
+{
+        snprintf(sec_cgparent, sizeof(sec_cgparent), "berth-sec-%d", (int)getpid());
+        setenv("BERTH_ITEST_ROOTFS", SEC_ROOTFS, 0);
+        itest_require("bin/attacker");
+        check_main_at_end(remove_cgparents);
+        return itest_suite(name);
 }
 
 json_t *sec_spec(const char *arg0, ...)

@@ -15,9 +15,10 @@
 
 /* Call first in every test: cgroup parent and rootfs of this suite. */
 void sec_begin(void);
-/* Runs the suite like itest_main, then removes the berth-sec-<pid> cgroup
- * parents the containers left empty. */
-int sec_main(Suite *s);
+/* The suite of a security test executable (like itest_suite); its tests
+ * also need /bin/attacker, and after the run the berth-sec-<pid> cgroup
+ * parents the containers left empty are removed. */
+Suite *sec_suite(const char *name);
 
 /* A config running /bin/attacker with these args (NULL-terminated). */
 json_t *sec_spec(const char *arg0, ...) __attribute__((sentinel));

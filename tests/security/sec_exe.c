@@ -321,12 +321,12 @@ START_TEST(exec_errors_reported)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("sec_exe");
+        Suite *s = sec_suite("sec_exe");
         itest_add(s, "runtime_binary_not_overwritten", runtime_binary_not_overwritten);
         itest_add(s, "init_never_runs_runtime", init_never_runs_runtime);
         itest_add(s, "process_identity_unchanged", process_identity_unchanged);
         itest_add(s, "exec_errors_reported", exec_errors_reported);
-        return sec_main(s);
+        return s;
 }

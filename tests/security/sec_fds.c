@@ -134,11 +134,11 @@ START_TEST(cwd_through_proc_self_fd)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("sec_fds");
+        Suite *s = sec_suite("sec_fds");
         itest_add(s, "only_stdio_reaches_container", only_stdio_reaches_container);
         itest_add(s, "exec_sees_only_stdio", exec_sees_only_stdio);
         itest_add(s, "cwd_through_proc_self_fd", cwd_through_proc_self_fd);
-        return sec_main(s);
+        return s;
 }

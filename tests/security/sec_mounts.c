@@ -240,10 +240,10 @@ START_TEST(swapped_targets_during_setup)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("sec_mounts");
+        Suite *s = sec_suite("sec_mounts");
         itest_add(s, "symlinked_targets_stay_inside", symlinked_targets_stay_inside);
         itest_add(s, "swapped_targets_during_setup", swapped_targets_during_setup);
-        return sec_main(s);
+        return s;
 }

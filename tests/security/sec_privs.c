@@ -176,12 +176,12 @@ START_TEST(userns_root_is_unprivileged)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
-        Suite *s = suite_create("sec_privs");
+        Suite *s = sec_suite("sec_privs");
         itest_add(s, "proc_and_sys_protected", proc_and_sys_protected);
         itest_add(s, "no_sys_admin_no_mount", no_sys_admin_no_mount);
         itest_add(s, "block_device_not_openable", block_device_not_openable);
         itest_add(s, "userns_root_is_unprivileged", userns_root_is_unprivileged);
-        return sec_main(s);
+        return s;
 }

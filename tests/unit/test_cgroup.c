@@ -1,11 +1,11 @@
 /* cgroups/: parsers, path resolution and OCI -> cgroupfs conversions.
  * No root needed: everything here works on buffers. */
-#include <check.h>
 #include <errno.h>
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "cgroups/internal.h"
@@ -474,7 +474,7 @@ START_TEST(dump_restore)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
         Suite *s = suite_create("cgroup");
         TCase *tc = tcase_create("core");
@@ -491,9 +491,5 @@ int main(void)
         tcase_add_test(tc, stat_parsers);
         tcase_add_test(tc, dump_restore);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return s;
 }

@@ -1,7 +1,6 @@
 /* Unit tests for runtime/features.c: the document parses, carries the keys
  * of runtime-spec features.md, and every claim agrees with the probes and
  * the parsers it stands for. */
-#include <check.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
@@ -13,6 +12,7 @@
 #include <sys/capability.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "berth/cgroup.h"
 #include "berth/checkpoint.h"
 #include "berth/features.h"
@@ -204,7 +204,7 @@ START_TEST(mount_options_parse)
 }
 END_TEST
 
-static Suite *features_suite(void)
+Suite *test_suite(void)
 {
         Suite *s = suite_create("features");
         TCase *tc = tcase_create("document");
@@ -218,13 +218,4 @@ static Suite *features_suite(void)
         tcase_add_test(tc, mount_options_parse);
         suite_add_tcase(s, tc);
         return s;
-}
-
-int main(void)
-{
-        SRunner *sr = srunner_create(features_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
 }

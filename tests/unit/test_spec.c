@@ -1,5 +1,4 @@
 /* Unit tests for the config.json parser (runtime/spec*.c). */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "berth/spec.h"
 
 static struct berth_spec *parse(const char *json, struct berth_err *err)
@@ -887,7 +887,7 @@ START_TEST(test_big_uint64)
 }
 END_TEST
 
-static Suite *spec_suite(void)
+Suite *test_suite(void)
 {
         Suite *s = suite_create("spec");
         TCase *tc = tcase_create("parse");
@@ -910,13 +910,4 @@ static Suite *spec_suite(void)
         tcase_add_test(tc, test_big_uint64);
         suite_add_tcase(s, tc);
         return s;
-}
-
-int main(void)
-{
-        SRunner *sr = srunner_create(spec_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,6 +1,5 @@
 /* The state store: ids, atomic state.json round trips, listing, removal,
  * the init liveness check that a recycled pid cannot fool. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "berth/cleanup.h"
 #include "berth/state.h"
 
@@ -188,7 +188,7 @@ START_TEST(oci_state_document)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
         Suite *s = suite_create("state");
         TCase *tc = tcase_create("store");
@@ -202,9 +202,5 @@ int main(void)
         tcase_add_test(tc, liveness);
         tcase_add_test(tc, oci_state_document);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return s;
 }

@@ -4,7 +4,6 @@
  * berth's message (text or sync message) on failure, and a trampoline run
  * as /proc/self/exe has nothing to execute. No root needed: every exec
  * happens in a forked child. */
-#include <check.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "berth/process.h"
 #include "runtime/init/sync.h"
 #include "runtime/process/trampoline.h"
@@ -244,7 +244,7 @@ START_TEST(no_exec_at_all_fails_closed)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
         Suite *s = suite_create("trampoline");
         TCase *tc = tcase_create("trampoline");
@@ -256,9 +256,5 @@ int main(void)
         tcase_add_test(tc, execveat_refused_falls_back);
         tcase_add_test(tc, no_exec_at_all_fails_closed);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return s;
 }

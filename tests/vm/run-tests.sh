@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/vm/run-tests.sh [BUILD_DIR] -- the suites that need a pure cgroup-v2
-# host, run in the qemu guest: the cgroup root tests (eBPF device filter,
-# io/cpu/memory files of v2 for real), the netns tests (the guest's 6.1
+# host, run in the qemu guest: the cgroup tests (component/test_cgroup_root:
+# eBPF device filter, io/cpu/memory files of v2 for real), the netns tests
+# (component/test_netns and the unit one; the guest's 6.1
 # kernel lacks IPv6 force_forwarding: routed mode's fallback) and the
 # integration suite.
 # Part of scripts/test.sh (CI). One boot, so the guest's cost stays modest.

@@ -2,7 +2,6 @@
  * ("berth-test-<pid>/..."), a child placed with clone3(CLONE_INTO_CGROUP)
  * plus attach, limits read back from the files and enforced. Layout-aware:
  * v1 files on legacy/hybrid hosts, v2 files on unified ones (tests/vm). */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -17,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "cgroups/internal.h"
@@ -555,6 +555,73 @@ START_TEST(update_and_restore)
 }
 END_TEST
 
+static char *read_text(const char *path)
+{
+        FILE *f = fopen(path, "re");
+        ck_assert_msg(f, "open %s: %s", path, strerror(errno));
+        char *buf = calloc(1, 8192);
+        fread(buf, 1, 8191, f);
+        fclose(f);
+        return buf;
+}
+
+/* The path of the "id:controllers:" line of a /proc/<pid>/cgroup text. */
+static const char *cgroup_line_path(const char *text, const char *key, char *buf, size_t len)
+{
+        size_t kl = strlen(key);
+        for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+                if (strncmp(l, key, kl) == 0) {
+                        snprintf(buf, len, "%.*s", (int)strcspn(l + kl, "\n"), l + kl);
+                        return buf;
+                }
+        return NULL;
+}
+
+/* What `berth create` joins (join_all_v1, runtime/verbs/create_prepare.c):
+ * on a v1 or hybrid host every controller hierarchy and the named
+ * name=systemd one, whatever limits are set, and no other named hierarchy;
+ * the cgroup2 one unless the host is legacy. Read back from
+ * /proc/<pid>/cgroup of a process placed the way the init is. */
+START_TEST(joins_what_create_joins)
+{
+        struct berth_resources r = {0};
+        r.pids_limit = (struct berth_opt_i64){true, 100};
+        struct berth_cgroup *cg = mk_opts("joinall", &r, true, true);
+        pid_t pid = spawn(cg, child_pause, NULL);
+        char path[64], want[128];
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+        char *mine = read_text("/proc/self/cgroup"), *theirs = read_text(path);
+        kill(pid, SIGKILL);
+        reap(pid);
+        snprintf(want, sizeof(want), "/%s/joinall", base);
+        size_t joined = 0;
+        for (char *save = NULL, *l = strtok_r(mine, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *ctrls = strchr(l, ':'), *own = ctrls ? strchr(ctrls + 1, ':') : NULL;
+                ck_assert_msg(own, "bad /proc/self/cgroup line %s", l);
+                char key[256], got[512];
+                snprintf(key, sizeof(key), "%.*s", (int)(own + 1 - l), l);
+                *own++ = '\0';
+                ctrls++;
+                bool v2 = !*ctrls, named = strncmp(ctrls, "name=", 5) == 0;
+                bool should = v2 ? berth_cgroup_layout(cg) != BERTH_CG_LEGACY
+                                 : !named || strcmp(ctrls, "name=systemd") == 0;
+                ck_assert_msg(cgroup_line_path(theirs, key, got, sizeof(got)), "no %s line in %s", key,
+                              theirs);
+                size_t gl = strlen(got), wl = strlen(want);
+                if (should)
+                        ck_assert_msg(gl >= wl && strcmp(got + gl - wl, want) == 0, "%s not joined: %s", key,
+                                      got);
+                else
+                        ck_assert_msg(strcmp(got, own) == 0, "%s joined: %s (ours %s)", key, got, own);
+                joined += should;
+        }
+        ck_assert_uint_eq(joined, cg->n);
+        free(mine);
+        free(theirs);
+        destroy(cg);
+}
+END_TEST
+
 /* After each test (also a failed one): kill and remove whatever is left
  * below berth-test-<pid> in every hierarchy, and nothing else. */
 static void cleanup_base(void)
@@ -570,24 +637,26 @@ static void cleanup_base(void)
         berth_cgroup_free(cg);
 }
 
-int main(void)
+/* Checked setup: what every test needs of the host. */
+static void need_cgroups(void)
 {
-        if (geteuid() != 0) {
-                printf("SKIP: needs root to create cgroups\n");
-                return 77;
-        }
         enum berth_cgroup_layout l;
         struct berth_err err = {0};
-        if (berth_cgroup_detect_layout(&l, &err) < 0) {
-                printf("SKIP: %s\n", err.msg);
-                return 77;
-        }
-        printf("cgroup layout: %s\n", berth_cgroup_layout_name(l));
+        SKIP_IF(geteuid() != 0, "needs root to create cgroups");
+        SKIP_IF(berth_cgroup_detect_layout(&l, &err) < 0, "%s", err.msg);
+}
+
+Suite *test_suite(void)
+{
+        enum berth_cgroup_layout l;
+        struct berth_err err = {0};
+        if (berth_cgroup_detect_layout(&l, &err) == 0)
+                printf("cgroup layout: %s\n", berth_cgroup_layout_name(l));
         snprintf(base, sizeof(base), "berth-test-%d", getpid());
         Suite *s = suite_create("cgroup_root");
         TCase *tc = tcase_create("root");
         tcase_set_timeout(tc, 60);
-        tcase_add_checked_fixture(tc, NULL, cleanup_base);
+        tcase_add_checked_fixture(tc, need_cgroups, cleanup_base);
         tcase_add_test(tc, limits_read_back);
         tcase_add_test(tc, memory_oom_kill);
         tcase_add_test(tc, pids_limit);
@@ -599,10 +668,7 @@ int main(void)
         tcase_add_test(tc, levels_and_undo);
         tcase_add_test(tc, missing_controllers);
         tcase_add_test(tc, update_and_restore);
+        tcase_add_test(tc, joins_what_create_joins);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return s;
 }

@@ -9,7 +9,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -24,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "berth/idmap.h"
 #include "berth/rootfs.h"
 
@@ -43,6 +43,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
  *   tmp/data/root (0:0), tmp/data/user (1000:1000), tmp/data/far (70000:70000) */
 static void setup(void)
 {
+        SKIP_IF(geteuid() != 0, "needs root (mount namespaces, user namespaces, mount_setattr)");
         ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
         ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
         snprintf(tmp, sizeof(tmp), "/tmp/berth-idmap.XXXXXX");
@@ -278,8 +279,10 @@ START_TEST(test_rootfs_attaches)
 }
 END_TEST
 
-static Suite *idmap_suite(void)
+Suite *test_suite(void)
 {
+        /* Each test unshares its mount namespace: a process of its own. */
+        check_main_force_fork();
         Suite *s = suite_create("idmap");
         TCase *tc = tcase_create("idmap");
         tcase_set_timeout(tc, 30);
@@ -291,18 +294,4 @@ static Suite *idmap_suite(void)
         tcase_add_test(tc, test_rootfs_attaches);
         suite_add_tcase(s, tc);
         return s;
-}
-
-int main(void)
-{
-        if (geteuid() != 0) {
-                fprintf(stderr,
-                        "test_idmap: needs root (mount namespaces, user namespaces, mount_setattr)\n");
-                return 77;
-        }
-        SRunner *sr = srunner_create(idmap_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
 }
