@@ -140,7 +140,7 @@ int vps_write_file_atomic(const char *path, const char *data, size_t len)
                 r = -errno;
         if (r < 0)
                 unlink(tmp);
-        return r;
+        return r < 0 ? r : 1;
 }
 
 static int rm_children(int fd, dev_t dev, struct berth_err *err);
@@ -223,6 +223,7 @@ int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct be
                 nv[++n] = NULL;
                 *names = nv;
         }
+        vps_trace(v, "list: %zu VPS in %s", n, path);
         for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
                 for (size_t j = i; j > 0 && strcmp((*names)[j - 1], (*names)[j]) > 0; j--) {
                         char *t = (*names)[j];
