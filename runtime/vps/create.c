@@ -208,9 +208,12 @@ static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *
                 for (size_t i = 0; names[i] && r >= 0; i++) {
                         struct berth_vps_config o;
                         struct berth_err ignore = {0};
-                        if (!strcmp(names[i], cfg->name) ||
-                            berth_vps_config_load(v, names[i], &o, &ignore) < 0)
+                        if (!strcmp(names[i], cfg->name))
                                 continue;
+                        if (berth_vps_config_load(v, names[i], &o, &ignore) < 0) {
+                                vps_trace(v, "VPS %s: not compared (%s)", names[i], ignore.msg);
+                                continue;
+                        }
                         clash |= !strcmp(o.net.host_if, cfg->net.host_if);
                         used[i] = o.userns;
                         r = check_addrs(&o, cfg, names[i], err);
