@@ -52,6 +52,10 @@ struct container_setup {
 /* CLONE_NEW* bit of a namespace type. */
 unsigned long container_ns_flag(enum berth_ns_type t);
 
+/* "pid,net,mnt" for the CLONE_NEW* bits in flags ("none"), in buf; for
+ * the trace. */
+const char *container_ns_names(unsigned long flags, char *buf, size_t len);
+
 /* Opens the namespaces given by path, checking their type, and works out
  * which flags clone3 and the child use. */
 int container_plan_namespaces(struct container_setup *s, struct berth_err *err);

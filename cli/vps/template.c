@@ -190,6 +190,9 @@ static int do_create(struct tmpl_cli *tc, int argc, char **argv)
                 return -r;
         const char *name = argv[optind];
         struct berth_err err = {0};
+        berth_trace(&tc->cli->ctx, "template %s: build from %s%s%s%s in %s/templates", name,
+                    o.busybox ? "the host's busybox" : "debootstrap ", o.busybox ? "" : o.suite,
+                    o.mirror ? ", mirror " : "", o.mirror ? o.mirror : "", data_dir(tc));
         if (o.busybox)
                 r = berth_template_create_busybox(data_dir(tc), name, &err);
         else
@@ -338,7 +341,10 @@ int cmd_template(struct cli *cli, int argc, char **argv)
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(subcommands); i++) {
                 if (strcmp(sub, subcommands[i].name))
                         continue;
-                return subcommands[i].run(&tc, argc - optind, argv + optind);
+                berth_trace(&cli->ctx, "template %s: begin (data dir %s)", sub, data_dir(&tc));
+                int rc = subcommands[i].run(&tc, argc - optind, argv + optind);
+                berth_trace(&cli->ctx, "template %s: done, exit code %d", sub, rc);
+                return rc;
         }
         return failf(&tc, EINVAL, "template: unknown command \"%s\" (see 'berth template --help')", sub);
 }

@@ -329,9 +329,12 @@ static int act_stop(struct vps_cli *vc, const char *name, const struct life_opts
 static int act_restart(struct vps_cli *vc, const char *name, const struct life_opts *lo, json_t *res,
                        struct berth_err *err)
 {
+        berth_trace(vc->v.ctx, "VPS %s: restart: stop, then start", name);
         int r = act_stop(vc, name, lo, res, err);
-        if (r == -ESRCH) /* restart of a stopped VPS is a start */
+        if (r == -ESRCH) { /* restart of a stopped VPS is a start */
+                berth_trace(vc->v.ctx, "VPS %s: restart: it was not running", name);
                 r = 0;
+        }
         return r < 0 ? r : act_start(vc, name, lo, res, err);
 }
 

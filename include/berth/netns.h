@@ -20,6 +20,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/err.h"
+#include "berth/log.h"
 
 struct nlmsghdr;
 
@@ -252,6 +253,9 @@ struct berth_net_config {
          * guest's addresses to the LAN; NULL = none. */
         const char *proxy_if;
         unsigned flags; /* BERTH_NET_F_* */
+        /* Where a failed undo (rollback of a half setup) is reported as a
+         * warning; NULL: nowhere. */
+        const struct berth_log *log;
 };
 
 /* Creates the VPS network; netns_fd is the guest's network namespace (see

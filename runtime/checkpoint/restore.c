@@ -266,10 +266,13 @@ int berth_container_restore(const struct berth_ctx *ctx, const struct berth_rest
         if (!o->detach) {
                 ret = container_wait_forwarding(r.j.pid, r.j.pidfd, exit_code, err);
                 struct berth_err del = {0};
-                if (container_destroy(ctx, r.j.root_fd, o->c.id, r.j.cgroup, r.j.spec, &r.j.st, &del) < 0 &&
-                    ret >= 0) {
+                int dr = container_destroy(ctx, r.j.root_fd, o->c.id, r.j.cgroup, r.j.spec, &r.j.st, &del);
+                if (dr < 0 && ret >= 0) {
                         *err = del;
                         ret = -del.code;
+                } else if (dr < 0) { /* the wait's error is reported; this one must not vanish */
+                        berth_warn(ctx, "container '%s': could not delete it after the run: %s", o->c.id,
+                                   del.msg);
                 }
         }
         restore_job_release(&r);

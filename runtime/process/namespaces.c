@@ -28,6 +28,23 @@ unsigned long container_ns_flag(enum berth_ns_type t)
         return flags[t];
 }
 
+const char *container_ns_names(unsigned long flags, char *buf, size_t len)
+{
+        static const char *const names[BERTH_NS_COUNT] = {
+            [BERTH_NS_PID] = "pid",       [BERTH_NS_NET] = "net",   [BERTH_NS_MOUNT] = "mnt",
+            [BERTH_NS_IPC] = "ipc",       [BERTH_NS_UTS] = "uts",   [BERTH_NS_USER] = "user",
+            [BERTH_NS_CGROUP] = "cgroup", [BERTH_NS_TIME] = "time",
+        };
+        size_t n = 0;
+        buf[0] = '\0';
+        for (int t = 0; t < BERTH_NS_COUNT; t++)
+                if ((flags & container_ns_flag(t)) && n < len)
+                        n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", names[t]);
+        if (!n)
+                snprintf(buf, len, "none");
+        return buf;
+}
+
 /* Opens a namespace path and checks that it is of the expected kind. */
 static int open_ns_path(enum berth_ns_type t, const char *path, struct berth_err *err)
 {

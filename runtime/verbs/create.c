@@ -36,6 +36,8 @@ static int job_create(struct create_job *j, const struct berth_create_opts *o, s
 {
         if (!berth_id_valid(o->id))
                 return berth_err_set(err, EINVAL, "invalid container id \"%s\"", o->id);
+        berth_trace(j->setup.ctx, "%s '%s': begin (bundle %s)", j->run_mode ? "run" : "create", o->id,
+                    o->bundle ? o->bundle : ".");
         int r = job_load_bundle(j, o, err);
         if (r >= 0)
                 r = job_prepare(j, o, err);
@@ -45,6 +47,7 @@ static int job_create(struct create_job *j, const struct berth_create_opts *o, s
                 job_abort(j);
                 return berth_err_wrap(err, "create container '%s'", o->id);
         }
+        berth_trace(j->setup.ctx, "create '%s': done", o->id);
         return 0;
 }
 
@@ -69,7 +72,10 @@ static int job_start_now(struct create_job *j, struct berth_err *err)
                 *err = child_err;
                 return berth_err_wrap(err, "start container '%s'", j->setup.id);
         }
+        berth_trace(j->setup.ctx, "start '%s': the process runs (execve done: sync socket at EOF)",
+                    j->setup.id);
         if (j->spec->hooks.n[BERTH_HOOK_POSTSTART]) {
+                berth_trace(j->setup.ctx, "hooks: %zu poststart", j->spec->hooks.n[BERTH_HOOK_POSTSTART]);
                 _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "running");
                 struct berth_err hook_err = {0};
                 if (berth_hooks_run(&j->spec->hooks, BERTH_HOOK_POSTSTART, state, &hook_err) < 0)
@@ -113,11 +119,18 @@ int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_o
                 return r;
         }
         if (!o->detach) {
+                berth_trace(ctx, "run '%s': waiting for %d (signals forwarded)", o->id, (int)j.pid);
                 r = container_wait_forwarding(j.pid, j.pidfd, exit_code, err);
+                if (r >= 0)
+                        berth_trace(ctx, "run '%s': exited with %d; deleting", o->id, *exit_code);
                 struct berth_err del_err = {0};
-                if (destroy_unless_deleted(&j, &del_err) < 0 && r >= 0) {
+                int dr = destroy_unless_deleted(&j, &del_err);
+                if (dr < 0 && r >= 0) {
                         *err = del_err;
                         r = -del_err.code;
+                } else if (dr < 0) { /* the wait's error is reported; this one must not vanish */
+                        berth_warn(ctx, "container '%s': could not delete it after the run: %s", o->id,
+                                   del_err.msg);
                 }
         }
         job_release(&j);

@@ -65,6 +65,14 @@ static int validate_for_create(const struct berth_spec *spec, const struct berth
         return 0;
 }
 
+static size_t spec_n_hooks(const struct berth_spec *spec)
+{
+        size_t n = 0;
+        for (int k = 0; k < BERTH_HOOK_KIND_COUNT; k++)
+                n += spec->hooks.n[k];
+        return n;
+}
+
 static int resolve_rootfs(struct create_job *j, struct berth_err *err)
 {
         const char *root = j->spec->root_path;
@@ -92,12 +100,20 @@ int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, str
         int r = read_file_at(dir, "config.json", &j->config_text, &j->config_len, err);
         if (r < 0)
                 return r;
+        berth_trace(j->setup.ctx, "bundle %s: config.json read (%zu bytes)", j->setup.bundle, j->config_len);
         j->spec = berth_spec_parse(j->config_text, j->config_len, err);
         if (!j->spec)
                 return berth_err_wrap(err, "config.json");
         j->setup.spec = j->spec;
+        berth_trace(j->setup.ctx, "spec parsed: process %s, %zu mounts, terminal %s, seccomp %s, %zu hooks",
+                    j->spec->process.n_args ? j->spec->process.args[0] : "-", j->spec->n_mounts,
+                    j->spec->process.terminal ? "yes" : "no", j->spec->has_seccomp ? "yes" : "no",
+                    spec_n_hooks(j->spec));
         r = validate_for_create(j->spec, o, j->run_mode, err);
         if (r < 0)
                 return r;
-        return resolve_rootfs(j, err);
+        r = resolve_rootfs(j, err);
+        if (r >= 0)
+                berth_trace(j->setup.ctx, "rootfs %s", j->setup.rootfs);
+        return r;
 }

@@ -26,10 +26,33 @@ static int write_config_copy(const struct create_job *j, struct berth_err *err)
         return 0;
 }
 
+/* Which cgroup manager and paths, and why. */
+static void trace_cgroup(const struct create_job *j)
+{
+        const struct berth_ctx *ctx = j->setup.ctx;
+        enum berth_cgroup_layout l = berth_cgroup_layout(j->cgroup);
+        const char *why = l == BERTH_CG_UNIFIED ? "cgroup2 only: one directory, clone3 CLONE_INTO_CGROUP"
+                          : l == BERTH_CG_HYBRID
+                              ? "v1 controllers + cgroup2: every v1 hierarchy, the init joins "
+                                "them itself after the clone"
+                              : "v1 only: every v1 hierarchy, the init joins them itself";
+        berth_trace(ctx, "cgroup: host layout %s (%s); path %s (%s)", berth_cgroup_layout_name(l), why,
+                    berth_cgroup_path(j->cgroup),
+                    j->spec->cgroups_path
+                        ? (j->spec->cgroups_path[0] == '/' ? "cgroupsPath, absolute"
+                                                           : "cgroupsPath, below our own cgroup")
+                        : "default, below our own cgroup");
+        berth_trace(ctx, "cgroup: made for the clone (%s)",
+                    berth_cgroup_clone_fd(j->cgroup) >= 0 ? "clone3 lands in it: CLONE_INTO_CGROUP"
+                                                          : "the init is attached after the clone");
+}
+
 static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struct berth_err *err)
 {
-        if (ctx->cgroup_disabled)
+        if (ctx->cgroup_disabled) {
+                berth_trace(ctx, "cgroup: none (--cgroup-manager disabled)");
                 return 0;
+        }
         struct berth_cgroup_opts co = {
             .id = j->setup.id,
             .path = j->spec->cgroups_path,
@@ -54,6 +77,7 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
                 j->cgroup = NULL;
                 return r;
         }
+        trace_cgroup(j);
         return 0;
 }
 
@@ -64,11 +88,20 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
 static int compile_seccomp(struct create_job *j, struct berth_err *err)
 {
         const struct berth_seccomp *s = &j->spec->seccomp;
-        if (!j->spec->has_seccomp || berth_seccomp_has_notify(s))
+        if (!j->spec->has_seccomp) {
+                berth_trace(j->setup.ctx, "seccomp: none in the spec");
                 return 0;
-        j->seccomp_filter = berth_seccomp_cached_compile(j->root_fd, s, NULL, err);
+        }
+        if (berth_seccomp_has_notify(s)) {
+                berth_trace(j->setup.ctx,
+                            "seccomp: NOTIFY profile, compiled by the init (it hands on the listener)");
+                return 0;
+        }
+        bool hit = false;
+        j->seccomp_filter = berth_seccomp_cached_compile(j->root_fd, s, &hit, err);
         if (!j->seccomp_filter)
                 return -err->code;
+        berth_trace(j->setup.ctx, "seccomp: %s", hit ? "program from the cache" : "compiled (and cached)");
         j->setup.seccomp_filter = j->seccomp_filter;
         return 0;
 }
@@ -131,18 +164,40 @@ int job_record(struct create_job *j, struct berth_err *err)
         return write_config_copy(j, err);
 }
 
+static void trace_namespaces(const struct container_setup *s)
+{
+        if (!s->ctx->log.debug)
+                return;
+        char clone[64], early[64], later[64], joined[64];
+        unsigned long join = 0;
+        for (int t = 0; t < BERTH_NS_COUNT; t++)
+                if (s->ns_fds[t] >= 0)
+                        join |= container_ns_flag(t);
+        berth_trace(s->ctx,
+                    "namespaces: clone3 creates %s; the init creates %s at once, %s later; joins %s%s",
+                    container_ns_names(s->clone_flags, clone, sizeof(clone)),
+                    container_ns_names(s->early_unshare_flags, early, sizeof(early)),
+                    container_ns_names(s->unshare_flags, later, sizeof(later)),
+                    container_ns_names(join, joined, sizeof(joined)),
+                    s->two_stage             ? " (two-stage: a user namespace with paths)"
+                    : s->early_unshare_flags ? " (deferred: v1 cgroups are made meanwhile)"
+                                             : "");
+}
+
 int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
 {
         const struct berth_ctx *ctx = j->setup.ctx;
         j->root_fd = berth_state_root_open(ctx->state_root, err);
         if (j->root_fd < 0)
                 return j->root_fd;
+        berth_trace(ctx, "state root %s", ctx->state_root);
         int r = compile_seccomp(j, err);
         if (r < 0)
                 return r;
         j->state_fd = berth_state_dir_create(j->root_fd, j->setup.id, err);
         if (j->state_fd < 0)
                 return j->state_fd;
+        berth_trace(ctx, "state dir %s/%s created", ctx->state_root, j->setup.id);
         fill_state(j);
         r = setup_cgroup(j, ctx, err);
         if (r >= 0)
@@ -150,8 +205,14 @@ int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct 
         if (r >= 0 && j->cgroup && berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED)
                 container_defer_namespaces(&j->setup);
         if (r >= 0)
+                trace_namespaces(&j->setup);
+        if (r >= 0)
                 r = setup_fifo(j, err);
         if (r >= 0)
                 r = connect_console(j, o->console_socket, err);
+        if (r >= 0)
+                berth_trace(ctx, "start gate: %s; console: %s",
+                            j->run_mode ? "sync socket (run)" : "exec.fifo",
+                            o->console_socket ? o->console_socket : "none (the caller's stdio)");
         return r;
 }

@@ -25,8 +25,13 @@ static int run_runtime_hooks(struct create_job *j, struct berth_err *err)
         _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "creating");
         if (!state)
                 return berth_err_set(err, ENOMEM, "hook state");
+        berth_trace(j->setup.ctx, "hooks: %zu prestart, %zu createRuntime", h->n[BERTH_HOOK_PRESTART],
+                    h->n[BERTH_HOOK_CREATE_RUNTIME]);
         int r = berth_hooks_run(h, BERTH_HOOK_PRESTART, state, err);
-        return r < 0 ? r : berth_hooks_run(h, BERTH_HOOK_CREATE_RUNTIME, state, err);
+        r = r < 0 ? r : berth_hooks_run(h, BERTH_HOOK_CREATE_RUNTIME, state, err);
+        if (r >= 0)
+                berth_trace(j->setup.ctx, "hooks: done");
+        return r;
 }
 
 /* Two-stage start: the bare clone creates the namespaces itself and asks
@@ -39,6 +44,8 @@ static int drive_two_stage(struct create_job *j, struct berth_err *err)
                 r = sync_expect(j->sync_parent, SYNC_WRITE_MAPS, NULL, err);
                 if (r >= 0)
                         r = container_write_id_maps(j->spec, j->pid, err);
+                if (r >= 0)
+                        berth_trace(j->setup.ctx, "two-stage: id maps written for %d", (int)j->pid);
                 if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_PROCEED, j->pid, NULL)) < 0)
                         berth_err_sys(err, -r, "sync with container init");
         }
@@ -52,6 +59,7 @@ static int drive_two_stage(struct create_job *j, struct berth_err *err)
         waitpid(j->intermediate, NULL, 0);
         j->intermediate = 0;
         j->pid = init;
+        berth_trace(j->setup.ctx, "two-stage: the init is %d (new pid namespace)", (int)init);
         close(j->pidfd);
         j->pidfd = (int)syscall(SYS_pidfd_open, init, 0);
         return j->pidfd >= 0 ? 0 : berth_err_sys(err, errno, "pidfd_open of the container init");
@@ -78,6 +86,8 @@ static int send_idmapped_mounts(struct create_job *j, struct berth_err *err)
         int r = berth_idmap_prepare(j->spec, j->setup.bundle, userns, &fds, &n, err);
         if (r >= 0)
                 r = berth_idmap_send_fds(j->sync_parent, fds, n, err);
+        if (r >= 0)
+                berth_trace(j->setup.ctx, "idmapped mounts: %zu sent to the init", n);
         berth_idmap_fds_free(fds, n);
         return r;
 }
@@ -89,6 +99,7 @@ static int finish_cgroup(struct create_job *j, struct berth_err *err)
         int r = berth_cgroup_create_v1(j->cgroup, err);
         if (r < 0)
                 return r;
+        berth_trace(j->setup.ctx, "cgroup: v1 hierarchies ready");
         const char *warnings = berth_cgroup_warnings(j->cgroup);
         if (warnings)
                 berth_warn(j->setup.ctx, "%s", warnings);
@@ -102,6 +113,9 @@ static int finish_cgroup_late(struct create_job *j, struct berth_err *err)
         int r = finish_cgroup(j, err);
         if (r >= 0)
                 sync_send(j->sync_parent, SYNC_CGROUPS, 0, NULL);
+        if (r >= 0)
+                berth_trace(j->setup.ctx,
+                            "sync: CGROUPS sent (the init joins before its first cgroup mount)");
         return r;
 }
 
@@ -110,15 +124,22 @@ static int proceed_after_clone(struct create_job *j, struct berth_err *err)
         /* The init joins the v1 cgroups at PROCEED, or at SYNC_CGROUPS. */
         bool late = j->setup.join_cgroups_late;
         int r = late ? 0 : finish_cgroup(j, err);
-        if (r >= 0 && j->setup.new_userns && !j->setup.two_stage)
+        if (r >= 0 && j->setup.new_userns && !j->setup.two_stage) {
                 r = container_write_id_maps(j->spec, j->pid, err);
-        if (r >= 0 && j->cgroup && j->setup.two_stage)
+                if (r >= 0)
+                        berth_trace(j->setup.ctx, "user namespace: id maps written");
+        }
+        if (r >= 0 && j->cgroup && j->setup.two_stage) {
                 r = berth_cgroup_attach(j->cgroup, j->pid, err);
+                if (r >= 0)
+                        berth_trace(j->setup.ctx, "cgroup: attached %d (two-stage)", (int)j->pid);
+        }
         if (r < 0)
                 return r;
         r = sync_send(j->sync_parent, SYNC_PROCEED, j->pid, NULL);
         if (r < 0)
                 return berth_err_sys(err, -r, "sync with container init");
+        berth_trace(j->setup.ctx, "sync: PROCEED sent (v1 cgroups joined %s)", late ? "late" : "at PROCEED");
         r = j->setup.two_stage ? drive_two_stage(j, err) : 0;
         if (r >= 0)
                 r = send_idmapped_mounts(j, err); /* the init takes them before it mounts */
@@ -144,17 +165,26 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
         if (pid < 0)
                 return pid;
         j->pid = pid;
+        berth_trace(j->setup.ctx, "clone: init %d%s", (int)pid,
+                    cgroup_fd >= 0 && !j->setup.two_stage ? " (into its cgroup)" : "");
         int r = proceed_after_clone(j, err);
         if (r >= 0)
                 r = job_record(j, err);
         if (r >= 0)
                 r = sync_expect(j->sync_parent, SYNC_RUNTIME_HOOKS, NULL, err);
         if (r >= 0)
+                berth_trace(
+                    j->setup.ctx,
+                    "sync: the init reached RUNTIME_HOOKS (namespaces made, rootfs mounted, cgroups joined)");
+        if (r >= 0)
                 r = run_runtime_hooks(j, err);
         if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_HOOKS_DONE, 0, NULL)) < 0)
                 berth_err_sys(err, -r, "sync with container init");
         if (r >= 0)
                 r = sync_expect(j->sync_parent, SYNC_READY, NULL, err);
+        if (r >= 0)
+                berth_trace(j->setup.ctx,
+                            "sync: the init is READY (root entered, process prepared, waiting for start)");
         /* run: the init goes on to its execve while we write the state; a
          * failure below kills it (job_abort) as before. */
         if (r >= 0 && j->run_mode && (r = sync_send(j->sync_parent, SYNC_START, 0, NULL)) < 0)
@@ -166,22 +196,29 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
         if (j->cgroup)
                 j->st.cgroup = berth_cgroup_dump(j->cgroup);
         r = berth_state_write(j->state_fd, &j->st, err);
+        if (r >= 0)
+                berth_trace(j->setup.ctx, "state written: created, pid %d", (int)j->pid);
         return r < 0 ? r : berth_write_pid_file(o->pid_file, j->pid, err);
 }
 
 void job_abort(struct create_job *j)
 {
-        struct berth_err ignored = {0};
+        const struct berth_ctx *ctx = j->setup.ctx;
+        struct berth_err undo = {0};
+        berth_trace(ctx, "abort: undo (init %d, cgroup %s, state dir %s)", (int)j->pid,
+                    j->cgroup ? "yes" : "no", j->state_fd >= 0 ? "yes" : "no");
         if (j->pidfd >= 0)
                 syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
         berth_kill_and_reap(&j->intermediate);
         /* The init is our child except after a two-stage start. */
         if (j->pid > 0 && waitpid(j->pid, NULL, WNOHANG) == 0)
                 berth_kill_and_reap(&j->pid);
-        if (j->cgroup)
-                berth_cgroup_destroy(j->cgroup, &ignored);
-        if (j->state_fd >= 0)
-                berth_state_dir_remove(j->root_fd, j->setup.id, &ignored);
+        if (j->cgroup && berth_cgroup_destroy(j->cgroup, &undo) < 0)
+                berth_warn(ctx, "container '%s': could not remove its cgroup: %s", j->setup.id, undo.msg);
+        berth_err_clear(&undo);
+        if (j->state_fd >= 0 && berth_state_dir_remove(j->root_fd, j->setup.id, &undo) < 0)
+                berth_warn(ctx, "container '%s': could not remove its state directory: %s", j->setup.id,
+                           undo.msg);
 }
 
 void job_release(struct create_job *j)

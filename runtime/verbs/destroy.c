@@ -24,10 +24,15 @@ int container_destroy(const struct berth_ctx *ctx, int root_fd, const char *id, 
                 int r = berth_cgroup_destroy(cg, err);
                 if (r < 0)
                         return berth_err_wrap(err, "delete container '%s'", id);
+                berth_trace(ctx, "delete '%s': cgroup %s removed", id, berth_cgroup_path(cg));
         }
         int r = berth_state_dir_remove(root_fd, id, err);
         if (r < 0)
                 return berth_err_wrap(err, "delete container '%s'", id);
+        berth_trace(ctx, "delete '%s': state directory removed", id);
+        if (spec && spec->hooks.n[BERTH_HOOK_POSTSTOP])
+                berth_trace(ctx, "hooks: %zu poststop", spec->hooks.n[BERTH_HOOK_POSTSTOP]);
         run_poststop(ctx, spec, st);
+        berth_trace(ctx, "delete '%s': done", id);
         return 0;
 }

@@ -186,6 +186,28 @@ static int exec_wait(struct exec_job *j, const struct berth_exec_opts *o, int *e
         return container_wait_forwarding(j->pid, j->pidfd, exit_code, err);
 }
 
+/* What exec is about to do, for --debug. */
+static void trace_plan(const struct berth_ctx *ctx, const struct exec_job *j, const struct berth_exec_opts *o)
+{
+        if (!ctx->log.debug)
+                return;
+        char joins[64];
+        unsigned long flags = 0;
+        for (int t = 0; t < BERTH_NS_COUNT; t++)
+                if (j->spec->namespaces[t].present)
+                        flags |= container_ns_flag(t);
+        const struct berth_process *p = &j->spec->process;
+        berth_trace(ctx, "exec '%s': %s, init %d; joins namespaces %s; cgroup %s%s%s; stdio: %s; process %s",
+                    o->id, berth_status_name(j->info.status), (int)j->info.st.pid,
+                    container_ns_names(flags, joins, sizeof(joins)),
+                    j->info.st.cgroup ? "the container's" : "none", o->cgroup ? " + sub-cgroup " : "",
+                    o->cgroup ? o->cgroup : "",
+                    !p->terminal        ? "the caller's (pipes or files as given)"
+                    : o->console_socket ? "terminal, master to --console-socket"
+                                        : "terminal, relayed by our own proxy",
+                    p->n_args ? p->args[0] : "-");
+}
+
 int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_opts *o, int *exit_code,
                          struct berth_err *err)
 {
@@ -194,7 +216,10 @@ int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_op
                              .console_sock = -EBADF,
                              .cgroup_fd = -EBADF,
                              .pidfd = -EBADF};
+        berth_trace(ctx, "exec '%s': begin", o->id);
         int r = load_container(&j, ctx, o, err);
+        if (r >= 0)
+                trace_plan(ctx, &j, o);
         if (r >= 0)
                 r = setup_console(&j, o, err);
         if (r >= 0)
@@ -202,7 +227,12 @@ int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_op
         if (r >= 0)
                 r = spawn(&j, o, err);
         if (r >= 0)
+                berth_trace(ctx, "exec '%s': process %d runs (execve done: sync socket at EOF)%s", o->id,
+                            (int)j.pid, o->detach ? ", detached" : "; waiting");
+        if (r >= 0)
                 r = exec_wait(&j, o, exit_code, err);
+        if (r >= 0 && !o->detach)
+                berth_trace(ctx, "exec '%s': exited with %d", o->id, *exit_code);
         job_free(&j);
         return r < 0 ? berth_err_wrap(err, "exec in container '%s'", o->id) : 0;
 }

@@ -40,6 +40,9 @@ int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, b
         int r = berth_container_load(ctx, id, &info, err);
         if (r < 0)
                 return r;
+        berth_trace(ctx, "kill '%s': %s, init %d, signal %d to %s", id, berth_status_name(info.status),
+                    (int)info.st.pid, sig,
+                    all && info.st.cgroup ? "every process (cgroup)" : "the init (pidfd)");
         if (info.status == BERTH_STATUS_STOPPED || info.status == BERTH_STATUS_CREATING) {
                 r = berth_err_set(err, EINVAL, "container %s is not running (%s)", id,
                                   berth_status_name(info.status));
@@ -52,6 +55,8 @@ int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, b
                         r = berth_err_sys(err, errno, "kill container %s", id);
         }
         berth_container_info_clear(&info);
+        if (r >= 0)
+                berth_trace(ctx, "kill '%s': sent", id);
         return r < 0 ? r : 0;
 }
 

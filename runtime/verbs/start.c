@@ -46,7 +46,8 @@ static int wait_for_exec(int fifo, struct berth_err *err)
 /* The pidfd comes first: opening the fifo is what lets the init go, and a
  * short-lived process can run, end and be reaped (by a subreaper such as
  * conmon) before a pidfd opened afterwards could find it. */
-static int release_init(int state_fd, const struct berth_state *st, struct berth_err *err)
+static int release_init(const struct berth_ctx *ctx, int state_fd, const struct berth_state *st,
+                        struct berth_err *err)
 {
         _cleanup_close_ int pidfd = container_open_init(st, err);
         if (pidfd < 0)
@@ -54,13 +55,18 @@ static int release_init(int state_fd, const struct berth_state *st, struct berth
         _cleanup_close_ int fifo = openat(state_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fifo < 0)
                 return berth_err_sys(err, errno, "open exec fifo");
+        berth_trace(ctx, "start '%s': exec.fifo opened (the init %d may go)", st->id, (int)st->pid);
         int r = wait_for_byte(fifo, pidfd, err);
         if (r < 0)
                 return r;
+        berth_trace(ctx, "start '%s': the init took the go", st->id);
         /* From here on the container counts as started, whatever happens. */
         if (unlinkat(state_fd, "exec.fifo", 0) < 0)
                 return berth_err_sys(err, errno, "remove exec fifo");
-        return wait_for_exec(fifo, err);
+        r = wait_for_exec(fifo, err);
+        if (r >= 0)
+                berth_trace(ctx, "start '%s': the process runs (execve done: exec.fifo at EOF)", st->id);
+        return r;
 }
 
 static void run_poststart(const struct berth_ctx *ctx, int state_fd, const struct berth_state *st)
@@ -68,6 +74,7 @@ static void run_poststart(const struct berth_ctx *ctx, int state_fd, const struc
         struct berth_err err = {0};
         struct berth_spec *spec = berth_spec_load(state_fd, &err);
         if (spec && spec->hooks.n[BERTH_HOOK_POSTSTART]) {
+                berth_trace(ctx, "hooks: %zu poststart", spec->hooks.n[BERTH_HOOK_POSTSTART]);
                 _cleanup_free_ char *state = berth_oci_state_format(st, BERTH_STATUS_RUNNING, false, false);
                 if (berth_hooks_run(&spec->hooks, BERTH_HOOK_POSTSTART, state, &err) < 0)
                         berth_warn(ctx, "%s", err.msg);
@@ -80,14 +87,17 @@ static void run_poststart(const struct berth_ctx *ctx, int state_fd, const struc
 int berth_container_start(const struct berth_ctx *ctx, const char *id, struct berth_err *err)
 {
         struct container_locked c;
+        berth_trace(ctx, "start '%s': begin", id);
         int r = container_open_locked(ctx, id, &c, err);
         if (r < 0)
                 return r;
+        berth_trace(ctx, "start '%s': locked, %s, init %d", id, berth_status_name(c.info.status),
+                    (int)c.info.st.pid);
         if (c.info.status != BERTH_STATUS_CREATED) {
                 r = berth_err_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
                                   berth_status_name(c.info.status));
         } else {
-                r = release_init(c.state_fd, &c.info.st, err);
+                r = release_init(ctx, c.state_fd, &c.info.st, err);
                 if (r >= 0)
                         run_poststart(ctx, c.state_fd, &c.info.st);
         }

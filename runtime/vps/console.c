@@ -363,6 +363,8 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
         berth_closep(&result_pipe[1]);
         keeper_close(&k);
         if (mid > 0) {
+                vps_trace(v, "VPS %s: console keeper started (log %s, socket %s); the worker boots the guest",
+                          cfg->name, k.log_path, k.sock_path);
                 while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
                         ;
                 r = read_result(result_pipe[0], err);
@@ -390,5 +392,6 @@ int berth_vps_console_attach(const struct berth_vps_ctx *v, const char *name, st
         _cleanup_close_ int sock = berth_connect_unix(path, err);
         if (sock < 0)
                 return berth_err_wrap(err, "console of VPS %s", name);
+        vps_trace(v, "VPS %s: console: connected to the keeper at %s; relaying", name, path);
         return berth_tty_proxy_attach(sock, err);
 }

@@ -25,12 +25,15 @@ int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_
 {
         char id[BERTH_VPS_NAME_MAX + 8];
         berth_vps_container_id(cfg->name, id, sizeof(id));
+        vps_trace(v, "VPS %s: removing container %s and its network", cfg->name, id);
         int r = berth_container_delete(v->ctx, id, true, err);
         struct berth_err net_err = {0};
-        int rn = vps_net_down(cfg, &net_err);
+        int rn = vps_net_down(v, cfg, &net_err);
         if (r >= 0 && rn < 0) {
                 *err = net_err;
                 r = rn;
+        } else if (rn < 0) { /* the delete's error is returned; this one must not vanish */
+                vps_warn(v, "%s", net_err.msg);
         }
         return r;
 }

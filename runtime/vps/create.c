@@ -208,9 +208,12 @@ static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *
                 for (size_t i = 0; names[i] && r >= 0; i++) {
                         struct berth_vps_config o;
                         struct berth_err ignore = {0};
-                        if (!strcmp(names[i], cfg->name) ||
-                            berth_vps_config_load(v, names[i], &o, &ignore) < 0)
+                        if (!strcmp(names[i], cfg->name))
                                 continue;
+                        if (berth_vps_config_load(v, names[i], &o, &ignore) < 0) {
+                                vps_trace(v, "VPS %s: not compared (%s)", names[i], ignore.msg);
+                                continue;
+                        }
                         clash |= !strcmp(o.net.host_if, cfg->net.host_if);
                         used[i] = o.userns;
                         r = check_addrs(&o, cfg, names[i], err);
@@ -277,6 +280,32 @@ static int create_files(const struct berth_vps_ctx *v, struct berth_vps_config *
         return r;
 }
 
+/* A failed create leaves nothing: the template mark and the directory go;
+ * what cannot be removed is named. */
+static void undo_create(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg)
+{
+        struct berth_err e = {0};
+        if (vps_template_mark(v, cfg->template_name, cfg->name, false, &e) < 0)
+                vps_warn(v, "VPS %s: could not unmark template %s: %s", cfg->name, cfg->template_name, e.msg);
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s/vps", v->data_dir);
+        _cleanup_close_ int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        berth_err_clear(&e);
+        if (parent < 0)
+                vps_warn(v, "VPS %s: could not remove its directory: open %s: %s", cfg->name, dir,
+                         strerror(errno));
+        else if (vps_rm_rf_at(parent, cfg->name, &e) < 0)
+                vps_warn(v, "VPS %s: could not remove its directory: %s", cfg->name, e.msg);
+}
+
+static const char *userns_text(const struct berth_vps_userns *u, char *buf, size_t len)
+{
+        if (!u->enabled)
+                return "none (privileged)";
+        snprintf(buf, len, "ids %u-%u", u->host_id, u->host_id + u->size - 1);
+        return buf;
+}
+
 int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_create_opts *o,
                      struct berth_err *err)
 {
@@ -287,8 +316,9 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
         int r = berth_vps_template_load(v, o->template_name, &t, err);
         if (r < 0)
                 return r;
+        vps_trace(v, "VPS %s: create from template %s (%s)", o->name, o->template_name, t.rootfs);
         struct berth_vps_config cfg = {0};
-        char dir[PATH_MAX];
+        char dir[PATH_MAX], range[64];
         r = fill_config(o, &cfg, err);
         _cleanup_close_ int lock = r >= 0 ? lock_vps_parent(v, err) : -EBADF;
         if (r >= 0 && lock < 0)
@@ -300,14 +330,12 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
         if (r >= 0 && mkdir(dir, 0700) < 0)
                 r = errno == EEXIST ? berth_err_set(err, EEXIST, "VPS %s already exists", o->name)
                                     : berth_err_sys(err, errno, "mkdir %s", dir);
-        else if (r >= 0 && (r = create_files(v, &cfg, t.rootfs, err)) < 0) {
-                struct berth_err ignore = {0};
-                vps_template_mark(v, cfg.template_name, cfg.name, false, &ignore);
-                snprintf(dir, sizeof(dir), "%s/vps", v->data_dir);
-                _cleanup_close_ int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (parent >= 0)
-                        vps_rm_rf_at(parent, o->name, &ignore);
-        }
+        else if (r >= 0 && (r = create_files(v, &cfg, t.rootfs, err)) < 0)
+                undo_create(v, &cfg);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: created in %s (template %s; host end %s; user namespace %s)", o->name,
+                          dir, o->template_name, cfg.net.host_if,
+                          userns_text(&cfg.userns, range, sizeof(range)));
         berth_vps_config_clear(&cfg);
         berth_vps_template_clear(&t);
         return r < 0 ? berth_err_wrap(err, "create VPS %s", o->name) : 0;
@@ -325,16 +353,21 @@ int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool forc
                 r = lock;
         } else if ((r = vps_container_load(v, name, &info, err)) == 0) {
                 bool live = info.status != BERTH_STATUS_STOPPED;
+                vps_trace(v, "VPS %s: destroy: container %s%s", name, berth_status_name(info.status),
+                          live && force ? ", --force" : "");
                 berth_container_info_clear(&info);
                 r = live && !force
                         ? berth_err_set(err, EBUSY, "VPS %s is running (stop it or use --force)", name)
                         : vps_container_cleanup(v, &cfg, err);
         } else if (r == -ENOENT) {
                 /* No container: the network may still be up after a crash. */
-                r = vps_net_down(&cfg, err);
+                vps_trace(v, "VPS %s: destroy: no container; tearing down any network left", name);
+                r = vps_net_down(v, &cfg, err);
         }
         if (r >= 0)
                 r = vps_template_mark(v, cfg.template_name, name, false, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: template %s unmarked", name, cfg.template_name);
         char dir[PATH_MAX];
         snprintf(dir, sizeof(dir), "%s/vps", v->data_dir);
         _cleanup_close_ int parent = r >= 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
@@ -342,6 +375,8 @@ int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool forc
                 r = berth_err_sys(err, errno, "open %s", dir);
         if (r >= 0)
                 r = vps_rm_rf_at(parent, name, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: directory %s/%s removed", name, dir, name);
         berth_vps_config_clear(&cfg);
         return r < 0 ? berth_err_wrap(err, "destroy VPS %s", name) : 0;
 }

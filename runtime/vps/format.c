@@ -114,6 +114,9 @@ static int write_config_json(const struct berth_vps_ctx *v, const struct berth_v
         char *const *init = cfg->init ? cfg->init : t.init ? t.init : default_init;
         char cgroup[BERTH_VPS_NAME_MAX + 32];
         berth_vps_cgroup_name(v, cfg->name, cgroup, sizeof(cgroup));
+        vps_trace(v, "VPS %s: template %s (%s), init %s, cgroupsPath %s, user namespace %s", cfg->name,
+                  cfg->template_name, t.rootfs, init[0], cgroup,
+                  cfg->userns.enabled ? "own" : "none (privileged)");
         _cleanup_free_ char *json = berth_spec_vps_json(cfg, init, cgroup, err);
         berth_vps_template_clear(&t);
         if (!json)
@@ -122,6 +125,7 @@ static int write_config_json(const struct berth_vps_ctx *v, const struct berth_v
         if ((r = berth_vps_path(v, cfg->name, "config.json", path, sizeof(path))) < 0 ||
             (r = vps_write_file_atomic(path, json, strlen(json))) < 0)
                 return berth_err_sys(err, -r, "write config.json of VPS %s", cfg->name);
+        vps_trace(v, "VPS %s: config.json %s", cfg->name, r ? "written" : "unchanged");
         return 0;
 }
 
@@ -137,6 +141,7 @@ int berth_vps_config_save(const struct berth_vps_ctx *v, const struct berth_vps_
                 r = vps_write_file_atomic(path, text, strlen(text));
         if (r < 0)
                 return berth_err_sys(err, -r, "write vps.json of VPS %s", cfg->name);
+        vps_trace(v, "VPS %s: vps.json %s", cfg->name, r ? "written" : "unchanged");
         return write_config_json(v, cfg, err);
 }
 

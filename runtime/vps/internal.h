@@ -8,11 +8,15 @@
 
 #include "berth/vps.h"
 
+/* The trace (--debug) and warnings of a VPS verb, through its berth_ctx. */
+#define vps_trace(v, ...) berth_trace((v)->ctx, __VA_ARGS__)
+#define vps_warn(v, ...)  berth_warn((v)->ctx, __VA_ARGS__)
+
 void vps_strv_free(char **v);
 /* Whole file into a NUL-terminated buffer; -errno. */
 int vps_read_file(const char *path, char **text, size_t *len);
-/* data and a newline into path: path.tmp + fsync + rename, or nothing when
- * path holds exactly that already; -errno. */
+/* data and a newline into path: path.tmp + fsync + rename (1), or nothing
+ * when path holds exactly that already (0); -errno. */
 int vps_write_file_atomic(const char *path, const char *data, size_t len);
 /* Removes name below dir_fd and everything in it without following
  * symlinks or crossing into other mounts (the upper layer is guest data);
@@ -21,12 +25,15 @@ int vps_rm_rf_at(int dir_fd, const char *name, struct berth_err *err);
 
 json_t *vps_config_json(const struct berth_vps_config *cfg);
 
-/* The network config of cfg for netns/ (points into cfg). */
-void vps_net_config(const struct berth_vps_config *cfg, struct berth_net_config *nc);
+/* The network config of cfg for netns/ (points into cfg and v); undo
+ * failures go to v's warnings. */
+void vps_net_config(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                    struct berth_net_config *nc);
 /* Opens the init's network namespace and wires it; tears down on failure. */
-int vps_net_up(const struct berth_vps_config *cfg, pid_t init_pid, struct berth_err *err);
+int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t init_pid,
+               struct berth_err *err);
 /* Removes what vps_net_up made (idempotent); the bridge goes with its last port. */
-int vps_net_down(const struct berth_vps_config *cfg, struct berth_err *err);
+int vps_net_down(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err);
 
 /* Writes /etc/hostname, /etc/hosts and /etc/resolv.conf below root_fd. */
 int vps_guest_files(int root_fd, const struct berth_vps_config *cfg, struct berth_err *err);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "berth/log.h"
 #include "berth/netns.h"
 
 struct net_ctx {
@@ -112,6 +113,12 @@ static void ctx_close(struct net_ctx *x)
         berth_nl_close(x->host);
         berth_nl_close(x->guest);
         x->host = x->guest = NULL;
+}
+
+/* An undo step failed: what stays behind is named, never dropped. */
+static void undo_failed(const struct net_ctx *x, const char *what, const struct berth_err *e)
+{
+        berth_log_warn(x->c->log, "network %s: could not undo %s: %s", x->c->host_if, what, e->msg);
 }
 
 /* Runs an operation whose "already so" answer (EEXIST, ENOENT, ...) counts
@@ -241,7 +248,8 @@ static int routed_host_addr(struct net_ctx *x, const struct berth_ip_addr *a, st
         r = berth_neigh_proxy_add(x->host, x->c->proxy_if, a, err);
         if (r < 0) {
                 struct berth_err scratch = {0};
-                berth_route_del(x->host, &rt, &scratch);
+                if (berth_route_del(x->host, &rt, &scratch) < 0)
+                        undo_failed(x, "a host route", &scratch);
         }
         return r;
 }
@@ -300,12 +308,13 @@ static void rollback(struct net_ctx *x)
 {
         struct berth_err scratch = {0};
         for (size_t i = 0; x->c->proxy_if && i < x->n_proxied; i++)
-                berth_neigh_proxy_del(x->host, x->c->proxy_if, &x->c->addrs[i], &scratch);
+                if (berth_neigh_proxy_del(x->host, x->c->proxy_if, &x->c->addrs[i], &scratch) < 0)
+                        undo_failed(x, "a proxy ARP/NDP entry", &scratch);
         /* The peer, the host routes and the host end's sysctls go with it. */
-        if (x->created_veth)
-                berth_link_del(x->host, x->c->host_if, &scratch);
-        if (x->created_bridge)
-                berth_link_del(x->host, x->c->bridge, &scratch);
+        if (x->created_veth && berth_link_del(x->host, x->c->host_if, &scratch) < 0)
+                undo_failed(x, "the veth pair", &scratch);
+        if (x->created_bridge && berth_link_del(x->host, x->c->bridge, &scratch) < 0)
+                undo_failed(x, "the bridge", &scratch);
 }
 
 static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
@@ -432,9 +441,10 @@ static int addr_add_steps(struct net_ctx *x, const struct berth_ip_addr *a, stru
         if (r < 0 && routed) {
                 struct berth_err scratch = {0};
                 struct berth_route rt = host_route(x, a);
-                berth_route_del(x->host, &rt, &scratch);
-                if (x->c->proxy_if)
-                        berth_neigh_proxy_del(x->host, x->c->proxy_if, a, &scratch);
+                if (berth_route_del(x->host, &rt, &scratch) < 0)
+                        undo_failed(x, "a host route", &scratch);
+                if (x->c->proxy_if && berth_neigh_proxy_del(x->host, x->c->proxy_if, a, &scratch) < 0)
+                        undo_failed(x, "a proxy ARP/NDP entry", &scratch);
         }
         return r;
 }

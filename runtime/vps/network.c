@@ -7,7 +7,8 @@
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
-void vps_net_config(const struct berth_vps_config *cfg, struct berth_net_config *nc)
+void vps_net_config(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                    struct berth_net_config *nc)
 {
         memset(nc, 0, sizeof(*nc));
         nc->mode = cfg->net.mode;
@@ -18,23 +19,35 @@ void vps_net_config(const struct berth_vps_config *cfg, struct berth_net_config 
         nc->n_addrs = cfg->net.n_addrs;
         nc->gw4 = cfg->net.gw4;
         nc->gw6 = cfg->net.gw6;
+        nc->log = v->ctx ? &v->ctx->log : NULL;
 }
 
-int vps_net_up(const struct berth_vps_config *cfg, pid_t init_pid, struct berth_err *err)
+int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t init_pid,
+               struct berth_err *err)
 {
         _cleanup_close_ int netns = berth_netns_open_pid(init_pid, err);
         if (netns < 0)
                 return netns;
         struct berth_net_config nc;
-        vps_net_config(cfg, &nc);
+        vps_net_config(v, cfg, &nc);
+        vps_trace(v, "VPS %s: network %s: host end %s%s%s, %zu addresses, in the netns of %d", cfg->name,
+                  cfg->net.mode == BERTH_NET_BRIDGED  ? "bridged"
+                  : cfg->net.mode == BERTH_NET_ROUTED ? "routed"
+                                                      : "other",
+                  cfg->net.host_if, nc.bridge ? " on bridge " : "", nc.bridge ? nc.bridge : "",
+                  cfg->net.n_addrs, (int)init_pid);
         int r = berth_net_setup(&nc, netns, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: network up", cfg->name);
         return r < 0 ? berth_err_wrap(err, "VPS %s: network", cfg->name) : 0;
 }
 
-int vps_net_down(const struct berth_vps_config *cfg, struct berth_err *err)
+int vps_net_down(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
 {
         struct berth_net_config nc;
-        vps_net_config(cfg, &nc);
+        vps_net_config(v, cfg, &nc);
         int r = berth_net_teardown(&nc, BERTH_NET_TEARDOWN_BRIDGE, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: network torn down (host end %s)", cfg->name, cfg->net.host_if);
         return r < 0 ? berth_err_wrap(err, "VPS %s: network teardown", cfg->name) : 0;
 }

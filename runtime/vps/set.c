@@ -103,8 +103,8 @@ struct live_change {
 };
 
 /* Addresses one by one; on failure the ones done are put back. */
-static int apply_addrs(const struct berth_vps_config *cfg, pid_t pid, const struct live_change *lc,
-                       struct berth_err *err)
+static int apply_addrs(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t pid,
+                       const struct live_change *lc, struct berth_err *err)
 {
         if (!lc->n_added && !lc->n_removed)
                 return 0;
@@ -112,7 +112,7 @@ static int apply_addrs(const struct berth_vps_config *cfg, pid_t pid, const stru
         if (netns < 0)
                 return netns;
         struct berth_net_config nc;
-        vps_net_config(cfg, &nc);
+        vps_net_config(v, cfg, &nc);
         size_t del = 0, add = 0;
         int r = 0;
         while (r >= 0 && del < lc->n_removed)
@@ -121,13 +121,17 @@ static int apply_addrs(const struct berth_vps_config *cfg, pid_t pid, const stru
         while (r >= 0 && add < lc->n_added)
                 if ((r = berth_net_addr_add(&nc, netns, &lc->added[add], err)) >= 0)
                         add++;
-        if (r >= 0)
+        if (r >= 0) {
+                vps_trace(v, "VPS %s: %zu addresses added, %zu removed live", cfg->name, add, del);
                 return 0;
-        struct berth_err ignore = {0};
+        }
+        struct berth_err undo = {0};
         for (size_t i = 0; i < add; i++)
-                berth_net_addr_del(&nc, netns, &lc->added[i], &ignore);
+                if (berth_net_addr_del(&nc, netns, &lc->added[i], &undo) < 0)
+                        vps_warn(v, "VPS %s: could not take back an added address: %s", cfg->name, undo.msg);
         for (size_t i = 0; i < del; i++)
-                berth_net_addr_add(&nc, netns, &lc->removed[i], &ignore);
+                if (berth_net_addr_add(&nc, netns, &lc->removed[i], &undo) < 0)
+                        vps_warn(v, "VPS %s: could not put back a removed address: %s", cfg->name, undo.msg);
         return r;
 }
 
@@ -154,16 +158,21 @@ static int apply_live(const struct berth_vps_ctx *v, const struct berth_vps_conf
                 return r;
         bool live = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
         pid_t pid = info.st.pid;
+        vps_trace(v, "VPS %s: container %s%s", cfg->name, berth_status_name(info.status),
+                  live ? ": changes applied live" : ": changes saved only");
         berth_container_info_clear(&info);
         if (!live)
                 return 0;
         bool limits_changed = !limits_equal(&old->limits, &cfg->limits);
         if (limits_changed && (r = apply_limits(v, cfg->name, &cfg->limits, err)) < 0)
                 return r;
-        r = apply_addrs(cfg, pid, lc, err);
+        if (limits_changed)
+                vps_trace(v, "VPS %s: limits updated in its cgroup", cfg->name);
+        r = apply_addrs(v, cfg, pid, lc, err);
         if (r < 0 && limits_changed) {
-                struct berth_err ignore = {0};
-                apply_limits(v, cfg->name, &old->limits, &ignore);
+                struct berth_err undo = {0};
+                if (apply_limits(v, cfg->name, &old->limits, &undo) < 0)
+                        vps_warn(v, "VPS %s: could not restore the old limits: %s", cfg->name, undo.msg);
         }
         return r;
 }
@@ -211,6 +220,7 @@ int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct 
                   struct berth_err *err)
 {
         struct berth_vps_config old, cfg;
+        vps_trace(v, "VPS %s: set", name);
         int r = berth_vps_config_load(v, name, &old, err);
         if (r < 0)
                 return r;

@@ -59,11 +59,15 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
                         umount2(lower, MNT_DETACH);
                 return r;
         }
+        vps_trace(v, "VPS %s: overlay mounted on %s (lower %s%s) in a private mount namespace", cfg->name,
+                  rootfs, lower, cfg->userns.enabled ? ", idmapped" : "");
         _cleanup_close_ int root_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 r = berth_err_sys(err, errno, "open %s", rootfs);
         if (r >= 0)
                 r = vps_guest_files(root_fd, cfg, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: guest files written (hostname, hosts, resolv.conf)", cfg->name);
         char id[BERTH_VPS_NAME_MAX + 8];
         struct berth_create_opts o = {.id = berth_vps_container_id(cfg->name, id, sizeof(id)),
                                       .bundle = dir,
@@ -75,6 +79,8 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
         umount2(rootfs, MNT_DETACH);
         if (cfg->userns.enabled)
                 umount2(lower, MNT_DETACH);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: container %s created; our overlay mount detached", cfg->name, o.id);
         return r;
 }
 
@@ -91,17 +97,24 @@ static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cf
                 r = berth_err_set(err, ENOENT, "container vanished after create");
         if (r >= 0) {
                 r = vps_userns_delegate_cgroup(cfg, info.st.cgroup, err);
+                if (r >= 0 && cfg->userns.enabled)
+                        vps_trace(v, "VPS %s: cgroup delegated to the guest's root", cfg->name);
                 if (r >= 0)
-                        r = vps_net_up(cfg, info.st.pid, err);
+                        r = vps_net_up(v, cfg, info.st.pid, err);
                 berth_container_info_clear(&info);
         }
         char id[BERTH_VPS_NAME_MAX + 8];
         if (r >= 0)
                 r = berth_container_start(v->ctx, berth_vps_container_id(cfg->name, id, sizeof(id)), err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: guest init started", cfg->name);
         if (r < 0) {
                 /* Nothing may stay behind a failed start. */
-                struct berth_err ignore = {0};
-                vps_container_cleanup(v, cfg, &ignore);
+                vps_trace(v, "VPS %s: start failed; removing what was made", cfg->name);
+                struct berth_err undo = {0};
+                if (vps_container_cleanup(v, cfg, &undo) < 0)
+                        vps_warn(v, "VPS %s: could not clean up after the failed start: %s", cfg->name,
+                                 undo.msg);
         }
         return r;
 }
@@ -109,6 +122,7 @@ static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cf
 int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
 {
         struct berth_vps_config cfg;
+        vps_trace(v, "VPS %s: start", name);
         int r = berth_vps_config_load(v, name, &cfg, err);
         if (r < 0)
                 return r;
@@ -118,6 +132,9 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
                 r = lock;
         } else if ((r = vps_container_load(v, name, &info, err)) == 0) {
                 enum berth_status st = info.status;
+                vps_trace(v, "VPS %s: a container exists (%s)%s", name, berth_status_name(st),
+                          st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED ? ""
+                                                                                  : ": a leftover, removed");
                 berth_container_info_clear(&info);
                 /* A guest that halted itself leaves a stopped container, a
                  * start that crashed a created one (we hold the lock, so no
@@ -127,13 +144,16 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
                                          berth_status_name(st))
                          : vps_container_cleanup(v, &cfg, err);
         } else if (r == -ENOENT) {
-                r = vps_net_down(&cfg, err);
+                vps_trace(v, "VPS %s: no container; tearing down any network left by a crash", name);
+                r = vps_net_down(v, &cfg, err);
         }
         /* Regenerated at every start: a changed template or berth applies. */
         if (r >= 0)
                 r = berth_vps_config_save(v, &cfg, err);
         if (r >= 0)
                 r = vps_console_boot(v, &cfg, boot, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: running", name);
         berth_vps_config_clear(&cfg);
         return r < 0 ? berth_err_wrap(err, "start VPS %s", name) : 0;
 }

@@ -12,11 +12,14 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
         memset(st, 0, sizeof(*st));
         struct berth_container_info info;
         int r = vps_container_load(v, name, &info, err);
-        if (r == -ENOENT)
+        if (r == -ENOENT) {
+                vps_trace(v, "VPS %s: no container: stopped", name);
                 return 0;
+        }
         if (r < 0)
                 return r;
         st->running = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
+        vps_trace(v, "VPS %s: container %s, init %d", name, berth_status_name(info.status), (int)info.st.pid);
         st->pid = st->running ? info.st.pid : 0;
         berth_container_info_clear(&info);
         if (!st->running)
@@ -26,6 +29,8 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
         /* Usage is a bonus: a VPS whose cgroup cannot be read is still running. */
         st->has_stats = berth_container_stats(v->ctx, berth_vps_container_id(name, id, sizeof(id)),
                                               &st->stats, &serr) >= 0;
+        if (!st->has_stats)
+                vps_trace(v, "VPS %s: usage unavailable: %s", name, serr.msg);
         return 0;
 }
 
@@ -46,6 +51,8 @@ int berth_vps_exec(const struct berth_vps_ctx *v, const char *name, char **args,
             .cwd = "/",
             .tty = tty,
         };
+        vps_trace(v, "VPS %s: exec %s in %s on %s", name, args[0], o.id,
+                  tty ? "a pseudo-terminal" : "the caller's stdio");
         r = berth_container_exec(v->ctx, &o, exit_code, err);
         return r < 0 ? berth_err_wrap(err, "exec in VPS %s", name) : 0;
 }

@@ -39,12 +39,14 @@ static int stop_signal(const struct berth_vps_ctx *v, const struct berth_vps_con
         if (cfg->stop_signal)
                 return cfg->stop_signal;
         struct berth_vps_template t;
-        struct berth_err ignore = {0};
+        struct berth_err terr = {0};
         int sig = SIGTERM;
-        if (berth_vps_template_load(v, cfg->template_name, &t, &ignore) == 0) {
+        if (berth_vps_template_load(v, cfg->template_name, &t, &terr) == 0) {
                 if (t.stop_signal)
                         sig = t.stop_signal;
                 berth_vps_template_clear(&t);
+        } else {
+                vps_trace(v, "VPS %s: template unreadable (%s): stop signal SIGTERM", cfg->name, terr.msg);
         }
         return sig;
 }
@@ -82,13 +84,21 @@ static int signal_running(const struct berth_vps_ctx *v, struct stop_job *j,
                 return cleanup_now(v, j);
         char id[BERTH_VPS_NAME_MAX + 8];
         berth_vps_container_id(j->cfg.name, id, sizeof(id));
-        struct berth_err ignore = {0};
+        struct berth_err rerr = {0};
         /* A frozen init cannot act on its signal. */
-        if (info->status == BERTH_STATUS_PAUSED)
-                berth_container_resume(v->ctx, id, &ignore);
+        if (info->status == BERTH_STATUS_PAUSED && berth_container_resume(v->ctx, id, &rerr) < 0)
+                vps_warn(v,
+                         "VPS %s: could not thaw it for its stop signal (it gets killed at the timeout): %s",
+                         j->cfg.name, rerr.msg);
         /* --timeout 0: no signal, the deadline is now and the kill follows. */
-        if (timeout_s > 0)
-                syscall(SYS_pidfd_send_signal, j->pidfd, stop_signal(v, &j->cfg), NULL, 0);
+        if (timeout_s > 0) {
+                int sig = stop_signal(v, &j->cfg);
+                syscall(SYS_pidfd_send_signal, j->pidfd, sig, NULL, 0);
+                vps_trace(v, "VPS %s: signal %d sent to the init %d; waiting up to %ds", j->cfg.name, sig,
+                          (int)info->st.pid, timeout_s);
+        } else {
+                vps_trace(v, "VPS %s: --timeout 0: killing at once", j->cfg.name);
+        }
         return 1;
 }
 
@@ -109,12 +119,15 @@ static int job_begin(const struct berth_vps_ctx *v, struct stop_job *j, int time
         struct berth_container_info info;
         r = vps_container_load(v, name, &info, err);
         if (r == -ENOENT) {
-                struct berth_err ignore = {0};
-                vps_net_down(&j->cfg, &ignore); /* leftovers of a crash */
+                struct berth_err net_err = {0};
+                if (vps_net_down(v, &j->cfg, &net_err) < 0) /* leftovers of a crash */
+                        vps_warn(v, "%s", net_err.msg);
                 return berth_err_set(err, ESRCH, "VPS %s is not running", name);
         }
         if (r < 0)
                 return r;
+        vps_trace(v, "VPS %s: stop: container %s, init %d", name, berth_status_name(info.status),
+                  (int)info.st.pid);
         if (info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED)
                 r = signal_running(v, j, &info, timeout_s);
         else /* created, stopped, or half created: only leftovers */
@@ -178,6 +191,9 @@ static void stop_batch(struct stop_run *run, size_t n)
         for (size_t i = 0; i < n_waiting; i++) {
                 struct stop_job *j = run->waiting[i];
                 j->res->forced = !j->exited;
+                vps_trace(run->v, "VPS %s: %s", j->res->name,
+                          j->exited ? "the init exited on its signal"
+                                    : "still running at the timeout: killed");
                 job_finish(j, vps_container_cleanup(run->v, &j->cfg, &j->res->err));
         }
 }
@@ -243,6 +259,8 @@ size_t berth_vps_stop_many(const struct berth_vps_ctx *v, struct berth_vps_stop_
         if (oom)
                 return n;
         qsort(order, n, sizeof(*order), cmp_job_name);
+        vps_trace(v, "stop: %zu VPS, timeout %ds, at most %zu at a time", n, timeout_s < 0 ? 0 : timeout_s,
+                  batch_size());
         struct stop_run run = {
             .v = v, .timeout_s = timeout_s < 0 ? 0 : timeout_s, .batch = batch, .waiting = waiting, .p = p};
         return run_batches(&run, order, n);

@@ -140,7 +140,7 @@ int vps_write_file_atomic(const char *path, const char *data, size_t len)
                 r = -errno;
         if (r < 0)
                 unlink(tmp);
-        return r;
+        return r < 0 ? r : 1;
 }
 
 static int rm_children(int fd, dev_t dev, struct berth_err *err);
@@ -228,6 +228,7 @@ int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct be
                 nv[++n] = NULL;
                 *names = nv;
         }
+        vps_trace(v, "list: %zu VPS in %s", n, path);
         qsort(*names, n, sizeof(char *), cmp_names); /* a host may hold 1000+ VPS */
         return 0;
 }

@@ -251,6 +251,44 @@ test_failed_start() {
         assert_gone f
 }
 
+# in_order FILE PATTERN...: each pattern matches a line after the previous one's.
+in_order() {
+        file=$1 at=0
+        shift
+        for pat in "$@"; do
+                n=$(tail -n +$((at + 1)) "$file" | grep -n -m1 -F -- "$pat" | cut -d: -f1)
+                [ -n "$n" ] || { fail "trace lacks \"$pat\" after line $at: $(cat "$file")"; return; }
+                at=$((at + n))
+        done
+}
+
+# --debug traces vps start step by step to stderr and to the --log file as
+# JSON lines; BERTH_DEBUG=1 does it without the flag; without either there
+# is no trace.
+test_debug() {
+        expect 0 berth create dbg --template bb
+        "$bin" --root "$root" --debug --log "$tmp/dbg.json" --log-format json vps start dbg 2>"$tmp/dbg.err" ||
+                fail "--debug vps start failed: $(cat "$tmp/dbg.err")"
+        in_order "$tmp/dbg.err" "berth: debug: +0." "VPS dbg: no container" "VPS dbg: vps.json " \
+                "VPS dbg: config.json " "overlay mounted" "create 'vps-dbg': begin" "namespaces: clone3 creates" \
+                "sync: the init is READY" "state written" "VPS dbg: network bridged" "VPS dbg: network up" \
+                "start 'vps-dbg': the process runs" "VPS dbg: guest init started" "VPS dbg: running"
+        grep -q "console keeper started" "$tmp/dbg.err" || fail "no console keeper in the trace"
+        python3 -c 'import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    assert {"level", "msg", "time"} <= set(o), o
+    n += o["level"] == "debug"
+assert n >= 15, n' "$tmp/dbg.json" || fail "--log-format json: not JSON lines: $(head -3 "$tmp/dbg.json")"
+        err=$(BERTH_DEBUG=1 "$bin" --root "$root" vps stop dbg --timeout 0 2>&1 >/dev/null)
+        echo "$err" | grep -q "debug: .*VPS dbg: stop: container running" || fail "BERTH_DEBUG=1: no trace: $err"
+        err=$(berth start dbg 2>&1 >/dev/null)
+        [ -z "$err" ] || fail "start without --debug wrote to stderr: $err"
+        expect 0 berth destroy --force dbg
+        assert_gone dbg
+}
+
 test_autostart() {
         expect 0 berth create auto --template bb --autostart
         expect 0 berth create manual --template bb
@@ -383,7 +421,7 @@ trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="two_vps exit_codes set_limits ip_live console stop_graceful stop_forced stop_many routed failed_start autostart destroy userns"
+all="two_vps exit_codes set_limits ip_live console stop_graceful stop_forced stop_many routed failed_start debug autostart destroy userns"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
