@@ -237,6 +237,23 @@ test_tty_inject() {
         expect 0 berth destroy --force tty2
 }
 
+# What the guest wrote on its console reaches the admin's terminal with its
+# escape sequences shown, not acted on; --raw and pipes get the bytes.
+test_console_escape() {
+        expect 0 berth create tty3 --template bb
+        expect 0 berth start tty3
+        berth exec tty3 -- sh -c 'printf "\033]0;pwned\007\033[2J\n" >/dev/console'
+        esc=$(printf '\033')
+        out=$(on_pty "$bin --root $root vps console tty3")
+        case $out in *"$esc"*) fail "an escape sequence reached the terminal: $(echo "$out" | od -c | head)" ;; esac
+        echo "$out" | grep -qF '\x1b]0;pwned\x07\x1b[2J' || fail "console on a terminal: not escaped: $out"
+        out=$(on_pty "$bin --root $root vps console tty3 --raw")
+        case $out in *"$esc]0;pwned"*) ;; *) fail "console --raw: not raw: $out" ;; esac
+        out=$(berth console tty3)
+        case $out in *"$esc]0;pwned"*) ;; *) fail "console to a pipe: not raw: $out" ;; esac
+        expect 0 berth destroy --force tty3
+}
+
 test_stop_graceful() {
         start=$(date +%s)
         out=$(berth stop a --timeout 20 --json)
@@ -456,7 +473,7 @@ trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="two_vps exit_codes set_limits ip_live console tty_inject stop_graceful stop_forced stop_many routed failed_start autostart destroy userns"
+all="two_vps exit_codes set_limits ip_live console tty_inject console_escape stop_graceful stop_forced stop_many routed failed_start autostart destroy userns"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
