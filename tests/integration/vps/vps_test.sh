@@ -233,6 +233,10 @@ test_tty_inject() {
         out=$(on_pty "touch $tmp/pty-ready; $bin --root $root vps exec tty1 -- sh -c 'read x; echo got=\$x; exit 4'; echo rc=\$?" typed-in)
         echo "$out" | grep -q 'got=typed-in' || fail "typed input did not reach the process: $out"
         echo "$out" | grep -q 'rc=4' || fail "exit code lost: $out"
+        # enter (and exec --tty) still get a terminal of the guest's own.
+        out=$(on_pty "touch $tmp/pty-ready; $bin --root $root vps enter tty1; echo rc=\$?" 'tty; exit 5')
+        echo "$out" | grep -q '^/dev/pts/[0-9]' || fail "enter: no terminal in the guest: $out"
+        echo "$out" | grep -q 'rc=5' || fail "enter: exit code lost: $out"
         expect 0 berth destroy --force tty1
         expect 0 berth destroy --force tty2
 }
