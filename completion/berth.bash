@@ -48,7 +48,7 @@ _berth_vps_opts() {
     destroy) echo "--force -f" ;;
     exec) echo "--tty -t" ;;
     enter) echo "--shell" ;;
-    console) echo "--follow -f --attach -a" ;;
+    console) echo "--follow -f --attach -a --raw" ;;
     esac
     echo "--json --data-dir --help"
 }

@@ -230,8 +230,9 @@ int vps_cmd_list(struct vps_cli *vc, int argc, char **argv)
         return 0;
 }
 
-/* Copies what is new in fd to stdout; returns false on a read error. */
-static bool drain(int fd)
+/* Copies what is new in fd to stdout, through esc unless it is NULL;
+ * returns false on a read error. */
+static bool drain(int fd, struct vps_escape *esc)
 {
         char buf[8192];
         for (;;) {
@@ -240,13 +241,16 @@ static bool drain(int fd)
                         continue;
                 if (n <= 0)
                         return n == 0;
-                fwrite(buf, 1, (size_t)n, stdout);
+                if (esc)
+                        vps_escape_write(esc, buf, (size_t)n, false, stdout);
+                else
+                        fwrite(buf, 1, (size_t)n, stdout);
         }
 }
 
 /* --follow: new output as it is written (inotify), until the init exits
  * (its pidfd) or we are interrupted. */
-static int follow(int fd, pid_t pid, const char *path)
+static int follow(int fd, pid_t pid, const char *path, struct vps_escape *esc)
 {
         _cleanup_close_ int ino = inotify_init1(IN_CLOEXEC);
         _cleanup_close_ int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -EBADF;
@@ -262,21 +266,26 @@ static int follow(int fd, pid_t pid, const char *path)
                         if (read(ino, ev, sizeof(ev)) < 0 && errno != EAGAIN && errno != EINTR)
                                 return -errno;
                 }
-                if (!drain(fd))
+                if (!drain(fd, esc))
                         return -errno;
                 if (p[1].revents)
                         return 0;
         }
 }
 
-static int console_args(struct vps_cli *vc, int argc, char **argv, bool *follow, bool *attach)
+static int console_args(struct vps_cli *vc, int argc, char **argv, bool *follow, bool *attach, bool *raw)
 {
-        static const struct option opts[] = {
-            {"follow", no_argument, NULL, 'f'}, {"attach", no_argument, NULL, 'a'}, VPS_COMMON_OPTS, {0}};
+        static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
+                                             {"attach", no_argument, NULL, 'a'},
+                                             {"raw", no_argument, NULL, 'r'},
+                                             VPS_COMMON_OPTS,
+                                             {0}};
         int c;
-        while ((c = getopt_long(argc, argv, "fa", opts, NULL)) != -1)
+        while ((c = getopt_long(argc, argv, "far", opts, NULL)) != -1)
                 if (c == 'f' || c == 'a')
                         *(c == 'f' ? follow : attach) = true;
+                else if (c == 'r')
+                        *raw = true;
                 else if (!vps_common_opt(vc, c))
                         return vps_failf(vc, EINVAL, "%s: unknown option (see --help)", vc->verb);
         if (argc - optind != 1)
@@ -289,13 +298,16 @@ static int console_args(struct vps_cli *vc, int argc, char **argv, bool *follow,
 int vps_cmd_console(struct vps_cli *vc, int argc, char **argv)
 {
         if (cli_wants_help(argc, argv,
-                           "usage: berth vps console NAME [--follow|--attach] [--json]\n\n"
+                           "usage: berth vps console NAME [--follow|--attach] [--raw] [--json]\n\n"
                            "What the guest wrote on its console in the current (or last) boot.\n"
+                           "On a terminal, control characters show as \\xNN (the guest's escape\n"
+                           "sequences do not reach this terminal); to a pipe or file, as written.\n"
                            "  --follow   go on printing new output until the VPS stops\n"
-                           "  --attach   interactive: the console on this terminal (Ctrl-] detaches)\n"))
+                           "  --attach   interactive: the console on this terminal (Ctrl-] detaches)\n"
+                           "  --raw      the guest's bytes as they are, on a terminal too\n"))
                 return 0;
-        bool fol = false, attach = false;
-        int code = console_args(vc, argc, argv, &fol, &attach);
+        bool fol = false, attach = false, raw = false;
+        int code = console_args(vc, argc, argv, &fol, &attach, &raw);
         if (code)
                 return code;
         const char *name = argv[optind];
@@ -332,9 +344,15 @@ int vps_cmd_console(struct vps_cli *vc, int argc, char **argv)
         }
         if (fd < 0)
                 return 0; /* never started */
-        if (!drain(fd))
+        /* Escaped on a terminal only: scripts reading a pipe or a file get
+         * the log as the guest wrote it, as before. */
+        struct vps_escape escape = {0};
+        struct vps_escape *esc = !raw && isatty(STDOUT_FILENO) ? &escape : NULL;
+        if (!drain(fd, esc))
                 return vps_failf(vc, errno, "console of VPS %s: read: %s", name, strerror(errno));
-        if (fol && st.running && follow(fd, st.pid, path) < 0)
+        if (fol && st.running && follow(fd, st.pid, path, esc) < 0)
                 return vps_failf(vc, errno, "console of VPS %s: follow: %s", name, strerror(errno));
+        if (esc)
+                vps_escape_write(esc, NULL, 0, true, stdout);
         return 0;
 }

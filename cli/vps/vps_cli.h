@@ -4,6 +4,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 #include "berth/exit_code.h"
 #include "berth/vps.h"
@@ -38,6 +40,16 @@ bool vps_common_opt(struct vps_cli *vc, int c);
 int vps_cmd_status(struct vps_cli *vc, int argc, char **argv);
 int vps_cmd_list(struct vps_cli *vc, int argc, char **argv);
 int vps_cmd_console(struct vps_cli *vc, int argc, char **argv);
+/* `vps console` on a terminal: the guest's bytes with control characters
+ * shown as \xNN (cli/vps/escape.c says why). A zeroed struct starts a
+ * stream; bytes of a UTF-8 sequence or \r\n cut by a buffer end wait in
+ * carry for the next call; `final` flushes them. */
+struct vps_escape {
+        unsigned char carry[4];
+        size_t n_carry;
+};
+void vps_escape_write(struct vps_escape *e, const void *buf, size_t n, bool final, FILE *out);
+
 /* The config part of status/create/set output. */
 json_t *vps_config_doc(const struct berth_vps_config *cfg);
 

@@ -43,6 +43,7 @@ static void restore_job_init(struct restore_job *r, const struct berth_ctx *ctx,
                 j->setup.ns_fds[t] = -EBADF;
         j->root_fd = j->state_fd = j->sync_parent = j->pidfd = -EBADF;
         j->run_mode = true; /* no exec fifo: the restored init is already running */
+        stdio_guard_clear(&j->guard);
         r->work = o->c.work_path ? o->c.work_path : o->c.image_path;
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(r->keep); i++)
                 r->keep[i] = -1;
@@ -264,7 +265,7 @@ int berth_container_restore(const struct berth_ctx *ctx, const struct berth_rest
                 return berth_err_wrap(err, "restore container '%s'", o->c.id);
         }
         if (!o->detach) {
-                ret = container_wait_forwarding(r.j.pid, r.j.pidfd, exit_code, err);
+                ret = container_wait_forwarding(r.j.pid, r.j.pidfd, NULL, exit_code, err);
                 struct berth_err del = {0};
                 int dr = container_destroy(ctx, r.j.root_fd, o->c.id, r.j.cgroup, r.j.spec, &r.j.st, &del);
                 if (dr < 0 && ret >= 0) {

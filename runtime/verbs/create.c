@@ -29,6 +29,24 @@ static void job_init(struct create_job *j, const struct berth_ctx *ctx, const st
                 j->setup.ns_fds[t] = -EBADF;
         j->root_fd = j->state_fd = j->sync_parent = j->pidfd = -EBADF;
         j->run_mode = run_mode;
+        stdio_guard_clear(&j->guard);
+}
+
+/* The caller's own stdio, unless it is a terminal (stdio_guard.h): a
+ * foreground run relays it, a container left behind gets /dev/null. */
+static int guard_stdio(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
+{
+        if (o->set_stdio || j->spec->process.terminal)
+                return 0;
+        bool detached = !j->run_mode || o->detach;
+        int r = stdio_guard_init(&j->guard, detached, err);
+        if (r < 0 || !stdio_guard_active(&j->guard))
+                return r;
+        j->setup.stdio = j->guard.child;
+        if (detached)
+                berth_warn(j->setup.ctx,
+                           "the container's process gets /dev/null, not this terminal, as its stdio");
+        return 0;
 }
 
 /* Brings the container to "created" (create) or "ready to start" (run). */
@@ -41,6 +59,8 @@ static int job_create(struct create_job *j, const struct berth_create_opts *o, s
         int r = job_load_bundle(j, o, err);
         if (r >= 0)
                 r = job_prepare(j, o, err);
+        if (r >= 0)
+                r = guard_stdio(j, o, err);
         if (r >= 0)
                 r = job_spawn(j, o, err);
         if (r < 0) {
@@ -120,7 +140,7 @@ int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_o
         }
         if (!o->detach) {
                 berth_trace(ctx, "run '%s': waiting for %d (signals forwarded)", o->id, (int)j.pid);
-                r = container_wait_forwarding(j.pid, j.pidfd, exit_code, err);
+                r = container_wait_forwarding(j.pid, j.pidfd, &j.guard, exit_code, err);
                 if (r >= 0)
                         berth_trace(ctx, "run '%s': exited with %d; deleting", o->id, *exit_code);
                 struct berth_err del_err = {0};

@@ -7,6 +7,7 @@
 #include "berth/seccomp.h"
 #include "berth/state.h"
 #include "runtime/container.h"
+#include "runtime/verbs/stdio_guard.h"
 
 struct create_job {
         struct container_setup setup;
@@ -23,6 +24,7 @@ struct create_job {
         bool run_mode;
         struct berth_state st;
         struct berth_seccomp_filter *seccomp_filter; /* setup.seccomp_filter's owner */
+        struct stdio_guard guard;                    /* the caller's terminal, kept out */
 };
 
 /* Loads the bundle and validates what berth needs beyond the parser. */

@@ -161,6 +161,7 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
                 j->setup.cgroup_mounts = berth_cgroup_mounts(j->cgroup, &j->setup.n_cgroup_mounts);
         pid_t pid = container_clone(&j->setup, cgroup_fd, &j->pidfd, err);
         close(sv[1]);
+        stdio_guard_spawned(&j->guard);
         j->setup.sync_fd = -EBADF;
         if (pid < 0)
                 return pid;
@@ -234,6 +235,7 @@ void job_release(struct create_job *j)
         j->st.n_annotations = 0;
         berth_state_clear(&j->st);
         berth_seccomp_filter_free(j->seccomp_filter);
+        stdio_guard_release(&j->guard);
         berth_spec_free(j->spec);
         free(j->config_text);
 }

@@ -18,6 +18,7 @@
 #include "runtime/verbs/exec_internal.h"
 #include "runtime/init/sync.h"
 #include "berth/tty.h"
+#include "runtime/verbs/stdio_guard.h"
 #include "runtime/verbs/wait.h"
 
 struct exec_job {
@@ -26,6 +27,7 @@ struct exec_job {
         struct berth_cgroup *cg;
         int init_pidfd, sync_parent, console_sock, cgroup_fd, pidfd;
         struct berth_tty_proxy *proxy;
+        struct stdio_guard guard;
         pid_t pid;
 };
 
@@ -73,6 +75,19 @@ static int setup_console(struct exec_job *j, const struct berth_exec_opts *o, st
         return j->proxy ? 0 : -err->code;
 }
 
+/* Without a terminal of its own the process gets our stdio, except our
+ * terminal (stdio_guard.h: a guest could type into the admin's shell). */
+static int setup_stdio(struct exec_job *j, const struct berth_ctx *ctx, const struct berth_exec_opts *o,
+                       struct berth_err *err)
+{
+        if (j->spec->process.terminal)
+                return 0;
+        int r = stdio_guard_init(&j->guard, o->detach, err);
+        if (r >= 0 && o->detach && stdio_guard_active(&j->guard))
+                berth_warn(ctx, "exec --detach: the process gets /dev/null, not this terminal, as its stdio");
+        return r;
+}
+
 static int setup_cgroup(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
 {
         if (!j->info.st.cgroup)
@@ -109,6 +124,7 @@ static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_e
                                .init_pidfd = j->init_pidfd,
                                .sync_fd = sync_child,
                                .console_sock = j->console_sock,
+                               .stdio = stdio_guard_active(&j->guard) ? j->guard.child : NULL,
                                .preserve_fds = o->preserve_fds};
         _cleanup_close_ int own_pidns = -EBADF;
         if (j->spec->namespaces[BERTH_NS_PID].present) {
@@ -143,6 +159,7 @@ static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct ber
         j->sync_parent = sv[0];
         pid_t pid = clone_into(j, sv[1], o, err);
         close(sv[1]);
+        stdio_guard_spawned(&j->guard);
         if (pid < 0)
                 return pid;
         j->pid = pid;
@@ -166,6 +183,7 @@ static void job_free(struct exec_job *j)
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
                 berth_closep(fds[i]);
         berth_tty_proxy_free(j->proxy);
+        stdio_guard_release(&j->guard);
         berth_cgroup_free(j->cg);
         berth_spec_free(j->spec);
         berth_container_info_clear(&j->info);
@@ -183,7 +201,7 @@ static int exec_wait(struct exec_job *j, const struct berth_exec_opts *o, int *e
                 berth_closep(&j->console_sock); /* the child's end: EOF if it dies */
                 return berth_tty_proxy_run(j->proxy, j->pid, j->pidfd, exit_code, err);
         }
-        return container_wait_forwarding(j->pid, j->pidfd, exit_code, err);
+        return container_wait_forwarding(j->pid, j->pidfd, &j->guard, exit_code, err);
 }
 
 /* What exec is about to do, for --debug. */
@@ -202,7 +220,7 @@ static void trace_plan(const struct berth_ctx *ctx, const struct exec_job *j, co
                     container_ns_names(flags, joins, sizeof(joins)),
                     j->info.st.cgroup ? "the container's" : "none", o->cgroup ? " + sub-cgroup " : "",
                     o->cgroup ? o->cgroup : "",
-                    !p->terminal        ? "the caller's (pipes or files as given)"
+                    !p->terminal        ? "the caller's (pipes or files; a terminal is relayed through pipes)"
                     : o->console_socket ? "terminal, master to --console-socket"
                                         : "terminal, relayed by our own proxy",
                     p->n_args ? p->args[0] : "-");
@@ -217,11 +235,14 @@ int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_op
                              .cgroup_fd = -EBADF,
                              .pidfd = -EBADF};
         berth_trace(ctx, "exec '%s': begin", o->id);
+        stdio_guard_clear(&j.guard);
         int r = load_container(&j, ctx, o, err);
         if (r >= 0)
                 trace_plan(ctx, &j, o);
         if (r >= 0)
                 r = setup_console(&j, o, err);
+        if (r >= 0)
+                r = setup_stdio(&j, ctx, o, err);
         if (r >= 0)
                 r = setup_cgroup(&j, o, err);
         if (r >= 0)

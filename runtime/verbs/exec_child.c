@@ -27,8 +27,20 @@ static int join_container(const struct exec_child *c, struct berth_err *err)
                 return berth_err_sys(err, errno, "join the container's namespaces");
         if (c->spec->namespaces[BERTH_NS_USER].present && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 return berth_err_sys(err, errno, "become root in the container's user namespace");
-        if (c->spec->process.terminal && setsid() < 0)
+        /* A session of its own, with or without a terminal: the caller's
+         * terminal is not its controlling terminal, so it cannot TIOCSTI
+         * into it without CAP_SYS_ADMIN, gets none of its job-control
+         * signals, and cannot open /dev/tty to reach it. */
+        if (setsid() < 0)
                 return berth_err_sys(err, errno, "setsid");
+        return 0;
+}
+
+static int set_stdio(const struct exec_child *c, struct berth_err *err)
+{
+        for (int fd = 0; c->stdio && fd < 3; fd++)
+                if (c->stdio[fd] != fd && dup2(c->stdio[fd], fd) < 0)
+                        return berth_err_sys(err, errno, "set up fd %d", fd);
         return 0;
 }
 
@@ -43,7 +55,7 @@ void exec_child_main(struct exec_child *c)
          * /proc/<pid>/exe and memory (CVE-2019-5736). The exec itself goes
          * through the trampoline's sealed memfd, never this binary. */
         prctl(PR_SET_DUMPABLE, 0);
-        if (berth_fence_fds(c->preserve_fds, &err) < 0 ||
+        if (set_stdio(c, &err) < 0 || berth_fence_fds(c->preserve_fds, &err) < 0 ||
             sync_expect(c->sync_fd, SYNC_PROCEED, NULL, &err) < 0 || join_container(c, &err) < 0 ||
             berth_terminal_setup(p, c->console_sock, false, &err) < 0)
                 sync_fail(c->sync_fd, &err);

@@ -10,6 +10,7 @@ struct exec_child {
         int init_pidfd;                /* the container init: its namespaces are joined */
         int sync_fd;
         int console_sock;
+        const int *stdio; /* replacement fds 0-2 (stdio_guard.h), or NULL */
         unsigned preserve_fds;
 };
 

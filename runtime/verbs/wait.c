@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "runtime/verbs/stdio_guard.h"
 #include "runtime/verbs/wait.h"
 
 static const int forwarded[] = {SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
@@ -24,7 +25,8 @@ static int collect(pid_t pid, int *exit_code, struct berth_err *err)
         return 0;
 }
 
-int container_wait_forwarding(pid_t pid, int pidfd, int *exit_code, struct berth_err *err)
+int container_wait_forwarding(pid_t pid, int pidfd, struct stdio_guard *g, int *exit_code,
+                              struct berth_err *err)
 {
         sigset_t set, old;
         sigemptyset(&set);
@@ -37,15 +39,20 @@ int container_wait_forwarding(pid_t pid, int pidfd, int *exit_code, struct berth
                 return berth_err_sys(err, errno, "signalfd");
         }
         for (;;) {
-                struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                struct pollfd p[5] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+                size_t n = g ? stdio_guard_pollfds(g, p + 2) : 0;
+                if (poll(p, 2 + n, -1) < 0 && errno != EINTR)
                         break;
                 if (p[0].revents)
                         break;
                 struct signalfd_siginfo si;
                 if (p[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si))
                         syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL, 0);
+                if (g)
+                        stdio_guard_pump(g, p + 2, n);
         }
+        if (g)
+                stdio_guard_drain(g);
         int r = collect(pid, exit_code, err);
         sigprocmask(SIG_SETMASK, &old, NULL);
         return r;

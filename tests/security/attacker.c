@@ -14,6 +14,10 @@
  *   attacker dev MAJ MIN        mknod a block device and open it.
  *   attacker caps               mount() and unshare(CLONE_NEWNS).
  *   attacker userns NEW SECRET  create NEW, open SECRET for reading.
+ *   attacker tty PAYLOAD        for fds 0-2: isatty, TIOCSTI of each byte
+ *                               of PAYLOAD (into the terminal's input, as
+ *                               if typed), TIOCLINUX paste; and whether
+ *                               /dev/tty (a controlling terminal) opens.
  *   attacker noop               exit 0. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -272,12 +277,31 @@ static int cmd_userns(char **argv)
         return 0;
 }
 
+/* ---- terminal injection ------------------------------------------------ */
+
+static int cmd_tty(char **argv)
+{
+        for (int fd = 0; fd < 3; fd++) {
+                printf("fd%d.isatty=%d\n", fd, isatty(fd));
+                int r = 0;
+                for (const char *c = argv[0]; *c && r >= 0; c++)
+                        r = ioctl(fd, TIOCSTI, c);
+                printf("fd%d.tiocsti=%s\n", fd, res(r));
+                char paste = 3; /* TIOCL_PASTESEL: the selection into the input */
+                printf("fd%d.tioclinux=%s\n", fd, res(ioctl(fd, TIOCLINUX, &paste)));
+        }
+        int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+        printf("ctty=%s\n", res(tty));
+        fflush(stdout);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct {
                 const char *name;
                 int nargs;
-        } cmds[] = {{"exe", 3}, {"proc", 1}, {"dev", 2}, {"caps", 0}, {"userns", 2}, {"noop", 0}};
+        } cmds[] = {{"exe", 3}, {"proc", 1}, {"dev", 2}, {"caps", 0}, {"userns", 2}, {"noop", 0}, {"tty", 1}};
         for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++) {
                 if (strcmp(argv[1], cmds[i].name) != 0)
                         continue;
@@ -300,11 +324,14 @@ int main(int argc, char **argv)
                 case 4:
                         r = cmd_userns(argv + 2);
                         break;
+                case 6:
+                        r = cmd_tty(argv + 2);
+                        break;
                 }
                 fflush(stdout);
                 return r;
         }
         fprintf(stderr, "usage: attacker exe DEV INO SECS | proc CANARY | dev MAJ MIN | caps | userns NEW "
-                        "SECRET | noop\n");
+                        "SECRET | noop | tty PAYLOAD\n");
         return 2;
 }

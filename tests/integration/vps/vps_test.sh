@@ -164,6 +164,100 @@ test_console() {
         expect 3 berth console c --attach
 }
 
+# ---- the admin's terminal ----------------------------------------------------
+
+# on_pty CMD [INPUT]: runs the shell command CMD on a new pseudo-terminal
+# that is its controlling terminal (script(1)), as in an admin's login
+# shell; prints what appeared on that terminal. INPUT is typed into the
+# terminal once CMD has created $tmp/pty-ready. script's own stdin is a fifo
+# that never ends: at EOF script would type ^D into the terminal.
+on_pty() {
+        fifo=$tmp/pty-stdin
+        rm -f "$fifo" "$tmp/pty-ready" && mkfifo "$fifo"
+        exec 9<>"$fifo"
+        if [ -n "${2:-}" ]; then
+                (
+                        i=0
+                        while [ ! -e "$tmp/pty-ready" ] && [ $i -lt 300 ]; do
+                                sleep 0.1
+                                i=$((i + 1))
+                        done
+                        printf '%s\n' "$2" >&9
+                ) &
+        fi
+        SHELL=/bin/sh timeout 60 script -qec "$1" /dev/null <&9
+        wait
+        exec 9<&-
+        rm -f "$fifo" "$tmp/pty-ready"
+}
+
+# A guest replaces a binary the admin runs with `vps exec` by one that types
+# a command line into the terminal it got (TIOCSTI on fds 0-2). The shell
+# that ran `vps exec` reads the next line: it must see nothing.
+# dev.tty.legacy_tiocsti=1 (the default of kernels before 6.2, e.g. Debian
+# 12's) for the test, then the host's own value again.
+tty_inject_check() { # tty_inject_check NAME
+        name=$1
+        # shellcheck disable=SC2016 # expanded inside the VPS
+        berth exec "$name" -- sh -c 'cat >/bin/attacker && chmod 755 /bin/attacker &&
+                rm -f /bin/ls && printf "#!/bin/sh\nexec /bin/attacker tty \"touch /tmp/tty-pwned\n\"\n" >/bin/ls &&
+                chmod 755 /bin/ls' <"$attacker" || { fail "$name: cannot plant the binary"; return; }
+        legacy=$(cat /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null)
+        [ -n "$legacy" ] && echo 1 >/proc/sys/dev/tty/legacy_tiocsti
+        out=$(on_pty "$bin --root $root vps exec $name -- ls; touch $tmp/pty-ready; read -r line; echo \"LINE[\$line]\"" admin-typed)
+        [ -n "$legacy" ] && echo "$legacy" >/proc/sys/dev/tty/legacy_tiocsti
+        echo "$out" | grep -q 'fd0.tiocsti=' || fail "$name: the planted binary did not run: $out"
+        echo "$out" | grep -q 'LINE\[admin-typed\]' || fail "$name: the guest typed into the admin's shell: $out"
+        for fd in 0 1 2; do
+                echo "$out" | grep -q "fd$fd.isatty=0" || fail "$name: the guest got the admin's terminal as fd $fd: $out"
+        done
+        echo "$out" | grep -q 'ctty=ENXIO' || fail "$name: the guest has a controlling terminal: $out"
+}
+
+test_tty_inject() {
+        attacker=${BERTH_TEST_ATTACKER:-}
+        if [ -z "$attacker" ] || [ ! -x "$attacker" ]; then
+                fail "no attacker binary (BERTH_TEST_ATTACKER): cannot test"
+                return
+        fi
+        command -v script >/dev/null || { fail "no script(1)"; return; }
+        expect 0 berth create tty1 --template bb
+        expect 0 berth create tty2 --template bb --userns none
+        expect 0 berth start tty1 tty2
+        tty_inject_check tty1
+        # No user namespace: the guest's root has CAP_SYS_ADMIN over the
+        # host's terminals, a new session alone does not stop TIOCSTI.
+        tty_inject_check tty2
+        # Input typed by the admin still reaches the process, output and exit
+        # code come back.
+        out=$(on_pty "touch $tmp/pty-ready; $bin --root $root vps exec tty1 -- sh -c 'read x; echo got=\$x; exit 4'; echo rc=\$?" typed-in)
+        echo "$out" | grep -q 'got=typed-in' || fail "typed input did not reach the process: $out"
+        echo "$out" | grep -q 'rc=4' || fail "exit code lost: $out"
+        # enter (and exec --tty) still get a terminal of the guest's own.
+        out=$(on_pty "touch $tmp/pty-ready; $bin --root $root vps enter tty1; echo rc=\$?" 'tty; exit 5')
+        echo "$out" | grep -q '^/dev/pts/[0-9]' || fail "enter: no terminal in the guest: $out"
+        echo "$out" | grep -q 'rc=5' || fail "enter: exit code lost: $out"
+        expect 0 berth destroy --force tty1
+        expect 0 berth destroy --force tty2
+}
+
+# What the guest wrote on its console reaches the admin's terminal with its
+# escape sequences shown, not acted on; --raw and pipes get the bytes.
+test_console_escape() {
+        expect 0 berth create tty3 --template bb
+        expect 0 berth start tty3
+        berth exec tty3 -- sh -c 'printf "\033]0;pwned\007\033[2J\n" >/dev/console'
+        esc=$(printf '\033')
+        out=$(on_pty "$bin --root $root vps console tty3")
+        case $out in *"$esc"*) fail "an escape sequence reached the terminal: $(echo "$out" | od -c | head)" ;; esac
+        echo "$out" | grep -qF '\x1b]0;pwned\x07\x1b[2J' || fail "console on a terminal: not escaped: $out"
+        out=$(on_pty "$bin --root $root vps console tty3 --raw")
+        case $out in *"$esc]0;pwned"*) ;; *) fail "console --raw: not raw: $out" ;; esac
+        out=$(berth console tty3)
+        case $out in *"$esc]0;pwned"*) ;; *) fail "console to a pipe: not raw: $out" ;; esac
+        expect 0 berth destroy --force tty3
+}
+
 test_stop_graceful() {
         start=$(date +%s)
         out=$(berth stop a --timeout 20 --json)
@@ -421,7 +515,7 @@ trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="two_vps exit_codes set_limits ip_live console stop_graceful stop_forced stop_many routed failed_start debug autostart destroy userns"
+all="two_vps exit_codes set_limits ip_live console tty_inject console_escape stop_graceful stop_forced stop_many routed failed_start debug autostart destroy userns"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
