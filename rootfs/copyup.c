@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/rootfs.h"
 
 struct copyup {
@@ -67,12 +68,9 @@ static int copy_bytes(int in, int out)
                 ssize_t n = read(in, buf, sizeof(buf));
                 if (n <= 0)
                         return n < 0 ? -errno : 0;
-                for (ssize_t done = 0; done < n;) {
-                        ssize_t w = write(out, buf + done, (size_t)(n - done));
-                        if (w < 0)
-                                return -errno;
-                        done += w;
-                }
+                int r = berth_write_all(out, buf, (size_t)n);
+                if (r < 0)
+                        return r;
         }
 }
 

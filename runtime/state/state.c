@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/state.h"
 
 /* jansson provides json_decrefp for the cleanup attribute. */
@@ -116,20 +117,6 @@ char *berth_state_format(const struct berth_state *st)
         return json_dumps(j, JSON_COMPACT);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                buf += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 int berth_state_write(int dir_fd, const struct berth_state *st, struct berth_err *err)
 {
         _cleanup_free_ char *text = berth_state_format(st);
@@ -141,7 +128,7 @@ int berth_state_write(int dir_fd, const struct berth_state *st, struct berth_err
             openat(dir_fd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)
                 return berth_err_sys(err, errno, "write state of %s", st->id);
-        int r = write_all(fd, text, strlen(text));
+        int r = berth_write_all(fd, text, strlen(text));
         if (r < 0)
                 return berth_err_sys(err, -r, "write state of %s", st->id);
         if (renameat(dir_fd, "state.json.tmp", dir_fd, "state.json") < 0)

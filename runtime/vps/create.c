@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/rmtree.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
@@ -306,7 +307,7 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
                 snprintf(dir, sizeof(dir), "%s/vps", v->data_dir);
                 _cleanup_close_ int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (parent >= 0)
-                        vps_rm_rf_at(parent, o->name, &ignore);
+                        berth_rmtree_at(parent, o->name, &ignore);
         }
         berth_vps_config_clear(&cfg);
         berth_vps_template_clear(&t);
@@ -341,7 +342,7 @@ int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool forc
         if (r >= 0 && parent < 0)
                 r = berth_err_sys(err, errno, "open %s", dir);
         if (r >= 0)
-                r = vps_rm_rf_at(parent, name, err);
+                r = berth_rmtree_at(parent, name, err);
         berth_vps_config_clear(&cfg);
         return r < 0 ? berth_err_wrap(err, "destroy VPS %s", name) : 0;
 }

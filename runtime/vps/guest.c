@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/rootfs.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
@@ -31,16 +32,10 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
             openat(etc_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return berth_err_sys(err, errno, "write /etc/%s", name);
-        while (len) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        unlinkat(etc_fd, tmp, 0);
-                        return berth_err_sys(err, errno, "write /etc/%s", name);
-                }
-                data += n;
-                len -= (size_t)n;
+        int r = berth_write_all(fd, data, len);
+        if (r < 0) {
+                unlinkat(etc_fd, tmp, 0);
+                return berth_err_sys(err, -r, "write /etc/%s", name);
         }
         if (fchown(fd, owner, owner) < 0 || fchmod(fd, 0644) < 0 || renameat(etc_fd, tmp, etc_fd, name) < 0) {
                 int e = errno;

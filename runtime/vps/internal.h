@@ -9,15 +9,9 @@
 #include "berth/vps.h"
 
 void vps_strv_free(char **v);
-/* Whole file into a NUL-terminated buffer; -errno. */
-int vps_read_file(const char *path, char **text, size_t *len);
 /* data and a newline into path: path.tmp + fsync + rename, or nothing when
  * path holds exactly that already; -errno. */
 int vps_write_file_atomic(const char *path, const char *data, size_t len);
-/* Removes name below dir_fd and everything in it without following
- * symlinks or crossing into other mounts (the upper layer is guest data);
- * ENOENT is success. */
-int vps_rm_rf_at(int dir_fd, const char *name, struct berth_err *err);
 
 json_t *vps_config_json(const struct berth_vps_config *cfg);
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "berth/file.h"
+#include "berth/rmtree.h"
 #include "runtime/vps/template/internal.h"
 
 const char *berth_data_dir(const char *flag_value)
@@ -132,7 +134,7 @@ static int load_metadata(int tdir, struct berth_template_info *out)
 {
         _cleanup_free_ char *text = NULL;
         json_t *j = NULL;
-        if (tmpl_read_file_at(tdir, "template.json", 1 << 20, &text, NULL) >= 0)
+        if (berth_read_file_at(tdir, "template.json", O_NOFOLLOW, 1 << 20, &text, NULL) >= 0)
                 j = json_loads(text, 0, NULL);
         out->source = j ? json_strdup(j, "source") : NULL;
         out->created = j ? json_strdup(j, "created") : NULL;
@@ -322,9 +324,9 @@ int berth_template_remove(const char *data_dir, const char *name, struct berth_e
         snprintf(gone, sizeof(gone), ".rm-%s-%d", name, (int)getpid());
         if (renameat(tfd, name, tfd, gone) < 0)
                 return berth_err_sys(err, errno, "remove template %s", name);
-        r = tmpl_rm_rf_at(tfd, gone);
+        r = berth_rmtree_at(tfd, gone, err);
         if (r < 0)
-                return berth_err_sys(err, -r, "remove template %s: delete %s", name, gone);
+                return berth_err_wrap(err, "remove template %s", name);
         return 0;
 }
 
