@@ -20,6 +20,7 @@
 #include <sys/vfs.h>
 
 #include "berth/cleanup.h"
+#include "berth/cpu_weight.h"
 #include "berth/spec.h"
 #include "berth/vps.h"
 
@@ -114,60 +115,13 @@ static json_t *make_seccomp(void)
                          "SCMP_ACT_ERRNO", "errnoRet", EPERM);
 }
 
-/* cpu.weight w -> the largest shares s whose weight on the runtime's curve
- * (10^((l^2 + 125 l)/612 - 7/34) with l = log2 s, rounded up) is w, so
- * that the v2 default 100 gives the v1 default 1024. The curve is
- * monotonic: a bisection on the exponent, e(s) <= log10(w), without libm. */
-static double log2_approx(double x)
-{
-        int k = 0;
-        while (x >= 2.0) {
-                x /= 2.0;
-                k++;
-        }
-        double frac = 0, bit = 0.5;
-        for (int i = 0; i < 48; i++, bit /= 2) {
-                x *= x;
-                if (x >= 2.0) {
-                        x /= 2.0;
-                        frac += bit;
-                }
-        }
-        return k + frac;
-}
-
-static double curve_exponent(uint64_t shares)
-{
-        double l = log2_approx((double)shares);
-        return (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
-}
-
-uint64_t berth_vps_weight_to_shares(uint64_t weight)
-{
-        if (weight <= 1)
-                return 2;
-        if (weight >= 10000)
-                return 262144;
-        /* The runtime rounds up past 1e-6 above an integer: stay below that. */
-        double target = log2_approx((double)weight + 5e-7) * 0.30102999566398120;
-        uint64_t lo = 2, hi = 262145; /* first s with e(s) above the target */
-        while (lo < hi) {
-                uint64_t mid = lo + (hi - lo) / 2;
-                if (curve_exponent(mid) > target)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        return lo - 1;
-}
-
 /* Unset limits are written as "unlimited" rather than left out (see top). */
 static json_t *make_resources(const struct berth_vps_limits *l)
 {
         json_int_t mem = l->has_memory ? l->memory : -1;
         json_int_t swap = l->has_memory && l->has_swap ? l->memory + l->swap : -1;
         json_int_t quota = l->has_cpus ? (json_int_t)l->cpu_quota : -1;
-        json_int_t shares = (json_int_t)berth_vps_weight_to_shares(l->has_cpu_weight ? l->cpu_weight : 100);
+        json_int_t shares = (json_int_t)berth_cpu_weight_to_shares(l->has_cpu_weight ? l->cpu_weight : 100);
         return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I}}", "memory", "limit", mem, "swap", swap,
                          "cpu", "shares", shares, "quota", quota, "period", (json_int_t)BERTH_VPS_CPU_PERIOD,
                          "pids", "limit", (json_int_t)(l->has_pids ? l->pids : -1));
