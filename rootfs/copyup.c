@@ -162,7 +162,7 @@ static int copy_entry(struct copyup *c, int sdir, int ddir, const char *name)
 /* Copies the entries of sdir into ddir; c->rel names sdir on entry. */
 static int copy_dir(struct copyup *c, int sdir, int ddir)
 {
-        int fd = dup(sdir);
+        int fd = fcntl(sdir, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return copy_fail(c, errno, "read directory");
         __attribute__((cleanup(dir_closep))) DIR *d = fdopendir(fd);

@@ -48,7 +48,8 @@ static int parse_size(const char *s, int64_t *out)
 
 static int read_resources_file(const char *path, struct berth_resources **out, struct berth_err *err)
 {
-        _cleanup_close_ int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+        _cleanup_close_ int fd =
+            strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return berth_err_sys(err, errno, "update: --resources %s", path);
         static char buf[1 << 20];

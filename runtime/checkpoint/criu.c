@@ -149,7 +149,7 @@ int berth_criu_check(const char *criu_path, struct berth_err *err)
                 return berth_err_sys(err, errno, "criu check: fork");
         }
         if (pid == 0) {
-                dup2(p[1], STDOUT_FILENO);
+                dup2(p[1], STDOUT_FILENO); /* no CLOEXEC: criu's stdio */
                 dup2(p[1], STDERR_FILENO);
                 execl(criu_path, criu_path, "check", (char *)NULL);
                 dprintf(STDERR_FILENO, "Error: exec %s: %s\n", criu_path, strerror(errno));

@@ -17,6 +17,7 @@ static char *const empty_env[] = {NULL};
 
 __attribute__((noreturn)) static void hook_exec(const struct berth_hook *h, int stdin_fd)
 {
+        /* dup2 without CLOEXEC on purpose: the hook's stdio. */
         if (dup2(stdin_fd, STDIN_FILENO) < 0)
                 _exit(127);
         /* The caller's stdout may be a client's pipe: hooks write to stderr. */

@@ -15,9 +15,6 @@
 #include "berth/file.h"
 #include "berth/state.h"
 
-/* jansson provides json_decrefp for the cleanup attribute. */
-#define _cleanup_json_ _cleanup_(json_decrefp)
-
 bool berth_id_valid(const char *id)
 {
         size_t len = strlen(id);

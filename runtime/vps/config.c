@@ -15,8 +15,6 @@
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
-
 void berth_vps_config_clear(struct berth_vps_config *cfg)
 {
         free(cfg->name);
