@@ -174,14 +174,26 @@ static int set_own(struct cg_host *h, bool unified, unsigned mask, const char *n
         return 0;
 }
 
+/* The next /proc/<pid>/cgroup entry with its controller mask and name=
+ * (none for cgroup2); *name is the caller's to free. */
+static bool next_entry(const char **buf, struct berth_proc_cgroup_entry *e, unsigned *mask, char **name)
+{
+        free(*name);
+        *mask = 0;
+        *name = NULL;
+        if (!berth_proc_cgroup_next(buf, e))
+                return false;
+        if (!e->v2)
+                parse_ctrl_list(e->controllers, e->controllers_len, mask, name);
+        return true;
+}
+
 int cg_parse_proc_cgroup(const char *buf, struct cg_host *h, struct berth_err *err)
 {
         struct berth_proc_cgroup_entry e;
-        while (berth_proc_cgroup_next(&buf, &e)) {
-                unsigned mask = 0;
-                _cleanup_free_ char *name = NULL;
-                if (!e.v2)
-                        parse_ctrl_list(e.controllers, e.controllers_len, &mask, &name);
+        unsigned mask;
+        _cleanup_free_ char *name = NULL;
+        while (next_entry(&buf, &e, &mask, &name)) {
                 /* " (deleted)" marks a removed cgroup; we still report the path. */
                 if (set_own(h, e.v2, mask, name, e.path, e.path_len, e.controllers, e.controllers_len) < 0)
                         return berth_err_sys(err, ENOMEM, "/proc/self/cgroup");
@@ -192,11 +204,9 @@ int cg_parse_proc_cgroup(const char *buf, struct cg_host *h, struct berth_err *e
 char *cg_proc_cgroup_path(const char *buf, bool unified, unsigned mask, const char *named)
 {
         struct berth_proc_cgroup_entry e;
-        while (berth_proc_cgroup_next(&buf, &e)) {
-                unsigned m = 0;
-                _cleanup_free_ char *name = NULL;
-                if (!e.v2)
-                        parse_ctrl_list(e.controllers, e.controllers_len, &m, &name);
+        unsigned m;
+        _cleanup_free_ char *name = NULL;
+        while (next_entry(&buf, &e, &m, &name)) {
                 bool same_name = name ? named && strcmp(name, named) == 0 : !named;
                 if (e.v2 == unified && (unified || (m == mask && same_name)))
                         return strndup(e.path, e.path_len);
