@@ -195,8 +195,10 @@ int spec_get_opt_i64(json_t *obj, const char *parent, const char *key, int64_t m
         return r;
 }
 
-int spec_get_strv(json_t *obj, const char *parent, const char *key, char ***out, size_t *n,
-                  struct berth_err *err)
+/* The array obj[key]: n + 1 zeroed elements (a NULL-terminated list of
+ * pointers), count set before fn fills each, objects: each must be one. */
+static int get_elems(json_t *obj, const char *parent, const char *key, size_t elem_size, void **out,
+                     size_t *n, spec_elem_fn fn, bool objects, struct berth_err *err)
 {
         char path[SPEC_PATH_MAX], ipath[SPEC_PATH_MAX];
         json_t *arr, *v;
@@ -206,18 +208,33 @@ int spec_get_strv(json_t *obj, const char *parent, const char *key, char ***out,
         if (r <= 0)
                 return r;
         spec_path_key(path, parent, key);
-        *out = calloc(json_array_size(arr) + 1, sizeof(char *));
+        *out = calloc(json_array_size(arr) + 1, elem_size);
         if (!*out)
                 return spec_oom(err, path);
+        *n = json_array_size(arr);
         json_array_foreach(arr, i, v)
         {
                 spec_path_index(ipath, path, i);
-                r = spec_value_string(v, ipath, &(*out)[i], err);
-                if (r < 0)
+                if (objects && spec_value_object(v, ipath, err) < 0)
+                        return -EINVAL;
+                if ((r = fn(v, ipath, (char *)*out + i * elem_size, err)) < 0)
                         return r;
-                *n = i + 1;
         }
         return 1;
+}
+
+static int string_elem(json_t *v, const char *path, void *elem, struct berth_err *err)
+{
+        return spec_value_string(v, path, elem, err);
+}
+
+int spec_get_strv(json_t *obj, const char *parent, const char *key, char ***out, size_t *n,
+                  struct berth_err *err)
+{
+        void *arr = NULL; /* not through a void ** (strict aliasing) */
+        int r = get_elems(obj, parent, key, sizeof(char *), &arr, n, string_elem, false, err);
+        *out = arr;
+        return r;
 }
 
 int spec_check_abs_path(const char *s, const char *path, struct berth_err *err)
@@ -302,27 +319,7 @@ static int parse_id_mapping(json_t *v, const char *path, void *elem, struct bert
 int spec_get_objects(json_t *obj, const char *parent, const char *key, size_t elem_size, void **out,
                      size_t *n, spec_elem_fn fn, struct berth_err *err)
 {
-        char path[SPEC_PATH_MAX], ipath[SPEC_PATH_MAX];
-        json_t *arr, *v;
-        size_t i;
-        int r = spec_get_array(obj, parent, key, &arr, err);
-
-        if (r <= 0)
-                return r;
-        spec_path_key(path, parent, key);
-        *out = calloc(json_array_size(arr) + 1, elem_size);
-        if (!*out)
-                return spec_oom(err, path);
-        *n = json_array_size(arr);
-        json_array_foreach(arr, i, v)
-        {
-                spec_path_index(ipath, path, i);
-                if (spec_value_object(v, ipath, err) < 0)
-                        return -EINVAL;
-                if ((r = fn(v, ipath, (char *)*out + i * elem_size, err)) < 0)
-                        return r;
-        }
-        return 1;
+        return get_elems(obj, parent, key, elem_size, out, n, fn, true, err);
 }
 
 int spec_get_id_mappings(json_t *obj, const char *parent, const char *key, struct berth_id_mapping **out,
