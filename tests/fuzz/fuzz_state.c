@@ -151,9 +151,11 @@ static void fuzz_one(const uint8_t *data, size_t size)
                 abort();
         struct berth_mountinfo_entry e;
         while (berth_mountinfo_next(&cur, &e)) {
-                const char *f[] = {e.root, e.mount_point, e.options, e.fstype, e.source, e.super_options};
+                /* root, mount point and source may hold a decoded \012;
+                 * the fields that are not unescaped hold no newline. */
+                const char *f[] = {e.options, e.fstype, e.super_options, e.root, e.mount_point, e.source};
                 for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-                        if (!f[i] || f[i] < copy || f[i] > copy + size || strchr(f[i], '\n'))
+                        if (!f[i] || f[i] < copy || f[i] > copy + size || (i < 3 && strchr(f[i], '\n')))
                                 abort();
                 touch(e.root);
                 touch(e.mount_point);
