@@ -338,19 +338,17 @@ void spec_resources_clear(struct berth_resources *r)
 
 struct berth_resources *berth_resources_parse(const char *json, size_t len, struct berth_err *err)
 {
-        json_t *doc = spec_load_json(json, len, err);
+        _cleanup_json_ json_t *doc = spec_load_json(json, len, err);
         struct berth_resources *r;
 
         if (!doc)
                 return NULL;
         r = calloc(1, sizeof(*r));
         if (!r) {
-                json_decref(doc);
                 berth_err_set(err, ENOMEM, "out of memory");
                 return NULL;
         }
         int rc = spec_parse_resources(doc, "resources", r, err);
-        json_decref(doc);
         if (rc < 0) {
                 berth_resources_free(r);
                 return NULL;

@@ -150,18 +150,16 @@ static int parse_document(json_t *doc, struct berth_spec *s, struct berth_err *e
 struct berth_spec *berth_spec_parse(const char *json, size_t len, struct berth_err *err)
 {
         struct berth_spec *s;
-        json_t *doc = spec_load_json(json, len, err);
+        _cleanup_json_ json_t *doc = spec_load_json(json, len, err);
 
         if (!doc)
                 return NULL;
         s = calloc(1, sizeof(*s));
         if (!s) {
-                json_decref(doc);
                 berth_err_set(err, ENOMEM, "out of memory");
                 return NULL;
         }
         int r = parse_document(doc, s, err);
-        json_decref(doc);
         if (r < 0) {
                 berth_spec_free(s);
                 return NULL;
