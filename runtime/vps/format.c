@@ -94,12 +94,8 @@ json_t *vps_config_json(const struct berth_vps_config *cfg)
 
 char *berth_vps_config_format(const struct berth_vps_config *cfg)
 {
-        json_t *doc = vps_config_json(cfg);
-        if (!doc)
-                return NULL;
-        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(doc);
-        return text;
+        _cleanup_json_ json_t *doc = vps_config_json(cfg);
+        return doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 }
 
 /* The effective init: vps.json's, else the template's, else /sbin/init. */

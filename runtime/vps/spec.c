@@ -129,9 +129,8 @@ static json_t *make_resources(const struct berth_vps_limits *l)
 
 struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, struct berth_err *err)
 {
-        json_t *res = make_resources(l);
+        _cleanup_json_ json_t *res = make_resources(l);
         char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
-        json_decref(res);
         if (!text) {
                 berth_err_set(err, ENOMEM, "VPS limits: out of memory");
                 return NULL;
@@ -146,9 +145,8 @@ struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, st
 static int patch_linux(json_t *lx, const struct berth_vps_config *cfg, const char *cg)
 {
         json_t *res = json_object_get(lx, "resources");
-        json_t *limits = make_resources(&cfg->limits);
+        _cleanup_json_ json_t *limits = make_resources(&cfg->limits);
         int r = !res || !limits ? -1 : json_object_update(res, limits);
-        json_decref(limits);
         if (r < 0 || json_object_set_new(lx, "cgroupsPath", json_string(cg)) < 0 ||
             json_object_set_new(lx, "seccomp", make_seccomp()) < 0)
                 return -1;
@@ -229,7 +227,7 @@ char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init,
         if (!base)
                 return NULL;
         json_error_t jerr;
-        json_t *doc = json_loads(base, 0, &jerr);
+        _cleanup_json_ json_t *doc = json_loads(base, 0, &jerr);
         if (!doc) {
                 berth_err_set(err, EINVAL, "VPS %s: the default config.json: %s", cfg->name, jerr.text);
                 return NULL;
@@ -237,7 +235,6 @@ char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init,
         char *text = NULL;
         if (patch(doc, cfg, init, cgroup) == 0)
                 text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(doc);
         if (!text) {
                 berth_err_set(err, ENOMEM, "VPS %s: config.json: out of memory", cfg->name);
                 return NULL;

@@ -77,15 +77,12 @@ static int parse_template_json(const char *path, struct berth_vps_template *t, s
         if (r < 0)
                 return berth_err_sys(err, -r, "read %s", path);
         json_error_t jerr;
-        json_t *doc = json_loadb(text, len, 0, &jerr);
-        if (!doc || !json_is_object(doc)) {
-                json_decref(doc);
+        _cleanup_json_ json_t *doc = json_loadb(text, len, 0, &jerr);
+        if (!doc || !json_is_object(doc))
                 return berth_err_set(err, EINVAL, "%s: not a JSON object", path);
-        }
         r = parse_init(json_object_get(doc, "init"), t, err);
         if (r >= 0)
                 r = parse_stop_signal(json_object_get(doc, "stop_signal"), t, err);
-        json_decref(doc);
         return r;
 }
 

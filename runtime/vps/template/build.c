@@ -149,17 +149,16 @@ static char *build_metadata(const struct tmpl_build *b, const char *source, cons
         struct tm tm;
         gmtime_r(&now, &tm);
         strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:o, s:s}", "name", b->name, "source", source, "created",
-                              created, "size_bytes", (json_int_t)size, "init",
-                              init ? json_string(init) : json_null(), "stop_signal", sig);
+        _cleanup_json_ json_t *j =
+            json_pack("{s:s, s:s, s:s, s:I, s:o, s:s}", "name", b->name, "source", source, "created", created,
+                      "size_bytes", (json_int_t)size, "init", init ? json_string(init) : json_null(),
+                      "stop_signal", sig);
         if (j && image_config) {
                 json_t *cfg = json_loads(image_config, 0, NULL);
                 if (cfg)
                         json_object_set_new(j, "image_config", cfg);
         }
-        char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-        json_decref(j);
-        return text;
+        return j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 }
 
 int tmpl_build_commit(struct tmpl_build *b, const char *source, const char *image_config,

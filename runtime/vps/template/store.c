@@ -133,7 +133,7 @@ static char *json_strdup(json_t *obj, const char *key)
 static int load_metadata(int tdir, struct berth_template_info *out)
 {
         _cleanup_free_ char *text = NULL;
-        json_t *j = NULL;
+        _cleanup_json_ json_t *j = NULL;
         if (berth_read_file_at(tdir, "template.json", O_NOFOLLOW, 1 << 20, &text, NULL) >= 0)
                 j = json_loads(text, 0, NULL);
         out->source = j ? json_strdup(j, "source") : NULL;
@@ -144,7 +144,6 @@ static int load_metadata(int tdir, struct berth_template_info *out)
         out->size_bytes = json_is_integer(size) ? (uint64_t)json_integer_value(size) : 0;
         json_t *cfg = j ? json_object_get(j, "image_config") : NULL;
         out->image_config = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
-        json_decref(j);
         /* A damaged template.json still lists (and can be removed). */
         if (!out->source)
                 out->source = strdup("unknown");
