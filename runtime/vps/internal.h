@@ -14,6 +14,8 @@ void vps_strv_free(char **v);
 int vps_write_file_atomic(const char *path, const char *data, size_t len);
 
 json_t *vps_config_json(const struct berth_vps_config *cfg);
+/* A JSON array of the strings of v: n of them, or up to a NULL. */
+json_t *vps_strv_json(const char *const *v, size_t n);
 
 /* The network config of cfg for netns/ (points into cfg). */
 void vps_net_config(const struct berth_vps_config *cfg, struct berth_net_config *nc);

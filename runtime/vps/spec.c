@@ -23,6 +23,7 @@
 #include "berth/cpu_weight.h"
 #include "berth/spec.h"
 #include "berth/vps.h"
+#include "runtime/vps/internal.h"
 
 static const struct {
         const char *name;
@@ -80,17 +81,6 @@ static json_t *caps_array(void)
         return a;
 }
 
-static json_t *string_array(const char *const *v, size_t n)
-{
-        json_t *a = json_array();
-        for (size_t i = 0; a && i < n && v[i]; i++)
-                if (json_array_append_new(a, json_string(v[i])) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
-}
-
 static json_t *make_process(char *const *init)
 {
         size_t n = 0;
@@ -102,8 +92,8 @@ static json_t *make_process(char *const *init)
          * root is root of its system. A terminal: the guest's /dev/console,
          * kept by `vps start`'s console keeper (runtime/vps_console.c). */
         return json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}", "terminal", 1, "user",
-                         "uid", 0, "gid", 0, "args", string_array((const char *const *)init, n), "env",
-                         string_array(env, BERTH_ARRAY_SIZE(env)), "cwd", "/", "capabilities", "bounding",
+                         "uid", 0, "gid", 0, "args", vps_strv_json((const char *const *)init, n), "env",
+                         vps_strv_json(env, BERTH_ARRAY_SIZE(env)), "cwd", "/", "capabilities", "bounding",
                          caps_array(), "permitted", caps_array(), "effective", caps_array(),
                          "noNewPrivileges", 0);
 }
@@ -111,7 +101,7 @@ static json_t *make_process(char *const *init)
 static json_t *make_seccomp(void)
 {
         return json_pack("{s:s, s:[{s:o, s:s, s:i}]}", "defaultAction", "SCMP_ACT_ALLOW", "syscalls", "names",
-                         string_array(denied_syscalls, BERTH_ARRAY_SIZE(denied_syscalls)), "action",
+                         vps_strv_json(denied_syscalls, BERTH_ARRAY_SIZE(denied_syscalls)), "action",
                          "SCMP_ACT_ERRNO", "errnoRet", EPERM);
 }
 
