@@ -187,15 +187,21 @@ static int templates_path(const char *data_dir, char *out, size_t len, struct be
         return 0;
 }
 
+/* Checks name, then templates_path: -ENOENT (err untouched) when the
+ * data directory has no templates yet. */
+static int named_templates_path(const char *data_dir, const char *name, char tpath[PATH_MAX],
+                                struct berth_err *err)
+{
+        int r = tmpl_check_name(name, err);
+        return r < 0 ? r : templates_path(data_dir, tpath, PATH_MAX, err);
+}
+
 int berth_template_info(const char *data_dir, const char *name, struct berth_template_info *out,
                         struct berth_err *err)
 {
         *out = (struct berth_template_info){0};
-        int r = tmpl_check_name(name, err);
-        if (r < 0)
-                return r;
         char tpath[PATH_MAX];
-        r = templates_path(data_dir, tpath, sizeof(tpath), err);
+        int r = named_templates_path(data_dir, name, tpath, err);
         _cleanup_close_ int tfd = r >= 0 ? open(tpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -ENOENT;
         if (r < 0 && r != -ENOENT)
                 return r;
@@ -245,11 +251,8 @@ int berth_template_list(const char *data_dir, struct berth_template_info **out, 
 int berth_template_rootfs(const char *data_dir, const char *name, char *out, size_t len,
                           struct berth_err *err)
 {
-        int r = tmpl_check_name(name, err);
-        if (r < 0)
-                return r;
         char tpath[PATH_MAX];
-        r = templates_path(data_dir, tpath, sizeof(tpath), err);
+        int r = named_templates_path(data_dir, name, tpath, err);
         if (r < 0 && r != -ENOENT)
                 return r;
         struct stat st;
