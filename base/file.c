@@ -76,3 +76,34 @@ int berth_write_all(int fd, const void *buf, size_t len)
         }
         return 0;
 }
+
+static int write_tmp(int fd, const struct iovec *iov, size_t n, const struct berth_atomic_opts *o)
+{
+        for (size_t i = 0; i < n; i++) {
+                int r = berth_write_all(fd, iov[i].iov_base, iov[i].iov_len);
+                if (r < 0)
+                        return r;
+        }
+        if (o->chown && fchown(fd, o->uid, o->gid) < 0)
+                return -errno;
+        if (o->exact_mode && fchmod(fd, o->mode) < 0)
+                return -errno;
+        if (o->fsync && fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int berth_write_file_atomic_at(int dir_fd, const char *name, const struct iovec *iov, size_t n,
+                               const struct berth_atomic_opts *o)
+{
+        _cleanup_close_ int fd =
+            openat(dir_fd, o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, o->mode);
+        if (fd < 0)
+                return -errno;
+        int r = write_tmp(fd, iov, n, o);
+        if (r >= 0 && renameat(dir_fd, o->tmp, dir_fd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                unlinkat(dir_fd, o->tmp, 0);
+        return r;
+}

@@ -5,7 +5,10 @@
 #ifndef BERTH_FILE_H
 #define BERTH_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 /* Reads fd from its offset to end of file into a NUL-terminated malloc'ed
  * buffer (*out; *len its length when len is not NULL). -EFBIG when there
@@ -19,5 +22,23 @@ int berth_read_file_at(int dir_fd, const char *path, int open_flags, size_t max,
 
 /* Writes all len bytes, retrying on EINTR and short writes. */
 int berth_write_all(int fd, const void *buf, size_t len);
+
+/* How berth_write_file_atomic_at writes. */
+struct berth_atomic_opts {
+        const char *tmp; /* the temp file, in the same directory as name */
+        mode_t mode;     /* of the new file, umask applied unless exact_mode */
+        bool exact_mode; /* fchmod to mode: 1777 or 0644 whatever our umask */
+        bool fsync;      /* on disk before the rename (not for tmpfs state) */
+        bool chown;      /* owned by uid:gid (a guest's files) */
+        uid_t uid;
+        gid_t gid;
+};
+
+/* Replaces dir_fd/name (dir_fd may be AT_FDCWD) by the concatenation of
+ * iov[0..n): written to o->tmp (created or truncated, never through a
+ * symlink), then renamed over name, so a reader sees the old file or the
+ * new one, never half of one. The temp file is removed on failure. */
+int berth_write_file_atomic_at(int dir_fd, const char *name, const struct iovec *iov, size_t n,
+                               const struct berth_atomic_opts *o);
 
 #endif

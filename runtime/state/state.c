@@ -121,16 +121,11 @@ int berth_state_write(int dir_fd, const struct berth_state *st, struct berth_err
                 return berth_err_set(err, ENOMEM, "format state of %s", st->id);
         /* Write-then-rename so that readers never see a half-written file.
          * No fsync: the state root is a tmpfs (/run) and dies with the boot. */
-        _cleanup_close_ int fd =
-            openat(dir_fd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "write state of %s", st->id);
-        int r = berth_write_all(fd, text, strlen(text));
-        if (r < 0)
-                return berth_err_sys(err, -r, "write state of %s", st->id);
-        if (renameat(dir_fd, "state.json.tmp", dir_fd, "state.json") < 0)
-                return berth_err_sys(err, errno, "write state of %s", st->id);
-        return 0;
+        struct iovec iov = {text, strlen(text)};
+        int r =
+            berth_write_file_atomic_at(dir_fd, "state.json", &iov, 1,
+                                       &(struct berth_atomic_opts){.tmp = "state.json.tmp", .mode = 0600});
+        return r < 0 ? berth_err_sys(err, -r, "write state of %s", st->id) : 0;
 }
 
 static char *dup_string(json_t *obj, const char *key)

@@ -90,17 +90,9 @@ int vps_write_file_atomic(const char *path, const char *data, size_t len)
         char tmp[PATH_MAX];
         if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
                 return -ENAMETOOLONG;
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        int r = berth_write_all(fd, data, len);
-        if (r >= 0 && berth_write_all(fd, "\n", 1) >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0)
-                unlink(tmp);
-        return r;
+        struct iovec iov[] = {{(void *)data, len}, {"\n", 1}};
+        return berth_write_file_atomic_at(
+            AT_FDCWD, path, iov, 2, &(struct berth_atomic_opts){.tmp = tmp, .mode = 0644, .fsync = true});
 }
 
 int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err)

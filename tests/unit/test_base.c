@@ -158,6 +158,41 @@ START_TEST(write_all_errors)
 }
 END_TEST
 
+START_TEST(write_file_atomic)
+{
+        _cleanup_close_ int d = open_dir();
+        struct iovec iov[] = {{"one", 3}, {"\n", 1}};
+        struct berth_atomic_opts o = {.tmp = "f.tmp", .mode = 0600, .fsync = true};
+        ck_assert_int_eq(berth_write_file_atomic_at(d, "f", iov, 2, &o), 0);
+        _cleanup_free_ char *text = NULL;
+        ck_assert_int_eq(berth_read_file_at(d, "f", 0, 100, &text, NULL), 0);
+        ck_assert_str_eq(text, "one\n");
+        ck_assert(!exists("f.tmp"));
+        /* exact_mode: the mode as given, whatever the umask */
+        mode_t old = umask(077);
+        struct iovec two = {"two", 3};
+        o = (struct berth_atomic_opts){.tmp = "f.tmp", .mode = 0644, .exact_mode = true};
+        ck_assert_int_eq(berth_write_file_atomic_at(d, "f", &two, 1, &o), 0);
+        umask(old);
+        struct stat st;
+        ck_assert_int_eq(fstatat(d, "f", &st, 0), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0644);
+        free(text);
+        text = NULL;
+        ck_assert_int_eq(berth_read_file_at(d, "f", 0, 100, &text, NULL), 0);
+        ck_assert_str_eq(text, "two");
+        /* a symlink planted as the temp file is not followed (nor removed) */
+        put("victim", "keep");
+        ck_assert_int_eq(symlinkat("victim", d, "f.tmp"), 0);
+        ck_assert_int_eq(berth_write_file_atomic_at(d, "f", &two, 1, &o), -ELOOP);
+        free(text);
+        text = NULL;
+        ck_assert_int_eq(berth_read_file_at(d, "victim", 0, 100, &text, NULL), 0);
+        ck_assert_str_eq(text, "keep");
+        ck_assert(exists("f.tmp"));
+}
+END_TEST
+
 /* ---- berth/rmtree.h -------------------------------------------------------- */
 
 /* A tree with files, nested directories and symlinks that point out of
@@ -368,6 +403,7 @@ static Suite *base_suite(void)
             {"read_file_whole", read_file_whole},
             {"read_fd_unsized", read_fd_unsized},
             {"write_all_errors", write_all_errors},
+            {"write_file_atomic", write_file_atomic},
             {"rmtree_tree_and_symlinks", rmtree_tree_and_symlinks},
             {"rmtree_children_keep", rmtree_children_keep},
             {"rmtree_refuses_bind_mount", rmtree_refuses_bind_mount},
