@@ -46,26 +46,23 @@ static double curve_exponent(uint64_t shares)
         return (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
 }
 
+static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
+{
+        return v < lo ? lo : v > hi ? hi : v;
+}
+
 uint64_t berth_cpu_shares_to_weight(uint64_t shares)
 {
         if (shares == 0)
                 return 0;
-        if (shares < 2)
-                shares = 2;
-        if (shares > 262144)
-                shares = 262144;
-        double e = curve_exponent(shares);
+        double e = curve_exponent(clamp(shares, 2, 262144));
         double w = pow10_small(e < 0 ? 0 : e);
         /* Round up, but not past an exact integer that the series hit
          * a hair above. */
         uint64_t iw = (uint64_t)w;
         if (w - (double)iw > 1e-6)
                 iw++;
-        if (iw < 1)
-                iw = 1;
-        if (iw > 10000)
-                iw = 10000;
-        return iw;
+        return clamp(iw, 1, 10000);
 }
 
 /* The curve is monotonic: a bisection on the exponent, e(s) <= log10(w). */
