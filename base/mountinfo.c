@@ -2,6 +2,7 @@
  *
  * Works on a caller's buffer so it can be tested without root or /proc. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,4 +69,17 @@ int berth_mountinfo_parse_line(char *line, struct berth_mountinfo_entry *e)
         unescape(e->mount_point);
         unescape(e->source);
         return 0;
+}
+
+bool berth_mountinfo_next(char **cursor, struct berth_mountinfo_entry *e)
+{
+        while (**cursor) {
+                char *line = *cursor, *nl = strchr(line, '\n');
+                if (nl)
+                        *nl = '\0';
+                *cursor = nl ? nl + 1 : line + strlen(line);
+                if (berth_mountinfo_parse_line(line, e) == 0)
+                        return true;
+        }
+        return false;
 }

@@ -8,65 +8,6 @@
 
 #include "cgroups/internal.h"
 
-/* log2(x) for x >= 1 without libm (the core library does not link it):
- * the integer part from the bit length, the fraction bit by bit by
- * repeated squaring of the mantissa. */
-static double log2_u64(uint64_t x)
-{
-        int k = 63 - __builtin_clzll(x);
-        double m = (double)x / (double)(1ull << k), frac = 0, bit = 0.5;
-        for (int i = 0; i < 48; i++, bit /= 2) {
-                m *= m;
-                if (m >= 2.0) {
-                        m /= 2.0;
-                        frac += bit;
-                }
-        }
-        return k + frac;
-}
-
-/* 10^e for 0 <= e <= 4: integer power times exp(frac * ln 10) by series. */
-static double pow10_small(double e)
-{
-        int ip = (int)e;
-        double y = (e - ip) * 2.302585092994045684, term = 1, sum = 1;
-        for (int i = 1; i < 40; i++) {
-                term *= y / i;
-                sum += term;
-        }
-        for (int i = 0; i < ip; i++)
-                sum *= 10;
-        return sum;
-}
-
-/* cpu.shares [2, 262144] -> cpu.weight [1, 10000] on a quadratic curve in
- * log space that maps the v1 default 1024 onto the v2 default 100 (the
- * old linear formula gave 39, quietly starving containers next to
- * unconfigured services): with l = log2(shares),
- * weight = 10^((l^2 + 125 l) / 612 - 7/34), rounded up. */
-uint64_t cg_shares_to_weight(uint64_t shares)
-{
-        if (shares == 0)
-                return 0;
-        if (shares < 2)
-                shares = 2;
-        if (shares > 262144)
-                shares = 262144;
-        double l = log2_u64(shares);
-        double e = (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
-        double w = pow10_small(e < 0 ? 0 : e);
-        /* Round up, but not past an exact integer that the series hit
-         * a hair above. */
-        uint64_t iw = (uint64_t)w;
-        if (w - (double)iw > 1e-6)
-                iw++;
-        if (iw < 1)
-                iw = 1;
-        if (iw > 10000)
-                iw = 10000;
-        return iw;
-}
-
 /* blkio.weight [10, 1000] -> io.weight [1, 10000], linear. */
 uint64_t cg_blkio_to_io_weight(uint64_t w)
 {

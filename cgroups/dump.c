@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/cleanup.h"
 #include "cgroups/internal.h"
 
 char *berth_cgroup_dump(const struct berth_cgroup *cg)
 {
-        json_t *hs = json_array(), *o;
+        json_t *hs = json_array();
         for (size_t i = 0; i < cg->n; i++) {
                 const struct cg_hier *h = &cg->h[i];
                 json_array_append_new(hs,
@@ -18,14 +19,10 @@ char *berth_cgroup_dump(const struct berth_cgroup *cg)
                                                 "dir", h->dir, "mount_len", (json_int_t)h->mount_len,
                                                 "existing", (json_int_t)h->n_existing));
         }
-        o = json_pack("{s:i, s:s, s:s, s:b, s:o}", "version", 1, "layout",
-                      berth_cgroup_layout_name(cg->layout), "id", cg->id, "default_devices",
-                      cg->default_devices, "hierarchies", hs);
-        if (!o)
-                return NULL;
-        char *s = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        return s;
+        _cleanup_json_ json_t *o = json_pack("{s:i, s:s, s:s, s:b, s:o}", "version", 1, "layout",
+                                             berth_cgroup_layout_name(cg->layout), "id", cg->id,
+                                             "default_devices", cg->default_devices, "hierarchies", hs);
+        return o ? json_dumps(o, JSON_COMPACT) : NULL;
 }
 
 static int parse_layout(const char *s, enum berth_cgroup_layout *l)
@@ -63,7 +60,8 @@ static int restore_hier(struct cg_hier *h, json_t *j)
 struct berth_cgroup *berth_cgroup_restore(const char *dump, struct berth_err *err)
 {
         json_error_t je;
-        json_t *o = json_loads(dump, 0, &je), *hs = NULL;
+        _cleanup_json_ json_t *o = json_loads(dump, 0, &je);
+        json_t *hs = NULL;
         const char *layout, *id;
         int version = 0, dd = 0;
         struct berth_cgroup *cg = calloc(1, sizeof(*cg));
@@ -81,7 +79,6 @@ struct berth_cgroup *berth_cgroup_restore(const char *dump, struct berth_err *er
                         cg->n++;
                 }
         }
-        json_decref(o);
         if (r < 0) {
                 berth_err_set(err, -r, "cgroup: state: %s",
                               r == -ENOMEM ? "out of memory" : "malformed cgroup data");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "cgroups/internal.h"
 
 int cg_write(int dfd, const char *file, const char *value, const char *what, struct berth_err *err)
@@ -43,32 +44,10 @@ int cg_writef(int dfd, const char *file, const char *what, struct berth_err *err
 
 int cg_read(int dfd, const char *file, char **out, struct berth_err *err)
 {
-        _cleanup_close_ int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "open %s", file);
-        size_t cap = 4096, len = 0;
-        _cleanup_free_ char *buf = malloc(cap);
-        if (!buf)
-                return berth_err_sys(err, ENOMEM, "read %s", file);
-        for (;;) {
-                if (cap - len < 2) {
-                        char *nb = realloc(buf, cap * 2);
-                        if (!nb)
-                                return berth_err_sys(err, ENOMEM, "read %s", file);
-                        buf = nb;
-                        cap *= 2;
-                }
-                ssize_t r = read(fd, buf + len, cap - len - 1);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return berth_err_sys(err, errno, "read %s", file);
-                if (r == 0)
-                        break;
-                len += r;
-        }
-        buf[len] = '\0';
-        *out = TAKE_PTR(buf);
+        /* No real bound: cgroup.procs of a big cgroup is long. */
+        int r = berth_read_file_at(dfd, file, 0, 256 << 20, out, NULL);
+        if (r < 0)
+                return berth_err_sys(err, -r, "%s %s", r == -ENOENT || r == -EACCES ? "open" : "read", file);
         return 0;
 }
 

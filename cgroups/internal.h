@@ -113,7 +113,6 @@ bool cg_exists(int dfd, const char *file);
 int cg_read_u64(int dfd, const char *file, uint64_t *v, struct berth_err *err); /* "max" = UNLIMITED */
 
 /* ---- conversions (convert.c) ---- */
-uint64_t cg_shares_to_weight(uint64_t shares);
 uint64_t cg_blkio_to_io_weight(uint64_t blkio_weight);
 /* cpu.max value: "quota period", "max period", "quota" or "max"; 0 when nothing to write. */
 int cg_cpu_max(const struct berth_cpu *c, const char *current, char *buf, size_t len);

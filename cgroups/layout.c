@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/proc.h"
 #include "cgroups/internal.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -59,48 +60,6 @@ void cg_host_clear(struct cg_host *h)
         free(h->m);
         h->m = NULL;
         h->n = 0;
-}
-
-static bool is_octal(char c)
-{
-        return c >= '0' && c <= '7';
-}
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static char *unescape(const char *s, size_t len)
-{
-        char *out = malloc(len + 1), *o = out;
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3' && is_octal(s[i + 2]) &&
-                    is_octal(s[i + 3])) {
-                        *o++ = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-                        i += 3;
-                } else {
-                        *o++ = s[i];
-                }
-        }
-        *o = '\0';
-        return out;
-}
-
-/* Splits a line into space-separated fields (at most max); returns count. */
-static size_t split_fields(const char *line, size_t len, const char **f, size_t *fl, size_t max)
-{
-        size_t n = 0, i = 0;
-        while (i < len && n < max) {
-                while (i < len && line[i] == ' ')
-                        i++;
-                if (i >= len)
-                        break;
-                f[n] = line + i;
-                while (i < len && line[i] != ' ')
-                        i++;
-                fl[n] = (size_t)(line + i - f[n]);
-                n++;
-        }
-        return n;
 }
 
 /* Controller list ("cpu,cpuacct", "rw,memory", "name=systemd") to mask and
@@ -153,26 +112,16 @@ static bool have_hierarchy(const struct cg_host *h, const struct cg_mount *m)
         return false;
 }
 
-static int parse_mountinfo_line(const char *line, size_t len, struct cg_host *h, struct berth_err *err)
+static int parse_mountinfo_entry(const struct berth_mountinfo_entry *e, struct cg_host *h,
+                                 struct berth_err *err)
 {
-        const char *f[64];
-        size_t fl[64];
-        size_t n = split_fields(line, len, f, fl, BERTH_ARRAY_SIZE(f));
-        size_t sep = 0;
-        for (size_t i = 6; i < n; i++)
-                if (fl[i] == 1 && f[i][0] == '-') {
-                        sep = i;
-                        break;
-                }
-        if (sep == 0 || sep + 3 >= n)
-                return 0;
         struct cg_mount m = {0};
-        if (fl[sep + 1] == 7 && memcmp(f[sep + 1], "cgroup2", 7) == 0)
+        if (strcmp(e->fstype, "cgroup2") == 0)
                 m.unified = true;
-        else if (!(fl[sep + 1] == 6 && memcmp(f[sep + 1], "cgroup", 6) == 0))
+        else if (strcmp(e->fstype, "cgroup") != 0)
                 return 0;
         if (!m.unified) {
-                parse_ctrl_list(f[sep + 3], fl[sep + 3], &m.mask, &m.name);
+                parse_ctrl_list(e->super_options, strlen(e->super_options), &m.mask, &m.name);
                 if (!m.mask && !m.name)
                         return 0;
         }
@@ -181,8 +130,8 @@ static int parse_mountinfo_line(const char *line, size_t len, struct cg_host *h,
                 free(m.name);
                 return 0;
         }
-        m.root = unescape(f[3], fl[3]);
-        m.mountpoint = unescape(f[4], fl[4]);
+        m.root = strdup(e->root);
+        m.mountpoint = strdup(e->mount_point);
         if (!m.root || !m.mountpoint) {
                 free(m.root);
                 free(m.mountpoint);
@@ -194,13 +143,15 @@ static int parse_mountinfo_line(const char *line, size_t len, struct cg_host *h,
 
 int cg_parse_mountinfo(const char *buf, struct cg_host *h, struct berth_err *err)
 {
-        for (const char *p = buf; *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t)(nl - p) : strlen(p);
-                int r = parse_mountinfo_line(p, len, h, err);
+        _cleanup_free_ char *copy = strdup(buf); /* the parser splits in place */
+        if (!copy)
+                return berth_err_sys(err, ENOMEM, "mountinfo");
+        char *cur = copy;
+        struct berth_mountinfo_entry e;
+        while (berth_mountinfo_next(&cur, &e)) {
+                int r = parse_mountinfo_entry(&e, h, err);
                 if (r < 0)
                         return r;
-                p += len + (nl ? 1 : 0);
         }
         return 0;
 }
@@ -223,47 +174,42 @@ static int set_own(struct cg_host *h, bool unified, unsigned mask, const char *n
         return 0;
 }
 
+/* The next /proc/<pid>/cgroup entry with its controller mask and name=
+ * (none for cgroup2); *name is the caller's to free. */
+static bool next_entry(const char **buf, struct berth_proc_cgroup_entry *e, unsigned *mask, char **name)
+{
+        free(*name);
+        *mask = 0;
+        *name = NULL;
+        if (!berth_proc_cgroup_next(buf, e))
+                return false;
+        if (!e->v2)
+                parse_ctrl_list(e->controllers, e->controllers_len, mask, name);
+        return true;
+}
+
 int cg_parse_proc_cgroup(const char *buf, struct cg_host *h, struct berth_err *err)
 {
-        for (const char *p = buf; *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t)(nl - p) : strlen(p);
-                const char *c1 = memchr(p, ':', len);
-                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
-                if (c2) {
-                        bool unified = (c1 - p == 1 && p[0] == '0' && c2 == c1 + 1);
-                        unsigned mask = 0;
-                        _cleanup_free_ char *name = NULL;
-                        if (!unified)
-                                parse_ctrl_list(c1 + 1, (size_t)(c2 - c1 - 1), &mask, &name);
-                        size_t plen = len - (size_t)(c2 + 1 - p);
-                        /* " (deleted)" marks a removed cgroup; we still report the path. */
-                        if (set_own(h, unified, mask, name, c2 + 1, plen, c1 + 1, (size_t)(c2 - c1 - 1)) < 0)
-                                return berth_err_sys(err, ENOMEM, "/proc/self/cgroup");
-                }
-                p += len + (nl ? 1 : 0);
+        struct berth_proc_cgroup_entry e;
+        unsigned mask;
+        _cleanup_free_ char *name = NULL;
+        while (next_entry(&buf, &e, &mask, &name)) {
+                /* " (deleted)" marks a removed cgroup; we still report the path. */
+                if (set_own(h, e.v2, mask, name, e.path, e.path_len, e.controllers, e.controllers_len) < 0)
+                        return berth_err_sys(err, ENOMEM, "/proc/self/cgroup");
         }
         return 0;
 }
 
 char *cg_proc_cgroup_path(const char *buf, bool unified, unsigned mask, const char *named)
 {
-        for (const char *p = buf; *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t)(nl - p) : strlen(p);
-                const char *c1 = memchr(p, ':', len);
-                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
-                if (c2) {
-                        bool u = (c1 - p == 1 && p[0] == '0' && c2 == c1 + 1);
-                        unsigned m = 0;
-                        _cleanup_free_ char *name = NULL;
-                        if (!u)
-                                parse_ctrl_list(c1 + 1, (size_t)(c2 - c1 - 1), &m, &name);
-                        bool same_name = name ? named && strcmp(name, named) == 0 : !named;
-                        if (u == unified && (unified || (m == mask && same_name)))
-                                return strndup(c2 + 1, len - (size_t)(c2 + 1 - p));
-                }
-                p += len + (nl ? 1 : 0);
+        struct berth_proc_cgroup_entry e;
+        unsigned m;
+        _cleanup_free_ char *name = NULL;
+        while (next_entry(&buf, &e, &m, &name)) {
+                bool same_name = name ? named && strcmp(name, named) == 0 : !named;
+                if (e.v2 == unified && (unified || (m == mask && same_name)))
+                        return strndup(e.path, e.path_len);
         }
         return NULL;
 }

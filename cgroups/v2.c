@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "berth/cleanup.h"
+#include "berth/cpu_weight.h"
 #include "cgroups/internal.h"
 
 static int apply_memory(struct berth_cgroup *cg, int fd, const struct berth_memory *m, struct berth_err *err)
@@ -46,7 +47,7 @@ static int apply_cpu(int fd, const struct berth_cpu *c, struct berth_err *err)
                                      "realtime group scheduling");
         if (c->shares.set && c->shares.v)
                 r = cg_writef(fd, "cpu.weight", "cpu.shares", err, "%" PRIu64,
-                              cg_shares_to_weight(c->shares.v));
+                              berth_cpu_shares_to_weight(c->shares.v));
         if (r >= 0 && (c->quota.set || c->period.set)) {
                 _cleanup_free_ char *cur = NULL;
                 char v[64];

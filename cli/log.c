@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "berth/cleanup.h"
 #include "cli/cli.h"
 
 static void rfc3339_now(char *buf, size_t len)
@@ -28,12 +29,11 @@ static void log_line(struct cli *cli, const char *level, const char *msg)
         char now[64];
         rfc3339_now(now, sizeof(now));
         if (cli->log_json) {
-                json_t *j = json_pack("{s:s, s:s, s:s}", "level", level, "msg", msg, "time", now);
-                char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+                _cleanup_json_ json_t *j =
+                    json_pack("{s:s, s:s, s:s}", "level", level, "msg", msg, "time", now);
+                _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
                 if (text)
                         fprintf(f, "%s\n", text);
-                free(text);
-                json_decref(j);
         } else {
                 fprintf(f, "time=\"%s\" level=%s msg=\"%s\"\n", now, level, msg);
         }

@@ -32,17 +32,30 @@ static struct nlmsghdr *addr_msg(struct berth_nl *nl, uint16_t type, uint16_t fl
         return nlh;
 }
 
+/* Checks a, formats it into text and returns the index of ifname; a
+ * failure reads "<verb> address <a> <prep> <ifname>: ...". */
+static int addr_target(struct berth_nl *nl, const char *ifname, const struct berth_ip_addr *a,
+                       char text[BERTH_IP_ADDR_STRLEN], const char *verb, const char *prep,
+                       struct berth_err *err)
+{
+        int r = check_addr(a, err);
+        if (r < 0)
+                return r;
+        berth_ip_addr_format(a, true, text, BERTH_IP_ADDR_STRLEN);
+        int index = berth_link_index(nl, ifname, err);
+        if (index < 0)
+                return berth_err_wrap(err, "%s address %s %s %s", verb, text, prep, ifname);
+        return index;
+}
+
 int berth_addr_add(struct berth_nl *nl, const char *ifname, const struct berth_ip_addr *a, unsigned flags,
                    struct berth_err *err)
 {
         char text[BERTH_IP_ADDR_STRLEN];
-        int r = check_addr(a, err);
-        if (r < 0)
-                return r;
-        berth_ip_addr_format(a, true, text, sizeof(text));
-        int index = berth_link_index(nl, ifname, err);
+        int index = addr_target(nl, ifname, a, text, "add", "to", err);
         if (index < 0)
-                return berth_err_wrap(err, "add address %s to %s", text, ifname);
+                return index;
+        int r;
         uint16_t nlflags = NLM_F_CREATE | ((flags & BERTH_ADDR_REPLACE) ? NLM_F_REPLACE : NLM_F_EXCL);
         struct nlmsghdr *nlh = addr_msg(nl, RTM_NEWADDR, nlflags, index, a);
         if (a->family == AF_INET && a->prefixlen < 31) {
@@ -64,14 +77,10 @@ int berth_addr_del(struct berth_nl *nl, const char *ifname, const struct berth_i
                    struct berth_err *err)
 {
         char text[BERTH_IP_ADDR_STRLEN];
-        int r = check_addr(a, err);
-        if (r < 0)
-                return r;
-        berth_ip_addr_format(a, true, text, sizeof(text));
-        int index = berth_link_index(nl, ifname, err);
+        int index = addr_target(nl, ifname, a, text, "delete", "from", err);
         if (index < 0)
-                return berth_err_wrap(err, "delete address %s from %s", text, ifname);
-        r = berth_nl_call(nl, addr_msg(nl, RTM_DELADDR, 0, index, a));
+                return index;
+        int r = berth_nl_call(nl, addr_msg(nl, RTM_DELADDR, 0, index, a));
         if (r < 0)
                 return berth_nl_fail(nl, err, r, "delete address %s from %s", text, ifname);
         return 0;

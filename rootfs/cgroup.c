@@ -23,6 +23,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "berth/file.h"
 #include "berth/proc.h"
 #include "berth/cleanup.h"
 #include "berth/rootfs.h"
@@ -64,56 +65,28 @@ static bool controllers_match(const char *ctrls, const char *super_options)
  * cgroup2 (super_options NULL), else the one whose controllers match. */
 static bool find_owner(const char *proc_cgroup, const char *super_options, struct cg_owner *out)
 {
-        for (const char *line = proc_cgroup; *line;) {
-                size_t len = strcspn(line, "\n");
-                const char *c1 = memchr(line, ':', len);
-                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
-                if (c2) {
-                        size_t clen = (size_t)(c2 - c1 - 1), plen = len - (size_t)(c2 + 1 - line);
-                        if (clen < sizeof(out->controllers) && plen < sizeof(out->path)) {
-                                memcpy(out->controllers, c1 + 1, clen);
-                                out->controllers[clen] = '\0';
-                                memcpy(out->path, c2 + 1, plen);
-                                out->path[plen] = '\0';
-                                bool v2 = clen == 0 && strncmp(line, "0:", 2) == 0;
-                                if (super_options ? controllers_match(out->controllers, super_options) : v2)
-                                        return true;
-                        }
-                }
-                line += len + (line[len] == '\n');
+        struct berth_proc_cgroup_entry e;
+        while (berth_proc_cgroup_next(&proc_cgroup, &e)) {
+                if (e.controllers_len >= sizeof(out->controllers) || e.path_len >= sizeof(out->path))
+                        continue;
+                memcpy(out->controllers, e.controllers, e.controllers_len);
+                out->controllers[e.controllers_len] = '\0';
+                memcpy(out->path, e.path, e.path_len);
+                out->path[e.path_len] = '\0';
+                if (super_options ? controllers_match(out->controllers, super_options) : e.v2)
+                        return true;
         }
         return false;
 }
 
-/* Reads a small /proc text file whole, NUL-terminated. */
+/* A small /proc text file whole, NUL-terminated, or NULL (errno set). */
 static char *read_text(const char *path)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return NULL;
-        size_t cap = 4096, len = 0;
-        _cleanup_free_ char *buf = malloc(cap);
-        if (!buf)
-                return NULL;
-        for (;;) {
-                if (cap - len < 2) {
-                        char *bigger = realloc(buf, cap * 2);
-                        if (!bigger)
-                                return NULL;
-                        buf = bigger;
-                        cap *= 2;
-                }
-                ssize_t n = read(fd, buf + len, cap - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return NULL;
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        buf[len] = '\0';
-        return TAKE_PTR(buf);
+        char *text = NULL;
+        int r = berth_read_file_at(AT_FDCWD, path, 0, 64 << 20, &text, NULL);
+        if (r < 0)
+                errno = -r;
+        return text;
 }
 
 /* Binds the host directory of our cgroup in a hierarchy mounted at
@@ -232,14 +205,13 @@ static int mount_read_hierarchies(const struct berth_rootfs_opts *o, const struc
                                   struct berth_err *err)
 {
         _cleanup_free_ char *proc_cgroup = read_text("/proc/self/cgroup");
-        _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
-        if (!proc_cgroup || !mi)
+        _cleanup_free_ char *mi = proc_cgroup ? read_text("/proc/self/mountinfo") : NULL;
+        if (!mi)
                 return berth_err_sys(err, errno, "read /proc/self/cgroup and mountinfo");
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-        while (getline(&line, &cap, mi) > 0) {
-                struct berth_mountinfo_entry e;
-                if (berth_mountinfo_parse_line(line, &e) < 0 || !is_hierarchy_dir(e.mount_point))
+        char *cur = mi;
+        struct berth_mountinfo_entry e;
+        while (berth_mountinfo_next(&cur, &e)) {
+                if (!is_hierarchy_dir(e.mount_point))
                         continue;
                 bool v2 = strcmp(e.fstype, "cgroup2") == 0;
                 struct cg_owner own;

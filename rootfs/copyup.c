@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/rootfs.h"
 
 struct copyup {
@@ -67,12 +68,9 @@ static int copy_bytes(int in, int out)
                 ssize_t n = read(in, buf, sizeof(buf));
                 if (n <= 0)
                         return n < 0 ? -errno : 0;
-                for (ssize_t done = 0; done < n;) {
-                        ssize_t w = write(out, buf + done, (size_t)(n - done));
-                        if (w < 0)
-                                return -errno;
-                        done += w;
-                }
+                int r = berth_write_all(out, buf, (size_t)n);
+                if (r < 0)
+                        return r;
         }
 }
 
@@ -164,7 +162,7 @@ static int copy_entry(struct copyup *c, int sdir, int ddir, const char *name)
 /* Copies the entries of sdir into ddir; c->rel names sdir on entry. */
 static int copy_dir(struct copyup *c, int sdir, int ddir)
 {
-        int fd = dup(sdir);
+        int fd = fcntl(sdir, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return copy_fail(c, errno, "read directory");
         __attribute__((cleanup(dir_closep))) DIR *d = fdopendir(fd);

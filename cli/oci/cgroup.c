@@ -48,7 +48,7 @@ static int ps_table(char **ps_args, const pid_t *pids, size_t n)
                 return -errno;
         pid_t child = fork();
         if (child == 0) {
-                dup2(pipefd[1], STDOUT_FILENO);
+                dup2(pipefd[1], STDOUT_FILENO); /* no CLOEXEC: ps's stdout */
                 char **argv = ps_args && ps_args[0] ? ps_args - 1 : def;
                 argv[0] = "ps";
                 execvp("ps", argv);

@@ -52,7 +52,7 @@ static void print_table(struct berth_container_info *infos, size_t n)
 
 static void print_json(struct berth_container_info *infos, size_t n)
 {
-        json_t *arr = json_array();
+        _cleanup_json_ json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
                 char *text = berth_oci_state_format(&infos[i].st, infos[i].status, true, false);
                 json_t *obj = text ? json_loads(text, 0, NULL) : NULL;
@@ -63,7 +63,6 @@ static void print_json(struct berth_container_info *infos, size_t n)
         char *out = json_dumps(arr, JSON_COMPACT);
         printf("%s\n", out ? out : "[]");
         free(out);
-        json_decref(arr);
 }
 
 static int parse_list_format(struct cli *cli, int argc, char **argv, enum list_format *fmt)

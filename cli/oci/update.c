@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/spec.h"
 #include "cli/cli.h"
 
@@ -48,16 +49,15 @@ static int parse_size(const char *s, int64_t *out)
 
 static int read_resources_file(const char *path, struct berth_resources **out, struct berth_err *err)
 {
-        _cleanup_close_ int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+        _cleanup_close_ int fd =
+            strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return berth_err_sys(err, errno, "update: --resources %s", path);
-        static char buf[1 << 20];
+        _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        ssize_t n;
-        while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-                len += (size_t)n;
-        if (n < 0)
-                return berth_err_sys(err, errno, "update: read %s", path);
+        int r = berth_read_fd(fd, 1 << 20, &buf, &len);
+        if (r < 0)
+                return berth_err_sys(err, -r, "update: read %s", path);
         *out = berth_resources_parse(buf, len, err);
         return *out ? 0 : berth_err_wrap(err, "update: --resources %s", path);
 }

@@ -162,18 +162,17 @@ int vps_cmd_status(struct vps_cli *vc, int argc, char **argv)
         struct berth_vps_status st;
         if ((code = load_both(vc, argv[optind], &cfg, &st)))
                 return code;
-        json_t *doc = status_doc(&cfg, &st);
+        _cleanup_json_ json_t *doc = status_doc(&cfg, &st);
         berth_vps_config_clear(&cfg);
         if (!doc)
                 return vps_failf(vc, ENOMEM, "out of memory");
         if (vc->json) {
-                vps_print_json(doc);
+                vps_print_json(TAKE_PTR(doc));
                 return 0;
         }
         const char *k;
         json_t *e;
         json_object_foreach(doc, k, e) print_value(k, e);
-        json_decref(doc);
         return 0;
 }
 
@@ -202,7 +201,7 @@ int vps_cmd_list(struct vps_cli *vc, int argc, char **argv)
         _cleanup_strv_ char **names = NULL;
         if (berth_vps_list_names(&vc->v, &names, &err) < 0)
                 return vps_fail(vc, &err);
-        json_t *arr = json_array();
+        _cleanup_json_ json_t *arr = json_array();
         for (size_t i = 0; names[i]; i++) {
                 struct berth_vps_config cfg;
                 struct berth_vps_status st;
@@ -219,14 +218,13 @@ int vps_cmd_list(struct vps_cli *vc, int argc, char **argv)
                 berth_vps_config_clear(&cfg);
         }
         if (vc->json) {
-                vps_print_json(arr);
+                vps_print_json(TAKE_PTR(arr));
                 return 0;
         }
         printf("%-20s %-8s %-8s %-16s %s\n", "NAME", "STATE", "PID", "TEMPLATE", "ADDRESSES");
         size_t i;
         json_t *e;
         json_array_foreach(arr, i, e) print_row(e);
-        json_decref(arr);
         return 0;
 }
 

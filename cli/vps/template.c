@@ -47,13 +47,11 @@ static int fail(struct tmpl_cli *tc, const struct berth_err *err)
         int code = berth_exit_code_from_errno(err->code);
         cli_error(tc->cli, err);
         if (tc->json) {
-                json_t *j = json_pack("{s:s, s:i, s:s}", "error", err->msg, "exit_code", code, "errno",
-                                      strerror(err->code ? err->code : EIO));
-                char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+                _cleanup_json_ json_t *j = json_pack("{s:s, s:i, s:s}", "error", err->msg, "exit_code", code,
+                                                     "errno", strerror(err->code ? err->code : EIO));
+                _cleanup_free_ char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
                 if (text)
                         printf("%s\n", text);
-                free(text);
-                json_decref(j);
         }
         return code;
 }

@@ -79,41 +79,49 @@ static int push(const char ***v, const char *s)
         return 0;
 }
 
+/* The "is set" flag of limit option c in l, or NULL for another option. */
+static bool *limit_flag(struct berth_vps_limits *l, int c)
+{
+        switch (c) {
+        case 'm':
+                return &l->has_memory;
+        case 's':
+                return &l->has_swap;
+        case 'c':
+                return &l->has_cpus;
+        case 'w':
+                return &l->has_cpu_weight;
+        case 'p':
+                return &l->has_pids;
+        }
+        return NULL;
+}
+
 /* Limit values; "none" (set) clears. Returns 0, or -EINVAL. */
 static int parse_limit(int c, const char *s, struct berth_vps_limits *set, struct berth_vps_limits *clear)
 {
-        bool none = clear && (!strcmp(s, "none") || !strcmp(s, "unlimited"));
-        char *end;
+        bool *flag = limit_flag(set, c);
+        if (!flag)
+                return -EINVAL;
+        if (clear && (!strcmp(s, "none") || !strcmp(s, "unlimited")))
+                return *limit_flag(clear, c) = true, 0;
+        *flag = true;
+        char *end = NULL;
         switch (c) {
         case 'm':
-                if (none)
-                        return clear->has_memory = true, 0;
-                set->has_memory = true;
                 return berth_vps_parse_size(s, &set->memory);
         case 's':
-                if (none)
-                        return clear->has_swap = true, 0;
-                set->has_swap = true;
                 return berth_vps_parse_size(s, &set->swap);
         case 'c':
-                if (none)
-                        return clear->has_cpus = true, 0;
-                set->has_cpus = true;
                 return berth_vps_parse_cpus(s, &set->cpu_quota);
         case 'w':
-                if (none)
-                        return clear->has_cpu_weight = true, 0;
-                set->has_cpu_weight = true;
                 set->cpu_weight = strtoull(s, &end, 10);
-                return *s && !*end ? 0 : -EINVAL;
-        case 'p':
-                if (none)
-                        return clear->has_pids = true, 0;
-                set->has_pids = true;
+                break;
+        default: /* 'p' */
                 set->pids = strtoll(s, &end, 10);
-                return *s && !*end ? 0 : -EINVAL;
+                break;
         }
-        return -EINVAL;
+        return *s && !*end ? 0 : -EINVAL;
 }
 
 enum { O_BRIDGE = 256, O_GW4, O_GW6, O_NS, O_INIT, O_STOPSIG, O_AUTO, O_NOAUTO, O_IPADD, O_IPDEL };

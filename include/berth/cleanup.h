@@ -60,6 +60,9 @@ void berth_kill_and_reap(pid_t *pid);
 #define _cleanup_closedir_ _cleanup_(berth_closedirp)
 #define _cleanup_strv_     _cleanup_(berth_strv_freep)
 #define _cleanup_reap_     _cleanup_(berth_kill_and_reap)
+/* A jansson json_t *: json_decrefp comes with <jansson.h>, which the user
+ * includes (this header does not, so base needs no jansson). */
+#define _cleanup_json_ _cleanup_(json_decrefp)
 
 #define TAKE_PTR(p)                                                                                          \
         ({                                                                                                   \

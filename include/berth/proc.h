@@ -17,6 +17,26 @@ struct berth_mountinfo_entry {
 /* Parses one mountinfo line in place; returns 0 or -EINVAL. */
 int berth_mountinfo_parse_line(char *line, struct berth_mountinfo_entry *e);
 
+/* The next well-formed line of mountinfo text from *cursor on, parsed in
+ * place (the caller's buffer is modified); malformed lines are skipped.
+ * Returns false at the end of the text. */
+bool berth_mountinfo_next(char **cursor, struct berth_mountinfo_entry *e);
+
+/* One entry of /proc/<pid>/cgroup, "ID:CONTROLLERS:PATH"; pointers into
+ * the caller's buffer, which is not modified (hence the lengths). */
+struct berth_proc_cgroup_entry {
+        bool v2;                 /* the cgroup2 entry, "0::PATH" */
+        const char *controllers; /* "cpu,cpuacct", "name=systemd"; empty for cgroup2 */
+        size_t controllers_len;
+        const char *path; /* " (deleted)" stays part of it */
+        size_t path_len;
+};
+
+/* The next entry of /proc/<pid>/cgroup text from *cursor on (lines
+ * without two colons are skipped); advances *cursor past its line.
+ * Returns false at the end of the text. */
+bool berth_proc_cgroup_next(const char **cursor, struct berth_proc_cgroup_entry *e);
+
 /* A host hierarchy as the container's init sees it once it has joined
  * its cgroups, for the container's /sys/fs/cgroup (rootfs), so that the
  * init need not read mountinfo and /proc/self/cgroup again. */

@@ -149,9 +149,6 @@ void berth_vps_cgroup_name(const struct berth_vps_ctx *v, const char *name, char
 /* The limits as OCI resources, for berth_container_update (free with
  * berth_resources_free). */
 struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, struct berth_err *err);
-/* cgroup v2 cpu.weight -> v1 cpu.shares, the inverse of the runtime's
- * shares -> weight curve (so a weight survives the round trip). */
-uint64_t berth_vps_weight_to_shares(uint64_t weight);
 
 /* ---- overlay root (rootfs/overlay.c) ------------------------------------------ */
 

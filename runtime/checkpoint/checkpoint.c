@@ -31,7 +31,7 @@ static int make_dir(const char *path, const char *what, struct berth_err *err)
  * that restore can hand criu the new pipes for the old ones. */
 static int write_descriptors(const char *image, pid_t pid, struct berth_err *err)
 {
-        json_t *a = json_array();
+        _cleanup_json_ json_t *a = json_array();
         for (int fd = 0; a && fd < 3; fd++) {
                 char link[64], target[PATH_MAX];
                 snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
@@ -42,7 +42,6 @@ static int write_descriptors(const char *image, pid_t pid, struct berth_err *err
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", image, CRIU_DESCRIPTORS);
         int r = a ? json_dump_file(a, path, JSON_COMPACT) : -1;
-        json_decref(a);
         return r < 0 ? berth_err_set(err, EIO, "write %s", path) : 0;
 }
 

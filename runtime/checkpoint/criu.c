@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/checkpoint/internal.h"
 
 void criu_argv_add(struct criu_argv *a, const char *arg)
@@ -121,28 +122,11 @@ static void error_lines(const char *text, char *out, size_t len)
         }
 }
 
+/* What fd holds, or NULL: for error messages only. */
 static char *read_all(int fd)
 {
-        size_t cap = 4096, used = 0;
-        char *buf = malloc(cap);
-        for (ssize_t n; buf;) {
-                if (used + 1 >= cap) {
-                        char *b = realloc(buf, cap * 2);
-                        if (!b)
-                                break;
-                        buf = b;
-                        cap *= 2;
-                }
-                n = read(fd, buf + used, cap - used - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                used += (size_t)n;
-        }
-        if (buf)
-                buf[used] = '\0';
-        return buf;
+        char *text = NULL;
+        return berth_read_fd(fd, 1 << 20, &text, NULL) < 0 ? NULL : text;
 }
 
 static int wait_child(pid_t pid, int *status)
@@ -165,7 +149,7 @@ int berth_criu_check(const char *criu_path, struct berth_err *err)
                 return berth_err_sys(err, errno, "criu check: fork");
         }
         if (pid == 0) {
-                dup2(p[1], STDOUT_FILENO);
+                dup2(p[1], STDOUT_FILENO); /* no CLOEXEC: criu's stdio */
                 dup2(p[1], STDERR_FILENO);
                 execl(criu_path, criu_path, "check", (char *)NULL);
                 dprintf(STDERR_FILENO, "Error: exec %s: %s\n", criu_path, strerror(errno));

@@ -104,11 +104,9 @@ static int add_inherited_stdio(struct criu_argv *a, const char *image, struct be
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", image, CRIU_DESCRIPTORS);
         json_error_t jerr;
-        json_t *fds = json_load_file(path, 0, &jerr);
-        if (!json_is_array(fds)) {
-                json_decref(fds);
+        _cleanup_json_ json_t *fds = json_load_file(path, 0, &jerr);
+        if (!json_is_array(fds))
                 return berth_err_set(err, EINVAL, "%s: %s", path, jerr.text);
-        }
         for (size_t i = 0; i < json_array_size(fds) && i < 3; i++) {
                 const char *d = json_string_value(json_array_get(fds, i));
                 if (d && strstr(d, "pipe:")) {
@@ -116,7 +114,6 @@ static int add_inherited_stdio(struct criu_argv *a, const char *image, struct be
                         criu_argv_addf(a, "fd[%zu]:%s", i, d);
                 }
         }
-        json_decref(fds);
         return 0;
 }
 

@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/hooks/hooks.h"
 
 static char *const empty_env[] = {NULL};
 
 __attribute__((noreturn)) static void hook_exec(const struct berth_hook *h, int stdin_fd)
 {
+        /* dup2 without CLOEXEC on purpose: the hook's stdio. */
         if (dup2(stdin_fd, STDIN_FILENO) < 0)
                 _exit(127);
         /* The caller's stdout may be a client's pipe: hooks write to stderr. */
@@ -28,16 +30,7 @@ __attribute__((noreturn)) static void hook_exec(const struct berth_hook *h, int 
 /* Writes the state to the hook; a hook may not read it (EPIPE is fine). */
 static void feed_state(int fd, const char *state)
 {
-        size_t len = strlen(state);
-        while (len > 0) {
-                ssize_t n = write(fd, state, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return;
-                state += n;
-                len -= (size_t)n;
-        }
+        berth_write_all(fd, state, strlen(state));
 }
 
 static int wait_hook(pid_t pid, const struct berth_hook *h, int *status, struct berth_err *err)

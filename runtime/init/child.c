@@ -27,7 +27,7 @@
 
 static int child_fence_fds(struct container_setup *s, struct berth_err *err)
 {
-        for (int fd = 0; s->stdio && fd < 3; fd++)
+        for (int fd = 0; s->stdio && fd < 3; fd++) /* no CLOEXEC: the process's stdio */
                 if (s->stdio[fd] != fd && dup2(s->stdio[fd], fd) < 0)
                         return berth_err_sys(err, errno, "set up fd %d", fd);
         return berth_fence_fds(s->preserve_fds, err);

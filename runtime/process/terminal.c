@@ -41,7 +41,7 @@ static int make_ctty(int slave, struct berth_err *err)
 {
         if (ioctl(slave, TIOCSCTTY, 0) < 0)
                 return berth_err_sys(err, errno, "set the controlling terminal");
-        for (int fd = 0; fd < 3; fd++)
+        for (int fd = 0; fd < 3; fd++) /* no CLOEXEC: the process's stdio */
                 if (dup2(slave, fd) < 0)
                         return berth_err_sys(err, errno, "attach the terminal to fd %d", fd);
         return 0;

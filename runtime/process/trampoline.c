@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/process/trampoline.h"
 
 #ifndef MFD_EXEC
@@ -39,15 +40,9 @@ int berth_trampoline_create(struct berth_err *err)
         _cleanup_close_ int fd = trampoline_memfd(err);
         if (fd < 0)
                 return fd;
-        size_t off = 0;
-        while (off < berth_trampoline_image_size) {
-                ssize_t n = write(fd, berth_trampoline_image + off, berth_trampoline_image_size - off);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return berth_err_sys(err, n < 0 ? errno : EIO, "exec trampoline: write memfd");
-                off += (size_t)n;
-        }
+        int r = berth_write_all(fd, berth_trampoline_image, berth_trampoline_image_size);
+        if (r < 0)
+                return berth_err_sys(err, -r, "exec trampoline: write memfd");
         /* Execute-only: a non-root container user who execs it cannot read
          * it, so the kernel keeps the short-lived trampoline non-dumpable. */
         if (fchmod(fd, 0111) < 0)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/container.h"
 #include "berth/tty.h"
 
@@ -66,15 +67,7 @@ static bool pump(int from, int to)
         ssize_t n = read(from, buf, sizeof(buf));
         if (n <= 0)
                 return n < 0 && errno == EINTR;
-        for (ssize_t off = 0; off < n;) {
-                ssize_t w = write(to, buf + off, (size_t)(n - off));
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return false;
-                off += w;
-        }
-        return true;
+        return berth_write_all(to, buf, (size_t)n) >= 0;
 }
 
 static void relay(struct berth_tty_proxy *p, int pidfd, int sigfd)

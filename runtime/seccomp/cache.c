@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/seccomp/cache.h"
 
 #define CACHE_MAGIC  "BSCMPBPF"
@@ -272,20 +273,15 @@ static void cache_write(int dir_fd, const char *name, const unsigned char *key, 
 
         char tmp[64];
         snprintf(tmp, sizeof(tmp), "%s.%d.tmp", name, (int)getpid());
-        _cleanup_close_ int fd =
-            openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return;
         static const char zeros[8];
         struct iovec iov[] = {{&h, sizeof(h)},
                               {(void *)key, key_len},
                               {(void *)zeros, key_padding(key_len)},
                               {(void *)insns, n * sizeof(*insns)}};
-        ssize_t total = (ssize_t)(sizeof(h) + key_len + key_padding(key_len) + n * sizeof(*insns));
         /* No fsync: a file torn by a crash fails its checksum and is
-         * simply compiled and written again. */
-        if (writev(fd, iov, BERTH_ARRAY_SIZE(iov)) != total || renameat(dir_fd, tmp, dir_fd, name) < 0)
-                unlinkat(dir_fd, tmp, 0);
+         * simply compiled and written again. Best effort: a cache. */
+        (void)berth_write_file_atomic_at(dir_fd, name, iov, BERTH_ARRAY_SIZE(iov),
+                                         &(struct berth_atomic_opts){.tmp = tmp, .mode = 0600});
 }
 
 /* ---- the entry point ---------------------------------------------------- */

@@ -17,13 +17,12 @@
 static char *build_message(const char *metadata, const char *state_json, pid_t pid, struct berth_err *err)
 {
         json_error_t jerr;
-        /* json_decrefp comes with jansson. */
-        _cleanup_(json_decrefp) json_t *state = json_loads(state_json, 0, &jerr);
+        _cleanup_json_ json_t *state = json_loads(state_json, 0, &jerr);
         if (!state || !json_is_object(state)) {
                 berth_err_set(err, EINVAL, "container state is not a JSON object");
                 return NULL;
         }
-        _cleanup_(json_decrefp) json_t *msg =
+        _cleanup_json_ json_t *msg =
             json_pack("{s:s, s:[s], s:I, s:s, s:O}", "ociVersion", LISTENER_OCI_VERSION, "fds", "seccompFd",
                       "pid", (json_int_t)pid, "metadata", metadata ? metadata : "", "state", state);
         char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;

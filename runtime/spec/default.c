@@ -166,15 +166,15 @@ fail:
 
 char *berth_spec_default_json(bool rootless, struct berth_err *err)
 {
-        json_t *doc = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.2.0", "process",
-                                make_process(), "root", "path", "rootfs", "readonly", 1, "hostname", "berth",
-                                "mounts", make_mounts(rootless), "linux", make_linux(rootless));
+        _cleanup_json_ json_t *doc =
+            json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.2.0", "process",
+                      make_process(), "root", "path", "rootfs", "readonly", 1, "hostname", "berth", "mounts",
+                      make_mounts(rootless), "linux", make_linux(rootless));
         if (!doc) {
                 berth_err_set(err, ENOMEM, "default config: out of memory");
                 return NULL;
         }
         char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(doc);
         if (!text)
                 berth_err_set(err, ENOMEM, "default config: out of memory");
         return text;

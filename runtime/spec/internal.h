@@ -64,6 +64,22 @@ int spec_get_abs_pathv(json_t *obj, const char *parent, const char *key, char **
                        struct berth_err *err);
 int spec_check_abs_path(const char *s, const char *path, struct berth_err *err);
 
+/* Allocates the element array of obj[key] and calls fn on each element,
+ * which must be an object. The array and its count are set before the
+ * elements are filled, so that a partly filled array is freed. */
+typedef int (*spec_elem_fn)(json_t *v, const char *path, void *elem, struct berth_err *err);
+int spec_get_objects(json_t *obj, const char *parent, const char *key, size_t elem_size, void **out,
+                     size_t *n, spec_elem_fn fn, struct berth_err *err);
+/* Goes through a void * so the typed field is never written through a
+ * void ** (strict aliasing); the array is linked in even on error. */
+#define SPEC_GET_OBJECTS(obj, parent, key, field, n, fn, err)                                                \
+        ({                                                                                                   \
+                void *arr_ = NULL;                                                                           \
+                int r_ = spec_get_objects(obj, parent, key, sizeof(*(field)), &arr_, n, fn, err);            \
+                (field) = arr_;                                                                              \
+                r_;                                                                                          \
+        })
+
 /* Array of {containerID, hostID, size}. */
 int spec_get_id_mappings(json_t *obj, const char *parent, const char *key, struct berth_id_mapping **out,
                          size_t *n, struct berth_err *err);

@@ -88,7 +88,9 @@ int spec_value_int(json_t *v, const char *path, int64_t min, int64_t max, int64_
         return 0;
 }
 
-int spec_get_object(json_t *obj, const char *parent, const char *key, json_t **out, struct berth_err *err)
+/* obj's member key when it is of the given type: 1, 0 when absent. */
+static int get_typed(json_t *obj, const char *parent, const char *key, json_type type, const char *what,
+                     json_t **out, struct berth_err *err)
 {
         char path[SPEC_PATH_MAX];
         json_t *v = spec_member(obj, key);
@@ -97,25 +99,20 @@ int spec_get_object(json_t *obj, const char *parent, const char *key, json_t **o
         if (!v)
                 return 0;
         spec_path_key(path, parent, key);
-        if (!json_is_object(v))
-                return spec_fail(err, path, "must be an object");
+        if (json_typeof(v) != type)
+                return spec_fail(err, path, "must be %s", what);
         *out = v;
         return 1;
 }
 
+int spec_get_object(json_t *obj, const char *parent, const char *key, json_t **out, struct berth_err *err)
+{
+        return get_typed(obj, parent, key, JSON_OBJECT, "an object", out, err);
+}
+
 int spec_get_array(json_t *obj, const char *parent, const char *key, json_t **out, struct berth_err *err)
 {
-        char path[SPEC_PATH_MAX];
-        json_t *v = spec_member(obj, key);
-
-        *out = NULL;
-        if (!v)
-                return 0;
-        spec_path_key(path, parent, key);
-        if (!json_is_array(v))
-                return spec_fail(err, path, "must be an array");
-        *out = v;
-        return 1;
+        return get_typed(obj, parent, key, JSON_ARRAY, "an array", out, err);
 }
 
 int spec_get_string(json_t *obj, const char *parent, const char *key, char **out, struct berth_err *err)
@@ -198,8 +195,10 @@ int spec_get_opt_i64(json_t *obj, const char *parent, const char *key, int64_t m
         return r;
 }
 
-int spec_get_strv(json_t *obj, const char *parent, const char *key, char ***out, size_t *n,
-                  struct berth_err *err)
+/* The array obj[key]: n + 1 zeroed elements (a NULL-terminated list of
+ * pointers), count set before fn fills each, objects: each must be one. */
+static int get_elems(json_t *obj, const char *parent, const char *key, size_t elem_size, void **out,
+                     size_t *n, spec_elem_fn fn, bool objects, struct berth_err *err)
 {
         char path[SPEC_PATH_MAX], ipath[SPEC_PATH_MAX];
         json_t *arr, *v;
@@ -209,18 +208,33 @@ int spec_get_strv(json_t *obj, const char *parent, const char *key, char ***out,
         if (r <= 0)
                 return r;
         spec_path_key(path, parent, key);
-        *out = calloc(json_array_size(arr) + 1, sizeof(char *));
+        *out = calloc(json_array_size(arr) + 1, elem_size);
         if (!*out)
                 return spec_oom(err, path);
+        *n = json_array_size(arr);
         json_array_foreach(arr, i, v)
         {
                 spec_path_index(ipath, path, i);
-                r = spec_value_string(v, ipath, &(*out)[i], err);
-                if (r < 0)
+                if (objects && spec_value_object(v, ipath, err) < 0)
+                        return -EINVAL;
+                if ((r = fn(v, ipath, (char *)*out + i * elem_size, err)) < 0)
                         return r;
-                *n = i + 1;
         }
         return 1;
+}
+
+static int string_elem(json_t *v, const char *path, void *elem, struct berth_err *err)
+{
+        return spec_value_string(v, path, elem, err);
+}
+
+int spec_get_strv(json_t *obj, const char *parent, const char *key, char ***out, size_t *n,
+                  struct berth_err *err)
+{
+        void *arr = NULL; /* not through a void ** (strict aliasing) */
+        int r = get_elems(obj, parent, key, sizeof(char *), &arr, n, string_elem, false, err);
+        *out = arr;
+        return r;
 }
 
 int spec_check_abs_path(const char *s, const char *path, struct berth_err *err)
@@ -276,14 +290,13 @@ int spec_get_string_map(json_t *obj, const char *parent, const char *key, struct
         return 1;
 }
 
-static int parse_id_mapping(json_t *v, const char *path, struct berth_id_mapping *m, struct berth_err *err)
+static int parse_id_mapping(json_t *v, const char *path, void *elem, struct berth_err *err)
 {
+        struct berth_id_mapping *m = elem;
         char fpath[SPEC_PATH_MAX];
         static const char *const keys[] = {"containerID", "hostID", "size"};
         uint32_t *fields[] = {&m->container_id, &m->host_id, &m->size};
 
-        if (spec_value_object(v, path, err) < 0)
-                return -EINVAL;
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(keys); i++) {
                 int r = spec_get_u32(v, path, keys[i], fields[i], err);
                 if (r < 0)
@@ -303,29 +316,16 @@ static int parse_id_mapping(json_t *v, const char *path, struct berth_id_mapping
         return 0;
 }
 
+int spec_get_objects(json_t *obj, const char *parent, const char *key, size_t elem_size, void **out,
+                     size_t *n, spec_elem_fn fn, struct berth_err *err)
+{
+        return get_elems(obj, parent, key, elem_size, out, n, fn, true, err);
+}
+
 int spec_get_id_mappings(json_t *obj, const char *parent, const char *key, struct berth_id_mapping **out,
                          size_t *n, struct berth_err *err)
 {
-        char path[SPEC_PATH_MAX], ipath[SPEC_PATH_MAX];
-        json_t *arr, *v;
-        size_t i;
-        int r = spec_get_array(obj, parent, key, &arr, err);
-
-        if (r <= 0)
-                return r;
-        spec_path_key(path, parent, key);
-        *out = calloc(json_array_size(arr) + 1, sizeof(**out));
-        if (!*out)
-                return spec_oom(err, path);
-        *n = json_array_size(arr);
-        json_array_foreach(arr, i, v)
-        {
-                spec_path_index(ipath, path, i);
-                r = parse_id_mapping(v, ipath, &(*out)[i], err);
-                if (r < 0)
-                        return r;
-        }
-        return 1;
+        return SPEC_GET_OBJECTS(obj, parent, key, *out, n, parse_id_mapping, err);
 }
 
 void spec_strv_free(char **v)

@@ -295,19 +295,17 @@ void spec_process_clear(struct berth_process *p)
 
 struct berth_process *berth_process_parse(const char *json, size_t len, struct berth_err *err)
 {
-        json_t *doc = spec_load_json(json, len, err);
+        _cleanup_json_ json_t *doc = spec_load_json(json, len, err);
         struct berth_process *p;
 
         if (!doc)
                 return NULL;
         p = calloc(1, sizeof(*p));
         if (!p) {
-                json_decref(doc);
                 berth_err_set(err, ENOMEM, "out of memory");
                 return NULL;
         }
         int r = spec_parse_process(doc, "process", p, err);
-        json_decref(doc);
         if (r < 0) {
                 berth_process_free(p);
                 return NULL;

@@ -8,46 +8,6 @@
 #include "berth/cleanup.h"
 #include "runtime/spec/internal.h"
 
-/* Allocates the element array of obj[key] and calls fn on each element.
- * The array and its count are set before the elements are filled (see spec_internal.h). */
-typedef int (*elem_fn)(json_t *v, const char *path, void *elem, struct berth_err *err);
-
-/* Goes through a void * so the typed field is never written through a
- * void ** (strict aliasing); the array is linked in even on error. */
-#define PARSE_ARRAY(obj, parent, key, field, n, fn, err)                                                     \
-        ({                                                                                                   \
-                void *arr_ = NULL;                                                                           \
-                int r_ = parse_array(obj, parent, key, sizeof(*(field)), &arr_, n, fn, err);                 \
-                (field) = arr_;                                                                              \
-                r_;                                                                                          \
-        })
-
-static int parse_array(json_t *obj, const char *parent, const char *key, size_t elem_size, void **out,
-                       size_t *n, elem_fn fn, struct berth_err *err)
-{
-        char path[SPEC_PATH_MAX], ipath[SPEC_PATH_MAX];
-        json_t *arr, *v;
-        size_t i;
-        int r = spec_get_array(obj, parent, key, &arr, err);
-
-        if (r <= 0)
-                return r;
-        spec_path_key(path, parent, key);
-        *out = calloc(json_array_size(arr) + 1, elem_size);
-        if (!*out)
-                return spec_oom(err, path);
-        *n = json_array_size(arr);
-        json_array_foreach(arr, i, v)
-        {
-                spec_path_index(ipath, path, i);
-                if (spec_value_object(v, ipath, err) < 0)
-                        return -EINVAL;
-                if ((r = fn(v, ipath, (char *)*out + i * elem_size, err)) < 0)
-                        return r;
-        }
-        return 1;
-}
-
 static int require(int r, const char *parent, const char *key, struct berth_err *err)
 {
         char path[SPEC_PATH_MAX];
@@ -267,12 +227,12 @@ static int parse_blkio(json_t *res, const char *parent, struct berth_resources *
         spec_path_key(path, parent, "blockIO");
         if ((rc = parse_weight(bio, path, "weight", &b->weight, err)) < 0 ||
             (rc = parse_weight(bio, path, "leafWeight", &b->leaf_weight, err)) < 0 ||
-            (rc = PARSE_ARRAY(bio, path, "weightDevice", b->weight_devices, &b->n_weight_devices,
-                              parse_weight_device, err)) < 0)
+            (rc = SPEC_GET_OBJECTS(bio, path, "weightDevice", b->weight_devices, &b->n_weight_devices,
+                                   parse_weight_device, err)) < 0)
                 return rc;
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(throttle_keys); i++)
-                if ((rc = PARSE_ARRAY(bio, path, throttle_keys[i], b->throttle[i], &b->n_throttle[i],
-                                      parse_throttle_device, err)) < 0)
+                if ((rc = SPEC_GET_OBJECTS(bio, path, throttle_keys[i], b->throttle[i], &b->n_throttle[i],
+                                           parse_throttle_device, err)) < 0)
                         return rc;
         return 0;
 }
@@ -319,7 +279,7 @@ static int parse_network(json_t *res, const char *parent, struct berth_resources
                 return rc;
         r->net_class_id.set = rc > 0;
         r->net_class_id.v = rc > 0 ? id : 0;
-        rc = PARSE_ARRAY(net, path, "priorities", r->net_prios, &r->n_net_prios, parse_net_prio, err);
+        rc = SPEC_GET_OBJECTS(net, path, "priorities", r->net_prios, &r->n_net_prios, parse_net_prio, err);
         return rc < 0 ? rc : 0;
 }
 
@@ -347,11 +307,12 @@ int spec_parse_resources(json_t *obj, const char *path, struct berth_resources *
 
         if (spec_value_object(obj, path, err) < 0)
                 return -EINVAL;
-        if ((rc = PARSE_ARRAY(obj, path, "devices", r->devices, &r->n_devices, parse_device_rule, err)) < 0 ||
+        if ((rc = SPEC_GET_OBJECTS(obj, path, "devices", r->devices, &r->n_devices, parse_device_rule, err)) <
+                0 ||
             (rc = parse_memory(obj, path, r, err)) < 0 || (rc = parse_cpu(obj, path, r, err)) < 0 ||
             (rc = parse_pids(obj, path, r, err)) < 0 || (rc = parse_blkio(obj, path, r, err)) < 0 ||
-            (rc = PARSE_ARRAY(obj, path, "hugepageLimits", r->hugepages, &r->n_hugepages, parse_hugepage,
-                              err)) < 0 ||
+            (rc = SPEC_GET_OBJECTS(obj, path, "hugepageLimits", r->hugepages, &r->n_hugepages, parse_hugepage,
+                                   err)) < 0 ||
             (rc = parse_network(obj, path, r, err)) < 0 || (rc = parse_unified(obj, path, r, err)) < 0)
                 return rc;
         return 0;
@@ -377,19 +338,17 @@ void spec_resources_clear(struct berth_resources *r)
 
 struct berth_resources *berth_resources_parse(const char *json, size_t len, struct berth_err *err)
 {
-        json_t *doc = spec_load_json(json, len, err);
+        _cleanup_json_ json_t *doc = spec_load_json(json, len, err);
         struct berth_resources *r;
 
         if (!doc)
                 return NULL;
         r = calloc(1, sizeof(*r));
         if (!r) {
-                json_decref(doc);
                 berth_err_set(err, ENOMEM, "out of memory");
                 return NULL;
         }
         int rc = spec_parse_resources(doc, "resources", r, err);
-        json_decref(doc);
         if (rc < 0) {
                 berth_resources_free(r);
                 return NULL;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/spec/internal.h"
 
 /* Far above any real config (a full seccomp profile is ~100 KiB); bounds the
@@ -149,18 +150,16 @@ static int parse_document(json_t *doc, struct berth_spec *s, struct berth_err *e
 struct berth_spec *berth_spec_parse(const char *json, size_t len, struct berth_err *err)
 {
         struct berth_spec *s;
-        json_t *doc = spec_load_json(json, len, err);
+        _cleanup_json_ json_t *doc = spec_load_json(json, len, err);
 
         if (!doc)
                 return NULL;
         s = calloc(1, sizeof(*s));
         if (!s) {
-                json_decref(doc);
                 berth_err_set(err, ENOMEM, "out of memory");
                 return NULL;
         }
         int r = parse_document(doc, s, err);
-        json_decref(doc);
         if (r < 0) {
                 berth_spec_free(s);
                 return NULL;
@@ -182,27 +181,11 @@ static char *read_config(int fd, size_t *len, struct berth_err *err)
                               SPEC_MAX_SIZE);
                 return NULL;
         }
-        _cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-        if (!buf) {
-                berth_err_set(err, ENOMEM, "config.json: out of memory");
-                return NULL;
-        }
-        size_t got = 0;
-        while (got < (size_t)st.st_size) {
-                ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        berth_err_sys(err, errno, "config.json: read");
-                        return NULL;
-                }
-                if (n == 0)
-                        break; /* truncated while we read: parse what is there */
-                got += (size_t)n;
-        }
-        buf[got] = '\0';
-        *len = got;
-        return TAKE_PTR(buf);
+        char *buf = NULL;
+        int r = berth_read_fd(fd, SPEC_MAX_SIZE, &buf, len);
+        if (r < 0)
+                berth_err_sys(err, -r, "config.json: read");
+        return buf;
 }
 
 struct berth_spec *berth_spec_load(int bundle_dir_fd, struct berth_err *err)

@@ -39,7 +39,7 @@ static int cmp_str(const void *a, const void *b)
 
 int berth_state_list(int root_fd, char ***ids, struct berth_err *err)
 {
-        int dfd = dup(root_fd);
+        int dfd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
                 return berth_err_sys(err, errno, "list containers");
         _cleanup_closedir_ DIR *d = fdopendir(dfd);

@@ -1,6 +1,7 @@
 /* The OCI state document given to hooks, `berth state` and seccomp agents. */
 #include <jansson.h>
 
+#include "berth/cleanup.h"
 #include "berth/state.h"
 
 /* The runtime-spec version berth implements and reports. */
@@ -9,8 +10,9 @@
 char *berth_oci_state_format(const struct berth_state *st, enum berth_status status, bool full, bool pretty)
 {
         bool has_pid = status != BERTH_STATUS_STOPPED && st->pid > 0;
-        json_t *j = json_pack("{s:s, s:s, s:s, s:i}", "ociVersion", BERTH_OCI_VERSION, "id", st->id, "status",
-                              berth_status_name(status), "pid", has_pid ? (int)st->pid : 0);
+        _cleanup_json_ json_t *j =
+            json_pack("{s:s, s:s, s:s, s:i}", "ociVersion", BERTH_OCI_VERSION, "id", st->id, "status",
+                      berth_status_name(status), "pid", has_pid ? (int)st->pid : 0);
         if (!j)
                 return NULL;
         json_object_set_new(j, "bundle", json_string(st->bundle ? st->bundle : ""));
@@ -23,7 +25,5 @@ char *berth_oci_state_format(const struct berth_state *st, enum berth_status sta
         for (size_t i = 0; ann && i < st->n_annotations; i++)
                 json_object_set_new(ann, st->annotations[i].key, json_string(st->annotations[i].value));
         json_object_set_new(j, "annotations", ann);
-        char *text = json_dumps(j, pretty ? JSON_INDENT(2) : JSON_COMPACT);
-        json_decref(j);
-        return text;
+        return json_dumps(j, pretty ? JSON_INDENT(2) : JSON_COMPACT);
 }

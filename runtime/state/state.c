@@ -12,10 +12,8 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/state.h"
-
-/* jansson provides json_decrefp for the cleanup attribute. */
-#define _cleanup_json_ _cleanup_(json_decrefp)
 
 bool berth_id_valid(const char *id)
 {
@@ -116,20 +114,6 @@ char *berth_state_format(const struct berth_state *st)
         return json_dumps(j, JSON_COMPACT);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                buf += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 int berth_state_write(int dir_fd, const struct berth_state *st, struct berth_err *err)
 {
         _cleanup_free_ char *text = berth_state_format(st);
@@ -137,16 +121,11 @@ int berth_state_write(int dir_fd, const struct berth_state *st, struct berth_err
                 return berth_err_set(err, ENOMEM, "format state of %s", st->id);
         /* Write-then-rename so that readers never see a half-written file.
          * No fsync: the state root is a tmpfs (/run) and dies with the boot. */
-        _cleanup_close_ int fd =
-            openat(dir_fd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "write state of %s", st->id);
-        int r = write_all(fd, text, strlen(text));
-        if (r < 0)
-                return berth_err_sys(err, -r, "write state of %s", st->id);
-        if (renameat(dir_fd, "state.json.tmp", dir_fd, "state.json") < 0)
-                return berth_err_sys(err, errno, "write state of %s", st->id);
-        return 0;
+        struct iovec iov = {text, strlen(text)};
+        int r =
+            berth_write_file_atomic_at(dir_fd, "state.json", &iov, 1,
+                                       &(struct berth_atomic_opts){.tmp = "state.json.tmp", .mode = 0600});
+        return r < 0 ? berth_err_sys(err, -r, "write state of %s", st->id) : 0;
 }
 
 static char *dup_string(json_t *obj, const char *key)

@@ -7,31 +7,8 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/verbs/create_job.h"
-
-static int read_file_at(int dir_fd, const char *name, char **text, size_t *len, struct berth_err *err)
-{
-        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
-        struct stat sb;
-        if (fd < 0 || fstat(fd, &sb) < 0)
-                return berth_err_sys(err, errno, "open %s", name);
-        _cleanup_free_ char *buf = malloc((size_t)sb.st_size + 1);
-        if (!buf)
-                return berth_err_sys(err, ENOMEM, "read %s", name);
-        size_t got = 0;
-        while (got < (size_t)sb.st_size) {
-                ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return berth_err_sys(err, n < 0 ? errno : EIO, "read %s", name);
-                got += (size_t)n;
-        }
-        buf[got] = '\0';
-        *len = got;
-        *text = TAKE_PTR(buf);
-        return 0;
-}
 
 /* Rules the parser cannot check alone because they span fields or options. */
 static int validate_for_create(const struct berth_spec *spec, const struct berth_create_opts *o,
@@ -97,9 +74,10 @@ int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, str
         _cleanup_close_ int dir = open(j->setup.bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return berth_err_sys(err, errno, "bundle %s", j->setup.bundle);
-        int r = read_file_at(dir, "config.json", &j->config_text, &j->config_len, err);
+        /* 64 MiB: the limit of berth_spec_load too. */
+        int r = berth_read_file_at(dir, "config.json", 0, 64 << 20, &j->config_text, &j->config_len);
         if (r < 0)
-                return r;
+                return berth_err_sys(err, -r, "read config.json");
         berth_trace(j->setup.ctx, "bundle %s: config.json read (%zu bytes)", j->setup.bundle, j->config_len);
         j->spec = berth_spec_parse(j->config_text, j->config_len, err);
         if (!j->spec)

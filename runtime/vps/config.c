@@ -11,10 +11,9 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
-
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
 
 void berth_vps_config_clear(struct berth_vps_config *cfg)
 {
@@ -203,7 +202,7 @@ int berth_vps_config_load(const struct berth_vps_ctx *v, const char *name, struc
                 return berth_err_sys(err, -r, "VPS %s", name);
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        r = vps_read_file(path, &text, &len);
+        r = berth_read_file_at(AT_FDCWD, path, 0, 16 << 20, &text, &len);
         if (r == -ENOENT)
                 return berth_err_set(err, ENOENT, "VPS %s does not exist", name);
         if (r < 0)

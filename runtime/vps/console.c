@@ -232,7 +232,7 @@ static void keeper_detach(struct keeper *k)
         int keep[] = {k->handoff, k->log, k->listen, k->sigfd};
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd < 3 && null >= 0; fd++)
-                dup3(null, fd, 0);
+                dup3(null, fd, 0); /* no CLOEXEC: stdio stays /dev/null */
         close_all_but(keep, BERTH_ARRAY_SIZE(keep));
         for (int sig = 1; sig < NSIG; sig++)
                 if (sig != SIGCHLD)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/rmtree.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
@@ -294,7 +295,7 @@ static void undo_create(const struct berth_vps_ctx *v, const struct berth_vps_co
         if (parent < 0)
                 vps_warn(v, "VPS %s: could not remove its directory: open %s: %s", cfg->name, dir,
                          strerror(errno));
-        else if (vps_rm_rf_at(parent, cfg->name, &e) < 0)
+        else if (berth_rmtree_at(parent, cfg->name, &e) < 0)
                 vps_warn(v, "VPS %s: could not remove its directory: %s", cfg->name, e.msg);
 }
 
@@ -374,7 +375,7 @@ int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool forc
         if (r >= 0 && parent < 0)
                 r = berth_err_sys(err, errno, "open %s", dir);
         if (r >= 0)
-                r = vps_rm_rf_at(parent, name, err);
+                r = berth_rmtree_at(parent, name, err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: directory %s/%s removed", name, dir, name);
         berth_vps_config_clear(&cfg);

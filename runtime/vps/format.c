@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,10 @@ static int set_new(json_t *o, const char *key, json_t *v)
         return v ? json_object_set_new(o, key, v) : -1;
 }
 
-static json_t *strv_json(char *const *v)
+json_t *vps_strv_json(const char *const *v, size_t n)
 {
         json_t *a = json_array();
-        for (size_t i = 0; a && v && v[i]; i++)
+        for (size_t i = 0; a && v && i < n && v[i]; i++)
                 if (json_array_append_new(a, json_string(v[i])) < 0) {
                         json_decref(a);
                         return NULL;
@@ -66,7 +67,8 @@ static json_t *net_json(const struct berth_vps_net *n)
         return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:o, s:o}", "mode",
                          n->mode == BERTH_NET_ROUTED ? "routed" : "bridged", "host_if", n->host_if, "bridge",
                          n->bridge[0] ? n->bridge : NULL, "gateway4", addr_json(&n->gw4), "gateway6",
-                         addr_json(&n->gw6), "addresses", addrs, "nameservers", strv_json(n->nameservers));
+                         addr_json(&n->gw6), "addresses", addrs, "nameservers",
+                         vps_strv_json((const char *const *)n->nameservers, SIZE_MAX));
 }
 
 /* The same document for vps.json and for `status --json` / `list --json`. */
@@ -79,7 +81,7 @@ json_t *vps_config_json(const struct berth_vps_config *cfg)
                 return NULL;
         int r = 0;
         if (cfg->init)
-                r |= set_new(doc, "init", strv_json(cfg->init));
+                r |= set_new(doc, "init", vps_strv_json((const char *const *)cfg->init, SIZE_MAX));
         if (cfg->stop_signal)
                 r |= set_new(doc, "stop_signal", json_integer(cfg->stop_signal));
         r |= set_new(doc, "limits", limits_json(&cfg->limits));
@@ -94,12 +96,8 @@ json_t *vps_config_json(const struct berth_vps_config *cfg)
 
 char *berth_vps_config_format(const struct berth_vps_config *cfg)
 {
-        json_t *doc = vps_config_json(cfg);
-        if (!doc)
-                return NULL;
-        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(doc);
-        return text;
+        _cleanup_json_ json_t *doc = vps_config_json(cfg);
+        return doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 }
 
 /* The effective init: vps.json's, else the template's, else /sbin/init. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/rootfs.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
@@ -27,27 +28,11 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
 {
         char tmp[64];
         snprintf(tmp, sizeof(tmp), ".berth-%s.tmp", name);
-        _cleanup_close_ int fd =
-            openat(etc_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "write /etc/%s", name);
-        while (len) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        unlinkat(etc_fd, tmp, 0);
-                        return berth_err_sys(err, errno, "write /etc/%s", name);
-                }
-                data += n;
-                len -= (size_t)n;
-        }
-        if (fchown(fd, owner, owner) < 0 || fchmod(fd, 0644) < 0 || renameat(etc_fd, tmp, etc_fd, name) < 0) {
-                int e = errno;
-                unlinkat(etc_fd, tmp, 0);
-                return berth_err_sys(err, e, "replace /etc/%s", name);
-        }
-        return 0;
+        struct iovec iov = {(void *)data, len};
+        struct berth_atomic_opts o = {
+            .tmp = tmp, .mode = 0644, .exact_mode = true, .chown = true, .uid = owner, .gid = owner};
+        int r = berth_write_file_atomic_at(etc_fd, name, &iov, 1, &o);
+        return r < 0 ? berth_err_sys(err, -r, "replace /etc/%s", name) : 0;
 }
 
 /* The guest's own /etc/hosts lines (those without berth's mark), or the

@@ -13,17 +13,13 @@
 #define vps_warn(v, ...)  berth_warn((v)->ctx, __VA_ARGS__)
 
 void vps_strv_free(char **v);
-/* Whole file into a NUL-terminated buffer; -errno. */
-int vps_read_file(const char *path, char **text, size_t *len);
 /* data and a newline into path: path.tmp + fsync + rename (1), or nothing
  * when path holds exactly that already (0); -errno. */
 int vps_write_file_atomic(const char *path, const char *data, size_t len);
-/* Removes name below dir_fd and everything in it without following
- * symlinks or crossing into other mounts (the upper layer is guest data);
- * ENOENT is success. */
-int vps_rm_rf_at(int dir_fd, const char *name, struct berth_err *err);
 
 json_t *vps_config_json(const struct berth_vps_config *cfg);
+/* A JSON array of the strings of v: n of them, or up to a NULL. */
+json_t *vps_strv_json(const char *const *v, size_t n);
 
 /* The network config of cfg for netns/ (points into cfg and v); undo
  * failures go to v's warnings. */

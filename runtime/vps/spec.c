@@ -20,8 +20,10 @@
 #include <sys/vfs.h>
 
 #include "berth/cleanup.h"
+#include "berth/cpu_weight.h"
 #include "berth/spec.h"
 #include "berth/vps.h"
+#include "runtime/vps/internal.h"
 
 static const struct {
         const char *name;
@@ -79,17 +81,6 @@ static json_t *caps_array(void)
         return a;
 }
 
-static json_t *string_array(const char *const *v, size_t n)
-{
-        json_t *a = json_array();
-        for (size_t i = 0; a && i < n && v[i]; i++)
-                if (json_array_append_new(a, json_string(v[i])) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
-}
-
 static json_t *make_process(char *const *init)
 {
         size_t n = 0;
@@ -101,8 +92,8 @@ static json_t *make_process(char *const *init)
          * root is root of its system. A terminal: the guest's /dev/console,
          * kept by `vps start`'s console keeper (runtime/vps_console.c). */
         return json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}", "terminal", 1, "user",
-                         "uid", 0, "gid", 0, "args", string_array((const char *const *)init, n), "env",
-                         string_array(env, BERTH_ARRAY_SIZE(env)), "cwd", "/", "capabilities", "bounding",
+                         "uid", 0, "gid", 0, "args", vps_strv_json((const char *const *)init, n), "env",
+                         vps_strv_json(env, BERTH_ARRAY_SIZE(env)), "cwd", "/", "capabilities", "bounding",
                          caps_array(), "permitted", caps_array(), "effective", caps_array(),
                          "noNewPrivileges", 0);
 }
@@ -110,55 +101,8 @@ static json_t *make_process(char *const *init)
 static json_t *make_seccomp(void)
 {
         return json_pack("{s:s, s:[{s:o, s:s, s:i}]}", "defaultAction", "SCMP_ACT_ALLOW", "syscalls", "names",
-                         string_array(denied_syscalls, BERTH_ARRAY_SIZE(denied_syscalls)), "action",
+                         vps_strv_json(denied_syscalls, BERTH_ARRAY_SIZE(denied_syscalls)), "action",
                          "SCMP_ACT_ERRNO", "errnoRet", EPERM);
-}
-
-/* cpu.weight w -> the largest shares s whose weight on the runtime's curve
- * (10^((l^2 + 125 l)/612 - 7/34) with l = log2 s, rounded up) is w, so
- * that the v2 default 100 gives the v1 default 1024. The curve is
- * monotonic: a bisection on the exponent, e(s) <= log10(w), without libm. */
-static double log2_approx(double x)
-{
-        int k = 0;
-        while (x >= 2.0) {
-                x /= 2.0;
-                k++;
-        }
-        double frac = 0, bit = 0.5;
-        for (int i = 0; i < 48; i++, bit /= 2) {
-                x *= x;
-                if (x >= 2.0) {
-                        x /= 2.0;
-                        frac += bit;
-                }
-        }
-        return k + frac;
-}
-
-static double curve_exponent(uint64_t shares)
-{
-        double l = log2_approx((double)shares);
-        return (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
-}
-
-uint64_t berth_vps_weight_to_shares(uint64_t weight)
-{
-        if (weight <= 1)
-                return 2;
-        if (weight >= 10000)
-                return 262144;
-        /* The runtime rounds up past 1e-6 above an integer: stay below that. */
-        double target = log2_approx((double)weight + 5e-7) * 0.30102999566398120;
-        uint64_t lo = 2, hi = 262145; /* first s with e(s) above the target */
-        while (lo < hi) {
-                uint64_t mid = lo + (hi - lo) / 2;
-                if (curve_exponent(mid) > target)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        return lo - 1;
 }
 
 /* Unset limits are written as "unlimited" rather than left out (see top). */
@@ -167,7 +111,7 @@ static json_t *make_resources(const struct berth_vps_limits *l)
         json_int_t mem = l->has_memory ? l->memory : -1;
         json_int_t swap = l->has_memory && l->has_swap ? l->memory + l->swap : -1;
         json_int_t quota = l->has_cpus ? (json_int_t)l->cpu_quota : -1;
-        json_int_t shares = (json_int_t)berth_vps_weight_to_shares(l->has_cpu_weight ? l->cpu_weight : 100);
+        json_int_t shares = (json_int_t)berth_cpu_weight_to_shares(l->has_cpu_weight ? l->cpu_weight : 100);
         return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I}}", "memory", "limit", mem, "swap", swap,
                          "cpu", "shares", shares, "quota", quota, "period", (json_int_t)BERTH_VPS_CPU_PERIOD,
                          "pids", "limit", (json_int_t)(l->has_pids ? l->pids : -1));
@@ -175,9 +119,8 @@ static json_t *make_resources(const struct berth_vps_limits *l)
 
 struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, struct berth_err *err)
 {
-        json_t *res = make_resources(l);
+        _cleanup_json_ json_t *res = make_resources(l);
         char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
-        json_decref(res);
         if (!text) {
                 berth_err_set(err, ENOMEM, "VPS limits: out of memory");
                 return NULL;
@@ -192,9 +135,8 @@ struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, st
 static int patch_linux(json_t *lx, const struct berth_vps_config *cfg, const char *cg)
 {
         json_t *res = json_object_get(lx, "resources");
-        json_t *limits = make_resources(&cfg->limits);
+        _cleanup_json_ json_t *limits = make_resources(&cfg->limits);
         int r = !res || !limits ? -1 : json_object_update(res, limits);
-        json_decref(limits);
         if (r < 0 || json_object_set_new(lx, "cgroupsPath", json_string(cg)) < 0 ||
             json_object_set_new(lx, "seccomp", make_seccomp()) < 0)
                 return -1;
@@ -275,7 +217,7 @@ char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init,
         if (!base)
                 return NULL;
         json_error_t jerr;
-        json_t *doc = json_loads(base, 0, &jerr);
+        _cleanup_json_ json_t *doc = json_loads(base, 0, &jerr);
         if (!doc) {
                 berth_err_set(err, EINVAL, "VPS %s: the default config.json: %s", cfg->name, jerr.text);
                 return NULL;
@@ -283,7 +225,6 @@ char *berth_spec_vps_json(const struct berth_vps_config *cfg, char *const *init,
         char *text = NULL;
         if (patch(doc, cfg, init, cgroup) == 0)
                 text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(doc);
         if (!text) {
                 berth_err_set(err, ENOMEM, "VPS %s: config.json: out of memory", cfg->name);
                 return NULL;

@@ -7,6 +7,7 @@
  *   <data>/templates/<T>/users/<VPS>     one empty file per VPS using it
  *                                        (rootfs/template_store.c keeps them) */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/template.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
@@ -69,21 +71,18 @@ static int parse_template_json(const char *path, struct berth_vps_template *t, s
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        int r = vps_read_file(path, &text, &len);
+        int r = berth_read_file_at(AT_FDCWD, path, 0, 16 << 20, &text, &len);
         if (r == -ENOENT)
                 return 0; /* a bare rootfs directory is a template too */
         if (r < 0)
                 return berth_err_sys(err, -r, "read %s", path);
         json_error_t jerr;
-        json_t *doc = json_loadb(text, len, 0, &jerr);
-        if (!doc || !json_is_object(doc)) {
-                json_decref(doc);
+        _cleanup_json_ json_t *doc = json_loadb(text, len, 0, &jerr);
+        if (!doc || !json_is_object(doc))
                 return berth_err_set(err, EINVAL, "%s: not a JSON object", path);
-        }
         r = parse_init(json_object_get(doc, "init"), t, err);
         if (r >= 0)
                 r = parse_stop_signal(json_object_get(doc, "stop_signal"), t, err);
-        json_decref(doc);
         return r;
 }
 

@@ -27,6 +27,7 @@
 
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/idmap.h"
 #include "berth/rootfs.h"
 #include "berth/vps.h"
@@ -164,7 +165,7 @@ static char *delegate_files(void)
 {
         char *text = NULL;
         size_t len = 0;
-        if (vps_read_file("/sys/kernel/cgroup/delegate", &text, &len) == 0)
+        if (berth_read_file_at(AT_FDCWD, "/sys/kernel/cgroup/delegate", 0, 16 << 20, &text, &len) == 0)
                 return text;
         return strdup("cgroup.procs\ncgroup.threads\ncgroup.subtree_control\n");
 }

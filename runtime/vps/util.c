@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
@@ -67,47 +68,6 @@ void berth_vps_cgroup_name(const struct berth_vps_ctx *v, const char *name, char
         snprintf(out, len, "berth-vps-%s-%08x", name, h);
 }
 
-int vps_read_file(const char *path, char **text, size_t *len)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat sb;
-        if (fd < 0 || fstat(fd, &sb) < 0)
-                return -errno;
-        if (sb.st_size > 16 << 20)
-                return -EFBIG;
-        _cleanup_free_ char *buf = malloc((size_t)sb.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        size_t got = 0;
-        for (;;) {
-                ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0 || (got += (size_t)n) == (size_t)sb.st_size)
-                        break;
-        }
-        buf[got] = '\0';
-        *len = got;
-        *text = TAKE_PTR(buf);
-        return 0;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-        while (len) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                data += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 /* Does path hold data and a newline, byte for byte? */
 static bool file_holds(const char *path, const char *data, size_t len)
 {
@@ -130,73 +90,10 @@ int vps_write_file_atomic(const char *path, const char *data, size_t len)
         char tmp[PATH_MAX];
         if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
                 return -ENAMETOOLONG;
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        int r = write_all(fd, data, len);
-        if (r >= 0 && write_all(fd, "\n", 1) >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0)
-                unlink(tmp);
+        struct iovec iov[] = {{(void *)data, len}, {"\n", 1}};
+        int r = berth_write_file_atomic_at(AT_FDCWD, path, iov, 2,
+                                           &(struct berth_atomic_opts){.tmp = tmp, .mode = 0644, .fsync = true});
         return r < 0 ? r : 1;
-}
-
-static int rm_children(int fd, dev_t dev, struct berth_err *err);
-
-/* One entry: a directory on the same file system is emptied first; one on
- * another (a mount point) is refused rather than crossed. */
-static int rm_entry(int dir_fd, const char *name, dev_t dev, struct berth_err *err)
-{
-        struct stat sb;
-        if (fstatat(dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : berth_err_sys(err, errno, "stat %s", name);
-        if (!S_ISDIR(sb.st_mode)) {
-                if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
-                        return berth_err_sys(err, errno, "remove %s", name);
-                return 0;
-        }
-        if (sb.st_dev != dev)
-                return berth_err_set(err, EBUSY, "remove %s: a mount point", name);
-        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "open %s", name);
-        int r = rm_children(fd, dev, err);
-        if (r < 0)
-                return r;
-        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return berth_err_sys(err, errno, "remove %s", name);
-        return 0;
-}
-
-static int rm_children(int fd, dev_t dev, struct berth_err *err)
-{
-        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dup_fd < 0)
-                return berth_err_sys(err, errno, "dup");
-        _cleanup_closedir_ DIR *d = fdopendir(dup_fd);
-        if (!d) {
-                close(dup_fd);
-                return berth_err_sys(err, errno, "opendir");
-        }
-        struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                        continue;
-                int r = rm_entry(fd, de->d_name, dev, err);
-                if (r < 0)
-                        return r;
-        }
-        return errno ? berth_err_sys(err, errno, "readdir") : 0;
-}
-
-int vps_rm_rf_at(int dir_fd, const char *name, struct berth_err *err)
-{
-        struct stat sb;
-        if (fstat(dir_fd, &sb) < 0)
-                return berth_err_sys(err, errno, "stat");
-        return rm_entry(dir_fd, name, sb.st_dev, err);
 }
 
 static int cmp_names(const void *a, const void *b)

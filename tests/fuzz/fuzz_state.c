@@ -16,14 +16,15 @@
 
 #include "berth/cgroup.h"
 #include "berth/netns.h"
+#include "berth/proc.h"
 #include "berth/rootfs.h"
 #include "berth/state.h"
 #include "cgroups/internal.h"
 
 #define FUZZ_STATE       1 /* berth_state_parse (+ format round trip) */
 #define FUZZ_CGROUP_DUMP 2 /* berth_cgroup_restore: state.json's "cgroup" */
-#define FUZZ_MOUNTINFO   3 /* berth_mountinfo_parse_line, cg_parse_mountinfo */
-#define FUZZ_PROC_CGROUP 4 /* cg_parse_proc_cgroup, cg_proc_cgroup_path */
+#define FUZZ_MOUNTINFO   3 /* berth_mountinfo_next, cg_parse_mountinfo */
+#define FUZZ_PROC_CGROUP 4 /* berth_proc_cgroup_next, cg_parse_proc_cgroup, cg_proc_cgroup_path */
 #define FUZZ_CGSTATS     5 /* cg_keyed_u64, cg_parse_io_stat, cg_parse_blkio */
 #define FUZZ_IPADDR      6 /* berth_ip_addr_parse (+ format round trip) */
 #define FUZZ_PROC_STAT   7 /* berth_proc_stat_start_time */
@@ -143,19 +144,25 @@ static void check_host(const struct cg_host *h)
 static void fuzz_one(const uint8_t *data, size_t size)
 {
         char *s = as_string(data, size);
-        /* Line by line through the rootfs parser (it edits its buffer). */
-        char *copy = strdup(s), *save = NULL;
-        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                struct berth_mountinfo_entry e;
-                if (berth_mountinfo_parse_line(line, &e) == 0) {
-                        touch(e.root);
-                        touch(e.mount_point);
-                        touch(e.options);
-                        touch(e.fstype);
-                        touch(e.source);
-                        touch(e.super_options);
-                }
+        /* The one mountinfo parser (base/mountinfo.c, it edits its
+         * buffer): every entry it yields is complete and inside the copy. */
+        char *copy = strdup(s), *cur = copy;
+        if (!copy)
+                abort();
+        struct berth_mountinfo_entry e;
+        while (berth_mountinfo_next(&cur, &e)) {
+                /* root, mount point and source may hold a decoded \012;
+                 * the fields that are not unescaped hold no newline. */
+                const char *f[] = {e.options, e.fstype, e.super_options, e.root, e.mount_point, e.source};
+                for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+                        if (!f[i] || f[i] < copy || f[i] > copy + size || (i < 3 && strchr(f[i], '\n')))
+                                abort();
+                touch(e.root);
+                touch(e.mount_point);
+                touch(e.super_options);
         }
+        if (cur < copy || cur > copy + size || *cur)
+                abort(); /* consumed to the end */
         free(copy);
         struct cg_host h = {0};
         struct berth_err err = {0};
@@ -172,6 +179,19 @@ static void fuzz_one(const uint8_t *data, size_t size)
 {
         char *s = as_string(data, size);
         const char *procfile = s + strlen(s) + (strlen(s) < size ? 1 : 0);
+        /* The one /proc/<pid>/cgroup parser (base/proc_cgroup.c): each
+         * entry lies inside one line of the text, v2 has no controllers. */
+        const char *cur = procfile, *end = procfile + strlen(procfile);
+        struct berth_proc_cgroup_entry e;
+        while (berth_proc_cgroup_next(&cur, &e)) {
+                if (e.controllers < procfile || e.path < e.controllers + e.controllers_len ||
+                    e.path + e.path_len > end || memchr(e.controllers, '\n', e.controllers_len) ||
+                    memchr(e.path, '\n', e.path_len) || (e.v2 && e.controllers_len))
+                        abort();
+                sink += e.path_len;
+        }
+        if (cur != end)
+                abort();
         struct cg_host h = {0};
         struct berth_err err = {0};
         if (cg_parse_mountinfo(s, &h, &err) == 0 && cg_parse_proc_cgroup(procfile, &h, &err) == 0)

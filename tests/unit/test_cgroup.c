@@ -8,29 +8,50 @@
 #include "check_main.h"
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
+#include "berth/cpu_weight.h"
 #include "cgroups/internal.h"
 
 START_TEST(shares_to_weight)
 {
-        ck_assert_uint_eq(cg_shares_to_weight(2), 1);
-        ck_assert_uint_eq(cg_shares_to_weight(1024), 100);
-        ck_assert_uint_eq(cg_shares_to_weight(262144), 10000);
-        ck_assert_uint_eq(cg_shares_to_weight(1), 1);
-        ck_assert_uint_eq(cg_shares_to_weight(1000000), 10000);
-        ck_assert_uint_eq(cg_shares_to_weight(0), 0);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(2), 1);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(1024), 100);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(262144), 10000);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(1), 1);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(1000000), 10000);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(0), 0);
         uint64_t prev = 0;
         for (uint64_t s = 2; s <= 262144; s = s * 5 / 4 + 1) {
-                uint64_t w = cg_shares_to_weight(s);
+                uint64_t w = berth_cpu_shares_to_weight(s);
                 ck_assert_uint_ge(w, prev);
                 ck_assert_uint_ge(w, 1);
                 ck_assert_uint_le(w, 10000);
                 prev = w;
         }
         /* points off the powers of ten, rounded up */
-        ck_assert_uint_eq(cg_shares_to_weight(10), 4);
-        ck_assert_uint_eq(cg_shares_to_weight(100), 17);
-        ck_assert_uint_eq(cg_shares_to_weight(512), 59);
-        ck_assert_uint_eq(cg_shares_to_weight(2048), 174);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(10), 4);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(100), 17);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(512), 59);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(2048), 174);
+}
+END_TEST
+
+/* shares -> weight -> shares lands on the largest shares of the same
+ * weight: never below where it started, and the weight stays. */
+START_TEST(shares_round_trip)
+{
+        /* every shares up to 4096, then a step of 1/1024 (one run of the
+         * bisection each: all 262143 take seconds under load) */
+        for (uint64_t s = 2; s <= 262144; s += s < 4096 ? 1 : s / 1024) {
+                uint64_t w = berth_cpu_shares_to_weight(s);
+                uint64_t back = berth_cpu_weight_to_shares(w);
+                ck_assert_msg(back >= s && berth_cpu_shares_to_weight(back) == w,
+                              "shares %llu -> weight %llu -> shares %llu", (unsigned long long)s,
+                              (unsigned long long)w, (unsigned long long)back);
+                ck_assert(back == 262144 || berth_cpu_shares_to_weight(back + 1) > w);
+        }
+        ck_assert_uint_eq(berth_cpu_weight_to_shares(0), 2);
+        ck_assert_uint_eq(berth_cpu_weight_to_shares(1), 2);
+        ck_assert_uint_eq(berth_cpu_weight_to_shares(20000), 262144);
 }
 END_TEST
 
@@ -479,6 +500,7 @@ Suite *test_suite(void)
         Suite *s = suite_create("cgroup");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, shares_to_weight);
+        tcase_add_test(tc, shares_round_trip);
         tcase_add_test(tc, cpu_max);
         tcase_add_test(tc, swap_semantics);
         tcase_add_test(tc, blkio_weight);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "cli/vps/vps_cli.h"
 
 /* in, fed in pieces of `step` bytes (0: at once), as the terminal shows it. */
@@ -68,7 +69,7 @@ START_TEST(utf8_kept_c1_and_invalid_shown)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
         Suite *s = suite_create("console_escape");
         TCase *tc = tcase_create("escape");
@@ -76,9 +77,5 @@ int main(void)
         tcase_add_test(tc, text_and_line_ends_kept);
         tcase_add_test(tc, utf8_kept_c1_and_invalid_shown);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return s;
 }

@@ -11,13 +11,11 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "berth/cpu_weight.h"
 #include "check_main.h"
 #include "berth/spec.h"
 #include "berth/template.h"
 #include "berth/vps.h"
-
-/* The runtime's shares -> weight curve (cgroups/convert.c). */
-uint64_t cg_shares_to_weight(uint64_t shares);
 
 START_TEST(test_names)
 {
@@ -74,11 +72,11 @@ END_TEST
 START_TEST(test_weight_round_trip)
 {
         for (uint64_t w = 1; w <= 10000; w++)
-                ck_assert_msg(cg_shares_to_weight(berth_vps_weight_to_shares(w)) == w,
+                ck_assert_msg(berth_cpu_shares_to_weight(berth_cpu_weight_to_shares(w)) == w,
                               "weight %llu -> %llu -> %llu", (unsigned long long)w,
-                              (unsigned long long)berth_vps_weight_to_shares(w),
-                              (unsigned long long)cg_shares_to_weight(berth_vps_weight_to_shares(w)));
-        ck_assert_uint_eq(berth_vps_weight_to_shares(100), 1024);
+                              (unsigned long long)berth_cpu_weight_to_shares(w),
+                              (unsigned long long)berth_cpu_shares_to_weight(berth_cpu_weight_to_shares(w)));
+        ck_assert_uint_eq(berth_cpu_weight_to_shares(100), 1024);
 }
 END_TEST
 
@@ -248,7 +246,7 @@ START_TEST(test_spec_json)
         ck_assert_int_eq(s->resources.memory.swap.v, 536870912); /* memory + 0 swap */
         ck_assert_int_eq(s->resources.cpu.quota.v, 150000);
         ck_assert_uint_eq(s->resources.cpu.period.v, 100000);
-        ck_assert_uint_eq(cg_shares_to_weight(s->resources.cpu.shares.v), 200);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(s->resources.cpu.shares.v), 200);
         ck_assert_int_eq(s->resources.pids_limit.v, 512);
         check_cgroup_mount(s);
         ck_assert(!s->namespaces[BERTH_NS_USER].present); /* privileged (no "userns" in vps.json) */

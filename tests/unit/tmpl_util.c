@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
+#include "berth/rmtree.h"
 #include "runtime/vps/template/internal.h"
 #include <archive_entry.h>
 
@@ -32,7 +34,7 @@ void tmpl_setup(void)
 void tmpl_teardown(void)
 {
         _cleanup_close_ int fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (tmpl_rm_rf_at(fd, data + 5) < 0)
+        if (berth_rmtree_at(fd, data + 5, NULL) < 0)
                 fprintf(stderr, "cannot remove %s\n", data);
 }
 
@@ -59,7 +61,7 @@ char *slurp(const char *name, const char *rel)
         pathf(p, sizeof(p), "%s/templates/%s/rootfs/%s", data, name, rel);
         _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
         char *buf = NULL;
-        if (fd < 0 || tmpl_read_fd(fd, 1 << 20, &buf, NULL) < 0)
+        if (fd < 0 || berth_read_fd(fd, 1 << 20, &buf, NULL) < 0)
                 return NULL;
         return buf;
 }

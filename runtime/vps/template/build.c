@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "berth/rmtree.h"
 #include "berth/rootfs.h"
 #include "runtime/vps/template/internal.h"
 
@@ -36,7 +37,7 @@ static void remove_stale(int templates_fd, const char *name)
                 char *end;
                 long pid = strtol(de->d_name + plen, &end, 10);
                 if (*end || pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
-                        tmpl_rm_rf_at(templates_fd, de->d_name);
+                        berth_rmtree_at(templates_fd, de->d_name, NULL);
         }
 }
 
@@ -79,7 +80,7 @@ void tmpl_build_abort(struct tmpl_build *b)
         berth_closep(&b->rootfs_fd);
         berth_closep(&b->tmp_fd);
         if (!b->committed && b->tmpname[0] && b->templates_fd >= 0)
-                tmpl_rm_rf_at(b->templates_fd, b->tmpname);
+                berth_rmtree_at(b->templates_fd, b->tmpname, NULL);
         berth_closep(&b->templates_fd);
         b->rootfs_fd = b->tmp_fd = b->templates_fd = -EBADF;
 }
@@ -148,17 +149,16 @@ static char *build_metadata(const struct tmpl_build *b, const char *source, cons
         struct tm tm;
         gmtime_r(&now, &tm);
         strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:o, s:s}", "name", b->name, "source", source, "created",
-                              created, "size_bytes", (json_int_t)size, "init",
-                              init ? json_string(init) : json_null(), "stop_signal", sig);
+        _cleanup_json_ json_t *j =
+            json_pack("{s:s, s:s, s:s, s:I, s:o, s:s}", "name", b->name, "source", source, "created", created,
+                      "size_bytes", (json_int_t)size, "init", init ? json_string(init) : json_null(),
+                      "stop_signal", sig);
         if (j && image_config) {
                 json_t *cfg = json_loads(image_config, 0, NULL);
                 if (cfg)
                         json_object_set_new(j, "image_config", cfg);
         }
-        char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-        json_decref(j);
-        return text;
+        return j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 }
 
 int tmpl_build_commit(struct tmpl_build *b, const char *source, const char *image_config,

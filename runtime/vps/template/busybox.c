@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/file.h"
 #include "berth/rootfs.h"
 #include "runtime/vps/template/internal.h"
 
@@ -78,7 +79,7 @@ static int busybox_output(const char *arg, char **out)
                 close(p[0]);
                 return -r;
         }
-        r = tmpl_read_fd(p[0], 1 << 20, out, NULL);
+        r = berth_read_fd(p[0], 1 << 20, out, NULL);
         close(p[0]);
         int status;
         while (waitpid(pid, &status, 0) < 0)

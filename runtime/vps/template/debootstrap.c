@@ -45,6 +45,7 @@ static void __attribute__((noreturn)) exec_child(const char *prog, char **argv, 
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 _exit(126);
         int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        /* dup2 without CLOEXEC on purpose: debootstrap's stdio. */
         if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
             dup2(out, STDERR_FILENO) < 0)
                 _exit(126);

@@ -51,20 +51,12 @@ void tmpl_build_abort(struct tmpl_build *b);
  * *init is NULL (and *signal "SIGTERM") when /sbin/init does not exist. */
 int tmpl_detect_init(int rootfd, char **init, const char **signal);
 
-/* ---- template_fs.c: tree walks that never leave the filesystem ---- */
+/* ---- template_fs.c: tree walks that never leave the filesystem (removal:
+ * berth_rmtree_at, berth/rmtree.h) ---- */
 
-/* rm -rf of dirfd/name; refuses (EBUSY) to descend into a mount point, so
- * a forgotten bind mount can never make it delete host files. */
-int tmpl_rm_rf_at(int dirfd, const char *name);
-/* Removes everything inside the directory fd (not the directory itself),
- * except the entries for which keep(data, name, is_dir) returns true. */
-int tmpl_rm_children(int dirfd, bool (*keep)(void *data, const char *name, bool is_dir), void *data);
 /* Disk usage (st_blocks) of the tree below dirfd, each inode counted once. */
 int tmpl_disk_usage(int dirfd, uint64_t *out);
 int tmpl_mkdir_p(const char *path, mode_t mode);
-/* Whole small file into a NUL-terminated malloc'ed buffer (limit max). */
-int tmpl_read_fd(int fd, size_t max, char **out, size_t *len);
-int tmpl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len);
 /* Creates dirfd/name with content (O_EXCL) and mode. */
 int tmpl_write_file_at(int dirfd, const char *name, const char *content, mode_t mode);
 

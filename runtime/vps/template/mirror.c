@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "berth/file.h"
 #include "runtime/vps/template/internal.h"
 
 static bool uri_is_archive(const char *uri, size_t len)
@@ -157,7 +158,7 @@ int tmpl_mirror_scan_deb822(const char *text, const char *suite, char **best, ch
 static int scan_file(int dirfd, const char *name, const char *suite, char **best, char **first)
 {
         _cleanup_free_ char *text = NULL;
-        if (tmpl_read_file_at(dirfd, name, 1 << 20, &text, NULL) < 0)
+        if (berth_read_file_at(dirfd, name, O_NOFOLLOW, 1 << 20, &text, NULL) < 0)
                 return 0; /* unreadable sources file: apt would complain, we just look elsewhere */
         size_t len = strlen(name);
         if (len > 8 && !strcmp(name + len - 8, ".sources"))

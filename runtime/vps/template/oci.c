@@ -253,18 +253,15 @@ static int apply_layer(int rootfd, const struct img_src *src, const char *name, 
 static char *image_config_text(const struct img_src *src, const char *name)
 {
         struct berth_err ignored = {0};
-        json_t *cfg = read_json(src, name, &ignored);
+        _cleanup_json_ json_t *cfg = read_json(src, name, &ignored);
         json_t *inner = cfg ? json_object_get(cfg, "config") : NULL;
-        char *text = json_is_object(inner) ? json_dumps(inner, JSON_COMPACT) : NULL;
-        json_decref(cfg);
-        return text;
+        return json_is_object(inner) ? json_dumps(inner, JSON_COMPACT) : NULL;
 }
 
 static int apply_oci(int rootfd, const struct img_src *src, char **image_config, struct berth_err *err)
 {
-        json_t *index = read_json(src, "index.json", err);
-        json_t *manifest = index ? resolve_manifest(src, index, err) : NULL;
-        json_decref(index);
+        _cleanup_json_ json_t *index = read_json(src, "index.json", err);
+        _cleanup_json_ json_t *manifest = index ? resolve_manifest(src, index, err) : NULL;
         if (!manifest)
                 return -err->code;
         json_t *layers = json_object_get(manifest, "layers");
@@ -283,7 +280,6 @@ static int apply_oci(int rootfd, const struct img_src *src, char **image_config,
         const char *cfg = json_string_value(json_object_get(json_object_get(manifest, "config"), "digest"));
         if (r >= 0 && blob_path(cfg, blob, sizeof(blob), err) >= 0)
                 *image_config = image_config_text(src, blob);
-        json_decref(manifest);
         return r < 0 ? r : 0;
 }
 
@@ -299,7 +295,7 @@ static int member_path(json_t *v, char *out, size_t len, struct berth_err *err)
 
 static int apply_docker(int rootfd, const struct img_src *src, char **image_config, struct berth_err *err)
 {
-        json_t *list = read_json(src, "manifest.json", err);
+        _cleanup_json_ json_t *list = read_json(src, "manifest.json", err);
         if (!list)
                 return -err->code;
         json_t *img = json_array_get(list, 0);
@@ -320,7 +316,6 @@ static int apply_docker(int rootfd, const struct img_src *src, char **image_conf
         }
         if (r >= 0 && member_path(json_object_get(img, "Config"), path, sizeof(path), err) >= 0)
                 *image_config = image_config_text(src, path);
-        json_decref(list);
         return r < 0 ? r : 0;
 }
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "berth/file.h"
+#include "berth/rmtree.h"
 #include "runtime/vps/template/internal.h"
 
 const char *berth_data_dir(const char *flag_value)
@@ -131,8 +133,8 @@ static char *json_strdup(json_t *obj, const char *key)
 static int load_metadata(int tdir, struct berth_template_info *out)
 {
         _cleanup_free_ char *text = NULL;
-        json_t *j = NULL;
-        if (tmpl_read_file_at(tdir, "template.json", 1 << 20, &text, NULL) >= 0)
+        _cleanup_json_ json_t *j = NULL;
+        if (berth_read_file_at(tdir, "template.json", O_NOFOLLOW, 1 << 20, &text, NULL) >= 0)
                 j = json_loads(text, 0, NULL);
         out->source = j ? json_strdup(j, "source") : NULL;
         out->created = j ? json_strdup(j, "created") : NULL;
@@ -142,7 +144,6 @@ static int load_metadata(int tdir, struct berth_template_info *out)
         out->size_bytes = json_is_integer(size) ? (uint64_t)json_integer_value(size) : 0;
         json_t *cfg = j ? json_object_get(j, "image_config") : NULL;
         out->image_config = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
-        json_decref(j);
         /* A damaged template.json still lists (and can be removed). */
         if (!out->source)
                 out->source = strdup("unknown");
@@ -186,15 +187,21 @@ static int templates_path(const char *data_dir, char *out, size_t len, struct be
         return 0;
 }
 
+/* Checks name, then templates_path: -ENOENT (err untouched) when the
+ * data directory has no templates yet. */
+static int named_templates_path(const char *data_dir, const char *name, char tpath[PATH_MAX],
+                                struct berth_err *err)
+{
+        int r = tmpl_check_name(name, err);
+        return r < 0 ? r : templates_path(data_dir, tpath, PATH_MAX, err);
+}
+
 int berth_template_info(const char *data_dir, const char *name, struct berth_template_info *out,
                         struct berth_err *err)
 {
         *out = (struct berth_template_info){0};
-        int r = tmpl_check_name(name, err);
-        if (r < 0)
-                return r;
         char tpath[PATH_MAX];
-        r = templates_path(data_dir, tpath, sizeof(tpath), err);
+        int r = named_templates_path(data_dir, name, tpath, err);
         _cleanup_close_ int tfd = r >= 0 ? open(tpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -ENOENT;
         if (r < 0 && r != -ENOENT)
                 return r;
@@ -244,11 +251,8 @@ int berth_template_list(const char *data_dir, struct berth_template_info **out, 
 int berth_template_rootfs(const char *data_dir, const char *name, char *out, size_t len,
                           struct berth_err *err)
 {
-        int r = tmpl_check_name(name, err);
-        if (r < 0)
-                return r;
         char tpath[PATH_MAX];
-        r = templates_path(data_dir, tpath, sizeof(tpath), err);
+        int r = named_templates_path(data_dir, name, tpath, err);
         if (r < 0 && r != -ENOENT)
                 return r;
         struct stat st;
@@ -322,9 +326,9 @@ int berth_template_remove(const char *data_dir, const char *name, struct berth_e
         snprintf(gone, sizeof(gone), ".rm-%s-%d", name, (int)getpid());
         if (renameat(tfd, name, tfd, gone) < 0)
                 return berth_err_sys(err, errno, "remove template %s", name);
-        r = tmpl_rm_rf_at(tfd, gone);
+        r = berth_rmtree_at(tfd, gone, err);
         if (r < 0)
-                return berth_err_sys(err, -r, "remove template %s: delete %s", name, gone);
+                return berth_err_wrap(err, "remove template %s", name);
         return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "runtime/vps/template/archive_dl.h"
 #endif
 
+#include "berth/rmtree.h"
 #include "berth/rootfs.h"
 #include "runtime/vps/template/internal.h"
 
@@ -151,7 +152,7 @@ static bool keep_written(void *data, const char *name, bool is_dir)
 static int clear_lower(struct tmpl_extractor *x, int dirfd, const char *dir)
 {
         struct opaque_walk w = {.x = x, .dirfd = dirfd, .dir = dir};
-        int r = tmpl_rm_children(dirfd, keep_written, &w);
+        int r = berth_rmtree_children(dirfd, keep_written, &w, NULL);
         return r < 0 ? r : w.error;
 }
 
@@ -172,7 +173,7 @@ static int whiteout(struct tmpl_extractor *x, const char *path, const char *base
                 char victim[PATH_MAX];
                 snprintf(victim, sizeof(victim), "%s%s%s", dir, dlen ? "/" : "", base + 4);
                 if (!tmpl_strset_has(&x->written, victim))
-                        r = tmpl_rm_rf_at(dfd, base + 4);
+                        r = berth_rmtree_at(dfd, base + 4, NULL);
         }
         return r < 0 ? berth_err_sys(err, -r, "whiteout %s", path) : 0;
 }
@@ -186,7 +187,7 @@ static int replace_dir(struct tmpl_extractor *x, const char *path)
         struct stat st;
         if (pfd < 0 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
                 return 0;
-        return tmpl_rm_rf_at(pfd, base);
+        return berth_rmtree_at(pfd, base, NULL);
 }
 
 static int copy_data(struct tmpl_extractor *x, struct archive *in, struct berth_err *err)
