@@ -91,8 +91,8 @@ int vps_write_file_atomic(const char *path, const char *data, size_t len)
         if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
                 return -ENAMETOOLONG;
         struct iovec iov[] = {{(void *)data, len}, {"\n", 1}};
-        int r = berth_write_file_atomic_at(AT_FDCWD, path, iov, 2,
-                                           &(struct berth_atomic_opts){.tmp = tmp, .mode = 0644, .fsync = true});
+        int r = berth_write_file_atomic_at(
+            AT_FDCWD, path, iov, 2, &(struct berth_atomic_opts){.tmp = tmp, .mode = 0644, .fsync = true});
         return r < 0 ? r : 1;
 }
 
