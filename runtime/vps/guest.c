@@ -18,6 +18,42 @@
 #define HOSTS_MARK "# berth"
 #define HOSTS_MAX  (64 * 1024)
 
+/* The temporary name must be ours: whatever the guest left there (a FIFO
+ * would block an open for writing forever, a symlink would lead out of the
+ * root, a directory cannot be written) is removed first, then the file is
+ * made with O_EXCL | O_NOFOLLOW | O_NONBLOCK, so that no open ever follows
+ * or waits on a guest-made object. */
+static int open_tmp(int etc_fd, const char *tmp, const char *name, struct berth_err *err)
+{
+        if (unlinkat(etc_fd, tmp, 0) < 0 && errno != ENOENT) {
+                if (errno != EISDIR && errno != EPERM)
+                        return berth_err_sys(err, errno, "write /etc/%s: remove the guest's /etc/%s", name,
+                                             tmp);
+                /* A directory in its place: the guest's own, so refuse. */
+                return berth_err_set(err, EEXIST,
+                                     "write /etc/%s: /etc/%s in the guest is a directory, not berth's "
+                                     "temporary file (remove it)",
+                                     name, tmp);
+        }
+        int fd = openat(etc_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+        return fd < 0 ? berth_err_sys(err, errno, "write /etc/%s", name) : fd;
+}
+
+/* What the guest has at name must be a regular file (or nothing) for us
+ * to replace it: a directory is the guest's and is refused (rename would
+ * fail with a less clear error); a FIFO, device, socket or symlink is
+ * replaced, never opened. */
+static int check_target(int etc_fd, const char *name, struct berth_err *err)
+{
+        struct stat sb;
+        if (fstatat(etc_fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : berth_err_sys(err, errno, "stat /etc/%s", name);
+        if (S_ISDIR(sb.st_mode))
+                return berth_err_set(err, EISDIR, "replace /etc/%s: a directory in the guest (remove it)",
+                                     name);
+        return 0;
+}
+
 /* A new file renamed over the old one: a symlink placed there by the guest
  * is replaced, never followed out of the root. We write it as host root:
  * it goes to the guest's root (its host uid when the VPS has its own user
@@ -27,10 +63,12 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
 {
         char tmp[64];
         snprintf(tmp, sizeof(tmp), ".berth-%s.tmp", name);
-        _cleanup_close_ int fd =
-            openat(etc_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int r = check_target(etc_fd, name, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open_tmp(etc_fd, tmp, name, err);
         if (fd < 0)
-                return berth_err_sys(err, errno, "write /etc/%s", name);
+                return fd;
         while (len) {
                 ssize_t n = write(fd, data, len);
                 if (n < 0 && errno == EINTR)
@@ -54,7 +92,14 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
  * usual localhost lines when there is no file yet. */
 static int hosts_keep(int root_fd, FILE *out)
 {
-        _cleanup_close_ int fd = berth_in_root_open(root_fd, "/etc/hosts", O_RDONLY | O_NOCTTY | O_NONBLOCK);
+        /* Read only a regular file: O_NONBLOCK so that opening a FIFO does
+         * not wait, O_NOFOLLOW for a symlink as the last component (the
+         * resolution stays inside the root anyway). */
+        _cleanup_close_ int fd =
+            berth_in_root_open(root_fd, "/etc/hosts", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+        struct stat sb;
+        if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)))
+                berth_closep(&fd);
         if (fd < 0) {
                 fputs("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", out);
                 return 0;
