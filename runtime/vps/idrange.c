@@ -263,6 +263,32 @@ int vps_idrange_register(const struct berth_vps_ctx *v, const struct berth_vps_c
         return registry_update(v, cfg, true, err);
 }
 
+static int find_entry(const struct reg_entry *e, void *arg)
+{
+        struct rewrite *w = arg;
+        if (!strcmp(e->dir, w->dir) && !strcmp(e->name, w->name))
+                w->found = true;
+        return 0;
+}
+
+/* A VPS made before the registry existed is recorded at its next start,
+ * so that other data directories' creates see its range from then on. */
+int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                       struct berth_err *err)
+{
+        if (!cfg->userns.enabled)
+                return 0;
+        _cleanup_close_ int lock = vps_idrange_lock(err);
+        if (lock < 0)
+                return lock;
+        char real[PATH_MAX];
+        struct rewrite w = {.dir = realpath(v->data_dir, real) ? real : v->data_dir, .name = cfg->name};
+        int r = registry_each(find_entry, &w);
+        if (r < 0)
+                return berth_err_sys(err, -r, "id range registry %s", registry_path());
+        return w.found ? 0 : registry_update(v, cfg, true, err);
+}
+
 int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                         struct berth_err *err)
 {

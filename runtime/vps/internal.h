@@ -80,6 +80,9 @@ int vps_idrange_register(const struct berth_vps_ctx *v, const struct berth_vps_c
                          struct berth_err *err);
 int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                         struct berth_err *err);
+/* Records cfg's range unless it is already (VPS from before the registry). */
+int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                       struct berth_err *err);
 
 /* The user namespace (runtime/vps_userns.c). */
 json_t *vps_userns_json(const struct berth_vps_userns *u);

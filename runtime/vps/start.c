@@ -158,6 +158,8 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
         if (r >= 0)
                 r = berth_vps_config_save(v, &cfg, err);
         if (r >= 0)
+                r = vps_idrange_ensure(v, &cfg, err);
+        if (r >= 0)
                 r = vps_console_boot(v, &cfg, boot, err);
         berth_vps_config_clear(&cfg);
         return r < 0 ? berth_err_wrap(err, "start VPS %s", name) : 0;

@@ -100,8 +100,11 @@ new_datadir() {
 start_bounded() {
         dd=$data
         [ $# = 2 ] && dd=$1 && shift
-        out=$(timeout 30 "$bin" --root "$root" vps --data-dir "$dd" start "$1" 2>&1)
+        # Into a file, not $(...): a start worker stuck in open() keeps the
+        # output pipe open after the timeout ends the start itself.
+        timeout 30 "$bin" --root "$root" vps --data-dir "$dd" start "$1" >"$tmp/start.out" 2>&1 </dev/null
         code=$?
+        out=$(cat "$tmp/start.out")
         if [ "$code" = 124 ]; then
                 fail "vps start $1 hangs on what the guest planted in /etc"
                 unblock "$dd/vps/$1/upper/etc"
@@ -231,6 +234,11 @@ test_two_datadirs() {
         expect 0 berth_in "$d1" exec web1 -- true
         grep -q " $d1 web1\$" "$BERTH_ID_REGISTRY" || fail "D1's web1 not in the id registry"
         grep -q " $d2 web1\$" "$BERTH_ID_REGISTRY" && fail "D2's destroyed web1 still in the id registry"
+        # A VPS made before the registry existed is recorded at its next start.
+        expect 0 berth_in "$d1" stop web1 --timeout 10
+        sed -i "\| $d1 web1\$|d" "$BERTH_ID_REGISTRY"
+        expect 0 berth_in "$d1" start web1
+        grep -q "^$h1 65536 $d1 web1\$" "$BERTH_ID_REGISTRY" || fail "start did not record web1's range: $(cat "$BERTH_ID_REGISTRY")"
         expect 0 berth_in "$d1" destroy --force web1
 }
 
