@@ -14,7 +14,7 @@
  *   console.sock the keeper's socket for `vps console --attach`
  *
  * `start` runs the bundle through berth_container_create/start (container id
- * "vps-<NAME>", cgroupsPath "berth-vps-<NAME>" relative to the caller's own
+ * berth_vps_container_id: "vps-<NAME>[-<data dir tag>]", cgroupsPath "berth-vps-<NAME>" relative to the caller's own
  * cgroup) in a new network namespace that is wired from the host side. While
  * a VPS exists, <data>/templates/<T>/users/<NAME> marks its template as used. */
 #ifndef BERTH_VPS_H
