@@ -96,8 +96,14 @@ static int write_tmp(int fd, const struct iovec *iov, size_t n, const struct ber
 int berth_write_file_atomic_at(int dir_fd, const char *name, const struct iovec *iov, size_t n,
                                const struct berth_atomic_opts *o)
 {
-        _cleanup_close_ int fd =
-            openat(dir_fd, o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, o->mode);
+        /* The temp name is ours: whatever is there (a leftover, or a FIFO
+         * or symlink someone planted, which would block the open or lead
+         * elsewhere) goes first, and the file is created new, so that the
+         * open never follows or waits. A directory there is -EISDIR. */
+        if (unlinkat(dir_fd, o->tmp, 0) < 0 && errno != ENOENT)
+                return errno == EPERM ? -EISDIR : -errno;
+        _cleanup_close_ int fd = openat(
+            dir_fd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, o->mode);
         if (fd < 0)
                 return -errno;
         int r = write_tmp(fd, iov, n, o);

@@ -39,9 +39,9 @@ _berth_vps_opts() {
     case $1 in
     create) echo "--template -t --ip --net --bridge --gateway4 --gateway6 --hostname -H --nameserver
                   --memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --init --stop-signal
-                  --autostart --userns" ;;
+                  --autostart --userns --allow-io-uring" ;;
     set) echo "--memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --ip-add --ip-del --hostname -H
-               --stop-signal --autostart --no-autostart" ;;
+               --stop-signal --autostart --no-autostart --allow-io-uring --no-allow-io-uring" ;;
     start) echo "--all --autostart" ;;
     stop) echo "--all --timeout" ;;
     restart) echo "--timeout" ;;

@@ -55,14 +55,21 @@ static const char create_usage[] =
     "  --userns auto|none|ID  the guest's ids: auto (default) a range of its own, so\n"
     "                         its root is an unprivileged host uid; ID: the host id\n"
     "                         of its root; none: its root is host root (UNSAFE:\n"
-    "                         only for a fully trusted guest)\n";
+    "                         only for a fully trusted guest)\n"
+    "  --allow-io-uring       let the guest use io_uring (refused by default: its\n"
+    "                         operations bypass the seccomp filter)\n"
+    "Limits not given come from $BERTH_CONFIG_DIR/vps-defaults.json (default\n"
+    "/etc/berth/vps-defaults.json): {\"memory\": \"1G\", \"swap\": \"512M\",\n"
+    "\"cpus\": \"1.5\", \"cpu_weight\": 100, \"pids\": 1024}; create warns when\n"
+    "the VPS ends up without a memory or pids limit.\n";
 
 static const char set_usage[] =
     "usage: berth vps set NAME [options]\n\n"
     "Saved, and applied at once to a running VPS (hostname: at the next start).\n"
     "  --memory SIZE|none  --swap SIZE|none  --cpus N|none  --cpu-weight N|none\n"
     "  --pids N|none       --ip-add ADDR[/P] (repeatable)   --ip-del ADDR (repeatable)\n"
-    "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n";
+    "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n"
+    "  --allow-io-uring | --no-allow-io-uring  io_uring in the guest (next start)\n";
 
 /* Appends to a NULL-terminated vector borrowing argv's strings. */
 static int push(const char ***v, const char *s)
@@ -124,7 +131,20 @@ static int parse_limit(int c, const char *s, struct berth_vps_limits *set, struc
         return *s && !*end ? 0 : -EINVAL;
 }
 
-enum { O_BRIDGE = 256, O_GW4, O_GW6, O_NS, O_INIT, O_STOPSIG, O_AUTO, O_NOAUTO, O_IPADD, O_IPDEL };
+enum {
+        O_BRIDGE = 256,
+        O_GW4,
+        O_GW6,
+        O_NS,
+        O_INIT,
+        O_STOPSIG,
+        O_AUTO,
+        O_NOAUTO,
+        O_IPADD,
+        O_IPDEL,
+        O_URING,
+        O_NOURING
+};
 
 static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o, const char ***ips,
                       const char ***ns)
@@ -160,6 +180,9 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
                 return 0;
         case 'U':
                 o->userns = optarg;
+                return 0;
+        case O_URING:
+                o->allow_io_uring = true;
                 return 0;
         case 'n':
                 if (strcmp(optarg, "bridged") && strcmp(optarg, "routed"))
@@ -216,6 +239,7 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
                                              {"stop-signal", required_argument, NULL, O_STOPSIG},
                                              {"autostart", no_argument, NULL, O_AUTO},
                                              {"userns", required_argument, NULL, 'U'},
+                                             {"allow-io-uring", no_argument, NULL, O_URING},
                                              LIMIT_OPTS,
                                              VPS_COMMON_OPTS,
                                              {0}};
@@ -260,6 +284,10 @@ static int set_opt(struct vps_cli *vc, int c, struct berth_vps_change *ch, const
         case O_NOAUTO:
                 ch->autostart = 0;
                 return 0;
+        case O_URING:
+        case O_NOURING:
+                ch->allow_io_uring = c == O_URING;
+                return 0;
         case 'm':
         case 's':
         case 'c':
@@ -281,12 +309,14 @@ static int cmd_set_vps(struct vps_cli *vc, int argc, char **argv)
                                              {"stop-signal", required_argument, NULL, O_STOPSIG},
                                              {"autostart", no_argument, NULL, O_AUTO},
                                              {"no-autostart", no_argument, NULL, O_NOAUTO},
+                                             {"allow-io-uring", no_argument, NULL, O_URING},
+                                             {"no-allow-io-uring", no_argument, NULL, O_NOURING},
                                              LIMIT_OPTS,
                                              VPS_COMMON_OPTS,
                                              {0}};
         if (cli_wants_help(argc, argv, set_usage))
                 return 0;
-        struct berth_vps_change ch = {.autostart = -1};
+        struct berth_vps_change ch = {.autostart = -1, .allow_io_uring = -1};
         _cleanup_free_ const char **add = NULL, **del = NULL;
         int c, code;
         while ((c = getopt_long(argc, argv, "H:m:s:c:w:p:", opts, NULL)) != -1)

@@ -35,8 +35,9 @@ struct berth_atomic_opts {
 };
 
 /* Replaces dir_fd/name (dir_fd may be AT_FDCWD) by the concatenation of
- * iov[0..n): written to o->tmp (created or truncated, never through a
- * symlink), then renamed over name, so a reader sees the old file or the
+ * iov[0..n): written to o->tmp (whatever was at that name removed first,
+ * then created new: never through a symlink, never waiting on a FIFO; a
+ * directory there is -EISDIR), then renamed over name, so a reader sees the old file or the
  * new one, never half of one. The temp file is removed on failure. */
 int berth_write_file_atomic_at(int dir_fd, const char *name, const struct iovec *iov, size_t n,
                                const struct berth_atomic_opts *o);

@@ -14,7 +14,7 @@
  *   console.sock the keeper's socket for `vps console --attach`
  *
  * `start` runs the bundle through berth_container_create/start (container id
- * "vps-<NAME>", cgroupsPath "berth-vps-<NAME>" relative to the caller's own
+ * berth_vps_container_id: "vps-<NAME>[-<data dir tag>]", cgroupsPath "berth-vps-<NAME>" relative to the caller's own
  * cgroup) in a new network namespace that is wired from the host side. While
  * a VPS exists, <data>/templates/<T>/users/<NAME> marks its template as used. */
 #ifndef BERTH_VPS_H
@@ -86,6 +86,10 @@ struct berth_vps_config {
         char **init;     /* NULL-terminated argv; NULL = the template's (else /sbin/init) */
         int stop_signal; /* 0 = the template's (else SIGTERM) */
         bool autostart;
+        /* io_uring_setup/enter/register allowed by its seccomp filter: off
+         * unless asked for (the filter cannot see the operations io_uring
+         * runs, and it is a frequent source of kernel exploits). */
+        bool allow_io_uring;
         char *created; /* RFC 3339 */
         struct berth_vps_limits limits;
         struct berth_vps_net net;
@@ -97,8 +101,16 @@ struct berth_vps_config {
 /* [a-z0-9][a-z0-9-]*, at most BERTH_VPS_NAME_MAX, so that it is also a host
  * name and part of a container id. */
 bool berth_vps_name_valid(const char *name);
-/* "vps-<name>" into buf. */
-const char *berth_vps_container_id(const char *name, char *buf, size_t len);
+/* The OCI container id of VPS name: "vps-<name>" with the default data
+ * directory, else "vps-<name>-<8 hex digits of a hash of the data
+ * directory's real path>", so that two data directories never name (stop,
+ * delete) each other's container; a container of the old form whose bundle
+ * is this VPS's directory (made before the change) is still found. */
+#define BERTH_VPS_ID_MAX (BERTH_VPS_NAME_MAX + 16)
+const char *berth_vps_container_id(const struct berth_vps_ctx *v, const char *name, char *buf, size_t len);
+/* 8 hex digits identifying the data directory (its real path); "" for the
+ * default one. */
+void berth_vps_data_tag(const struct berth_vps_ctx *v, char out[12]);
 /* "bth" + 8 hex digits of a hash of name (+ salt when salt > 0). */
 void berth_vps_host_ifname(const char *name, unsigned salt, char out[16]);
 
@@ -189,6 +201,7 @@ struct berth_vps_create_opts {
         const char *const *nameservers;
         struct berth_vps_limits limits;
         bool autostart;
+        bool allow_io_uring; /* see berth_vps_config */
         /* NULL or "auto": a free range of its own; "none": privileged (the
          * guest's root is host root: unsafe with untrusted guests); a
          * number: that host id as the guest's 0 (must not overlap another
@@ -232,7 +245,8 @@ struct berth_vps_change {
         const char *const *ip_del;
         const char *hostname;
         const char *stop_signal;
-        int autostart; /* -1 unchanged, 0, 1 */
+        int autostart;      /* -1 unchanged, 0, 1 */
+        int allow_io_uring; /* -1 unchanged, 0, 1 (applies at the next start) */
 };
 /* Saves the change and applies limits and addresses live when running. */
 int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,

@@ -61,9 +61,10 @@ static int add_caps(struct berth_process *p, char **names, struct berth_err *err
                 p->caps.present = true;
                 p->caps.bounding |= bit;
                 p->caps.effective |= bit;
+                /* Not inheritable nor ambient (as runc): those would pass
+                 * the capability on across execve to programs that never
+                 * asked for it (CVE-2022-29162). */
                 p->caps.permitted |= bit;
-                p->caps.inheritable |= bit;
-                p->caps.ambient |= bit;
         }
         return 0;
 }

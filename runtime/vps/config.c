@@ -171,6 +171,7 @@ static int parse_doc(json_t *doc, struct berth_vps_config *cfg, struct berth_err
                                      (long long)sig);
         cfg->stop_signal = (int)sig;
         cfg->autostart = json_is_true(json_object_get(doc, "autostart"));
+        cfg->allow_io_uring = json_is_true(json_object_get(doc, "allow_io_uring"));
         if ((r = parse_limits(json_object_get(doc, "limits"), &cfg->limits, err)) < 0 ||
             (r = vps_userns_from_json(json_object_get(doc, "userns"), &cfg->userns, err)) < 0)
                 return r;

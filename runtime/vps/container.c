@@ -1,32 +1,64 @@
-/* The OCI container behind a VPS ("vps-<name>"): looking it up and
- * removing it with the VPS's network. */
+/* The OCI container behind a VPS (berth_vps_container_id): looking it up
+ * and removing it with the VPS's network. */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "berth/container.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
+/* A container of that id whose bundle is another directory belongs to
+ * someone else (another data directory's VPS of the same name, from
+ * before ids named the data directory): never ours to stop or delete. */
+static bool ours(const struct berth_vps_ctx *v, const char *name, const struct berth_container_info *info)
+{
+        char dir[PATH_MAX], real[PATH_MAX];
+        if (berth_vps_path(v, name, NULL, dir, sizeof(dir)) < 0 || !info->st.bundle)
+                return false;
+        return !strcmp(info->st.bundle, realpath(dir, real) ? real : dir);
+}
+
 int vps_container_load(const struct berth_vps_ctx *v, const char *name, struct berth_container_info *info,
                        struct berth_err *err)
 {
-        char id[BERTH_VPS_NAME_MAX + 8];
-        berth_vps_container_id(name, id, sizeof(id));
+        char id[BERTH_VPS_ID_MAX];
+        berth_vps_container_id(v, name, id, sizeof(id));
         struct berth_err lerr = {0};
         int r = berth_container_load(v->ctx, id, info, &lerr);
         if (r == -ENOENT)
                 return -ENOENT; /* no error: absence is an answer here */
-        if (r < 0)
+        if (r < 0) {
                 *err = lerr;
-        return r;
+                return r;
+        }
+        if (!ours(v, name, info)) {
+                berth_container_info_clear(info);
+                return -ENOENT;
+        }
+        return 0;
 }
 
 int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                           struct berth_err *err)
 {
-        char id[BERTH_VPS_NAME_MAX + 8];
-        berth_vps_container_id(cfg->name, id, sizeof(id));
+        char id[BERTH_VPS_ID_MAX];
+        berth_vps_container_id(v, cfg->name, id, sizeof(id));
+        struct berth_container_info info;
+        struct berth_err lerr = {0};
+        int r = 0;
         vps_trace(v, "VPS %s: removing container %s and its network", cfg->name, id);
-        int r = berth_container_delete(v->ctx, id, true, err);
+        int lr = berth_container_load(v->ctx, id, &info, &lerr);
+        if (lr == 0) {
+                bool mine = ours(v, cfg->name, &info);
+                berth_container_info_clear(&info);
+                if (mine)
+                        r = berth_container_delete(v->ctx, id, true, err);
+        } else if (lr != -ENOENT) {
+                /* Unreadable state: let delete report (or clean) it. */
+                r = berth_container_delete(v->ctx, id, true, err);
+        }
         struct berth_err net_err = {0};
         int rn = vps_net_down(v, cfg, &net_err);
         if (r >= 0 && rn < 0) {

@@ -5,6 +5,7 @@
  * template's size. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,9 +146,14 @@ static int fill_config(const struct berth_vps_create_opts *o, struct berth_vps_c
         if (o->stop_signal && (cfg->stop_signal = berth_signal_parse(o->stop_signal)) < 0)
                 return berth_err_set(err, EINVAL, "--stop-signal: unknown signal \"%s\"", o->stop_signal);
         cfg->autostart = o->autostart;
+        cfg->allow_io_uring = o->allow_io_uring;
         if ((r = berth_vps_userns_parse(o->userns, &cfg->userns, err)) < 0)
                 return r;
         cfg->limits = o->limits;
+        struct berth_vps_limits defaults;
+        if ((r = vps_defaults_load(&defaults, err)) < 0)
+                return r;
+        vps_defaults_apply(&cfg->limits, &defaults);
         if ((r = vps_limits_check(&cfg->limits, err)) < 0)
                 return r;
         char stamp[64];
@@ -157,22 +163,6 @@ static int fill_config(const struct berth_vps_create_opts *o, struct berth_vps_c
         if (!(cfg->created = strdup(stamp)))
                 return berth_err_set(err, ENOMEM, "out of memory");
         return fill_net(o, &cfg->net, err);
-}
-
-/* Its own id range: the one asked for if no other VPS has any of it, else
- * the lowest free one. */
-static int assign_userns(struct berth_vps_config *cfg, const struct berth_vps_userns *used, size_t n,
-                         struct berth_err *err)
-{
-        if (!cfg->userns.enabled)
-                return 0;
-        if (cfg->userns.host_id == 0)
-                return berth_vps_userns_pick(used, n, &cfg->userns, err);
-        for (size_t i = 0; i < n; i++)
-                if (berth_vps_userns_overlap(&cfg->userns, &used[i]))
-                        return berth_err_set(err, EEXIST, "--userns %u: ids used by another VPS",
-                                             cfg->userns.host_id);
-        return 0;
 }
 
 static int check_addrs(const struct berth_vps_config *o, const struct berth_vps_config *cfg,
@@ -203,9 +193,15 @@ static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *
         _cleanup_free_ struct berth_vps_userns *used = calloc(n + 1, sizeof(*used));
         if (!used)
                 return berth_err_set(err, ENOMEM, "out of memory");
+        /* The data directory is part of the name's hash: two data
+         * directories with a VPS of the same name must not share (and
+         * delete) one host link; one already on the host is someone's. */
+        char tag[12], key[BERTH_VPS_NAME_MAX + 16];
+        berth_vps_data_tag(v, tag);
+        snprintf(key, sizeof(key), "%s%s%s", cfg->name, tag[0] ? "@" : "", tag);
         for (unsigned salt = 0;; salt++) {
-                berth_vps_host_ifname(cfg->name, salt, cfg->net.host_if);
-                bool clash = false;
+                berth_vps_host_ifname(key, salt, cfg->net.host_if);
+                bool clash = if_nametoindex(cfg->net.host_if) != 0;
                 for (size_t i = 0; names[i] && r >= 0; i++) {
                         struct berth_vps_config o;
                         struct berth_err ignore = {0};
@@ -223,7 +219,7 @@ static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *
                 if (r < 0)
                         return r;
                 if (!clash)
-                        return assign_userns(cfg, used, n, err);
+                        return vps_idrange_assign(cfg, used, n, err);
         }
 }
 
@@ -276,6 +272,8 @@ static int create_files(const struct berth_vps_ctx *v, struct berth_vps_config *
         int r = make_dirs(v, cfg, lower, err);
         if (r >= 0)
                 r = berth_vps_config_save(v, cfg, err);
+        if (r >= 0 && cfg->userns.enabled)
+                r = vps_idrange_register(v, cfg, err);
         if (r >= 0)
                 r = vps_template_mark(v, cfg->template_name, cfg->name, true, err);
         return r;
@@ -324,6 +322,10 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
         _cleanup_close_ int lock = r >= 0 ? lock_vps_parent(v, err) : -EBADF;
         if (r >= 0 && lock < 0)
                 r = lock;
+        /* Held until vps.json is written: ranges are host-wide. */
+        _cleanup_close_ int idlock = r >= 0 && cfg.userns.enabled ? vps_idrange_lock(err) : -EBADF;
+        if (r >= 0 && cfg.userns.enabled && idlock < 0)
+                r = idlock;
         if (r >= 0)
                 r = check_others(v, &cfg, err);
         if (r >= 0 && berth_vps_path(v, o->name, NULL, dir, sizeof(dir)) < 0)
@@ -337,6 +339,16 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
                 vps_trace(v, "VPS %s: created in %s (template %s; host end %s; user namespace %s)", o->name,
                           dir, o->template_name, cfg.net.host_if,
                           userns_text(&cfg.userns, range, sizeof(range)));
+        /* One runaway guest takes the host's memory or fills its process
+         * table: say so where the provider sees it. */
+        if (r >= 0 && (!cfg.limits.has_memory || !cfg.limits.has_pids))
+                berth_warn(v->ctx,
+                           "VPS %s has no %s limit (give --memory/--pids, or set host defaults in "
+                           "/etc/berth/vps-defaults.json)",
+                           o->name,
+                           !cfg.limits.has_memory && !cfg.limits.has_pids ? "memory and no pids"
+                           : !cfg.limits.has_memory                       ? "memory"
+                                                                          : "pids");
         berth_vps_config_clear(&cfg);
         berth_vps_template_clear(&t);
         return r < 0 ? berth_err_wrap(err, "create VPS %s", o->name) : 0;
@@ -378,6 +390,8 @@ int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool forc
                 r = berth_rmtree_at(parent, name, err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: directory %s/%s removed", name, dir, name);
+        if (r >= 0 && cfg.userns.enabled)
+                r = vps_idrange_release(v, &cfg, err);
         berth_vps_config_clear(&cfg);
         return r < 0 ? berth_err_wrap(err, "destroy VPS %s", name) : 0;
 }

@@ -87,6 +87,8 @@ json_t *vps_config_json(const struct berth_vps_config *cfg)
         r |= set_new(doc, "limits", limits_json(&cfg->limits));
         r |= set_new(doc, "net", net_json(&cfg->net));
         r |= set_new(doc, "userns", vps_userns_json(&cfg->userns));
+        if (cfg->allow_io_uring)
+                r |= set_new(doc, "allow_io_uring", json_true());
         if (r) {
                 json_decref(doc);
                 return NULL;

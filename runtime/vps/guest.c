@@ -19,6 +19,21 @@
 #define HOSTS_MARK "# berth"
 #define HOSTS_MAX  (64 * 1024)
 
+/* What the guest has at name must be a regular file (or nothing) for us
+ * to replace it: a directory is the guest's and is refused (rename would
+ * fail with a less clear error); a FIFO, device, socket or symlink is
+ * replaced, never opened. */
+static int check_target(int etc_fd, const char *name, struct berth_err *err)
+{
+        struct stat sb;
+        if (fstatat(etc_fd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : berth_err_sys(err, errno, "stat /etc/%s", name);
+        if (S_ISDIR(sb.st_mode))
+                return berth_err_set(err, EISDIR, "replace /etc/%s: a directory in the guest (remove it)",
+                                     name);
+        return 0;
+}
+
 /* A new file renamed over the old one: a symlink placed there by the guest
  * is replaced, never followed out of the root. We write it as host root:
  * it goes to the guest's root (its host uid when the VPS has its own user
@@ -28,10 +43,18 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
 {
         char tmp[64];
         snprintf(tmp, sizeof(tmp), ".berth-%s.tmp", name);
+        int r = check_target(etc_fd, name, err);
+        if (r < 0)
+                return r;
         struct iovec iov = {(void *)data, len};
         struct berth_atomic_opts o = {
             .tmp = tmp, .mode = 0644, .exact_mode = true, .chown = true, .uid = owner, .gid = owner};
-        int r = berth_write_file_atomic_at(etc_fd, name, &iov, 1, &o);
+        r = berth_write_file_atomic_at(etc_fd, name, &iov, 1, &o);
+        if (r == -EISDIR)
+                return berth_err_set(err, EEXIST,
+                                     "write /etc/%s: /etc/%s in the guest is a directory, not berth's "
+                                     "temporary file (remove it)",
+                                     name, tmp);
         return r < 0 ? berth_err_sys(err, -r, "replace /etc/%s", name) : 0;
 }
 
@@ -39,7 +62,14 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
  * usual localhost lines when there is no file yet. */
 static int hosts_keep(int root_fd, FILE *out)
 {
-        _cleanup_close_ int fd = berth_in_root_open(root_fd, "/etc/hosts", O_RDONLY | O_NOCTTY | O_NONBLOCK);
+        /* Read only a regular file: O_NONBLOCK so that opening a FIFO does
+         * not wait, O_NOFOLLOW for a symlink as the last component (the
+         * resolution stays inside the root anyway). */
+        _cleanup_close_ int fd =
+            berth_in_root_open(root_fd, "/etc/hosts", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+        struct stat sb;
+        if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)))
+                berth_closep(&fd);
         if (fd < 0) {
                 fputs("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", out);
                 return 0;

@@ -65,6 +65,28 @@ int vps_limits_check(const struct berth_vps_limits *l, struct berth_err *err);
 int vps_parse_ip(const struct berth_vps_net *n, const char *s, struct berth_ip_addr *a,
                  struct berth_err *err);
 
+/* Host defaults for create's limits (defaults.c): loaded (none without
+ * the file; EINVAL naming file and key), and applied to what is unset. */
+int vps_defaults_load(struct berth_vps_limits *d, struct berth_err *err);
+void vps_defaults_apply(struct berth_vps_limits *l, const struct berth_vps_limits *d);
+
+/* The host-wide registry of user-id ranges (idrange.c). */
+/* Takes its lock (released by closing the fd). */
+int vps_idrange_lock(struct berth_err *err);
+/* Picks (or checks the asked-for) range of cfg against local (this data
+ * directory's VPS), every registered VPS and the host's users, groups and
+ * subordinate ids; under the lock. */
+int vps_idrange_assign(struct berth_vps_config *cfg, const struct berth_vps_userns *local, size_t n_local,
+                       struct berth_err *err);
+/* Records cfg's range (under the lock) / drops it (takes the lock). */
+int vps_idrange_register(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                         struct berth_err *err);
+int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                        struct berth_err *err);
+/* Records cfg's range unless it is already (VPS from before the registry). */
+int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                       struct berth_err *err);
+
 /* The user namespace (runtime/vps_userns.c). */
 json_t *vps_userns_json(const struct berth_vps_userns *u);
 /* NULL (absent) means privileged: vps.json from before user namespaces. */

@@ -141,8 +141,8 @@ static int apply_limits(const struct berth_vps_ctx *v, const char *name, const s
         struct berth_resources *res = berth_vps_resources(l, err);
         if (!res)
                 return -err->code;
-        char id[BERTH_VPS_NAME_MAX + 8];
-        int r = berth_container_update(v->ctx, berth_vps_container_id(name, id, sizeof(id)), res, err);
+        char id[BERTH_VPS_ID_MAX];
+        int r = berth_container_update(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)), res, err);
         berth_resources_free(res);
         return r;
 }
@@ -193,6 +193,8 @@ static int merge_misc(struct berth_vps_config *cfg, const struct berth_vps_chang
                 return berth_err_set(err, EINVAL, "--stop-signal: unknown signal \"%s\"", c->stop_signal);
         if (c->autostart >= 0)
                 cfg->autostart = c->autostart;
+        if (c->allow_io_uring >= 0)
+                cfg->allow_io_uring = c->allow_io_uring;
         merge_limits(&cfg->limits, c);
         return vps_limits_check(&cfg->limits, err);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
@@ -68,8 +69,8 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
                 r = vps_guest_files(root_fd, cfg, err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: guest files written (hostname, hosts, resolv.conf)", cfg->name);
-        char id[BERTH_VPS_NAME_MAX + 8];
-        struct berth_create_opts o = {.id = berth_vps_container_id(cfg->name, id, sizeof(id)),
+        char id[BERTH_VPS_ID_MAX];
+        struct berth_create_opts o = {.id = berth_vps_container_id(v, cfg->name, id, sizeof(id)),
                                       .bundle = dir,
                                       .console_socket = handoff_path};
         if (r >= 0)
@@ -81,6 +82,28 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
                 umount2(lower, MNT_DETACH);
         if (r >= 0)
                 vps_trace(v, "VPS %s: container %s created; our overlay mount detached", cfg->name, o.id);
+        return r;
+}
+
+/* The console keeper (our parent: we are its worker) joins the VPS's
+ * cgroups, so that its CPU time (a guest writing to /dev/console costs the
+ * keeper more than itself) and the page cache of console.log are charged
+ * to the VPS's limits, not to the host. On a hybrid or legacy host the
+ * limits are the v1 hierarchies and the unified one has no controllers: all
+ * are joined. On a pure v2 host the VPS's cgroup is the guest systemd's
+ * root, where one process of ours would keep it from enabling controllers
+ * for its own subtree (no internal processes): the keeper stays out. */
+static int keeper_join(const char *cgroup_dump, struct berth_err *err)
+{
+        if (!cgroup_dump)
+                return 0;
+        struct berth_cgroup *cg = berth_cgroup_restore(cgroup_dump, err);
+        if (!cg)
+                return -err->code;
+        int r = 0;
+        if (berth_cgroup_layout(cg) != BERTH_CG_UNIFIED && (r = berth_cgroup_attach(cg, getppid(), err)) < 0)
+                berth_err_wrap(err, "move the console keeper into the VPS's cgroup");
+        berth_cgroup_free(cg);
         return r;
 }
 
@@ -100,12 +123,14 @@ static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cf
                 if (r >= 0 && cfg->userns.enabled)
                         vps_trace(v, "VPS %s: cgroup delegated to the guest's root", cfg->name);
                 if (r >= 0)
+                        r = keeper_join(info.st.cgroup, err);
+                if (r >= 0)
                         r = vps_net_up(v, cfg, info.st.pid, err);
                 berth_container_info_clear(&info);
         }
-        char id[BERTH_VPS_NAME_MAX + 8];
+        char id[BERTH_VPS_ID_MAX];
         if (r >= 0)
-                r = berth_container_start(v->ctx, berth_vps_container_id(cfg->name, id, sizeof(id)), err);
+                r = berth_container_start(v->ctx, berth_vps_container_id(v, cfg->name, id, sizeof(id)), err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: guest init started", cfg->name);
         if (r < 0) {
@@ -150,6 +175,8 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
         /* Regenerated at every start: a changed template or berth applies. */
         if (r >= 0)
                 r = berth_vps_config_save(v, &cfg, err);
+        if (r >= 0)
+                r = vps_idrange_ensure(v, &cfg, err);
         if (r >= 0)
                 r = vps_console_boot(v, &cfg, boot, err);
         if (r >= 0)

@@ -24,10 +24,10 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
         berth_container_info_clear(&info);
         if (!st->running)
                 return 0;
-        char id[BERTH_VPS_NAME_MAX + 8];
+        char id[BERTH_VPS_ID_MAX];
         struct berth_err serr = {0};
         /* Usage is a bonus: a VPS whose cgroup cannot be read is still running. */
-        st->has_stats = berth_container_stats(v->ctx, berth_vps_container_id(name, id, sizeof(id)),
+        st->has_stats = berth_container_stats(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)),
                                               &st->stats, &serr) >= 0;
         if (!st->has_stats)
                 vps_trace(v, "VPS %s: usage unavailable: %s", name, serr.msg);
@@ -43,9 +43,9 @@ int berth_vps_exec(const struct berth_vps_ctx *v, const char *name, char **args,
                 return r;
         if (!st.running)
                 return berth_err_set(err, ESRCH, "VPS %s is not running", name);
-        char id[BERTH_VPS_NAME_MAX + 8];
+        char id[BERTH_VPS_ID_MAX];
         struct berth_exec_opts o = {
-            .id = berth_vps_container_id(name, id, sizeof(id)),
+            .id = berth_vps_container_id(v, name, id, sizeof(id)),
             .args = args,
             .env = env,
             .cwd = "/",

@@ -82,8 +82,8 @@ static int signal_running(const struct berth_vps_ctx *v, struct stop_job *j,
         j->pidfd = (int)syscall(SYS_pidfd_open, info->st.pid, 0);
         if (j->pidfd < 0 || !berth_state_init_alive(&info->st))
                 return cleanup_now(v, j);
-        char id[BERTH_VPS_NAME_MAX + 8];
-        berth_vps_container_id(j->cfg.name, id, sizeof(id));
+        char id[BERTH_VPS_ID_MAX];
+        berth_vps_container_id(v, j->cfg.name, id, sizeof(id));
         struct berth_err rerr = {0};
         /* A frozen init cannot act on its signal. */
         if (info->status == BERTH_STATUS_PAUSED && berth_container_resume(v->ctx, id, &rerr) < 0)

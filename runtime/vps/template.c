@@ -93,6 +93,13 @@ int berth_vps_template_load(const struct berth_vps_ctx *v, const char *name, str
         if (!template_name_valid(name))
                 return berth_err_set(err, EINVAL, "invalid template name \"%s\"", name ? name : "");
         char path[PATH_MAX];
+        /* Closed to other host users (template/store.c says why): also
+         * the templates directory of an older berth, at the first start. */
+        snprintf(path, sizeof(path), "%s/templates", v->data_dir);
+        struct stat td;
+        if (lstat(path, &td) == 0 && S_ISDIR(td.st_mode) && (td.st_mode & 077) &&
+            chmod(path, td.st_mode & 07700) < 0)
+                return berth_err_sys(err, errno, "chmod 0700 %s", path);
         snprintf(t->rootfs, sizeof(t->rootfs), "%s/templates/%s/rootfs", v->data_dir, name);
         struct stat sb;
         if (stat(t->rootfs, &sb) < 0 || !S_ISDIR(sb.st_mode))

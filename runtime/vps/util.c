@@ -32,9 +32,48 @@ bool berth_vps_name_valid(const char *name)
         return true;
 }
 
-const char *berth_vps_container_id(const char *name, char *buf, size_t len)
+void berth_vps_data_tag(const struct berth_vps_ctx *v, char out[12])
 {
-        snprintf(buf, len, "vps-%s", name);
+        out[0] = '\0';
+        char real[PATH_MAX];
+        const char *d = realpath(v->data_dir, real) ? real : v->data_dir;
+        if (strcmp(d, BERTH_VPS_DEFAULT_DATA) == 0)
+                return;
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const char *c = d; *c; c++)
+                h = (h ^ (unsigned char)*c) * 16777619u;
+        snprintf(out, 12, "%08x", h);
+}
+
+/* Is the container id ours: its bundle this VPS's directory? */
+static bool bundle_is(const struct berth_vps_ctx *v, const char *name, const char *id)
+{
+        char dir[PATH_MAX], real[PATH_MAX];
+        struct berth_container_info info;
+        struct berth_err ignore = {0};
+        if (berth_vps_path(v, name, NULL, dir, sizeof(dir)) < 0 ||
+            berth_container_load(v->ctx, id, &info, &ignore) < 0)
+                return false;
+        bool same = info.st.bundle && !strcmp(info.st.bundle, realpath(dir, real) ? real : dir);
+        berth_container_info_clear(&info);
+        return same;
+}
+
+const char *berth_vps_container_id(const struct berth_vps_ctx *v, const char *name, char *buf, size_t len)
+{
+        char tag[12];
+        berth_vps_data_tag(v, tag);
+        if (!tag[0]) {
+                snprintf(buf, len, "vps-%s", name);
+                return buf;
+        }
+        snprintf(buf, len, "vps-%s-%s", name, tag);
+        char legacy[BERTH_VPS_ID_MAX];
+        snprintf(legacy, sizeof(legacy), "vps-%s", name);
+        /* Started before ids named the data directory: still running under
+         * the old id, which is ours only when its bundle is our directory. */
+        if (!bundle_is(v, name, buf) && bundle_is(v, name, legacy))
+                snprintf(buf, len, "%s", legacy);
         return buf;
 }
 

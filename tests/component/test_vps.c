@@ -54,6 +54,10 @@ START_TEST(test_create_waits_for_template_lock)
 {
         char data[] = "/tmp/berth-vps-unit.XXXXXX", path[512];
         ck_assert(mkdtemp(data) != NULL);
+        /* The host-wide id registry and defaults file: the test's own. */
+        snprintf(path, sizeof(path), "%s/id-ranges", data);
+        ck_assert_int_eq(setenv("BERTH_ID_REGISTRY", path, 1), 0);
+        ck_assert_int_eq(setenv("BERTH_CONFIG_DIR", data, 1), 0);
         snprintf(path, sizeof(path), "%s/templates", data);
         mkdir_or_fail(path);
         snprintf(path, sizeof(path), "%s/templates/base", data);

@@ -179,6 +179,38 @@ START_TEST(caps_ambient_nonroot)
 }
 END_TEST
 
+/* `exec -c CAP` adds the capability to the bounding, permitted and
+ * effective sets only, as runc does: in the inheritable and ambient sets
+ * it would pass on across execve to every program the process runs
+ * (CVE-2022-29162). */
+START_TEST(exec_cap_not_inherited)
+{
+        struct itest_bundle b;
+        struct itest_proc p;
+        struct itest_result r;
+        struct itest_opts o = ITEST_OPTS_DEFAULT;
+        const unsigned long long raw = 1ULL << 13; /* CAP_NET_RAW: not in the default set */
+
+        itest_bundle_new(&b, "execcap", itest_spec("probe", "sleep", NULL));
+        const char *argv[] = {"create", "--bundle", b.dir, b.id, NULL};
+        ck_assert_int_eq(itest_rt_spawn(&p, &o, argv), 0);
+        itest_proc_wait(&p, &r, 0);
+        itest_assert_status(&r, 0);
+        itest_rt(&r, "start", b.id, NULL);
+        itest_assert_status(&r, 0);
+        ck_assert_msg(itest_wait_file(p.out_path, "ready=1\n", 10000), "probe not ready");
+        itest_rt(&r, "exec", "-c", "CAP_NET_RAW", b.id, "probe", "caps", NULL);
+        itest_assert_status(&r, 0);
+        ck_assert_msg(kv_hex(r.out, "CapBnd") & raw, "CapBnd lacks the added cap: %s", r.out);
+        ck_assert_msg(kv_hex(r.out, "CapPrm") & raw, "CapPrm lacks the added cap: %s", r.out);
+        ck_assert_msg(kv_hex(r.out, "CapEff") & raw, "CapEff lacks the added cap: %s", r.out);
+        ck_assert_msg(!(kv_hex(r.out, "CapInh") & raw), "CapInh has the added cap: %s", r.out);
+        ck_assert_msg(!(kv_hex(r.out, "CapAmb") & raw), "CapAmb has the added cap: %s", r.out);
+        itest_rt(&r, "delete", "--force", b.id, NULL);
+        itest_assert_status(&r, 0);
+}
+END_TEST
+
 START_TEST(no_new_privileges)
 {
         struct itest_result r;
@@ -302,6 +334,7 @@ Suite *test_suite(void)
         itest_add(s, "caps_default", caps_default);
         itest_add(s, "caps_reduced", caps_reduced);
         itest_add(s, "caps_ambient_nonroot", caps_ambient_nonroot);
+        itest_add(s, "exec_cap_not_inherited", exec_cap_not_inherited);
         itest_add(s, "no_new_privileges", no_new_privileges);
         itest_add(s, "only_stdio_fds", only_stdio_fds);
         itest_add(s, "preserve_fds", preserve_fds);

@@ -15,6 +15,7 @@
  *   read PATH        read:PATH=ok|ERRNO, read:PATH.len, read:PATH.data
  *   write PATH       write:PATH=ok|ERRNO (writes one byte)
  *   ls PATH          ls:PATH=number of entries (or ERRNO)
+ *   io_uring         io_uring=ok|ERRNO: io_uring_setup(2) of a one-entry ring
  *   exit N           exits with status N
  *   sleep            handles TERM/INT/HUP/USR1/USR2/QUIT by exiting with
  *                    128+signal, prints ready=1, then waits for ever
@@ -34,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -300,6 +302,24 @@ static void cmd_ls(const char *path)
         printf("ls:%s=%d\n", path, n);
 }
 
+#ifndef SYS_io_uring_setup
+#define SYS_io_uring_setup 425
+#endif
+
+/* Whether the seccomp filter lets io_uring_setup through (the params
+ * struct is 120 bytes; zeroed asks for nothing special). */
+static void cmd_io_uring(void)
+{
+        unsigned char params[256] = {0};
+        long fd = syscall(SYS_io_uring_setup, 1, params);
+        if (fd < 0) {
+                printf("io_uring=%s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+                return;
+        }
+        close((int)fd);
+        printf("io_uring=ok\n");
+}
+
 static void on_signal(int sig)
 {
         _exit(128 + sig);
@@ -322,6 +342,8 @@ static int run(const char *cmd, const char *arg)
                 cmd_ids();
         else if (!strcmp(cmd, "caps"))
                 cmd_caps();
+        else if (!strcmp(cmd, "io_uring"))
+                cmd_io_uring();
         else if (!strcmp(cmd, "nnp"))
                 cmd_nnp();
         else if (!strcmp(cmd, "rlimits"))

@@ -114,15 +114,21 @@ START_TEST(write_file_atomic)
         text = NULL;
         ck_assert_int_eq(berth_read_file_at(d, "f", 0, 100, &text, NULL), 0);
         ck_assert_str_eq(text, "two");
-        /* a symlink planted as the temp file is not followed (nor removed) */
+        /* a symlink or FIFO planted as the temp file is replaced, never
+         * followed or opened; a directory there is refused */
         put("victim", "keep");
         ck_assert_int_eq(symlinkat("victim", d, "f.tmp"), 0);
-        ck_assert_int_eq(berth_write_file_atomic_at(d, "f", &two, 1, &o), -ELOOP);
+        ck_assert_int_eq(berth_write_file_atomic_at(d, "f", &two, 1, &o), 0);
         free(text);
         text = NULL;
         ck_assert_int_eq(berth_read_file_at(d, "victim", 0, 100, &text, NULL), 0);
         ck_assert_str_eq(text, "keep");
-        ck_assert(exists("f.tmp"));
+        ck_assert(!exists("f.tmp"));
+        ck_assert_int_eq(mkfifoat(d, "f.tmp", 0600), 0);
+        ck_assert_int_eq(berth_write_file_atomic_at(d, "f", &two, 1, &o), 0);
+        ck_assert(!exists("f.tmp"));
+        mkd("f.tmp");
+        ck_assert_int_eq(berth_write_file_atomic_at(d, "f", &two, 1, &o), -EISDIR);
 }
 END_TEST
 

@@ -52,13 +52,26 @@ int tmpl_open_templates_dir(const char *data_dir, bool create, struct berth_err 
         if (snprintf(path, sizeof(path), "%s/templates", data_dir) >= (int)sizeof(path))
                 return berth_err_set(err, ENAMETOOLONG, "data directory %s: path too long", data_dir);
         if (create) {
-                int r = tmpl_mkdir_p(path, 0755);
+                /* The data directory stays searchable (a VPS's root walks
+                 * through it to its own root), templates/ is closed. */
+                int r = tmpl_mkdir_p(data_dir, 0755);
+                if (r >= 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
+                        r = -errno;
                 if (r < 0)
                         return berth_err_sys(err, -r, "create %s", path);
         }
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return berth_err_sys(err, errno, "open %s", path);
+        /* Root's only: templates hold set-uid-root programs (su, passwd,
+         * mount), which any host user could otherwise run as root. VPS
+         * reach them through an idmapped or overlay mount made by root. */
+        struct stat sb;
+        if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) && fchmod(fd, sb.st_mode & 07700) < 0) {
+                int e = errno;
+                close(fd);
+                return berth_err_sys(err, e, "chmod 0700 %s", path);
+        }
         return fd;
 }
 

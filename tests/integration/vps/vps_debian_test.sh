@@ -98,6 +98,8 @@ tmp=$(mktemp -d /tmp/berth-debiantest.XXXXXX)
 chmod 711 "$tmp" # the VPS's root (an unprivileged host uid) walks through to its own root
 data=$tmp/data
 root=$tmp/run
+# The test's own host-wide id registry, not /var/lib/berth/id-ranges.
+export BERTH_ID_REGISTRY="$tmp/id-ranges"
 failures=0
 current=""
 
@@ -266,7 +268,7 @@ test_restart() {
 test_destroy() {
         current=destroy
         expect 0 berth destroy deb
-        [ ! -e "$root/vps-deb" ] || fail "container state left in $root"
+        [ -z "$(ls -d "$root/vps-deb" "$root"/vps-deb-[0-9a-f]??????? 2>/dev/null)" ] || fail "container state left in $root"
         [ ! -e "$data/vps/deb" ] || fail "VPS directory left: $(ls -A "$data/vps/deb")"
         [ ! -e "$data/templates/debian/users/deb" ] || fail "template marker left"
         left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-*" 2>/dev/null)

@@ -56,7 +56,9 @@ cg_dir() { # cg_dir PID CONTROLLER
 # mounts, files, template marker.
 assert_gone() {
         name=$1
-        [ ! -e "$root/vps-$name" ] || fail "$name: container state left in $root"
+        # vps-NAME, or vps-NAME-XXXXXXXX outside the default data directory
+        left=$(ls -d "$root/vps-$name" "$root/vps-$name"-[0-9a-f]??????? 2>/dev/null)
+        [ -z "$left" ] || fail "$name: container state left in $root: $left"
         [ ! -e "$data/vps/$name" ] || fail "$name: directory left: $(ls -A "$data/vps/$name")"
         [ ! -e "$data/templates/bb/users/$name" ] || fail "$name: template marker left"
         left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name-*" 2>/dev/null)
@@ -338,7 +340,8 @@ test_failed_start() {
         code=$?
         [ "$code" != 0 ] || fail "start with a missing init succeeded"
         echo "$out" | grep -q 'no/such/init' || fail "failed start does not say why: $out"
-        [ ! -e "$root/vps-f" ] || fail "failed start left its container"
+        [ -z "$(ls -d "$root/vps-f" "$root"/vps-f-[0-9a-f]??????? 2>/dev/null)" ] ||
+                fail "failed start left its container"
         left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-f-*" 2>/dev/null)
         [ -z "$left" ] || fail "failed start left cgroups: $left"
         expect 0 berth destroy f
@@ -511,6 +514,8 @@ chmod 711 "$tmp" # a VPS's root (an unprivileged host uid) walks through to its 
 data=$tmp/data
 root=$tmp/run
 export BERTH_DATA="$data"
+# The test's own host-wide id registry, not /var/lib/berth/id-ranges.
+export BERTH_ID_REGISTRY="$tmp/id-ranges"
 trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac

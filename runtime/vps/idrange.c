@@ -1,0 +1,298 @@
+/* The host-wide allocation of user-id ranges.
+ *
+ * Why: each data directory used to pick ranges only among its own VPS, so
+ * the first VPS of every data directory got host ids 0x40000000: two
+ * guests' roots were the same host uid (each could signal, ptrace or own
+ * the other's files). Ranges are now recorded in one registry per host
+ * (BERTH_ID_REGISTRY, default /var/lib/berth/id-ranges: it must outlive
+ * reboots), one line "HOST_ID SIZE DATA_DIR NAME" per VPS, changed under a
+ * lock (the registry's name + ".lock"). A range must also stay clear of
+ * the host's own users and groups and of the subordinate ids handed out
+ * to them (/etc/passwd, /etc/group, /etc/subuid, /etc/subgid; $BERTH_ETC_DIR
+ * instead of /etc for tests). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/file.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+#define REGISTRY_DEFAULT BERTH_VPS_DEFAULT_DATA "/id-ranges"
+
+struct id_use {
+        struct berth_vps_userns r;
+        char what[PATH_MAX + 96]; /* for the error */
+};
+
+struct id_uses {
+        struct id_use *v;
+        size_t n;
+};
+
+static const char *registry_path(void)
+{
+        const char *p = getenv("BERTH_ID_REGISTRY");
+        return p && *p ? p : REGISTRY_DEFAULT;
+}
+
+static int push_use(struct id_uses *u, uint64_t start, uint64_t size, const char *what)
+{
+        struct id_use *nv = realloc(u->v, (u->n + 1) * sizeof(*nv));
+        if (!nv)
+                return -ENOMEM;
+        u->v = nv;
+        nv[u->n].r = (struct berth_vps_userns){
+            .enabled = true, .host_id = (uint32_t)start, .size = (uint32_t)(size ? size : 1)};
+        snprintf(nv[u->n].what, sizeof(nv[u->n].what), "%s", what);
+        u->n++;
+        return 0;
+}
+
+/* Field `field` (from 0) of a ':'-separated line as a number; -1 if none. */
+static long long colon_field(const char *line, int field)
+{
+        for (int i = 0; i < field && line; i++)
+                if ((line = strchr(line, ':')))
+                        line++;
+        if (!line)
+                return -1;
+        char *end;
+        long long n = strtoll(line, &end, 10);
+        return end == line || (*end && *end != ':' && *end != '\n') ? -1 : n;
+}
+
+/* Host users and groups (one id each) and subordinate ranges. */
+static int host_uses(struct id_uses *u)
+{
+        const char *etc = getenv("BERTH_ETC_DIR");
+        static const struct {
+                const char *file;
+                int start, count; /* fields; count -1: one id */
+        } files[] = {{"passwd", 2, -1}, {"group", 2, -1}, {"subuid", 1, 2}, {"subgid", 1, 2}};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(files); i++) {
+                char path[PATH_MAX];
+                snprintf(path, sizeof(path), "%s/%s", etc && *etc ? etc : "/etc", files[i].file);
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                if (berth_read_file_at(AT_FDCWD, path, 0, 16 << 20, &text, &len) < 0)
+                        continue; /* no such file: nothing handed out */
+                char *save = NULL;
+                for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                        long long s = colon_field(l, files[i].start);
+                        long long c = files[i].count < 0 ? 1 : colon_field(l, files[i].count);
+                        if (s < 0 || c <= 0 || s > UINT32_MAX)
+                                continue;
+                        char what[PATH_MAX + 96];
+                        char *colon = strchr(l, ':');
+                        snprintf(what, sizeof(what), "%.*s in %s", colon ? (int)(colon - l) : 0, l, path);
+                        if (push_use(u, (uint64_t)s, (uint64_t)c, what) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+struct reg_entry {
+        uint64_t start, size;
+        char dir[PATH_MAX], name[BERTH_VPS_NAME_MAX + 1];
+};
+
+static bool parse_entry(char *line, struct reg_entry *e)
+{
+        char *sp = strrchr(line, ' ');
+        unsigned long long s, n;
+        int off = 0;
+        if (!sp || sscanf(line, "%llu %llu %n", &s, &n, &off) != 2 || off == 0 || line + off >= sp)
+                return false;
+        *sp = '\0';
+        e->start = s;
+        e->size = n;
+        snprintf(e->dir, sizeof(e->dir), "%s", line + off);
+        snprintf(e->name, sizeof(e->name), "%s", sp + 1);
+        return berth_vps_name_valid(e->name);
+}
+
+/* An entry whose data directory is there but holds no such VPS any more
+ * (destroyed by an older berth, or a create that failed): dropped. One
+ * whose data directory is missing (an unmounted disk) stays. */
+static bool stale(const struct reg_entry *e)
+{
+        char path[PATH_MAX * 2];
+        struct stat sb;
+        if (stat(e->dir, &sb) < 0)
+                return false;
+        snprintf(path, sizeof(path), "%s/vps/%s/vps.json", e->dir, e->name);
+        return stat(path, &sb) < 0 && errno == ENOENT;
+}
+
+/* Calls fn for each live entry of the registry. */
+static int registry_each(int (*fn)(const struct reg_entry *e, void *arg), void *arg)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = berth_read_file_at(AT_FDCWD, registry_path(), 0, 16 << 20, &text, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                struct reg_entry e;
+                if (parse_entry(l, &e) && !stale(&e) && (r = fn(&e, arg)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int use_entry(const struct reg_entry *e, void *arg)
+{
+        char what[PATH_MAX + 96];
+        snprintf(what, sizeof(what), "VPS %s of %s", e->name, e->dir);
+        return push_use(arg, e->start, e->size, what);
+}
+
+int vps_idrange_lock(struct berth_err *err)
+{
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s.lock", registry_path());
+        if (!strcmp(registry_path(), REGISTRY_DEFAULT) && mkdir(BERTH_VPS_DEFAULT_DATA, 0755) < 0 &&
+            errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir %s", BERTH_VPS_DEFAULT_DATA);
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "id range registry lock %s", path);
+        if (flock(fd, LOCK_EX) < 0)
+                return berth_err_sys(err, errno, "lock %s", path);
+        return TAKE_FD(fd);
+}
+
+/* Its own id range: the one asked for if nothing else (a VPS of this or
+ * another data directory, a host user or group, a subordinate range) has
+ * any of it, else the lowest free one. local: this data directory's VPS.
+ * Called with vps_idrange_lock held. */
+int vps_idrange_assign(struct berth_vps_config *cfg, const struct berth_vps_userns *local, size_t n_local,
+                       struct berth_err *err)
+{
+        if (!cfg->userns.enabled)
+                return 0;
+        struct id_uses u = {0};
+        int r = 0;
+        for (size_t i = 0; i < n_local && r >= 0; i++)
+                if (local[i].enabled)
+                        r = push_use(&u, local[i].host_id, local[i].size, "another VPS");
+        if (r >= 0)
+                r = host_uses(&u);
+        if (r >= 0)
+                r = registry_each(use_entry, &u);
+        if (r < 0) {
+                free(u.v);
+                return berth_err_sys(err, -r, "id range registry %s", registry_path());
+        }
+        if (cfg->userns.host_id == 0) {
+                struct berth_vps_userns *used = calloc(u.n + 1, sizeof(*used));
+                for (size_t i = 0; used && i < u.n; i++)
+                        used[i] = u.v[i].r;
+                r = used ? berth_vps_userns_pick(used, u.n, &cfg->userns, err)
+                         : berth_err_set(err, ENOMEM, "out of memory");
+                free(used);
+                free(u.v);
+                return r;
+        }
+        for (size_t i = 0; i < u.n; i++)
+                if (berth_vps_userns_overlap(&cfg->userns, &u.v[i].r)) {
+                        r = berth_err_set(err, EEXIST, "--userns %u: ids %u-%u overlap ids of %s",
+                                          cfg->userns.host_id, cfg->userns.host_id,
+                                          cfg->userns.host_id + cfg->userns.size - 1, u.v[i].what);
+                        break;
+                }
+        free(u.v);
+        return r;
+}
+
+struct rewrite {
+        FILE *out;
+        const char *dir, *name; /* the entry to drop (and to add when add) */
+        bool found;
+};
+
+static int keep_entry(const struct reg_entry *e, void *arg)
+{
+        struct rewrite *w = arg;
+        if (!strcmp(e->dir, w->dir) && !strcmp(e->name, w->name)) {
+                w->found = true;
+                return 0;
+        }
+        fprintf(w->out, "%llu %llu %s %s\n", (unsigned long long)e->start, (unsigned long long)e->size,
+                e->dir, e->name);
+        return 0;
+}
+
+/* Rewrites the registry without the VPS's entry (and stale ones), with
+ * its range when add. Called with vps_idrange_lock held. */
+static int registry_update(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, bool add,
+                           struct berth_err *err)
+{
+        char real[PATH_MAX];
+        const char *dir = realpath(v->data_dir, real) ? real : v->data_dir;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        struct rewrite w = {.out = open_memstream(&text, &len), .dir = dir, .name = cfg->name};
+        if (!w.out)
+                return berth_err_sys(err, errno, "id range registry");
+        int r = registry_each(keep_entry, &w);
+        if (add && cfg->userns.enabled)
+                fprintf(w.out, "%u %u %s %s\n", cfg->userns.host_id, cfg->userns.size, dir, cfg->name);
+        if (fclose(w.out) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = vps_write_file_atomic(registry_path(), text,
+                                          len && text[len - 1] == '\n' ? len - 1 : len);
+        return r < 0 ? berth_err_sys(err, -r, "id range registry %s", registry_path()) : 0;
+}
+
+int vps_idrange_register(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                         struct berth_err *err)
+{
+        return registry_update(v, cfg, true, err);
+}
+
+static int find_entry(const struct reg_entry *e, void *arg)
+{
+        struct rewrite *w = arg;
+        if (!strcmp(e->dir, w->dir) && !strcmp(e->name, w->name))
+                w->found = true;
+        return 0;
+}
+
+/* A VPS made before the registry existed is recorded at its next start,
+ * so that other data directories' creates see its range from then on. */
+int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                       struct berth_err *err)
+{
+        if (!cfg->userns.enabled)
+                return 0;
+        _cleanup_close_ int lock = vps_idrange_lock(err);
+        if (lock < 0)
+                return lock;
+        char real[PATH_MAX];
+        struct rewrite w = {.dir = realpath(v->data_dir, real) ? real : v->data_dir, .name = cfg->name};
+        int r = registry_each(find_entry, &w);
+        if (r < 0)
+                return berth_err_sys(err, -r, "id range registry %s", registry_path());
+        return w.found ? 0 : registry_update(v, cfg, true, err);
+}
+
+int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                        struct berth_err *err)
+{
+        _cleanup_close_ int lock = vps_idrange_lock(err);
+        return lock < 0 ? lock : registry_update(v, cfg, false, err);
+}
