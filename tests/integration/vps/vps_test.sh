@@ -366,10 +366,10 @@ test_debug() {
         expect 0 berth create dbg --template bb
         "$bin" --root "$root" --debug --log "$tmp/dbg.json" --log-format json vps start dbg 2>"$tmp/dbg.err" ||
                 fail "--debug vps start failed: $(cat "$tmp/dbg.err")"
-        in_order "$tmp/dbg.err" "berth: debug: +0." "VPS dbg: no container" "VPS dbg: vps.json " \
-                "VPS dbg: config.json " "overlay mounted" "create 'vps-dbg': begin" "namespaces: clone3 creates" \
+        in_order "$tmp/dbg.err" "berth: debug: +" "VPS dbg: no container" "VPS dbg: vps.json " \
+                "VPS dbg: config.json " "overlay mounted" "create 'vps-dbg" "namespaces: clone3 creates" \
                 "sync: the init is READY" "state written" "VPS dbg: network bridged" "VPS dbg: network up" \
-                "start 'vps-dbg': the process runs" "VPS dbg: guest init started" "VPS dbg: running"
+                "the process runs" "VPS dbg: guest init started" "VPS dbg: running"
         grep -q "console keeper started" "$tmp/dbg.err" || fail "no console keeper in the trace"
         python3 -c 'import json, sys
 n = 0
