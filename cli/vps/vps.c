@@ -52,6 +52,10 @@ static const char create_usage[] =
     "  --init PATH            the guest's init (default: the template's, else /sbin/init)\n"
     "  --stop-signal SIG      signal for a graceful stop (default: the template's, else TERM)\n"
     "  --autostart            start with 'vps start --all --autostart' (at boot)\n"
+    "  --mac MAC              the guest's MAC (default: a random locally administered one,\n"
+    "                         kept across restarts)\n"
+    "  --no-filter            no network filter: the guest may use any address and\n"
+    "                         reach every host service (for hosts without nf_tables)\n"
     "  --userns auto|none|ID  the guest's ids: auto (default) a range of its own, so\n"
     "                         its root is an unprivileged host uid; ID: the host id\n"
     "                         of its root; none: its root is host root (UNSAFE:\n"
@@ -62,7 +66,8 @@ static const char set_usage[] =
     "Saved, and applied at once to a running VPS (hostname: at the next start).\n"
     "  --memory SIZE|none  --swap SIZE|none  --cpus N|none  --cpu-weight N|none\n"
     "  --pids N|none       --ip-add ADDR[/P] (repeatable)   --ip-del ADDR (repeatable)\n"
-    "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n";
+    "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n"
+    "  --mac MAC           --filter | --no-filter\n";
 
 /* Appends to a NULL-terminated vector borrowing argv's strings. */
 static int push(const char ***v, const char *s)
@@ -116,7 +121,21 @@ static int parse_limit(int c, const char *s, struct berth_vps_limits *set, struc
         return -EINVAL;
 }
 
-enum { O_BRIDGE = 256, O_GW4, O_GW6, O_NS, O_INIT, O_STOPSIG, O_AUTO, O_NOAUTO, O_IPADD, O_IPDEL };
+enum {
+        O_BRIDGE = 256,
+        O_GW4,
+        O_GW6,
+        O_NS,
+        O_INIT,
+        O_STOPSIG,
+        O_AUTO,
+        O_NOAUTO,
+        O_IPADD,
+        O_IPDEL,
+        O_MAC,
+        O_FILTER,
+        O_NOFILTER
+};
 
 static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o, const char ***ips,
                       const char ***ns)
@@ -149,6 +168,12 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
                 return 0;
         case O_AUTO:
                 o->autostart = true;
+                return 0;
+        case O_MAC:
+                o->mac = optarg;
+                return 0;
+        case O_NOFILTER:
+                o->no_filter = true;
                 return 0;
         case 'U':
                 o->userns = optarg;
@@ -208,6 +233,8 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
                                              {"stop-signal", required_argument, NULL, O_STOPSIG},
                                              {"autostart", no_argument, NULL, O_AUTO},
                                              {"userns", required_argument, NULL, 'U'},
+                                             {"mac", required_argument, NULL, O_MAC},
+                                             {"no-filter", no_argument, NULL, O_NOFILTER},
                                              LIMIT_OPTS,
                                              VPS_COMMON_OPTS,
                                              {0}};
@@ -252,6 +279,13 @@ static int set_opt(struct vps_cli *vc, int c, struct berth_vps_change *ch, const
         case O_NOAUTO:
                 ch->autostart = 0;
                 return 0;
+        case O_MAC:
+                ch->mac = optarg;
+                return 0;
+        case O_FILTER:
+        case O_NOFILTER:
+                ch->filter = c == O_FILTER;
+                return 0;
         case 'm':
         case 's':
         case 'c':
@@ -273,12 +307,15 @@ static int cmd_set_vps(struct vps_cli *vc, int argc, char **argv)
                                              {"stop-signal", required_argument, NULL, O_STOPSIG},
                                              {"autostart", no_argument, NULL, O_AUTO},
                                              {"no-autostart", no_argument, NULL, O_NOAUTO},
+                                             {"mac", required_argument, NULL, O_MAC},
+                                             {"filter", no_argument, NULL, O_FILTER},
+                                             {"no-filter", no_argument, NULL, O_NOFILTER},
                                              LIMIT_OPTS,
                                              VPS_COMMON_OPTS,
                                              {0}};
         if (cli_wants_help(argc, argv, set_usage))
                 return 0;
-        struct berth_vps_change ch = {.autostart = -1};
+        struct berth_vps_change ch = {.autostart = -1, .filter = -1};
         _cleanup_free_ const char **add = NULL, **del = NULL;
         int c, code;
         while ((c = getopt_long(argc, argv, "H:m:s:c:w:p:", opts, NULL)) != -1)

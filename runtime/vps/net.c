@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "berth/netns.h"
+#include "berth/nft.h"
 
 struct net_ctx {
         const struct berth_net_config *c;
@@ -28,6 +29,7 @@ struct net_ctx {
         struct berth_nl *guest;
         bool created_bridge;
         bool created_veth;
+        bool created_filter;
         size_t n_proxied; /* c->addrs[0..n) have their host route and proxy entry */
 };
 
@@ -275,6 +277,37 @@ static int guest_default_route(struct net_ctx *x, int family, struct berth_err *
         return tolerate(berth_route_add(x->guest, &rt, err), EEXIST, err);
 }
 
+/* Announce at link up and at a MAC change (gratuitous ARP, unsolicited
+ * neighbour advertisements), so that neighbours learn a restarted guest at
+ * once; keep secondaries when the primary IPv4 address goes. No IPv6 in the
+ * guest's kernel: its sysctls are missing, which is fine. */
+static int guest_sysctls(struct net_ctx *x, int netns_fd, struct berth_err *err)
+{
+        static const char *const keys[][2] = {
+            {"ipv4", "arp_notify"}, {"ipv4", "promote_secondaries"}, {"ipv6", "ndisc_notify"}};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(keys); i++) {
+                char key[128];
+                snprintf(key, sizeof(key), "%s/conf/%s/%s", keys[i][0], x->guest_if, keys[i][1]);
+                int r = berth_sysctl_net_write(netns_fd, key, "1", err);
+                if (r < 0 && !(r == -ENOENT && !strcmp(keys[i][0], "ipv6")))
+                        return r;
+                berth_err_clear(err);
+        }
+        return 0;
+}
+
+static int guest_addrs(struct net_ctx *x, int family, struct berth_err *err)
+{
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++) {
+                if (x->c->addrs[i].family != family)
+                        continue;
+                struct berth_ip_addr a = guest_addr(x->c, &x->c->addrs[i]);
+                r = berth_addr_add(x->guest, x->guest_if, &a, BERTH_ADDR_NODAD | BERTH_ADDR_REPLACE, err);
+        }
+        return r;
+}
+
 static int guest_setup(struct net_ctx *x, int netns_fd, struct berth_err *err)
 {
         x->guest = berth_nl_open_netns(netns_fd, err);
@@ -282,16 +315,81 @@ static int guest_setup(struct net_ctx *x, int netns_fd, struct berth_err *err)
                 return berth_err_wrap(err, "guest network");
         int r = berth_link_set_up(x->guest, "lo", true, err);
         if (r >= 0)
+                r = guest_sysctls(x, netns_fd, err);
+        /* IPv4 before "up": arp_notify announces the addresses at "up";
+         * IPv6 after: each is announced as it becomes usable. */
+        if (r >= 0)
+                r = guest_addrs(x, AF_INET, err);
+        if (r >= 0)
                 r = berth_link_set_up(x->guest, x->guest_if, true, err);
-        for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++) {
-                struct berth_ip_addr a = guest_addr(x->c, &x->c->addrs[i]);
-                r = berth_addr_add(x->guest, x->guest_if, &a, BERTH_ADDR_NODAD | BERTH_ADDR_REPLACE, err);
-        }
+        if (r >= 0)
+                r = guest_addrs(x, AF_INET6, err);
         if (r >= 0 && has_family(x->c, AF_INET))
                 r = guest_default_route(x, AF_INET, err);
         if (r >= 0 && has_family(x->c, AF_INET6))
                 r = guest_default_route(x, AF_INET6, err);
         return r < 0 ? berth_err_wrap(err, "guest network") : r;
+}
+
+/* ---- filter (berth/nft.h) ------------------------------------------------------- */
+
+static const char *host_side(const struct berth_net_config *c)
+{
+        return c->mode == BERTH_NET_BRIDGED ? c->bridge : c->host_if;
+}
+
+static int filter_apply(const struct berth_net_config *c, struct berth_err *err)
+{
+        if (c->flags & BERTH_NET_F_NO_FILTER)
+                return 0;
+        if (!c->mac)
+                return berth_err_set(err, EINVAL, "network filter %s: no guest MAC address", c->host_if);
+        struct berth_nft_guest g = {.host_if = c->host_if,
+                                    .host_side = host_side(c),
+                                    .addrs = c->addrs,
+                                    .n_addrs = c->n_addrs,
+                                    .ports = c->host_ports,
+                                    .n_ports = c->n_host_ports};
+        memcpy(g.mac, c->mac, sizeof(g.mac));
+        return berth_nft_guest_apply(&g, err);
+}
+
+/* Bridged: the bridge stays in the host's interface set while it exists. */
+static int filter_remove(const struct berth_net_config *c, struct berth_err *err)
+{
+        int r = berth_nft_guest_remove(c->host_if, c->mode == BERTH_NET_ROUTED ? c->host_if : NULL, err);
+        if (r < 0 && (c->flags & BERTH_NET_F_NO_FILTER))
+                return tolerate(r, -r, err); /* a host without nf_tables */
+        return r;
+}
+
+int berth_net_filter_apply(const struct berth_net_config *c, struct berth_err *err)
+{
+        int r = check_config(c, err);
+        if (r >= 0)
+                r = filter_apply(c, err);
+        return r;
+}
+
+int berth_net_filter_remove(const struct berth_net_config *c, struct berth_err *err)
+{
+        int r = check_config(c, err);
+        if (r >= 0)
+                r = filter_remove(c, err);
+        return r;
+}
+
+int berth_net_set_mac(const struct berth_net_config *c, int netns_fd, struct berth_err *err)
+{
+        if (!c->mac)
+                return berth_err_set(err, EINVAL, "set MAC address: none given");
+        int r = berth_net_filter_apply(c, err);
+        if (r < 0)
+                return r;
+        _cleanup_nl_ struct berth_nl *guest = berth_nl_open_netns(netns_fd, err);
+        if (!guest)
+                return -(err && err->code ? err->code : EIO);
+        return berth_link_set_mac(guest, c->guest_if ? c->guest_if : "eth0", c->mac, err);
 }
 
 /* ---- setup / teardown ---------------------------------------------------------- */
@@ -302,6 +400,8 @@ static void rollback(struct net_ctx *x)
         for (size_t i = 0; x->c->proxy_if && i < x->n_proxied; i++)
                 berth_neigh_proxy_del(x->host, x->c->proxy_if, &x->c->addrs[i], &scratch);
         /* The peer, the host routes and the host end's sysctls go with it. */
+        if (x->created_filter)
+                filter_remove(x->c, &scratch);
         if (x->created_veth)
                 berth_link_del(x->host, x->c->host_if, &scratch);
         if (x->created_bridge)
@@ -315,6 +415,7 @@ static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
             .mtu = x->c->mtu,
             .up = true,
             .peer_netns_fd = netns_fd,
+            .peer_mac = x->c->mac,
         };
         int r = berth_link_add_veth(x->host, x->c->host_if, x->guest_if, &o, err);
         if (r >= 0)
@@ -332,6 +433,9 @@ static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)
                 r = ensure_bridge(x, err);
         if (r >= 0)
                 r = create_veth(x, netns_fd, err);
+        /* Before the guest's link is up: its first frame meets the filter. */
+        if (r >= 0 && (r = filter_apply(x->c, err)) >= 0)
+                x->created_filter = true;
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED)
                 r = routed_host(x, err);
         if (r >= 0)
@@ -389,6 +493,8 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
         }
         if (r >= 0)
                 r = tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
+        if (r >= 0)
+                r = filter_remove(c, err);
         if (r >= 0 && c->mode == BERTH_NET_BRIDGED && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
                 r = remove_bridge(nl, c->bridge, err);
                 r = tolerate(r, EBUSY, err); /* other VPS still use it */
@@ -464,6 +570,13 @@ static int addr_del_steps(struct net_ctx *x, const struct berth_ip_addr *a, stru
         }
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED && x->c->proxy_if)
                 r = tolerate(berth_neigh_proxy_del(x->host, x->c->proxy_if, a, err), ENOENT, err);
+        /* The kernel drops the default route with the last address of its
+         * subnet; the guest keeps one while it has an address of the family. */
+        for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++)
+                if (x->c->addrs[i].family == a->family && !berth_ip_addr_equal(&x->c->addrs[i], a)) {
+                        r = guest_default_route(x, a->family, err);
+                        break;
+                }
         return r;
 }
 

@@ -18,6 +18,9 @@ void vps_net_config(const struct berth_vps_config *cfg, struct berth_net_config 
         nc->n_addrs = cfg->net.n_addrs;
         nc->gw4 = cfg->net.gw4;
         nc->gw6 = cfg->net.gw6;
+        nc->mac = cfg->net.has_mac ? cfg->net.mac : NULL;
+        if (cfg->net.no_filter)
+                nc->flags |= BERTH_NET_F_NO_FILTER;
 }
 
 int vps_net_up(const struct berth_vps_config *cfg, pid_t init_pid, struct berth_err *err)
@@ -26,8 +29,10 @@ int vps_net_up(const struct berth_vps_config *cfg, pid_t init_pid, struct berth_
         if (netns < 0)
                 return netns;
         struct berth_net_config nc;
-        vps_net_config(cfg, &nc);
-        int r = berth_net_setup(&nc, netns, err);
+        _cleanup_free_ struct berth_nft_port *ports = NULL;
+        int r = vps_net_config_full(cfg, &nc, &ports, err);
+        if (r >= 0)
+                r = berth_net_setup(&nc, netns, err);
         return r < 0 ? berth_err_wrap(err, "VPS %s: network", cfg->name) : 0;
 }
 

@@ -74,7 +74,8 @@ static int merge_addrs(struct berth_vps_net *n, const struct berth_vps_change *c
         }
         for (size_t i = 0; c->ip_add && c->ip_add[i]; i++) {
                 struct berth_ip_addr a;
-                if (vps_parse_ip(n, c->ip_add[i], &a, err) < 0)
+                if (vps_parse_ip(n, c->ip_add[i], &a, err) < 0 ||
+                    vps_addr_check(n, &a, c->ip_add[i], err) < 0)
                         return -err->code;
                 if (find_addr(n, &a) >= 0)
                         return berth_err_set(err, EEXIST, "--ip-add %s: already an address of the VPS",
@@ -100,6 +101,7 @@ static size_t count(const char *const *v)
 struct live_change {
         struct berth_ip_addr *added, *removed;
         size_t n_added, n_removed;
+        bool mac_changed, filter_changed;
 };
 
 /* Addresses one by one; on failure the ones done are put back. */
@@ -129,6 +131,29 @@ static int apply_addrs(const struct berth_vps_config *cfg, pid_t pid, const stru
         for (size_t i = 0; i < del; i++)
                 berth_net_addr_add(&nc, netns, &lc->removed[i], &ignore);
         return r;
+}
+
+/* The filter follows the addresses and the MAC (berth/nft.h): replaced
+ * whole, in one transaction. */
+static int apply_filter(const struct berth_vps_config *old, const struct berth_vps_config *cfg, pid_t pid,
+                        const struct live_change *lc, struct berth_err *err)
+{
+        if (!lc->n_added && !lc->n_removed && !lc->mac_changed && !lc->filter_changed)
+                return 0;
+        struct berth_net_config nc;
+        _cleanup_free_ struct berth_nft_port *ports = NULL;
+        int r = vps_net_config_full(cfg, &nc, &ports, err);
+        if (r < 0)
+                return r;
+        if (lc->filter_changed && cfg->net.no_filter) {
+                struct berth_net_config on;
+                vps_net_config(old, &on);
+                return berth_net_filter_remove(&on, err);
+        }
+        if (!lc->mac_changed)
+                return berth_net_filter_apply(&nc, err);
+        _cleanup_close_ int netns = berth_netns_open_pid(pid, err);
+        return netns < 0 ? netns : berth_net_set_mac(&nc, netns, err);
 }
 
 static int apply_limits(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_limits *l,
@@ -161,6 +186,8 @@ static int apply_live(const struct berth_vps_ctx *v, const struct berth_vps_conf
         if (limits_changed && (r = apply_limits(v, cfg->name, &cfg->limits, err)) < 0)
                 return r;
         r = apply_addrs(cfg, pid, lc, err);
+        if (r >= 0)
+                r = apply_filter(old, cfg, pid, lc, err);
         if (r < 0 && limits_changed) {
                 struct berth_err ignore = {0};
                 apply_limits(v, cfg->name, &old->limits, &ignore);
@@ -188,6 +215,27 @@ static int merge_misc(struct berth_vps_config *cfg, const struct berth_vps_chang
         return vps_limits_check(&cfg->limits, err);
 }
 
+static int merge_net(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
+                     const struct berth_vps_change *c, struct live_change *lc, struct berth_err *err)
+{
+        for (size_t i = 0; c->ip_add && c->ip_add[i]; i++)
+                if (vps_addr_check_others(v, cfg->name, &lc->added[i], c->ip_add[i], err) < 0)
+                        return -err->code;
+        if (c->mac) {
+                unsigned char mac[6];
+                if (vps_mac_parse(c->mac, mac) < 0)
+                        return berth_err_set(err, EINVAL, "--mac: not a unicast MAC address: %s", c->mac);
+                lc->mac_changed = !cfg->net.has_mac || memcmp(mac, cfg->net.mac, 6);
+                memcpy(cfg->net.mac, mac, 6);
+                cfg->net.has_mac = true;
+        }
+        if (c->filter >= 0) {
+                lc->filter_changed = cfg->net.no_filter != !c->filter;
+                cfg->net.no_filter = !c->filter;
+        }
+        return 0;
+}
+
 static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *old,
                       struct berth_vps_config *cfg, const struct berth_vps_change *c, struct berth_err *err)
 {
@@ -200,6 +248,8 @@ static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *ol
         int r = merge_misc(cfg, c, err);
         if (r >= 0)
                 r = merge_addrs(&cfg->net, c, added, &lc.n_added, removed, &lc.n_removed, err);
+        if (r >= 0)
+                r = merge_net(v, cfg, c, &lc, err);
         if (r >= 0)
                 r = apply_live(v, old, cfg, &lc, err);
         if (r >= 0)
