@@ -1,7 +1,13 @@
-/* VPS filters as nft script text run through libnftables (see
- * berth/nft.h for the tables). Text rather than libnftnl expressions: the
- * rules read like the documentation, and libnftables does the set and
- * dependency work (e.g. "arp saddr ip" implies "ether type arp"). */
+/* VPS filters as nft script text run through libnftables (see berth/nft.h
+ * for the tables). Text rather than libnftnl expressions: the rules read
+ * like the documentation, and libnftables does the set and dependency work
+ * (e.g. "arp saddr ip" implies "ether type arp").
+ *
+ * The rules are the same for every VPS and are made once; a VPS is only
+ * elements of sets keyed by its host-side interface name, and that name
+ * among the devices of the one ingress chain. So a start adds elements and
+ * a device, which libnftables does without reading the rules of every other
+ * VPS first (an "add rule" would: its cost grows with the number of VPS). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
@@ -52,114 +58,130 @@ void berth_nft_mac_link_local(const unsigned char mac[6], struct berth_ip_addr *
         b[15] = mac[5];
 }
 
-/* "{ a, b }" of the addresses of one family: as addresses, or (hex) as
- * 128-bit integers for raw payload matches. Returns how many. */
-static size_t put_addr_set(FILE *f, const struct berth_nft_guest *g, int family,
-                           const struct berth_ip_addr *extra, bool hex)
+/* ---- the shared part: tables, sets, rules ------------------------------------ */
+
+/* Every check of a frame from a guest, keyed by the interface it came in
+ * on. ND and DAD targets are raw payload (offset 8 of the ICMPv6 header):
+ * this nftables has no "icmpv6 taddr". */
+static const char init_netdev[] =
+    "add table netdev berth\n"
+    "add set netdev berth macs { type ifname . ether_addr; }\n"
+    "add set netdev berth addr4 { type ifname . ipv4_addr; }\n"
+    "add set netdev berth addr6 { type ifname . ipv6_addr; }\n"
+    "add set netdev berth ndtarget { typeof iifname . @th,64,128; }\n"
+    "add set netdev berth unfiltered { type ifname; }\n"
+    "add chain netdev berth guest { type filter hook ingress devices = { \"%s\" } priority 0; policy accept; "
+    "}\n"
+    "flush chain netdev berth guest\n"
+    /* A VPS made --no-filter after it had a filter: its name stays among
+     * the chain's devices (this nftables cannot take one out). */
+    "add rule netdev berth guest iifname @unfiltered accept\n"
+    "add rule netdev berth guest iifname . ether saddr != @macs counter drop\n"
+    /* No VLAN tags, no other protocols: nothing the checks below miss. */
+    "add rule netdev berth guest ether type != { arp, ip, ip6 } counter drop\n"
+    "add rule netdev berth guest iifname . arp saddr ether != @macs counter drop\n"
+    "add rule netdev berth guest iifname . arp saddr ip != @addr4 counter drop\n"
+    /* A guest is no DHCP server and no router of its neighbours. */
+    "add rule netdev berth guest udp sport { 67, 547 } counter drop\n"
+    "add rule netdev berth guest icmpv6 type { nd-router-advert, nd-redirect } counter drop\n"
+    "add rule netdev berth guest iifname . ip saddr != @addr4 counter drop\n"
+    /* Neighbour advertisements and duplicate address detection (from ::)
+     * only for its own addresses. */
+    "add rule netdev berth guest icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @ndtarget counter "
+    "drop\n"
+    "add rule netdev berth guest ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 != "
+    "@ndtarget "
+    "counter drop\n"
+    "add rule netdev berth guest ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } "
+    "accept\n"
+    "add rule netdev berth guest iifname . ip6 saddr != @addr6 counter drop\n";
+
+/* The host's own addresses, from guest-facing interfaces. */
+static const char init_inet[] =
+    "add table inet berth\n"
+    "add set inet berth ifs { type ifname; }\n"
+    "add set inet berth ports { type inet_proto . inet_service; }\n"
+    "add chain inet berth input { type filter hook input priority 0; policy accept; }\n"
+    "add chain inet berth guest_in\n"
+    "flush chain inet berth input\n"
+    "flush chain inet berth guest_in\n"
+    "add rule inet berth input iifname @ifs jump guest_in\n"
+    "add rule inet berth guest_in ct state established,related accept\n"
+    "add rule inet berth guest_in icmp type echo-request accept\n"
+    "add rule inet berth guest_in icmpv6 type { echo-request, nd-neighbor-solicit, nd-neighbor-advert, "
+    "nd-router-solicit, mld-listener-report, mld2-listener-report } accept\n"
+    "add rule inet berth guest_in meta l4proto . th dport @ports accept\n"
+    "add rule inet berth guest_in counter drop\n";
+
+/* ---- one guest: elements ----------------------------------------------------------- */
+
+static void put_hex(FILE *f, const struct berth_ip_addr *a)
 {
-        size_t n = 0;
-        fputs("{ ", f);
-        for (size_t i = 0; i <= g->n_addrs; i++) {
-                const struct berth_ip_addr *a = i < g->n_addrs ? &g->addrs[i] : extra;
-                if (!a || a->family != family)
-                        continue;
-                fputs(n++ ? ", " : "", f);
-                if (hex) {
-                        fputs("0x", f);
-                        for (size_t k = 0; k < 16; k++)
-                                fprintf(f, "%02x", a->u.v6.s6_addr[k]);
-                } else {
-                        char buf[BERTH_IP_ADDR_STRLEN];
-                        fputs(berth_ip_addr_format(a, false, buf, sizeof(buf)), f);
-                }
-        }
-        fputs(" }", f);
-        return n;
+        fputs("0x", f);
+        for (size_t k = 0; k < 16; k++)
+                fprintf(f, "%02x", a->u.v6.s6_addr[k]);
 }
 
-static bool has_family(const struct berth_nft_guest *g, int family)
+/* verb ("add"/"delete") every element of g. */
+static void put_elements(FILE *f, const char *verb, const struct berth_nft_guest *g)
 {
-        for (size_t i = 0; i < g->n_addrs; i++)
-                if (g->addrs[i].family == family)
-                        return true;
-        return false;
-}
-
-/* The guest's own chain: a frame passes only when every check holds. */
-static void put_guest_chain(FILE *f, const struct berth_nft_guest *g)
-{
-        const char *c = g->host_if;
-        char mac[18];
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", g->mac[0], g->mac[1], g->mac[2],
-                 g->mac[3], g->mac[4], g->mac[5]);
+        const char *i = g->host_if;
+        const unsigned char *m = g->mac;
+        fprintf(f, "%s element netdev berth macs { \"%s\" . %02x:%02x:%02x:%02x:%02x:%02x }\n", verb, i, m[0],
+                m[1], m[2], m[3], m[4], m[5]);
         struct berth_ip_addr ll;
         berth_nft_mac_link_local(g->mac, &ll);
-        fprintf(f, "add table netdev berth\n");
-        fprintf(f,
-                "add chain netdev berth %s { type filter hook ingress device \"%s\" priority 0; "
-                "policy accept; }\nflush chain netdev berth %s\n",
-                c, c, c);
-        fprintf(f, "add rule netdev berth %s ether saddr != %s counter drop\n", c, mac);
-        /* No VLAN tags, no other protocols: nothing the checks below miss. */
-        fprintf(f, "add rule netdev berth %s ether type != { arp, ip, ip6 } counter drop\n", c);
-        fprintf(f, "add rule netdev berth %s arp saddr ether != %s counter drop\n", c, mac);
-        if (has_family(g, AF_INET)) {
-                fprintf(f, "add rule netdev berth %s arp saddr ip != ", c);
-                put_addr_set(f, g, AF_INET, NULL, false);
-                fputs(" counter drop\n", f);
-        } else {
-                fprintf(f, "add rule netdev berth %s ether type { arp, ip } counter drop\n", c);
+        for (size_t k = 0; k <= g->n_addrs; k++) {
+                const struct berth_ip_addr *a = k < g->n_addrs ? &g->addrs[k] : &ll;
+                char buf[BERTH_IP_ADDR_STRLEN];
+                const char *set = a->family == AF_INET ? "addr4" : "addr6";
+                fprintf(f, "%s element netdev berth %s { \"%s\" . %s }\n", verb, set, i,
+                        berth_ip_addr_format(a, false, buf, sizeof(buf)));
+                if (a->family != AF_INET6)
+                        continue;
+                fprintf(f, "%s element netdev berth ndtarget { \"%s\" . ", verb, i);
+                put_hex(f, a);
+                fputs(" }\n", f);
         }
-        /* A guest is no DHCP server and no router of its neighbours. */
-        fprintf(f, "add rule netdev berth %s udp sport { 67, 547 } counter drop\n", c);
-        fprintf(f, "add rule netdev berth %s icmpv6 type { nd-router-advert, nd-redirect } counter drop\n",
-                c);
-        /* Neighbour advertisements, and duplicate address detection (from
-         * ::), only for its own addresses: the target at offset 8. */
-        fprintf(f, "add rule netdev berth %s icmpv6 type nd-neighbor-advert @th,64,128 != ", c);
-        put_addr_set(f, g, AF_INET6, &ll, true);
-        fputs(" counter drop\n", f);
-        fprintf(f, "add rule netdev berth %s ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != ", c);
-        put_addr_set(f, g, AF_INET6, &ll, true);
-        fputs(" counter drop\n", f);
-        fprintf(f,
-                "add rule netdev berth %s ip6 saddr :: icmpv6 type { nd-neighbor-solicit, "
-                "mld2-listener-report } accept\n",
-                c);
-        if (has_family(g, AF_INET)) {
-                fprintf(f, "add rule netdev berth %s ip saddr != ", c);
-                put_addr_set(f, g, AF_INET, NULL, false);
-                fputs(" counter drop\n", f);
-        }
-        fprintf(f, "add rule netdev berth %s ip6 saddr != ", c);
-        put_addr_set(f, g, AF_INET6, &ll, false);
-        fputs(" counter drop\n", f);
 }
 
-/* The host's side, shared by all VPS: rewritten whole at each apply so that
- * it is always the current berth's (one transaction; no window open). */
-static void put_host_chains(FILE *f, const struct berth_nft_guest *g)
+/* Removing what may not be there: "add" first, in the same transaction. */
+static void put_remove(FILE *f, const struct berth_nft_guest *g)
 {
-        fputs("add table inet berth\n"
-              "add set inet berth ifs { type ifname; }\n"
-              "add set inet berth ports { type inet_proto . inet_service; }\n"
-              "add chain inet berth input { type filter hook input priority 0; policy accept; }\n"
-              "add chain inet berth guest_in\n"
-              "flush chain inet berth input\n"
-              "flush chain inet berth guest_in\n"
-              "add rule inet berth input iifname @ifs jump guest_in\n"
-              "add rule inet berth guest_in ct state established,related accept\n"
-              "add rule inet berth guest_in icmp type echo-request accept\n"
-              "add rule inet berth guest_in icmpv6 type { echo-request, nd-neighbor-solicit, "
-              "nd-neighbor-advert, nd-router-solicit, mld-listener-report, mld2-listener-report } accept\n"
-              "add rule inet berth guest_in meta l4proto . th dport @ports accept\n"
-              "add rule inet berth guest_in counter drop\n"
-              "flush set inet berth ports\n",
-              f);
-        for (size_t i = 0; i < g->n_ports; i++)
+        put_elements(f, "add", g);
+        put_elements(f, "delete", g);
+}
+
+struct apply {
+        const struct berth_nft_guest *g, *old;
+};
+
+static void put_apply(FILE *f, const void *data)
+{
+        const struct apply *x = data;
+        if (x->old)
+                put_remove(f, x->old);
+        put_elements(f, "add", x->g);
+        fprintf(f,
+                "add element netdev berth unfiltered { \"%s\" }\ndelete element netdev berth unfiltered { "
+                "\"%s\" }\n",
+                x->g->host_if, x->g->host_if);
+        fprintf(f,
+                "add chain netdev berth guest { type filter hook ingress devices = { \"%s\" } priority 0; "
+                "policy accept; }\n",
+                x->g->host_if);
+        fputs("flush set inet berth ports\n", f);
+        for (size_t i = 0; i < x->g->n_ports; i++)
                 fprintf(f, "add element inet berth ports { %s . %u }\n",
-                        g->ports[i].proto == IPPROTO_TCP ? "tcp" : "udp", g->ports[i].port);
-        fprintf(f, "add element inet berth ifs { \"%s\" }\n", g->host_side);
+                        x->g->ports[i].proto == IPPROTO_TCP ? "tcp" : "udp", x->g->ports[i].port);
+        fprintf(f, "add element inet berth ifs { \"%s\" }\n", x->g->host_side);
+}
+
+static void put_init(FILE *f, const void *data)
+{
+        const struct apply *x = data;
+        fprintf(f, init_netdev, x->g->host_if);
+        fputs(init_inet, f);
 }
 
 static char *script(void (*put)(FILE *, const void *), const void *data)
@@ -177,16 +199,18 @@ static char *script(void (*put)(FILE *, const void *), const void *data)
         return buf;
 }
 
-static void put_apply(FILE *f, const void *data)
-{
-        put_guest_chain(f, data);
-        put_host_chains(f, data);
-}
-
 char *berth_nft_guest_script(const struct berth_nft_guest *g)
 {
-        return script(put_apply, g);
+        struct apply x = {.g = g};
+        _cleanup_free_ char *init = script(put_init, &x);
+        _cleanup_free_ char *apply = script(put_apply, &x);
+        char *all = NULL;
+        if (init && apply && asprintf(&all, "%s%s", init, apply) < 0)
+                all = NULL;
+        return all;
 }
+
+/* ---- running it ------------------------------------------------------------------- */
 
 static void nft_ctx_freep(struct nft_ctx **c)
 {
@@ -194,7 +218,7 @@ static void nft_ctx_freep(struct nft_ctx **c)
                 nft_ctx_free(*c);
 }
 
-/* Runs text as one transaction; the error text is nft's first line. */
+/* Runs text as one transaction; nft's first error line goes into err. */
 static int run(const char *text, const char *what, struct berth_err *err)
 {
         __attribute__((cleanup(nft_ctx_freep))) struct nft_ctx *c = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -213,37 +237,72 @@ static int run(const char *text, const char *what, struct berth_err *err)
                                      "%s: nftables refused the filter (%s): this host needs nf_tables "
                                      "(netdev and inet families), or the VPS --no-filter",
                                      what, line);
+        if (strstr(line, "No such file or directory"))
+                return berth_err_set(err, ENOENT, "%s: nftables: %s", what, line);
         return berth_err_set(err, EIO, "%s: nftables: %s", what, line);
 }
 
-int berth_nft_guest_apply(const struct berth_nft_guest *g, struct berth_err *err)
+static int run_script(void (*put)(FILE *, const void *), const struct apply *x, const char *what,
+                      struct berth_err *err)
 {
-        if (!berth_ifname_valid(g->host_if) || !berth_ifname_valid(g->host_side))
-                return berth_err_set(err, EINVAL, "network filter: invalid interface name");
-        _cleanup_free_ char *text = berth_nft_guest_script(g);
+        _cleanup_free_ char *text = script(put, x);
         if (!text)
-                return berth_err_set(err, ENOMEM, "network filter %s: out of memory", g->host_if);
-        char what[64];
-        snprintf(what, sizeof(what), "network filter %s", g->host_if);
+                return berth_err_set(err, ENOMEM, "%s: out of memory", what);
         return run(text, what, err);
 }
 
-int berth_nft_guest_remove(const char *host_if, const char *host_side, struct berth_err *err)
+static bool names_valid(const struct berth_nft_guest *g)
 {
-        if (!berth_ifname_valid(host_if) || (host_side && !berth_ifname_valid(host_side)))
+        return berth_ifname_valid(g->host_if) && (!g->host_side || berth_ifname_valid(g->host_side));
+}
+
+int berth_nft_guest_apply(const struct berth_nft_guest *g, const struct berth_nft_guest *old,
+                          struct berth_err *err)
+{
+        if (!names_valid(g) || !g->host_side || (old && !names_valid(old)))
                 return berth_err_set(err, EINVAL, "network filter: invalid interface name");
-        /* "add" before "delete" in the same transaction: removing what is
-         * not there succeeds, and nothing else is looked at. */
-        char text[512];
-        int n = snprintf(text, sizeof(text),
-                         "add table netdev berth\nadd chain netdev berth %s\ndelete chain netdev berth %s\n",
-                         host_if, host_if);
-        if (host_side)
-                snprintf(text + n, sizeof(text) - (size_t)n,
-                         "add table inet berth\nadd set inet berth ifs { type ifname; }\n"
-                         "add element inet berth ifs { \"%s\" }\ndelete element inet berth ifs { \"%s\" }\n",
-                         host_side, host_side);
         char what[64];
-        snprintf(what, sizeof(what), "remove network filter %s", host_if);
-        return run(text, what, err);
+        snprintf(what, sizeof(what), "network filter %s", g->host_if);
+        struct apply x = {.g = g, .old = old};
+        int r = run_script(put_apply, &x, what, err);
+        if (r != -ENOENT)
+                return r;
+        /* The first VPS (or berth's tables were deleted): make them. */
+        berth_err_clear(err);
+        r = run_script(put_init, &x, what, err);
+        return r < 0 ? r : run_script(put_apply, &x, what, err);
+}
+
+static void put_guest_remove(FILE *f, const void *data)
+{
+        const struct apply *x = data;
+        put_remove(f, x->g);
+        if (x->g->host_side)
+                fprintf(f,
+                        "add element inet berth ifs { \"%s\" }\ndelete element inet berth ifs { \"%s\" }\n",
+                        x->g->host_side, x->g->host_side);
+}
+
+int berth_nft_guest_remove(const struct berth_nft_guest *g, struct berth_err *err)
+{
+        if (!names_valid(g))
+                return berth_err_set(err, EINVAL, "network filter: invalid interface name");
+        char what[64];
+        snprintf(what, sizeof(what), "remove network filter %s", g->host_if);
+        struct apply x = {.g = g};
+        int r = run_script(put_guest_remove, &x, what, err);
+        /* No tables: nothing of any guest to remove. */
+        return r == -ENOENT ? (berth_err_clear(err), 0) : r;
+}
+
+int berth_nft_guest_open(const char *host_if, struct berth_err *err)
+{
+        if (!berth_ifname_valid(host_if))
+                return berth_err_set(err, EINVAL, "network filter: invalid interface name");
+        char what[64], text[128];
+        snprintf(what, sizeof(what), "network filter %s", host_if);
+        snprintf(text, sizeof(text), "add element netdev berth unfiltered { \"%s\" }\n", host_if);
+        int r = run(text, what, err);
+        /* No tables (or no nf_tables at all): nothing filters it. */
+        return r == -ENOENT || r == -EOPNOTSUPP ? (berth_err_clear(err), 0) : r;
 }

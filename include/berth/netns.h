@@ -261,8 +261,8 @@ struct berth_net_config {
         const char *proxy_if;
         unsigned flags; /* BERTH_NET_F_* */
         /* The guest's MAC address (6 bytes), kept across restarts so that
-         * neighbours' caches and the filter hold; NULL = random (then no
-         * filter is possible: BERTH_NET_F_NO_FILTER required). */
+         * neighbours' caches and the filter hold; NULL = a random one for
+         * this setup (berth_net_filter_apply then needs it given). */
         const unsigned char *mac;
         /* Ports on the host's own addresses guests may reach (filter). */
         const struct berth_nft_port *host_ports;
@@ -288,14 +288,14 @@ int berth_net_addr_add(const struct berth_net_config *c, int netns_fd, const str
 int berth_net_addr_del(const struct berth_net_config *c, int netns_fd, const struct berth_ip_addr *a,
                        struct berth_err *err);
 
-/* Replaces the VPS's filter with one for c's addresses and MAC (after a
- * live address or MAC change); a no-op with BERTH_NET_F_NO_FILTER. */
-int berth_net_filter_apply(const struct berth_net_config *c, struct berth_err *err);
-/* Removes the VPS's filter (idempotent). */
-int berth_net_filter_remove(const struct berth_net_config *c, struct berth_err *err);
+/* Replaces the VPS's filter elements of old (NULL: none) with c's, after
+ * a live address, MAC or --no-filter change. */
+int berth_net_filter_update(const struct berth_net_config *old, const struct berth_net_config *c,
+                            struct berth_err *err);
 /* Gives the guest end a new MAC (c->mac): the filter first, then the link,
  * which announces itself (arp_notify / ndisc_notify). */
-int berth_net_set_mac(const struct berth_net_config *c, int netns_fd, struct berth_err *err);
+int berth_net_set_mac(const struct berth_net_config *old, const struct berth_net_config *c, int netns_fd,
+                      struct berth_err *err);
 
 /* Removes the bridge if no port is left on it (-EBUSY otherwise; 0 when it
  * does not exist). */

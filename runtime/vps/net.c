@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "berth/netns.h"
@@ -30,7 +31,8 @@ struct net_ctx {
         bool created_bridge;
         bool created_veth;
         bool created_filter;
-        size_t n_proxied; /* c->addrs[0..n) have their host route and proxy entry */
+        unsigned char mac[6]; /* the guest's: c->mac, or a random one */
+        size_t n_proxied;     /* c->addrs[0..n) have their host route and proxy entry */
 };
 
 static bool has_family(const struct berth_net_config *c, int family)
@@ -96,6 +98,14 @@ static void ctx_init(struct net_ctx *x, const struct berth_net_config *c)
 {
         memset(x, 0, sizeof(*x));
         x->c = c;
+        if (c->mac) {
+                memcpy(x->mac, c->mac, sizeof(x->mac));
+        } else {
+                /* Up to 256 bytes getrandom() returns in full once the pool
+                 * is ready, which it is long before anyone starts a VPS. */
+                (void)!getrandom(x->mac, sizeof(x->mac), 0);
+                x->mac[0] = (unsigned char)((x->mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+        }
         x->guest_if = c->guest_if ? c->guest_if : "eth0";
         x->gw4 = c->gw4;
         x->gw6 = c->gw6;
@@ -333,57 +343,64 @@ static int guest_setup(struct net_ctx *x, int netns_fd, struct berth_err *err)
 
 /* ---- filter (berth/nft.h) ------------------------------------------------------- */
 
-static const char *host_side(const struct berth_net_config *c)
+static void guest_filter(const struct berth_net_config *c, const unsigned char *mac,
+                         struct berth_nft_guest *g)
 {
-        return c->mode == BERTH_NET_BRIDGED ? c->bridge : c->host_if;
+        *g = (struct berth_nft_guest){.host_if = c->host_if,
+                                      .host_side = c->mode == BERTH_NET_BRIDGED ? c->bridge : c->host_if,
+                                      .addrs = c->addrs,
+                                      .n_addrs = c->n_addrs,
+                                      .ports = c->host_ports,
+                                      .n_ports = c->n_host_ports};
+        memcpy(g->mac, mac, sizeof(g->mac));
 }
 
-static int filter_apply(const struct berth_net_config *c, struct berth_err *err)
+/* old: the configuration whose elements this one replaces, or NULL. */
+static int filter_apply(const struct berth_net_config *c, const unsigned char *mac,
+                        const struct berth_net_config *old, struct berth_err *err)
 {
         if (c->flags & BERTH_NET_F_NO_FILTER)
-                return 0;
-        if (!c->mac)
+                return berth_nft_guest_open(c->host_if, err);
+        if (!mac || (old && !old->mac))
                 return berth_err_set(err, EINVAL, "network filter %s: no guest MAC address", c->host_if);
-        struct berth_nft_guest g = {.host_if = c->host_if,
-                                    .host_side = host_side(c),
-                                    .addrs = c->addrs,
-                                    .n_addrs = c->n_addrs,
-                                    .ports = c->host_ports,
-                                    .n_ports = c->n_host_ports};
-        memcpy(g.mac, c->mac, sizeof(g.mac));
-        return berth_nft_guest_apply(&g, err);
+        struct berth_nft_guest g, o;
+        guest_filter(c, mac, &g);
+        if (old)
+                guest_filter(old, old->mac, &o);
+        return berth_nft_guest_apply(&g, old ? &o : NULL, err);
 }
 
-/* Bridged: the bridge stays in the host's interface set while it exists. */
-static int filter_remove(const struct berth_net_config *c, struct berth_err *err)
+/* Bridged: the bridge stays in the host's interface set while it exists.
+ * Without the MAC (callers other than vps) only the addresses go. */
+static int filter_remove(const struct berth_net_config *c, const unsigned char *mac, struct berth_err *err)
 {
-        int r = berth_nft_guest_remove(c->host_if, c->mode == BERTH_NET_ROUTED ? c->host_if : NULL, err);
+        struct berth_nft_guest g;
+        guest_filter(c, mac ? mac : (const unsigned char[6]){0x02}, &g);
+        if (c->mode == BERTH_NET_BRIDGED)
+                g.host_side = NULL;
+        int r = berth_nft_guest_remove(&g, err);
         if (r < 0 && (c->flags & BERTH_NET_F_NO_FILTER))
                 return tolerate(r, -r, err); /* a host without nf_tables */
         return r;
 }
 
-int berth_net_filter_apply(const struct berth_net_config *c, struct berth_err *err)
+int berth_net_filter_update(const struct berth_net_config *old, const struct berth_net_config *c,
+                            struct berth_err *err)
 {
         int r = check_config(c, err);
+        if (r >= 0 && old && !(old->flags & BERTH_NET_F_NO_FILTER) && (c->flags & BERTH_NET_F_NO_FILTER))
+                r = filter_remove(old, old->mac, err);
         if (r >= 0)
-                r = filter_apply(c, err);
+                r = filter_apply(c, c->mac, old && !(old->flags & BERTH_NET_F_NO_FILTER) ? old : NULL, err);
         return r;
 }
 
-int berth_net_filter_remove(const struct berth_net_config *c, struct berth_err *err)
-{
-        int r = check_config(c, err);
-        if (r >= 0)
-                r = filter_remove(c, err);
-        return r;
-}
-
-int berth_net_set_mac(const struct berth_net_config *c, int netns_fd, struct berth_err *err)
+int berth_net_set_mac(const struct berth_net_config *old, const struct berth_net_config *c, int netns_fd,
+                      struct berth_err *err)
 {
         if (!c->mac)
                 return berth_err_set(err, EINVAL, "set MAC address: none given");
-        int r = berth_net_filter_apply(c, err);
+        int r = berth_net_filter_update(old, c, err);
         if (r < 0)
                 return r;
         _cleanup_nl_ struct berth_nl *guest = berth_nl_open_netns(netns_fd, err);
@@ -401,7 +418,7 @@ static void rollback(struct net_ctx *x)
                 berth_neigh_proxy_del(x->host, x->c->proxy_if, &x->c->addrs[i], &scratch);
         /* The peer, the host routes and the host end's sysctls go with it. */
         if (x->created_filter)
-                filter_remove(x->c, &scratch);
+                filter_remove(x->c, x->mac, &scratch);
         if (x->created_veth)
                 berth_link_del(x->host, x->c->host_if, &scratch);
         if (x->created_bridge)
@@ -415,7 +432,7 @@ static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
             .mtu = x->c->mtu,
             .up = true,
             .peer_netns_fd = netns_fd,
-            .peer_mac = x->c->mac,
+            .peer_mac = x->mac,
         };
         int r = berth_link_add_veth(x->host, x->c->host_if, x->guest_if, &o, err);
         if (r >= 0)
@@ -434,7 +451,7 @@ static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)
         if (r >= 0)
                 r = create_veth(x, netns_fd, err);
         /* Before the guest's link is up: its first frame meets the filter. */
-        if (r >= 0 && (r = filter_apply(x->c, err)) >= 0)
+        if (r >= 0 && (r = filter_apply(x->c, x->mac, NULL, err)) >= 0)
                 x->created_filter = true;
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED)
                 r = routed_host(x, err);
@@ -494,7 +511,7 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
         if (r >= 0)
                 r = tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
         if (r >= 0)
-                r = filter_remove(c, err);
+                r = filter_remove(c, c->mac, err);
         if (r >= 0 && c->mode == BERTH_NET_BRIDGED && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
                 r = remove_bridge(nl, c->bridge, err);
                 r = tolerate(r, EBUSY, err); /* other VPS still use it */

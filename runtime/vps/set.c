@@ -133,27 +133,23 @@ static int apply_addrs(const struct berth_vps_config *cfg, pid_t pid, const stru
         return r;
 }
 
-/* The filter follows the addresses and the MAC (berth/nft.h): replaced
- * whole, in one transaction. */
+/* The filter follows the addresses, the MAC and --no-filter (berth/nft.h):
+ * old's elements replaced by cfg's in one transaction. */
 static int apply_filter(const struct berth_vps_config *old, const struct berth_vps_config *cfg, pid_t pid,
                         const struct live_change *lc, struct berth_err *err)
 {
         if (!lc->n_added && !lc->n_removed && !lc->mac_changed && !lc->filter_changed)
                 return 0;
-        struct berth_net_config nc;
+        struct berth_net_config nc, oc;
         _cleanup_free_ struct berth_nft_port *ports = NULL;
         int r = vps_net_config_full(cfg, &nc, &ports, err);
         if (r < 0)
                 return r;
-        if (lc->filter_changed && cfg->net.no_filter) {
-                struct berth_net_config on;
-                vps_net_config(old, &on);
-                return berth_net_filter_remove(&on, err);
-        }
+        vps_net_config(old, &oc);
         if (!lc->mac_changed)
-                return berth_net_filter_apply(&nc, err);
+                return berth_net_filter_update(&oc, &nc, err);
         _cleanup_close_ int netns = berth_netns_open_pid(pid, err);
-        return netns < 0 ? netns : berth_net_set_mac(&nc, netns, err);
+        return netns < 0 ? netns : berth_net_set_mac(&oc, &nc, netns, err);
 }
 
 static int apply_limits(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_limits *l,

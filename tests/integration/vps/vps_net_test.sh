@@ -250,20 +250,43 @@ test_ip_del() {
         echo "$got" | grep -q 'from ::ffff:10.77.0.2$' && fail "deleted address still passes the filter"
 }
 
-# Stop and destroy take the filters away; a VPS made --no-filter has none.
+# Stop and destroy take the filters away; a VPS made --no-filter has none
+# (and passes the shared chain); nothing of a VPS is left after destroy.
+elements() { # elements SET: the set's elements of berth's netdev table
+        nft list set netdev berth "$1" 2>/dev/null | sed -n '/elements/,/}/p'
+}
+
 test_filter_lifecycle() {
         command -v nft >/dev/null || { echo "   (no nft(8): filter listing not checked)"; return; }
+        "$probe" tcp-listen :: 7006 &
+        bg_pids="$bg_pids $!"
         hif=$(host_if_of c)
-        nft list chain netdev berth "$hif" >/dev/null 2>&1 || fail "running c has no filter chain $hif"
+        elements macs | grep -q "$hif" || fail "running c has no MAC element ($hif)"
+        elements addr4 | grep -q "10.77.0.4" || fail "running c has no address element"
         expect 0 berth stop c --timeout 10
-        nft list chain netdev berth "$hif" >/dev/null 2>&1 && fail "stopped c still has its chain $hif"
+        elements macs | grep -q "$hif" && fail "stopped c still has its MAC element"
+        elements addr4 | grep -q "$hif" && fail "stopped c still has address elements"
         expect 0 berth create nf --template bb --ip 10.77.0.50 --no-filter
         expect 0 berth start nf
-        nft list chain netdev berth "$(host_if_of nf)" >/dev/null 2>&1 && fail "--no-filter VPS has a chain"
+        elements macs | grep -q "$(host_if_of nf)" && fail "--no-filter VPS has filter elements"
+        expect 0 berth exec nf -- ping -c1 -W2 10.77.0.3
+        # The filter goes with set --no-filter and comes back with --filter.
+        expect 0 berth set b --no-filter
+        elements macs | grep -q "$(host_if_of b)" && fail "set --no-filter left b's elements"
+        expect 0 berth exec b -- ping -c1 -W2 10.77.0.1
+        sysctl -qw net.ipv4.conf.berth0.arp_accept=1
+        expect 0 berth exec b -- netprobe garp eth0 10.77.0.9
+        sleep 0.3
+        busybox arp -n | grep -q '10.77.0.9' || fail "unfiltered b's ARP did not reach the host"
+        expect 0 berth set b --filter
+        elements macs | grep -q "$(host_if_of b)" || fail "set --filter did not restore b's elements"
+        expect 0 berth exec b -- ping -c1 -W2 10.77.0.1
         expect 0 berth destroy --force nf
         for n in a b r1 r2; do expect 0 berth destroy --force "$n"; done
-        left=$(nft list table netdev berth 2>/dev/null | grep -c 'chain ')
-        [ "${left:-0}" = 0 ] || fail "chains left after destroy: $(nft list table netdev berth)"
+        for set in macs addr4 addr6 ndtarget; do
+                left=$(elements $set | grep -o 'bth[0-9a-f]*')
+                [ -z "$left" ] || fail "elements left in $set after destroy: $left"
+        done
         left=$(nft list set inet berth ifs 2>/dev/null | grep -o 'bth[0-9a-f]*')
         [ -z "$left" ] || fail "routed host ends left in the host set: $left"
 }
