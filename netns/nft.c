@@ -8,6 +8,7 @@
  * among the devices of the one ingress chain. So a start adds elements and
  * a device, which libnftables does without reading the rules of every other
  * VPS first (an "add rule" would: its cost grows with the number of VPS). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
@@ -212,23 +213,73 @@ char *berth_nft_guest_script(const struct berth_nft_guest *g)
 
 /* ---- running it ------------------------------------------------------------------- */
 
+/* libnftables is dlopen()ed by the commands that filter (vps start, set,
+ * stop, destroy): linked, it and its libraries (libnftnl, libxtables,
+ * libgmp) would be loaded by every berth-full command, ~0.3 ms each.
+ * Process-wide by nature, like runtime/vps/template/archive_dl.c: written
+ * once, before first use, then only read. */
+static struct {
+        struct nft_ctx *(*ctx_new)(uint32_t flags);
+        void (*ctx_free)(struct nft_ctx *ctx);
+        int (*buffer_output)(struct nft_ctx *ctx);
+        int (*buffer_error)(struct nft_ctx *ctx);
+        const char *(*get_error_buffer)(struct nft_ctx *ctx);
+        int (*run_cmd_from_buffer)(struct nft_ctx *nft, const char *buf);
+} nft;
+
+static int nft_load(const char *what, struct berth_err *err)
+{
+        if (nft.run_cmd_from_buffer)
+                return 0;
+        void *lib = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!lib)
+                return berth_err_set(err, EOPNOTSUPP,
+                                     "%s: cannot load libnftables.so.1 (install libnftables1), or the VPS "
+                                     "--no-filter: %s",
+                                     what, dlerror());
+        void *f[6];
+        static const char *const names[6] = {"nft_ctx_new",
+                                             "nft_ctx_free",
+                                             "nft_ctx_buffer_output",
+                                             "nft_ctx_buffer_error",
+                                             "nft_ctx_get_error_buffer",
+                                             "nft_run_cmd_from_buffer"};
+        for (size_t i = 0; i < 6; i++)
+                if (!(f[i] = dlsym(lib, names[i]))) {
+                        dlclose(lib);
+                        return berth_err_set(err, ELIBBAD, "%s: libnftables: missing symbol %s", what,
+                                             names[i]);
+                }
+        /* POSIX lets a function pointer round-trip through void *. */
+        memcpy(&nft.ctx_new, &f[0], sizeof(f[0]));
+        memcpy(&nft.ctx_free, &f[1], sizeof(f[1]));
+        memcpy(&nft.buffer_output, &f[2], sizeof(f[2]));
+        memcpy(&nft.buffer_error, &f[3], sizeof(f[3]));
+        memcpy(&nft.get_error_buffer, &f[4], sizeof(f[4]));
+        memcpy(&nft.run_cmd_from_buffer, &f[5], sizeof(f[5]));
+        return 0;
+}
+
 static void nft_ctx_freep(struct nft_ctx **c)
 {
         if (*c)
-                nft_ctx_free(*c);
+                nft.ctx_free(*c);
 }
 
 /* Runs text as one transaction; nft's first error line goes into err. */
 static int run(const char *text, const char *what, struct berth_err *err)
 {
-        __attribute__((cleanup(nft_ctx_freep))) struct nft_ctx *c = nft_ctx_new(NFT_CTX_DEFAULT);
+        int r = nft_load(what, err);
+        if (r < 0)
+                return r;
+        __attribute__((cleanup(nft_ctx_freep))) struct nft_ctx *c = nft.ctx_new(NFT_CTX_DEFAULT);
         if (!c)
                 return berth_err_set(err, ENOMEM, "%s: nftables context", what);
-        nft_ctx_buffer_output(c);
-        nft_ctx_buffer_error(c);
-        if (nft_run_cmd_from_buffer(c, text) == 0)
+        nft.buffer_output(c);
+        nft.buffer_error(c);
+        if (nft.run_cmd_from_buffer(c, text) == 0)
                 return 0;
-        const char *msg = nft_ctx_get_error_buffer(c);
+        const char *msg = nft.get_error_buffer(c);
         char line[256];
         snprintf(line, sizeof(line), "%s", msg && *msg ? msg : "failed");
         line[strcspn(line, "\n")] = 0;

@@ -361,8 +361,11 @@ static int filter_apply(const struct berth_net_config *c, const unsigned char *m
 {
         if (c->flags & BERTH_NET_F_NO_FILTER)
                 return berth_nft_guest_open(c->host_if, err);
-        if (!mac || (old && !old->mac))
+        if (!mac)
                 return berth_err_set(err, EINVAL, "network filter %s: no guest MAC address", c->host_if);
+        /* Without its MAC, old was never filtered (a VPS from before). */
+        if (old && !old->mac)
+                old = NULL;
         struct berth_nft_guest g, o;
         guest_filter(c, mac, &g);
         if (old)

@@ -182,8 +182,15 @@ static int apply_live(const struct berth_vps_ctx *v, const struct berth_vps_conf
         if (limits_changed && (r = apply_limits(v, cfg->name, &cfg->limits, err)) < 0)
                 return r;
         r = apply_addrs(cfg, pid, lc, err);
-        if (r >= 0)
-                r = apply_filter(old, cfg, pid, lc, err);
+        if (r >= 0 && (r = apply_filter(old, cfg, pid, lc, err)) < 0) {
+                /* The addresses back as they were: nothing is saved. */
+                struct live_change undo = {.added = lc->removed,
+                                           .n_added = lc->n_removed,
+                                           .removed = lc->added,
+                                           .n_removed = lc->n_added};
+                struct berth_err ignore = {0};
+                apply_addrs(old, pid, &undo, &ignore);
+        }
         if (r < 0 && limits_changed) {
                 struct berth_err ignore = {0};
                 apply_limits(v, cfg->name, &old->limits, &ignore);
