@@ -160,8 +160,9 @@ struct apply {
 static void put_apply(FILE *f, const void *data)
 {
         const struct apply *x = data;
-        if (x->old)
-                put_remove(f, x->old);
+        /* Leftovers of the same guest (a crash, a start without the stop
+         * before it) go in the same transaction. */
+        put_remove(f, x->old ? x->old : x->g);
         put_elements(f, "add", x->g);
         fprintf(f,
                 "add element netdev berth unfiltered { \"%s\" }\ndelete element netdev berth unfiltered { "

@@ -275,6 +275,10 @@ int berth_net_setup(const struct berth_net_config *c, int netns_fd, struct berth
 
 /* Also remove the bridge when no port is left on it. */
 #define BERTH_NET_TEARDOWN_BRIDGE 0x1u
+/* Leave the filter (berth/nft.h): a setup of the same config follows, whose
+ * filter transaction replaces the same elements anyway (one transaction
+ * fewer per start). */
+#define BERTH_NET_TEARDOWN_KEEP_FILTER 0x2u
 /* Removes the host end (its peer goes with it, and so do the host routes on
  * it) and the proxy entries berth made; idempotent. */
 int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct berth_err *err);
@@ -292,6 +296,8 @@ int berth_net_addr_del(const struct berth_net_config *c, int netns_fd, const str
  * a live address, MAC or --no-filter change. */
 int berth_net_filter_update(const struct berth_net_config *old, const struct berth_net_config *c,
                             struct berth_err *err);
+/* Removes the VPS's filter elements (idempotent). */
+int berth_net_filter_remove(const struct berth_net_config *c, struct berth_err *err);
 /* Gives the guest end a new MAC (c->mac): the filter first, then the link,
  * which announces itself (arp_notify / ndisc_notify). */
 int berth_net_set_mac(const struct berth_net_config *old, const struct berth_net_config *c, int netns_fd,

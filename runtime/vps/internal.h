@@ -28,6 +28,8 @@ void vps_net_config(const struct berth_vps_config *cfg, struct berth_net_config 
 int vps_net_up(const struct berth_vps_config *cfg, pid_t init_pid, struct berth_err *err);
 /* Removes what vps_net_up made (idempotent); the bridge goes with its last port. */
 int vps_net_down(const struct berth_vps_config *cfg, struct berth_err *err);
+/* The same with BERTH_NET_TEARDOWN_* flags (start: KEEP_FILTER). */
+int vps_net_down_flags(const struct berth_vps_config *cfg, unsigned flags, struct berth_err *err);
 
 /* Writes /etc/hostname, /etc/hosts and /etc/resolv.conf below root_fd. */
 int vps_guest_files(int root_fd, const struct berth_vps_config *cfg, struct berth_err *err);

@@ -398,6 +398,12 @@ int berth_net_filter_update(const struct berth_net_config *old, const struct ber
         return r;
 }
 
+int berth_net_filter_remove(const struct berth_net_config *c, struct berth_err *err)
+{
+        int r = check_config(c, err);
+        return r < 0 ? r : filter_remove(c, c->mac, err);
+}
+
 int berth_net_set_mac(const struct berth_net_config *old, const struct berth_net_config *c, int netns_fd,
                       struct berth_err *err)
 {
@@ -513,7 +519,7 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
         }
         if (r >= 0)
                 r = tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
-        if (r >= 0)
+        if (r >= 0 && !(flags & BERTH_NET_TEARDOWN_KEEP_FILTER))
                 r = filter_remove(c, c->mac, err);
         if (r >= 0 && c->mode == BERTH_NET_BRIDGED && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
                 r = remove_bridge(nl, c->bridge, err);

@@ -36,10 +36,15 @@ int vps_net_up(const struct berth_vps_config *cfg, pid_t init_pid, struct berth_
         return r < 0 ? berth_err_wrap(err, "VPS %s: network", cfg->name) : 0;
 }
 
-int vps_net_down(const struct berth_vps_config *cfg, struct berth_err *err)
+int vps_net_down_flags(const struct berth_vps_config *cfg, unsigned flags, struct berth_err *err)
 {
         struct berth_net_config nc;
         vps_net_config(cfg, &nc);
-        int r = berth_net_teardown(&nc, BERTH_NET_TEARDOWN_BRIDGE, err);
+        int r = berth_net_teardown(&nc, flags, err);
         return r < 0 ? berth_err_wrap(err, "VPS %s: network teardown", cfg->name) : 0;
+}
+
+int vps_net_down(const struct berth_vps_config *cfg, struct berth_err *err)
+{
+        return vps_net_down_flags(cfg, BERTH_NET_TEARDOWN_BRIDGE, err);
 }

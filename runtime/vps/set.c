@@ -164,20 +164,35 @@ static int apply_limits(const struct berth_vps_ctx *v, const char *name, const s
         return r;
 }
 
+/* A stopped VPS has no filter elements, unless its guest died without a
+ * stop: those of the old addresses and MAC go now, since the next start
+ * replaces only the new ones'. Best effort (nothing to remove as a rule). */
+static void drop_stale_filter(const struct berth_vps_config *old, const struct live_change *lc)
+{
+        if (!lc->n_added && !lc->n_removed && !lc->mac_changed)
+                return;
+        struct berth_net_config oc;
+        struct berth_err ignore = {0};
+        vps_net_config(old, &oc);
+        berth_net_filter_remove(&oc, &ignore);
+}
+
 static int apply_live(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
                       const struct berth_vps_config *cfg, const struct live_change *lc, struct berth_err *err)
 {
         struct berth_container_info info;
         int r = vps_container_load(v, cfg->name, &info, err);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
+        if (r < 0 && r != -ENOENT)
                 return r;
-        bool live = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
-        pid_t pid = info.st.pid;
-        berth_container_info_clear(&info);
-        if (!live)
+        bool live = r == 0 && (info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED);
+        pid_t pid = r == 0 ? info.st.pid : 0;
+        if (r == 0)
+                berth_container_info_clear(&info);
+        if (!live) {
+                drop_stale_filter(old, lc);
+                berth_err_clear(err);
                 return 0;
+        }
         bool limits_changed = !limits_equal(&old->limits, &cfg->limits);
         if (limits_changed && (r = apply_limits(v, cfg->name, &cfg->limits, err)) < 0)
                 return r;

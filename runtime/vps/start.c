@@ -127,7 +127,8 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
                                          berth_status_name(st))
                          : vps_container_cleanup(v, &cfg, err);
         } else if (r == -ENOENT) {
-                r = vps_net_down(&cfg, err);
+                /* The filter's leftovers go with the start's own filter. */
+                r = vps_net_down_flags(&cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER, err);
         }
         /* A VPS from before stable MACs gets its own now, kept from here on. */
         if (r >= 0 && !cfg.net.has_mac && (r = vps_mac_random(cfg.net.mac, err)) >= 0)
