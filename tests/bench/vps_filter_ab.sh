@@ -1,7 +1,7 @@
 #!/bin/sh
 # A/B start time of one VPS: vps_filter_ab.sh BERTH_A BERTH_B [N]
-# Starts (and stops) a VPS of build A and one of build B alternately, N
-# times each, in one private network namespace, so that the load of the
+# Starts (and stops) a VPS of build A and one of build B alternately (ABBA
+# order), N times each, in one private network namespace, so that the load of the
 # moment weighs on both alike; prints each build's median and mean start.
 set -eu
 if [ "${BENCH_NETNS:-}" != 1 ]; then
@@ -24,7 +24,10 @@ for x in A B; do
 done
 i=0
 while [ $i -lt "$n" ]; do
-        for x in A B; do
+        # ABBA: whichever runs second after the other's stop is slower here.
+        order="A B"
+        [ $((i % 2)) = 1 ] && order="B A"
+        for x in $order; do
                 [ $x = A ] && bin=$a || bin=$b
                 n_=$(echo $x | tr AB ab)
                 t0=$(date +%s%N)
