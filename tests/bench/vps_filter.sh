@@ -11,7 +11,7 @@ berth=$1 n=${2:-20} extra=${3:-}
 ip link set lo up
 work=$(mktemp -d /tmp/berth-bench-filter.XXXXXX)
 chmod 711 "$work" # the VPS root (an unprivileged host uid) walks through
-trap 'for v in fb; do $V destroy --force $v >/dev/null 2>&1; done; rm -rf "$work"' EXIT
+trap '$V destroy --force fb >/dev/null 2>&1; rm -rf "$work"' EXIT
 V="$berth --root $work/run vps --data-dir $work/data"
 "$berth" template --data-dir "$work/data" create bb --busybox >/dev/null
 # shellcheck disable=SC2086 # extra is one optional word

@@ -18,6 +18,7 @@ for x in A B; do
         [ $x = A ] && bin=$a ip=10.77.0.2 || { bin=$b; ip=10.77.0.3; }
         n_=$(echo $x | tr AB ab)
         "$bin" template --data-dir "$work/data$x" create bb --busybox >/dev/null
+        # shellcheck disable=SC2046 # BENCH_B_OPTS: words for create
         "$bin" --root "$work/run$x" vps --data-dir "$work/data$x" create "v$n_" --template bb --ip $ip $([ $x = B ] && echo "${BENCH_B_OPTS:-}") >/dev/null
         "$bin" --root "$work/run$x" vps --data-dir "$work/data$x" start "v$n_" >/dev/null
         "$bin" --root "$work/run$x" vps --data-dir "$work/data$x" stop "v$n_" --timeout 5 >/dev/null

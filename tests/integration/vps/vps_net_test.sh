@@ -320,6 +320,7 @@ all="setup stable_mac arp_takeover mac_change rogue_ra spoof_bridged spoof_route
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
+        # shellcheck disable=SC2034 # read by lib.sh's fail
         current=$t
         t0=$(date +%s)
         "test_$t"
