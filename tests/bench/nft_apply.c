@@ -4,9 +4,13 @@
  * `unshare -n`: it makes the veth bench0/bench1 and berth's tables there).
  * K other filtered VPS (veths o0, o1, ...) are made first: the cost must
  * not grow with them.
- * usage: nft-apply-bench [N [K]] */
+ * With "fresh", bench0 is made anew before each apply, as a start does
+ * (the hook then attaches to a new device).
+ * usage: nft-apply-bench [N [K [fresh]]] */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "berth/netns.h"
@@ -23,6 +27,7 @@ int main(int argc, char **argv)
 {
         int n = argc > 1 ? atoi(argv[1]) : 200;
         int k = argc > 2 ? atoi(argv[2]) : 0;
+        bool fresh = argc > 3 && !strcmp(argv[3], "fresh");
         struct berth_err err = {0};
         struct berth_nl *nl = berth_nl_open(&err);
         struct berth_veth_opts o = {.peer_netns_fd = -1, .up = true};
@@ -64,6 +69,12 @@ int main(int argc, char **argv)
         }
         double apply = 0, rm = 0;
         for (int i = 0; i < n; i++) {
+                if (fresh && i > 0 &&
+                    (berth_link_del(nl, "bench0", &err) < 0 ||
+                     berth_link_add_veth(nl, "bench0", "bench1", &o, &err) < 0)) {
+                        fprintf(stderr, "fresh veth: %s\n", err.msg);
+                        return 1;
+                }
                 double t0 = now_ms();
                 if (berth_nft_guest_apply(&g, NULL, &err) < 0) {
                         fprintf(stderr, "apply: %s\n", err.msg);
