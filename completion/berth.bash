@@ -39,9 +39,10 @@ _berth_vps_opts() {
     case $1 in
     create) echo "--template -t --ip --net --bridge --gateway4 --gateway6 --hostname -H --nameserver
                   --memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --init --stop-signal
-                  --autostart --userns --allow-io-uring" ;;
+                  --autostart --userns --allow-io-uring --mac --no-filter" ;;
     set) echo "--memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --ip-add --ip-del --hostname -H
-               --stop-signal --autostart --no-autostart --allow-io-uring --no-allow-io-uring" ;;
+               --stop-signal --autostart --no-autostart --allow-io-uring --no-allow-io-uring --mac
+               --filter --no-filter" ;;
     start) echo "--all --autostart" ;;
     stop) echo "--all --timeout" ;;
     restart) echo "--timeout" ;;
@@ -67,7 +68,7 @@ _berth_takes_value() {
         --interval | --image-path | --work-path | --parent-path | --manage-cgroups-mode | --data-dir | \
         --template | --ip | --net | --bridge | --gateway4 | --gateway6 | --hostname | -H | \
         --nameserver | -m | --swap | -s | --cpus | --cpu-weight | -w | --pids | --init | \
-        --stop-signal | --userns | --ip-add | --ip-del | --timeout | --shell | --debootstrap | --mirror)
+        --stop-signal | --userns | --ip-add | --ip-del | --timeout | --shell | --debootstrap | --mirror | --mac)
         return 0 ;;
     esac
     return 1

@@ -122,6 +122,8 @@ static void put_peer(struct nlmsghdr *nlh, const char *peer, const struct berth_
         mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
         if (o->mtu)
                 mnl_attr_put_u32(nlh, IFLA_MTU, o->mtu);
+        if (o->peer_mac)
+                mnl_attr_put(nlh, IFLA_ADDRESS, 6, o->peer_mac);
         /* Creating the peer directly in the guest's namespace avoids a
          * second request to move it and a rename there. */
         if (o->peer_netns_fd >= 0)
@@ -194,6 +196,20 @@ int berth_link_add_bridge(struct berth_nl *nl, const char *name, const unsigned 
         r = berth_nl_call(nl, nlh);
         if (r < 0)
                 return berth_nl_fail(nl, err, r, "create bridge %s", name);
+        return 0;
+}
+
+int berth_link_set_mac(struct berth_nl *nl, const char *name, const unsigned char mac[6],
+                       struct berth_err *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        struct nlmsghdr *nlh = link_msg(nl, RTM_NEWLINK, 0, name);
+        mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+        r = berth_nl_call(nl, nlh);
+        if (r < 0)
+                return berth_nl_fail(nl, err, r, "set MAC address of %s", name);
         return 0;
 }
 

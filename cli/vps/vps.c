@@ -52,6 +52,10 @@ static const char create_usage[] =
     "  --init PATH            the guest's init (default: the template's, else /sbin/init)\n"
     "  --stop-signal SIG      signal for a graceful stop (default: the template's, else TERM)\n"
     "  --autostart            start with 'vps start --all --autostart' (at boot)\n"
+    "  --mac MAC              the guest's MAC (default: a random locally administered one,\n"
+    "                         kept across restarts)\n"
+    "  --no-filter            no network filter: the guest may use any address and\n"
+    "                         reach every host service (for hosts without nf_tables)\n"
     "  --userns auto|none|ID  the guest's ids: auto (default) a range of its own, so\n"
     "                         its root is an unprivileged host uid; ID: the host id\n"
     "                         of its root; none: its root is host root (UNSAFE:\n"
@@ -69,7 +73,8 @@ static const char set_usage[] =
     "  --memory SIZE|none  --swap SIZE|none  --cpus N|none  --cpu-weight N|none\n"
     "  --pids N|none       --ip-add ADDR[/P] (repeatable)   --ip-del ADDR (repeatable)\n"
     "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n"
-    "  --allow-io-uring | --no-allow-io-uring  io_uring in the guest (next start)\n";
+    "  --allow-io-uring | --no-allow-io-uring  io_uring in the guest (next start)\n"
+    "  --mac MAC           --filter | --no-filter\n";
 
 /* Appends to a NULL-terminated vector borrowing argv's strings. */
 static int push(const char ***v, const char *s)
@@ -143,7 +148,10 @@ enum {
         O_IPADD,
         O_IPDEL,
         O_URING,
-        O_NOURING
+        O_NOURING,
+        O_MAC,
+        O_FILTER,
+        O_NOFILTER
 };
 
 static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o, const char ***ips,
@@ -177,6 +185,12 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
                 return 0;
         case O_AUTO:
                 o->autostart = true;
+                return 0;
+        case O_MAC:
+                o->mac = optarg;
+                return 0;
+        case O_NOFILTER:
+                o->no_filter = true;
                 return 0;
         case 'U':
                 o->userns = optarg;
@@ -240,6 +254,8 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
                                              {"autostart", no_argument, NULL, O_AUTO},
                                              {"userns", required_argument, NULL, 'U'},
                                              {"allow-io-uring", no_argument, NULL, O_URING},
+                                             {"mac", required_argument, NULL, O_MAC},
+                                             {"no-filter", no_argument, NULL, O_NOFILTER},
                                              LIMIT_OPTS,
                                              VPS_COMMON_OPTS,
                                              {0}};
@@ -288,6 +304,13 @@ static int set_opt(struct vps_cli *vc, int c, struct berth_vps_change *ch, const
         case O_NOURING:
                 ch->allow_io_uring = c == O_URING;
                 return 0;
+        case O_MAC:
+                ch->mac = optarg;
+                return 0;
+        case O_FILTER:
+        case O_NOFILTER:
+                ch->filter = c == O_FILTER;
+                return 0;
         case 'm':
         case 's':
         case 'c':
@@ -311,12 +334,15 @@ static int cmd_set_vps(struct vps_cli *vc, int argc, char **argv)
                                              {"no-autostart", no_argument, NULL, O_NOAUTO},
                                              {"allow-io-uring", no_argument, NULL, O_URING},
                                              {"no-allow-io-uring", no_argument, NULL, O_NOURING},
+                                             {"mac", required_argument, NULL, O_MAC},
+                                             {"filter", no_argument, NULL, O_FILTER},
+                                             {"no-filter", no_argument, NULL, O_NOFILTER},
                                              LIMIT_OPTS,
                                              VPS_COMMON_OPTS,
                                              {0}};
         if (cli_wants_help(argc, argv, set_usage))
                 return 0;
-        struct berth_vps_change ch = {.autostart = -1, .allow_io_uring = -1};
+        struct berth_vps_change ch = {.autostart = -1, .allow_io_uring = -1, .filter = -1};
         _cleanup_free_ const char **add = NULL, **del = NULL;
         int c, code;
         while ((c = getopt_long(argc, argv, "H:m:s:c:w:p:", opts, NULL)) != -1)

@@ -119,11 +119,12 @@ int berth_link_get(struct berth_nl *nl, const char *name, struct berth_link_info
 int berth_link_index(struct berth_nl *nl, const char *name, struct berth_err *err);
 
 struct berth_veth_opts {
-        const char *master;   /* attach the first end to this bridge, or NULL */
-        unsigned mtu;         /* both ends; 0 = kernel default */
-        bool up;              /* bring the first end up */
-        int peer_netns_fd;    /* create the peer directly in this netns; < 0 = here */
-        pid_t peer_netns_pid; /* or in the netns of this pid (when > 0 and no fd) */
+        const char *master;            /* attach the first end to this bridge, or NULL */
+        unsigned mtu;                  /* both ends; 0 = kernel default */
+        bool up;                       /* bring the first end up */
+        int peer_netns_fd;             /* create the peer directly in this netns; < 0 = here */
+        pid_t peer_netns_pid;          /* or in the netns of this pid (when > 0 and no fd) */
+        const unsigned char *peer_mac; /* the peer's MAC address (6 bytes), or NULL: random */
 };
 /* Creates the pair name <-> peer in one request. */
 int berth_link_add_veth(struct berth_nl *nl, const char *name, const char *peer,
@@ -146,6 +147,8 @@ int berth_link_set_up(struct berth_nl *nl, const char *name, bool up, struct ber
 int berth_link_rename(struct berth_nl *nl, const char *name, const char *newname, struct berth_err *err);
 /* master NULL releases the link from its master. */
 int berth_link_set_master(struct berth_nl *nl, const char *name, const char *master, struct berth_err *err);
+int berth_link_set_mac(struct berth_nl *nl, const char *name, const unsigned char mac[6],
+                       struct berth_err *err);
 int berth_link_set_mtu(struct berth_nl *nl, const char *name, unsigned mtu, struct berth_err *err);
 int berth_link_move_netns_fd(struct berth_nl *nl, const char *name, int netns_fd, struct berth_err *err);
 int berth_link_move_netns_pid(struct berth_nl *nl, const char *name, pid_t pid, struct berth_err *err);
@@ -234,6 +237,11 @@ enum berth_net_mode {
  * Without it only the host ends forward -- for IPv6 on kernels before 6.17
  * all.forwarding is turned on all the same (berth_ipv6_forward_from). */
 #define BERTH_NET_F_HOST_FORWARDING 0x1u
+/* No per-VPS nftables filter (berth/nft.h): the guest may spoof addresses
+ * and reach every host service. For hosts without nf_tables. */
+#define BERTH_NET_F_NO_FILTER 0x2u
+
+struct berth_nft_port;
 
 struct berth_net_config {
         enum berth_net_mode mode;
@@ -256,6 +264,13 @@ struct berth_net_config {
         /* Where a failed undo (rollback of a half setup) is reported as a
          * warning; NULL: nowhere. */
         const struct berth_log *log;
+        /* The guest's MAC address (6 bytes), kept across restarts so that
+         * neighbours' caches and the filter hold; NULL = a random one for
+         * this setup (berth_net_filter_apply then needs it given). */
+        const unsigned char *mac;
+        /* Ports on the host's own addresses guests may reach (filter). */
+        const struct berth_nft_port *host_ports;
+        size_t n_host_ports;
 };
 
 /* Creates the VPS network; netns_fd is the guest's network namespace (see
@@ -264,16 +279,33 @@ int berth_net_setup(const struct berth_net_config *c, int netns_fd, struct berth
 
 /* Also remove the bridge when no port is left on it. */
 #define BERTH_NET_TEARDOWN_BRIDGE 0x1u
+/* Leave the filter (berth/nft.h): a setup of the same config follows, whose
+ * filter transaction replaces the same elements anyway (one transaction
+ * fewer per start). */
+#define BERTH_NET_TEARDOWN_KEEP_FILTER 0x2u
 /* Removes the host end (its peer goes with it, and so do the host routes on
  * it) and the proxy entries berth made; idempotent. */
 int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct berth_err *err);
 
 /* One more / one less address on a running VPS (inside; routed also host
- * route and proxy entry). The address lists in c are not consulted. */
+ * route and proxy entry). The address lists in c are the ones after the
+ * change: a delete puts the default route back while c has another address
+ * of the family. The filter is not changed (berth_net_filter_apply). */
 int berth_net_addr_add(const struct berth_net_config *c, int netns_fd, const struct berth_ip_addr *a,
                        struct berth_err *err);
 int berth_net_addr_del(const struct berth_net_config *c, int netns_fd, const struct berth_ip_addr *a,
                        struct berth_err *err);
+
+/* Replaces the VPS's filter elements of old (NULL: none) with c's, after
+ * a live address, MAC or --no-filter change. */
+int berth_net_filter_update(const struct berth_net_config *old, const struct berth_net_config *c,
+                            struct berth_err *err);
+/* Removes the VPS's filter elements (idempotent). */
+int berth_net_filter_remove(const struct berth_net_config *c, struct berth_err *err);
+/* Gives the guest end a new MAC (c->mac): the filter first, then the link,
+ * which announces itself (arp_notify / ndisc_notify). */
+int berth_net_set_mac(const struct berth_net_config *old, const struct berth_net_config *c, int netns_fd,
+                      struct berth_err *err);
 
 /* Removes the bridge if no port is left on it (-EBUSY otherwise; 0 when it
  * does not exist). */

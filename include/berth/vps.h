@@ -62,6 +62,11 @@ struct berth_vps_net {
         size_t n_addrs;
         char **nameservers; /* NULL-terminated or NULL */
         size_t n_nameservers;
+        /* The guest's MAC: chosen at create (locally administered), kept
+         * across restarts; has_mac false only in vps.json from before. */
+        bool has_mac;
+        unsigned char mac[6];
+        bool no_filter; /* no nftables filter (berth/nft.h): hosts without nf_tables */
 };
 
 /* The VPS's own user namespace: guest ids 0..size-1 are host ids
@@ -199,6 +204,8 @@ struct berth_vps_create_opts {
         const char *gw4, *gw6;  /* NULL = defaults of the mode */
         const char *const *ips; /* NULL-terminated or NULL */
         const char *const *nameservers;
+        const char *mac; /* NULL = a random locally administered one */
+        bool no_filter;
         struct berth_vps_limits limits;
         bool autostart;
         bool allow_io_uring; /* see berth_vps_config */
@@ -247,6 +254,8 @@ struct berth_vps_change {
         const char *stop_signal;
         int autostart;      /* -1 unchanged, 0, 1 */
         int allow_io_uring; /* -1 unchanged, 0, 1 (applies at the next start) */
+        const char *mac;    /* NULL unchanged */
+        int filter;         /* -1 unchanged, 0 (--no-filter), 1 */
 };
 /* Saves the change and applies limits and addresses live when running. */
 int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,

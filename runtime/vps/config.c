@@ -145,7 +145,17 @@ static int parse_net(json_t *o, struct berth_vps_net *n, struct berth_err *err)
             (r = parse_addr_field(o, "gateway6", &n->gw6, err)) < 0 || (r = parse_addrs(o, n, err)) < 0)
                 return r;
         r = get_strv(o, "nameservers", &n->nameservers, &n->n_nameservers, err);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *mac = NULL;
+        if ((r = get_str(o, "mac", false, &mac, err)) < 0)
+                return r;
+        if (mac && vps_mac_parse(mac, n->mac) < 0)
+                return berth_err_set(err, EINVAL, "vps.json: net.mac: not a unicast MAC address: %s", mac);
+        n->has_mac = mac != NULL;
+        json_t *f = json_object_get(o, "filter");
+        n->no_filter = f && json_is_false(f);
+        return 0;
 }
 
 static int parse_doc(json_t *doc, struct berth_vps_config *cfg, struct berth_err *err)

@@ -112,8 +112,15 @@ static int fill_net(const struct berth_vps_create_opts *o, struct berth_vps_net 
         if (r < 0 || !(n->addrs = calloc(count + 1, sizeof(*n->addrs))))
                 return r < 0 ? r : berth_err_set(err, ENOMEM, "out of memory");
         for (; n->n_addrs < count; n->n_addrs++)
-                if ((r = vps_parse_ip(n, o->ips[n->n_addrs], &n->addrs[n->n_addrs], err)) < 0)
+                if ((r = vps_parse_ip(n, o->ips[n->n_addrs], &n->addrs[n->n_addrs], err)) < 0 ||
+                    (r = vps_addr_check(n, &n->addrs[n->n_addrs], o->ips[n->n_addrs], err)) < 0)
                         return r;
+        n->no_filter = o->no_filter;
+        n->has_mac = true;
+        if (o->mac && vps_mac_parse(o->mac, n->mac) < 0)
+                return berth_err_set(err, EINVAL, "--mac: not a unicast MAC address: %s", o->mac);
+        if (!o->mac && (r = vps_mac_random(n->mac, err)) < 0)
+                return r;
         size_t ns = 0;
         while (o->nameservers && o->nameservers[ns])
                 ns++;

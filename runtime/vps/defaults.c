@@ -22,12 +22,6 @@
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
-static void defaults_path(char *out, size_t len)
-{
-        const char *dir = getenv("BERTH_CONFIG_DIR");
-        snprintf(out, len, "%s/vps-defaults.json", dir && *dir ? dir : "/etc/berth");
-}
-
 /* A size: a non-negative integer or a string berth_vps_parse_size takes. */
 static int get_size(json_t *v, int64_t *out)
 {
@@ -82,18 +76,10 @@ int vps_defaults_load(struct berth_vps_limits *d, struct berth_err *err)
 {
         memset(d, 0, sizeof(*d));
         char path[PATH_MAX];
-        defaults_path(path, sizeof(path));
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        int r = berth_read_file_at(AT_FDCWD, path, 0, 16 << 20, &text, &len);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return berth_err_sys(err, -r, "read %s", path);
-        json_error_t jerr;
-        _cleanup_json_ json_t *doc = json_loadb(text, len, 0, &jerr);
-        if (!json_is_object(doc))
-                return berth_err_set(err, EINVAL, "%s: not a JSON object (%s)", path, doc ? "" : jerr.text);
+        _cleanup_json_ json_t *doc = NULL;
+        int r = vps_host_config_load("vps-defaults.json", path, sizeof(path), &doc, err);
+        if (r < 0 || !doc)
+                return r;
         const char *key;
         json_t *v;
         json_object_foreach(doc, key, v)

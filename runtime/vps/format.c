@@ -64,11 +64,20 @@ static json_t *net_json(const struct berth_vps_net *n)
                         json_decref(addrs);
                         return NULL;
                 }
-        return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:o, s:o}", "mode",
-                         n->mode == BERTH_NET_ROUTED ? "routed" : "bridged", "host_if", n->host_if, "bridge",
-                         n->bridge[0] ? n->bridge : NULL, "gateway4", addr_json(&n->gw4), "gateway6",
-                         addr_json(&n->gw6), "addresses", addrs, "nameservers",
-                         vps_strv_json((const char *const *)n->nameservers, SIZE_MAX));
+        char mac[18];
+        if (n->has_mac)
+                vps_mac_format(n->mac, mac);
+        json_t *o = json_pack("{s:s, s:s, s:s?, s:o, s:o, s:o, s:o, s:s?}", "mode",
+                              n->mode == BERTH_NET_ROUTED ? "routed" : "bridged", "host_if", n->host_if,
+                              "bridge", n->bridge[0] ? n->bridge : NULL, "gateway4", addr_json(&n->gw4),
+                              "gateway6", addr_json(&n->gw6), "addresses", addrs, "nameservers",
+                              vps_strv_json((const char *const *)n->nameservers, SIZE_MAX), "mac",
+                              n->has_mac ? mac : NULL);
+        if (o && n->no_filter && json_object_set_new(o, "filter", json_false()) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
 }
 
 /* The same document for vps.json and for `status --json` / `list --json`. */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "berth/nft.h"
 #include "berth/vps.h"
 
 /* The trace (--debug) and warnings of a VPS verb, through its berth_ctx. */
@@ -30,6 +31,9 @@ int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg
                struct berth_err *err);
 /* Removes what vps_net_up made (idempotent); the bridge goes with its last port. */
 int vps_net_down(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err);
+/* The same with BERTH_NET_TEARDOWN_* flags (start: KEEP_FILTER). */
+int vps_net_down_flags(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, unsigned flags,
+                       struct berth_err *err);
 
 /* Writes /etc/hostname, /etc/hosts and /etc/resolv.conf below root_fd. */
 int vps_guest_files(int root_fd, const struct berth_vps_config *cfg, struct berth_err *err);
@@ -65,6 +69,11 @@ int vps_limits_check(const struct berth_vps_limits *l, struct berth_err *err);
 int vps_parse_ip(const struct berth_vps_net *n, const char *s, struct berth_ip_addr *a,
                  struct berth_err *err);
 
+/* $BERTH_CONFIG_DIR/file (default /etc/berth) as a JSON object into *doc
+ * (NULL when there is no such file), its path into path; EINVAL naming
+ * the file when it is not a JSON object. */
+int vps_host_config_load(const char *file, char *path, size_t path_len, json_t **doc, struct berth_err *err);
+
 /* Host defaults for create's limits (defaults.c): loaded (none without
  * the file; EINVAL naming file and key), and applied to what is unset. */
 int vps_defaults_load(struct berth_vps_limits *d, struct berth_err *err);
@@ -86,6 +95,29 @@ int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_co
 /* Records cfg's range unless it is already (VPS from before the registry). */
 int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                        struct berth_err *err);
+
+/* ---- network policy (runtime/vps/netpolicy.c) ---- */
+/* "02:ab:..." -> 6 bytes; -EINVAL unless a unicast MAC other than zero. */
+int vps_mac_parse(const char *s, unsigned char mac[6]);
+void vps_mac_format(const unsigned char mac[6], char out[18]);
+/* A random locally administered unicast MAC. */
+int vps_mac_random(unsigned char mac[6], struct berth_err *err);
+/* Refuses what a VPS cannot own (gateway, network, broadcast, multicast,
+ * loopback, unspecified, link-local, IPv4-mapped, /0, outside the bridge's
+ * subnet); s is the text as given, for the message. */
+int vps_addr_check(const struct berth_vps_net *n, const struct berth_ip_addr *a, const char *s,
+                   struct berth_err *err);
+/* -EEXIST naming the other VPS when one of this host has address a. */
+int vps_addr_check_others(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
+                          const char *s, struct berth_err *err);
+/* The host ports guests may reach: "host_ports" of
+ * $BERTH_CONFIG_DIR/network.json (default /etc/berth); none when the file
+ * does not exist. */
+int vps_host_ports_load(struct berth_nft_port **ports, size_t *n, struct berth_err *err);
+/* vps_net_config plus what the filter needs from the host (ports): free
+ * *ports after use. */
+int vps_net_config_full(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                        struct berth_net_config *nc, struct berth_nft_port **ports, struct berth_err *err);
 
 /* The user namespace (runtime/vps_userns.c). */
 json_t *vps_userns_json(const struct berth_vps_userns *u);

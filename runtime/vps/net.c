@@ -16,10 +16,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "berth/log.h"
 #include "berth/netns.h"
+#include "berth/nft.h"
 
 struct net_ctx {
         const struct berth_net_config *c;
@@ -29,7 +31,9 @@ struct net_ctx {
         struct berth_nl *guest;
         bool created_bridge;
         bool created_veth;
-        size_t n_proxied; /* c->addrs[0..n) have their host route and proxy entry */
+        bool created_filter;
+        unsigned char mac[6]; /* the guest's: c->mac, or a random one */
+        size_t n_proxied;     /* c->addrs[0..n) have their host route and proxy entry */
 };
 
 static bool has_family(const struct berth_net_config *c, int family)
@@ -95,6 +99,14 @@ static void ctx_init(struct net_ctx *x, const struct berth_net_config *c)
 {
         memset(x, 0, sizeof(*x));
         x->c = c;
+        if (c->mac) {
+                memcpy(x->mac, c->mac, sizeof(x->mac));
+        } else {
+                /* Up to 256 bytes getrandom() returns in full once the pool
+                 * is ready, which it is long before anyone starts a VPS. */
+                (void)!getrandom(x->mac, sizeof(x->mac), 0);
+                x->mac[0] = (unsigned char)((x->mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+        }
         x->guest_if = c->guest_if ? c->guest_if : "eth0";
         x->gw4 = c->gw4;
         x->gw6 = c->gw6;
@@ -283,6 +295,37 @@ static int guest_default_route(struct net_ctx *x, int family, struct berth_err *
         return tolerate(berth_route_add(x->guest, &rt, err), EEXIST, err);
 }
 
+/* Announce at link up and at a MAC change (gratuitous ARP, unsolicited
+ * neighbour advertisements), so that neighbours learn a restarted guest at
+ * once; keep secondaries when the primary IPv4 address goes. No IPv6 in the
+ * guest's kernel: its sysctls are missing, which is fine. */
+static int guest_sysctls(struct net_ctx *x, int netns_fd, struct berth_err *err)
+{
+        static const char *const keys[][2] = {
+            {"ipv4", "arp_notify"}, {"ipv4", "promote_secondaries"}, {"ipv6", "ndisc_notify"}};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(keys); i++) {
+                char key[128];
+                snprintf(key, sizeof(key), "%s/conf/%s/%s", keys[i][0], x->guest_if, keys[i][1]);
+                int r = berth_sysctl_net_write(netns_fd, key, "1", err);
+                if (r < 0 && !(r == -ENOENT && !strcmp(keys[i][0], "ipv6")))
+                        return r;
+                berth_err_clear(err);
+        }
+        return 0;
+}
+
+static int guest_addrs(struct net_ctx *x, int family, struct berth_err *err)
+{
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++) {
+                if (x->c->addrs[i].family != family)
+                        continue;
+                struct berth_ip_addr a = guest_addr(x->c, &x->c->addrs[i]);
+                r = berth_addr_add(x->guest, x->guest_if, &a, BERTH_ADDR_NODAD | BERTH_ADDR_REPLACE, err);
+        }
+        return r;
+}
+
 static int guest_setup(struct net_ctx *x, int netns_fd, struct berth_err *err)
 {
         x->guest = berth_nl_open_netns(netns_fd, err);
@@ -290,16 +333,97 @@ static int guest_setup(struct net_ctx *x, int netns_fd, struct berth_err *err)
                 return berth_err_wrap(err, "guest network");
         int r = berth_link_set_up(x->guest, "lo", true, err);
         if (r >= 0)
+                r = guest_sysctls(x, netns_fd, err);
+        /* IPv4 before "up": arp_notify announces the addresses at "up";
+         * IPv6 after: each is announced as it becomes usable. */
+        if (r >= 0)
+                r = guest_addrs(x, AF_INET, err);
+        if (r >= 0)
                 r = berth_link_set_up(x->guest, x->guest_if, true, err);
-        for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++) {
-                struct berth_ip_addr a = guest_addr(x->c, &x->c->addrs[i]);
-                r = berth_addr_add(x->guest, x->guest_if, &a, BERTH_ADDR_NODAD | BERTH_ADDR_REPLACE, err);
-        }
+        if (r >= 0)
+                r = guest_addrs(x, AF_INET6, err);
         if (r >= 0 && has_family(x->c, AF_INET))
                 r = guest_default_route(x, AF_INET, err);
         if (r >= 0 && has_family(x->c, AF_INET6))
                 r = guest_default_route(x, AF_INET6, err);
         return r < 0 ? berth_err_wrap(err, "guest network") : r;
+}
+
+/* ---- filter (berth/nft.h) ------------------------------------------------------- */
+
+static void guest_filter(const struct berth_net_config *c, const unsigned char *mac,
+                         struct berth_nft_guest *g)
+{
+        *g = (struct berth_nft_guest){.host_if = c->host_if,
+                                      .host_side = c->mode == BERTH_NET_BRIDGED ? c->bridge : c->host_if,
+                                      .addrs = c->addrs,
+                                      .n_addrs = c->n_addrs,
+                                      .ports = c->host_ports,
+                                      .n_ports = c->n_host_ports};
+        memcpy(g->mac, mac, sizeof(g->mac));
+}
+
+/* old: the configuration whose elements this one replaces, or NULL. */
+static int filter_apply(const struct berth_net_config *c, const unsigned char *mac,
+                        const struct berth_net_config *old, struct berth_err *err)
+{
+        if (c->flags & BERTH_NET_F_NO_FILTER)
+                return berth_nft_guest_open(c->host_if, err);
+        if (!mac)
+                return berth_err_set(err, EINVAL, "network filter %s: no guest MAC address", c->host_if);
+        /* Without its MAC, old was never filtered (a VPS from before). */
+        if (old && !old->mac)
+                old = NULL;
+        struct berth_nft_guest g, o;
+        guest_filter(c, mac, &g);
+        if (old)
+                guest_filter(old, old->mac, &o);
+        return berth_nft_guest_apply(&g, old ? &o : NULL, err);
+}
+
+/* Bridged: the bridge stays in the host's interface set while it exists.
+ * Without the MAC (callers other than vps) only the addresses go. */
+static int filter_remove(const struct berth_net_config *c, const unsigned char *mac, struct berth_err *err)
+{
+        struct berth_nft_guest g;
+        guest_filter(c, mac ? mac : (const unsigned char[6]){0x02}, &g);
+        if (c->mode == BERTH_NET_BRIDGED)
+                g.host_side = NULL;
+        int r = berth_nft_guest_remove(&g, err);
+        if (r < 0 && (c->flags & BERTH_NET_F_NO_FILTER))
+                return tolerate(r, -r, err); /* a host without nf_tables */
+        return r;
+}
+
+int berth_net_filter_update(const struct berth_net_config *old, const struct berth_net_config *c,
+                            struct berth_err *err)
+{
+        int r = check_config(c, err);
+        if (r >= 0 && old && !(old->flags & BERTH_NET_F_NO_FILTER) && (c->flags & BERTH_NET_F_NO_FILTER))
+                r = filter_remove(old, old->mac, err);
+        if (r >= 0)
+                r = filter_apply(c, c->mac, old && !(old->flags & BERTH_NET_F_NO_FILTER) ? old : NULL, err);
+        return r;
+}
+
+int berth_net_filter_remove(const struct berth_net_config *c, struct berth_err *err)
+{
+        int r = check_config(c, err);
+        return r < 0 ? r : filter_remove(c, c->mac, err);
+}
+
+int berth_net_set_mac(const struct berth_net_config *old, const struct berth_net_config *c, int netns_fd,
+                      struct berth_err *err)
+{
+        if (!c->mac)
+                return berth_err_set(err, EINVAL, "set MAC address: none given");
+        int r = berth_net_filter_update(old, c, err);
+        if (r < 0)
+                return r;
+        _cleanup_nl_ struct berth_nl *guest = berth_nl_open_netns(netns_fd, err);
+        if (!guest)
+                return -(err && err->code ? err->code : EIO);
+        return berth_link_set_mac(guest, c->guest_if ? c->guest_if : "eth0", c->mac, err);
 }
 
 /* ---- setup / teardown ---------------------------------------------------------- */
@@ -311,6 +435,8 @@ static void rollback(struct net_ctx *x)
                 if (berth_neigh_proxy_del(x->host, x->c->proxy_if, &x->c->addrs[i], &scratch) < 0)
                         undo_failed(x, "a proxy ARP/NDP entry", &scratch);
         /* The peer, the host routes and the host end's sysctls go with it. */
+        if (x->created_filter && filter_remove(x->c, x->mac, &scratch) < 0)
+                undo_failed(x, "the filter entries", &scratch);
         if (x->created_veth && berth_link_del(x->host, x->c->host_if, &scratch) < 0)
                 undo_failed(x, "the veth pair", &scratch);
         if (x->created_bridge && berth_link_del(x->host, x->c->bridge, &scratch) < 0)
@@ -324,6 +450,7 @@ static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
             .mtu = x->c->mtu,
             .up = true,
             .peer_netns_fd = netns_fd,
+            .peer_mac = x->mac,
         };
         int r = berth_link_add_veth(x->host, x->c->host_if, x->guest_if, &o, err);
         if (r >= 0)
@@ -341,6 +468,9 @@ static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)
                 r = ensure_bridge(x, err);
         if (r >= 0)
                 r = create_veth(x, netns_fd, err);
+        /* Before the guest's link is up: its first frame meets the filter. */
+        if (r >= 0 && (r = filter_apply(x->c, x->mac, NULL, err)) >= 0)
+                x->created_filter = true;
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED)
                 r = routed_host(x, err);
         if (r >= 0)
@@ -398,6 +528,8 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
         }
         if (r >= 0)
                 r = tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
+        if (r >= 0 && !(flags & BERTH_NET_TEARDOWN_KEEP_FILTER))
+                r = filter_remove(c, c->mac, err);
         if (r >= 0 && c->mode == BERTH_NET_BRIDGED && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
                 r = remove_bridge(nl, c->bridge, err);
                 r = tolerate(r, EBUSY, err); /* other VPS still use it */
@@ -474,6 +606,13 @@ static int addr_del_steps(struct net_ctx *x, const struct berth_ip_addr *a, stru
         }
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED && x->c->proxy_if)
                 r = tolerate(berth_neigh_proxy_del(x->host, x->c->proxy_if, a, err), ENOENT, err);
+        /* The kernel drops the default route with the last address of its
+         * subnet; the guest keeps one while it has an address of the family. */
+        for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++)
+                if (x->c->addrs[i].family == a->family && !berth_ip_addr_equal(&x->c->addrs[i], a)) {
+                        r = guest_default_route(x, a->family, err);
+                        break;
+                }
         return r;
 }
 

@@ -20,6 +20,9 @@ void vps_net_config(const struct berth_vps_ctx *v, const struct berth_vps_config
         nc->gw4 = cfg->net.gw4;
         nc->gw6 = cfg->net.gw6;
         nc->log = v->ctx ? &v->ctx->log : NULL;
+        nc->mac = cfg->net.has_mac ? cfg->net.mac : NULL;
+        if (cfg->net.no_filter)
+                nc->flags |= BERTH_NET_F_NO_FILTER;
 }
 
 int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t init_pid,
@@ -29,25 +32,36 @@ int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg
         if (netns < 0)
                 return netns;
         struct berth_net_config nc;
-        vps_net_config(v, cfg, &nc);
-        vps_trace(v, "VPS %s: network %s: host end %s%s%s, %zu addresses, in the netns of %d", cfg->name,
-                  cfg->net.mode == BERTH_NET_BRIDGED  ? "bridged"
-                  : cfg->net.mode == BERTH_NET_ROUTED ? "routed"
-                                                      : "other",
-                  cfg->net.host_if, nc.bridge ? " on bridge " : "", nc.bridge ? nc.bridge : "",
-                  cfg->net.n_addrs, (int)init_pid);
-        int r = berth_net_setup(&nc, netns, err);
+        _cleanup_free_ struct berth_nft_port *ports = NULL;
+        int r = vps_net_config_full(v, cfg, &nc, &ports, err);
+        if (r >= 0)
+                vps_trace(v,
+                          "VPS %s: network %s: host end %s%s%s, %zu addresses, filter %s, in the netns of %d",
+                          cfg->name,
+                          cfg->net.mode == BERTH_NET_BRIDGED  ? "bridged"
+                          : cfg->net.mode == BERTH_NET_ROUTED ? "routed"
+                                                              : "other",
+                          cfg->net.host_if, nc.bridge ? " on bridge " : "", nc.bridge ? nc.bridge : "",
+                          cfg->net.n_addrs, cfg->net.no_filter ? "off" : "on", (int)init_pid);
+        if (r >= 0)
+                r = berth_net_setup(&nc, netns, err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: network up", cfg->name);
         return r < 0 ? berth_err_wrap(err, "VPS %s: network", cfg->name) : 0;
 }
 
-int vps_net_down(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
+int vps_net_down_flags(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, unsigned flags,
+                       struct berth_err *err)
 {
         struct berth_net_config nc;
         vps_net_config(v, cfg, &nc);
-        int r = berth_net_teardown(&nc, BERTH_NET_TEARDOWN_BRIDGE, err);
+        int r = berth_net_teardown(&nc, flags, err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: network torn down (host end %s)", cfg->name, cfg->net.host_if);
         return r < 0 ? berth_err_wrap(err, "VPS %s: network teardown", cfg->name) : 0;
+}
+
+int vps_net_down(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
+{
+        return vps_net_down_flags(v, cfg, BERTH_NET_TEARDOWN_BRIDGE, err);
 }

@@ -74,7 +74,8 @@ static int merge_addrs(struct berth_vps_net *n, const struct berth_vps_change *c
         }
         for (size_t i = 0; c->ip_add && c->ip_add[i]; i++) {
                 struct berth_ip_addr a;
-                if (vps_parse_ip(n, c->ip_add[i], &a, err) < 0)
+                if (vps_parse_ip(n, c->ip_add[i], &a, err) < 0 ||
+                    vps_addr_check(n, &a, c->ip_add[i], err) < 0)
                         return -err->code;
                 if (find_addr(n, &a) >= 0)
                         return berth_err_set(err, EEXIST, "--ip-add %s: already an address of the VPS",
@@ -100,6 +101,7 @@ static size_t count(const char *const *v)
 struct live_change {
         struct berth_ip_addr *added, *removed;
         size_t n_added, n_removed;
+        bool mac_changed, filter_changed;
 };
 
 /* Addresses one by one; on failure the ones done are put back. */
@@ -135,6 +137,26 @@ static int apply_addrs(const struct berth_vps_ctx *v, const struct berth_vps_con
         return r;
 }
 
+/* The filter follows the addresses, the MAC and --no-filter (berth/nft.h):
+ * old's elements replaced by cfg's in one transaction. */
+static int apply_filter(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
+                        const struct berth_vps_config *cfg, pid_t pid, const struct live_change *lc,
+                        struct berth_err *err)
+{
+        if (!lc->n_added && !lc->n_removed && !lc->mac_changed && !lc->filter_changed)
+                return 0;
+        struct berth_net_config nc, oc;
+        _cleanup_free_ struct berth_nft_port *ports = NULL;
+        int r = vps_net_config_full(v, cfg, &nc, &ports, err);
+        if (r < 0)
+                return r;
+        vps_net_config(v, old, &oc);
+        if (!lc->mac_changed)
+                return berth_net_filter_update(&oc, &nc, err);
+        _cleanup_close_ int netns = berth_netns_open_pid(pid, err);
+        return netns < 0 ? netns : berth_net_set_mac(&oc, &nc, netns, err);
+}
+
 static int apply_limits(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_limits *l,
                         struct berth_err *err)
 {
@@ -147,28 +169,55 @@ static int apply_limits(const struct berth_vps_ctx *v, const char *name, const s
         return r;
 }
 
+/* A stopped VPS has no filter elements, unless its guest died without a
+ * stop: those of the old addresses and MAC go now, since the next start
+ * replaces only the new ones'. Best effort (nothing to remove as a rule). */
+static void drop_stale_filter(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
+                              const struct live_change *lc)
+{
+        if (!lc->n_added && !lc->n_removed && !lc->mac_changed)
+                return;
+        struct berth_net_config oc;
+        struct berth_err ignore = {0};
+        vps_net_config(v, old, &oc);
+        if (berth_net_filter_remove(&oc, &ignore) < 0)
+                vps_trace(v, "VPS %s: no stale filter entries removed: %s", old->name, ignore.msg);
+}
+
 static int apply_live(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
                       const struct berth_vps_config *cfg, const struct live_change *lc, struct berth_err *err)
 {
         struct berth_container_info info;
         int r = vps_container_load(v, cfg->name, &info, err);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
+        if (r < 0 && r != -ENOENT)
                 return r;
-        bool live = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
-        pid_t pid = info.st.pid;
-        vps_trace(v, "VPS %s: container %s%s", cfg->name, berth_status_name(info.status),
+        bool live = r == 0 && (info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED);
+        pid_t pid = r == 0 ? info.st.pid : 0;
+        vps_trace(v, "VPS %s: container %s%s", cfg->name, r == 0 ? berth_status_name(info.status) : "absent",
                   live ? ": changes applied live" : ": changes saved only");
-        berth_container_info_clear(&info);
-        if (!live)
+        if (r == 0)
+                berth_container_info_clear(&info);
+        if (!live) {
+                drop_stale_filter(v, old, lc);
+                berth_err_clear(err);
                 return 0;
+        }
         bool limits_changed = !limits_equal(&old->limits, &cfg->limits);
         if (limits_changed && (r = apply_limits(v, cfg->name, &cfg->limits, err)) < 0)
                 return r;
         if (limits_changed)
                 vps_trace(v, "VPS %s: limits updated in its cgroup", cfg->name);
         r = apply_addrs(v, cfg, pid, lc, err);
+        if (r >= 0 && (r = apply_filter(v, old, cfg, pid, lc, err)) < 0) {
+                /* The addresses back as they were: nothing is saved. */
+                struct live_change undo = {.added = lc->removed,
+                                           .n_added = lc->n_removed,
+                                           .removed = lc->added,
+                                           .n_removed = lc->n_added};
+                struct berth_err ignore = {0};
+                if (apply_addrs(v, old, pid, &undo, &ignore) < 0)
+                        vps_warn(v, "VPS %s: could not put the addresses back: %s", cfg->name, ignore.msg);
+        }
         if (r < 0 && limits_changed) {
                 struct berth_err undo = {0};
                 if (apply_limits(v, cfg->name, &old->limits, &undo) < 0)
@@ -199,6 +248,27 @@ static int merge_misc(struct berth_vps_config *cfg, const struct berth_vps_chang
         return vps_limits_check(&cfg->limits, err);
 }
 
+static int merge_net(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
+                     const struct berth_vps_change *c, struct live_change *lc, struct berth_err *err)
+{
+        for (size_t i = 0; c->ip_add && c->ip_add[i]; i++)
+                if (vps_addr_check_others(v, cfg->name, &lc->added[i], c->ip_add[i], err) < 0)
+                        return -err->code;
+        if (c->mac) {
+                unsigned char mac[6];
+                if (vps_mac_parse(c->mac, mac) < 0)
+                        return berth_err_set(err, EINVAL, "--mac: not a unicast MAC address: %s", c->mac);
+                lc->mac_changed = !cfg->net.has_mac || memcmp(mac, cfg->net.mac, 6);
+                memcpy(cfg->net.mac, mac, 6);
+                cfg->net.has_mac = true;
+        }
+        if (c->filter >= 0) {
+                lc->filter_changed = cfg->net.no_filter != !c->filter;
+                cfg->net.no_filter = !c->filter;
+        }
+        return 0;
+}
+
 static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *old,
                       struct berth_vps_config *cfg, const struct berth_vps_change *c, struct berth_err *err)
 {
@@ -211,6 +281,8 @@ static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *ol
         int r = merge_misc(cfg, c, err);
         if (r >= 0)
                 r = merge_addrs(&cfg->net, c, added, &lc.n_added, removed, &lc.n_removed, err);
+        if (r >= 0)
+                r = merge_net(v, cfg, c, &lc, err);
         if (r >= 0)
                 r = apply_live(v, old, cfg, &lc, err);
         if (r >= 0)

@@ -170,8 +170,13 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
                          : vps_container_cleanup(v, &cfg, err);
         } else if (r == -ENOENT) {
                 vps_trace(v, "VPS %s: no container; tearing down any network left by a crash", name);
-                r = vps_net_down(v, &cfg, err);
+                /* The filter's leftovers go with the start's own filter. */
+                r = vps_net_down_flags(v, &cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
+                                       err);
         }
+        /* A VPS from before stable MACs gets its own now, kept from here on. */
+        if (r >= 0 && !cfg.net.has_mac && (r = vps_mac_random(cfg.net.mac, err)) >= 0)
+                cfg.net.has_mac = true;
         /* Regenerated at every start: a changed template or berth applies. */
         if (r >= 0)
                 r = berth_vps_config_save(v, &cfg, err);

@@ -29,6 +29,7 @@
 
 #include "check_main.h"
 #include "berth/netns.h"
+#include "berth/nft.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -489,9 +490,36 @@ END_TEST
 
 /* ---- bridged mode ------------------------------------------------------------- */
 
+/* A MAC of its own per host end ("tvA", "trB", ...): the filter's. */
+static const unsigned char *test_mac(const char *host_if)
+{
+        static unsigned char macs[26][6];
+        unsigned char *mac = macs[(host_if[2] - 'A') % 26];
+        mac[0] = 0x02;
+        mac[4] = (unsigned char)host_if[1];
+        mac[5] = (unsigned char)host_if[2];
+        return mac;
+}
+
+/* The filter of c widened to c's addresses plus extra (after
+ * berth_net_addr_add), so that the guest may answer from it. */
+static void filter_add(const struct berth_net_config *c, const struct berth_ip_addr *extra, size_t n)
+{
+        struct berth_err err = {0};
+        struct berth_ip_addr more[8];
+        ck_assert(c->n_addrs + n <= 8);
+        memcpy(more, c->addrs, c->n_addrs * sizeof(*more));
+        memcpy(more + c->n_addrs, extra, n * sizeof(*more));
+        struct berth_net_config c2 = *c;
+        c2.addrs = more;
+        c2.n_addrs = c->n_addrs + n;
+        ck_assert_msg(berth_net_filter_update(c, &c2, &err) == 0, "%s", err.msg);
+}
+
 static struct berth_net_config bridged_cfg(const char *host_if, struct berth_ip_addr *addrs, size_t n)
 {
         struct berth_net_config c = {
+            .mac = test_mac(host_if),
             .mode = BERTH_NET_BRIDGED,
             .bridge = "tbr0",
             .host_if = host_if,
@@ -553,6 +581,7 @@ START_TEST(test_bridged)
 
         struct berth_ip_addr extra = ip("10.77.0.12/24");
         ck_assert_msg(berth_net_addr_add(&ca, ga, &extra, &err) == 0, "%s", err.msg);
+        filter_add(&ca, &extra, 1);
         ck_ping(gb, "10.77.0.12", NULL);
         ck_assert_msg(berth_net_addr_del(&ca, ga, &extra, &err) == 0, "%s", err.msg);
         ck_assert(!has_addr(ga, "eth0", "10.77.0.12/24"));
@@ -621,6 +650,7 @@ static struct berth_net_config routed_cfg(const char *host_if, struct berth_ip_a
             .addrs = addrs,
             .n_addrs = n,
             .proxy_if = "tup0",
+            .mac = test_mac(host_if),
         };
         return c;
 }
@@ -683,6 +713,7 @@ static void routed_addr_add_del(int host, int ga, int gb, const struct berth_net
         struct berth_ip_addr extra = ip("10.88.0.12"), extra6 = ip("fd88::12");
         ck_assert_msg(berth_net_addr_add(cb, gb, &extra, &err) == 0, "%s", err.msg);
         ck_assert_msg(berth_net_addr_add(cb, gb, &extra6, &err) == 0, "%s", err.msg);
+        filter_add(cb, (struct berth_ip_addr[]){extra, extra6}, 2);
         ck_assert(has_route(host, AF_INET, "10.88.0.12/32", NULL, "trB") && proxied("10.88.0.12"));
         ck_ping(ga, "10.88.0.12", NULL);
         ck_ping(ga, "fd88::12", NULL);

@@ -2,11 +2,22 @@
  * root). Links, routes and the VPS network modes for real:
  * tests/component/test_netns.c. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "check_main.h"
 #include "berth/netns.h"
+#include "berth/nft.h"
+
+static struct berth_ip_addr ip(const char *s)
+{
+        struct berth_ip_addr a;
+        struct berth_err err = {0};
+        ck_assert_msg(berth_ip_addr_parse(s, &a, &err) == 0, "parse %s: %s", s, err.msg);
+        return a;
+}
 
 START_TEST(test_addr_parse)
 {
@@ -39,6 +50,39 @@ START_TEST(test_addr_parse)
 }
 END_TEST
 
+/* berth/nft.h: host ports, the derived link-local address, and the script
+ * (what a guest is: elements keyed by its interface, no rule of its own). */
+START_TEST(test_nft_pure)
+{
+        struct berth_err err = {0};
+        struct berth_nft_port p;
+        ck_assert_int_eq(berth_nft_port_parse("udp/53", &p, &err), 0);
+        ck_assert(p.proto == IPPROTO_UDP && p.port == 53);
+        ck_assert_int_eq(berth_nft_port_parse("tcp/65535", &p, &err), 0);
+        ck_assert(p.proto == IPPROTO_TCP && p.port == 65535);
+        static const char *const bad[] = {"53", "sctp/53", "tcp/0", "tcp/65536", "tcp/", "tcp/5x", "udp53"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                ck_assert_msg(berth_nft_port_parse(bad[i], &p, &err) == -EINVAL, "%s accepted", bad[i]);
+        const unsigned char mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+        struct berth_ip_addr ll, want = ip("fe80::11:22ff:fe33:4455/64");
+        berth_nft_mac_link_local(mac, &ll);
+        ck_assert(berth_ip_addr_equal(&ll, &want));
+        struct berth_ip_addr addrs[] = {ip("10.77.0.2/16"), ip("fd77::2/64")};
+        struct berth_nft_guest g = {.host_if = "bthx", .host_side = "berth0", .addrs = addrs, .n_addrs = 2};
+        memcpy(g.mac, mac, 6);
+        char *text = berth_nft_guest_script(&g);
+        ck_assert(text);
+        ck_assert(strstr(text, "add element netdev berth macs { \"bthx\" . 02:11:22:33:44:55 }"));
+        ck_assert(strstr(text, "add element netdev berth addr4 { \"bthx\" . 10.77.0.2 }"));
+        ck_assert(strstr(text, "add element netdev berth addr6 { \"bthx\" . fe80::11:22ff:fe33:4455 }"));
+        ck_assert(strstr(
+            text, "add element netdev berth ndtarget { \"bthx\" . 0xfd770000000000000000000000000002 }"));
+        ck_assert(strstr(text, "add element inet berth ifs { \"berth0\" }"));
+        ck_assert(!strstr(text, "add rule netdev berth bthx"));
+        free(text);
+}
+END_TEST
+
 START_TEST(test_ifname_valid)
 {
         ck_assert(berth_ifname_valid("eth0"));
@@ -61,6 +105,7 @@ Suite *test_suite(void)
         TCase *tc = tcase_create("pure");
         tcase_add_test(tc, test_addr_parse);
         tcase_add_test(tc, test_ifname_valid);
+        tcase_add_test(tc, test_nft_pure);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,0 +1,74 @@
+/* Per-VPS network filters through libnftables, in berth's own tables only:
+ *
+ *   table netdev berth   one chain on the ingress hook of every host-side
+ *                        veth end (its "devices"): what a guest may send at
+ *                        all -- its own MAC, ARP for its own IPv4
+ *                        addresses, IPv4/IPv6 from its own addresses (and
+ *                        the link-local address its MAC derives), ND for
+ *                        its own addresses, no router advertisements,
+ *                        redirects or DHCP server replies. The hook sees
+ *                        every frame before the bridge or the IP stack
+ *                        does, in bridged and routed mode alike. The rules
+ *                        are shared; a guest is elements of sets keyed by
+ *                        its interface name (macs, addr4, addr6, ndtarget), so that a
+ *                        start costs the same with 1 or 1000 VPS.
+ *   table inet berth     the host's protection: packets from guest-facing
+ *                        interfaces (set "ifs": the bridges, routed host
+ *                        ends) to the host's own addresses pass only as
+ *                        replies to connections the host opened, ICMP echo,
+ *                        neighbour discovery, and the allowed host ports
+ *                        (set "ports").
+ *
+ * Each change is one nft transaction (libnftables, one batch): a guest's
+ * elements are replaced atomically. Nothing outside these two tables is
+ * read or changed. */
+#ifndef BERTH_NFT_H
+#define BERTH_NFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "berth/err.h"
+#include "berth/netns.h"
+
+/* A port on the host's own addresses that guests may reach. */
+struct berth_nft_port {
+        uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+        uint16_t port;
+};
+
+/* "tcp/53", "udp/53" -> port. */
+int berth_nft_port_parse(const char *s, struct berth_nft_port *out, struct berth_err *err);
+
+struct berth_nft_guest {
+        const char *host_if;   /* host end of the VPS's veth: the hook device and chain name */
+        const char *host_side; /* where its packets to the host arrive: bridge or host_if */
+        unsigned char mac[6];  /* the guest's MAC */
+        const struct berth_ip_addr *addrs;
+        size_t n_addrs;
+        const struct berth_nft_port *ports; /* allowed host ports (replaces the set) */
+        size_t n_ports;
+};
+
+/* The tables and the guest's elements as one nft script (malloc'ed; NULL
+ * when out of memory): for tests and the documentation. */
+char *berth_nft_guest_script(const struct berth_nft_guest *g);
+/* Filters the guest: its elements (replacing old's, when not NULL) and its
+ * interface among the hook's devices, in one transaction; makes the tables
+ * first when they are missing. A host without nf_tables gets -EOPNOTSUPP
+ * with a message saying so. */
+int berth_nft_guest_apply(const struct berth_nft_guest *g, const struct berth_nft_guest *old,
+                          struct berth_err *err);
+/* Removes the guest's elements and, when g->host_side is not NULL, that
+ * entry of the host's "ifs" set (routed host ends; a bridge stays);
+ * idempotent. Its name stays among the hook's devices (nftables 1.0.6
+ * cannot remove one): with no elements, all its frames are dropped. */
+int berth_nft_guest_remove(const struct berth_nft_guest *g, struct berth_err *err);
+/* Lets every frame of host_if pass (a VPS started --no-filter); a no-op
+ * without berth's tables or nf_tables. */
+int berth_nft_guest_open(const char *host_if, struct berth_err *err);
+
+/* The guest's IPv6 link-local address from its MAC (EUI-64). */
+void berth_nft_mac_link_local(const unsigned char mac[6], struct berth_ip_addr *out);
+
+#endif

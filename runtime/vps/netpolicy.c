@@ -1,0 +1,194 @@
+/* What a VPS may own and reach on the network: its MAC, the addresses it
+ * may be given, and the host ports the provider opens to guests. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "berth/cleanup.h"
+#include "berth/nft.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+int vps_mac_parse(const char *s, unsigned char mac[6])
+{
+        unsigned b[6];
+        char end;
+        if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+            strlen(s) != 17)
+                return -EINVAL;
+        unsigned any = 0;
+        for (size_t i = 0; i < 6; i++) {
+                mac[i] = (unsigned char)b[i];
+                any |= b[i];
+        }
+        return (mac[0] & 1) || !any ? -EINVAL : 0; /* multicast bit, or all zero */
+}
+
+void vps_mac_format(const unsigned char mac[6], char out[18])
+{
+        snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+int vps_mac_random(unsigned char mac[6], struct berth_err *err)
+{
+        if (getrandom(mac, 6, 0) != 6)
+                return berth_err_sys(err, errno, "random MAC address");
+        mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+        return 0;
+}
+
+/* Bits plen.. of a are all zero (ones = false) or all one (ones = true). */
+static bool host_bits(const struct berth_ip_addr *a, unsigned plen, bool ones)
+{
+        size_t bits = berth_ip_addr_len(a) * 8;
+        for (size_t i = plen; i < bits; i++) {
+                bool set = a->u.raw[i / 8] & (0x80 >> (i % 8));
+                if (set != ones)
+                        return false;
+        }
+        return true;
+}
+
+static bool same_prefix(const struct berth_ip_addr *a, const struct berth_ip_addr *b, unsigned plen)
+{
+        for (size_t i = 0; i < plen; i++) {
+                unsigned char m = (unsigned char)(0x80 >> (i % 8));
+                if ((a->u.raw[i / 8] & m) != (b->u.raw[i / 8] & m))
+                        return false;
+        }
+        return true;
+}
+
+/* The kind of address that no VPS can own, or NULL. */
+static const char *special(const struct berth_ip_addr *a)
+{
+        if (a->family == AF_INET) {
+                uint32_t h = ntohl(a->u.v4.s_addr);
+                if (h >> 24 == 0)
+                        return "the unspecified address (0.0.0.0/8)";
+                if (h >> 24 == 127)
+                        return "a loopback address";
+                if (h >> 28 == 14)
+                        return "a multicast address";
+                if (h >> 16 == 0xa9fe)
+                        return "a link-local address";
+                if (h == 0xffffffffu)
+                        return "the broadcast address";
+                return NULL;
+        }
+        const struct in6_addr *v = &a->u.v6;
+        if (IN6_IS_ADDR_UNSPECIFIED(v))
+                return "the unspecified address";
+        if (IN6_IS_ADDR_LOOPBACK(v))
+                return "a loopback address";
+        if (IN6_IS_ADDR_MULTICAST(v))
+                return "a multicast address";
+        if (IN6_IS_ADDR_LINKLOCAL(v))
+                return "a link-local address";
+        if (IN6_IS_ADDR_V4MAPPED(v) || IN6_IS_ADDR_V4COMPAT(v))
+                return "an IPv4-mapped address";
+        return NULL;
+}
+
+int vps_addr_check(const struct berth_vps_net *n, const struct berth_ip_addr *a, const char *s,
+                   struct berth_err *err)
+{
+        if (a->prefixlen == 0)
+                return berth_err_set(err, EINVAL, "--ip %s: a /0 is not an address", s);
+        const char *what = special(a);
+        if (what)
+                return berth_err_set(err, EINVAL, "--ip %s: %s cannot be a VPS's", s, what);
+        const struct berth_ip_addr *gw = a->family == AF_INET ? &n->gw4 : &n->gw6;
+        if (gw->family && !memcmp(gw->u.raw, a->u.raw, berth_ip_addr_len(a)))
+                return berth_err_set(err, EINVAL, "--ip %s: that is the gateway address", s);
+        bool bridged = n->mode == BERTH_NET_BRIDGED && gw->family;
+        unsigned plen = bridged ? gw->prefixlen : a->prefixlen;
+        char net[BERTH_IP_ADDR_STRLEN];
+        if (bridged && !same_prefix(a, gw, plen))
+                return berth_err_set(err, EINVAL, "--ip %s: outside the bridge's subnet (gateway %s)", s,
+                                     berth_ip_addr_format(gw, true, net, sizeof(net)));
+        unsigned bits = (unsigned)berth_ip_addr_len(a) * 8;
+        if (plen < bits - 1 && host_bits(a, plen, false))
+                return berth_err_set(err, EINVAL, "--ip %s: the network address of its subnet", s);
+        if (a->family == AF_INET && plen < bits - 1 && host_bits(a, plen, true))
+                return berth_err_set(err, EINVAL, "--ip %s: the broadcast address of its subnet", s);
+        return 0;
+}
+
+int vps_addr_check_others(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
+                          const char *s, struct berth_err *err)
+{
+        _cleanup_strv_ char **names = NULL;
+        int r = berth_vps_list_names(v, &names, err);
+        for (size_t i = 0; r >= 0 && names[i]; i++) {
+                struct berth_vps_config o;
+                struct berth_err ignore = {0};
+                if (!strcmp(names[i], self) || berth_vps_config_load(v, names[i], &o, &ignore) < 0)
+                        continue;
+                for (size_t k = 0; r >= 0 && k < o.net.n_addrs; k++)
+                        if (o.net.addrs[k].family == a->family &&
+                            !memcmp(o.net.addrs[k].u.raw, a->u.raw, berth_ip_addr_len(a)))
+                                r = berth_err_set(err, EEXIST, "--ip %s: address already used by VPS %s", s,
+                                                  names[i]);
+                berth_vps_config_clear(&o);
+        }
+        return r;
+}
+
+static int ports_from_json(json_t *doc, const char *path, struct berth_nft_port **ports, size_t *n,
+                           struct berth_err *err)
+{
+        json_t *a = json_object_get(doc, "host_ports");
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a))
+                return berth_err_set(err, EINVAL, "%s: host_ports: not an array", path);
+        if (!(*ports = calloc(json_array_size(a) + 1, sizeof(**ports))))
+                return berth_err_set(err, ENOMEM, "out of memory");
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e)
+        {
+                if (!json_is_string(e) || berth_nft_port_parse(json_string_value(e), &(*ports)[i], err) < 0)
+                        return berth_err_set(
+                            err, EINVAL, "%s: host_ports[%zu]: not \"tcp/PORT\" or \"udp/PORT\"", path, i);
+                (*n)++;
+        }
+        return 0;
+}
+
+int vps_host_ports_load(struct berth_nft_port **ports, size_t *n, struct berth_err *err)
+{
+        *ports = NULL;
+        *n = 0;
+        char path[4096];
+        _cleanup_json_ json_t *doc = NULL;
+        int r = vps_host_config_load("network.json", path, sizeof(path), &doc, err);
+        if (r < 0 || !doc)
+                return r;
+        r = ports_from_json(doc, path, ports, n, err);
+        if (r < 0) {
+                free(*ports);
+                *ports = NULL;
+                *n = 0;
+        }
+        return r;
+}
+
+int vps_net_config_full(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                        struct berth_net_config *nc, struct berth_nft_port **ports, struct berth_err *err)
+{
+        vps_net_config(v, cfg, nc);
+        *ports = NULL;
+        if (cfg->net.no_filter)
+                return 0;
+        size_t n = 0;
+        int r = vps_host_ports_load(ports, &n, err);
+        nc->host_ports = *ports;
+        nc->n_host_ports = n;
+        return r;
+}
