@@ -114,7 +114,12 @@ static int make_levels(struct cg_hier *h, bool v2, struct berth_err *err)
                 int next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (next < 0)
                         return berth_err_sys(err, errno, "cgroup: open %s/%s", where, comp);
-                if (made && (h->mask & CG_BIT(CG_CPUSET)) && (r = cg_v1_cpuset_init(cur, next, err)) < 0) {
+                /* Every level, not only ours: a level another create just
+                 * made may not have its cpus and mems yet (it copies them
+                 * after its mkdir), and a child copied from it would get
+                 * none (ENOSPC when the init joins). Only an empty file is
+                 * written, so a populated cgroup is never changed. */
+                if ((h->mask & CG_BIT(CG_CPUSET)) && (r = cg_v1_cpuset_init(cur, next, err)) < 0) {
                         close(next);
                         return r;
                 }

@@ -78,7 +78,8 @@ void vps_escape_write(struct vps_escape *e, const void *buf, size_t n, bool fina
         while (n || (final && e->n_carry)) {
                 size_t take = n < sizeof(all) - e->n_carry ? n : sizeof(all) - e->n_carry;
                 memcpy(all, e->carry, e->n_carry);
-                memcpy(all + e->n_carry, in, take);
+                if (take) /* the final call may pass no buffer */
+                        memcpy(all + e->n_carry, in, take);
                 size_t len = e->n_carry + take, off = 0;
                 in += take;
                 n -= take;

@@ -142,6 +142,13 @@ static void exec_rounds(const char *id, int *ran_self)
         for (int i = 0; i < EXEC_ROUNDS; i++) {
                 struct itest_result r;
                 itest_rt(&r, "exec", id, "/bin/attacker", "noop", NULL);
+                /* The attacker runs for ATTACK_SECS: on a slow build (ASan,
+                 * a loaded machine) fewer rounds fit, which is no failure. */
+                if (r.status != 0 && i > 0 && itest_wait_status(id, "stopped", 0)) {
+                        free(r.out);
+                        free(r.err);
+                        break;
+                }
                 ck_assert_msg(r.status == 0, "exec round %d: exit %d (runtime binary overwritten?)\n%s", i,
                               r.status, r.err);
                 free(r.out);
