@@ -2,7 +2,7 @@
 # Network isolation of `berth vps`: each attack a guest can try on its
 # neighbours and on the host, made from inside a real busybox VPS and
 # observed on the victim's side (its ARP cache, routes, received datagrams,
-# the host's neighbour table and listeners). See docs/security-network.md.
+# the host's neighbour table and listeners). See docs/security/network.md.
 #
 # Everything runs inside a network namespace this script makes (it re-execs
 # itself under `unshare --net`): the bridge, veths, routes and berth's
