@@ -335,6 +335,8 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
                 r = idlock;
         if (r >= 0)
                 r = check_others(v, &cfg, err);
+        for (size_t i = 0; r >= 0 && i < cfg.net.n_addrs; i++)
+                r = vps_addr_check_other_dirs(v, &cfg.net.addrs[i], o->ips[i], err);
         if (r >= 0 && berth_vps_path(v, o->name, NULL, dir, sizeof(dir)) < 0)
                 r = berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", o->name);
         if (r >= 0 && mkdir(dir, 0700) < 0)

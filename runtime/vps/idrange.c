@@ -296,3 +296,42 @@ int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_co
         _cleanup_close_ int lock = vps_idrange_lock(err);
         return lock < 0 ? lock : registry_update(v, cfg, false, err);
 }
+
+struct other_dirs {
+        const char *self;
+        char **dirs;
+        size_t n;
+};
+
+static int add_other_dir(const struct reg_entry *e, void *arg)
+{
+        struct other_dirs *o = arg;
+        if (!strcmp(e->dir, o->self))
+                return 0;
+        for (size_t i = 0; i < o->n; i++)
+                if (!strcmp(o->dirs[i], e->dir))
+                        return 0;
+        char **grown = realloc(o->dirs, (o->n + 2) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        o->dirs = grown;
+        if (!(o->dirs[o->n] = strdup(e->dir)))
+                return -ENOMEM;
+        o->dirs[++o->n] = NULL;
+        return 0;
+}
+
+int vps_idrange_other_data_dirs(const struct berth_vps_ctx *v, char ***dirs, struct berth_err *err)
+{
+        char real[PATH_MAX];
+        struct other_dirs o = {.self = realpath(v->data_dir, real) ? real : v->data_dir};
+        int r = registry_each(add_other_dir, &o);
+        if (r >= 0 && !o.dirs && !(o.dirs = calloc(1, sizeof(*o.dirs))))
+                r = -ENOMEM;
+        if (r < 0) {
+                vps_strv_free(o.dirs);
+                return berth_err_sys(err, -r, "id range registry %s", registry_path());
+        }
+        *dirs = o.dirs;
+        return 0;
+}

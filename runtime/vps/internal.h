@@ -92,6 +92,9 @@ int vps_idrange_register(const struct berth_vps_ctx *v, const struct berth_vps_c
                          struct berth_err *err);
 int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                         struct berth_err *err);
+/* The other data directories of this host (those the registry names),
+ * NULL-terminated; free with vps_strv_free. */
+int vps_idrange_other_data_dirs(const struct berth_vps_ctx *v, char ***dirs, struct berth_err *err);
 /* Records cfg's range unless it is already (VPS from before the registry). */
 int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                        struct berth_err *err);
@@ -107,7 +110,12 @@ int vps_mac_random(unsigned char mac[6], struct berth_err *err);
  * subnet); s is the text as given, for the message. */
 int vps_addr_check(const struct berth_vps_net *n, const struct berth_ip_addr *a, const char *s,
                    struct berth_err *err);
-/* -EEXIST naming the other VPS when one of this host has address a. */
+/* -EEXIST naming the other VPS when one of this host has address a:
+ * this data directory's, and (other_dirs) every other data directory the
+ * host's id range registry names (VPS with their own user namespace are
+ * registered there). s is the text as given, for the message. */
+int vps_addr_check_other_dirs(const struct berth_vps_ctx *v, const struct berth_ip_addr *a, const char *s,
+                              struct berth_err *err);
 int vps_addr_check_others(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
                           const char *s, struct berth_err *err);
 /* The host ports guests may reach: "host_ports" of

@@ -119,24 +119,51 @@ int vps_addr_check(const struct berth_vps_net *n, const struct berth_ip_addr *a,
         return 0;
 }
 
-int vps_addr_check_others(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
+/* -EEXIST naming the VPS of data directory v that has address a. */
+static int check_data_dir(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
                           const char *s, struct berth_err *err)
 {
         _cleanup_strv_ char **names = NULL;
-        int r = berth_vps_list_names(v, &names, err);
+        struct berth_err ignore = {0};
+        if (berth_vps_list_names(v, &names, &ignore) < 0)
+                return 0; /* another data directory gone or unreadable: nothing to clash with */
+        int r = 0;
         for (size_t i = 0; r >= 0 && names[i]; i++) {
                 struct berth_vps_config o;
-                struct berth_err ignore = {0};
-                if (!strcmp(names[i], self) || berth_vps_config_load(v, names[i], &o, &ignore) < 0)
+                if ((self && !strcmp(names[i], self)) || berth_vps_config_load(v, names[i], &o, &ignore) < 0)
                         continue;
                 for (size_t k = 0; r >= 0 && k < o.net.n_addrs; k++)
                         if (o.net.addrs[k].family == a->family &&
                             !memcmp(o.net.addrs[k].u.raw, a->u.raw, berth_ip_addr_len(a)))
-                                r = berth_err_set(err, EEXIST, "--ip %s: address already used by VPS %s", s,
-                                                  names[i]);
+                                r = self ? berth_err_set(err, EEXIST,
+                                                         "--ip %s: address already used by VPS %s", s,
+                                                         names[i])
+                                         : berth_err_set(err, EEXIST,
+                                                         "--ip %s: address already used by VPS %s of %s", s,
+                                                         names[i], v->data_dir);
                 berth_vps_config_clear(&o);
         }
         return r;
+}
+
+int vps_addr_check_other_dirs(const struct berth_vps_ctx *v, const struct berth_ip_addr *a, const char *s,
+                              struct berth_err *err)
+{
+        _cleanup_strv_ char **dirs = NULL;
+        int r = vps_idrange_other_data_dirs(v, &dirs, err);
+        for (size_t i = 0; r >= 0 && dirs[i]; i++) {
+                struct berth_vps_ctx other = *v;
+                other.data_dir = dirs[i];
+                r = check_data_dir(&other, NULL, a, s, err);
+        }
+        return r;
+}
+
+int vps_addr_check_others(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
+                          const char *s, struct berth_err *err)
+{
+        int r = check_data_dir(v, self, a, s, err);
+        return r < 0 ? r : vps_addr_check_other_dirs(v, a, s, err);
 }
 
 static int ports_from_json(json_t *doc, const char *path, struct berth_nft_port **ports, size_t *n,

@@ -200,8 +200,12 @@ test_two_datadirs() {
         d1=$tmp/d1 d2=$tmp/d2
         new_datadir "$d1"
         new_datadir "$d2"
-        expect 0 berth_in "$d1" create web1 --template bb
+        expect 0 berth_in "$d1" create web1 --template bb --ip 10.77.0.51
+        # An address is one VPS's on the whole host, whatever its data directory.
+        expect 4 berth_in "$d2" create web1 --template bb --ip 10.77.0.51
+        [ ! -e "$d2/vps/web1" ] || fail "a refused create left $d2/vps/web1"
         expect 0 berth_in "$d2" create web1 --template bb
+        expect 4 berth_in "$d2" set web1 --ip-add 10.77.0.51
         expect 0 berth_in "$d1" start web1
         expect 0 berth_in "$d2" start web1
         if1=$(json_num "$d1/vps/web1/vps.json" host_if)
