@@ -153,10 +153,14 @@ test_ip_live() {
 # attachable; the keeper is the init's parent and ends with it.
 test_console() {
         grep -q 'rcS: booted as a' "$data/vps/a/console.log" || fail "console.log lacks the boot output"
-        out=$( (sleep 1; printf 'typed-in\n'; sleep 1; printf '\035') |
+        # The guest writes while the attach runs: several times, since on a
+        # slow machine (the TCG guest) the attach may connect late.
+        out=$( (sleep 1; printf 'typed-in\n'; sleep 3; printf '\035') |
                 timeout 20 "$bin" --root "$root" vps console a --attach 2>&1 &
-                sleep 0.5
-                berth exec a -- sh -c 'echo written-to-console >/dev/console'
+                for _ in 1 2 3 4 5 6; do
+                        sleep 0.5
+                        berth exec a -- sh -c 'echo written-to-console >/dev/console'
+                done
                 wait)
         echo "$out" | grep -q written-to-console || fail "attach did not show the guest's console output: $out"
         echo "$out" | grep -q typed-in || fail "attach did not reach the guest's terminal: $out"
