@@ -93,7 +93,9 @@ int berth_container_start(const struct berth_ctx *ctx, const char *id, struct be
                 return r;
         berth_trace(ctx, "start '%s': locked, %s, init %d", id, berth_status_name(c.info.status),
                     (int)c.info.st.pid);
-        if (c.info.status != BERTH_STATUS_CREATED) {
+        if (c.info.status == BERTH_STATUS_UNKNOWN) {
+                r = container_damaged_err(&c.info, "start", err);
+        } else if (c.info.status != BERTH_STATUS_CREATED) {
                 r = berth_err_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
                                   berth_status_name(c.info.status));
         } else {

@@ -1,6 +1,8 @@
 /* Loading a container's state and deriving its live status. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -39,18 +41,46 @@ static int open_root(const struct berth_ctx *ctx, const char *id, struct berth_e
         return fd >= 0 ? fd : berth_err_sys(err, errno, "open state root %s", ctx->state_root);
 }
 
-static int load_at(int state_fd, const char *id, struct berth_container_info *info, struct berth_err *err)
+/* A directory whose state.json is missing or unreadable: still being
+ * created (its creator holds the lock), or left by a crash. locked: the
+ * caller holds the lock already. */
+static int load_damaged(int state_fd, const char *id, bool locked, const struct berth_err *why,
+                        struct berth_container_info *info)
+{
+        info->st.id = strdup(id);
+        if (!info->st.id)
+                return -ENOMEM;
+        if (why->code == ENOENT && !locked) {
+                _cleanup_close_ int lock = -EBADF;
+                int r = berth_state_trylock(state_fd, &lock);
+                if (r == 0) {
+                        info->status = BERTH_STATUS_CREATING;
+                        return 0;
+                }
+        }
+        info->status = BERTH_STATUS_UNKNOWN;
+        if (why->code == ENOENT)
+                snprintf(info->damage, sizeof(info->damage),
+                         "no state.json and no create running: its create or delete was interrupted");
+        else
+                snprintf(info->damage, sizeof(info->damage), "state.json is damaged (%s)", why->msg);
+        return 0;
+}
+
+static int load_at(int state_fd, const char *id, bool locked, struct berth_container_info *info,
+                   struct berth_err *err)
 {
         memset(info, 0, sizeof(*info));
-        int r = berth_state_read(state_fd, &info->st, err);
-        if (r == -ENOENT) {
-                /* The directory exists but create has not written the state yet. */
-                info->st.id = strdup(id);
-                info->status = BERTH_STATUS_CREATING;
-                return 0;
+        struct berth_err why = {0};
+        int r = berth_state_read(state_fd, &info->st, &why);
+        if (r == -ENOENT || r == -EINVAL) {
+                r = load_damaged(state_fd, id, locked, &why, info);
+                return r < 0 ? berth_err_sys(err, -r, "container %s", id) : 0;
         }
-        if (r < 0)
+        if (r < 0) {
+                *err = why;
                 return berth_err_wrap(err, "container %s", id);
+        }
         info->status = derive_status(state_fd, &info->st);
         return 0;
 }
@@ -65,7 +95,10 @@ int berth_container_load(const struct berth_ctx *ctx, const char *id, struct ber
         _cleanup_close_ int state_fd = berth_state_dir_open(root_fd, id, err);
         if (state_fd < 0)
                 return state_fd;
-        return load_at(state_fd, id, info, err);
+        int r = load_at(state_fd, id, false, info, err);
+        if (r >= 0 && info->status == BERTH_STATUS_UNKNOWN)
+                berth_warn(ctx, "container %s: %s; `delete --force %s` removes it", id, info->damage, id);
+        return r;
 }
 
 int container_open_locked(const struct berth_ctx *ctx, const char *id, struct container_locked *c,
@@ -79,7 +112,7 @@ int container_open_locked(const struct berth_ctx *ctx, const char *id, struct co
         if (r >= 0)
                 r = c->lock_fd = berth_state_lock(c->state_fd, err);
         if (r >= 0)
-                r = load_at(c->state_fd, id, &c->info, err);
+                r = load_at(c->state_fd, id, true, &c->info, err);
         if (r < 0)
                 container_close_locked(c);
         return r;
@@ -91,6 +124,12 @@ void container_close_locked(struct container_locked *c)
         berth_closep(&c->state_fd);
         berth_closep(&c->root_fd);
         berth_container_info_clear(&c->info);
+}
+
+int container_damaged_err(const struct berth_container_info *info, const char *verb, struct berth_err *err)
+{
+        return berth_err_set(err, EUCLEAN, "cannot %s container %s: %s; `berth delete --force %s` removes it",
+                             verb, info->st.id, info->damage, info->st.id);
 }
 
 void berth_container_info_clear(struct berth_container_info *info)
