@@ -70,8 +70,6 @@ int berth_state_dir_create_locked(int root_fd, const char *id, int *lock_fd, str
         *lock_fd = -EBADF;
         if (!berth_id_valid(id))
                 return berth_err_set(err, EINVAL, "invalid container id %s", id);
-        if (faccessat(root_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-                return berth_err_set(err, EEXIST, "container with id exists: %s", id);
         char tmp[BERTH_ID_MAX + 32];
         snprintf(tmp, sizeof(tmp), ".new.%s.%d", id, (int)getpid());
         if (mkdirat(root_fd, tmp, 0711) < 0)
