@@ -88,7 +88,12 @@ static struct berth_cgroup *damaged_cgroup(int state_fd, const struct berth_stat
                 return NULL;
         }
         buf[n] = '\0';
-        return berth_cgroup_restore(buf, err);
+        /* Written in place before the first cgroup directory: a record cut
+         * short by a crash means there is no cgroup. */
+        struct berth_cgroup *cg = berth_cgroup_restore(buf, err);
+        if (!cg && err->code == EINVAL)
+                berth_err_clear(err);
+        return cg;
 }
 
 /* delete --force of a damaged container: whatever state.json says, the
