@@ -1,9 +1,11 @@
 /* Loading a container's state and deriving its live status. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "berth/cgroup.h"
@@ -24,11 +26,32 @@ static bool cgroup_frozen(const char *dump)
         return frozen;
 }
 
+/* Whether the init still waits for start: until it has the go it holds
+ * exec.fifo (an O_PATH fd); execve closes it. A fifo left behind by a
+ * start killed after it gave the go is no proof of "created". */
+static bool init_holds_fifo(int state_fd, pid_t pid)
+{
+        struct stat fifo, sb;
+        if (fstatat(state_fd, "exec.fifo", &fifo, AT_SYMLINK_NOFOLLOW) < 0)
+                return false;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+        _cleanup_closedir_ DIR *d = opendir(path);
+        if (!d)
+                return true; /* cannot tell: trust the fifo */
+        struct dirent *e;
+        while ((e = readdir(d)))
+                if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &sb, 0) == 0 &&
+                    sb.st_dev == fifo.st_dev && sb.st_ino == fifo.st_ino)
+                        return true;
+        return false;
+}
+
 static enum berth_status derive_status(int state_fd, const struct berth_state *st)
 {
         if (!berth_state_init_alive(st))
                 return BERTH_STATUS_STOPPED;
-        if (faccessat(state_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        if (init_holds_fifo(state_fd, st->pid))
                 return BERTH_STATUS_CREATED;
         return cgroup_frozen(st->cgroup) ? BERTH_STATUS_PAUSED : BERTH_STATUS_RUNNING;
 }

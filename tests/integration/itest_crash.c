@@ -237,6 +237,24 @@ static void force_delete_clean(const char *id, const char *dir, const char *when
         free(r.err);
 }
 
+/* After a killed start, the next natural command is start again: it must
+ * end (succeed, or say the container is no longer created), not wait for
+ * a go the init took already; `state` must then agree with the truth. */
+static void retry_start(const char *id, const char *when)
+{
+        struct itest_result r;
+        struct itest_opts o = ITEST_OPTS_DEFAULT;
+        o.timeout_ms = DELETE_TIMEOUT_MS;
+        const char *argv[] = {"start", id, NULL};
+        itest_rt_opts(&r, &o, argv);
+        ck_assert_msg(r.status != -1, "%s: start again hung", when);
+        const char *st = itest_state_status(id);
+        ck_assert_msg(st && strcmp(st, "created"), "%s: start again (exit %d: %s): state still says %s", when,
+                      r.status, r.err, st ? st : "(failed)");
+        free(r.out);
+        free(r.err);
+}
+
 /* ---- (a) fault injection ------------------------------------------------- */
 
 enum verb { V_CREATE, V_RUN, V_START, V_DELETE };
@@ -309,6 +327,8 @@ static int inject_verb(enum verb v, enum kill_mode mode)
                 step_run(argv, at, mode, &killed);
                 snprintf(when, sizeof(when), "%s killed (%s) at syscall stop %d/%d", verb_names[v],
                          mode == KILL_CLI ? "the CLI" : "every berth process", at, total);
+                if (v == V_START)
+                        retry_start(b.id, when);
                 force_delete_clean(b.id, b.dir, when);
                 covered += killed;
         }
