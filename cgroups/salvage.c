@@ -18,24 +18,44 @@
 
 #define SALVAGE_TIMEOUT_MS 10000
 
-/* SIGKILLs every process in dfd and its sub-cgroups; returns how many. */
-static int kill_tree(int dfd, int depth)
+struct pidset {
+        pid_t *v;
+        size_t n, cap;
+};
+
+static void pidset_add(struct pidset *s, pid_t pid)
 {
-        int n = 0;
+        for (size_t i = 0; i < s->n; i++)
+                if (s->v[i] == pid)
+                        return;
+        if (s->n == s->cap) {
+                size_t cap = s->cap ? 2 * s->cap : 64;
+                pid_t *v = realloc(s->v, cap * sizeof(*v));
+                if (!v)
+                        return;
+                s->v = v;
+                s->cap = cap;
+        }
+        s->v[s->n++] = pid;
+}
+
+/* Collects the processes of dfd and its sub-cgroups, thawing a v1
+ * freezer on the way (frozen tasks cannot act on SIGKILL). */
+static void collect_tree(int dfd, int depth, struct pidset *set)
+{
         _cleanup_free_ pid_t *pids = NULL;
         size_t np = 0;
         if (cg_exists(dfd, "freezer.state"))
                 cg_write(dfd, "freezer.state", "THAWED", "thaw", NULL);
         if (cg_read_pids(dfd, &pids, &np, NULL) >= 0)
                 for (size_t i = 0; i < np; i++)
-                        if (kill(pids[i], SIGKILL) == 0)
-                                n++;
+                        pidset_add(set, pids[i]);
         int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_closedir_ DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
         if (!d) {
                 if (dup_fd >= 0)
                         close(dup_fd);
-                return n;
+                return;
         }
         struct dirent *e;
         while (depth < 32 && (e = readdir(d))) {
@@ -43,9 +63,8 @@ static int kill_tree(int dfd, int depth)
                         continue;
                 _cleanup_close_ int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (sub >= 0)
-                        n += kill_tree(sub, depth + 1);
+                        collect_tree(sub, depth + 1, set);
         }
-        return n;
 }
 
 /* Removes dfd's sub-cgroups, deepest first (they are empty by now). */
@@ -76,36 +95,34 @@ static int64_t now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A killed process leaves cgroup.procs once it is reaped: poll until
- * every hierarchy is empty. */
+/* A killed process leaves cgroup.procs once it is reaped: kill what every
+ * hierarchy lists (a process is counted once however many list it) until
+ * none lists anything. */
 static int kill_all_hiers(struct berth_cgroup *cg, int *n_killed, struct berth_err *err)
 {
         int64_t deadline = now_ms() + SALVAGE_TIMEOUT_MS;
-        int first = -1;
+        *n_killed = -1;
         for (;;) {
-                int n = 0;
-                bool any = false;
+                struct pidset set = {0};
                 for (size_t i = 0; i < cg->n; i++) {
                         _cleanup_close_ int fd = open(cg->h[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if (fd < 0)
-                                continue;
-                        _cleanup_free_ pid_t *pids = NULL;
-                        size_t np = 0;
-                        n += kill_tree(fd, 0);
-                        if (cg_read_pids(fd, &pids, &np, NULL) >= 0 && np)
-                                any = true;
+                        if (fd >= 0)
+                                collect_tree(fd, 0, &set);
                 }
-                if (first < 0)
-                        first = n;
-                if (n == 0 && !any)
-                        break;
+                int alive = 0;
+                for (size_t i = 0; i < set.n; i++)
+                        alive += kill(set.v[i], SIGKILL) == 0;
+                size_t listed = set.n;
+                free(set.v);
+                if (*n_killed < 0)
+                        *n_killed = alive;
+                if (listed == 0)
+                        return 0;
                 if (now_ms() > deadline)
                         return berth_err_set(err, ETIMEDOUT, "cgroup %s: processes still running",
                                              berth_cgroup_path(cg));
                 poll(NULL, 0, 5);
         }
-        *n_killed = first;
-        return 0;
 }
 
 int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed, struct berth_err *err)

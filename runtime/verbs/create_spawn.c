@@ -223,9 +223,15 @@ void job_abort(struct create_job *j)
         /* The init is our child except after a two-stage start. */
         if (j->pid > 0 && waitpid(j->pid, NULL, WNOHANG) == 0)
                 berth_kill_and_reap(&j->pid);
-        if (j->cgroup && berth_cgroup_destroy(j->cgroup, &undo) < 0)
-                berth_warn(ctx, "container '%s': could not remove its cgroup: %s", j->setup.id, undo.msg);
-        berth_err_clear(&undo);
+        if (j->cgroup && berth_cgroup_destroy(j->cgroup, &undo) < 0) {
+                /* The state directory holds the cgroup record: keep it, so
+                 * that delete --force can finish what we could not. */
+                berth_warn(ctx,
+                           "container '%s': could not remove its cgroup: %s; its state directory stays "
+                           "for `berth delete --force %s`",
+                           j->setup.id, undo.msg, j->setup.id);
+                return;
+        }
         if (j->state_fd >= 0 && berth_state_dir_remove(j->root_fd, j->setup.id, &undo) < 0)
                 berth_warn(ctx, "container '%s': could not remove its state directory: %s", j->setup.id,
                            undo.msg);

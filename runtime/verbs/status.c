@@ -118,10 +118,7 @@ int berth_container_load(const struct berth_ctx *ctx, const char *id, struct ber
         _cleanup_close_ int state_fd = berth_state_dir_open(root_fd, id, err);
         if (state_fd < 0)
                 return state_fd;
-        int r = load_at(state_fd, id, false, info, err);
-        if (r >= 0 && info->status == BERTH_STATUS_UNKNOWN)
-                berth_warn(ctx, "container %s: %s; `delete --force %s` removes it", id, info->damage, id);
-        return r;
+        return load_at(state_fd, id, false, info, err);
 }
 
 int container_open_locked(const struct berth_ctx *ctx, const char *id, struct container_locked *c,
@@ -167,6 +164,9 @@ int berth_container_state_json(const struct berth_ctx *ctx, const char *id, char
         int r = berth_container_load(ctx, id, &info, err);
         if (r < 0)
                 return r;
+        if (info.status == BERTH_STATUS_UNKNOWN)
+                berth_warn(ctx, "container %s: %s; `berth delete --force %s` removes it", id, info.damage,
+                           id);
         *json = berth_oci_state_format(&info.st, info.status, true, true);
         berth_container_info_clear(&info);
         return *json ? 0 : berth_err_set(err, ENOMEM, "format state");
