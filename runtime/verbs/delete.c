@@ -115,14 +115,20 @@ static int delete_damaged(const struct berth_ctx *ctx, const struct container_lo
                          killed, killed == 1 ? "" : "es", berth_cgroup_path(cg), removed,
                          removed == 1 ? "y" : "ies");
         berth_cgroup_free(cg);
-        if (r >= 0)
-                r = berth_state_dir_remove(c->root_fd, id, err);
         if (r < 0)
                 return berth_err_wrap(err, "delete container '%s'", id);
-        berth_state_sweep_new(c->root_fd, id);
-        berth_warn(ctx, "container '%s': repaired: %s; %s; state directory removed", id, c->info.damage,
+        berth_warn(ctx, "container '%s': repaired: %s; %s; the state directory goes", id, c->info.damage,
                    what);
-        return 0;
+        /* The poststop hooks still run when the config copy is intact:
+         * they may be what frees the container's network. */
+        struct berth_err spec_err = {0};
+        struct berth_spec *spec = berth_spec_load(c->state_fd, &spec_err);
+        if (!spec)
+                berth_trace(ctx, "delete '%s': no poststop hooks: %s", id, spec_err.msg);
+        r = container_destroy(ctx, c->root_fd, id, NULL, spec, &c->info.st, err);
+        berth_spec_free(spec);
+        berth_state_sweep_new(c->root_fd, id);
+        return r;
 }
 
 /* delete --force of an id with no state directory: a create killed before

@@ -472,6 +472,31 @@ START_TEST(damaged_state_running)
 }
 END_TEST
 
+/* Repairing a damaged container still runs its poststop hooks (they may
+ * free what the container held outside, e.g. its network). */
+START_TEST(damaged_state_runs_poststop)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+        const char *dir = itest_mkdtemp("poststop");
+        char cmd[PATH_MAX + 32], log[PATH_MAX + 16];
+        snprintf(log, sizeof(log), "%s/log", dir);
+        snprintf(cmd, sizeof(cmd), "cat > %s", log);
+        json_t *cfg = itest_spec("probe", "sleep", NULL);
+        itest_push(cfg, "hooks.poststop",
+                   json_pack("{s:s,s:[s,s,s]}", "path", "/bin/sh", "args", "sh", "-c", cmd));
+        itest_bundle_new(&b, "crashhook", cfg);
+        rt_ok("create", "--bundle", b.dir, b.id);
+        rt_ok("start", b.id, NULL, NULL);
+        damage_state(b.id, D_GARBAGE);
+        itest_rt(&r, "delete", "--force", b.id, NULL);
+        itest_assert_status(&r, 0);
+        char *text = itest_read_file(log);
+        ck_assert_msg(strstr(text, b.id), "poststop hook did not run (or got no state): '%s'", text);
+        assert_nothing_left(b.id, b.dir, "repair with a poststop hook");
+}
+END_TEST
+
 /* A state directory whose creator died before it wrote state.json, init
  * waiting on exec.fifo: made by hand from a real create, as a crash after
  * READY leaves it. */
@@ -541,6 +566,7 @@ Suite *test_suite(void)
         itest_add(s, "damaged_state_created", damaged_state_created);
         itest_add(s, "damaged_state_running", damaged_state_running);
         itest_add(s, "creating_with_dead_creator", creating_with_dead_creator);
+        itest_add(s, "damaged_state_runs_poststop", damaged_state_runs_poststop);
         itest_add(s, "create_on_full_root", create_on_full_root);
         itest_add(s, "kill9_create", kill9_create);
         itest_add(s, "kill9_run_detached", kill9_run_detached);
