@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "berth/cleanup.h"
@@ -53,8 +54,16 @@ static int guard_stdio(struct create_job *j, const struct berth_create_opts *o, 
 }
 
 /* A full state root is the common case of ENOSPC on create (a state
- * file, the config copy, the seccomp cache): say where, plainly. job_abort
- * has removed whatever was made. */
+ * file, the config copy, the seccomp cache): say where, plainly. Other
+ * ENOSPC (a v1 cpuset without cpus, a full --pid-file disk, a keyring
+ * quota) keep their own message. Asked before job_abort frees space. */
+static bool state_root_full(const struct berth_ctx *ctx, const struct berth_err *err)
+{
+        struct statvfs vfs;
+        return err->code == ENOSPC && statvfs(ctx->state_root, &vfs) == 0 &&
+               (vfs.f_bavail == 0 || vfs.f_favail == 0);
+}
+
 static int no_space(const struct berth_ctx *ctx, const char *id, struct berth_err *err)
 {
         char inner[BERTH_ERR_MSG_MAX];
@@ -79,8 +88,9 @@ static int job_create(struct create_job *j, const struct berth_create_opts *o, s
         if (r >= 0)
                 r = job_spawn(j, o, err);
         if (r < 0) {
+                bool full = state_root_full(j->setup.ctx, err);
                 job_abort(j);
-                if (err->code == ENOSPC)
+                if (full)
                         return no_space(j->setup.ctx, o->id, err);
                 return berth_err_wrap(err, "create container '%s'", o->id);
         }
