@@ -15,7 +15,7 @@
  * (c) A full state root: create fails with "no space left on <root>" and
  *     leaves nothing.
  *
- * CRASH_POINTS=n sets the injection points per verb and mode (default 30;
+ * CRASH_POINTS=n sets the injection points per verb and mode (default 50;
  * 0 = every syscall stop). */
 #include "harness.h"
 
@@ -303,7 +303,7 @@ static void prepare(enum verb v, struct itest_bundle *b, const char **argv)
 static int points_wanted(void)
 {
         const char *e = getenv("CRASH_POINTS");
-        return e ? atoi(e) : 30;
+        return e ? atoi(e) : 50;
 }
 
 /* One verb in one kill mode: count its stops on a clean run, then kill it
