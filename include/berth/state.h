@@ -74,15 +74,6 @@ int berth_state_trylock(int dir_fd, int *lock_fd);
  * `delete --force` finds the cgroup whatever became of state.json. */
 #define BERTH_STATE_CGROUP_FILE "cgroup.json"
 
-/* Writes <dir>/<name> atomically (<name>.tmp, then rename): a reader, or
- * the next command after a crash, sees the old file or the new one. No
- * fsync: the state root is a tmpfs (/run) that dies with the boot; what a
- * crash of berth itself can leave is only the .tmp, which readers ignore.
- * On a persistent --root a power loss may leave an empty file, but then
- * every container died too, and an empty state.json is handled as
- * damaged (status unknown, repaired by delete --force). */
-int berth_state_write_file(int dir_fd, const char *name, const char *text, size_t len, struct berth_err *err);
-
 /* Opens <root>/<id>; ENOENT becomes "container does not exist: ID". Returns the dir fd. */
 int berth_state_dir_open(int root_fd, const char *id, struct berth_err *err);
 

@@ -24,8 +24,6 @@ int berth_write_pid_file(const char *path, pid_t pid, struct berth_err *err)
         if (write(fd, buf, (size_t)len) != len || rename(tmp, path) < 0) {
                 int e = errno;
                 unlink(tmp);
-                if (e == ENOSPC)
-                        return berth_err_set(err, ENOSPC, "write pid file: no space left on %s", path);
                 return berth_err_sys(err, e, "write pid file %s", path);
         }
         return 0;

@@ -106,7 +106,7 @@ int berth_state_trylock(int dir_fd, int *lock_fd)
 
 int berth_state_sweep_new(int root_fd, const char *id)
 {
-        int dfd = dup(root_fd);
+        int dfd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
                 return -errno;
         _cleanup_closedir_ DIR *d = fdopendir(dfd);
@@ -198,32 +198,23 @@ static int write_all(int fd, const char *buf, size_t len)
         return 0;
 }
 
-int berth_state_write_file(int dir_fd, const char *name, const char *text, size_t len, struct berth_err *err)
-{
-        char tmp[256];
-        if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
-                return berth_err_set(err, ENAMETOOLONG, "write %s", name);
-        _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "write %s", name);
-        int r = write_all(fd, text, len);
-        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
-                r = -errno;
-        if (r < 0) {
-                unlinkat(dir_fd, tmp, 0);
-                return berth_err_sys(err, -r, "write %s", name);
-        }
-        return 0;
-}
-
 int berth_state_write(int dir_fd, const struct berth_state *st, struct berth_err *err)
 {
         _cleanup_free_ char *text = berth_state_format(st);
         if (!text)
                 return berth_err_set(err, ENOMEM, "format state of %s", st->id);
-        /* Write-then-rename so that readers never see a half-written file. */
-        int r = berth_state_write_file(dir_fd, "state.json", text, strlen(text), err);
-        return r < 0 ? berth_err_wrap(err, "state of %s", st->id) : 0;
+        /* Write-then-rename so that readers never see a half-written file.
+         * No fsync: the state root is a tmpfs (/run) and dies with the boot. */
+        _cleanup_close_ int fd =
+            openat(dir_fd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "write state of %s", st->id);
+        int r = write_all(fd, text, strlen(text));
+        if (r < 0)
+                return berth_err_sys(err, -r, "write state of %s", st->id);
+        if (renameat(dir_fd, "state.json.tmp", dir_fd, "state.json") < 0)
+                return berth_err_sys(err, errno, "write state of %s", st->id);
+        return 0;
 }
 
 static char *dup_string(json_t *obj, const char *key)

@@ -153,9 +153,10 @@ START_TEST(remove_with_leftovers)
         struct berth_err err = {0};
         _cleanup_close_ int dir = berth_state_dir_create(root_fd, "rm", &err);
         ck_assert_int_ge(dir, 0);
-        ck_assert_int_eq(berth_state_write_file(dir, "state.json", "{}", 2, &err), 0);
-        ck_assert_int_eq(berth_state_write_file(dir, BERTH_STATE_CGROUP_FILE, "{}", 2, &err), 0);
-        close(openat(dir, "state.json.tmp", O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        static const char *const files[] = {"state.json", BERTH_STATE_CGROUP_FILE, "state.json.tmp",
+                                            "config.json"};
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+                close(openat(dir, files[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
         ck_assert_int_eq(berth_state_dir_remove(root_fd, "rm", &err), 0);
         ck_assert_int_ne(faccessat(root_fd, "rm", F_OK, 0), 0);
 }
