@@ -125,6 +125,34 @@ static int kill_all_hiers(struct berth_cgroup *cg, int *n_killed, struct berth_e
         }
 }
 
+/* The levels of h that exist already (the leaf counts as new: create
+ * makes it or fails). One access() when the parent exists. */
+static int existing_levels(const struct cg_hier *h)
+{
+        _cleanup_free_ char *d = strdup(h->dir);
+        int l = cg_count_levels(h);
+        for (l--; d && l > 0; l--) {
+                char *slash = strrchr(d, '/');
+                if (!slash || (size_t)(slash - d) < h->mount_len)
+                        break;
+                *slash = '\0';
+                if (access(d, F_OK) == 0)
+                        break;
+        }
+        return l > 0 ? l : 0;
+}
+
+char *berth_cgroup_dump_before_create(struct berth_cgroup *cg)
+{
+        /* Only the dump carries the guess: create() finds the truth. */
+        for (size_t i = 0; i < cg->n; i++)
+                cg->h[i].n_existing = existing_levels(&cg->h[i]);
+        char *dump = berth_cgroup_dump(cg);
+        for (size_t i = 0; i < cg->n; i++)
+                cg->h[i].n_existing = -1;
+        return dump;
+}
+
 int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed, struct berth_err *err)
 {
         *n_removed = 0;

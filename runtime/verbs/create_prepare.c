@@ -90,7 +90,7 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
         /* Recorded before any directory exists: whatever happens to this
          * process or to state.json, delete --force finds the cgroup. A
          * record cut short by a crash means no cgroup was made yet. */
-        _cleanup_free_ char *dump = berth_cgroup_dump(j->cgroup);
+        _cleanup_free_ char *dump = berth_cgroup_dump_before_create(j->cgroup);
         int r = dump ? write_new_file(j->state_fd, BERTH_STATE_CGROUP_FILE, dump, strlen(dump), err)
                      : berth_err_set(err, ENOMEM, "cgroup record");
         if (r < 0) {

@@ -497,6 +497,46 @@ START_TEST(damaged_state_runs_poststop)
 }
 END_TEST
 
+/* The record made before create knows which cgroup levels were there:
+ * repairing removes the intermediate level create made, not only the leaf
+ * (and no level that was there before). */
+START_TEST(repair_removes_created_levels)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+        char path[256], mid[200];
+        json_t *cfg = itest_spec("probe", "sleep", NULL);
+        snprintf(mid, sizeof(mid), "%s/crashlvl-mid-%d", itest()->cgparent, (int)getpid());
+        snprintf(path, sizeof(path), "%s/leaf", mid);
+        itest_set(cfg, "linux.cgroupsPath", json_string(path));
+        /* Another container keeps the test's parent cgroup in place. */
+        struct itest_bundle keeper;
+        itest_bundle_new(&keeper, "crashkeep", itest_spec("probe", "sleep", NULL));
+        rt_ok("create", "--bundle", keeper.dir, keeper.id);
+        itest_bundle_new(&b, "crashlvl", cfg);
+        size_t np;
+        char **parents = itest_cgroup_dirs(itest()->cgparent, &np);
+        bool had[64] = {false};
+        for (size_t i = 0; i < np && i < 64; i++)
+                had[i] = access(parents[i], F_OK) == 0;
+        rt_ok("create", "--bundle", b.dir, b.id);
+        rt_ok("start", b.id, NULL, NULL);
+        damage_state(b.id, D_EMPTY);
+        itest_rt(&r, "delete", "--force", b.id, NULL);
+        itest_assert_status(&r, 0);
+        size_t n;
+        char **dirs = itest_cgroup_dirs(mid, &n);
+        for (size_t i = 0; i < n; i++)
+                ck_assert_msg(access(dirs[i], F_OK) != 0, "cgroup level %s made by create left", dirs[i]);
+        for (size_t i = 0; i < np && i < 64; i++)
+                ck_assert_msg(!had[i] || access(parents[i], F_OK) == 0,
+                              "the pre-existing parent %s was removed", parents[i]);
+        assert_nothing_left(b.id, b.dir, "repair with an intermediate level");
+        ck_assert_int_gt(itest_cgroup_nprocs(keeper.id), 0);
+        force_delete_clean(keeper.id, keeper.dir, "the other container");
+}
+END_TEST
+
 /* A state directory whose creator died before it wrote state.json, init
  * waiting on exec.fifo: made by hand from a real create, as a crash after
  * READY leaves it. */
@@ -567,6 +607,7 @@ Suite *test_suite(void)
         itest_add(s, "damaged_state_running", damaged_state_running);
         itest_add(s, "creating_with_dead_creator", creating_with_dead_creator);
         itest_add(s, "damaged_state_runs_poststop", damaged_state_runs_poststop);
+        itest_add(s, "repair_removes_created_levels", repair_removes_created_levels);
         itest_add(s, "create_on_full_root", create_on_full_root);
         itest_add(s, "kill9_create", kill9_create);
         itest_add(s, "kill9_run_detached", kill9_run_detached);
