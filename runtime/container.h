@@ -24,6 +24,7 @@ struct container_setup {
         int fifo_fd;       /* O_PATH of exec.fifo (create), -EBADF for run */
         int fifo_write_fd; /* the init's open write end, once start came */
         int console_sock;  /* connected --console-socket, or -EBADF */
+        int parent_fds[4]; /* the creator's own fds: the init closes them first */
         unsigned preserve_fds;
         const int *stdio; /* replacement fds 0-2, or NULL */
         bool no_pivot;
@@ -116,5 +117,9 @@ struct container_locked {
 int container_open_locked(const struct berth_ctx *ctx, const char *id, struct container_locked *c,
                           struct berth_err *err);
 void container_close_locked(struct container_locked *c);
+
+/* For a container whose status is BERTH_STATUS_UNKNOWN: the error every
+ * verb but `delete --force` gives, naming the damage and the repair. */
+int container_damaged_err(const struct berth_container_info *info, const char *verb, struct berth_err *err);
 
 #endif

@@ -106,8 +106,13 @@ int cmd_list(struct cli *cli, int argc, char **argv)
         struct berth_container_info *infos = calloc((size_t)n + 1, sizeof(*infos));
         size_t m = 0;
         for (int i = 0; infos && i < n; i++)
-                if (berth_container_load(&cli->ctx, ids[i], &infos[m], &err) >= 0)
+                if (berth_container_load(&cli->ctx, ids[i], &infos[m], &err) >= 0) {
+                        if (infos[m].status == BERTH_STATUS_UNKNOWN)
+                                berth_warn(&cli->ctx,
+                                           "container %s: %s; `berth delete --force %s` removes it", ids[i],
+                                           infos[m].damage, ids[i]);
                         m++;
+                }
         if (fmt == LIST_QUIET)
                 for (size_t i = 0; i < m; i++)
                         printf("%s\n", infos[i].st.id);

@@ -111,6 +111,19 @@ const struct berth_cgroup_mount *berth_cgroup_mounts(const struct berth_cgroup *
 char *berth_cgroup_dump(const struct berth_cgroup *cg);
 struct berth_cgroup *berth_cgroup_restore(const char *dump, struct berth_err *err);
 
+/* The dump of a cgroup not created yet, for a record made before create:
+ * it notes which levels of the path exist already in each hierarchy (the
+ * leaf counts as new), so that a repair removes only the container's.
+ * One access() per hierarchy when the parent exists. */
+char *berth_cgroup_dump_before_create(struct berth_cgroup *cg);
+
+/* Repairs what a crash left: SIGKILLs every process in every hierarchy
+ * and sub-cgroup (thawing a v1 freezer), waits until all are gone, and
+ * removes the sub-cgroups and the container's levels (the leaf only when
+ * the dump knows none). *n_killed: processes
+ * killed; *n_removed: hierarchies whose directory was removed. */
+int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed, struct berth_err *err);
+
 /* Signals every process of the container (SIGKILL: cgroup.kill where the
  * kernel has it). */
 int berth_cgroup_kill(struct berth_cgroup *cg, int sig, struct berth_err *err);

@@ -63,6 +63,8 @@ int berth_container_state_json(const struct berth_ctx *ctx, const char *id, char
 struct berth_container_info {
         struct berth_state st;
         enum berth_status status;
+        /* Why the status is BERTH_STATUS_UNKNOWN ("" otherwise). */
+        char damage[256];
 };
 
 /* Loads the state and derives the live status (locks nothing). */

@@ -26,6 +26,9 @@ enum berth_status {
         BERTH_STATUS_RUNNING,
         BERTH_STATUS_PAUSED,
         BERTH_STATUS_STOPPED,
+        /* The state directory is damaged (no, empty, truncated or garbage
+         * state.json, its creator gone): only `delete --force` repairs it. */
+        BERTH_STATUS_UNKNOWN,
 };
 
 struct berth_state {
@@ -50,6 +53,26 @@ int berth_state_root_open(const char *root, struct berth_err *err);
 
 /* Creates <root>/<id> exclusively; fails with EEXIST "container with id exists: ID". Returns the dir fd. */
 int berth_state_dir_create(int root_fd, const char *id, struct berth_err *err);
+
+/* Like berth_state_dir_create, but the directory is made under a
+ * temporary name (.new.<id>.<pid>), locked, then renamed into place: no
+ * one ever sees <id> without a live creator holding its lock or a
+ * state.json in it. *lock_fd gets the held lock (close it once state.json
+ * is written). */
+int berth_state_dir_create_locked(int root_fd, const char *id, int *lock_fd, struct berth_err *err);
+
+/* Removes the empty .new.<id>.* directories a create killed before its
+ * rename left behind (skipping one whose creator still runs). Returns how
+ * many went. */
+int berth_state_sweep_new(int root_fd, const char *id);
+
+/* Tries the container's lock without blocking: 1 when taken (the returned
+ * fd in *lock_fd holds it), 0 when someone else holds it, -errno on error. */
+int berth_state_trylock(int dir_fd, int *lock_fd);
+
+/* The cgroup dump written before any cgroup directory is made, so that
+ * `delete --force` finds the cgroup whatever became of state.json. */
+#define BERTH_STATE_CGROUP_FILE "cgroup.json"
 
 /* Opens <root>/<id>; ENOENT becomes "container does not exist: ID". Returns the dir fd. */
 int berth_state_dir_open(int root_fd, const char *id, struct berth_err *err);

@@ -185,6 +185,9 @@ void container_child_main(struct container_setup *s)
          * /proc/<pid>/exe, mem or fds (CVE-2019-5736). Our final exec is of
          * the trampoline's sealed memfd, never of this binary. */
         prctl(PR_SET_DUMPABLE, 0);
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(s->parent_fds); i++)
+                if (s->parent_fds[i] >= 0)
+                        close(s->parent_fds[i]);
         /* Everything that can fail happens before READY, so that `create`
          * reports it (as runc does), including the privilege drop. */
         if (child_fence_fds(s, &err) < 0 || child_namespaces(s, &pid, &err) < 0 ||

@@ -20,13 +20,21 @@ int berth_state_dir_remove(int root_fd, const char *id, struct berth_err *err)
                 close(dfd);
                 return berth_err_sys(err, errno, "remove state of %s", id);
         }
+        /* state.json first: a delete killed halfway leaves a directory the
+         * next command sees as damaged (no state.json) and repairs; the
+         * cgroup record stays until the directory goes. */
+        if (unlinkat(dfd, "state.json", 0) < 0 && errno != ENOENT)
+                return berth_err_sys(err, errno, "remove state file %s/state.json", id);
         struct dirent *de;
         while ((de = readdir(d))) {
-                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+                    !strcmp(de->d_name, BERTH_STATE_CGROUP_FILE))
                         continue;
                 if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT)
                         return berth_err_sys(err, errno, "remove state file %s/%s", id, de->d_name);
         }
+        if (unlinkat(dfd, BERTH_STATE_CGROUP_FILE, 0) < 0 && errno != ENOENT)
+                return berth_err_sys(err, errno, "remove state file %s/%s", id, BERTH_STATE_CGROUP_FILE);
         if (unlinkat(root_fd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return berth_err_sys(err, errno, "remove state directory of %s", id);
         return 0;
@@ -128,6 +136,8 @@ const char *berth_status_name(enum berth_status s)
                 return "paused";
         case BERTH_STATUS_STOPPED:
                 return "stopped";
+        case BERTH_STATUS_UNKNOWN:
+                return "unknown";
         }
         return "unknown";
 }

@@ -1,5 +1,6 @@
 /* The per-container state directory and its state.json. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -60,6 +61,73 @@ int berth_state_dir_create(int root_fd, const char *id, struct berth_err *err)
         }
         int fd = openat(root_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         return fd >= 0 ? fd : berth_err_sys(err, errno, "open state directory for %s", id);
+}
+
+int berth_state_dir_create_locked(int root_fd, const char *id, int *lock_fd, struct berth_err *err)
+{
+        *lock_fd = -EBADF;
+        if (!berth_id_valid(id))
+                return berth_err_set(err, EINVAL, "invalid container id %s", id);
+        char tmp[BERTH_ID_MAX + 32];
+        snprintf(tmp, sizeof(tmp), ".new.%s.%d", id, (int)getpid());
+        if (mkdirat(root_fd, tmp, 0711) < 0)
+                return berth_err_sys(err, errno, "create state directory for %s", id);
+        int fd = openat(root_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        int lock = fd >= 0 ? berth_state_lock(fd, err) : berth_err_sys(err, errno, "open state directory");
+        if (lock >= 0 && renameat2(root_fd, tmp, root_fd, id, RENAME_NOREPLACE) < 0) {
+                int e = errno;
+                lock = e == EEXIST ? berth_err_set(err, EEXIST, "container with id exists: %s", id)
+                                   : berth_err_sys(err, e, "create state directory for %s", id);
+        }
+        if (lock < 0) {
+                unlinkat(root_fd, tmp, AT_REMOVEDIR);
+                if (fd >= 0)
+                        close(fd);
+                return lock;
+        }
+        *lock_fd = lock;
+        return fd;
+}
+
+int berth_state_trylock(int dir_fd, int *lock_fd)
+{
+        *lock_fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (*lock_fd < 0)
+                return -errno;
+        if (flock(*lock_fd, LOCK_EX | LOCK_NB) == 0)
+                return 1;
+        int e = errno;
+        close(*lock_fd);
+        *lock_fd = -EBADF;
+        return e == EWOULDBLOCK ? 0 : -e;
+}
+
+int berth_state_sweep_new(int root_fd, const char *id)
+{
+        int dfd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_closedir_ DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return -ENOMEM;
+        }
+        rewinddir(d);
+        char prefix[BERTH_ID_MAX + 8];
+        snprintf(prefix, sizeof(prefix), ".new.%s.", id);
+        size_t plen = strlen(prefix);
+        int n = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strncmp(de->d_name, prefix, plen) || strchr(de->d_name + plen, '.'))
+                        continue;
+                _cleanup_close_ int fd = openat(root_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int lock = -EBADF;
+                if (fd >= 0 && berth_state_trylock(fd, &lock) == 1 &&
+                    unlinkat(root_fd, de->d_name, AT_REMOVEDIR) == 0)
+                        n++;
+        }
+        return n;
 }
 
 int berth_state_dir_open(int root_fd, const char *id, struct berth_err *err)

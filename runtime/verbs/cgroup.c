@@ -5,6 +5,7 @@
 
 #include "berth/cgroup.h"
 #include "berth/container.h"
+#include "runtime/container.h"
 
 /* Loads the container, checks it is alive, and restores its cgroup. */
 static struct berth_cgroup *open_live_cgroup(const struct berth_ctx *ctx, const char *id,
@@ -12,6 +13,10 @@ static struct berth_cgroup *open_live_cgroup(const struct berth_ctx *ctx, const 
 {
         if (berth_container_load(ctx, id, info, err) < 0)
                 return NULL;
+        if (info->status == BERTH_STATUS_UNKNOWN) {
+                container_damaged_err(info, "use", err);
+                return NULL;
+        }
         if (info->status == BERTH_STATUS_STOPPED || info->status == BERTH_STATUS_CREATING) {
                 berth_err_set(err, EINVAL, "container %s is not running (%s)", id,
                               berth_status_name(info->status));

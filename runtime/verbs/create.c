@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "berth/cleanup.h"
@@ -27,7 +29,9 @@ static void job_init(struct create_job *j, const struct berth_ctx *ctx, const st
         j->setup.sync_fd = j->setup.fifo_fd = j->setup.fifo_write_fd = j->setup.console_sock = -EBADF;
         for (int t = 0; t < BERTH_NS_COUNT; t++)
                 j->setup.ns_fds[t] = -EBADF;
-        j->root_fd = j->state_fd = j->sync_parent = j->pidfd = -EBADF;
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(j->setup.parent_fds); i++)
+                j->setup.parent_fds[i] = -EBADF;
+        j->root_fd = j->state_fd = j->lock_fd = j->sync_parent = j->pidfd = -EBADF;
         j->run_mode = run_mode;
         stdio_guard_clear(&j->guard);
 }
@@ -49,6 +53,26 @@ static int guard_stdio(struct create_job *j, const struct berth_create_opts *o, 
         return 0;
 }
 
+/* A full state root is the common case of ENOSPC on create (a state
+ * file, the config copy, the seccomp cache): say where, plainly. Other
+ * ENOSPC (a v1 cpuset without cpus, a full --pid-file disk, a keyring
+ * quota) keep their own message. Asked before job_abort frees space. */
+static bool state_root_full(const struct berth_ctx *ctx, const struct berth_err *err)
+{
+        struct statvfs vfs;
+        return err->code == ENOSPC && statvfs(ctx->state_root, &vfs) == 0 &&
+               (vfs.f_bavail == 0 || vfs.f_favail == 0);
+}
+
+static int no_space(const struct berth_ctx *ctx, const char *id, struct berth_err *err)
+{
+        char inner[BERTH_ERR_MSG_MAX];
+        snprintf(inner, sizeof(inner), "%s", err->msg);
+        return berth_err_set(err, ENOSPC,
+                             "create container '%s': no space left on %s (%s); nothing was created", id,
+                             ctx->state_root, inner);
+}
+
 /* Brings the container to "created" (create) or "ready to start" (run). */
 static int job_create(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
 {
@@ -64,7 +88,10 @@ static int job_create(struct create_job *j, const struct berth_create_opts *o, s
         if (r >= 0)
                 r = job_spawn(j, o, err);
         if (r < 0) {
+                bool full = state_root_full(j->setup.ctx, err);
                 job_abort(j);
+                if (full)
+                        return no_space(j->setup.ctx, o->id, err);
                 return berth_err_wrap(err, "create container '%s'", o->id);
         }
         berth_trace(j->setup.ctx, "create '%s': done", o->id);

@@ -16,6 +16,7 @@ struct create_job {
         size_t config_len;
         int root_fd;  /* state root */
         int state_fd; /* <root>/<id>, once created */
+        int lock_fd;  /* its lock, held until state.json is written */
         struct berth_cgroup *cgroup;
         int sync_parent;    /* parent's end */
         pid_t pid;          /* the init (host pid) */

@@ -15,15 +15,33 @@
 #include "runtime/verbs/create_job.h"
 #include "runtime/seccomp/cache.h"
 
+/* A new file in the state directory, written in place: neither needs to
+ * be atomic, because what comes after it tells a complete one from a
+ * partial one (see the callers). */
+static int write_new_file(int dir_fd, const char *name, const char *text, size_t len, struct berth_err *err)
+{
+        _cleanup_close_ int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "write %s in the state directory", name);
+        for (size_t off = 0; off < len;) {
+                ssize_t n = write(fd, text + off, len - off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return berth_err_sys(err, n < 0 ? errno : EIO, "write %s in the state directory",
+                                             name);
+                off += (size_t)n;
+        }
+        return 0;
+}
+
+/* exec, delete (poststop hooks) and update need the config later, even if
+ * the bundle is gone by then. state.json is written after it: a crash
+ * while it is written leaves a directory without state.json, which the
+ * next command repairs. */
 static int write_config_copy(const struct create_job *j, struct berth_err *err)
 {
-        /* exec, delete (poststop hooks) and update need the config later,
-         * even if the bundle is gone by then. */
-        _cleanup_close_ int fd =
-            openat(j->state_fd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, j->config_text, j->config_len) != (ssize_t)j->config_len)
-                return berth_err_sys(err, errno, "save config.json in the state directory");
-        return 0;
+        return write_new_file(j->state_fd, "config.json", j->config_text, j->config_len, err);
 }
 
 /* Which cgroup manager and paths, and why. */
@@ -69,9 +87,20 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
         j->cgroup = berth_cgroup_new(&co, err);
         if (!j->cgroup)
                 return -err->code;
+        /* Recorded before any directory exists: whatever happens to this
+         * process or to state.json, delete --force finds the cgroup. A
+         * record cut short by a crash means no cgroup was made yet. */
+        _cleanup_free_ char *dump = berth_cgroup_dump_before_create(j->cgroup);
+        int r = dump ? write_new_file(j->state_fd, BERTH_STATE_CGROUP_FILE, dump, strlen(dump), err)
+                     : berth_err_set(err, ENOMEM, "cgroup record");
+        if (r < 0) {
+                berth_cgroup_free(j->cgroup);
+                j->cgroup = NULL;
+                return r;
+        }
         /* Only what the clone needs: the v1 hierarchies are made after it,
          * while the init creates its namespaces (job_spawn). */
-        int r = berth_cgroup_create_for_clone(j->cgroup, err);
+        r = berth_cgroup_create_for_clone(j->cgroup, err);
         if (r < 0) {
                 berth_cgroup_free(j->cgroup);
                 j->cgroup = NULL;
@@ -194,7 +223,9 @@ int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct 
         int r = compile_seccomp(j, err);
         if (r < 0)
                 return r;
-        j->state_fd = berth_state_dir_create(j->root_fd, j->setup.id, err);
+        /* Locked until state.json is written: until then a reader tells a
+         * create in progress (locked) from one that died (not locked). */
+        j->state_fd = berth_state_dir_create_locked(j->root_fd, j->setup.id, &j->lock_fd, err);
         if (j->state_fd < 0)
                 return j->state_fd;
         berth_trace(ctx, "state dir %s/%s created", ctx->state_root, j->setup.id);

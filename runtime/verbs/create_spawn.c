@@ -159,6 +159,13 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
             j->setup.cgroup && !j->setup.new_userns && berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED;
         if (j->cgroup)
                 j->setup.cgroup_mounts = berth_cgroup_mounts(j->cgroup, &j->setup.n_cgroup_mounts);
+        /* The init must not keep the creator's end of the sync socket (a
+         * dead creator then means EOF, not a wait forever), nor the state
+         * lock (delete --force would block on it while the init waits for
+         * start), nor the state directories. */
+        int parent_only[] = {j->sync_parent, j->lock_fd, j->state_fd, j->root_fd};
+        _Static_assert(sizeof(parent_only) == sizeof(j->setup.parent_fds), "parent_fds size");
+        memcpy(j->setup.parent_fds, parent_only, sizeof(parent_only));
         pid_t pid = container_clone(&j->setup, cgroup_fd, &j->pidfd, err);
         close(sv[1]);
         stdio_guard_spawned(&j->guard);
@@ -199,6 +206,8 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
         r = berth_state_write(j->state_fd, &j->st, err);
         if (r >= 0)
                 berth_trace(j->setup.ctx, "state written: created, pid %d", (int)j->pid);
+        if (r >= 0) /* the container is complete: other verbs may take it */
+                berth_closep(&j->lock_fd);
         return r < 0 ? r : berth_write_pid_file(o->pid_file, j->pid, err);
 }
 
@@ -214,9 +223,15 @@ void job_abort(struct create_job *j)
         /* The init is our child except after a two-stage start. */
         if (j->pid > 0 && waitpid(j->pid, NULL, WNOHANG) == 0)
                 berth_kill_and_reap(&j->pid);
-        if (j->cgroup && berth_cgroup_destroy(j->cgroup, &undo) < 0)
-                berth_warn(ctx, "container '%s': could not remove its cgroup: %s", j->setup.id, undo.msg);
-        berth_err_clear(&undo);
+        if (j->cgroup && berth_cgroup_destroy(j->cgroup, &undo) < 0) {
+                /* The state directory holds the cgroup record: keep it, so
+                 * that delete --force can finish what we could not. */
+                berth_warn(ctx,
+                           "container '%s': could not remove its cgroup: %s; its state directory stays "
+                           "for `berth delete --force %s`",
+                           j->setup.id, undo.msg, j->setup.id);
+                return;
+        }
         if (j->state_fd >= 0 && berth_state_dir_remove(j->root_fd, j->setup.id, &undo) < 0)
                 berth_warn(ctx, "container '%s': could not remove its state directory: %s", j->setup.id,
                            undo.msg);
@@ -225,7 +240,7 @@ void job_abort(struct create_job *j)
 void job_release(struct create_job *j)
 {
         container_close_ns_fds(&j->setup);
-        int *fds[] = {&j->root_fd, &j->state_fd,      &j->sync_parent,
+        int *fds[] = {&j->root_fd, &j->state_fd,      &j->lock_fd,           &j->sync_parent,
                       &j->pidfd,   &j->setup.fifo_fd, &j->setup.console_sock};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
                 berth_closep(fds[i]);

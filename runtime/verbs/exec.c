@@ -33,6 +33,8 @@ struct exec_job {
 
 static int check_status(const struct berth_container_info *info, struct berth_err *err)
 {
+        if (info->status == BERTH_STATUS_UNKNOWN)
+                return container_damaged_err(info, "exec in", err);
         if (info->status == BERTH_STATUS_RUNNING || info->status == BERTH_STATUS_CREATED)
                 return 0;
         return berth_err_set(err, EINVAL, "cannot exec in a %s container: %s",

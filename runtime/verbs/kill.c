@@ -43,7 +43,9 @@ int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, b
         berth_trace(ctx, "kill '%s': %s, init %d, signal %d to %s", id, berth_status_name(info.status),
                     (int)info.st.pid, sig,
                     all && info.st.cgroup ? "every process (cgroup)" : "the init (pidfd)");
-        if (info.status == BERTH_STATUS_STOPPED || info.status == BERTH_STATUS_CREATING) {
+        if (info.status == BERTH_STATUS_UNKNOWN) {
+                r = container_damaged_err(&info, "kill", err);
+        } else if (info.status == BERTH_STATUS_STOPPED || info.status == BERTH_STATUS_CREATING) {
                 r = berth_err_set(err, EINVAL, "container %s is not running (%s)", id,
                                   berth_status_name(info.status));
         } else if (all && info.st.cgroup) {

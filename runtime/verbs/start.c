@@ -25,6 +25,12 @@ static int wait_for_byte(int fifo, int pidfd, struct berth_err *err)
                 char c;
                 if ((p[0].revents & POLLIN) && read(fifo, &c, 1) == 1)
                         return 0;
+                /* A writer came and went without a byte for us: the init
+                 * took its go from a start that was killed, and has run
+                 * its execve since (which closed the fifo). */
+                if (p[0].revents & (POLLHUP | POLLERR))
+                        return berth_err_set(err, EALREADY,
+                                             "the container was started already (by an interrupted start)");
                 if (p[1].revents)
                         return berth_err_set(err, ESRCH, "container init exited before start");
         }
@@ -57,6 +63,8 @@ static int release_init(const struct berth_ctx *ctx, int state_fd, const struct 
                 return berth_err_sys(err, errno, "open exec fifo");
         berth_trace(ctx, "start '%s': exec.fifo opened (the init %d may go)", st->id, (int)st->pid);
         int r = wait_for_byte(fifo, pidfd, err);
+        if (r == -EALREADY)
+                unlinkat(state_fd, "exec.fifo", 0); /* it is running: say so from now on */
         if (r < 0)
                 return r;
         berth_trace(ctx, "start '%s': the init took the go", st->id);
@@ -93,7 +101,9 @@ int berth_container_start(const struct berth_ctx *ctx, const char *id, struct be
                 return r;
         berth_trace(ctx, "start '%s': locked, %s, init %d", id, berth_status_name(c.info.status),
                     (int)c.info.st.pid);
-        if (c.info.status != BERTH_STATUS_CREATED) {
+        if (c.info.status == BERTH_STATUS_UNKNOWN) {
+                r = container_damaged_err(&c.info, "start", err);
+        } else if (c.info.status != BERTH_STATUS_CREATED) {
                 r = berth_err_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
                                   berth_status_name(c.info.status));
         } else {

@@ -100,6 +100,68 @@ START_TEST(duplicate_and_missing)
 }
 END_TEST
 
+/* create's directory: made under a temporary name, locked, renamed into
+ * place; the lock is visible to others (trylock fails) until closed. */
+START_TEST(locked_create)
+{
+        struct berth_err err = {0};
+        int lock = -1;
+        _cleanup_close_ int dir = berth_state_dir_create_locked(root_fd, "lk", &lock, &err);
+        ck_assert_int_ge(dir, 0);
+        ck_assert_int_ge(lock, 0);
+        ck_assert_int_eq(faccessat(root_fd, "lk", F_OK, 0), 0);
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), ".new.lk.%d", (int)getpid());
+        ck_assert_int_ne(faccessat(root_fd, tmp, F_OK, 0), 0);
+        int other = -1;
+        ck_assert_int_eq(berth_state_trylock(dir, &other), 0);
+        close(lock);
+        ck_assert_int_eq(berth_state_trylock(dir, &other), 1);
+        close(other);
+        int lock2 = -1;
+        ck_assert_int_eq(berth_state_dir_create_locked(root_fd, "lk", &lock2, &err), -EEXIST);
+        ck_assert_int_lt(lock2, 0);
+        ck_assert_ptr_nonnull(strstr(err.msg, "container with id exists: lk"));
+        ck_assert_int_ne(faccessat(root_fd, tmp, F_OK, 0), 0); /* no temporary left */
+}
+END_TEST
+
+/* A create killed between mkdir and rename leaves an empty .new.<id>.<pid>:
+ * swept unless its creator still holds it; another id's stays. */
+START_TEST(sweep_new_dirs)
+{
+        ck_assert_int_eq(mkdirat(root_fd, ".new.sw.1", 0711), 0);
+        ck_assert_int_eq(mkdirat(root_fd, ".new.sw.2", 0711), 0);
+        ck_assert_int_eq(mkdirat(root_fd, ".new.sw.x.3", 0711), 0);
+        _cleanup_close_ int held = openat(root_fd, ".new.sw.2", O_RDONLY | O_DIRECTORY);
+        int lock = -1;
+        ck_assert_int_eq(berth_state_trylock(held, &lock), 1);
+        ck_assert_int_eq(berth_state_sweep_new(root_fd, "sw"), 1);
+        ck_assert_int_ne(faccessat(root_fd, ".new.sw.1", F_OK, 0), 0);
+        ck_assert_int_eq(faccessat(root_fd, ".new.sw.2", F_OK, 0), 0);
+        ck_assert_int_eq(faccessat(root_fd, ".new.sw.x.3", F_OK, 0), 0);
+        close(lock);
+        ck_assert_int_eq(berth_state_sweep_new(root_fd, "sw"), 1);
+        ck_assert_int_eq(unlinkat(root_fd, ".new.sw.x.3", AT_REMOVEDIR), 0);
+}
+END_TEST
+
+/* delete removes state.json first and the cgroup record last, and takes
+ * .tmp leftovers with it. */
+START_TEST(remove_with_leftovers)
+{
+        struct berth_err err = {0};
+        _cleanup_close_ int dir = berth_state_dir_create(root_fd, "rm", &err);
+        ck_assert_int_ge(dir, 0);
+        static const char *const files[] = {"state.json", BERTH_STATE_CGROUP_FILE, "state.json.tmp",
+                                            "config.json"};
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+                close(openat(dir, files[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        ck_assert_int_eq(berth_state_dir_remove(root_fd, "rm", &err), 0);
+        ck_assert_int_ne(faccessat(root_fd, "rm", F_OK, 0), 0);
+}
+END_TEST
+
 START_TEST(bad_state_files)
 {
         static const char *const bad[] = {
@@ -197,6 +259,9 @@ Suite *test_suite(void)
         tcase_add_test(tc, round_trip);
         tcase_add_test(tc, duplicate_and_missing);
         tcase_add_test(tc, bad_state_files);
+        tcase_add_test(tc, locked_create);
+        tcase_add_test(tc, sweep_new_dirs);
+        tcase_add_test(tc, remove_with_leftovers);
         tcase_add_test(tc, list_and_remove);
         tcase_add_test(tc, stat_parsing);
         tcase_add_test(tc, liveness);
