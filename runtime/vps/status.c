@@ -8,7 +8,10 @@
 #include "runtime/vps/internal.h"
 
 /* The whole VPS's usage: its top level where it has one (guest and
- * console keeper, see cgroup.c), else the container's cgroup. */
+ * console keeper, see cgroup.c), else the container's cgroup. Of the
+ * limit hits, memory.events is hierarchical, but pids.events counts a
+ * refused fork only in the forking task's own cgroup (before Linux 6.12):
+ * the guest's, not the top level. */
 static int usage(const struct berth_vps_ctx *v, const char *name, const char *cgroup_dump,
                  struct berth_cgroup_stats *st, struct berth_err *err)
 {
@@ -20,6 +23,9 @@ static int usage(const struct berth_vps_ctx *v, const char *name, const char *cg
         int r = vps_cgroup_top(v, name, cg, &top, err);
         if (r >= 0)
                 r = berth_cgroup_stats(top ? top : cg, st, err);
+        struct berth_cgroup_stats guest = {0};
+        if (r >= 0 && top && (r = berth_cgroup_stats(cg, &guest, err)) >= 0)
+                st->pids.ev_max += guest.pids.ev_max;
         if (r >= 0)
                 vps_trace(v, "VPS %s: usage from %s", name, berth_cgroup_path(top ? top : cg));
         berth_cgroup_free(top);
