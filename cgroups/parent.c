@@ -80,3 +80,14 @@ int berth_cgroup_attach_child(struct berth_cgroup *cg, const char *name, pid_t p
         int r = cg_writef(sub, "cgroup.procs", "cgroup", err, "%d", (int)pid);
         return r < 0 ? berth_err_wrap(err, "move %d into %s/%s", (int)pid, u->path, name) : 0;
 }
+
+int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct berth_err *err)
+{
+        struct cg_hier *u = cg_unified(cg);
+        if (cg->layout != BERTH_CG_UNIFIED || !u)
+                return berth_err_set(err, EOPNOTSUPP, "cgroup: waiting without killing needs cgroup v2");
+        int fd = cg_hier_fd(u, err);
+        if (fd < 0)
+                return fd == -ENOENT ? 0 : fd; /* gone: empty */
+        return cg_wait_events(fd, "populated", 0, timeout_ms, err);
+}

@@ -174,6 +174,7 @@ void berth_cgroup_free(struct berth_cgroup *cg);
  *     berth_cgroup_update(p, resources, err);
  *     berth_cgroup_attach_child(p, "helper", pid, err);   // <parent>/helper
  *     berth_cgroup_stats(p, &st, err);              // container + helper
+ *     berth_cgroup_wait_empty(p, ms, err); // the helper's own end, if it has one
  *     berth_cgroup_destroy(p, err);  // after the container's delete
  *
  * The parent object owns its level exactly when the container's create
@@ -184,6 +185,9 @@ struct berth_cgroup *berth_cgroup_parent(const struct berth_cgroup *cg, struct b
 /* mkdir <cg>/<name> (one path component) unless it exists and moves pid
  * into it. */
 int berth_cgroup_attach_child(struct berth_cgroup *cg, const char *name, pid_t pid, struct berth_err *err);
+/* Waits (cgroup.events, no sleep loop) until no process is left in cg or
+ * below it, killing nothing: 0, or -ETIMEDOUT after timeout_ms. */
+int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct berth_err *err);
 
 /* The container's cgroup path (unified, else the v1 memory one), for display. */
 const char *berth_cgroup_path(const struct berth_cgroup *cg);

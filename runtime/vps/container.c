@@ -57,11 +57,18 @@ static struct berth_cgroup *cgroup_top(const struct berth_vps_ctx *v, const char
 }
 
 /* After the container's delete: the keeper's cgroup and the top level.
- * The keeper ends by itself once it has reaped the init; one that has not
- * yet is killed with whatever else is left below the top level. */
+ * The keeper ends by itself once it has reaped the init and read its last
+ * words; it gets a moment for that, then whatever is left is killed
+ * (after a failed start the keeper still waits for its worker, the
+ * caller: it is killed at the end of the moment). */
+#define KEEPER_GRACE_MS 500
+
 static int remove_top(const struct berth_vps_ctx *v, const char *name, struct berth_cgroup *top,
                       struct berth_err *err)
 {
+        struct berth_err werr = {0};
+        if (berth_cgroup_wait_empty(top, KEEPER_GRACE_MS, &werr) < 0)
+                vps_trace(v, "VPS %s: the console keeper is still there (%s): killed", name, werr.msg);
         int r = berth_cgroup_destroy(top, err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: top cgroup level %s removed", name, berth_cgroup_path(top));
