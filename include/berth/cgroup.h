@@ -177,6 +177,31 @@ int berth_cgroup_destroy(struct berth_cgroup *cg, struct berth_err *err);
 
 void berth_cgroup_free(struct berth_cgroup *cg);
 
+/* Pure cgroup v2 only (EOPNOTSUPP elsewhere). A container's cgroup may be
+ * the root of a tree someone else manages (a guest systemd's, delegated),
+ * where no process of ours may live ("no internal processes"). A helper
+ * that must be charged with the container lives in a sibling cgroup
+ * instead, and the parent level holds the limits that bind both:
+ *
+ *     p = berth_cgroup_parent(cg, err);           // <parent>: the limits
+ *     berth_cgroup_update(p, resources, err);
+ *     berth_cgroup_attach_child(p, "helper", pid, err);   // <parent>/helper
+ *     berth_cgroup_stats(p, &st, err);              // container + helper
+ *     berth_cgroup_wait_empty(p, ms, err); // the helper's own end, if it has one
+ *     berth_cgroup_destroy(p, err);  // after the container's delete
+ *
+ * The parent object owns its level exactly when the container's create
+ * made it: its destroy then kills what is left below it (the helper),
+ * removes the sub-cgroups and the level. EINVAL when the container's
+ * cgroup is right below the hierarchy's root. */
+struct berth_cgroup *berth_cgroup_parent(const struct berth_cgroup *cg, struct berth_err *err);
+/* mkdir <cg>/<name> (one path component) unless it exists and moves pid
+ * into it. */
+int berth_cgroup_attach_child(struct berth_cgroup *cg, const char *name, pid_t pid, struct berth_err *err);
+/* Waits (cgroup.events, no sleep loop) until no process is left in cg or
+ * below it, killing nothing: 0, or -ETIMEDOUT after timeout_ms. */
+int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct berth_err *err);
+
 /* The container's cgroup path (unified, else the v1 memory one), for display. */
 const char *berth_cgroup_path(const struct berth_cgroup *cg);
 enum berth_cgroup_layout berth_cgroup_layout(const struct berth_cgroup *cg);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/cgroup.h"
 #include "berth/container.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
@@ -40,6 +41,40 @@ int vps_container_load(const struct berth_vps_ctx *v, const char *name, struct b
         return 0;
 }
 
+/* The container's top level (cgroup.c), read before the delete takes the
+ * state with it; NULL when it has none or it cannot be told (traced: the
+ * delete then still removes the container's own levels). */
+static struct berth_cgroup *cgroup_top(const struct berth_vps_ctx *v, const char *name, const char *dump)
+{
+        struct berth_err terr = {0};
+        struct berth_cgroup *cg = dump ? berth_cgroup_restore(dump, &terr) : NULL, *top = NULL;
+        if (cg && vps_cgroup_top(v, name, cg, &top, &terr) < 0)
+                top = NULL;
+        if (terr.code)
+                vps_trace(v, "VPS %s: its top cgroup level is unknown: %s", name, terr.msg);
+        berth_cgroup_free(cg);
+        return top;
+}
+
+/* After the container's delete: the keeper's cgroup and the top level.
+ * The keeper ends by itself once it has reaped the init and read its last
+ * words; it gets a moment for that, then whatever is left is killed
+ * (after a failed start the keeper still waits for its worker, the
+ * caller: it is killed at the end of the moment). */
+#define KEEPER_GRACE_MS 500
+
+static int remove_top(const struct berth_vps_ctx *v, const char *name, struct berth_cgroup *top,
+                      struct berth_err *err)
+{
+        struct berth_err werr = {0};
+        if (berth_cgroup_wait_empty(top, KEEPER_GRACE_MS, &werr) < 0)
+                vps_trace(v, "VPS %s: the console keeper is still there (%s): killed", name, werr.msg);
+        int r = berth_cgroup_destroy(top, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: top cgroup level %s removed", name, berth_cgroup_path(top));
+        return r;
+}
+
 int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                           struct berth_err *err)
 {
@@ -52,9 +87,13 @@ int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_
         int lr = berth_container_load(v->ctx, id, &info, &lerr);
         if (lr == 0) {
                 bool mine = ours(v, cfg->name, &info);
+                struct berth_cgroup *top = mine ? cgroup_top(v, cfg->name, info.st.cgroup) : NULL;
                 berth_container_info_clear(&info);
                 if (mine)
                         r = berth_container_delete(v->ctx, id, true, err);
+                if (r >= 0 && top)
+                        r = remove_top(v, cfg->name, top, err);
+                berth_cgroup_free(top);
         } else if (lr != -ENOENT) {
                 /* Unreadable state: let delete report (or clean) it. */
                 r = berth_container_delete(v->ctx, id, true, err);

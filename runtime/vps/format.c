@@ -121,8 +121,11 @@ static int write_config_json(const struct berth_vps_ctx *v, const struct berth_v
                 return r;
         static char *const default_init[] = {"/sbin/init", NULL};
         char *const *init = cfg->init ? cfg->init : t.init ? t.init : default_init;
-        char cgroup[BERTH_VPS_NAME_MAX + 32];
-        berth_vps_cgroup_name(v, cfg->name, cgroup, sizeof(cgroup));
+        char cgroup[BERTH_VPS_NAME_MAX + 48];
+        if ((r = vps_cgroup_path(v, cfg->name, cgroup, sizeof(cgroup))) < 0) {
+                berth_vps_template_clear(&t);
+                return berth_err_sys(err, -r, "cgroupsPath of VPS %s", cfg->name);
+        }
         vps_trace(v, "VPS %s: template %s (%s), init %s, cgroupsPath %s, user namespace %s", cfg->name,
                   cfg->template_name, t.rootfs, init[0], cgroup,
                   cfg->userns.enabled ? "own" : "none (privileged)");

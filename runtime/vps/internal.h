@@ -9,6 +9,8 @@
 #include "berth/nft.h"
 #include "berth/vps.h"
 
+struct berth_cgroup;
+
 /* The trace (--debug) and warnings of a VPS verb, through its berth_ctx. */
 #define vps_trace(v, ...) berth_trace((v)->ctx, __VA_ARGS__)
 #define vps_warn(v, ...)  berth_warn((v)->ctx, __VA_ARGS__)
@@ -59,6 +61,24 @@ typedef int (*vps_boot_fn)(const struct berth_vps_ctx *v, const struct berth_vps
  * boot's result. */
 int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, vps_boot_fn boot,
                      struct berth_err *err);
+
+/* The VPS's cgroups (runtime/vps/cgroup.c: why two levels on cgroup v2).
+ * cgroupsPath of its container: <vps-cgroup>, or <vps-cgroup>/guest on a
+ * pure cgroup-v2 host. */
+int vps_cgroup_path(const struct berth_vps_ctx *v, const char *name, char *out, size_t len);
+/* The top level <vps-cgroup> above the container's cgroup cg: 1 and *top
+ * (the caller frees it), or 0 and NULL when the VPS has none (hybrid host,
+ * a container made before); -errno. */
+int vps_cgroup_top(const struct berth_vps_ctx *v, const char *name, const struct berth_cgroup *cg,
+                   struct berth_cgroup **top, struct berth_err *err);
+/* Charges the console keeper (pid) to the VPS whose container's cgroup is
+ * cgroup_dump: the VPS's cgroups on a hybrid host, <vps-cgroup>/console
+ * under the VPS's limits on a pure v2 one. */
+int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                    const char *cgroup_dump, pid_t keeper, struct berth_err *err);
+/* The running VPS's top level (if it has one) gets res. */
+int vps_cgroup_top_update(const struct berth_vps_ctx *v, const char *name, const struct berth_resources *res,
+                          struct berth_err *err);
 
 /* flock()s the VPS directory (released by closing the fd). */
 int vps_lock(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);

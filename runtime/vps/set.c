@@ -165,6 +165,8 @@ static int apply_limits(const struct berth_vps_ctx *v, const char *name, const s
                 return -err->code;
         char id[BERTH_VPS_ID_MAX];
         int r = berth_container_update(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)), res, err);
+        if (r >= 0)
+                r = vps_cgroup_top_update(v, name, res, err);
         berth_resources_free(res);
         return r;
 }

@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
@@ -85,28 +84,6 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
         return r;
 }
 
-/* The console keeper (our parent: we are its worker) joins the VPS's
- * cgroups, so that its CPU time (a guest writing to /dev/console costs the
- * keeper more than itself) and the page cache of console.log are charged
- * to the VPS's limits, not to the host. On a hybrid or legacy host the
- * limits are the v1 hierarchies and the unified one has no controllers: all
- * are joined. On a pure v2 host the VPS's cgroup is the guest systemd's
- * root, where one process of ours would keep it from enabling controllers
- * for its own subtree (no internal processes): the keeper stays out. */
-static int keeper_join(const char *cgroup_dump, struct berth_err *err)
-{
-        if (!cgroup_dump)
-                return 0;
-        struct berth_cgroup *cg = berth_cgroup_restore(cgroup_dump, err);
-        if (!cg)
-                return -err->code;
-        int r = 0;
-        if (berth_cgroup_layout(cg) != BERTH_CG_UNIFIED && (r = berth_cgroup_attach(cg, getppid(), err)) < 0)
-                berth_err_wrap(err, "move the console keeper into the VPS's cgroup");
-        berth_cgroup_free(cg);
-        return r;
-}
-
 /* Runs in the worker below the console keeper (vps_console.c). */
 static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *console_socket,
                 struct berth_err *err)
@@ -123,7 +100,7 @@ static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cf
                 if (r >= 0 && cfg->userns.enabled)
                         vps_trace(v, "VPS %s: cgroup delegated to the guest's root", cfg->name);
                 if (r >= 0)
-                        r = keeper_join(info.st.cgroup, err);
+                        r = vps_keeper_join(v, cfg, info.st.cgroup, getppid(), err); /* K: our parent */
                 if (r >= 0)
                         r = vps_net_up(v, cfg, info.st.pid, err);
                 berth_container_info_clear(&info);

@@ -2,9 +2,36 @@
 #include <errno.h>
 #include <string.h>
 
+#include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
+
+/* The whole VPS's usage: its top level where it has one (guest and
+ * console keeper, see cgroup.c), else the container's cgroup. Of the
+ * limit hits, memory.events is hierarchical, but pids.events counts a
+ * refused fork only in the forking task's own cgroup (before Linux 6.12):
+ * the guest's, not the top level. */
+static int usage(const struct berth_vps_ctx *v, const char *name, const char *cgroup_dump,
+                 struct berth_cgroup_stats *st, struct berth_err *err)
+{
+        if (!cgroup_dump)
+                return berth_err_set(err, ENOENT, "the container has no cgroup");
+        struct berth_cgroup *cg = berth_cgroup_restore(cgroup_dump, err), *top = NULL;
+        if (!cg)
+                return -err->code;
+        int r = vps_cgroup_top(v, name, cg, &top, err);
+        if (r >= 0)
+                r = berth_cgroup_stats(top ? top : cg, st, err);
+        struct berth_cgroup_stats guest = {0};
+        if (r >= 0 && top && (r = berth_cgroup_stats(cg, &guest, err)) >= 0)
+                st->pids.ev_max += guest.pids.ev_max;
+        if (r >= 0)
+                vps_trace(v, "VPS %s: usage from %s", name, berth_cgroup_path(top ? top : cg));
+        berth_cgroup_free(top);
+        berth_cgroup_free(cg);
+        return r;
+}
 
 int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
                          struct berth_err *err)
@@ -21,16 +48,12 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
         st->running = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
         vps_trace(v, "VPS %s: container %s, init %d", name, berth_status_name(info.status), (int)info.st.pid);
         st->pid = st->running ? info.st.pid : 0;
-        berth_container_info_clear(&info);
-        if (!st->running)
-                return 0;
-        char id[BERTH_VPS_ID_MAX];
         struct berth_err serr = {0};
         /* Usage is a bonus: a VPS whose cgroup cannot be read is still running. */
-        st->has_stats = berth_container_stats(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)),
-                                              &st->stats, &serr) >= 0;
-        if (!st->has_stats)
+        st->has_stats = st->running && usage(v, name, info.st.cgroup, &st->stats, &serr) >= 0;
+        if (st->running && !st->has_stats)
                 vps_trace(v, "VPS %s: usage unavailable: %s", name, serr.msg);
+        berth_container_info_clear(&info);
         return 0;
 }
 

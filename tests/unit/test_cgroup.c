@@ -495,6 +495,47 @@ START_TEST(dump_restore)
 }
 END_TEST
 
+/* The level above a container (pure v2): its path, and whether it is the
+ * container's own (made by its create) or was there before. */
+START_TEST(parent_level)
+{
+        struct berth_err err = {0};
+        struct cg_hier u = {.unified = true,
+                            .name = "unified",
+                            .path = "/own/berth-vps-a/guest",
+                            .dir = "/sys/fs/cgroup/own/berth-vps-a/guest",
+                            .mount_len = 14,
+                            .n_existing = 1, /* /own existed: both levels below are the create's */
+                            .fd = -EBADF};
+        struct berth_cgroup cg = {.layout = BERTH_CG_UNIFIED, .id = "vps-a", .h = &u, .n = 1};
+        struct berth_cgroup *p = berth_cgroup_parent(&cg, &err);
+        ck_assert_msg(p != NULL, "%s", err.msg);
+        ck_assert_int_eq(berth_cgroup_layout(p), BERTH_CG_UNIFIED);
+        ck_assert_str_eq(berth_cgroup_path(p), "/own/berth-vps-a");
+        ck_assert_str_eq(p->h[0].dir, "/sys/fs/cgroup/own/berth-vps-a");
+        ck_assert_int_eq(p->h[0].n_existing, 1);
+        berth_cgroup_free(p);
+        /* The parent existed before the create: never the parent object's to remove. */
+        u.n_existing = 2;
+        p = berth_cgroup_parent(&cg, &err);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(p->h[0].n_existing, -1);
+        berth_cgroup_free(p);
+        /* Right below the root: the parent is the hierarchy's root, not ours. */
+        u.path = "/guest";
+        u.dir = "/sys/fs/cgroup/guest";
+        ck_assert_ptr_null(berth_cgroup_parent(&cg, &err));
+        ck_assert_int_eq(err.code, EINVAL);
+        ck_assert_int_eq(berth_cgroup_attach_child(&cg, "a/b", 1, &err), -EINVAL);
+        ck_assert_int_eq(berth_cgroup_attach_child(&cg, "..", 1, &err), -EINVAL);
+        /* Hybrid: the limits are v1, there is no parent level to keep. */
+        cg.layout = BERTH_CG_HYBRID;
+        ck_assert_ptr_null(berth_cgroup_parent(&cg, &err));
+        ck_assert_int_eq(err.code, EOPNOTSUPP);
+        ck_assert_int_eq(berth_cgroup_attach_child(&cg, "console", 1, &err), -EOPNOTSUPP);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = suite_create("cgroup");
@@ -512,6 +553,7 @@ Suite *test_suite(void)
         tcase_add_test(tc, needed_v1);
         tcase_add_test(tc, stat_parsers);
         tcase_add_test(tc, dump_restore);
+        tcase_add_test(tc, parent_level);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -18,7 +18,11 @@
 #                  bad values named, a warning without memory/pids limit
 #   io_uring       refused inside the guest by default, allowed by the switch
 #   keeper         the console keeper runs in the VPS's cgroups; console.log
-#                  stays capped
+#                  stays capped. Pure cgroup v2: the guest in <vps>/guest
+#                  (its cgroup root, delegation works), the keeper in
+#                  <vps>/console, the limits on both levels (set live too),
+#                  and a guest at --cpus 0.1 writing to /dev/console keeps
+#                  guest + keeper within the quota
 #
 # Runs inside a network namespace it makes (re-exec under `unshare --net`).
 # usage: vps_guest_test.sh BERTH PROBE [TEST...]   (PROBE: the static
@@ -338,6 +342,61 @@ test_io_uring() {
         expect 0 berth destroy --force iu
 }
 
+cpu_usec() { # cpu_usec CGROUP-DIR: usage_usec of its cpu.stat
+        awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"
+}
+
+now_usec() {
+        echo $(($(date +%s%N) / 1000))
+}
+
+# Pure cgroup v2: where the guest and the keeper are, the limits of both
+# levels, what the guest sees, and the CPU of guest + keeper under the quota.
+keeper_v2() { # keeper_v2 NAME INIT KEEPER
+        g=$(sed -n 's/^0:://p' "/proc/$2/cgroup")
+        case $g in
+        */guest) ;;
+        *) fail "the VPS's init is in cgroup $g, not <vps>/guest" && return ;;
+        esac
+        top=${g%/guest} dir=/sys/fs/cgroup${g%/guest}
+        kg=$(sed -n 's/^0:://p' "/proc/$3/cgroup")
+        [ "$kg" = "$top/console" ] || fail "the keeper is in cgroup $kg, not $top/console"
+        for lv in "$dir" "$dir/guest"; do
+                [ "$(cat "$lv/memory.max")" = 268435456 ] || fail "memory.max of $lv: $(cat "$lv/memory.max")"
+                [ "$(cat "$lv/pids.max")" = 100 ] || fail "pids.max of $lv: $(cat "$lv/pids.max")"
+        done
+        out=$(berth exec "$1" -- cat /proc/self/cgroup)
+        [ "$out" = "0::/" ] || fail "the guest does not see its cgroup as its root: $out"
+        # What a guest systemd does: its processes into a leaf, controllers
+        # for its subtree (refused if a process of ours were at its root).
+        out=$(berth exec "$1" -- sh -c 'cd /sys/fs/cgroup && mkdir init &&
+                for p in $(cat cgroup.procs); do echo "$p" >init/cgroup.procs 2>/dev/null; done
+                echo "+memory +pids" >cgroup.subtree_control && cat cgroup.subtree_control' 2>&1)
+        case $out in
+        *memory*pids*) ;;
+        *) fail "the guest cannot enable controllers for its own subtree: $out" ;;
+        esac
+        expect 0 berth set "$1" --cpus 0.1
+        for lv in "$dir" "$dir/guest"; do
+                q=$(cut -d' ' -f1 "$lv/cpu.max")
+                [ "$q" = 10000 ] || fail "cpu.max of $lv after set --cpus 0.1: $(cat "$lv/cpu.max")"
+        done
+        u0=$(cpu_usec "$dir") c0=$(cpu_usec "$dir/console") w0=$(now_usec)
+        berth exec "$1" -- sh -c 'timeout 6 yes 0123456789abcdef0123456789abcdef >/dev/console'
+        u1=$(cpu_usec "$dir") c1=$(cpu_usec "$dir/console") w1=$(now_usec)
+        wall=$((w1 - w0)) used=$((u1 - u0)) kept=$((c1 - c0))
+        echo "keeper: VPS $used us of CPU in $wall us at --cpus 0.1, of which the keeper $kept us"
+        [ "$kept" -gt 0 ] || fail "the keeper's cgroup used no CPU while the guest wrote to its console"
+        # 10% with slack: 12% plus one period and a bit.
+        [ "$used" -le $((wall / 10 + wall / 50 + 200000)) ] ||
+                fail "guest + keeper used $used us of CPU in $wall us at --cpus 0.1"
+        # `vps status` reports the whole VPS (read after u1: at least that;
+        # the guest's level alone is about the keeper's share less).
+        ns=$(berth status "$1" --json | json_field cpu_ns)
+        [ -n "$ns" ] && [ $((ns / 1000)) -ge "$u1" ] ||
+                fail "vps status: cpu_ns $ns, the VPS's cgroup had $u1 us before"
+}
+
 test_keeper() {
         expect 0 berth create kc --template bb --memory 256M --pids 100 --cpus 1
         expect 0 berth start kc
@@ -354,6 +413,8 @@ test_keeper() {
         sleep 1
         s=$(stat -c %s "$data/vps/kc/console.log")
         [ "$s" -le $((1048576 + 65536)) ] || fail "console.log grew to $s bytes"
+        dir=""
+        [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && keeper_v2 kc "$p" "$k"
         expect 0 berth stop kc --timeout 10
         # Gone (or a zombie waiting for whoever adopted it), not running on.
         for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -362,6 +423,7 @@ test_keeper() {
                 sleep 0.5
         done
         [ -z "$st" ] || [ "$st" = Z ] || fail "the keeper outlived its VPS (state $st)"
+        [ -z "$dir" ] || [ ! -d "$dir" ] || fail "the VPS's cgroup $dir outlived the stop: $(ls "$dir")"
         expect 0 berth destroy kc
 }
 

@@ -1,0 +1,131 @@
+/* The VPS's cgroups and where its console keeper is charged.
+ *
+ * The keeper (console.c) costs CPU when the guest writes to /dev/console
+ * (more than the guest itself) and memory for the page cache of
+ * console.log: both must count against the VPS's limits, not the host's.
+ *
+ * Hybrid or legacy host: the limits are the v1 hierarchies, the unified
+ * one has no controllers. The container's cgroupsPath is <vps-cgroup> and
+ * the keeper joins it in every hierarchy.
+ *
+ * Pure cgroup-v2 host: the VPS's cgroup is the guest's cgroup namespace
+ * root, delegated to its systemd, where a process of ours would keep it
+ * from enabling controllers for its own subtree (no internal processes).
+ * So the VPS gets two levels:
+ *
+ *     <vps-cgroup>            the VPS's limits: guest + keeper together
+ *     <vps-cgroup>/guest      the container (cgroupsPath), its own limits
+ *                             too, so the guest sees the same values as
+ *                             before; the guest's cgroup root
+ *     <vps-cgroup>/console    the keeper
+ *
+ * `vps set` writes both levels, `vps status` reads the top one, and the
+ * cleanup after the container's delete (which removes guest but not the
+ * top level while console is below it) removes the top level. A VPS whose
+ * container was made before (cgroupsPath <vps-cgroup>) has no top level:
+ * its keeper stays outside, as then. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berth/cgroup.h"
+#include "berth/vps.h"
+#include "runtime/vps/internal.h"
+
+#define GUEST_CGROUP   "guest"
+#define CONSOLE_CGROUP "console"
+
+static bool host_unified(void)
+{
+        enum berth_cgroup_layout l;
+        struct berth_err ignore = {0};
+        return berth_cgroup_detect_layout(&l, &ignore) == 0 && l == BERTH_CG_UNIFIED;
+}
+
+int vps_cgroup_path(const struct berth_vps_ctx *v, const char *name, char *out, size_t len)
+{
+        char top[BERTH_VPS_NAME_MAX + 32];
+        berth_vps_cgroup_name(v, name, top, sizeof(top));
+        int n =
+            host_unified() ? snprintf(out, len, "%s/%s", top, GUEST_CGROUP) : snprintf(out, len, "%s", top);
+        return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int vps_cgroup_top(const struct berth_vps_ctx *v, const char *name, const struct berth_cgroup *cg,
+                   struct berth_cgroup **top, struct berth_err *err)
+{
+        char want[BERTH_VPS_NAME_MAX + 48] = "/";
+        berth_vps_cgroup_name(v, name, want + 1, sizeof(want) - 1);
+        strncat(want, "/" GUEST_CGROUP, sizeof(want) - strlen(want) - 1);
+        const char *path = berth_cgroup_path(cg);
+        size_t pl = path ? strlen(path) : 0, wl = strlen(want);
+        *top = NULL;
+        if (berth_cgroup_layout(cg) != BERTH_CG_UNIFIED || pl < wl || strcmp(path + pl - wl, want) != 0)
+                return 0;
+        *top = berth_cgroup_parent(cg, err);
+        return *top ? 1 : -err->code;
+}
+
+/* The VPS's limits on its top level, then the keeper into its console
+ * cgroup below. */
+static int keeper_join_top(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                           struct berth_cgroup *top, pid_t keeper, struct berth_err *err)
+{
+        struct berth_resources *res = berth_vps_resources(&cfg->limits, err);
+        if (!res)
+                return -err->code;
+        int r = berth_cgroup_update(top, res, err);
+        berth_resources_free(res);
+        if (r >= 0)
+                r = berth_cgroup_attach_child(top, CONSOLE_CGROUP, keeper, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: limits on %s; console keeper %d in %s/" CONSOLE_CGROUP, cfg->name,
+                          berth_cgroup_path(top), (int)keeper, berth_cgroup_path(top));
+        return r;
+}
+
+int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                    const char *cgroup_dump, pid_t keeper, struct berth_err *err)
+{
+        if (!cgroup_dump)
+                return 0;
+        struct berth_cgroup *cg = berth_cgroup_restore(cgroup_dump, err);
+        if (!cg)
+                return -err->code;
+        int r = 0;
+        if (berth_cgroup_layout(cg) != BERTH_CG_UNIFIED) {
+                r = berth_cgroup_attach(cg, keeper, err);
+                if (r >= 0)
+                        vps_trace(v, "VPS %s: console keeper %d in the VPS's cgroups", cfg->name,
+                                  (int)keeper);
+        } else {
+                struct berth_cgroup *top;
+                r = vps_cgroup_top(v, cfg->name, cg, &top, err);
+                if (r > 0)
+                        r = keeper_join_top(v, cfg, top, keeper, err);
+                berth_cgroup_free(top);
+        }
+        berth_cgroup_free(cg);
+        return r < 0 ? berth_err_wrap(err, "move the console keeper into the VPS's cgroup") : 0;
+}
+
+int vps_cgroup_top_update(const struct berth_vps_ctx *v, const char *name, const struct berth_resources *res,
+                          struct berth_err *err)
+{
+        struct berth_container_info info;
+        int r = vps_container_load(v, name, &info, err);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        struct berth_cgroup *cg = info.st.cgroup ? berth_cgroup_restore(info.st.cgroup, err) : NULL,
+                            *top = NULL;
+        r = info.st.cgroup && !cg ? -err->code : 0;
+        berth_container_info_clear(&info);
+        if (cg)
+                r = vps_cgroup_top(v, name, cg, &top, err);
+        if (r > 0 && (r = berth_cgroup_update(top, res, err)) >= 0)
+                vps_trace(v, "VPS %s: limits updated on %s too", name, berth_cgroup_path(top));
+        berth_cgroup_free(top);
+        berth_cgroup_free(cg);
+        return r < 0 ? r : 0;
+}
