@@ -109,23 +109,3 @@ int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config
         berth_cgroup_free(cg);
         return r < 0 ? berth_err_wrap(err, "move the console keeper into the VPS's cgroup") : 0;
 }
-
-int vps_cgroup_top_update(const struct berth_vps_ctx *v, const char *name, const struct berth_resources *res,
-                          struct berth_err *err)
-{
-        struct berth_container_info info;
-        int r = vps_container_load(v, name, &info, err);
-        if (r < 0)
-                return r == -ENOENT ? 0 : r;
-        struct berth_cgroup *cg = info.st.cgroup ? berth_cgroup_restore(info.st.cgroup, err) : NULL,
-                            *top = NULL;
-        r = info.st.cgroup && !cg ? -err->code : 0;
-        berth_container_info_clear(&info);
-        if (cg)
-                r = vps_cgroup_top(v, name, cg, &top, err);
-        if (r > 0 && (r = berth_cgroup_update(top, res, err)) >= 0)
-                vps_trace(v, "VPS %s: limits updated on %s too", name, berth_cgroup_path(top));
-        berth_cgroup_free(top);
-        berth_cgroup_free(cg);
-        return r < 0 ? r : 0;
-}

@@ -18,17 +18,6 @@ static int set_new(json_t *o, const char *key, json_t *v)
         return v ? json_object_set_new(o, key, v) : -1;
 }
 
-json_t *vps_strv_json(const char *const *v, size_t n)
-{
-        json_t *a = json_array();
-        for (size_t i = 0; a && v && i < n && v[i]; i++)
-                if (json_array_append_new(a, json_string(v[i])) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
-}
-
 static json_t *limits_json(const struct berth_vps_limits *l)
 {
         json_t *o = json_object();

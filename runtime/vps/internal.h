@@ -76,9 +76,6 @@ int vps_cgroup_top(const struct berth_vps_ctx *v, const char *name, const struct
  * under the VPS's limits on a pure v2 one. */
 int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                     const char *cgroup_dump, pid_t keeper, struct berth_err *err);
-/* The running VPS's top level (if it has one) gets res. */
-int vps_cgroup_top_update(const struct berth_vps_ctx *v, const char *name, const struct berth_resources *res,
-                          struct berth_err *err);
 
 /* flock()s the VPS directory (released by closing the fd). */
 int vps_lock(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);

@@ -1,5 +1,5 @@
-/* What a VPS may own and reach on the network: its MAC, the addresses it
- * may be given, and the host ports the provider opens to guests. */
+/* What a VPS may own and reach on the network: the addresses it may be
+ * given, and the host ports the provider opens to guests. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -12,34 +12,6 @@
 #include "berth/nft.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
-
-int vps_mac_parse(const char *s, unsigned char mac[6])
-{
-        unsigned b[6];
-        char end;
-        if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
-            strlen(s) != 17)
-                return -EINVAL;
-        unsigned any = 0;
-        for (size_t i = 0; i < 6; i++) {
-                mac[i] = (unsigned char)b[i];
-                any |= b[i];
-        }
-        return (mac[0] & 1) || !any ? -EINVAL : 0; /* multicast bit, or all zero */
-}
-
-void vps_mac_format(const unsigned char mac[6], char out[18])
-{
-        snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}
-
-int vps_mac_random(unsigned char mac[6], struct berth_err *err)
-{
-        if (getrandom(mac, 6, 0) != 6)
-                return berth_err_sys(err, errno, "random MAC address");
-        mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
-        return 0;
-}
 
 /* Bits plen.. of a are all zero (ones = false) or all one (ones = true). */
 static bool host_bits(const struct berth_ip_addr *a, unsigned plen, bool ones)
@@ -203,19 +175,5 @@ int vps_host_ports_load(struct berth_nft_port **ports, size_t *n, struct berth_e
                 *ports = NULL;
                 *n = 0;
         }
-        return r;
-}
-
-int vps_net_config_full(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                        struct berth_net_config *nc, struct berth_nft_port **ports, struct berth_err *err)
-{
-        vps_net_config(v, cfg, nc);
-        *ports = NULL;
-        if (cfg->net.no_filter)
-                return 0;
-        size_t n = 0;
-        int r = vps_host_ports_load(ports, &n, err);
-        nc->host_ports = *ports;
-        nc->n_host_ports = n;
         return r;
 }

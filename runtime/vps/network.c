@@ -65,3 +65,17 @@ int vps_net_down(const struct berth_vps_ctx *v, const struct berth_vps_config *c
 {
         return vps_net_down_flags(v, cfg, BERTH_NET_TEARDOWN_BRIDGE, err);
 }
+
+int vps_net_config_full(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                        struct berth_net_config *nc, struct berth_nft_port **ports, struct berth_err *err)
+{
+        vps_net_config(v, cfg, nc);
+        *ports = NULL;
+        if (cfg->net.no_filter)
+                return 0;
+        size_t n = 0;
+        int r = vps_host_ports_load(ports, &n, err);
+        nc->host_ports = *ports;
+        nc->n_host_ports = n;
+        return r;
+}

@@ -157,6 +157,27 @@ static int apply_filter(const struct berth_vps_ctx *v, const struct berth_vps_co
         return netns < 0 ? netns : berth_net_set_mac(&oc, &nc, netns, err);
 }
 
+/* The running VPS's top level (if it has one) gets res too. */
+static int cgroup_top_update(const struct berth_vps_ctx *v, const char *name,
+                             const struct berth_resources *res, struct berth_err *err)
+{
+        struct berth_container_info info;
+        int r = vps_container_load(v, name, &info, err);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        struct berth_cgroup *cg = info.st.cgroup ? berth_cgroup_restore(info.st.cgroup, err) : NULL,
+                            *top = NULL;
+        r = info.st.cgroup && !cg ? -err->code : 0;
+        berth_container_info_clear(&info);
+        if (cg)
+                r = vps_cgroup_top(v, name, cg, &top, err);
+        if (r > 0 && (r = berth_cgroup_update(top, res, err)) >= 0)
+                vps_trace(v, "VPS %s: limits updated on %s too", name, berth_cgroup_path(top));
+        berth_cgroup_free(top);
+        berth_cgroup_free(cg);
+        return r < 0 ? r : 0;
+}
+
 static int apply_limits(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_limits *l,
                         struct berth_err *err)
 {
@@ -166,7 +187,7 @@ static int apply_limits(const struct berth_vps_ctx *v, const char *name, const s
         char id[BERTH_VPS_ID_MAX];
         int r = berth_container_update(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)), res, err);
         if (r >= 0)
-                r = vps_cgroup_top_update(v, name, res, err);
+                r = cgroup_top_update(v, name, res, err);
         berth_resources_free(res);
         return r;
 }
