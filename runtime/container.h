@@ -68,7 +68,7 @@ void container_defer_namespaces(struct container_setup *s);
 
 /* clone3 with a pidfd, into cgroup_fd when >= 0 (CLONE_INTO_CGROUP).
  * Returns 0 in the child, like fork. */
-pid_t berth_clone3(uint64_t flags, int cgroup_fd, int *pidfd);
+pid_t clone3_pidfd(uint64_t flags, int cgroup_fd, int *pidfd);
 
 /* Clones the container init with s->clone_flags into `cgroup_fd` (or no
  * cgroup when < 0). Returns the pid in the parent; never returns in the child. */
@@ -81,8 +81,8 @@ __attribute__((noreturn)) void container_child_main(struct container_setup *s);
  * console socket and makes the slave the process's controlling tty/stdio. */
 int container_setup_terminal(struct container_setup *s, struct berth_err *err);
 /* The same for any process (exec): bind_dev_console only for the init. */
-int berth_terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
-                         struct berth_err *err);
+int terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
+                   struct berth_err *err);
 
 /* Writes uid_map/gid_map of `pid` from the spec (parent side). */
 int container_write_id_maps(const struct berth_spec *spec, pid_t pid, struct berth_err *err);
@@ -91,7 +91,7 @@ int container_write_id_maps(const struct berth_spec *spec, pid_t pid, struct ber
 char *container_hook_state(const struct container_setup *s, pid_t pid, const char *status);
 
 /* Writes the pid file atomically (tmp + rename); no-op for a NULL path. */
-int berth_write_pid_file(const char *path, pid_t pid, struct berth_err *err);
+int write_pid_file(const char *path, pid_t pid, struct berth_err *err);
 
 /* Opens a pidfd for a recorded init and checks, after opening, that the
  * pid still belongs to that very process (not a recycled pid). */
@@ -99,13 +99,13 @@ int container_open_init(const struct berth_state *st, struct berth_err *err);
 
 /* chdir to a process cwd resolved inside the current root, never through
  * a magic link (CVE-2024-21626). */
-int berth_chdir_in_root(const char *cwd, struct berth_err *err);
+int chdir_in_root(const char *cwd, struct berth_err *err);
 
 /* Only fds 0-2 and the preserved ones may reach the container
  * (CVE-2024-21626): everything else the caller gave us becomes
  * close-on-exec (ours already are and stay usable until execve), and the
  * preserved ones lose close-on-exec. */
-int berth_fence_fds(unsigned preserve_fds, struct berth_err *err);
+int fence_fds(unsigned preserve_fds, struct berth_err *err);
 
 /* A container opened for a state-changing verb: its state root and
  * directory, its lock held, and its state loaded. -ENOENT (err set) when it

@@ -216,7 +216,7 @@ static int restore_spawn(struct restore_job *r, const struct berth_restore_opts 
         if (j->cgroup)
                 j->st.cgroup = berth_cgroup_dump(j->cgroup);
         ret = berth_state_write(j->state_fd, &j->st, err);
-        return ret < 0 ? ret : berth_write_pid_file(o->pid_file, j->pid, err);
+        return ret < 0 ? ret : write_pid_file(o->pid_file, j->pid, err);
 }
 
 static int restore_checks(const struct berth_restore_opts *o, struct restore_job *r, struct berth_err *err)

@@ -87,8 +87,8 @@ static int run_one(const struct berth_hook *h, const char *state, struct berth_e
         return berth_err_set(err, EIO, "hook %s: killed by signal %d", h->path, WTERMSIG(status));
 }
 
-int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
-                    struct berth_err *err)
+int hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
+              struct berth_err *err)
 {
         for (size_t i = 0; i < hooks->n[kind]; i++) {
                 int r = run_one(&hooks->list[kind][i], state_json, err);

@@ -6,7 +6,7 @@
 
 /* Runs every hook of `kind` in order, each with `state_json` on its stdin;
  * stops at the first failure (non-zero exit, signal, or timeout). */
-int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
-                    struct berth_err *err);
+int hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
+              struct berth_err *err);
 
 #endif

@@ -30,7 +30,7 @@ static int child_fence_fds(struct container_setup *s, struct berth_err *err)
         for (int fd = 0; s->stdio && fd < 3; fd++) /* no CLOEXEC: the process's stdio */
                 if (s->stdio[fd] != fd && dup2(s->stdio[fd], fd) < 0)
                         return berth_err_sys(err, errno, "set up fd %d", fd);
-        return berth_fence_fds(s->preserve_fds, err);
+        return fence_fds(s->preserve_fds, err);
 }
 
 /* Joins the v1 cgroups the parent made, which is cheap for the current
@@ -90,7 +90,7 @@ static int child_hooks(struct container_setup *s, enum berth_hook_kind kind, pid
             container_hook_state(s, pid, kind == BERTH_HOOK_START_CONTAINER ? "created" : "creating");
         if (!state)
                 return berth_err_set(err, ENOMEM, "hook state");
-        return berth_hooks_run(&s->spec->hooks, kind, state, err);
+        return hooks_run(&s->spec->hooks, kind, state, err);
 }
 
 static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *err)

@@ -26,7 +26,7 @@ struct berth_clone_args {
             set_tid_size, cgroup;
 };
 
-pid_t berth_clone3(uint64_t flags, int cgroup_fd, int *pidfd)
+pid_t clone3_pidfd(uint64_t flags, int cgroup_fd, int *pidfd)
 {
         struct berth_clone_args a;
         memset(&a, 0, sizeof(a));
@@ -68,7 +68,7 @@ pid_t container_clone(struct container_setup *s, int cgroup_fd, int *pidfd, stru
          * inherit the flag instead, so that no process there ever sees a
          * dumpable copy of berth (CVE-2019-5736), as exec.c does. */
         prctl(PR_SET_DUMPABLE, 0);
-        pid_t pid = berth_clone3(s->clone_flags, cgroup_fd, pidfd);
+        pid_t pid = clone3_pidfd(s->clone_flags, cgroup_fd, pidfd);
         if (pid == 0)
                 container_child_main(s);
         int e = errno;

@@ -84,7 +84,7 @@ int child_join_keyring(struct container_setup *s, struct berth_err *err)
 int child_chdir_and_lookup(struct container_setup *s, char *exe, size_t exe_len, struct berth_err *err)
 {
         const struct berth_process *p = &s->spec->process;
-        int r = berth_chdir_in_root(p->cwd, err);
+        int r = chdir_in_root(p->cwd, err);
         if (r < 0)
                 return r;
         return berth_exe_lookup(p->args[0], p->env, exe, exe_len, err);
@@ -100,7 +100,7 @@ void child_fail_late(struct container_setup *s, const struct berth_err *err)
         _exit(127);
 }
 
-int berth_chdir_in_root(const char *cwd, struct berth_err *err)
+int chdir_in_root(const char *cwd, struct berth_err *err)
 {
         /* Resolved inside our root, refusing magic links: a cwd such as
          * "/proc/self/fd/7" pointing at a leaked host directory must not

@@ -123,10 +123,10 @@ void berth_exec_late_clear(struct berth_exec_late *late)
 static int prepare_trampoline(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
                               struct berth_err *err)
 {
-        late->trampoline_fd = berth_trampoline_create(err);
+        late->trampoline_fd = trampoline_create(err);
         if (late->trampoline_fd < 0)
                 return late->trampoline_fd;
-        late->argv = berth_trampoline_argv(ctx->exe, ctx->process->args, err);
+        late->argv = trampoline_argv(ctx->exe, ctx->process->args, err);
         return late->argv ? 0 : -ENOMEM;
 }
 
@@ -179,8 +179,8 @@ int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_exec_lat
         /* Never execve directly: that would start the container's program
          * while /proc/self/exe is the host's berth binary (CVE-2019-5736). */
         if (r >= 0)
-                r = berth_trampoline_exec(late->trampoline_fd, late->argv, p->env ? p->env : empty_env,
-                                          ctx->report, ctx->report_fd, err);
+                r = trampoline_exec(late->trampoline_fd, late->argv, p->env ? p->env : empty_env, ctx->report,
+                                    ctx->report_fd, err);
         berth_exec_late_clear(late);
         return r;
 }

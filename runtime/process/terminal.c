@@ -47,8 +47,8 @@ static int make_ctty(int slave, struct berth_err *err)
         return 0;
 }
 
-int berth_terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
-                         struct berth_err *err)
+int terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
+                   struct berth_err *err)
 {
         if (!p->terminal)
                 return 0;
@@ -78,10 +78,10 @@ int berth_terminal_setup(const struct berth_process *p, int console_sock, bool b
 
 int container_setup_terminal(struct container_setup *s, struct berth_err *err)
 {
-        return berth_terminal_setup(&s->spec->process, s->console_sock, true, err);
+        return terminal_setup(&s->spec->process, s->console_sock, true, err);
 }
 
-int berth_fence_fds(unsigned preserve_fds, struct berth_err *err)
+int fence_fds(unsigned preserve_fds, struct berth_err *err)
 {
         unsigned first = 3 + preserve_fds;
         if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)

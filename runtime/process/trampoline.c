@@ -35,12 +35,12 @@ static int trampoline_memfd(struct berth_err *err)
         return fd;
 }
 
-int berth_trampoline_create(struct berth_err *err)
+int trampoline_create(struct berth_err *err)
 {
         _cleanup_close_ int fd = trampoline_memfd(err);
         if (fd < 0)
                 return fd;
-        int r = berth_write_all(fd, berth_trampoline_image, berth_trampoline_image_size);
+        int r = berth_write_all(fd, trampoline_image, trampoline_image_size);
         if (r < 0)
                 return berth_err_sys(err, -r, "exec trampoline: write memfd");
         /* Execute-only: a non-root container user who execs it cannot read
@@ -54,7 +54,7 @@ int berth_trampoline_create(struct berth_err *err)
         return TAKE_FD(fd);
 }
 
-char **berth_trampoline_argv(const char *exe, char *const args[], struct berth_err *err)
+char **trampoline_argv(const char *exe, char *const args[], struct berth_err *err)
 {
         size_t n = 0;
         while (args && args[n])
@@ -85,8 +85,8 @@ static int set_report(char *buf, size_t len, enum berth_exec_report report, int 
         return 0;
 }
 
-int berth_trampoline_exec(int fd, char **argv, char *const env[], enum berth_exec_report report,
-                          int report_fd, struct berth_err *err)
+int trampoline_exec(int fd, char **argv, char *const env[], enum berth_exec_report report, int report_fd,
+                    struct berth_err *err)
 {
         char report_arg[16];
         int r = set_report(report_arg, sizeof(report_arg), report, report_fd, err);

@@ -11,6 +11,6 @@ file(WRITE ${OUT}.tmp
      "/* Generated from runtime/process/trampoline_prog.c by runtime/process/trampoline_embed.cmake. */\n"
      "#include <stddef.h>\n\n"
      "#include \"runtime/process/trampoline.h\"\n\n"
-     "const unsigned char berth_trampoline_image[] = {\n    ${bytes}\n};\n"
-     "const size_t berth_trampoline_image_size = ${size};\n")
+     "const unsigned char trampoline_image[] = {\n    ${bytes}\n};\n"
+     "const size_t trampoline_image_size = ${size};\n")
 file(RENAME ${OUT}.tmp ${OUT})

@@ -133,8 +133,7 @@ static void put_rule(struct keybuf *k, const struct berth_seccomp_rule *r)
         }
 }
 
-int berth_seccomp_cache_key(const struct berth_seccomp *s, unsigned char **key, size_t *len,
-                            struct berth_err *err)
+int seccomp_cache_key(const struct berth_seccomp *s, unsigned char **key, size_t *len, struct berth_err *err)
 {
         struct keybuf k = {0};
 
@@ -159,7 +158,7 @@ int berth_seccomp_cache_key(const struct berth_seccomp *s, unsigned char **key, 
         return 0;
 }
 
-void berth_seccomp_cache_name(const unsigned char *key, size_t len, char name[32])
+void seccomp_cache_name(const unsigned char *key, size_t len, char name[32])
 {
         snprintf(name, 32, "%016llx.bpf", (unsigned long long)fnv1a(FNV_OFFSET, key, len));
 }
@@ -286,8 +285,8 @@ static void cache_write(int dir_fd, const char *name, const unsigned char *key, 
 
 /* ---- the entry point ---------------------------------------------------- */
 
-struct berth_seccomp_filter *berth_seccomp_cached_compile(int state_root_fd, const struct berth_seccomp *s,
-                                                          bool *hit, struct berth_err *err)
+struct berth_seccomp_filter *seccomp_cached_compile(int state_root_fd, const struct berth_seccomp *s,
+                                                    bool *hit, struct berth_err *err)
 {
         _cleanup_free_ unsigned char *key = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
@@ -298,10 +297,10 @@ struct berth_seccomp_filter *berth_seccomp_cached_compile(int state_root_fd, con
         if (hit)
                 *hit = false;
         /* Whatever goes wrong with the cache, the compile still runs. */
-        if (state_root_fd < 0 || berth_seccomp_cache_key(s, &key, &key_len, &ignored) < 0 ||
+        if (state_root_fd < 0 || seccomp_cache_key(s, &key, &key_len, &ignored) < 0 ||
             (dir_fd = open_cache_dir(state_root_fd)) < 0)
                 return berth_seccomp_compile(s, err);
-        berth_seccomp_cache_name(key, key_len, name);
+        seccomp_cache_name(key, key_len, name);
         struct berth_seccomp_filter *f = cache_read(dir_fd, name, key, key_len);
         if (f) {
                 if (hit)

@@ -33,14 +33,13 @@
 /* berth_seccomp_compile through the cache in state_root_fd (a directory fd
  * of the state root; < 0 disables the cache). *hit (may be NULL) tells
  * whether the program came from the cache. Errors are the compile's. */
-struct berth_seccomp_filter *berth_seccomp_cached_compile(int state_root_fd, const struct berth_seccomp *s,
-                                                          bool *hit, struct berth_err *err);
+struct berth_seccomp_filter *seccomp_cached_compile(int state_root_fd, const struct berth_seccomp *s,
+                                                    bool *hit, struct berth_err *err);
 
 /* The canonical bytes the cache keys on; free() *key. Exposed for tests. */
-int berth_seccomp_cache_key(const struct berth_seccomp *s, unsigned char **key, size_t *len,
-                            struct berth_err *err);
+int seccomp_cache_key(const struct berth_seccomp *s, unsigned char **key, size_t *len, struct berth_err *err);
 
 /* The file name ("<hash>.bpf") for a key. */
-void berth_seccomp_cache_name(const unsigned char *key, size_t len, char name[32]);
+void seccomp_cache_name(const unsigned char *key, size_t len, char name[32]);
 
 #endif

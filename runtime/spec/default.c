@@ -156,7 +156,7 @@ static json_t *make_linux(bool rootless)
         if (rootless && (json_object_set_new(lx, "uidMappings", id_mapping(geteuid())) < 0 ||
                          json_object_set_new(lx, "gidMappings", id_mapping(getegid())) < 0))
                 goto fail;
-        if (json_object_set_new(lx, "seccomp", berth_default_seccomp_json()) < 0)
+        if (json_object_set_new(lx, "seccomp", default_seccomp_json()) < 0)
                 goto fail;
         return lx;
 fail:

@@ -578,7 +578,7 @@ static json_t *architectures(void)
 #endif
 }
 
-json_t *berth_default_seccomp_json(void)
+json_t *default_seccomp_json(void)
 {
         json_t *rules = json_array();
         if (!rules || add_list_rules(rules) < 0 || add_arg_rules(rules) < 0) {

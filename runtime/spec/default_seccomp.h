@@ -5,6 +5,6 @@
 #include <jansson.h>
 
 /* Returns a new reference to an OCI LinuxSeccomp object, or NULL on ENOMEM. */
-json_t *berth_default_seccomp_json(void);
+json_t *default_seccomp_json(void);
 
 #endif

@@ -10,7 +10,7 @@
 #include "berth/file.h"
 #include "runtime/container.h"
 
-int berth_write_pid_file(const char *path, pid_t pid, struct berth_err *err)
+int write_pid_file(const char *path, pid_t pid, struct berth_err *err)
 {
         if (!path)
                 return 0;

@@ -127,7 +127,7 @@ static int compile_seccomp(struct create_job *j, struct berth_err *err)
                 return 0;
         }
         bool hit = false;
-        j->seccomp_filter = berth_seccomp_cached_compile(j->root_fd, s, &hit, err);
+        j->seccomp_filter = seccomp_cached_compile(j->root_fd, s, &hit, err);
         if (!j->seccomp_filter)
                 return -err->code;
         berth_trace(j->setup.ctx, "seccomp: %s", hit ? "program from the cache" : "compiled (and cached)");

@@ -27,8 +27,8 @@ static int run_runtime_hooks(struct create_job *j, struct berth_err *err)
                 return berth_err_set(err, ENOMEM, "hook state");
         berth_trace(j->setup.ctx, "hooks: %zu prestart, %zu createRuntime", h->n[BERTH_HOOK_PRESTART],
                     h->n[BERTH_HOOK_CREATE_RUNTIME]);
-        int r = berth_hooks_run(h, BERTH_HOOK_PRESTART, state, err);
-        r = r < 0 ? r : berth_hooks_run(h, BERTH_HOOK_CREATE_RUNTIME, state, err);
+        int r = hooks_run(h, BERTH_HOOK_PRESTART, state, err);
+        r = r < 0 ? r : hooks_run(h, BERTH_HOOK_CREATE_RUNTIME, state, err);
         if (r >= 0)
                 berth_trace(j->setup.ctx, "hooks: done");
         return r;
@@ -208,7 +208,7 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
                 berth_trace(j->setup.ctx, "state written: created, pid %d", (int)j->pid);
         if (r >= 0) /* the container is complete: other verbs may take it */
                 berth_closep(&j->lock_fd);
-        return r < 0 ? r : berth_write_pid_file(o->pid_file, j->pid, err);
+        return r < 0 ? r : write_pid_file(o->pid_file, j->pid, err);
 }
 
 void job_abort(struct create_job *j)

@@ -13,7 +13,7 @@ static void run_poststop(const struct berth_ctx *ctx, const struct berth_spec *s
                 return;
         _cleanup_free_ char *state = berth_oci_state_format(st, BERTH_STATUS_STOPPED, false, false);
         struct berth_err err = {0};
-        if (!state || berth_hooks_run(&spec->hooks, BERTH_HOOK_POSTSTOP, state, &err) < 0)
+        if (!state || hooks_run(&spec->hooks, BERTH_HOOK_POSTSTOP, state, &err) < 0)
                 berth_warn(ctx, "%s", state ? err.msg : "poststop hooks: out of memory");
 }
 

@@ -106,7 +106,7 @@ static int setup_cgroup(struct exec_job *j, const struct berth_exec_opts *o, str
 
 /* The container's cgroup refused a process: its guest (systemd) enabled
  * controllers for the cgroups below it, so only leaves take processes.
- * Join the init's cgroup instead, as runc does. errno as berth_clone3's. */
+ * Join the init's cgroup instead, as runc does. errno as clone3_pidfd's. */
 static pid_t clone_into_init_cgroup(struct exec_job *j)
 {
         struct berth_err ignore = {0};
@@ -116,7 +116,7 @@ static pid_t clone_into_init_cgroup(struct exec_job *j)
                 errno = EBUSY;
                 return -1;
         }
-        return berth_clone3(0, j->cgroup_fd, &j->pidfd);
+        return clone3_pidfd(0, j->cgroup_fd, &j->pidfd);
 }
 
 static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_exec_opts *o,
@@ -138,7 +138,7 @@ static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_e
          * in the container's pid namespace as a dumpable copy of berth. */
         prctl(PR_SET_DUMPABLE, 0);
         int cgfd = j->cgroup_fd >= 0 ? j->cgroup_fd : (j->cg ? berth_cgroup_clone_fd(j->cg) : -1);
-        pid_t pid = berth_clone3(0, cgfd, &j->pidfd);
+        pid_t pid = clone3_pidfd(0, cgfd, &j->pidfd);
         if (pid < 0 && errno == EBUSY && cgfd >= 0 && j->cgroup_fd < 0)
                 pid = clone_into_init_cgroup(j);
         if (pid == 0)
@@ -195,8 +195,8 @@ static int exec_wait(struct exec_job *j, const struct berth_exec_opts *o, int *e
                      struct berth_err *err)
 {
         if (o->detach)
-                return berth_write_pid_file(o->pid_file, j->pid, err);
-        int r = berth_write_pid_file(o->pid_file, j->pid, err);
+                return write_pid_file(o->pid_file, j->pid, err);
+        int r = write_pid_file(o->pid_file, j->pid, err);
         if (r < 0)
                 return r;
         if (j->proxy) {

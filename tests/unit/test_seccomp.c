@@ -663,7 +663,7 @@ static void free_profile(struct berth_seccomp *s)
 
 START_TEST(default_profile_shape)
 {
-        json_t *j = berth_default_seccomp_json();
+        json_t *j = default_seccomp_json();
         ck_assert_ptr_nonnull(j);
         ck_assert_str_eq(json_string_value(json_object_get(j, "defaultAction")), "SCMP_ACT_ERRNO");
         ck_assert_int_eq(json_integer_value(json_object_get(j, "defaultErrnoRet")), ENOSYS);
@@ -732,7 +732,7 @@ static int default_profile_child(void *arg)
 
 START_TEST(default_profile_blocks)
 {
-        json_t *j = berth_default_seccomp_json();
+        json_t *j = default_seccomp_json();
         struct berth_seccomp s = default_profile(j);
         ck_assert_exit0(run_filtered(&s, default_profile_child, NULL));
         free_profile(&s);

@@ -80,7 +80,7 @@ static void assert_same_program(const struct berth_seccomp_filter *a, const stru
 static struct berth_seccomp_filter *cached(const struct berth_seccomp *s, bool *hit)
 {
         struct berth_err err = {0};
-        struct berth_seccomp_filter *f = berth_seccomp_cached_compile(root_fd, s, hit, &err);
+        struct berth_seccomp_filter *f = seccomp_cached_compile(root_fd, s, hit, &err);
         ck_assert_msg(f != NULL, "%s", err.msg);
         return f;
 }
@@ -91,8 +91,8 @@ static void cache_path(const struct berth_seccomp *s, char *path, size_t size)
         size_t len = 0;
         char name[32];
         struct berth_err err = {0};
-        ck_assert_int_eq(berth_seccomp_cache_key(s, &key, &len, &err), 0);
-        berth_seccomp_cache_name(key, len, name);
+        ck_assert_int_eq(seccomp_cache_key(s, &key, &len, &err), 0);
+        seccomp_cache_name(key, len, name);
         free(key);
         snprintf(path, size, "%s/%s/%s", root, BERTH_SECCOMP_CACHE_DIR, name);
 }
@@ -212,13 +212,13 @@ START_TEST(key_is_unambiguous)
         unsigned char *k1 = NULL, *k2 = NULL;
         size_t n1 = 0, n2 = 0;
         struct berth_err err = {0};
-        ck_assert_int_eq(berth_seccomp_cache_key(&s1, &k1, &n1, &err), 0);
-        ck_assert_int_eq(berth_seccomp_cache_key(&s2, &k2, &n2, &err), 0);
+        ck_assert_int_eq(seccomp_cache_key(&s1, &k1, &n1, &err), 0);
+        ck_assert_int_eq(seccomp_cache_key(&s2, &k2, &n2, &err), 0);
         ck_assert(n1 != n2 || memcmp(k1, k2, n1) != 0);
         /* ... and the key is stable: the same profile, the same bytes. */
         unsigned char *k3 = NULL;
         size_t n3 = 0;
-        ck_assert_int_eq(berth_seccomp_cache_key(&s1, &k3, &n3, &err), 0);
+        ck_assert_int_eq(seccomp_cache_key(&s1, &k3, &n3, &err), 0);
         ck_assert_uint_eq(n1, n3);
         ck_assert_int_eq(memcmp(k1, k3, n1), 0);
         free(k1);
@@ -323,7 +323,7 @@ START_TEST(no_state_root_compiles)
         struct berth_seccomp s = small_profile(&r, ENOTDIR);
         struct berth_err err = {0};
         bool hit = true;
-        struct berth_seccomp_filter *f = berth_seccomp_cached_compile(-1, &s, &hit, &err);
+        struct berth_seccomp_filter *f = seccomp_cached_compile(-1, &s, &hit, &err);
         ck_assert_msg(f != NULL, "%s", err.msg);
         ck_assert(!hit);
         berth_seccomp_filter_free(f);
@@ -340,7 +340,7 @@ START_TEST(compile_error_passes_through)
         s.n_architectures = 1;
         struct berth_err err = {0};
         bool hit = true;
-        ck_assert_ptr_null(berth_seccomp_cached_compile(root_fd, &s, &hit, &err));
+        ck_assert_ptr_null(seccomp_cached_compile(root_fd, &s, &hit, &err));
         ck_assert(!hit);
         ck_assert_ptr_nonnull(strstr(err.msg, "SCMP_ARCH_NOPE"));
         char path[256];

@@ -26,7 +26,7 @@
 START_TEST(memfd_sealed_and_exec_only)
 {
         struct berth_err err = {0};
-        int fd = berth_trampoline_create(&err);
+        int fd = trampoline_create(&err);
         ck_assert_msg(fd >= 0, "%s", err.msg);
         int seals = fcntl(fd, F_GET_SEALS);
         int want = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
@@ -34,7 +34,7 @@ START_TEST(memfd_sealed_and_exec_only)
         struct stat st;
         ck_assert_int_eq(fstat(fd, &st), 0);
         ck_assert_int_eq(st.st_mode & 07777, 0111);
-        ck_assert_int_eq((long long)st.st_size, (long long)berth_trampoline_image_size);
+        ck_assert_int_eq((long long)st.st_size, (long long)trampoline_image_size);
         ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
         /* Nobody can change it any more, not even its creator. */
         ck_assert_int_lt(write(fd, "x", 1), 0);
@@ -71,10 +71,10 @@ static void run_tramp(const char *exe, char *const args[], char *const env[], en
                 dup2(rep[1], 3);
                 fcntl(3, F_SETFD, FD_CLOEXEC);
                 close_range(4, ~0U, 0);
-                int fd = berth_trampoline_create(&err);
-                char **argv = fd >= 0 ? berth_trampoline_argv(exe, args, &err) : NULL;
+                int fd = trampoline_create(&err);
+                char **argv = fd >= 0 ? trampoline_argv(exe, args, &err) : NULL;
                 if (argv)
-                        berth_trampoline_exec(fd, argv, env, kind, 3, &err);
+                        trampoline_exec(fd, argv, env, kind, 3, &err);
                 printf("berth returned: %s\n", err.msg);
                 _exit(99);
         }
@@ -204,15 +204,15 @@ static int run_filtered(bool deny_execve, char *msg, size_t len)
                 struct berth_err err = {0};
                 char *args[] = {"true", NULL};
                 char *env[] = {NULL};
-                int fd = berth_trampoline_create(&err);
-                char **argv = berth_trampoline_argv("/bin/true", args, &err);
+                int fd = trampoline_create(&err);
+                char **argv = trampoline_argv("/bin/true", args, &err);
                 scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
                 seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0);
                 if (deny_execve)
                         seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0);
                 if (fd < 0 || !argv || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(ctx) < 0)
                         _exit(98);
-                berth_trampoline_exec(fd, argv, env, BERTH_EXEC_REPORT_STDERR, -1, &err);
+                trampoline_exec(fd, argv, env, BERTH_EXEC_REPORT_STDERR, -1, &err);
                 dprintf(p[1], "%s", err.msg);
                 _exit(99);
         }

@@ -8,7 +8,7 @@
 
 /* Process-wide by nature: a dlopen()ed library is loaded once per process.
  * Written once, before first use, then only read. */
-static struct berth_archive_api api;
+static struct archive_api api;
 static bool loaded;
 
 static int resolve(void *lib, const char *name, void **slot, struct berth_err *err)
@@ -17,7 +17,7 @@ static int resolve(void *lib, const char *name, void **slot, struct berth_err *e
         return *slot ? 0 : berth_err_set(err, ELIBBAD, "libarchive: missing symbol %s", name);
 }
 
-int berth_archive_load(struct berth_err *err)
+int archive_load(struct berth_err *err)
 {
         if (loaded)
                 return 0;
@@ -25,7 +25,7 @@ int berth_archive_load(struct berth_err *err)
         if (!lib)
                 return berth_err_set(err, ELIBACC, "cannot load libarchive.so.13 (install libarchive13): %s",
                                      dlerror());
-        struct berth_archive_api a;
+        struct archive_api a;
 #define BERTH_ARCHIVE_RESOLVE(name)                                                                          \
         if (resolve(lib, #name, (void **)&a.name, err) < 0) {                                                \
                 dlclose(lib);                                                                                \
@@ -38,7 +38,7 @@ int berth_archive_load(struct berth_err *err)
         return 0;
 }
 
-const struct berth_archive_api *berth_archive(void)
+const struct archive_api *archive_api_get(void)
 {
         return &api;
 }

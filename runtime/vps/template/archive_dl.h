@@ -50,19 +50,19 @@
         X(archive_write_free)                                                                                \
         X(archive_write_header)
 
-struct berth_archive_api {
+struct archive_api {
 #define BERTH_ARCHIVE_PTR(name) __typeof__(name) *name;
         BERTH_ARCHIVE_FUNCS(BERTH_ARCHIVE_PTR)
 #undef BERTH_ARCHIVE_PTR
 };
 
 /* Loads libarchive (once per process); errors name the library. */
-int berth_archive_load(struct berth_err *err);
+int archive_load(struct berth_err *err);
 
-/* The table; only valid after berth_archive_load() succeeded. */
-const struct berth_archive_api *berth_archive(void);
+/* The table; only valid after archive_load() succeeded. */
+const struct archive_api *archive_api_get(void);
 
 /* Calls a libarchive function through the table: AR(archive_read_new)(). */
-#define AR(fn) (berth_archive()->fn)
+#define AR(fn) (archive_api_get()->fn)
 
 #endif

@@ -165,7 +165,7 @@ int berth_template_import(const char *data_dir, const char *name, const char *pa
         if (r < 0)
                 return r;
 #ifdef BERTH_HAVE_LIBARCHIVE
-        r = berth_archive_load(err);
+        r = archive_load(err);
         if (r < 0)
                 return berth_err_wrap(err, "import %s", path ? path : "(null)");
 #endif
