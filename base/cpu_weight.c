@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cpu.shares <-> cpu.weight (berth/cpu_weight.h). Pure functions without
  * libm (the libraries do not link it). */
 #include "berth/cpu_weight.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* struct berth_err helpers and the kill-and-reap cleanup. */
 #include <errno.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* errno -> the stable exit codes of include/berth/exit_code.h. */
 #include <errno.h>
 

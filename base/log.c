@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The warning and trace sink of berth/log.h. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Parsing of /proc/<pid>/mountinfo lines (proc(5)).
  *
  * Works on a caller's buffer so it can be tested without root or /proc. */

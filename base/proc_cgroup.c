@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Parsing of /proc/<pid>/cgroup (cgroups(7)): "ID:CONTROLLERS:PATH" per
  * hierarchy, "0::PATH" for cgroup2.
  *

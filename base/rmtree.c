@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Recursive delete that stays on one mount (berth/rmtree.h).
  *
  * Two users used to have two copies with different rules: the template

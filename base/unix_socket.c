@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unix sockets: connecting by path, and passing one fd with SCM_RIGHTS in
  * runc's format (the fd's name as the data), as the console socket and the
  * VPS console keeper use them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The container cgroup object: resolution (berth_cgroup_new), accessors,
  * and attaching a process. */
 #include <errno.h>

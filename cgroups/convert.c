@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* OCI values -> cgroupfs file values, for both versions. Pure functions,
  * unit-tested without root. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Creating the container's cgroup: the missing levels in every hierarchy
  * (remembering which ones were ours), cpuset and controller setup on the
  * way down, then the limits; on any failure the levels made here go again. */

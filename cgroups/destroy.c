@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* delete: kill what is left, wait until the cgroup is empty, then remove
  * the sub-cgroups the container made and the levels create() made. */
 #include <dirent.h>

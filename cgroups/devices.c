@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The device allowlist: the rule list (deny everything, the spec's rules,
  * optionally runc's defaults) and its v1 form (devices.allow/deny lines).
  *

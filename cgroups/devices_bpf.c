@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The device allowlist as a BPF_CGROUP_DEVICE program, built by hand (no
  * libbpf, no compiler at run time) and attached to the container's cgroup2
  * directory.

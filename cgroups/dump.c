@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The cgroup object as JSON text for the state file, and back. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pause/resume. v2 (and hybrid, through the cgroup2 mirror, which freezes
  * the whole subtree): cgroup.freeze, then cgroup.events "frozen" is waited
  * for with poll(POLLPRI). v1 freezer has no notification: freezer.state is

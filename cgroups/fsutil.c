@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reading and writing cgroupfs files relative to a directory fd.
  *
  * Every write error names the OCI resource and the file, because "Invalid

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Private to cgroups/: the host's hierarchies, the container object, and
  * the helpers the backends share. Nothing outside cgroups/ includes this. */
 #ifndef BERTH_CGROUPS_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Signalling every process of the container, and listing them (ps). */
 #include <errno.h>
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the host has: the layout (unified, hybrid, legacy), every mounted
  * hierarchy (from mountinfo) and the caller's cgroup in each of them (from
  * /proc/self/cgroup, which differs per hierarchy on v1). */

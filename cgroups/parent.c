@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The level above a container on a pure cgroup-v2 host, and helper
  * processes charged with the container beside it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Where the container's cgroup goes in each hierarchy, and which v1
  * hierarchies it has to join at all. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* delete --force of a container whose state is lost or damaged: the cgroup
  * record is the ground truth. Unlike berth_cgroup_destroy, nothing is
  * assumed about which hierarchies the init had joined when its creator

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stats/events: usage, limits and how often each limit was hit, from
  * whichever hierarchy holds them (v2 files, the hybrid mirror's cpu.stat,
  * v1 controller files). */

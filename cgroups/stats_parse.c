@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Parsers for the flat-keyed and nested-keyed stat files of both versions.
  * They take buffers, so tests feed them canned file contents. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* update: new limits on a running container. */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* linux.resources on cgroup v1 hierarchies (legacy hosts, and the limits
  * of hybrid hosts). Each controller writes only into its own hierarchy. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* linux.resources on cgroup v2. On a hybrid host only the raw `unified`
  * keys go here (to the cgroup2 mirror, which has no controllers). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Waiting on a cgroup without sleep loops: cgroup.events is a kernfs file
  * that signals POLLPRI whenever "populated" or "frozen" changes. And the
  * recursive process list, used by ps, kill and the legacy wait. */

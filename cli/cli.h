@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared pieces of the command line: parsed global options, the verb
  * table, and error/warning output in the format the caller asked for. */
 #ifndef BERTH_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Error, warning and debug output: stderr for people, the --log file in
  * text or runc's JSON line format for engines (podman parses the file). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* berth: global options, then one verb. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The verb table: name, handler, one-line summary for --help.
  *
  * Compiled into each binary: the static berth (BERTH_OCI_ONLY) has no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bash completion for berth and berth-full: global options, the OCI verbs
 # and their options, `vps` and `template` commands and their options,
 # container ids, VPS and template names. Installed as "berth" in

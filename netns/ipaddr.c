@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* IP address with prefix: parsing "10.0.0.2/24" / "fd00::2/64", formatting. */
 #include <arpa/inet.h>
 #include <errno.h>

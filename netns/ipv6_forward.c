@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* IPv6 forwarding for the traffic entering one interface (routed VPS).
  *
  * IPv4 forwards per input interface (conf/<if>/forwarding). IPv6 forwards

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Links: veth pairs, bridges, macvlans; up/down, rename, master, mtu, netns
  * moves, deletion, lookups. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Neighbour proxy entries ("ip neigh add proxy ADDR dev IF"): the host
  * answers ARP requests and IPv6 neighbour solicitations for a guest address
  * on an interface the guest is not on. */

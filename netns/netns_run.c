@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Running work inside another network namespace on the calling thread.
  *
  * setns(CLONE_NEWNET) is per thread and cheap, so the thread steps into the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* VPS filters as nft script text run through libnftables (see berth/nft.h
  * for the tables). Text rather than libnftnl expressions: the rules read
  * like the documentation, and libnftables does the set and dependency work

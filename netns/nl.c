@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The rtnetlink socket: request building, acks with extended-ack text, dumps.
  *
  * One socket serves a whole sequence of operations (a VPS setup is a dozen

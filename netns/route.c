@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Routes in the main table: add, delete, list. */
 #include <errno.h>
 #include <libmnl/libmnl.h>

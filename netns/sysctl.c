@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Per-network-namespace sysctls (/proc/sys/net/...).
  *
  * The files under /proc/sys/net belong to the network namespace of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The "cgroup" spec mount (usually on /sys/fs/cgroup).
  *
  * Unified host: cgroup2 itself inside a cgroup namespace, else a bind of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The "tmpcopyup" mount option: a new tmpfs starts with a copy of the
  * directory it is about to hide (podman's --read-only mounts /run, /tmp and
  * /var/tmp this way, so the image's files there stay visible).

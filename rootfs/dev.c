@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* /dev inside the container: linux.devices, the default device nodes and
  * the usual symlinks (what runc and crun provide).
  *

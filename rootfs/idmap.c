@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Idmapped mounts: made detached by the privileged parent, attached by the
  * container init (see include/berth/idmap.h for the protocol). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* maskedPaths, readonlyPaths and root.readonly; run after pivot_root, so
  * "/" is the container's root and every path resolves inside it. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Thin helpers over the new mount API (fsopen/fsmount, mount_setattr,
  * move_mount).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* MS_* mount flags translated for the new mount API.
  *
  * The spec model carries mount(2)-style MS_* flags; fsmount() and

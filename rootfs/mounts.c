@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The spec's mounts, in order, below the container root.
  *
  * Each mount is built detached (open_tree for binds, fsopen/fsmount for

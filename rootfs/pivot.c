@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Entering the root: pivot_root, or MS_MOVE + chroot for roots where
  * pivot_root is impossible (an initramfs "/" cannot be unmounted). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Mount propagation of the container's "/".
  *
  * A fresh mount namespace starts with copies of the host's mounts in the

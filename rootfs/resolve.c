@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Safe path resolution inside a container root.
  *
  * A container image is untrusted: any component of a mount destination may

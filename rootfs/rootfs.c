@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The three steps the container init runs (see include/berth/rootfs.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What `create` hands to the container init it clones. The child gets a
  * copy of the parent's memory, so the parsed spec travels for free. */
 #ifndef BERTH_RUNTIME_CONTAINER_H

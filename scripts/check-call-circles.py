@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """No two source files (and no two folders) of berth call each other in a
 circle: a helper placed in the wrong file shows up as one. Reads the
 symbols of the layer libraries' object files in a build directory with nm

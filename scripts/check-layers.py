@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The include graph of berth's layers (docs/architecture.md).
 
     base <- cgroups, netns, rootfs <- oci (runtime/) <- vps (runtime/vps/) <- cli

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs every Debian package berth needs (build, tests, benchmarks) and
 # builds build/berth (+ build/berth-full). Idempotent; run as root on Debian 12.
 set -eu

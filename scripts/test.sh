@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs every test berth has, the way CI does: formatting, a -Werror build,
 # unit + integration tests, the same again under ASan+UBSan, a bounded fuzz
 # campaign, and the pure cgroup-v2 guest. Run as root (integration tests
@@ -25,6 +26,12 @@ step "formatting (.clang-format)"
 mapfile -t sources < <(git ls-files '*.c' '*.h')
 if ! bounded 300 clang-format --dry-run --Werror "${sources[@]}"; then
     echo "formatting differs: run clang-format -i on the files above"; exit 1
+fi
+# Every source file states its license (LICENSE) in one of its first lines.
+mapfile -t licensed < <(git ls-files '*.c' '*.h' '*.sh' '*.py' '*.bash' '*.cmake' 'CMakeLists.txt' '*/CMakeLists.txt' .ci/run)
+unlicensed=$(for f in "${licensed[@]}"; do head -n 3 "$f" | grep -q 'SPDX-License-Identifier: GPL-2.0-or-later' || echo "$f"; done)
+if [ -n "$unlicensed" ]; then
+    echo "no SPDX-License-Identifier line in:"; echo "$unlicensed"; exit 1
 fi
 
 # Under build/tests/berth-test-reaper: processes the tests orphan (container

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The shared Check main (see check_main.h).
  *
  * Check's public TestResult accessors give a result's kind, message, file,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The one Check main of every test executable (unit, component,
  * integration, security): tests/check_main.c.
  *

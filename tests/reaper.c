@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* berth-test-reaper CMD [ARG...] -- runs CMD as a child subreaper, so that
  * every process the tests leave orphaned (a container's init after
  * `berth create` exits, a VPS's console keeper) becomes our child instead

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pause, resume, update and ps. */
 #include <errno.h>
 #include <fcntl.h>

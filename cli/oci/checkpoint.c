@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* checkpoint and restore (through criu), with runc's flags. */
 #include <errno.h>
 #include <getopt.h>

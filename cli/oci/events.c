@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* events: resource usage as runc's JSON events, once (--stats) or as a
  * stream every --interval, with an "oom" event whenever the OOM killer
  * struck; plus berth's "limits" block: how often each limit was hit. */

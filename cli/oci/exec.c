@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exec: run a process in a running container (runc's flags). */
 #include <errno.h>
 #include <getopt.h>

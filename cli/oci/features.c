@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* features: the OCI runtime features document (runtime-spec features.md). */
 #include <stdio.h>
 

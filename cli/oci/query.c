@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* state and list. */
 #include <errno.h>
 #include <fcntl.h>

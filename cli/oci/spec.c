@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* spec: writes a default config.json into the bundle. */
 #include <errno.h>
 #include <fcntl.h>

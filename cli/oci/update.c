@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* update: change a running container's limits (runc's flags or an OCI
  * LinuxResources document). */
 #include <errno.h>

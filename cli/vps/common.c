@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What every `berth vps` and `berth template` command shares: reporting an
  * error once (text, or also a JSON document with --json), printing JSON,
  * and the options every command takes (--json, --data-dir). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A guest's console bytes shown on the admin's terminal: control
  * characters escaped, as journalctl does.
  *

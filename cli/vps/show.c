@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* berth vps status, list and console: what a VPS is and does. */
 #include <errno.h>
 #include <fcntl.h>

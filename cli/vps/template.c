@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* berth template: create, import, list, info, rm. Parsing and output only;
  * the work is in rootfs/template_*.c. */
 #include <errno.h>

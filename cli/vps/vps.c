@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* berth vps: virtual private servers (create, start, stop, restart,
  * destroy, set, exec, enter; status, list and console are in
  * show.c). Parsing and output only: the work is in runtime/vps/. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared by cli/cmd_vps*.c: the `berth vps` verb family. */
 #ifndef BERTH_CLI_VPS_H
 #define BERTH_CLI_VPS_H

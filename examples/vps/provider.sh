@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A provider's view of berth: create, limit and list VPS through --json and
 # the stable exit codes (see berth-vps(8): 0 ok, 2 invalid argument, 3 not found,
 # 4 already exists, 5 wrong state, 6 resource or system error).

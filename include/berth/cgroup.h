@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Container cgroups on cgroup v2 (unified), hybrid and legacy v1 hosts.
  *
  * One object per container. berth_cgroup_new() only resolves where the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* checkpoint / restore through the criu program (fork + exec of its
  * command line, the way runc drives criu over RPC).
  *

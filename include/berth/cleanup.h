@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Scope-bound cleanup helpers (gcc/clang cleanup attribute).
  *
  * Use one style per function: either these attributes or goto-cleanup.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Container lifecycle: the OCI verbs as library calls. cli/ parses flags and
  * prints; everything a verb does happens here. */
 #ifndef BERTH_CONTAINER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The one conversion between cgroup v1 cpu.shares and v2 cpu.weight, for
  * the OCI path (cgroups/: shares from config.json onto a v2 host) and the
  * VPS path (runtime/vps/: a VPS's weight into config.json's shares). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Error reporting: a caller-owned struct filled by the function that fails.
  *
  * Functions that can fail return int (>= 0 success, -errno failure) and take

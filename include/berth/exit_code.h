@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The exit codes of the `berth vps` and `berth template` verbs: one stable
  * set that scripts can rely on, documented in README.md ("Exit codes are
  * stable"). The numbers never change; a new kind of failure maps onto one

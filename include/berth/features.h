@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `berth features`: the OCI runtime features document (runtime-spec
  * features.md), built from what this binary implements and what the
  * running host's kernel, libseccomp and tools actually support. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Whole-file reads and complete writes: the one copy of each loop.
  *
  * Return >= 0 or -errno and take no struct berth_err: the callers name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Idmapped mounts (mount_setattr MOUNT_ATTR_IDMAP): the "idmap" / "ridmap"
  * mount options, and an idmapped container root.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Warnings and the debug trace: library code never prints, it hands each
  * line to the caller's sink (the CLI writes it to stderr and the --log file
  * in text or runc's JSON lines).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Network setup through rtnetlink (libmnl): links, addresses, routes,
  * neighbour proxy entries, per-netns sysctls, and the two VPS network modes.
  *

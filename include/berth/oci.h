@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI runtime configuration (config.json) as typed structs: data only,
  * no functions, so that every layer (cgroups, rootfs, the runtime) can work
  * on it. runtime/spec/ (berth/spec.h) is the only code that touches the

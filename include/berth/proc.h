@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Parsers of the kernel's process files, on caller buffers (testable
  * without root or /proc, and fuzzed): /proc/<pid>/mountinfo, and what a
  * cgroup hierarchy looks like once mountinfo and /proc/<pid>/cgroup are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The container process's last steps before execve: executable lookup,
  * rlimits, user and groups, capabilities, no_new_privs, seccomp.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The one recursive delete: never follows a symlink (it unlinks the link)
  * and never enters a mount point, so a bind mount left inside a tree
  * (guest data, a build's /dev or /proc) is never emptied through it. */

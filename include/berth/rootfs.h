@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The container's root filesystem, set up by the container init.
  *
  * The init (already in its new mount namespace, and in its user namespace

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* seccomp: the OCI linux.seccomp profile -> a BPF program loaded into the
  * process, the notify-listener hand-off, and the feature lists.
  *

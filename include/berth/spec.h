@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI runtime configuration parser (runtime/spec/): config.json, a
  * process object or a resources object in, the typed structs of berth/oci.h
  * out. On failure the error names the field: "process.args: ...". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The state store: one directory per container under the state root.
  *
  *   <root>/<id>/state.json   this struct, written atomically (tmp + rename)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* VPS templates: read-only root filesystems that VPS overlays sit on.
  *
  * Layout under the data directory (other modules rely on it):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A foreground terminal without --console-socket (`exec -t`, `vps enter`):
  * berth receives the pty master itself and relays it to its own stdio. */
 #ifndef BERTH_TTY_H

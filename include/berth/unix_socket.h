@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unix socket helpers shared by the console socket, the terminal proxy and
  * the VPS console keeper. */
 #ifndef BERTH_UNIX_SOCKET_H

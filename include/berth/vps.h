@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Virtual private servers: persistent OCI bundles booted from templates.
  *
  * A VPS lives in <data>/vps/<NAME>/:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* checkpoint: dumps a running container with criu into an image
  * directory; without --leave-running (and unless it is a pre-dump) the
  * container is gone afterwards, as with runc. */

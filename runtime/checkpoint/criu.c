@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Running the criu program: finding it, `criu check`, the command line
  * pieces checkpoint and restore share, and reporting its failures with the
  * error lines of its log (criu's exit status alone says nothing). */

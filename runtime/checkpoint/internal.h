@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared pieces of checkpoint and restore: running criu and building its
  * command line. */
 #ifndef BERTH_RUNTIME_CHECKPOINT_INTERNAL_H

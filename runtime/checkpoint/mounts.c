@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What criu must be told about the container's mounts and namespaces.
  *
  * criu dumps a mount namespace by itself, except for mounts whose source

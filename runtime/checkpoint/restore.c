@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restore: brings a checkpointed container back from its criu images.
  *
  * The state directory and the cgroup are made the way `create` makes them

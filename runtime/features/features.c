@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI features document. Every claim is checked on the running host:
  * namespaces the kernel has, capabilities it knows, seccomp actions and
  * flags it accepts, architectures libseccomp can build, a criu to run. */

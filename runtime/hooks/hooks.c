@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Hook execution: fork + exec with the state on a pipe, bounded by the
  * hook's timeout through a pidfd (no sleep loops). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* OCI hooks: run one kind of hook in order, state JSON on stdin. */
 #ifndef BERTH_RUNTIME_HOOKS_H
 #define BERTH_RUNTIME_HOOKS_H

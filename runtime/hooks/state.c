@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI state document a hook reads on its stdin, for hooks run by the
  * create verb (prestart, createRuntime) and by the init (createContainer,
  * startContainer). */

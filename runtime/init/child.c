@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The container init, from the clone to execve.
  *
  * Every step reports failure to the parent over the sync socket and exits;

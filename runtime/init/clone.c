@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One clone3 call creates the init in its namespaces and its cgroup. */
 #include <errno.h>
 #include <fcntl.h>

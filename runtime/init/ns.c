@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The init joins namespaces by path and creates the ones the clone could not. */
 #include <errno.h>
 #include <fcntl.h>

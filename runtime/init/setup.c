@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The init's remaining steps: names, sysctls, keyring, cwd, exe lookup. */
 #include <errno.h>
 #include <fcntl.h>

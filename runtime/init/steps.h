@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The container init's individual steps (runtime/child_*.c). */
 #ifndef BERTH_RUNTIME_CHILD_STEPS_H
 #define BERTH_RUNTIME_CHILD_STEPS_H

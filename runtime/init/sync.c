@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Message passing between `berth create` and the container init. */
 #include <errno.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The parent <-> container-init channel: a SOCK_SEQPACKET socketpair, one
  * fixed-size message per step, so neither side ever polls or sleeps. */
 #ifndef BERTH_RUNTIME_SYNC_H

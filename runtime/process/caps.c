@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* process.capabilities: the bounding set, the permitted / effective /
  * inheritable sets (through libcap) and the ambient set. */
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* execvp-like lookup of process.args[0], with runc's error wording.
  *
  * Done before execve so that a missing binary produces the message clients

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The last steps of the container process: from root in the final rootfs to
  * the user's program with the privileges the spec grants, and no more.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Which namespaces the clone creates, which the init creates itself, and
  * which it joins by path. */
 #include <errno.h>

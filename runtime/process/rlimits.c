@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* process.rlimits -> setrlimit(2), with the limit named in every error. */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* process.terminal: a pty allocated inside the container (its own devpts),
  * the master handed to the client over --console-socket. */
 #include <errno.h>

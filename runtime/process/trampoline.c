@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Puts the exec trampoline into a sealed memfd and runs it (see
  * runtime/trampoline.h for why). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The exec trampoline (runtime/trampoline_prog.c): the container's execve is
  * done by a tiny program run from a sealed memfd, so that /proc/self/exe
  * is never the host's berth binary while the container's program starts

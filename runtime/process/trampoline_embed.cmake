@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Writes the exec trampoline (runtime/process/trampoline_prog.c, linked by
 # CMakeLists.txt) as a C byte array for runtime/process/trampoline.c.
 # usage: cmake -DIN=trampoline.elf -DOUT=trampoline_image.c -P trampoline_embed.cmake

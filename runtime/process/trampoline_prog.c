@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* berth's exec trampoline: a tiny static program (no libc, raw syscalls)
  * that the container init and the exec child run from a sealed memfd just
  * before the container's own execve (runtime/trampoline.c). During that

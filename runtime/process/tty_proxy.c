@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Relaying a container's pty to berth's own terminal. */
 #include <errno.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* process.user: supplementary groups, gid, uid. */
 #include <errno.h>
 #include <fcntl.h>

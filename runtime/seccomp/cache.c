@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The compiled-seccomp-program cache (see seccomp_cache.h for the design).
  *
  * File layout (native endianness: the cache never leaves the machine, and a

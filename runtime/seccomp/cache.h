@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A cache of compiled seccomp programs under the state root.
  *
  * libseccomp needs ~16 ms to turn the default profile (~450 syscall names

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the seccomp support knows and what this host supports, for
  * `berth features` and for checking a profile before loading it. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Hands the seccomp notify fd to the agent at linux.seccomp.listenerPath.
  *
  * The runtime spec fixes the message: one SCM_RIGHTS fd plus the "container

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* linux.seccomp -> BPF program (built by libseccomp) -> seccomp(2).
  *
  * The rules follow runc's reading of the profile, which is what existing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Integers above INT64_MAX in config.json.
  *
  * jansson stores integers as int64 and refuses larger literals ("too big

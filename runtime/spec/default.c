@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The config.json that `berth spec` writes: the same shape and defaults as
  * `runc spec` (and `runc spec --rootless`), plus a default seccomp profile
  * and "berth" as the hostname. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The default linux.seccomp profile that `berth spec` writes.
  *
  * An allow list in the spirit of the usual container default, written from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The default seccomp profile that `berth spec` embeds in linux.seccomp. */
 #ifndef BERTH_SPEC_DEFAULT_SECCOMP_H
 #define BERTH_SPEC_DEFAULT_SECCOMP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Private helpers shared by the runtime/spec*.c files (the config.json parser).
  *
  * Ownership rule that keeps the parser simple: every allocation is linked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Typed, path-aware access to jansson values for the config parser.
  *
  * Every error names the field it is about ("process.user.uid: must not be

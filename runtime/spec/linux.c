@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The "linux" object: namespaces, id mappings, time offsets, devices, sysctl,
  * masked/read-only paths, propagation, personality; resources and seccomp
  * have their own files. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The "mounts" array: destination, type, source, options -> MS_* flags.
  *
  * Options are mapped the way runc does: names that are mount(2) flags or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The names config.json and the state file use for namespace types and hook
  * kinds ("network", "createRuntime"), for the parsers and for messages. */
 #include <stddef.h>

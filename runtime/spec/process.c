@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI "process" object: args, env, cwd, user, capabilities, rlimits, ...
  * Used for config.json's process and, alone, for `exec --process FILE`. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* linux.resources (LinuxResources): device rules, memory, cpu, pids, blockIO,
  * hugepages, network, unified. Used inside config.json and, alone, for
  * `update --resources FILE`. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* linux.seccomp: default action, architectures, flags, syscall rules.
  *
  * Syscall names stay strings: a name unknown to this host's libseccomp is

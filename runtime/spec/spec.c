@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config.json -> struct berth_spec: the top level of the document (ociVersion,
  * root, hostname, annotations), loading from a bundle, and freeing.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Listing and removing state directories; liveness of a recorded init. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI state document given to hooks, `berth state` and seccomp agents. */
 #include <jansson.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* --pid-file: clients poll for it, so it must appear complete or not at all. */
 #include <errno.h>
 #include <fcntl.h>

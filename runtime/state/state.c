@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The per-container state directory and its state.json. */
 #include <ctype.h>
 #include <dirent.h>

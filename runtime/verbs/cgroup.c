@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pause, resume, update, ps and stats: a container's cgroup, found through
  * its state file. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reading the bundle and checking the config against what berth can do. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Everything `create`/`run` holds while it brings a container up, so that
  * one abort function can undo whatever was done (no half containers). */
 #ifndef BERTH_RUNTIME_CREATE_JOB_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Everything `create` sets up on the host before it clones the init. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Cloning the init and walking it through setup (parent side). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* delete: removes a stopped container; --force kills a live one first. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The common end of `delete` and a foreground `run`. */
 #include <errno.h>
 #include <stdlib.h>

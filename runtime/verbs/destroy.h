@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tearing a stopped container down: cgroup, state, poststop hooks. */
 #ifndef BERTH_RUNTIME_DESTROY_H
 #define BERTH_RUNTIME_DESTROY_H

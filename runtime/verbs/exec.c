@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exec: a new process in a running container, placed in its cgroup by the
  * same clone3 that makes it, and in its pid namespace. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The exec'd process: joins the container's namespaces through the init's
  * pidfd (one setns call), then takes the same last steps as the init. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exec: the pieces shared by the parent (exec.c) and child (exec_child.c). */
 #ifndef BERTH_RUNTIME_EXEC_INTERNAL_H
 #define BERTH_RUNTIME_EXEC_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The process an exec runs: --process JSON, or the container's own process
  * with the command-line overrides (runc's rules). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kill: signals the init (race-free through a pidfd) or every process. */
 #include <errno.h>
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* start: releases a created container through its exec fifo. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Loading a container's state and deriving its live status. */
 #include <dirent.h>
 #include <errno.h>

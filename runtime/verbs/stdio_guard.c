@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Terminal stdio of a process without a terminal of its own: replaced by a
  * relayed pipe or /dev/null (why: stdio_guard.h). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Keeping the caller's terminal away from a container's process.
  *
  * A process that holds a terminal fd can push bytes into that terminal's

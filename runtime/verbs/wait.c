@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Foreground waiting with signal forwarding, and exit waits on pidfds. */
 #include <errno.h>
 #include <poll.h>

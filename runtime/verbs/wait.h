@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Waiting for a container init in the foreground (`run`). */
 #ifndef BERTH_RUNTIME_WAIT_H
 #define BERTH_RUNTIME_WAIT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The VPS's cgroups and where its console keeper is charged.
  *
  * The keeper (console.c) costs CPU when the guest writes to /dev/console

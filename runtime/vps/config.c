@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vps.json: a VPS's own configuration, parsed into struct berth_vps_config
  * and written back atomically. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The console of a VPS, and the process that keeps it.
  *
  * The guest's /dev/console and its init's stdio are a pseudo-terminal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI container behind a VPS (berth_vps_container_id): looking it up
  * and removing it with the VPS's network. */
 #include <errno.h>

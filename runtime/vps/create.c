@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vps create and vps destroy.
  *
  * Create writes vps.json and config.json and three empty directories: it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Host defaults for `vps create` (as vzctl's ve-*.conf-sample): a VPS
  * created without options would otherwise have no memory, pids or CPU
  * limit at all. The provider writes them once:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vps.json out: formatting, the atomic save (with config.json regenerated
  * from it), and the small parsers for sizes and CPU counts. */
 #include <errno.h>

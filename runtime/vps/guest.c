@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The guest files berth owns, written at every start through the mounted
  * overlay (so copy-up and whiteouts come out right) with every path
  * resolved inside the guest's root: /etc/hostname, berth's lines of

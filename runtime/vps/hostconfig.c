@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host's VPS settings: small JSON files in /etc/berth (or
  * $BERTH_CONFIG_DIR, for tests and for hosts that keep them elsewhere),
  * such as vps-defaults.json and network.json. */

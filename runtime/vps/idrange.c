@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host-wide allocation of user-id ranges.
  *
  * Why: each data directory used to pick ranges only among its own VPS, so

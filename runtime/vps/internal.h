@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers shared by the runtime/vps*.c files. */
 #ifndef BERTH_RUNTIME_VPS_INTERNAL_H
 #define BERTH_RUNTIME_VPS_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* JSON helpers of the VPS layer (vps.json, the generated config.json). */
 #include <jansson.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One VPS at a time: every verb that changes a VPS holds an exclusive flock
  * on its directory for the whole change. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A VPS's MAC address: stable across restarts (vps.json), chosen at
  * create or given with --mac, so that neighbours' caches and the network
  * filter hold. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The VPS network modes, done from the host side only so that any guest
  * distribution works without scripts of its own:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What a VPS may own and reach on the network: the addresses it may be
  * given, and the host ports the provider opens to guests. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A VPS's network, from its vps.json to netns/'s berth_net_setup. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The copy-on-write root of a VPS: an overlay of the template (lower,
  * read-only) and the VPS's own upper and work directories.
  *

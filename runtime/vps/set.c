@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vps set: changes saved to vps.json (and config.json), and applied at once
  * to a running VPS: limits through the container's cgroup, addresses from
  * the host side inside its network namespace. When a live step fails, the

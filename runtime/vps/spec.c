@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI config.json of a VPS, generated from vps.json: berth's default
  * config turned into a system container.
  *

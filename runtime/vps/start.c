@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vps start: the same create/start path as the OCI verbs, with the overlay
  * root mounted just long enough for the container to take its copy, and
  * the network wired between create (the init exists, waiting) and start

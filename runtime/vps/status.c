@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vps status and vps exec: the live side of a VPS. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vps stop: the guest's own shutdown first (its init's stop signal), then,
  * when the timeout runs out, every process is killed.
  *

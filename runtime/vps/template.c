@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What a VPS needs of its template: the root directory, the init and its
  * stop signal (template.json), and the "in use" marker that keeps
  * `template rm` from pulling the lower layer out from under a VPS.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The user namespace of a VPS: its id range (chosen at create, kept in
  * vps.json), the template seen through it, and the cgroup files its root
  * must own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Names, paths and file helpers of the VPS store. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* benchdrv: the timing driver of tests/bench/run.sh.
  *
  * Why not hyperfine: the runtimes are compared on a shared 2-core machine

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The network filter's share of a VPS start and stop: N times
  * berth_nft_guest_apply (what start adds) and berth_nft_guest_remove (what
  * stop adds) for one veth, in the caller's network namespace (run it under

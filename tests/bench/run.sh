@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # berth vs runc vs crun on one busybox bundle (issue 7). Not a unit test:
 # it needs root, runc, crun and busybox-static, and takes ~1 min (--quick)
 # or ~15 min (full). Prints a markdown report on stdout (see docs/performance.md).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The VPS part of tests/bench/run.sh: vps.sh BERTH WORKDIR DRIVER QUICK
 # Runs everything inside a private network namespace (unshare -n): the
 # bridge and the host ends of the veths live there, never on the host.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Start time of one VPS with and without its network filter (berth/nft.h),
 # or against another build: vps_filter.sh BERTH [N] [--no-filter]
 # Prints the median, min and max of N `vps start` (stop not timed), in a

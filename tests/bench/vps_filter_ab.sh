@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A/B start time of one VPS: vps_filter_ab.sh BERTH_A BERTH_B [N]
 # Starts (and stops) a VPS of build A and one of build B alternately (ABBA
 # order), N times each, in one private network namespace, so that the load of the

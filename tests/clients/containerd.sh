@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # The containerd half of tests/clients/run.sh (sourced; uses its globals):
 # a containerd of our own, ctr with the io.containerd.runc.v2 shim running

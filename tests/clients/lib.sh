@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Shared setup of tests/clients/run.sh: result lines, the test's own
 # cgroup, a local busybox image, and throwaway podman/containerd homes.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # The podman half of tests/clients/run.sh (sourced; uses its globals).
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/clients/run.sh BERTH_BINARY -- drives Debian's podman and containerd
 # (ctr + the io.containerd.runc.v2 shim) against berth, offline.
 #

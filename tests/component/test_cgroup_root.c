@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cgroups/ for real (root): a container-like cgroup below our own cgroup
  * ("berth-test-<pid>/..."), a child placed with clone3(CLONE_INTO_CGROUP)
  * plus attach, limits read back from the files and enforced. Layout-aware:

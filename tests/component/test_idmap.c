@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Idmapped mounts (rootfs/idmap.c): a bind of a temp dir, idmapped through
  * a user namespace, shows the remapped owners from the host and the
  * original ones from inside that namespace; berth_idmap_prepare follows the

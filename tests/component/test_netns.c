@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Component tests of netns/ (root): links, addresses, routes, proxy
  * entries, sysctls and both VPS network modes. Address parsing is
  * unit-tested in tests/unit/test_netns.c.

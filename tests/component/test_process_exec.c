@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Component tests of berth_process_exec (root): process_exec.c, caps.c,
  * rlimits.c, user.c. Each case runs berth_process_exec in a forked child
  * that execs /bin/cat on a /proc file; the parent reads what the kernel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The recursive delete (berth/rmtree.h) against real mounts: it refuses to
  * enter a mount point, names it, and leaves what is mounted intact. Root:
  * each test mounts in a private mount namespace of its own process (Check

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Component tests of rootfs/ (root): mounts, /dev, pivot, masks,
  * propagation. Its pure helpers are unit-tested in tests/unit/test_rootfs.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Component test of seccomp with berth_process_exec (root: it sets ids and
  * groups): the default profile, as `berth spec` writes it and the spec
  * parser reads it, lets a real program run, loaded both before the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Component tests of VPS templates (runtime/vps/template/), as root:
  * owners kept on import, the busybox template's shell and init for real
  * (chroot, namespaces), debootstrap. The rest: tests/unit/test_template.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Component test of the VPS store (root): `vps create` against a
  * concurrent `template rm`, through the real create (which chowns the
  * VPS's upper dir to its user namespace's root). The rest of the store:

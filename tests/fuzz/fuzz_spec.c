@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for the config.json parser.
  *
  * Built three times (tests/fuzz/CMakeLists.txt) with FUZZ_TARGET set to

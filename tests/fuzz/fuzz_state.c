@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harnesses for the parsers of external input other than
  * config.json: the state file, the cgroup dump it carries, /proc texts
  * (mountinfo, /proc/<pid>/cgroup, /proc/<pid>/stat), the cgroup stat files

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the fuzzers (config.json, state.json, cgroup and kernel files, IP addresses) with clang + libFuzzer + ASan/UBSan and runs
 # each one for SECONDS (default 60) on a copy of the committed seed corpus.
 # Prints the executions per harness; exits non-zero on any crash, leak,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Runs after every other integration test: nothing named berth-itest may be
  * left on the host (mounts, processes in such cgroups, cgroup dirs under our
  * own cgroup, temp dirs). */

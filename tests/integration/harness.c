@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Integration-test harness: context, suite plumbing, running the runtime,
  * specs and bundles. Host-state inspection and cleanup live in host.c. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Integration-test harness: runs a real OCI runtime (berth, or whatever
  * BERTH_BIN names, e.g. /usr/sbin/runc) against bundles whose rootfs is the
  * shared busybox+probe tree built once per build dir, and checks that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Integration-test harness: the host side. Finds our cgroups in every
  * hierarchy, detects what a container left behind, cleans up after a test
  * case, and receives console fds. */

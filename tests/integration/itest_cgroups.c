@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A container's cgroups seen from inside and from the host: every process
  * of the container is in its cgroup in every hierarchy before anything of
  * the user's runs, its cgroup namespace is rooted there, its cgroupfs shows

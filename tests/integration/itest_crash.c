@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Crash safety of the OCI verbs.
  *
  * (a) Fault injection: a small ptrace stepper runs `create`, `run -d`,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The --debug trace: `berth --debug run` names each step of create, start
  * and delete in order, the --log file gets them as JSON lines, BERTH_DEBUG=1
  * turns it on without the flag, and without either nothing changes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* OCI hooks: every kind runs, in the order of the spec, with the state on
  * stdin; a failing createRuntime hook fails create and leaves nothing. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The OCI lifecycle through the runc command line: state, start, kill,
  * delete, list, error reporting, config validation and `spec`. */
 #include "harness.h"

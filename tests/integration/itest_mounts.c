@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The container's filesystem: mounts and their flags, /proc and /sys,
  * devices, masked and read-only paths, a read-only root, sysctls. */
 #include "harness.h"

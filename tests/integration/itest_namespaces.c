@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Namespaces: joined by path, a path of the wrong type, absent ones
  * inherited from the caller. */
 #include "harness.h"

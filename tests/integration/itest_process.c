@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The container process: exit codes, pid 1, identity, environment, limits,
  * capabilities, inherited fds and stdio. Checked from inside by the probe. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* terminal: true with --console-socket: the caller receives the pty master
  * over the socket and the container process sees a tty on its stdio. */
 #include "harness.h"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the integration-test rootfs: a static busybox with its applet links,
 # our static probe at /bin/probe, minimal /etc files and the mount points the
 # tests use (the rootfs is shared read-only by every test container, so the

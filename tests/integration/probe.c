@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* probe: a small static program that runs inside test containers and prints
  * what it sees as key=value lines, so the integration tests check a
  * container from the inside instead of trusting the runtime's word.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* attacker: runs inside a test container and tries the known runtime
  * escapes, printing what it managed as key=value lines. The tests assert
  * that every attempt failed. Only libc; linked -static.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the security-test rootfs: the integration-test rootfs (busybox,
 # probe, mount points) plus the static attacker at /bin/attacker.
 #

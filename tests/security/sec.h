@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared helpers of the escape-regression tests (tests/security/), on top
  * of the integration harness (tests/integration/harness.h).
  *

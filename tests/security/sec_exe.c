@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* CVE-2019-5736: a container overwriting the runtime binary through
  * /proc/<pid>/exe while the runtime execs into it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* CVE-2024-21626: host fds leaked into the container, and a working
  * directory outside the container's root.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Mount-destination symlink attacks (CVE-2021-30465 and relatives).
  *
  * The bundle's rootfs is the attacker's: its mount targets are symlinks to

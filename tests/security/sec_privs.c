@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* /proc and /sys tricks, capabilities, devices and the user namespace:
  * what a container with the default (runc) spec must not be able to do.
  * Every attempt is made from inside by /bin/attacker. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Terminal injection: a process in a container (every binary there belongs
  * to the container's owner) that gets the admin's terminal as its stdio can
  * push a command line into that terminal's input with TIOCSTI (or a paste

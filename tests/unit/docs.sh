@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The man pages and the bash completion against the real command line:
 # every verb and `vps`/`template` command berth's --help lists has a
 # section in its man page and is completed; the pages build with scdoc and

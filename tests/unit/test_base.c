@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the base primitives: whole-file read and write-all
  * (berth/file.h), the recursive delete that stays on one mount
  * (berth/rmtree.h) and the /proc/<pid>/cgroup and mountinfo iterators

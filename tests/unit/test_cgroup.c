@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cgroups/: parsers, path resolution and OCI -> cgroupfs conversions.
  * No root needed: everything here works on buffers. */
 #include <errno.h>

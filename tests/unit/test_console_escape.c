@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `vps console` on a terminal (cli/vps/escape.c): the guest's control
  * characters shown as \xNN, text and line ends as they are, also when a
  * sequence is cut between two reads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* struct berth_err: context wrapping keeps the innermost cause when the
  * message outgrows the buffer, and ": strerror" is never dropped. */
 #include <check.h>

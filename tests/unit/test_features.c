@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for runtime/features.c: the document parses, carries the keys
  * of runtime-spec features.md, and every claim agrees with the probes and
  * the parsers it stands for. */

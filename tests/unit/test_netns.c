@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of netns/'s pure parts: addresses and interface names (no
  * root). Links, routes and the VPS network modes for real:
  * tests/component/test_netns.c. */

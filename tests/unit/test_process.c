@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for runtime/process/: executable lookup and rlimit names (no
  * root). berth_process_exec itself (ids, capabilities, rlimits):
  * tests/component/test_process_exec.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of rootfs/'s pure helpers: mountinfo parsing, mount flag
  * translation, path resolution inside a root (no mounts, no root). The
  * mounts themselves: tests/component/test_rootfs.c. */

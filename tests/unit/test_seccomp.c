@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for runtime/seccomp*.c and runtime/spec_default_seccomp.c.
  * Every filter is loaded in a forked child (with no_new_privs), so the test
  * process itself stays unfiltered; the child reports through its exit code

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for runtime/seccomp_cache.c: the compiled-program cache under
  * the state root. A temporary directory stands in for the state root; the
  * programs are compared instruction by instruction with a fresh compile,

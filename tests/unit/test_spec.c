@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the config.json parser (runtime/spec*.c). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The state store: ids, atomic state.json round trips, listing, removal,
  * the init liveness check that a recycled pid cannot fool. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for VPS templates (runtime/vps/template/), no root.
  *
  * Every test works in its own data directory under /tmp (mkdtemp) and

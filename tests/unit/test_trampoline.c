@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of runtime/trampoline.c and the trampoline program: the memfd
  * is sealed and execute-only, the trampoline runs the program with the
  * given argv and environment, the report fd closes on success and carries

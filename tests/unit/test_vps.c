@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of the VPS store and config generation (no root needed). */
 #include <errno.h>
 #include <fcntl.h>

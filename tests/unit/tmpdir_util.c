@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A directory of its own under /tmp for each test, and small file helpers
  * on it (tests/unit/test_base.c, tests/component/test_rmtree.c). */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A directory of its own under /tmp for each test (unchecked fixtures:
  * they run around each test case, so the directory goes even when an
  * assertion ends the test early), and file helpers relative to it. */

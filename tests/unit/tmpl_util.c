@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers of the template tests (tests/unit/test_template.c and
  * tests/component/test_template.c): see tmpl_util.h. */
 #include "tmpl_util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers shared by the template tests: unit (tests/unit/test_template.c)
  * and component (tests/component/test_template.c). Every test works in its
  * own data directory under /tmp, made and removed by the fixtures. */

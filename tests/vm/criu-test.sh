@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/vm/criu-test.sh BERTH_BINARY -- checkpoint/restore through criu.
 #
 # Where `criu check` passes (the pure cgroup-v2 guest: run it as

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # extract-vmlinux.sh BZIMAGE OUT
 #
 # Writes the uncompressed ELF kernel (vmlinux) embedded in a bzImage.

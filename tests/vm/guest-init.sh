@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=dash
 # Stage 2 of the berth test guest: PID 1 after switch_root (see
 # initramfs-init.sh), read from the host's tree over 9p.

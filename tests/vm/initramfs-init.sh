@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=dash
 # Stage 1 of the berth test guest: /init of the initramfs built by setup.sh.
 #

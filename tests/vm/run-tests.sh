@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/vm/run-tests.sh [BUILD_DIR] -- the suites that need a pure cgroup-v2
 # host, run in the qemu guest: the cgroup tests (component/test_cgroup_root:
 # eBPF device filter, io/cpu/memory files of v2 for real), the netns tests

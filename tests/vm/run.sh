@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/vm/run.sh -- run a command as root in a pure cgroup-v2 test guest.
 #
 #   tests/vm/run.sh [OPTIONS] -- COMMAND [ARG...]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/vm/setup.sh -- prepare everything tests/vm/run.sh needs.
 #
 # Idempotent and cached: a second call only checks stamps.  Needs root and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dlopen() of libarchive for the template code (see archive_dl.h). */
 #ifdef BERTH_HAVE_LIBARCHIVE
 #include <dlfcn.h>

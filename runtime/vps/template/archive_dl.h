@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libarchive, loaded on first use.
  *
  * Only template import and copy need libarchive, but linking it pulls about

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The atomic build of a template: everything is written into
  * <data>/templates/.tmp-<NAME>-<pid>/ and renamed to <NAME> at the end, so
  * readers never see a half-made template and a failure leaves nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The busybox template: a tiny bootable system made from the host's static
  * /bin/busybox in a few milliseconds, with nothing downloaded. busybox runs
  * once (--list-full) to name its applets; every applet is a symlink. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Import of a directory: a real copy (the source may change later), with
  * modes, numeric owners, times, xattrs (file capabilities), ACLs and hard
  * links preserved, through the same disk writer as the archive imports.

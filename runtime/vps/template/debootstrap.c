@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The debootstrap template: Debian's own debootstrap (--variant=minbase,
  * plus an init and iproute2 so the VPS can boot and configure its network)
  * into the temporary build directory. Not a hot path: forking is fine.

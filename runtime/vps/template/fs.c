@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tree helpers for templates: disk usage that never crosses a mount
  * point, mkdir -p, small file writes relative to a dir fd. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `template import NAME PATH`: decides what PATH is (a directory, an OCI
  * layout directory, an OCI or docker image archive, a root filesystem
  * tarball in any compression libarchive knows) and builds the template

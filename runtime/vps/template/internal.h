@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared pieces of the template files (rootfs/template_*.c); not public API. */
 #ifndef BERTH_TEMPLATE_INTERNAL_H
 #define BERTH_TEMPLATE_INTERNAL_H

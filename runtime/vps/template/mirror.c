@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Which Debian mirror debootstrap should use when none is given: the one
  * the host's apt already uses. Both apt source formats are read: one-line
  * ("deb [opts] URI SUITE COMPONENTS", sources.list, *.list) and deb822

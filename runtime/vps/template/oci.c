@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Import of a container image: an OCI image layout (archive, as written by
  * `podman save --format oci-archive`, or directory) or a docker-archive.
  *

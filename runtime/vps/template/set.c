@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A small open-addressing string set: which paths a layer wrote (for
  * whiteouts) and which inodes a walk already counted (for disk usage). */
 #include <errno.h>

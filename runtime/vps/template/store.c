@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The template store: names, the data directory, listing, metadata,
  * removal and the users/ markers that keep a used template alive. */
 #include <errno.h>

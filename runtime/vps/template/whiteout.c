@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Extracting archives into a template root, with OCI layer whiteouts.
  *
  * libarchive's disk writer resolves entry paths against the current

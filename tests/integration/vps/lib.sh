@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # Sourced by the VPS tests (vps_test.sh, vps_debian_test.sh): result
 # reporting, and scratch space a VPS's user namespace can use.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds a busybox VPS template for the tests: <data>/templates/<name>/,
 # made by `berth template create --busybox` (one process: linking the
 # applets from a shell costs a fork per applet, ~25 s in the TCG test guest)

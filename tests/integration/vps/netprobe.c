@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* netprobe: the network attacks and observations of vps_net_test.sh, run
  * inside busybox guests (static: the guest has no libc) and on the host.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Integration test: a Debian VPS booting systemd as its init.
 #
 # The template is debootstrapped once by `berth template create --debootstrap`

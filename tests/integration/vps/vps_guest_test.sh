@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # What a guest (or a second data directory) must not be able to do to the
 # host: the attacks of the VPS isolation issue, parts 3 and 4, each run
 # against real VPS booted from a busybox template.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Network isolation of `berth vps`: each attack a guest can try on its
 # neighbours and on the host, made from inside a real busybox VPS and
 # observed on the victim's side (its ARP cache, routes, received datagrams,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Integration test of `berth vps`: real VPS from a busybox template, booted
 # with their own init, in their own network namespaces.
 #
