@@ -40,9 +40,34 @@ static void pidset_add(struct pidset *s, pid_t pid)
         s->v[s->n++] = pid;
 }
 
-/* Collects the processes of dfd and its sub-cgroups, thawing a v1
- * freezer on the way (frozen tasks cannot act on SIGKILL). */
-static void collect_tree(int dfd, int depth, struct pidset *set)
+/* Walks dfd and its sub-cgroups (at most 32 deep): visit(dfd) on each
+ * before its children, gone(parent, name) after each child's own walk. */
+static void walk_tree(int dfd, int depth, void (*visit)(int dfd, void *arg),
+                      void (*gone)(int parent_fd, const char *name), void *arg)
+{
+        if (visit)
+                visit(dfd, arg);
+        int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+        if (!d) {
+                if (dup_fd >= 0)
+                        close(dup_fd);
+                return;
+        }
+        struct dirent *e;
+        while (depth < 32 && (e = readdir(d))) {
+                if (e->d_type != DT_DIR || e->d_name[0] == '.')
+                        continue;
+                _cleanup_close_ int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (sub >= 0)
+                        walk_tree(sub, depth + 1, visit, gone, arg);
+                if (gone)
+                        gone(dfd, e->d_name);
+        }
+}
+
+/* One cgroup's processes into the set. */
+static void collect_one(int dfd, void *arg)
 {
         _cleanup_free_ pid_t *pids = NULL;
         size_t np = 0;
@@ -50,43 +75,25 @@ static void collect_tree(int dfd, int depth, struct pidset *set)
                 cg_write(dfd, "freezer.state", "THAWED", "thaw", NULL);
         if (cg_read_pids(dfd, &pids, &np, NULL) >= 0)
                 for (size_t i = 0; i < np; i++)
-                        pidset_add(set, pids[i]);
-        int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_closedir_ DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-        if (!d) {
-                if (dup_fd >= 0)
-                        close(dup_fd);
-                return;
-        }
-        struct dirent *e;
-        while (depth < 32 && (e = readdir(d))) {
-                if (e->d_type != DT_DIR || e->d_name[0] == '.')
-                        continue;
-                _cleanup_close_ int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (sub >= 0)
-                        collect_tree(sub, depth + 1, set);
-        }
+                        pidset_add(arg, pids[i]);
+}
+
+/* Collects the processes of dfd and its sub-cgroups, thawing a v1
+ * freezer on the way (frozen tasks cannot act on SIGKILL). */
+static void collect_tree(int dfd, struct pidset *set)
+{
+        walk_tree(dfd, 0, collect_one, NULL, set);
+}
+
+static void remove_one(int parent_fd, const char *name)
+{
+        unlinkat(parent_fd, name, AT_REMOVEDIR);
 }
 
 /* Removes dfd's sub-cgroups, deepest first (they are empty by now). */
-static void remove_tree(int dfd, int depth)
+static void remove_tree(int dfd)
 {
-        int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_closedir_ DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-        if (!d) {
-                if (dup_fd >= 0)
-                        close(dup_fd);
-                return;
-        }
-        struct dirent *e;
-        while (depth < 32 && (e = readdir(d))) {
-                if (e->d_type != DT_DIR || e->d_name[0] == '.')
-                        continue;
-                _cleanup_close_ int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (sub >= 0)
-                        remove_tree(sub, depth + 1);
-                unlinkat(dfd, e->d_name, AT_REMOVEDIR);
-        }
+        walk_tree(dfd, 0, NULL, remove_one, NULL);
 }
 
 static int64_t now_ms(void)
@@ -108,7 +115,7 @@ static int kill_all_hiers(struct berth_cgroup *cg, int *n_killed, struct berth_e
                 for (size_t i = 0; i < cg->n; i++) {
                         _cleanup_close_ int fd = open(cg->h[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (fd >= 0)
-                                collect_tree(fd, 0, &set);
+                                collect_tree(fd, &set);
                 }
                 int alive = 0;
                 for (size_t i = 0; i < set.n; i++)
@@ -165,7 +172,7 @@ int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed,
                 _cleanup_close_ int fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         continue;
-                remove_tree(fd, 0);
+                remove_tree(fd);
                 /* Levels known to be ours (a full record) go as in destroy;
                  * an early record only knows the leaf is ours. */
                 if (h->n_existing >= 0) {

@@ -218,12 +218,17 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
         }
 }
 
-#define LIMIT_OPTS                                                                                           \
-        {"memory", required_argument, NULL, 'm'}, {"swap", required_argument, NULL, 's'},                    \
-            {"cpus", required_argument, NULL, 'c'}, {"cpu-weight", required_argument, NULL, 'w'},            \
-        {                                                                                                    \
-                "pids", required_argument, NULL, 'p'                                                         \
-        }
+/* The settings both create and set take: limits, host name, stop signal,
+ * autostart, io_uring, MAC, filter (and --json, --data-dir). */
+// clang-format off
+#define VPS_SETTING_OPTS \
+        {"memory", required_argument, NULL, 'm'}, {"swap", required_argument, NULL, 's'}, \
+        {"cpus", required_argument, NULL, 'c'}, {"cpu-weight", required_argument, NULL, 'w'}, \
+        {"pids", required_argument, NULL, 'p'}, {"hostname", required_argument, NULL, 'H'}, \
+        {"stop-signal", required_argument, NULL, O_STOPSIG}, {"autostart", no_argument, NULL, O_AUTO}, \
+        {"allow-io-uring", no_argument, NULL, O_URING}, {"mac", required_argument, NULL, O_MAC}, \
+        {"no-filter", no_argument, NULL, O_NOFILTER}, VPS_COMMON_OPTS
+// clang-format on
 
 /* Prints the VPS's configuration (text: its name) after create/set. */
 static int print_config(struct vps_cli *vc, const char *name, const char *what)
@@ -245,20 +250,13 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
         static const struct option opts[] = {{"template", required_argument, NULL, 't'},
                                              {"ip", required_argument, NULL, 'i'},
                                              {"net", required_argument, NULL, 'n'},
-                                             {"hostname", required_argument, NULL, 'H'},
                                              {"nameserver", required_argument, NULL, O_NS},
                                              {"bridge", required_argument, NULL, O_BRIDGE},
                                              {"gateway4", required_argument, NULL, O_GW4},
                                              {"gateway6", required_argument, NULL, O_GW6},
                                              {"init", required_argument, NULL, O_INIT},
-                                             {"stop-signal", required_argument, NULL, O_STOPSIG},
-                                             {"autostart", no_argument, NULL, O_AUTO},
                                              {"userns", required_argument, NULL, 'U'},
-                                             {"allow-io-uring", no_argument, NULL, O_URING},
-                                             {"mac", required_argument, NULL, O_MAC},
-                                             {"no-filter", no_argument, NULL, O_NOFILTER},
-                                             LIMIT_OPTS,
-                                             VPS_COMMON_OPTS,
+                                             VPS_SETTING_OPTS,
                                              {0}};
         if (cli_wants_help(argc, argv, create_usage))
                 return 0;
@@ -329,17 +327,10 @@ static int cmd_set_vps(struct vps_cli *vc, int argc, char **argv)
 {
         static const struct option opts[] = {{"ip-add", required_argument, NULL, O_IPADD},
                                              {"ip-del", required_argument, NULL, O_IPDEL},
-                                             {"hostname", required_argument, NULL, 'H'},
-                                             {"stop-signal", required_argument, NULL, O_STOPSIG},
-                                             {"autostart", no_argument, NULL, O_AUTO},
                                              {"no-autostart", no_argument, NULL, O_NOAUTO},
-                                             {"allow-io-uring", no_argument, NULL, O_URING},
                                              {"no-allow-io-uring", no_argument, NULL, O_NOURING},
-                                             {"mac", required_argument, NULL, O_MAC},
                                              {"filter", no_argument, NULL, O_FILTER},
-                                             {"no-filter", no_argument, NULL, O_NOFILTER},
-                                             LIMIT_OPTS,
-                                             VPS_COMMON_OPTS,
+                                             VPS_SETTING_OPTS,
                                              {0}};
         if (cli_wants_help(argc, argv, set_usage))
                 return 0;

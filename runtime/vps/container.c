@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "berth/cgroup.h"
 #include "berth/container.h"
@@ -108,4 +109,26 @@ int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_
                 vps_warn(v, "%s", net_err.msg);
         }
         return r;
+}
+
+int vps_open_locked(const struct berth_vps_ctx *v, const char *name, struct berth_vps_config *cfg,
+                    int *status, struct berth_err *err)
+{
+        int r = berth_vps_config_load(v, name, cfg, err);
+        if (r < 0)
+                return r;
+        int lock = vps_lock(v, name, err);
+        struct berth_container_info info;
+        if (lock >= 0 && (r = vps_container_load(v, name, &info, err)) == 0) {
+                *status = (int)info.status;
+                berth_container_info_clear(&info);
+        } else if (lock >= 0 && r == -ENOENT) {
+                *status = -1;
+        } else {
+                if (lock >= 0)
+                        close(lock);
+                berth_vps_config_clear(cfg);
+                return lock < 0 ? lock : r;
+        }
+        return lock;
 }

@@ -367,22 +367,19 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
 int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err)
 {
         struct berth_vps_config cfg;
-        int r = berth_vps_config_load(v, name, &cfg, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int lock = vps_lock(v, name, err);
-        struct berth_container_info info;
-        if (lock < 0) {
-                r = lock;
-        } else if ((r = vps_container_load(v, name, &info, err)) == 0) {
-                bool live = info.status != BERTH_STATUS_STOPPED;
-                vps_trace(v, "VPS %s: destroy: container %s%s", name, berth_status_name(info.status),
+        int st;
+        _cleanup_close_ int lock = vps_open_locked(v, name, &cfg, &st, err);
+        if (lock < 0)
+                return lock;
+        int r;
+        if (st >= 0) {
+                bool live = st != BERTH_STATUS_STOPPED;
+                vps_trace(v, "VPS %s: destroy: container %s%s", name, berth_status_name(st),
                           live && force ? ", --force" : "");
-                berth_container_info_clear(&info);
                 r = live && !force
                         ? berth_err_set(err, EBUSY, "VPS %s is running (stop it or use --force)", name)
                         : vps_container_cleanup(v, &cfg, err);
-        } else if (r == -ENOENT) {
+        } else {
                 /* No container: the network may still be up after a crash. */
                 vps_trace(v, "VPS %s: destroy: no container; tearing down any network left", name);
                 r = vps_net_down(v, &cfg, err);

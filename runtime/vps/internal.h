@@ -78,6 +78,11 @@ int vps_cgroup_top(const struct berth_vps_ctx *v, const char *name, const struct
 int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                     const char *cgroup_dump, pid_t keeper, struct berth_err *err);
 
+/* Loads name's vps.json into cfg and takes its lock (the fd returned);
+ * *status is its container's (enum berth_status), or -1 without one. On
+ * failure nothing is held and cfg is clear. */
+int vps_open_locked(const struct berth_vps_ctx *v, const char *name, struct berth_vps_config *cfg,
+                    int *status, struct berth_err *err);
 /* flock()s the VPS directory (released by closing the fd). */
 int vps_lock(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
 bool vps_hostname_valid(const char *h);

@@ -126,19 +126,15 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
 {
         struct berth_vps_config cfg;
         vps_trace(v, "VPS %s: start", name);
-        int r = berth_vps_config_load(v, name, &cfg, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int lock = vps_lock(v, name, err);
-        struct berth_container_info info;
-        if (lock < 0) {
-                r = lock;
-        } else if ((r = vps_container_load(v, name, &info, err)) == 0) {
-                enum berth_status st = info.status;
+        int st;
+        _cleanup_close_ int lock = vps_open_locked(v, name, &cfg, &st, err);
+        if (lock < 0)
+                return berth_err_wrap(err, "start VPS %s", name);
+        int r;
+        if (st >= 0) {
                 vps_trace(v, "VPS %s: a container exists (%s)%s", name, berth_status_name(st),
                           st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED ? ""
                                                                                   : ": a leftover, removed");
-                berth_container_info_clear(&info);
                 /* A guest that halted itself leaves a stopped container, a
                  * start that crashed a created one (we hold the lock, so no
                  * start is under way): both are leftovers. */
@@ -146,7 +142,7 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
                 r = live ? berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name,
                                          berth_status_name(st))
                          : vps_container_cleanup(v, &cfg, err);
-        } else if (r == -ENOENT) {
+        } else {
                 vps_trace(v, "VPS %s: no container; tearing down any network left by a crash", name);
                 /* The filter's leftovers go with the start's own filter. */
                 r = vps_net_down_flags(v, &cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
