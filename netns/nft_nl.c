@@ -1,13 +1,13 @@
-/* nf_tables batches through libnftnl and libmnl (see nft_nl.h). The
- * messages are those nft 1.0.6 sends for the same commands (nft
- * --debug=mnl), so a change made here equals the one libnftables made. */
+/* nf_tables batches over libmnl (see nft_nl.h). The messages are those nft
+ * 1.0.6 sends for the same commands (nft --debug=mnl), so a change made
+ * here equals the one libnftables made. libmnl rather than libnftnl, which
+ * builds the same attributes: linked, libnftnl would be loaded by every
+ * berth-full command (~0.5 ms here); libmnl is loaded anyway. */
 #include <netinet/in.h> /* before linux/netfilter.h: glibc's types win */
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/common.h>
-#include <libnftnl/set.h>
+#include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -50,6 +50,33 @@ static void done(struct nft_batch *b, const struct nlmsghdr *nlh)
         b->seq++;
 }
 
+/* A message of nf_tables (type) on a table of family, with its headers. */
+static struct nlmsghdr *msg(struct nft_batch *b, char *buf, uint16_t type, uint16_t flags, uint8_t family)
+{
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        nlh->nlmsg_seq = b->seq;
+        struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+        nfg->nfgen_family = family;
+        nfg->version = NFNETLINK_V0;
+        return nlh;
+}
+
+/* A batch delimiter (NFNL_MSG_BATCH_BEGIN/END) for nf_tables. */
+static struct nlmsghdr *delimiter(struct nft_batch *b, char *buf, uint16_t type)
+{
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST;
+        nlh->nlmsg_seq = b->seq;
+        struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+        nfg->nfgen_family = AF_UNSPEC;
+        nfg->version = NFNETLINK_V0;
+        nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+        return nlh;
+}
+
 struct nft_batch *nft_batch_new(void)
 {
         struct nft_batch *b = calloc(1, sizeof(*b));
@@ -58,7 +85,7 @@ struct nft_batch *nft_batch_new(void)
                 return NULL;
         }
         b->seq = 1;
-        done(b, nftnl_batch_begin(room(b), b->seq));
+        done(b, delimiter(b, room(b), NFNL_MSG_BATCH_BEGIN));
         return b;
 }
 
@@ -69,31 +96,25 @@ void nft_batch_free(struct nft_batch *b)
         free(b);
 }
 
-static void nftnl_set_freep(struct nftnl_set **s)
-{
-        if (*s)
-                nftnl_set_free(*s);
-}
-
 /* A set-element message on set e->set of table berth: with e's key, or
  * none (a flush) when e->len is 0. */
 static int elem_msg(struct nft_batch *b, uint16_t type, uint16_t flags, const struct berth_nft_elem *e)
 {
-        __attribute__((cleanup(nftnl_set_freep))) struct nftnl_set *s = nftnl_set_alloc();
         char *buf = room(b);
-        if (!s || !buf || nftnl_set_set_str(s, NFTNL_SET_TABLE, "berth") < 0 ||
-            nftnl_set_set_str(s, NFTNL_SET_NAME, e->set) < 0)
+        if (!buf)
                 return -ENOMEM;
+        struct nlmsghdr *nlh = msg(b, buf, type, flags, e->family);
+        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, "berth");
+        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, e->set);
         if (e->len) {
-                struct nftnl_set_elem *se = nftnl_set_elem_alloc();
-                if (!se)
-                        return -ENOMEM;
-                nftnl_set_elem_add(s, se); /* s owns it now */
-                if (nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, e->key, (uint32_t)e->len) < 0)
-                        return -ENOMEM;
+                struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+                struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+                struct nlattr *key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+                mnl_attr_put(nlh, NFTA_DATA_VALUE, e->len, e->key);
+                mnl_attr_nest_end(nlh, key);
+                mnl_attr_nest_end(nlh, elem);
+                mnl_attr_nest_end(nlh, list);
         }
-        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, e->family, flags | NLM_F_ACK, b->seq);
-        nftnl_set_elems_nlmsg_build_payload(nlh, s);
         done(b, nlh);
         return 0;
 }
@@ -115,29 +136,23 @@ int nft_batch_set_flush(struct nft_batch *b, uint8_t family, const char *set)
         return elem_msg(b, NFT_MSG_DELSETELEM, 0, &e);
 }
 
-static void nftnl_chain_freep(struct nftnl_chain **c)
-{
-        if (*c)
-                nftnl_chain_free(*c);
-}
-
 int nft_batch_hook_dev(struct nft_batch *b, const char *dev)
 {
-        /* The whole hook, as declared (an update must repeat it), plus the
-         * new device: the kernel adds it to the chain's devices. */
-        __attribute__((cleanup(nftnl_chain_freep))) struct nftnl_chain *c = nftnl_chain_alloc();
         char *buf = room(b);
-        if (!c || !buf || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "berth") < 0 ||
-            nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, "guest") < 0 ||
-            nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter") < 0 ||
-            nftnl_chain_set_str(c, NFTNL_CHAIN_DEV, dev) < 0)
+        if (!buf)
                 return -ENOMEM;
-        nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_NETDEV_INGRESS);
-        nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
-        nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-        struct nlmsghdr *nlh =
-            nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_NETDEV, NLM_F_CREATE | NLM_F_ACK, b->seq);
-        nftnl_chain_nlmsg_build_payload(nlh, c);
+        /* The whole hook, as declared (an update must repeat it), with the
+         * new device: the kernel adds it to the chain's devices. */
+        struct nlmsghdr *nlh = msg(b, buf, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NFPROTO_NETDEV);
+        mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, "berth");
+        mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, "guest");
+        mnl_attr_put_strz(nlh, NFTA_CHAIN_TYPE, "filter");
+        mnl_attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl(NF_ACCEPT));
+        struct nlattr *hook = mnl_attr_nest_start(nlh, NFTA_CHAIN_HOOK);
+        mnl_attr_put_u32(nlh, NFTA_HOOK_HOOKNUM, htonl(NF_NETDEV_INGRESS));
+        mnl_attr_put_u32(nlh, NFTA_HOOK_PRIORITY, htonl(0));
+        mnl_attr_put_strz(nlh, NFTA_HOOK_DEV, dev);
+        mnl_attr_nest_end(nlh, hook);
         done(b, nlh);
         return 0;
 }
@@ -181,7 +196,7 @@ int nft_batch_run(struct nft_batch *b)
         char *buf = room(b);
         if (!buf)
                 return -ENOMEM;
-        done(b, nftnl_batch_end(buf, b->seq));
+        done(b, delimiter(b, buf, NFNL_MSG_BATCH_END));
         __attribute__((cleanup(mnl_socket_closep))) struct mnl_socket *nl =
             mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
         if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)

@@ -1,4 +1,4 @@
-/* One nf_tables transaction built with libnftnl and sent over libmnl: the
+/* One nf_tables transaction built and sent over libmnl: the
  * per-VPS changes (set elements, a hook device) without libnftables, whose
  * first use in a process costs several ms (docs/security-network.md). */
 #ifndef BERTH_NETNS_NFT_NL_H

@@ -10,7 +10,7 @@ clang clang-format libclang-rt-14-dev llvm python3
 busybox-static iproute2 procps kmod cpio xz-utils zstd e2fsprogs
 qemu-system-x86 criu debootstrap
 runc crun hyperfine podman containerd uidmap slirp4netns fuse-overlayfs
-libnftables-dev libnftnl-dev lxcfs openssh-client openssh-server rsync scdoc bash-completion"
+libnftables-dev lxcfs openssh-client openssh-server rsync scdoc bash-completion"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,4 +1,4 @@
-/* Per-VPS network filters through libnftables, in berth's own tables only:
+/* Per-VPS network filters in nftables, in berth's own tables only:
  *
  *   table netdev berth   one chain on the ingress hook of every host-side
  *                        veth end (its "devices"): what a guest may send at
@@ -19,7 +19,8 @@
  *                        neighbour discovery, and the allowed host ports
  *                        (set "ports").
  *
- * Each change is one nft transaction (libnftables, one batch): a guest's
+ * Each change is one nf_tables transaction (one netlink batch; libnftables
+ * only makes the tables and rules when they are missing): a guest's
  * elements are replaced atomically. Nothing outside these two tables is
  * read or changed. */
 #ifndef BERTH_NFT_H
