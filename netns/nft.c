@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* VPS filters (see berth/nft.h for the tables). The tables and rules are
  * nft script text run through libnftables: the rules read like the
  * documentation, and libnftables does the set and dependency work (e.g.
@@ -42,24 +43,6 @@ int berth_nft_port_parse(const char *s, struct berth_nft_port *out, struct berth
                 return berth_err_set(err, EINVAL, "host port \"%s\": port is 1 to 65535", s);
         out->port = (uint16_t)p;
         return 0;
-}
-
-void berth_nft_mac_link_local(const unsigned char mac[6], struct berth_ip_addr *out)
-{
-        memset(out, 0, sizeof(*out));
-        out->family = AF_INET6;
-        out->prefixlen = 64;
-        unsigned char *b = out->u.v6.s6_addr;
-        b[0] = 0xfe;
-        b[1] = 0x80;
-        b[8] = mac[0] ^ 0x02;
-        b[9] = mac[1];
-        b[10] = mac[2];
-        b[11] = 0xff;
-        b[12] = 0xfe;
-        b[13] = mac[3];
-        b[14] = mac[4];
-        b[15] = mac[5];
 }
 
 /* ---- the shared part: tables, sets, rules ------------------------------------ */

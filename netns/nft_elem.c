@@ -1,11 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The set elements of a guest as the kernel stores them (see berth/nft.h):
  * what nft would make of "\"veth\" . 02:11:22:33:44:55". Pure, so that a
- * unit test pins the bytes. */
-
+ * unit test pins the bytes. Also the guest's link-local address, one of
+ * its elements. */
 #include <string.h>
 #include <sys/socket.h>
 
 #include "berth/nft.h"
+
+void berth_nft_mac_link_local(const unsigned char mac[6], struct berth_ip_addr *out)
+{
+        memset(out, 0, sizeof(*out));
+        out->family = AF_INET6;
+        out->prefixlen = 64;
+        unsigned char *b = out->u.v6.s6_addr;
+        b[0] = 0xfe;
+        b[1] = 0x80;
+        b[8] = mac[0] ^ 0x02;
+        b[9] = mac[1];
+        b[10] = mac[2];
+        b[11] = 0xff;
+        b[12] = 0xfe;
+        b[13] = mac[3];
+        b[14] = mac[4];
+        b[15] = mac[5];
+}
 
 /* One part of a concatenation: its bytes, zero-padded to 4 (the kernel's
  * NFT_REG32 slots). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nf_tables batches over libmnl (see nft_nl.h). The messages are those nft
  * 1.0.6 sends for the same commands (nft --debug=mnl), so a change made
  * here equals the one libnftables made. libmnl rather than libnftnl, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One nf_tables transaction built and sent over libmnl: the
  * per-VPS changes (set elements, a hook device) without libnftables, whose
  * first use in a process costs several ms (docs/security-network.md). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Per-VPS network filters in nftables, in berth's own tables only:
  *
  *   table netdev berth   one chain on the ingress hook of every host-side

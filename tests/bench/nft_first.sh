@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The filter's cost in a new process, as each `vps start` pays it: the first
 # berth_nft_guest_apply of a process (and the remove after it), for two
 # builds of nft-apply-bench alternately (ABBA order), N processes each, in
