@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "berth/cleanup.h"
 #include "netns/nft_nl.h"
@@ -201,6 +202,11 @@ int nft_batch_run(struct nft_batch *b)
         __attribute__((cleanup(mnl_socket_closep))) struct mnl_socket *nl =
             mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
         if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+                return -errno;
+        /* The kernel answers every batch; a bound on the wait all the same,
+         * so that a start never hangs here. */
+        const struct timeval wait = {.tv_sec = 10};
+        if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) < 0)
                 return -errno;
         if (mnl_socket_sendto(nl, b->buf, b->len) < 0)
                 return -errno;
