@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Per-VPS network filters through libnftables, in berth's own tables only:
+/* Per-VPS network filters in nftables, in berth's own tables only:
  *
  *   table netdev berth   one chain on the ingress hook of every host-side
  *                        veth end (its "devices"): what a guest may send at
@@ -20,12 +20,14 @@
  *                        neighbour discovery, and the allowed host ports
  *                        (set "ports").
  *
- * Each change is one nft transaction (libnftables, one batch): a guest's
+ * Each change is one nf_tables transaction (one netlink batch; libnftables
+ * only makes the tables and rules when they are missing): a guest's
  * elements are replaced atomically. Nothing outside these two tables is
  * read or changed. */
 #ifndef BERTH_NFT_H
 #define BERTH_NFT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,5 +73,32 @@ int berth_nft_guest_open(const char *host_if, struct berth_err *err);
 
 /* The guest's IPv6 link-local address from its MAC (EUI-64). */
 void berth_nft_mac_link_local(const unsigned char mac[6], struct berth_ip_addr *out);
+
+/* ---- the netlink encoding (netns/nft_elem.c) ----------------------------- */
+
+/* The tables' families: NFPROTO_NETDEV and NFPROTO_INET (linux/netfilter.h,
+ * whose linux/in.h clashes with glibc's netinet/in.h). */
+#define BERTH_NFT_NETDEV 5
+#define BERTH_NFT_INET   1
+
+/* One set element: its table's family (BERTH_NFT_NETDEV or _INET), set
+ * and key as the kernel compares it: each part of a concatenation padded to
+ * 4 bytes, an interface name as 16 bytes (NUL-padded). */
+struct berth_nft_elem {
+        uint8_t family;
+        const char *set;
+        unsigned char key[32];
+        size_t len;
+};
+
+/* Room for the elements of a guest with n addresses. */
+#define BERTH_NFT_GUEST_ELEMS(n) (1 + 2 * ((n) + 1))
+/* g's elements of the netdev table (macs, addr4, addr6 and ndtarget, its
+ * link-local address included) into out; returns how many. */
+size_t berth_nft_guest_elems(const struct berth_nft_guest *g, struct berth_nft_elem *out);
+/* The element of a set of interface names (ifs, unfiltered). */
+void berth_nft_elem_ifname(struct berth_nft_elem *e, uint8_t family, const char *set, const char *ifname);
+/* The element of set "ports" (inet_proto . inet_service). */
+void berth_nft_elem_port(struct berth_nft_elem *e, const struct berth_nft_port *p);
 
 #endif

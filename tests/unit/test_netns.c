@@ -84,6 +84,43 @@ START_TEST(test_nft_pure)
 }
 END_TEST
 
+/* The set elements' key bytes, as nft 1.0.6 sends them (nft --debug=mnl):
+ * each part padded to 4 bytes, the interface name to 16. */
+START_TEST(test_nft_elems)
+{
+        struct berth_ip_addr addrs[] = {ip("10.1.2.3/24"), ip("fd77::2/64")};
+        struct berth_nft_guest g = {
+            .host_if = "nflh1", .addrs = addrs, .n_addrs = 2, .mac = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55}};
+        struct berth_nft_elem e[BERTH_NFT_GUEST_ELEMS(2)];
+        ck_assert_uint_eq(berth_nft_guest_elems(&g, e), 6);
+        static const unsigned char name[16] = "nflh1";
+        static const char *const sets[] = {"macs", "addr4", "addr6", "ndtarget", "addr6", "ndtarget"};
+        static const unsigned char mac[8] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0};
+        static const unsigned char v4[4] = {10, 1, 2, 3};
+        static const unsigned char v6[16] = {0xfd, 0x77, [15] = 2};
+        static const unsigned char ll[16] = {0xfe, 0x80, [9] = 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55};
+        const unsigned char *tail[] = {mac, v4, v6, v6, ll, ll};
+        const size_t tlen[] = {8, 4, 16, 16, 16, 16};
+        for (size_t i = 0; i < 6; i++) {
+                ck_assert_int_eq(e[i].family, BERTH_NFT_NETDEV);
+                ck_assert_str_eq(e[i].set, sets[i]);
+                ck_assert_uint_eq(e[i].len, 16 + tlen[i]);
+                ck_assert_msg(!memcmp(e[i].key, name, 16), "element %zu: name", i);
+                ck_assert_msg(!memcmp(e[i].key + 16, tail[i], tlen[i]), "element %zu: %s", i, sets[i]);
+        }
+        /* 15 bytes: no NUL left, still 16 bytes. */
+        berth_nft_elem_ifname(&e[0], BERTH_NFT_INET, "ifs", "bth0123456789ab");
+        ck_assert_uint_eq(e[0].len, 16);
+        ck_assert(!memcmp(e[0].key, "bth0123456789ab", 16));
+        struct berth_nft_port p = {.proto = IPPROTO_TCP, .port = 53};
+        berth_nft_elem_port(&e[0], &p);
+        static const unsigned char port[8] = {6, 0, 0, 0, 0, 53, 0, 0};
+        ck_assert_str_eq(e[0].set, "ports");
+        ck_assert_uint_eq(e[0].len, 8);
+        ck_assert(!memcmp(e[0].key, port, 8));
+}
+END_TEST
+
 START_TEST(test_ifname_valid)
 {
         ck_assert(berth_ifname_valid("eth0"));
@@ -107,6 +144,7 @@ Suite *test_suite(void)
         tcase_add_test(tc, test_addr_parse);
         tcase_add_test(tc, test_ifname_valid);
         tcase_add_test(tc, test_nft_pure);
+        tcase_add_test(tc, test_nft_elems);
         suite_add_tcase(s, tc);
         return s;
 }
