@@ -165,6 +165,40 @@ static void put_apply(FILE *f, const void *data)
         fprintf(f, "add element inet berth ifs { \"%s\" }\n", x->g->host_side);
 }
 
+/* Kernels before 6.2 cannot add a device to an existing netdev base
+ * chain (EEXIST): there each guest gets a base chain of its own on its
+ * host end, "in_<host end>", with the guest chain's rules (they match by
+ * interface name, so the same text serves). Everything else as put_apply. */
+static void put_apply_own_chain(FILE *f, const void *data)
+{
+        const struct apply *x = data;
+        const char *name = x->g->host_if;
+        put_remove(f, x->old ? x->old : x->g);
+        put_elements(f, "add", x->g);
+        fprintf(f,
+                "add element netdev berth unfiltered { \"%s\" }\ndelete element netdev berth unfiltered { "
+                "\"%s\" }\n",
+                name, name);
+        /* Made anew each time: a chain left from the last start holds the
+         * hook of a device that is gone. */
+        static const char chain[] = "add chain netdev berth in_%s { type filter hook ingress device \"%s\" "
+                                    "priority 0; policy accept; }\n";
+        fprintf(f, chain, name, name);
+        fprintf(f, "flush chain netdev berth in_%s\ndelete chain netdev berth in_%s\n", name, name);
+        fprintf(f, chain, name, name);
+        static const char prefix[] = "add rule netdev berth guest ";
+        for (const char *l = strstr(init_netdev, prefix); l; l = strstr(l + 1, prefix)) {
+                const char *end = strchr(l, '\n');
+                fprintf(f, "add rule netdev berth in_%s %.*s\n", name, (int)(end - l - (sizeof(prefix) - 1)),
+                        l + sizeof(prefix) - 1);
+        }
+        fputs("flush set inet berth ports\n", f);
+        for (size_t i = 0; i < x->g->n_ports; i++)
+                fprintf(f, "add element inet berth ports { %s . %u }\n",
+                        x->g->ports[i].proto == IPPROTO_TCP ? "tcp" : "udp", x->g->ports[i].port);
+        fprintf(f, "add element inet berth ifs { \"%s\" }\n", x->g->host_side);
+}
+
 static void put_init(FILE *f, const void *data)
 {
         const struct apply *x = data;
@@ -383,8 +417,8 @@ static int run_batch(int (*build)(struct nft_batch *, const struct apply *), con
                                      "%s: nftables refused the filter (%s): this host needs nf_tables "
                                      "(netdev and inet families), or the VPS --no-filter",
                                      what, strerror(-r));
-        if (r == -ENOENT)
-                return berth_err_set(err, ENOENT, "%s: nftables: %s", what, strerror(-r));
+        if (r == -ENOENT || r == -EEXIST)
+                return berth_err_set(err, -r, "%s: nftables: %s", what, strerror(-r));
         return berth_err_set(err, EIO, "%s: nftables: %s", what, strerror(-r));
 }
 
@@ -397,6 +431,10 @@ int berth_nft_guest_apply(const struct berth_nft_guest *g, const struct berth_nf
         snprintf(what, sizeof(what), "network filter %s", g->host_if);
         struct apply x = {.g = g, .old = old};
         int r = run_batch(batch_apply, &x, what, err);
+        if (r == -EEXIST) { /* before Linux 6.2: a chain of its own (above) */
+                berth_err_clear(err);
+                return run_script(put_apply_own_chain, &x, what, err);
+        }
         if (r != -ENOENT)
                 return r;
         /* The first VPS (or berth's tables were deleted, or an upgrade added
