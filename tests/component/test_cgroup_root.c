@@ -624,7 +624,10 @@ START_TEST(joins_what_create_joins)
 END_TEST
 
 /* After each test (also a failed one): kill and remove whatever is left
- * below berth-test-<pid> in every hierarchy, and nothing else. */
+ * below berth-test-<pid> in every hierarchy, and nothing else. It runs
+ * twice: as a checked teardown in each test's own process, and once more
+ * as an unchecked one in the runner after the last test, because a test
+ * that times out (or dies) is killed before its checked teardown runs. */
 static void cleanup_base(void)
 {
         struct berth_err err = {0};
@@ -658,6 +661,7 @@ Suite *test_suite(void)
         TCase *tc = tcase_create("root");
         tcase_set_timeout(tc, 60);
         tcase_add_checked_fixture(tc, need_cgroups, cleanup_base);
+        tcase_add_unchecked_fixture(tc, NULL, cleanup_base);
         tcase_add_test(tc, limits_read_back);
         tcase_add_test(tc, memory_oom_kill);
         tcase_add_test(tc, pids_limit);

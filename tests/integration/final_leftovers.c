@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Runs after every other integration test: nothing named berth-itest may be
- * left on the host (mounts, processes in such cgroups, cgroup dirs under our
- * own cgroup, temp dirs). */
+/* Runs after every other test (tests/CMakeLists.txt): nothing a suite
+ * made may be left on the host (mounts, processes in berth-itest cgroups,
+ * temp dirs, and the integration, component and VPS tests' cgroup dirs
+ * under our own cgroup). */
 #include "harness.h"
 
 START_TEST(nothing_left_on_host)

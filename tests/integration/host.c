@@ -282,6 +282,18 @@ bool itest_nothing_left(const char *id, const char *bundle_dir, char *why, size_
         return clean;
 }
 
+/* The cgroups the suites make below the caller's own: the integration
+ * harness's (berth-itest-<pid>), the component tests' (berth-test-<pid>)
+ * and the VPS tests' (berth-vps-<name>-<tag>). */
+static bool test_cgroup_name(const char *name)
+{
+        static const char *const prefixes[] = {"berth-itest", "berth-test-", "berth-vps-"};
+        for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+                if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+                        return true;
+        return false;
+}
+
 bool itest_host_clean(char *why, size_t len)
 {
         bool clean = true;
@@ -296,7 +308,7 @@ bool itest_host_clean(char *why, size_t len)
                 DIR *d = opendir(dirs[i]);
                 struct dirent *e;
                 while (d && (e = readdir(d))) {
-                        if (!strncmp(e->d_name, "berth-itest", 11)) {
+                        if (test_cgroup_name(e->d_name)) {
                                 note(why, len, "cgroup %s/%s; ", dirs[i], e->d_name);
                                 clean = false;
                         }
