@@ -84,8 +84,7 @@ static int wait_empty(struct berth_cgroup *cg, struct berth_err *err)
         }
 }
 
-/* Removes every sub-cgroup below dfd, deepest first. */
-static int remove_children(int dfd, const char *where, int depth, struct berth_err *err)
+int cg_remove_children(int dfd, const char *where, int depth, struct berth_err *err)
 {
         int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dup_fd < 0)
@@ -100,7 +99,7 @@ static int remove_children(int dfd, const char *where, int depth, struct berth_e
                 if (e->d_type != DT_DIR || e->d_name[0] == '.')
                         continue;
                 _cleanup_close_ int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                int r = sub >= 0 && depth < 64 ? remove_children(sub, e->d_name, depth + 1, err) : 0;
+                int r = sub >= 0 && depth < 64 ? cg_remove_children(sub, e->d_name, depth + 1, err) : 0;
                 if (r < 0)
                         return r;
                 if (unlinkat(dfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
@@ -120,7 +119,7 @@ static int remove_hier(struct cg_hier *h, struct berth_err *err)
         if (r != -EBUSY)
                 return r;
         int fd = cg_hier_fd(h, err);
-        r = fd == -ENOENT ? 0 : fd < 0 ? fd : remove_children(fd, h->dir, 0, err);
+        r = fd == -ENOENT ? 0 : fd < 0 ? fd : cg_remove_children(fd, h->dir, 0, err);
         berth_closep(&h->fd);
         return r < 0 ? r : cg_remove_levels(h, err);
 }

@@ -144,6 +144,9 @@ int cg_dev_bpf_apply(int cgroup_fd, const struct bpf_insn *insns, size_t n, stru
 /* Detaches every device program (a negative fd: its error is in err). */
 int cg_dev_bpf_clear(int cgroup_fd, struct berth_err *err);
 
+/* Removes every sub-cgroup below dfd (where: its name for messages),
+ * deepest first; they must be empty. */
+int cg_remove_children(int dfd, const char *where, int depth, struct berth_err *err);
 /* ---- backends ---- */
 int cg_v1_apply(struct berth_cgroup *cg, const struct berth_resources *r, bool update, struct berth_err *err);
 int cg_v2_apply(struct berth_cgroup *cg, const struct berth_resources *r, bool update, struct berth_err *err);

@@ -40,13 +40,18 @@ static void pidset_add(struct pidset *s, pid_t pid)
         s->v[s->n++] = pid;
 }
 
-/* Walks dfd and its sub-cgroups (at most 32 deep): visit(dfd) on each
- * before its children, gone(parent, name) after each child's own walk. */
-static void walk_tree(int dfd, int depth, void (*visit)(int dfd, void *arg),
-                      void (*gone)(int parent_fd, const char *name), void *arg)
+/* One cgroup's processes into the set, and those of its sub-cgroups (at
+ * most 32 deep), thawing a v1 freezer on the way (frozen tasks cannot act
+ * on SIGKILL). */
+static void collect_tree(int dfd, int depth, struct pidset *set)
 {
-        if (visit)
-                visit(dfd, arg);
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t np = 0;
+        if (cg_exists(dfd, "freezer.state"))
+                cg_write(dfd, "freezer.state", "THAWED", "thaw", NULL);
+        if (cg_read_pids(dfd, &pids, &np, NULL) >= 0)
+                for (size_t i = 0; i < np; i++)
+                        pidset_add(set, pids[i]);
         int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_closedir_ DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
         if (!d) {
@@ -60,40 +65,8 @@ static void walk_tree(int dfd, int depth, void (*visit)(int dfd, void *arg),
                         continue;
                 _cleanup_close_ int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (sub >= 0)
-                        walk_tree(sub, depth + 1, visit, gone, arg);
-                if (gone)
-                        gone(dfd, e->d_name);
+                        collect_tree(sub, depth + 1, set);
         }
-}
-
-/* One cgroup's processes into the set. */
-static void collect_one(int dfd, void *arg)
-{
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t np = 0;
-        if (cg_exists(dfd, "freezer.state"))
-                cg_write(dfd, "freezer.state", "THAWED", "thaw", NULL);
-        if (cg_read_pids(dfd, &pids, &np, NULL) >= 0)
-                for (size_t i = 0; i < np; i++)
-                        pidset_add(arg, pids[i]);
-}
-
-/* Collects the processes of dfd and its sub-cgroups, thawing a v1
- * freezer on the way (frozen tasks cannot act on SIGKILL). */
-static void collect_tree(int dfd, struct pidset *set)
-{
-        walk_tree(dfd, 0, collect_one, NULL, set);
-}
-
-static void remove_one(int parent_fd, const char *name)
-{
-        unlinkat(parent_fd, name, AT_REMOVEDIR);
-}
-
-/* Removes dfd's sub-cgroups, deepest first (they are empty by now). */
-static void remove_tree(int dfd)
-{
-        walk_tree(dfd, 0, NULL, remove_one, NULL);
 }
 
 static int64_t now_ms(void)
@@ -115,7 +88,7 @@ static int kill_all_hiers(struct berth_cgroup *cg, int *n_killed, struct berth_e
                 for (size_t i = 0; i < cg->n; i++) {
                         _cleanup_close_ int fd = open(cg->h[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (fd >= 0)
-                                collect_tree(fd, &set);
+                                collect_tree(fd, 0, &set);
                 }
                 int alive = 0;
                 for (size_t i = 0; i < set.n; i++)
@@ -172,7 +145,8 @@ int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed,
                 _cleanup_close_ int fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         continue;
-                remove_tree(fd);
+                if ((r = cg_remove_children(fd, h->dir, 0, err)) < 0)
+                        return r;
                 /* Levels known to be ours (a full record) go as in destroy;
                  * an early record only knows the leaf is ours. */
                 if (h->n_existing >= 0) {
