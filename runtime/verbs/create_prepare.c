@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/verbs/create_job.h"
 #include "runtime/seccomp/cache.h"
 
@@ -24,16 +25,8 @@ static int write_new_file(int dir_fd, const char *name, const char *text, size_t
         _cleanup_close_ int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0)
                 return berth_err_sys(err, errno, "write %s in the state directory", name);
-        for (size_t off = 0; off < len;) {
-                ssize_t n = write(fd, text + off, len - off);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return berth_err_sys(err, n < 0 ? errno : EIO, "write %s in the state directory",
-                                             name);
-                off += (size_t)n;
-        }
-        return 0;
+        int r = berth_write_all(fd, text, len);
+        return r < 0 ? berth_err_sys(err, -r, "write %s in the state directory", name) : 0;
 }
 
 /* exec, delete (poststop hooks) and update need the config later, even if
