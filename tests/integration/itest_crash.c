@@ -197,7 +197,7 @@ static void assert_nothing_left(const char *id, const char *dir, const char *whe
                         continue;
                 snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
                 FILE *f = fopen(path, "re");
-                size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+                size_t n = f ? fread(buf, 1, sizeof(buf) - 2, f) : 0; /* room for the " " below */
                 if (f)
                         fclose(f);
                 for (size_t i = 0; i < n; i++)
