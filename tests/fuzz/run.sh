@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the fuzzers (config.json, state.json, cgroup and kernel files, IP addresses) with clang + libFuzzer + ASan/UBSan and runs
 # each one for SECONDS (default 60) on a copy of the committed seed corpus.
@@ -26,13 +26,15 @@ make -C "$build" -j"$jobs" $(for n in spec process resources state cgroup_dump m
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 
-failed=0
-for name in spec process resources state cgroup_dump mountinfo proc_cgroup cgstats ipaddr proc_stat; do
+# One harness: fuzz a copy of its corpus (new inputs must not land in the
+# committed one) and print one line. Harnesses run side by side, one per
+# core, so the campaign costs SECONDS x harnesses / cores of wall time.
+fuzz_one() {
+        name=$1
         work="$build/fuzz-work/$name"
         arts="$build/fuzz-artifacts"
         rm -rf "$work"
         mkdir -p "$work" "$arts"
-        # Fuzz a copy: new inputs must not land in the committed corpus.
         cp "$here/corpus/$name"/* "$work"/
         log="$build/fuzz-$name.log"
         rc=0
@@ -41,11 +43,25 @@ for name in spec process resources state cgroup_dump mountinfo proc_cgroup cgsta
                 -artifact_prefix="$arts/$name-" "$work" >"$log" 2>&1 || rc=$?
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
         if [ "$rc" -ne 0 ]; then
-                failed=1
                 echo "fuzz_$name: FAILED (exit $rc) after ${execs:-?} executions; log: $log" >&2
                 grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$log" | head -n 20 >&2 || true
-        else
-                echo "fuzz_$name: ${execs:-?} executions in ${secs}s, no findings"
+                return 1
         fi
+        echo "fuzz_$name: ${execs:-?} executions in ${secs}s, no findings"
+}
+
+failed=0
+running=0
+for name in spec process resources state cgroup_dump mountinfo proc_cgroup cgstats ipaddr proc_stat; do
+        if [ "$running" -ge "$jobs" ]; then
+                wait -n || failed=1
+                running=$((running - 1))
+        fi
+        fuzz_one "$name" &
+        running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do
+        wait -n || failed=1
+        running=$((running - 1))
 done
 exit "$failed"
