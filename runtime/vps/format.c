@@ -147,41 +147,66 @@ int berth_vps_config_save(const struct berth_vps_ctx *v, const struct berth_vps_
         return write_config_json(v, cfg, err);
 }
 
+/* The fraction after a decimal point, as digits over a power of ten
+ * (at most 6 digits count, so that digits << 40 stays within 64 bits). */
+static const char *parse_fraction(const char *s, uint64_t *digits, uint64_t *scale)
+{
+        *digits = 0;
+        *scale = 1;
+        if (*s != '.')
+                return s;
+        for (s++; *s >= '0' && *s <= '9'; s++)
+                if (*scale < 1000000) {
+                        *digits = *digits * 10 + (uint64_t)(*s - '0');
+                        *scale *= 10;
+                }
+        return s;
+}
+
+static unsigned size_shift(char unit)
+{
+        switch (unit) {
+        case 'k':
+        case 'K':
+                return 10;
+        case 'm':
+        case 'M':
+                return 20;
+        case 'g':
+        case 'G':
+                return 30;
+        case 't':
+        case 'T':
+                return 40;
+        }
+        return 0;
+}
+
+/* "512M", "1.5G", "2GiB", "1048576": binary units, as vzctl and docker. */
 int berth_vps_parse_size(const char *s, int64_t *out)
 {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(s, &end, 10);
-        if (end == s || errno || *s == '-')
+        if ((end == s && *end != '.') || errno || *s == '-')
                 return -EINVAL;
-        unsigned shift = 0;
-        switch (*end) {
-        case 'k':
-        case 'K':
-                shift = 10;
-                break;
-        case 'm':
-        case 'M':
-                shift = 20;
-                break;
-        case 'g':
-        case 'G':
-                shift = 30;
-                break;
-        case 't':
-        case 'T':
-                shift = 40;
-                break;
-        case '\0':
-                break;
-        default:
+        uint64_t digits, scale;
+        const char *unit = parse_fraction(end, &digits, &scale);
+        if (unit == end + 1 && end == s)
+                return -EINVAL; /* "." alone */
+        unsigned shift = size_shift(*unit);
+        if (*unit && !shift)
                 return -EINVAL;
-        }
-        if (*end && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB"))
+        if (*unit && unit[1] && strcmp(unit + 1, "B") && strcmp(unit + 1, "iB"))
                 return -EINVAL;
+        if (scale > 1 && !shift)
+                return -EINVAL; /* a fraction of a byte */
         if (n > (unsigned long long)INT64_MAX >> shift)
                 return -ERANGE;
-        *out = (int64_t)(n << shift);
+        uint64_t fraction = shift ? (digits << shift) / scale : 0;
+        if ((uint64_t)(n << shift) > (uint64_t)INT64_MAX - fraction)
+                return -ERANGE;
+        *out = (int64_t)((n << shift) + fraction);
         return 0;
 }
 

@@ -54,6 +54,16 @@ START_TEST(test_sizes)
         ck_assert_int_eq(berth_vps_parse_size("1GiB", &v), 0);
         ck_assert_int_eq(v, 1ll << 30);
         ck_assert_int_lt(berth_vps_parse_size("-1", &v), 0);
+        ck_assert_int_eq(berth_vps_parse_size("1.5G", &v), 0);
+        ck_assert_int_eq(v, 1536LL << 20);
+        ck_assert_int_eq(berth_vps_parse_size("0.5M", &v), 0);
+        ck_assert_int_eq(v, 512LL << 10);
+        ck_assert_int_eq(berth_vps_parse_size(".25KiB", &v), 0);
+        ck_assert_int_eq(v, 256);
+        ck_assert_int_lt(berth_vps_parse_size("1.5", &v), 0);
+        ck_assert_int_lt(berth_vps_parse_size(".", &v), 0);
+        ck_assert_int_lt(berth_vps_parse_size(".G", &v), 0);
+        ck_assert_int_lt(berth_vps_parse_size("1.5X", &v), 0);
         ck_assert_int_lt(berth_vps_parse_size("12X", &v), 0);
         ck_assert_int_lt(berth_vps_parse_size("", &v), 0);
         uint64_t q;
