@@ -39,6 +39,9 @@ int vps_limits_check(const struct berth_vps_limits *l, struct berth_err *err)
                 return berth_err_set(err, EINVAL, "--memory: at least 4K");
         if (l->has_swap && !l->has_memory)
                 return berth_err_set(err, EINVAL, "--swap: needs --memory");
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (l->has_cpus && cpus > 0 && l->cpu_quota > (uint64_t)cpus * BERTH_VPS_CPU_PERIOD)
+                return berth_err_set(err, EINVAL, "--cpus: at most %ld, the host's CPUs", cpus);
         if (l->has_cpu_weight && (l->cpu_weight < 1 || l->cpu_weight > 10000))
                 return berth_err_set(err, EINVAL, "--cpu-weight: 1 to 10000");
         if (l->has_pids && l->pids < 1)

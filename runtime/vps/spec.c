@@ -121,7 +121,9 @@ static json_t *make_seccomp(const struct berth_vps_config *cfg)
 static json_t *make_resources(const struct berth_vps_limits *l)
 {
         json_int_t mem = l->has_memory ? l->memory : -1;
-        json_int_t swap = l->has_memory && l->has_swap ? l->memory + l->swap : -1;
+        /* OCI's swap is memory+swap: without --swap a VPS gets no swap, so a
+         * memory limit is not an unlimited swap allowance in disguise. */
+        json_int_t swap = l->has_memory ? l->memory + (l->has_swap ? l->swap : 0) : -1;
         json_int_t quota = l->has_cpus ? (json_int_t)l->cpu_quota : -1;
         json_int_t shares = (json_int_t)berth_cpu_weight_to_shares(l->has_cpu_weight ? l->cpu_weight : 100);
         return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I}}", "memory", "limit", mem, "swap", swap,

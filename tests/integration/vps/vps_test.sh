@@ -111,6 +111,7 @@ test_exit_codes() {
         expect 5 berth destroy a
         expect 2 berth create c --template bb --memory lots
         expect 2 berth set a --cpus 0
+        expect 2 berth set a --cpus "$(($(getconf _NPROCESSORS_ONLN) + 1))"
         expect 4 berth create c --template bb --ip 10.77.0.2
         out=$(berth status nosuchvps --json 2>/dev/null)
         echo "$out" | grep -q '"exit_code": 3' || fail "--json error document: $out"
@@ -130,6 +131,13 @@ test_set_limits() {
                 quota=$(cut -d' ' -f1 "$(cg_dir "$pid" unified)/cpu.max")
         fi
         [ "$mem" = 50331648 ] || fail "live memory limit is $mem, expected 50331648"
+        # Without --swap, no swap beyond the memory limit.
+        memsw=$(cg_dir "$pid" memory)/memory.memsw.limit_in_bytes
+        if [ -f "$memsw" ]; then
+                [ "$(cat "$memsw")" = 50331648 ] || fail "memory+swap limit is $(cat "$memsw") without --swap"
+        elif [ -f "$(cg_dir "$pid" unified)/memory.swap.max" ]; then
+                [ "$(cat "$(cg_dir "$pid" unified)/memory.swap.max")" = 0 ] || fail "swap allowed without --swap"
+        fi
         [ "$pids" = 64 ] || fail "live pids limit is $pids"
         [ "$quota" = 50000 ] || fail "live cpu quota is $quota"
         [ "$(berth status a --json | json_field memory)" = 50331648 ] || fail "status does not show the new limit"
