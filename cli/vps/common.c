@@ -10,14 +10,18 @@
 
 #include "cli/vps/vps_cli.h"
 
-int vps_fail(struct vps_cli *vc, const struct berth_err *err)
+static int fail_with(struct vps_cli *vc, const struct berth_err *err, int code)
 {
-        int code = berth_exit_code_from_errno(err->code);
         cli_error(vc->cli, err);
         if (vc->json)
                 vps_print_json(json_pack("{s:s, s:i, s:s}", "error", err->msg, "exit_code", code, "errno",
                                          strerror(err->code)));
         return code;
+}
+
+int vps_fail(struct vps_cli *vc, const struct berth_err *err)
+{
+        return fail_with(vc, err, berth_exit_code_from_errno(err->code));
 }
 
 int vps_failf(struct vps_cli *vc, int code, const char *fmt, ...)
@@ -28,6 +32,16 @@ int vps_failf(struct vps_cli *vc, int code, const char *fmt, ...)
         vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
         va_end(ap);
         return vps_fail(vc, &err);
+}
+
+int vps_fail_code(struct vps_cli *vc, int errnum, int exit_code, const char *fmt, ...)
+{
+        struct berth_err err = {.code = errnum};
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+        va_end(ap);
+        return fail_with(vc, &err, exit_code);
 }
 
 void vps_print_json(json_t *doc)

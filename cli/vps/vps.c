@@ -547,6 +547,9 @@ static int cmd_life(struct vps_cli *vc, int argc, char **argv, vps_action act, c
 
 /* ---- exec, enter ------------------------------------------------------------ */
 
+/* exec's own failures exit 125 (usage included), never a code its command
+ * could also return; with --json the error document is exec's only output,
+ * so it never mixes with the command's. */
 static int cmd_exec_vps(struct vps_cli *vc, int argc, char **argv)
 {
         static const struct option opts[] = {{"tty", no_argument, NULL, 't'}, VPS_COMMON_OPTS, {0}};
@@ -558,20 +561,18 @@ static int cmd_exec_vps(struct vps_cli *vc, int argc, char **argv)
                 if (c == 't')
                         tty = true;
                 else if (!vps_common_opt(vc, c))
-                        return vps_failf(vc, EINVAL, "exec: unknown option");
+                        return vps_fail_code(vc, EINVAL, 125, "exec: unknown option");
         if (argc - optind < 2)
-                return vps_failf(vc, EINVAL, "exec: expects NAME -- CMD [ARG...]");
+                return vps_fail_code(vc, EINVAL, 125, "exec: expects NAME -- CMD [ARG...]");
         const char *name = argv[optind++];
         if (!strcmp(argv[optind], "--"))
                 optind++;
         if (optind >= argc)
-                return vps_failf(vc, EINVAL, "exec: no command after --");
+                return vps_fail_code(vc, EINVAL, 125, "exec: no command after --");
         struct berth_err err = {0};
         int exit_code = 0;
         if (berth_vps_exec(&vc->v, name, argv + optind, NULL, tty, &exit_code, &err) < 0)
-                return vps_fail(vc, &err);
-        if (vc->json)
-                vps_print_json(json_pack("{s:s, s:i}", "name", name, "exit_code", exit_code));
+                return vps_fail_code(vc, err.code, exit_code, "%s", err.msg);
         return exit_code;
 }
 
@@ -580,27 +581,27 @@ static int cmd_enter_vps(struct vps_cli *vc, int argc, char **argv)
         static const struct option opts[] = {{"shell", required_argument, NULL, 'S'}, VPS_COMMON_OPTS, {0}};
         if (cli_wants_help(argc, argv,
                            "usage: berth vps enter NAME [--shell PATH]\n\n"
-                           "An interactive login shell (default /bin/sh -l) on a new pty.\n"))
+                           "An interactive login shell on a new pty: PATH, or root's shell\n"
+                           "from the guest's /etc/passwd. Needs a terminal on stdin.\n"))
                 return 0;
-        char *shell = "/bin/sh";
+        const char *shell = NULL;
         int c;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
                 if (c == 'S')
                         shell = optarg;
                 else if (!vps_common_opt(vc, c))
-                        return vps_failf(vc, EINVAL, "enter: unknown option");
+                        return vps_fail_code(vc, EINVAL, 125, "enter: unknown option");
         if (argc - optind != 1)
-                return vps_failf(vc, EINVAL, "enter: expects one NAME");
-        char *args[] = {shell, "-l", NULL};
-        const char *term = getenv("TERM");
-        char term_env[128];
-        snprintf(term_env, sizeof(term_env), "TERM=%s", term ? term : "linux");
-        char *env[] = {term_env, "HOME=/root", NULL};
+                return vps_fail_code(vc, EINVAL, 125, "enter: expects one NAME");
+        /* Without a terminal the shell would wait for a line nobody types. */
+        if (!isatty(STDIN_FILENO))
+                return vps_fail_code(vc, ENOTTY, 125,
+                                     "enter: stdin is not a terminal (use vps exec NAME -- CMD)");
         struct berth_err err = {0};
         int exit_code = 0;
         /* No console socket: the runtime relays the pty to our terminal. */
-        if (berth_vps_exec(&vc->v, argv[optind], args, env, true, &exit_code, &err) < 0)
-                return vps_fail(vc, &err);
+        if (berth_vps_enter(&vc->v, argv[optind], shell, &exit_code, &err) < 0)
+                return vps_fail_code(vc, err.code, exit_code, "%s", err.msg);
         return exit_code;
 }
 

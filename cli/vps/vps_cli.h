@@ -26,6 +26,9 @@ int cmd_vps(struct cli *cli, int argc, char **argv);
  * "errno"} on stdout) and returns its exit code (berth/exit_code.h). */
 int vps_fail(struct vps_cli *vc, const struct berth_err *err);
 int vps_failf(struct vps_cli *vc, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An error with an exit code of the caller's choosing (exec's 125/126/127). */
+int vps_fail_code(struct vps_cli *vc, int errnum, int exit_code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Prints doc on stdout (indented) and drops the reference. */
 void vps_print_json(json_t *doc);
 

@@ -262,9 +262,18 @@ struct berth_vps_change {
 int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,
                   struct berth_err *err);
 
-/* Runs args in the running VPS; exit code of the command in *exit_code. */
+/* Runs args in the running VPS with env (NULL: root's login environment);
+ * the command's exit code in *exit_code. When exec itself fails, *exit_code
+ * is docker's: 125 (the VPS or exec failed), 126 (the command cannot run),
+ * 127 (no such command). */
 int berth_vps_exec(const struct berth_vps_ctx *v, const char *name, char **args, char **env, bool tty,
                    int *exit_code, struct berth_err *err);
+
+/* An interactive login shell on a new pty: shell, or root's shell from
+ * the guest's /etc/passwd (/bin/sh when it names none). Exit codes as
+ * berth_vps_exec's. */
+int berth_vps_enter(const struct berth_vps_ctx *v, const char *name, const char *shell, int *exit_code,
+                    struct berth_err *err);
 
 /* Relays our terminal to the running VPS's console until it stops or the
  * user types Ctrl-]. */

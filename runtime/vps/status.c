@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vps status and vps exec: the live side of a VPS. */
+/* vps status: whether a VPS runs, and its usage. */
 #include <errno.h>
 #include <string.h>
 
@@ -56,27 +56,4 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
                 vps_trace(v, "VPS %s: usage unavailable: %s", name, serr.msg);
         berth_container_info_clear(&info);
         return 0;
-}
-
-int berth_vps_exec(const struct berth_vps_ctx *v, const char *name, char **args, char **env, bool tty,
-                   int *exit_code, struct berth_err *err)
-{
-        struct berth_vps_status st;
-        int r = berth_vps_status_get(v, name, &st, err);
-        if (r < 0)
-                return r;
-        if (!st.running)
-                return berth_err_set(err, ESRCH, "VPS %s is not running", name);
-        char id[BERTH_VPS_ID_MAX];
-        struct berth_exec_opts o = {
-            .id = berth_vps_container_id(v, name, id, sizeof(id)),
-            .args = args,
-            .env = env,
-            .cwd = "/",
-            .tty = tty,
-        };
-        vps_trace(v, "VPS %s: exec %s in %s on %s", name, args[0], o.id,
-                  tty ? "a pseudo-terminal" : "the caller's stdio");
-        r = berth_container_exec(v->ctx, &o, exit_code, err);
-        return r < 0 ? berth_err_wrap(err, "exec in VPS %s", name) : 0;
 }

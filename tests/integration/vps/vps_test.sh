@@ -90,8 +90,14 @@ test_two_vps() {
         echo "$procs" | grep -q '^ *1 init$' || fail "a's pid 1 is not its init: $procs"
         berth exec b -- sleep 30 &
         sleeper=$!
-        berth exec a -- ps -o comm | grep -q sleep && fail "a sees b's sleep"
+        # The sleep runs once its exec got that far: on a loaded machine,
+        # not yet when the next command starts.
+        for _ in $(seq 50); do
+                berth exec b -- ps -o comm | grep -q sleep && break
+                sleep 0.1
+        done
         berth exec b -- ps -o comm | grep -q sleep || fail "b does not see its own sleep"
+        berth exec a -- ps -o comm | grep -q sleep && fail "a sees b's sleep"
         kill "$sleeper" 2>/dev/null
         wait "$sleeper" 2>/dev/null
         expect 0 berth exec a -- ping -c1 -W2 10.77.0.3
@@ -113,6 +119,20 @@ test_exit_codes() {
         expect 2 berth set a --cpus 0
         expect 2 berth set a --cpus "$(($(getconf _NPROCESSORS_ONLN) + 1))"
         expect 4 berth create c --template bb --ip 10.77.0.2
+        # exec's own failures are 125/126/127 (docker's), never a code the
+        # command could return; the command's own code passes through.
+        expect 125 berth exec nosuchvps -- true
+        expect 125 berth exec a
+        expect 127 berth exec a -- /no/such/command
+        expect 126 berth exec a -- /etc
+        expect 7 berth exec a -- sh -c 'exit 7'
+        expect 125 berth enter a </dev/null
+        # shellcheck disable=SC2016 # expanded inside the VPS
+        env=$(berth exec a -- sh -c 'echo "$HOME $USER $LOGNAME $PATH"')
+        [ "$env" = "/root root root /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ] ||
+                fail "exec's environment: $env"
+        out=$(berth exec --json a -- echo hi)
+        [ "$out" = hi ] || fail "--json exec mixed its own output with the command's: $out"
         out=$(berth status nosuchvps --json 2>/dev/null)
         echo "$out" | grep -q '"exit_code": 3' || fail "--json error document: $out"
 }
