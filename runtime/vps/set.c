@@ -268,6 +268,9 @@ static int merge_misc(struct berth_vps_config *cfg, const struct berth_vps_chang
                 cfg->autostart = c->autostart;
         if (c->allow_io_uring >= 0)
                 cfg->allow_io_uring = c->allow_io_uring;
+        int dr = c->devices ? vps_devices_parse_list(c->devices, &cfg->devices, err) : 0;
+        if (dr < 0)
+                return dr;
         merge_limits(&cfg->limits, c);
         return vps_limits_check(&cfg->limits, err);
 }
