@@ -17,6 +17,8 @@
 #             refused
 #   devices   --device tun: /dev/net/tun opens; bad names refused; none
 #             removes it
+#   debian    a systemd guest (the cached template of vps_debian_test.sh):
+#             MemTotal, nproc, uptime, machine-id, journald's boot id
 #
 # Runs in its own network and mount namespace (re-exec under unshare).
 # usage: vps_view_test.sh BERTH [TEST...]
@@ -244,6 +246,52 @@ test_devices() {
         expect 0 berth destroy --force $n
 }
 
+# A Debian VPS booting systemd from the template vps_debian_test.sh caches
+# (skipped when that test has not built it): its own memory, CPUs, uptime
+# and machine-id, with lxcfs.
+test_debian() {
+        cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}/${BERTH_TEST_SUITE:-bookworm}/templates/debian
+        if ! [ -x "$cache/rootfs/lib/systemd/systemd" ] || ! command -v lxcfs >/dev/null; then
+                echo "SKIP [debian]: no cached Debian template at $cache (run integration/debian_vps once) or no lxcfs"
+                return 0
+        fi
+        if ! idmappable "$cache/rootfs/"; then
+                echo "SKIP [debian]: the cached template cannot be idmapped"
+                return 0
+        fi
+        mkdir -p "$data/templates/debian"
+        ln -s "$cache/rootfs" "$data/templates/debian/rootfs"
+        cp "$cache/template.json" "$data/templates/debian/"
+        start_lxcfs || {
+                fail "cannot start the test's lxcfs"
+                return
+        }
+        n=gvw-deb
+        expect 0 berth create $n --template debian --memory 256M --swap 0 --cpus 1
+        BERTH_LXCFS_DIR=$tmp/lxcfs berth start $n >"$tmp/out" 2>&1 || fail "start: $(cat "$tmp/out")"
+        i=0
+        while [ $i -lt 180 ]; do
+                st=$(gexec $n systemctl is-system-running 2>/dev/null)
+                case $st in running | degraded) break ;; esac
+                sleep 1
+                i=$((i + 1))
+        done
+        echo "debian: systemd '$st' after ${i}s"
+        mem=$(gexec $n awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+        [ "$mem" = 262144 ] || fail "debian: MemTotal '$mem' kB, expected 262144"
+        [ "$(gexec $n nproc)" = 1 ] || fail "debian: nproc says $(gexec $n nproc) with --cpus 1"
+        up=$(gexec $n cut -d. -f1 /proc/uptime)
+        [ -n "$up" ] && [ "$up" -lt 600 ] || fail "debian: /proc/uptime says $up s"
+        mid=$(gexec $n cat /etc/machine-id)
+        [ "$mid" != "$(cat "$cache/rootfs/etc/machine-id")" ] || fail "debian: the template's machine-id"
+        [ "$(gexec $n journalctl --list-boots --no-pager -q 2>/dev/null | awk '{print $2}' | tail -n1)" = \
+                "$(gexec $n cat /proc/sys/kernel/random/boot_id | tr -d -)" ] ||
+                fail "debian: journald's boot id is not the VPS's own boot_id"
+        [ "$(status_lxcfs $n)" = true ] || fail "debian: status says lxcfs $(status_lxcfs $n)"
+        expect 0 berth destroy --force $n
+        stop_lxcfs
+}
+
 # ---- main ------------------------------------------------------------------
 
 if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
@@ -270,7 +318,7 @@ trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="lxcfs nproc identity sysctl devices"
+all="lxcfs nproc identity sysctl devices debian"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
