@@ -6,9 +6,9 @@
  * show the container's limits, uptime and load instead of the host's.
  *
  * A container asks for it with the annotation run.berth.lxcfs=true (every
- * VPS has it); berth binds the files at create when lxcfs runs at
- * berth_lxcfs_dir(), and starts the container without them (a warning)
- * when it does not. */
+ * VPS has =auto); berth binds the files at create when lxcfs runs at
+ * berth_lxcfs_dir(), and starts the container without them (a warning
+ * for true) when it does not. */
 #ifndef BERTH_LXCFS_H
 #define BERTH_LXCFS_H
 
@@ -27,8 +27,11 @@
 const char *berth_lxcfs_dir(void);
 /* True when dir is a FUSE mount that serves proc/meminfo (lxcfs alive). */
 bool berth_lxcfs_running(const char *dir);
-/* True when the spec carries run.berth.lxcfs=true. */
-bool berth_spec_wants_lxcfs(const struct berth_spec *s);
+/* run.berth.lxcfs: absent or another value (OFF), "true" (ON: a warning
+ * when lxcfs does not run), "auto" (AUTO: silently without lxcfs; what a
+ * VPS asks for, on hosts that may or may not run lxcfs). */
+enum berth_lxcfs_want { BERTH_LXCFS_OFF, BERTH_LXCFS_ON, BERTH_LXCFS_AUTO };
+enum berth_lxcfs_want berth_spec_wants_lxcfs(const struct berth_spec *s);
 /* Appends read-only binds of the lxcfs files present below dir over the
  * container's own; *added is how many. */
 int berth_spec_add_lxcfs(struct berth_spec *s, const char *dir, size_t *added, struct berth_err *err);

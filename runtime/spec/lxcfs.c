@@ -42,12 +42,17 @@ bool berth_lxcfs_running(const char *dir)
         return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-bool berth_spec_wants_lxcfs(const struct berth_spec *s)
+enum berth_lxcfs_want berth_spec_wants_lxcfs(const struct berth_spec *s)
 {
-        for (size_t i = 0; i < s->n_annotations; i++)
-                if (!strcmp(s->annotations[i].key, BERTH_LXCFS_ANNOTATION))
-                        return !strcmp(s->annotations[i].value ?: "", "true");
-        return false;
+        for (size_t i = 0; i < s->n_annotations; i++) {
+                if (strcmp(s->annotations[i].key, BERTH_LXCFS_ANNOTATION))
+                        continue;
+                const char *v = s->annotations[i].value ?: "";
+                return !strcmp(v, "true")   ? BERTH_LXCFS_ON
+                       : !strcmp(v, "auto") ? BERTH_LXCFS_AUTO
+                                            : BERTH_LXCFS_OFF;
+        }
+        return BERTH_LXCFS_OFF;
 }
 
 /* Read-only: nothing in them is writable, and a guest must not be able to

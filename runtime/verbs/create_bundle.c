@@ -68,16 +68,22 @@ static int resolve_rootfs(struct create_job *j, struct berth_err *err)
         return 0;
 }
 
-/* run.berth.lxcfs=true (berth/lxcfs.h): the container starts either way,
- * with the host's /proc when lxcfs does not run (a warning). */
+/* run.berth.lxcfs=true|auto (berth/lxcfs.h): the container starts either
+ * way, with the host's /proc when lxcfs does not run (a warning for true;
+ * auto, a VPS's, only traces it: a host without lxcfs is a choice). */
 static int add_lxcfs(struct create_job *j, struct berth_err *err)
 {
-        if (!berth_spec_wants_lxcfs(j->spec))
+        enum berth_lxcfs_want want = berth_spec_wants_lxcfs(j->spec);
+        if (want == BERTH_LXCFS_OFF)
                 return 0;
         const char *dir = berth_lxcfs_dir();
         if (!berth_lxcfs_running(dir)) {
-                berth_warn(j->setup.ctx, "%s: lxcfs does not run at %s: the container sees the host's /proc",
-                           BERTH_LXCFS_ANNOTATION, dir);
+                if (want == BERTH_LXCFS_ON)
+                        berth_warn(j->setup.ctx,
+                                   "%s: lxcfs does not run at %s: the container sees the host's /proc",
+                                   BERTH_LXCFS_ANNOTATION, dir);
+                else
+                        berth_trace(j->setup.ctx, "lxcfs does not run at %s: the host's /proc", dir);
                 return 0;
         }
         size_t n = 0;

@@ -3,7 +3,7 @@
  * parts of a VPS's config.json that make it look like a machine of its
  * own rather than a slice of the host.
  *
- *   - run.berth.lxcfs=true: the runtime binds lxcfs's /proc and /sys files
+ *   - run.berth.lxcfs=auto: the runtime binds lxcfs's /proc and /sys files
  *     (berth/lxcfs.h) when lxcfs runs, so free, top and uptime show the
  *     VPS's limits, uptime and load;
  *   - a cpuset of ceil(--cpus) CPUs, so that nproc, which counts the
@@ -148,7 +148,7 @@ static int patch_view(json_t *doc, const struct berth_vps_config *cfg, const cha
 {
         json_t *lx = json_object_get(doc, "linux");
         json_t *ann = json_object_get(doc, "annotations");
-        if (!lx || !ann || json_object_set_new(ann, BERTH_LXCFS_ANNOTATION, json_string("true")) < 0 ||
+        if (!lx || !ann || json_object_set_new(ann, BERTH_LXCFS_ANNOTATION, json_string("auto")) < 0 ||
             proc_sys_mixed(lx) < 0 || boot_id_mount(json_object_get(doc, "mounts")) < 0 ||
             vps_devices_patch(doc, cfg->devices) < 0)
                 return -1;
