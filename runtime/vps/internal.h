@@ -138,6 +138,11 @@ int vps_view_prepare(const struct berth_vps_ctx *v, int root_fd, const struct be
  * overlay) when still the template's; a new boot_id file. */
 int vps_identity_files(const struct berth_vps_ctx *v, int root_fd, const struct berth_vps_config *cfg,
                        struct berth_err *err);
+/* Sets res's cpuset for limits l of the running VPS name: ceil(--cpus) CPUs
+ * picked as at start, or every CPU without --cpus (vps set, live). */
+struct berth_resources;
+int vps_view_cpuset_live(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_limits *l,
+                         struct berth_resources *res, struct berth_err *err);
 /* True when the guest of init pid has lxcfs bound over /proc/meminfo and
  * lxcfs answers there. */
 bool vps_view_lxcfs_active(pid_t pid);

@@ -186,7 +186,10 @@ static int apply_limits(const struct berth_vps_ctx *v, const char *name, const s
         if (!res)
                 return -err->code;
         char id[BERTH_VPS_ID_MAX];
-        int r = berth_container_update(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)), res, err);
+        /* The cpuset follows --cpus (view.c). */
+        int r = vps_view_cpuset_live(v, name, l, res, err);
+        if (r >= 0)
+                r = berth_container_update(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)), res, err);
         if (r >= 0)
                 r = cgroup_top_update(v, name, res, err);
         berth_resources_free(res);

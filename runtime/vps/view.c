@@ -106,6 +106,36 @@ static int pick_cpus(const struct berth_vps_ctx *v, const struct berth_vps_confi
         return at < len ? 1 : -ENAMETOOLONG;
 }
 
+/* Every CPU we may use, as a list: the cpuset that lifts a pinning. */
+static int all_cpus(char *out, size_t len)
+{
+        cpu_set_t mine;
+        if (sched_getaffinity(0, sizeof(mine), &mine) < 0)
+                return -errno;
+        size_t at = 0;
+        for (int c = 0; c < MAX_CPUS; c++)
+                if (CPU_ISSET(c, &mine))
+                        at += (size_t)snprintf(out + at, at < len ? len - at : 0, "%s%d", at ? "," : "", c);
+        return at < len ? 0 : -ENAMETOOLONG;
+}
+
+int vps_view_cpuset_live(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_limits *l,
+                         struct berth_resources *res, struct berth_err *err)
+{
+        struct berth_vps_config c = {.name = (char *)name, .limits = *l};
+        char cpus[4096];
+        int r = pick_cpus(v, &c, cpus, sizeof(cpus));
+        if (r == 0)
+                r = all_cpus(cpus, sizeof(cpus));
+        if (r < 0)
+                return berth_err_sys(err, -r, "VPS %s: cpuset", name);
+        free(res->cpu.cpus);
+        if (!(res->cpu.cpus = strdup(cpus)))
+                return berth_err_set(err, ENOMEM, "VPS %s: cpuset: out of memory", name);
+        vps_trace(v, "VPS %s: cpuset %s, live", name, cpus);
+        return 0;
+}
+
 /* /proc/sys read-only but for net: each top-level directory but net is a
  * read-only path instead of /proc/sys as a whole (a read-only /proc/sys
  * bind is recursive and would take a writable net along). */

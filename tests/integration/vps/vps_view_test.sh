@@ -168,6 +168,11 @@ test_nproc() {
                 b=$(gexec gvw-c2 awk '/Cpus_allowed_list/ {print $2}' /proc/self/status)
                 [ "$a" != "$b" ] || fail "two one-CPU VPS share CPU $a while another is free"
         fi
+        # Live: the cpuset follows vps set --cpus.
+        expect 0 berth set gvw-call --cpus 1
+        [ "$(gexec gvw-call nproc)" = 1 ] || fail "set --cpus 1 live: nproc says $(gexec gvw-call nproc)"
+        expect 0 berth set gvw-c1 --cpus none
+        [ "$(gexec gvw-c1 nproc)" = "$host" ] || fail "set --cpus none live: nproc says $(gexec gvw-c1 nproc)"
         for n in gvw-c1 gvw-c2 gvw-call; do expect 0 berth destroy --force $n; done
 }
 
