@@ -40,10 +40,10 @@ _berth_vps_opts() {
     case $1 in
     create) echo "--template -t --ip --net --bridge --gateway4 --gateway6 --hostname -H --nameserver
                   --memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --init --stop-signal
-                  --autostart --userns --allow-io-uring --mac --no-filter" ;;
+                  --autostart --userns --allow-io-uring --mac --no-filter --device" ;;
     set) echo "--memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --ip-add --ip-del --hostname -H
                --stop-signal --autostart --no-autostart --allow-io-uring --no-allow-io-uring --mac
-               --filter --no-filter" ;;
+               --filter --no-filter --device" ;;
     start) echo "--all --autostart" ;;
     stop) echo "--all --timeout" ;;
     restart) echo "--timeout" ;;

@@ -32,7 +32,7 @@ PUBLIC = {
     "cgroups": "cgroup",
     "netns": "netns nft",
     "rootfs": "rootfs idmap",
-    "oci": "spec seccomp process state container checkpoint features tty",
+    "oci": "spec seccomp process state container checkpoint features tty lxcfs",
     "vps": "vps template",
 }
 PUBLIC_LAYER = {f"berth/{h}.h": layer for layer, names in PUBLIC.items() for h in names.split()}

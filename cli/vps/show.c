@@ -50,13 +50,25 @@ static json_t *userns_doc(const struct berth_vps_userns *u)
         return json_pack("{s:I, s:I}", "host_id", (json_int_t)u->host_id, "size", (json_int_t)u->size);
 }
 
+/* The --device names, as a list. */
+static json_t *devices_doc(unsigned set)
+{
+        char names[64];
+        berth_vps_devices_format(set, names, sizeof(names));
+        json_t *a = json_array();
+        char *save = NULL;
+        for (char *w = strtok_r(names, ",", &save); a && w; w = strtok_r(NULL, ",", &save))
+                json_array_append_new(a, json_string(w));
+        return a;
+}
+
 json_t *vps_config_doc(const struct berth_vps_config *cfg)
 {
         char g4[BERTH_IP_ADDR_STRLEN], g6[BERTH_IP_ADDR_STRLEN];
         json_t *ns = json_array();
         for (size_t i = 0; ns && i < cfg->net.n_nameservers; i++)
                 json_array_append_new(ns, json_string(cfg->net.nameservers[i]));
-        return json_pack(
+        json_t *doc = json_pack(
             "{s:s, s:s, s:s, s:b, s:s?, s:o, s:{s:s, s:s?, s:s, s:s?, s:s?, s:o}, s:o, s:o}", "name",
             cfg->name, "template", cfg->template_name, "hostname", cfg->hostname, "autostart", cfg->autostart,
             "created", cfg->created, "addresses", addrs_doc(&cfg->net), "net", "mode",
@@ -66,6 +78,8 @@ json_t *vps_config_doc(const struct berth_vps_config *cfg)
             "gateway6",
             cfg->net.gw6.family ? berth_ip_addr_format(&cfg->net.gw6, true, g6, sizeof(g6)) : NULL,
             "nameservers", ns, "limits", limits_doc(&cfg->limits), "userns", userns_doc(&cfg->userns));
+        json_object_set_new(doc, "devices", devices_doc(cfg->devices));
+        return doc;
 }
 
 static json_t *u64(uint64_t v)
@@ -104,6 +118,8 @@ static json_t *status_doc(const struct berth_vps_config *cfg, const struct berth
         json_object_set_new(doc, "pid", st->running ? json_integer(st->pid) : json_null());
         json_object_set_new(doc, "usage", st->has_stats ? usage_doc(&st->stats) : json_null());
         json_object_set_new(doc, "limit_hits", st->has_stats ? hits_doc(&st->stats) : json_null());
+        /* Whether the guest sees its own limits in /proc (lxcfs). */
+        json_object_set_new(doc, "lxcfs", st->running ? json_boolean(st->lxcfs) : json_null());
         return doc;
 }
 

@@ -63,6 +63,8 @@ static const char create_usage[] =
     "                         only for a fully trusted guest)\n"
     "  --allow-io-uring       let the guest use io_uring (refused by default: its\n"
     "                         operations bypass the seccomp filter)\n"
+    "  --device tun|fuse|ppp  give the guest /dev/net/tun, /dev/fuse or /dev/ppp\n"
+    "                         (repeatable, or a comma list)\n"
     "Limits not given come from $BERTH_CONFIG_DIR/vps-defaults.json (default\n"
     "/etc/berth/vps-defaults.json): {\"memory\": \"1G\", \"swap\": \"512M\",\n"
     "\"cpus\": \"1.5\", \"cpu_weight\": 100, \"pids\": 1024}; create warns when\n"
@@ -75,7 +77,9 @@ static const char set_usage[] =
     "  --pids N|none       --ip-add ADDR[/P] (repeatable)   --ip-del ADDR (repeatable)\n"
     "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n"
     "  --allow-io-uring | --no-allow-io-uring  io_uring in the guest (next start)\n"
-    "  --mac MAC           --filter | --no-filter\n";
+    "  --mac MAC           --filter | --no-filter\n"
+    "  --device LIST|none  the guest's devices: tun, fuse, ppp (repeatable or a comma\n"
+    "                      list; replaces the set; next start)\n";
 
 /* Appends to a NULL-terminated vector borrowing argv's strings. */
 static int push(const char ***v, const char *s)
@@ -152,13 +156,16 @@ enum {
         O_NOURING,
         O_MAC,
         O_FILTER,
-        O_NOFILTER
+        O_NOFILTER,
+        O_DEVICE
 };
 
 static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o, const char ***ips,
-                      const char ***ns)
+                      const char ***ns, const char ***devs)
 {
         switch (c) {
+        case O_DEVICE:
+                return push(devs, optarg);
         case 't':
                 o->template_name = optarg;
                 return 0;
@@ -227,7 +234,8 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
         {"pids", required_argument, NULL, 'p'}, {"hostname", required_argument, NULL, 'H'}, \
         {"stop-signal", required_argument, NULL, O_STOPSIG}, {"autostart", no_argument, NULL, O_AUTO}, \
         {"allow-io-uring", no_argument, NULL, O_URING}, {"mac", required_argument, NULL, O_MAC}, \
-        {"no-filter", no_argument, NULL, O_NOFILTER}, VPS_COMMON_OPTS
+        {"no-filter", no_argument, NULL, O_NOFILTER}, {"device", required_argument, NULL, O_DEVICE}, \
+        VPS_COMMON_OPTS
 // clang-format on
 
 /* Prints the VPS's configuration (text: its name) after create/set. */
@@ -261,10 +269,10 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
         if (cli_wants_help(argc, argv, create_usage))
                 return 0;
         struct berth_vps_create_opts o = {.mode = BERTH_NET_BRIDGED};
-        _cleanup_free_ const char **ips = NULL, **ns = NULL;
+        _cleanup_free_ const char **ips = NULL, **ns = NULL, **devs = NULL;
         int c, code;
         while ((c = getopt_long(argc, argv, "t:i:n:H:m:s:c:w:p:", opts, NULL)) != -1)
-                if ((code = create_opt(vc, c, &o, &ips, &ns)) != 0)
+                if ((code = create_opt(vc, c, &o, &ips, &ns, &devs)) != 0)
                         return code < 0 ? vps_failf(vc, ENOMEM, "out of memory") : code;
         if (argc - optind != 1)
                 return vps_failf(vc, EINVAL, "create: expects one NAME (see 'berth vps create --help')");
@@ -273,6 +281,7 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
         o.name = argv[optind];
         o.ips = ips;
         o.nameservers = ns;
+        o.devices = devs;
         struct berth_err err = {0};
         if (berth_vps_create(&vc->v, &o, &err) < 0)
                 return vps_fail(vc, &err);
@@ -280,9 +289,11 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
 }
 
 static int set_opt(struct vps_cli *vc, int c, struct berth_vps_change *ch, const char ***add,
-                   const char ***del)
+                   const char ***del, const char ***devs)
 {
         switch (c) {
+        case O_DEVICE:
+                return push(devs, optarg);
         case O_IPADD:
                 return push(add, optarg);
         case O_IPDEL:
@@ -335,15 +346,16 @@ static int cmd_set_vps(struct vps_cli *vc, int argc, char **argv)
         if (cli_wants_help(argc, argv, set_usage))
                 return 0;
         struct berth_vps_change ch = {.autostart = -1, .allow_io_uring = -1, .filter = -1};
-        _cleanup_free_ const char **add = NULL, **del = NULL;
+        _cleanup_free_ const char **add = NULL, **del = NULL, **devs = NULL;
         int c, code;
         while ((c = getopt_long(argc, argv, "H:m:s:c:w:p:", opts, NULL)) != -1)
-                if ((code = set_opt(vc, c, &ch, &add, &del)) != 0)
+                if ((code = set_opt(vc, c, &ch, &add, &del, &devs)) != 0)
                         return code < 0 ? vps_failf(vc, ENOMEM, "out of memory") : code;
         if (argc - optind != 1)
                 return vps_failf(vc, EINVAL, "set: expects one NAME");
         ch.ip_add = add;
         ch.ip_del = del;
+        ch.devices = devs;
         struct berth_err err = {0};
         if (berth_vps_set(&vc->v, argv[optind], &ch, &err) < 0)
                 return vps_fail(vc, &err);

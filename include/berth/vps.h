@@ -85,6 +85,17 @@ struct berth_vps_userns {
         uint32_t size;
 };
 
+/* Character devices a VPS may be given (vps create|set --device): a short
+ * allow-list of devices that are safe to share with an untrusted guest
+ * (runtime/vps/devices.c). */
+#define BERTH_VPS_DEV_TUN  (1u << 0) /* /dev/net/tun: VPNs (tun/tap in its own netns) */
+#define BERTH_VPS_DEV_FUSE (1u << 1) /* /dev/fuse: FUSE file systems */
+#define BERTH_VPS_DEV_PPP  (1u << 2) /* /dev/ppp: PPP links */
+/* "tun", "fuse" or "ppp" into its bit; -EINVAL for any other name. */
+int berth_vps_device_parse(const char *name, unsigned *bit);
+/* The comma-separated names of the bits of set ("" when none) into out. */
+void berth_vps_devices_format(unsigned set, char *out, size_t len);
+
 struct berth_vps_config {
         char *name;
         char *template_name;
@@ -96,7 +107,8 @@ struct berth_vps_config {
          * unless asked for (the filter cannot see the operations io_uring
          * runs, and it is a frequent source of kernel exploits). */
         bool allow_io_uring;
-        char *created; /* RFC 3339 */
+        unsigned devices; /* BERTH_VPS_DEV_*: nodes made in the guest at start */
+        char *created;    /* RFC 3339 */
         struct berth_vps_limits limits;
         struct berth_vps_net net;
         struct berth_vps_userns userns;
@@ -215,6 +227,7 @@ struct berth_vps_create_opts {
          * number: that host id as the guest's 0 (must not overlap another
          * VPS). */
         const char *userns;
+        const char *const *devices; /* NULL-terminated names (berth_vps_device_parse) or NULL */
 };
 
 int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_create_opts *o,
@@ -257,6 +270,9 @@ struct berth_vps_change {
         int allow_io_uring; /* -1 unchanged, 0, 1 (applies at the next start) */
         const char *mac;    /* NULL unchanged */
         int filter;         /* -1 unchanged, 0 (--no-filter), 1 */
+        /* NULL unchanged, else the new device set (replaces the old one;
+         * "none" alone: no device); applies at the next start. */
+        const char *const *devices;
 };
 /* Saves the change and applies limits and addresses live when running. */
 int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,
@@ -284,6 +300,8 @@ struct berth_vps_status {
         pid_t pid;
         bool has_stats;
         struct berth_cgroup_stats stats;
+        /* The guest sees its own limits in /proc (lxcfs bound and alive). */
+        bool lxcfs;
 };
 int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
                          struct berth_err *err);

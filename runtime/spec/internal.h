@@ -93,6 +93,8 @@ int spec_parse_process(json_t *obj, const char *path, struct berth_process *p, s
 void spec_process_clear(struct berth_process *p);
 
 int spec_parse_mounts(json_t *arr, const char *path, struct berth_spec *s, struct berth_err *err);
+/* Parses the mounts of arr and appends them to s->mounts (lxcfs.c). */
+int spec_append_mounts(json_t *arr, const char *path, struct berth_spec *s, struct berth_err *err);
 void spec_mounts_clear(struct berth_spec *s);
 
 int spec_parse_linux(json_t *obj, const char *path, struct berth_spec *s, struct berth_err *err);

@@ -212,6 +212,29 @@ int spec_parse_mounts(json_t *arr, const char *path, struct berth_spec *s, struc
         return 0;
 }
 
+int spec_append_mounts(json_t *arr, const char *path, struct berth_spec *s, struct berth_err *err)
+{
+        size_t n = json_array_size(arr);
+        struct berth_mount *m = realloc(s->mounts, (s->n_mounts + n + 1) * sizeof(*m));
+        if (!m)
+                return spec_oom(err, path);
+        s->mounts = m;
+        memset(&m[s->n_mounts], 0, (n + 1) * sizeof(*m));
+        char ipath[SPEC_PATH_MAX];
+        json_t *v;
+        size_t i;
+        json_array_foreach(arr, i, v)
+        {
+                /* Counted before it is filled: freed with the spec on failure. */
+                s->n_mounts++;
+                spec_path_index(ipath, path, i);
+                int r = parse_mount(v, ipath, &m[s->n_mounts - 1], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 void spec_mounts_clear(struct berth_spec *s)
 {
         for (size_t i = 0; i < s->n_mounts; i++) {

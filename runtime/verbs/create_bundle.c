@@ -9,6 +9,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/file.h"
+#include "berth/lxcfs.h"
 #include "runtime/verbs/create_job.h"
 
 /* Rules the parser cannot check alone because they span fields or options. */
@@ -67,6 +68,32 @@ static int resolve_rootfs(struct create_job *j, struct berth_err *err)
         return 0;
 }
 
+/* run.berth.lxcfs=true|auto (berth/lxcfs.h): the container starts either
+ * way, with the host's /proc when lxcfs does not run (a warning for true;
+ * auto, a VPS's, only traces it: a host without lxcfs is a choice). */
+static int add_lxcfs(struct create_job *j, struct berth_err *err)
+{
+        enum berth_lxcfs_want want = berth_spec_wants_lxcfs(j->spec);
+        if (want == BERTH_LXCFS_OFF)
+                return 0;
+        const char *dir = berth_lxcfs_dir();
+        if (!berth_lxcfs_running(dir)) {
+                if (want == BERTH_LXCFS_ON)
+                        berth_warn(j->setup.ctx,
+                                   "%s: lxcfs does not run at %s: the container sees the host's /proc",
+                                   BERTH_LXCFS_ANNOTATION, dir);
+                else
+                        berth_trace(j->setup.ctx, "lxcfs does not run at %s: the host's /proc", dir);
+                return 0;
+        }
+        size_t n = 0;
+        int r = berth_spec_add_lxcfs(j->spec, dir, &n, err);
+        if (r < 0)
+                return berth_err_wrap(err, "lxcfs at %s", dir);
+        berth_trace(j->setup.ctx, "lxcfs at %s: %zu files bound over /proc and /sys", dir, n);
+        return 0;
+}
+
 int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
 {
         const char *bundle = o->bundle ? o->bundle : ".";
@@ -89,7 +116,7 @@ int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, str
                     j->spec->process.terminal ? "yes" : "no", j->spec->has_seccomp ? "yes" : "no",
                     spec_n_hooks(j->spec));
         r = validate_for_create(j->spec, o, j->run_mode, err);
-        if (r < 0)
+        if (r < 0 || (r = add_lxcfs(j, err)) < 0)
                 return r;
         r = resolve_rootfs(j, err);
         if (r >= 0)

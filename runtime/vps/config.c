@@ -184,7 +184,8 @@ static int parse_doc(json_t *doc, struct berth_vps_config *cfg, struct berth_err
         cfg->autostart = json_is_true(json_object_get(doc, "autostart"));
         cfg->allow_io_uring = json_is_true(json_object_get(doc, "allow_io_uring"));
         if ((r = parse_limits(json_object_get(doc, "limits"), &cfg->limits, err)) < 0 ||
-            (r = vps_userns_from_json(json_object_get(doc, "userns"), &cfg->userns, err)) < 0)
+            (r = vps_userns_from_json(json_object_get(doc, "userns"), &cfg->userns, err)) < 0 ||
+            (r = vps_devices_from_json(json_object_get(doc, "devices"), &cfg->devices, err)) < 0)
                 return r;
         return parse_net(json_object_get(doc, "net"), &cfg->net, err);
 }

@@ -158,6 +158,8 @@ static int fill_config(const struct berth_vps_create_opts *o, struct berth_vps_c
                 return berth_err_set(err, EINVAL, "--stop-signal: unknown signal \"%s\"", o->stop_signal);
         cfg->autostart = o->autostart;
         cfg->allow_io_uring = o->allow_io_uring;
+        if (o->devices && (r = vps_devices_parse_list(o->devices, &cfg->devices, err)) < 0)
+                return r;
         if ((r = berth_vps_userns_parse(o->userns, &cfg->userns, err)) < 0)
                 return r;
         cfg->limits = o->limits;

@@ -88,6 +88,8 @@ json_t *vps_config_json(const struct berth_vps_config *cfg)
         r |= set_new(doc, "userns", vps_userns_json(&cfg->userns));
         if (cfg->allow_io_uring)
                 r |= set_new(doc, "allow_io_uring", json_true());
+        if (cfg->devices)
+                r |= set_new(doc, "devices", vps_devices_json(cfg->devices));
         if (r) {
                 json_decref(doc);
                 return NULL;
@@ -119,7 +121,7 @@ static int write_config_json(const struct berth_vps_ctx *v, const struct berth_v
         vps_trace(v, "VPS %s: template %s (%s), init %s, cgroupsPath %s, user namespace %s", cfg->name,
                   cfg->template_name, t.rootfs, init[0], cgroup,
                   cfg->userns.enabled ? "own" : "none (privileged)");
-        _cleanup_free_ char *json = berth_spec_vps_json(cfg, init, cgroup, err);
+        _cleanup_free_ char *json = vps_spec_json(v, cfg, init, cgroup, err);
         berth_vps_template_clear(&t);
         if (!json)
                 return -err->code;

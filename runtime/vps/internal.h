@@ -4,6 +4,7 @@
 #define BERTH_RUNTIME_VPS_INTERNAL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -121,6 +122,40 @@ int vps_idrange_other_data_dirs(const struct berth_vps_ctx *v, char ***dirs, str
 /* Records cfg's range unless it is already (VPS from before the registry). */
 int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                        struct berth_err *err);
+
+/* ---- what the guest sees (view.c, identity.c, devices.c) ---- */
+/* The bundle-relative file bound over the guest's boot_id. */
+#define VPS_BOOT_ID_FILE "boot_id"
+/* berth_spec_vps_json plus the guest's view: lxcfs annotation, cpuset of
+ * ceil(--cpus) CPUs, boot_id, /proc/sys/net writable, devices. */
+char *vps_spec_json(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, char *const *init,
+                    const char *cgroup, struct berth_err *err);
+/* At start, before the container is created (root_fd: the mounted
+ * overlay): identity files and device nodes. */
+int vps_view_prepare(const struct berth_vps_ctx *v, int root_fd, const struct berth_vps_config *cfg,
+                     struct berth_err *err);
+/* machine-id and SSH host keys of the guest (below root_fd, the mounted
+ * overlay) when still the template's; a new boot_id file. */
+int vps_identity_files(const struct berth_vps_ctx *v, int root_fd, const struct berth_vps_config *cfg,
+                       struct berth_err *err);
+/* Sets res's cpuset for limits l of the running VPS name: ceil(--cpus) CPUs
+ * picked as at start, or every CPU without --cpus (vps set, live). */
+struct berth_resources;
+int vps_view_cpuset_live(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_limits *l,
+                         struct berth_resources *res, struct berth_err *err);
+/* True when the guest of init pid has lxcfs bound over /proc/meminfo and
+ * lxcfs answers there. */
+bool vps_view_lxcfs_active(pid_t pid);
+/* --device names (each may be a comma list; "none" alone: no device). */
+int vps_devices_parse_list(const char *const *names, unsigned *set, struct berth_err *err);
+json_t *vps_devices_json(unsigned set);
+int vps_devices_from_json(json_t *v, unsigned *set, struct berth_err *err);
+/* Binds of the nodes and device cgroup rules of set into the spec doc. */
+#define VPS_DEVICES_DIR "devices"
+int vps_devices_patch(json_t *doc, unsigned set);
+/* <dir>/devices/<name> for each device of cfg (mknod, guest root's). */
+int vps_devices_nodes(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                      struct berth_err *err);
 
 /* ---- network policy (runtime/vps/netpolicy.c) ---- */
 /* "02:ab:..." -> 6 bytes; -EINVAL unless a unicast MAC other than zero. */

@@ -186,7 +186,10 @@ static int apply_limits(const struct berth_vps_ctx *v, const char *name, const s
         if (!res)
                 return -err->code;
         char id[BERTH_VPS_ID_MAX];
-        int r = berth_container_update(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)), res, err);
+        /* The cpuset follows --cpus (view.c). */
+        int r = vps_view_cpuset_live(v, name, l, res, err);
+        if (r >= 0)
+                r = berth_container_update(v->ctx, berth_vps_container_id(v, name, id, sizeof(id)), res, err);
         if (r >= 0)
                 r = cgroup_top_update(v, name, res, err);
         berth_resources_free(res);
@@ -268,6 +271,9 @@ static int merge_misc(struct berth_vps_config *cfg, const struct berth_vps_chang
                 cfg->autostart = c->autostart;
         if (c->allow_io_uring >= 0)
                 cfg->allow_io_uring = c->allow_io_uring;
+        int dr = c->devices ? vps_devices_parse_list(c->devices, &cfg->devices, err) : 0;
+        if (dr < 0)
+                return dr;
         merge_limits(&cfg->limits, c);
         return vps_limits_check(&cfg->limits, err);
 }

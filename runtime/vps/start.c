@@ -68,6 +68,8 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
         if (r >= 0)
                 r = vps_guest_files(root_fd, cfg, err);
         if (r >= 0)
+                r = vps_view_prepare(v, root_fd, cfg, err);
+        if (r >= 0)
                 vps_trace(v, "VPS %s: guest files written (hostname, hosts, resolv.conf)", cfg->name);
         char id[BERTH_VPS_ID_MAX];
         struct berth_create_opts o = {.id = berth_vps_container_id(v, cfg->name, id, sizeof(id)),

@@ -52,6 +52,7 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
         struct berth_err serr = {0};
         /* Usage is a bonus: a VPS whose cgroup cannot be read is still running. */
         st->has_stats = st->running && usage(v, name, info.st.cgroup, &st->stats, &serr) >= 0;
+        st->lxcfs = st->running && vps_view_lxcfs_active(st->pid);
         if (st->running && !st->has_stats)
                 vps_trace(v, "VPS %s: usage unavailable: %s", name, serr.msg);
         berth_container_info_clear(&info);

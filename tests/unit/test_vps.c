@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "berth/cpu_weight.h"
+#include "berth/lxcfs.h"
 #include "check_main.h"
 #include "berth/spec.h"
 #include "berth/template.h"
@@ -293,6 +294,100 @@ START_TEST(test_spec_json)
 }
 END_TEST
 
+/* --device names: the allow-list only, kept in vps.json. */
+START_TEST(test_devices)
+{
+        unsigned bit = 0;
+        ck_assert_int_eq(berth_vps_device_parse("tun", &bit), 0);
+        ck_assert_uint_eq(bit, BERTH_VPS_DEV_TUN);
+        ck_assert_int_eq(berth_vps_device_parse("kvm", &bit), -EINVAL);
+        ck_assert_int_eq(berth_vps_device_parse("", &bit), -EINVAL);
+        char names[64];
+        berth_vps_devices_format(BERTH_VPS_DEV_TUN | BERTH_VPS_DEV_PPP, names, sizeof(names));
+        ck_assert_str_eq(names, "tun,ppp");
+        berth_vps_devices_format(0, names, sizeof(names));
+        ck_assert_str_eq(names, "");
+
+        const char *doc =
+            "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\",\"devices\":[\"fuse\",\"tun\"],"
+            "\"net\":{\"mode\":\"bridged\",\"host_if\":\"bth1\",\"bridge\":\"berth0\"}}";
+        struct berth_vps_config cfg, again;
+        struct berth_err err = {0};
+        ck_assert_msg(berth_vps_config_parse(doc, strlen(doc), &cfg, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(cfg.devices, BERTH_VPS_DEV_TUN | BERTH_VPS_DEV_FUSE);
+        char *text = berth_vps_config_format(&cfg);
+        ck_assert_msg(berth_vps_config_parse(text, strlen(text), &again, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(again.devices, cfg.devices);
+        free(text);
+        berth_vps_config_clear(&again);
+        berth_vps_config_clear(&cfg);
+        const char *bad = "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\",\"devices\":[\"kvm\"],"
+                          "\"net\":{\"mode\":\"bridged\",\"host_if\":\"bth1\",\"bridge\":\"berth0\"}}";
+        ck_assert_int_eq(berth_vps_config_parse(bad, strlen(bad), &cfg, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "devices"));
+}
+END_TEST
+
+/* run.berth.lxcfs: the files lxcfs serves (only those) bound read-only
+ * over the container's own, after its other mounts. */
+START_TEST(test_lxcfs_mounts)
+{
+        char dir[] = "/tmp/berth-unit-lxcfs.XXXXXX", path[128];
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        static const char *const dirs[] = {"proc", "sys", "sys/devices", "sys/devices/system",
+                                           "sys/devices/system/cpu"};
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
+                ck_assert_int_eq(mkdir(path, 0755), 0);
+        }
+        static const char *const files[] = {"proc/meminfo", "proc/uptime", "sys/devices/system/cpu/online"};
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+                FILE *f = fopen(path, "w");
+                ck_assert_ptr_nonnull(f);
+                fputs("0\n", f);
+                fclose(f);
+        }
+        const char *cfg =
+            "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"sh\"],"
+            "\"cwd\":\"/\"},\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
+            "\"annotations\":{\"run.berth.lxcfs\":\"true\"}}";
+        struct berth_err err = {0};
+        struct berth_spec *s = berth_spec_parse(cfg, strlen(cfg), &err);
+        ck_assert_msg(s != NULL, "%s", err.msg);
+        ck_assert_int_eq(berth_spec_wants_lxcfs(s), BERTH_LXCFS_ON);
+        ck_assert(!berth_lxcfs_running(dir)); /* a plain directory, not FUSE */
+        size_t n = 0;
+        ck_assert_msg(berth_spec_add_lxcfs(s, dir, &n, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(n, 3);
+        ck_assert_uint_eq(s->n_mounts, 4);
+        ck_assert_str_eq(s->mounts[0].destination, "/proc");
+        ck_assert_str_eq(s->mounts[1].destination, "/proc/meminfo");
+        char src[128];
+        snprintf(src, sizeof(src), "%s/proc/meminfo", dir);
+        ck_assert_str_eq(s->mounts[1].source, src);
+        ck_assert(s->mounts[1].bind && (s->mounts[1].flags & MS_RDONLY));
+        ck_assert_str_eq(s->mounts[3].destination, "/sys/devices/system/cpu/online");
+        berth_spec_free(s);
+        const char *off =
+            "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"sh\"],"
+            "\"cwd\":\"/\"},\"annotations\":{\"run.berth.lxcfs\":\"false\"}}";
+        s = berth_spec_parse(off, strlen(off), &err);
+        ck_assert_msg(s != NULL, "%s", err.msg);
+        ck_assert_int_eq(berth_spec_wants_lxcfs(s), BERTH_LXCFS_OFF);
+        berth_spec_free(s);
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+                unlink(path);
+        }
+        for (size_t i = sizeof(dirs) / sizeof(dirs[0]); i-- > 0;) {
+                snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
+                rmdir(path);
+        }
+        rmdir(dir);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = suite_create("vps");
@@ -305,6 +400,8 @@ Suite *test_suite(void)
         tcase_add_test(tc, test_spec_json);
         tcase_add_test(tc, test_userns_config);
         tcase_add_test(tc, test_userns_pick);
+        tcase_add_test(tc, test_devices);
+        tcase_add_test(tc, test_lxcfs_mounts);
         suite_add_tcase(s, tc);
         return s;
 }

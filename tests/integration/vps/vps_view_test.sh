@@ -1,0 +1,339 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# What the guest sees of itself (docs/vps.md, "What the guest sees"), from
+# inside real busybox VPS:
+#
+#   lxcfs     with lxcfs running (the test's own instance, at a private mount
+#             point in the test's own mount namespace), /proc/meminfo,
+#             /proc/uptime and /sys/devices/system/cpu/online show the VPS's
+#             limits and uptime and `vps status` says lxcfs true; without
+#             it the VPS still starts, sees the host's and status says
+#             false; an OCI container with run.berth.lxcfs=true gets it too
+#   nproc     --cpus N: ceil(N) CPUs in the affinity mask (nproc), two VPS
+#             of one CPU each on different CPUs; no --cpus: all of them
+#   identity  machine-id unique per VPS and kept across starts, boot_id new
+#             at every start, a template's SSH host keys replaced per VPS
+#   sysctl    net.* writable in the guest's own network namespace, kernel.*
+#             refused
+#   devices   --device tun: /dev/net/tun opens; bad names refused; none
+#             removes it
+#   debian    a systemd guest (the cached template of vps_debian_test.sh):
+#             MemTotal, nproc, uptime, machine-id, journald's boot id
+#
+# Runs in its own network and mount namespace (re-exec under unshare).
+# usage: vps_view_test.sh BERTH [TEST...]
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+bin=${1:-}
+case $bin in /*) ;; ?*) bin=$(pwd)/$bin ;; esac
+[ $# -gt 0 ] && shift
+
+require_vps_host "$bin"
+for c in timeout awk; do
+        command -v "$c" >/dev/null || skip "no $c(1)"
+done
+
+failures=0
+current=""
+lxcfs_pid=""
+
+berth() {
+        "$bin" --root "$root" vps --data-dir "$data" "$@"
+}
+
+gexec() { # gexec NAME CMD...: runs CMD in the VPS, stdin closed
+        n=$1
+        shift
+        berth exec "$n" -- "$@" </dev/null
+}
+
+cleanup() {
+        for v in "$data"/vps/*/; do
+                [ -d "$v" ] || continue
+                berth destroy --force "$(basename "$v")" >/dev/null 2>&1
+        done
+        "$bin" --root "$root" delete --force gvw-oci >/dev/null 2>&1
+        stop_lxcfs
+        rm -rf "$tmp"
+        ext4_scratch_rm "$ext4"
+}
+
+# The test's own lxcfs at $tmp/lxcfs (never the host's /var/lib/lxcfs).
+start_lxcfs() {
+        mkdir -p "$tmp/lxcfs"
+        lxcfs -f -l -p "$tmp/lxcfs.pid" "$tmp/lxcfs" >"$tmp/lxcfs.log" 2>&1 &
+        lxcfs_pid=$!
+        i=0
+        while [ $i -lt 50 ]; do
+                [ -f "$tmp/lxcfs/proc/meminfo" ] && return 0
+                sleep 0.2
+                i=$((i + 1))
+        done
+        echo "lxcfs did not come up: $(cat "$tmp/lxcfs.log")"
+        return 1
+}
+
+stop_lxcfs() {
+        [ -n "$lxcfs_pid" ] || return 0
+        kill "$lxcfs_pid" 2>/dev/null
+        wait "$lxcfs_pid" 2>/dev/null
+        lxcfs_pid=""
+        umount "$tmp/lxcfs" 2>/dev/null
+        return 0
+}
+
+status_lxcfs() { # status_lxcfs NAME: true/false/null from status --json
+        berth status "$1" --json | json_field lxcfs
+}
+
+host_memtotal() {
+        awk '/^MemTotal:/ {print $2}' /proc/meminfo
+}
+
+# ---- the tests -------------------------------------------------------------
+
+test_lxcfs() {
+        if ! command -v lxcfs >/dev/null; then
+                echo "SKIP [lxcfs]: no lxcfs on this host (Debian: apt-get install lxcfs)"
+                return 0
+        fi
+        start_lxcfs || {
+                fail "cannot start the test's lxcfs"
+                return
+        }
+        n=gvw-lx
+        expect 0 berth create $n --template bb --memory 256M --swap 0 --cpus 1
+        BERTH_LXCFS_DIR=$tmp/lxcfs berth start $n >"$tmp/out" 2>&1 || fail "start with lxcfs: $(cat "$tmp/out")"
+        mem=$(gexec $n awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+        [ "$mem" = 262144 ] || fail "MemTotal in the guest is '$mem' kB, expected 262144 (256M)"
+        up=$(gexec $n cut -d. -f1 /proc/uptime)
+        [ -n "$up" ] && [ "$up" -lt 120 ] || fail "guest /proc/uptime says $up s: not the VPS's own"
+        online=$(gexec $n cat /sys/devices/system/cpu/online)
+        case $online in [0-9]) ;; *) fail "guest cpu/online is '$online', expected one CPU" ;; esac
+        gexec $n cat /proc/loadavg >/dev/null || fail "guest /proc/loadavg unreadable"
+        [ "$(status_lxcfs $n)" = true ] || fail "status --json says lxcfs $(status_lxcfs $n), expected true"
+        berth status $n | grep -q '^lxcfs  *true$' || fail "status does not say lxcfs true: $(berth status $n)"
+        # lxcfs gone: the bind stays but no longer answers, and status says so.
+        stop_lxcfs
+        [ "$(status_lxcfs $n)" = false ] || fail "status says lxcfs $(status_lxcfs $n) after lxcfs stopped"
+        expect 0 berth destroy --force $n
+
+        # No lxcfs: starts all the same, with the host's view.
+        n=gvw-nolx
+        expect 0 berth create $n --template bb --memory 256M
+        BERTH_LXCFS_DIR=$tmp/no-lxcfs berth start $n >"$tmp/out" 2>&1 || fail "start without lxcfs: $(cat "$tmp/out")"
+        [ ! -s "$tmp/out" ] || ! grep -q 'lxcfs' "$tmp/out" || fail "a VPS start without lxcfs warns: $(cat "$tmp/out")"
+        mem=$(gexec $n awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+        [ "$mem" = "$(host_memtotal)" ] || fail "MemTotal without lxcfs is '$mem', expected the host's"
+        [ "$(status_lxcfs $n)" = false ] || fail "status says lxcfs $(status_lxcfs $n) without lxcfs"
+        expect 0 berth destroy --force $n
+
+        # OCI mode: opt-in by annotation.
+        start_lxcfs || return
+        b=$tmp/oci
+        mkdir -p "$b"
+        cp -a "$data/templates/bb/rootfs" "$b/rootfs"
+        (cd "$b" && "$bin" spec) || fail "berth spec"
+        python3 - "$b/config.json" <<'PY' || fail "edit OCI config"
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["sh", "-c", "awk '/^MemTotal:/ {print $2}' /proc/meminfo"]
+c.setdefault("annotations", {})["run.berth.lxcfs"] = "true"
+c["linux"]["cgroupsPath"] = "gvw-oci"
+c["linux"].setdefault("resources", {})["memory"] = {"limit": 134217728}
+json.dump(c, open(p, "w"))
+PY
+        got=$(BERTH_LXCFS_DIR=$tmp/lxcfs timeout 30 "$bin" --root "$root" run --bundle "$b" gvw-oci </dev/null 2>&1)
+        [ "$got" = 131072 ] || fail "OCI container with run.berth.lxcfs=true sees MemTotal '$got', expected 131072"
+        "$bin" --root "$root" delete --force gvw-oci >/dev/null 2>&1
+        stop_lxcfs
+}
+
+test_nproc() {
+        host=$(nproc)
+        expect 0 berth create gvw-c1 --template bb --cpus 1
+        expect 0 berth create gvw-c2 --template bb --cpus 0.5
+        expect 0 berth create gvw-call --template bb
+        for n in gvw-c1 gvw-c2 gvw-call; do expect 0 berth start $n; done
+        [ "$(gexec gvw-c1 nproc)" = 1 ] || fail "--cpus 1: nproc says $(gexec gvw-c1 nproc)"
+        [ "$(gexec gvw-c2 nproc)" = 1 ] || fail "--cpus 0.5: nproc says $(gexec gvw-c2 nproc)"
+        [ "$(gexec gvw-call nproc)" = "$host" ] || fail "no --cpus: nproc says $(gexec gvw-call nproc), host $host"
+        if [ "$host" -ge 2 ]; then
+                a=$(gexec gvw-c1 awk '/Cpus_allowed_list/ {print $2}' /proc/self/status)
+                b=$(gexec gvw-c2 awk '/Cpus_allowed_list/ {print $2}' /proc/self/status)
+                [ "$a" != "$b" ] || fail "two one-CPU VPS share CPU $a while another is free"
+        fi
+        # Live: the cpuset follows vps set --cpus.
+        expect 0 berth set gvw-call --cpus 1
+        [ "$(gexec gvw-call nproc)" = 1 ] || fail "set --cpus 1 live: nproc says $(gexec gvw-call nproc)"
+        expect 0 berth set gvw-c1 --cpus none
+        [ "$(gexec gvw-c1 nproc)" = "$host" ] || fail "set --cpus none live: nproc says $(gexec gvw-c1 nproc)"
+        for n in gvw-c1 gvw-c2 gvw-call; do expect 0 berth destroy --force $n; done
+}
+
+test_identity() {
+        # A template with SSH host keys, as a debootstrap with openssh-server has.
+        if command -v ssh-keygen >/dev/null; then
+                mkdir -p "$data/templates/bb/rootfs/etc/ssh"
+                ssh-keygen -q -t ed25519 -N "" -f "$data/templates/bb/rootfs/etc/ssh/ssh_host_ed25519_key"
+        fi
+        expect 0 berth create gvw-i1 --template bb
+        expect 0 berth create gvw-i2 --template bb
+        expect 0 berth start gvw-i1
+        expect 0 berth start gvw-i2
+        m1=$(gexec gvw-i1 cat /etc/machine-id)
+        m2=$(gexec gvw-i2 cat /etc/machine-id)
+        echo "$m1" | grep -qx '[0-9a-f]\{32\}' || fail "machine-id '$m1' is not 32 hex digits"
+        [ "$m1" != "$m2" ] || fail "two VPS share the machine-id $m1"
+        b1=$(gexec gvw-i1 cat /proc/sys/kernel/random/boot_id)
+        hb=$(cat /proc/sys/kernel/random/boot_id)
+        [ "$b1" != "$hb" ] || fail "the guest's boot_id is the host's"
+        echo "$b1" | grep -qx '[0-9a-f]\{8\}-[0-9a-f]\{4\}-4[0-9a-f]\{3\}-[89ab][0-9a-f]\{3\}-[0-9a-f]\{12\}' ||
+                fail "boot_id '$b1' is not a random UUID"
+        [ "$b1" != "$(gexec gvw-i2 cat /proc/sys/kernel/random/boot_id)" ] || fail "two VPS share a boot_id"
+        if [ -f "$data/templates/bb/rootfs/etc/ssh/ssh_host_ed25519_key" ]; then
+                tk=$(cat "$data/templates/bb/rootfs/etc/ssh/ssh_host_ed25519_key.pub")
+                k1=$(gexec gvw-i1 cat /etc/ssh/ssh_host_ed25519_key.pub)
+                k2=$(gexec gvw-i2 cat /etc/ssh/ssh_host_ed25519_key.pub)
+                [ -n "$k1" ] && [ "$k1" != "$tk" ] || fail "VPS 1 kept the template's SSH host key"
+                [ "$k1" != "$k2" ] || fail "two VPS share an SSH host key"
+                own=$(gexec gvw-i1 stat -c '%u %a' /etc/ssh/ssh_host_ed25519_key)
+                [ "$own" = "0 600" ] || fail "the new private key is '$own' in the guest, expected root's, 600"
+                # The pair belongs together: the public key derives from the private one.
+                gexec gvw-i1 cat /etc/ssh/ssh_host_ed25519_key >"$tmp/k1"
+                chmod 600 "$tmp/k1"
+                [ "$(ssh-keygen -y -f "$tmp/k1" | cut -d' ' -f2)" = "$(echo "$k1" | cut -d' ' -f2)" ] ||
+                        fail "the guest's SSH public key does not match its private key"
+        fi
+        expect 0 berth stop gvw-i1 --timeout 10
+        expect 0 berth start gvw-i1
+        [ "$(gexec gvw-i1 cat /etc/machine-id)" = "$m1" ] || fail "machine-id changed across a restart"
+        [ "$(gexec gvw-i1 cat /proc/sys/kernel/random/boot_id)" != "$b1" ] || fail "boot_id unchanged by a restart"
+        [ -z "$k1" ] || [ "$(gexec gvw-i1 cat /etc/ssh/ssh_host_ed25519_key.pub)" = "$k1" ] ||
+                fail "SSH host key changed across a restart"
+        for n in gvw-i1 gvw-i2; do expect 0 berth destroy --force $n; done
+        rm -rf "$data/templates/bb/rootfs/etc/ssh"
+}
+
+test_sysctl() {
+        n=gvw-sc
+        expect 0 berth create $n --template bb
+        expect 0 berth start $n
+        gexec $n sysctl -w net.ipv4.ip_forward=1 >"$tmp/out" 2>&1 || fail "sysctl -w net.ipv4.ip_forward=1: $(cat "$tmp/out")"
+        [ "$(gexec $n cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || fail "ip_forward not 1 in the guest"
+        gexec $n sh -c 'echo 1 > /proc/sys/net/ipv4/conf/all/forwarding' || fail "net.ipv4.conf.all.forwarding not writable"
+        [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || fail "the guest's ip_forward reached the test's network namespace"
+        gexec $n sysctl -w kernel.domainname=gvw >/dev/null 2>&1 && fail "sysctl -w kernel.domainname was allowed"
+        gexec $n sh -c 'echo 1 > /proc/sys/vm/drop_caches' 2>/dev/null && fail "vm.drop_caches was writable"
+        expect 0 berth destroy --force $n
+}
+
+test_devices() {
+        n=gvw-dev
+        expect 2 berth create $n --template bb --device kvm
+        [ ! -d "$data/vps/$n" ] || fail "a refused --device left $data/vps/$n behind"
+        berth create $n --template bb --device kvm 2>&1 | grep -q 'kvm' || fail "--device kvm: the error does not name it"
+        expect 0 berth create $n --template bb --device tun,fuse
+        berth status $n --json | grep -q '"tun"' || fail "status does not list the tun device"
+        expect 0 berth start $n
+        out=$(gexec $n cat /dev/net/tun 2>&1)
+        case $out in *"bad state"*) ;; *) fail "/dev/net/tun did not open in the guest: $out" ;; esac
+        gexec $n test -c /dev/fuse || fail "no /dev/fuse in the guest"
+        expect 0 berth stop $n --timeout 10
+        expect 0 berth set $n --device none
+        expect 0 berth start $n
+        gexec $n test -e /dev/net/tun && fail "/dev/net/tun still there after --device none"
+        expect 0 berth destroy --force $n
+}
+
+# A Debian VPS booting systemd from the template vps_debian_test.sh caches
+# (skipped when that test has not built it): its own memory, CPUs, uptime
+# and machine-id, with lxcfs.
+test_debian() {
+        cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}/${BERTH_TEST_SUITE:-bookworm}/templates/debian
+        if ! [ -x "$cache/rootfs/lib/systemd/systemd" ] || ! command -v lxcfs >/dev/null; then
+                echo "SKIP [debian]: no cached Debian template at $cache (run integration/debian_vps once) or no lxcfs"
+                return 0
+        fi
+        if ! idmappable "$cache/rootfs/"; then
+                echo "SKIP [debian]: the cached template cannot be idmapped"
+                return 0
+        fi
+        mkdir -p "$data/templates/debian"
+        ln -s "$cache/rootfs" "$data/templates/debian/rootfs"
+        cp "$cache/template.json" "$data/templates/debian/"
+        start_lxcfs || {
+                fail "cannot start the test's lxcfs"
+                return
+        }
+        n=gvw-deb
+        expect 0 berth create $n --template debian --memory 256M --swap 0 --cpus 1
+        BERTH_LXCFS_DIR=$tmp/lxcfs berth start $n >"$tmp/out" 2>&1 || fail "start: $(cat "$tmp/out")"
+        i=0
+        while [ $i -lt 180 ]; do
+                st=$(gexec $n systemctl is-system-running 2>/dev/null)
+                case $st in running | degraded) break ;; esac
+                sleep 1
+                i=$((i + 1))
+        done
+        echo "debian: systemd '$st' after ${i}s"
+        mem=$(gexec $n awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+        [ "$mem" = 262144 ] || fail "debian: MemTotal '$mem' kB, expected 262144"
+        [ "$(gexec $n nproc)" = 1 ] || fail "debian: nproc says $(gexec $n nproc) with --cpus 1"
+        up=$(gexec $n cut -d. -f1 /proc/uptime)
+        [ -n "$up" ] && [ "$up" -lt 600 ] || fail "debian: /proc/uptime says $up s"
+        mid=$(gexec $n cat /etc/machine-id)
+        [ "$mid" != "$(cat "$cache/rootfs/etc/machine-id")" ] || fail "debian: the template's machine-id"
+        [ "$(gexec $n journalctl --list-boots --no-pager -q 2>/dev/null | awk '{print $2}' | tail -n1)" = \
+                "$(gexec $n cat /proc/sys/kernel/random/boot_id | tr -d -)" ] ||
+                fail "debian: journald's boot id is not the VPS's own boot_id"
+        [ "$(status_lxcfs $n)" = true ] || fail "debian: status says lxcfs $(status_lxcfs $n)"
+        expect 0 berth destroy --force $n
+        stop_lxcfs
+}
+
+# ---- main ------------------------------------------------------------------
+
+if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
+        BERTH_VPS_TEST_NETNS=1 exec unshare --net --mount --propagation private /bin/sh "$0" "$bin" "$@"
+fi
+ip link set lo up 2>/dev/null
+
+ext4="" base=/tmp
+if ! idmappable /tmp; then
+        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
+        base=$ext4/mnt
+fi
+tmp=$(mktemp -d "$base/gvw-vpsview.XXXXXX")
+chmod 711 "$tmp"
+data=$tmp/d0
+root=$tmp/run
+BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
+export BERTH_ID_REGISTRY
+BERTH_CONFIG_DIR=$tmp/etc # no host defaults
+export BERTH_CONFIG_DIR
+BERTH_LXCFS_DIR=$tmp/no-lxcfs # never the host's lxcfs unless a test says so
+export BERTH_LXCFS_DIR
+trap cleanup EXIT
+sh "$here/mktemplate.sh" "$bin" "$data" bb
+case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+
+all="lxcfs nproc identity sysctl devices debian"
+# shellcheck disable=SC2086 # a list of names
+[ $# -gt 0 ] || set -- $all
+for t in "$@"; do
+        current=$t
+        t0=$(date +%s)
+        "test_$t"
+        echo "== $t ($(($(date +%s) - t0)) s)"
+done
+if [ "$failures" -gt 0 ]; then
+        echo "$failures failure(s)"
+        exit 1
+fi
+echo "all passed"
