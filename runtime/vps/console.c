@@ -194,7 +194,7 @@ static bool reap_children(struct keeper *k)
         }
 }
 
-/* K's log sink: "berth: warning: ..." lines in console.log. */
+/* K's log sink: "berth: ..." lines in console.log, among the guest's. */
 static void keeper_emit(void *data, enum berth_log_level level, const char *msg)
 {
         char line[BERTH_ERR_MSG_MAX + 64];
