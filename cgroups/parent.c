@@ -82,6 +82,28 @@ int berth_cgroup_attach_child(struct berth_cgroup *cg, const char *name, pid_t p
         return r < 0 ? berth_err_wrap(err, "move %d into %s/%s", (int)pid, u->path, name) : 0;
 }
 
+/* Every hierarchy: what a v1 hierarchy and the unified one (or its hybrid
+ * mirror) have in common is cgroup.procs in the directory above. */
+int berth_cgroup_move_above(struct berth_cgroup *cg, pid_t pid, struct berth_err *err)
+{
+        for (size_t i = 0; i < cg->n; i++) {
+                const struct cg_hier *h = &cg->h[i];
+                if (cg_count_levels(h) < 1)
+                        return berth_err_set(err, EINVAL, "cgroup: %s has no level above it in %s", h->path,
+                                             h->name);
+                _cleanup_free_ char *up = dirname_dup(h->dir);
+                if (!up)
+                        return berth_err_set(err, ENOMEM, "cgroup: out of memory");
+                _cleanup_close_ int fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return berth_err_sys(err, errno, "cgroup: open %s", up);
+                int r = cg_writef(fd, "cgroup.procs", "cgroup", err, "%d", (int)pid);
+                if (r < 0)
+                        return berth_err_wrap(err, "move %d out of %s (%s)", (int)pid, h->path, h->name);
+        }
+        return 0;
+}
+
 int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct berth_err *err)
 {
         struct cg_hier *u = cg_unified(cg);

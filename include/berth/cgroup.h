@@ -199,6 +199,11 @@ struct berth_cgroup *berth_cgroup_parent(const struct berth_cgroup *cg, struct b
 /* mkdir <cg>/<name> (one path component) unless it exists and moves pid
  * into it. */
 int berth_cgroup_attach_child(struct berth_cgroup *cg, const char *name, pid_t pid, struct berth_err *err);
+/* Any layout: moves pid into the level right above cg in every hierarchy
+ * of cg, for a helper charged with the container that outlives its
+ * cgroups (the VPS console keeper, which removes them after its guest
+ * powered off). EINVAL when cg is a hierarchy's root. */
+int berth_cgroup_move_above(struct berth_cgroup *cg, pid_t pid, struct berth_err *err);
 /* Waits (cgroup.events, no sleep loop) until no process is left in cg or
  * below it, killing nothing: 0, or -ETIMEDOUT after timeout_ms. */
 int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct berth_err *err);

@@ -2,11 +2,12 @@
 /* Parsers of the kernel's process files, on caller buffers (testable
  * without root or /proc, and fuzzed): /proc/<pid>/mountinfo, and what a
  * cgroup hierarchy looks like once mountinfo and /proc/<pid>/cgroup are
- * read. */
+ * read, and the signal masks of /proc/<pid>/status. */
 #ifndef BERTH_PROC_H
 #define BERTH_PROC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* One parsed line of /proc/<pid>/mountinfo; pointers into the caller's
  * (modified) line buffer, octal escapes decoded. */
@@ -37,6 +38,12 @@ struct berth_proc_cgroup_entry {
  * without two colons are skipped); advances *cursor past its line.
  * Returns false at the end of the text. */
 bool berth_proc_cgroup_next(const char **cursor, struct berth_proc_cgroup_entry *e);
+
+/* A signal mask line of /proc/<pid>/status: key is "SigCgt" (the signals
+ * the process has a handler for), "SigIgn", "SigBlk" or "SigPnd"; bit
+ * sig - 1 stands for signal sig. 0 and *mask set, -ENOENT without that
+ * line, -EINVAL when it is not 1 to 16 hex digits. */
+int berth_proc_status_sigmask(const char *buf, const char *key, uint64_t *mask);
 
 /* A host hierarchy as the container's init sees it once it has joined
  * its cgroups, for the container's /sys/fs/cgroup (rootfs), so that the

@@ -12,7 +12,11 @@
  *
  * The keeper is also the parent of the guest's init (a child subreaper),
  * so the init is reaped when it ends instead of becoming a zombie of
- * whatever pid 1 the host has; the keeper ends with it.
+ * whatever pid 1 the host has, and the keeper learns how it ended: a guest
+ * that powers off or reboots by itself ends its init by SIGINT or SIGHUP
+ * (reboot(2) in a pid namespace). The keeper then cleans the host side up
+ * as `vps stop` would, and starts the VPS again after a reboot
+ * (guest_exit.c), then ends.
  *
  *   vps start (P) --fork--> M --fork--> keeper (K) --fork--> worker (W)
  *
@@ -69,6 +73,10 @@ static int listen_unix(const char *path, int backlog, struct berth_err *err)
         return TAKE_FD(fd);
 }
 
+/* The last children the keeper reaped: W, the init, and any orphan of
+ * the guest's creation. */
+#define KEEPER_REAPED_MAX 8
+
 struct keeper {
         int handoff; /* listening: create's --console-socket */
         int master, slave, log, listen, client, sigfd;
@@ -76,12 +84,19 @@ struct keeper {
         pid_t worker;
         char handoff_path[PATH_MAX], log_path[PATH_MAX], sock_path[PATH_MAX];
         off_t log_size;
+        struct vps_reaped reaped[KEEPER_REAPED_MAX];
+        size_t n_reaped; /* how many ever: reaped[i % KEEPER_REAPED_MAX] */
+        /* K's own context: its warnings and trace go to console.log. */
+        struct berth_ctx ctx;
+        struct berth_vps_ctx v;
 };
 
-static int open_log(struct keeper *k, struct berth_err *err)
+static int open_log(struct keeper *k, bool append, struct berth_err *err)
 {
-        k->log = open(k->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-        k->log_size = 0;
+        k->log = open(k->log_path,
+                      O_WRONLY | O_CREAT | (append ? 0 : O_TRUNC) | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+        struct stat st;
+        k->log_size = append && k->log >= 0 && fstat(k->log, &st) == 0 ? st.st_size : 0;
         return k->log < 0 ? berth_err_sys(err, errno, "open %s", k->log_path) : 0;
 }
 
@@ -93,7 +108,7 @@ static void log_write(struct keeper *k, const char *buf, size_t n)
                 rename(k->log_path, old);
                 close(k->log);
                 struct berth_err ignore = {0};
-                if (open_log(k, &ignore) < 0)
+                if (open_log(k, false, &ignore) < 0)
                         return;
         }
         if (write(k->log, buf, n) > 0)
@@ -166,9 +181,12 @@ static bool reap_children(struct keeper *k)
         while (read(k->sigfd, &si, sizeof(si)) == sizeof(si))
                 ;
         for (;;) {
-                pid_t pid = waitpid(-1, NULL, WNOHANG);
+                int status;
+                pid_t pid = waitpid(-1, &status, WNOHANG);
                 if (pid == k->worker)
                         k->worker = 0;
+                else if (pid > 0)
+                        k->reaped[k->n_reaped++ % KEEPER_REAPED_MAX] = (struct vps_reaped){pid, status};
                 if (pid == 0)
                         return false;
                 if (pid < 0)
@@ -176,7 +194,32 @@ static bool reap_children(struct keeper *k)
         }
 }
 
-__attribute__((noreturn)) static void keeper_loop(struct keeper *k)
+/* K's log sink: "berth: ..." lines in console.log, among the guest's. */
+static void keeper_emit(void *data, enum berth_log_level level, const char *msg)
+{
+        char line[BERTH_ERR_MSG_MAX + 64];
+        int n = snprintf(line, sizeof(line), "berth: %s%s\n", level == BERTH_LOG_DEBUG ? "debug: " : "", msg);
+        if (n > 0)
+                log_write(data, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* The guest's init is gone: only the log stays open for what comes next
+ * (the cleanup, and a restart's new keeper, which must not be our child). */
+__attribute__((noreturn)) static void keeper_end(struct keeper *k, const struct berth_vps_config *cfg,
+                                                 const struct vps_boot_ops *ops)
+{
+        int *fds[] = {&k->handoff, &k->master, &k->slave, &k->listen, &k->client, &k->sigfd};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
+                berth_closep(fds[i]);
+        prctl(PR_SET_CHILD_SUBREAPER, 0);
+        signal(SIGPIPE, SIG_DFL); /* a restarted guest must not inherit K's */
+        size_t n = k->n_reaped < KEEPER_REAPED_MAX ? k->n_reaped : KEEPER_REAPED_MAX;
+        vps_guest_exited(&k->v, cfg->name, k->reaped, n, ops->restart);
+        _exit(0);
+}
+
+__attribute__((noreturn)) static void keeper_loop(struct keeper *k, const struct berth_vps_config *cfg,
+                                                  const struct vps_boot_ops *ops)
 {
         for (;;) {
                 bool live = k->master >= 0;
@@ -203,7 +246,7 @@ __attribute__((noreturn)) static void keeper_loop(struct keeper *k)
         }
         /* The socket files stay: a `vps start` right after this one has
          * made its own already, which must not be unlinked here. */
-        _exit(0);
+        keeper_end(k, cfg, ops);
 }
 
 static int cmp_fd(const void *a, const void *b)
@@ -227,8 +270,9 @@ static void close_all_but(int *keep, size_t n)
 }
 
 /* In K: nothing of `vps start` stays open (its VPS lock above all, and the
- * stdio a calling script may be reading to EOF). */
-static void keeper_detach(struct keeper *k)
+ * stdio a calling script may be reading to EOF), and what K reports goes
+ * to console.log, not to the caller's sink (its --log file is closed). */
+static void keeper_detach(struct keeper *k, const struct berth_vps_ctx *v)
 {
         int keep[] = {k->handoff, k->log, k->listen, k->sigfd};
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -240,6 +284,10 @@ static void keeper_detach(struct keeper *k)
                         signal(sig, SIG_DFL);
         signal(SIGPIPE, SIG_IGN);
         prctl(PR_SET_NAME, "berth-console");
+        k->ctx = *v->ctx;
+        k->ctx.log.emit = keeper_emit;
+        k->ctx.log.data = k;
+        k->v = (struct berth_vps_ctx){.ctx = &k->ctx, .data_dir = v->data_dir};
 }
 
 struct boot_result {
@@ -248,29 +296,29 @@ struct boot_result {
 };
 
 __attribute__((noreturn)) static void worker_main(const struct berth_vps_ctx *v,
-                                                  const struct berth_vps_config *cfg, vps_boot_fn boot,
-                                                  struct keeper *k)
+                                                  const struct berth_vps_config *cfg,
+                                                  const struct vps_boot_ops *ops, struct keeper *k)
 {
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
         sigprocmask(SIG_UNBLOCK, &chld, NULL); /* blocked for K's signalfd only */
         struct boot_result res = {0};
-        res.r = boot(v, cfg, k->handoff_path, &res.err);
+        res.r = ops->boot(v, cfg, k->handoff_path, &res.err);
         if (write(k->result, &res, sizeof(res)) != sizeof(res))
                 _exit(1);
         _exit(0);
 }
 
 __attribute__((noreturn)) static void keeper_main(const struct berth_vps_ctx *v,
-                                                  const struct berth_vps_config *cfg, vps_boot_fn boot,
-                                                  struct keeper *k)
+                                                  const struct berth_vps_config *cfg,
+                                                  const struct vps_boot_ops *ops, struct keeper *k)
 {
         setsid();
         prctl(PR_SET_CHILD_SUBREAPER, 1);
         k->worker = fork();
         if (k->worker == 0)
-                worker_main(v, cfg, boot, k);
+                worker_main(v, cfg, ops, k);
         if (k->worker < 0) {
                 struct boot_result res = {.r = -errno};
                 berth_err_sys(&res.err, errno, "fork the VPS start worker");
@@ -278,8 +326,8 @@ __attribute__((noreturn)) static void keeper_main(const struct berth_vps_ctx *v,
                         _exit(1);
                 _exit(1);
         }
-        keeper_detach(k);
-        keeper_loop(k);
+        keeper_detach(k, v);
+        keeper_loop(k, cfg, ops);
 }
 
 static void keeper_close(struct keeper *k)
@@ -291,13 +339,13 @@ static void keeper_close(struct keeper *k)
 }
 
 /* P's share: what can fail is opened here, where it can be reported. */
-static int keeper_prepare(const struct berth_vps_ctx *v, const char *name, struct keeper *k,
+static int keeper_prepare(const struct berth_vps_ctx *v, const char *name, unsigned flags, struct keeper *k,
                           int result_pipe[2], struct berth_err *err)
 {
         berth_vps_path(v, name, "console.handoff", k->handoff_path, sizeof(k->handoff_path));
         berth_vps_path(v, name, "console.log", k->log_path, sizeof(k->log_path));
         berth_vps_path(v, name, "console.sock", k->sock_path, sizeof(k->sock_path));
-        int r = open_log(k, err);
+        int r = open_log(k, flags & VPS_BOOT_LOG_APPEND, err);
         if (r >= 0)
                 r = k->handoff = listen_unix(k->handoff_path, 1, err);
         if (r >= 0)
@@ -328,8 +376,8 @@ static int read_result(int fd, struct berth_err *err)
         return res.r;
 }
 
-int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, vps_boot_fn boot,
-                     struct berth_err *err)
+int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                     const struct vps_boot_ops *ops, unsigned flags, struct berth_err *err)
 {
         struct keeper k = {.handoff = -EBADF,
                            .master = -EBADF,
@@ -340,7 +388,7 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
                            .sigfd = -EBADF,
                            .result = -EBADF};
         int result_pipe[2] = {-EBADF, -EBADF};
-        int r = keeper_prepare(v, cfg->name, &k, result_pipe, err);
+        int r = keeper_prepare(v, cfg->name, flags, &k, result_pipe, err);
         /* SIGCHLD is blocked in K before W exists, so no exit is missed. */
         sigset_t chld, old;
         sigemptyset(&chld);
@@ -354,7 +402,7 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
                 if (mid == 0) {
                         k.result = result_pipe[1];
                         if (fork() == 0)
-                                keeper_main(v, cfg, boot, &k);
+                                keeper_main(v, cfg, ops, &k);
                         _exit(0);
                 }
                 sigprocmask(SIG_SETMASK, &old, NULL);

@@ -58,11 +58,35 @@ int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_
  * create's --console-socket, cleaning up after itself on failure. */
 typedef int (*vps_boot_fn)(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                            const char *console_socket, struct berth_err *err);
-/* Runs boot in a worker below a new console keeper (runtime/vps_console.c),
- * which logs and relays the guest's console and reaps its init. Returns
- * boot's result. */
-int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, vps_boot_fn boot,
-                     struct berth_err *err);
+/* Starts a VPS whose lock the caller holds and whose container is gone
+ * (the console keeper, after its guest rebooted): console.log goes on. */
+typedef int (*vps_restart_fn)(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
+                              struct berth_err *err);
+struct vps_boot_ops {
+        vps_boot_fn boot;       /* in the worker */
+        vps_restart_fn restart; /* in the keeper, when the guest rebooted */
+};
+/* vps_console_boot flags: console.log is appended to, not started anew. */
+#define VPS_BOOT_LOG_APPEND 1u
+/* Runs ops->boot in a worker below a new console keeper (console.c),
+ * which logs and relays the guest's console and reaps its init, and then
+ * cleans up or restarts the VPS (guest_exit.c). Returns boot's result. */
+int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                     const struct vps_boot_ops *ops, unsigned flags, struct berth_err *err);
+
+/* A child the console keeper reaped, with its wait status. */
+struct vps_reaped {
+        pid_t pid;
+        int status;
+};
+/* In the console keeper once the guest's init is gone (guest_exit.c),
+ * reaped: the keeper's children of late. Unless a verb has dealt with the
+ * VPS already (a stop, which holds the lock while it waits for the init),
+ * removes its container, cgroups and network as `vps stop` does, under the
+ * VPS's lock, and starts it again through restart when the guest rebooted
+ * (its init ended by SIGHUP). What it did goes to v's log. */
+void vps_guest_exited(const struct berth_vps_ctx *v, const char *name, const struct vps_reaped *reaped,
+                      size_t n_reaped, vps_restart_fn restart);
 
 /* The VPS's cgroups (runtime/vps/cgroup.c: why two levels on cgroup v2).
  * cgroupsPath of its container: <vps-cgroup>, or <vps-cgroup>/guest on a

@@ -124,6 +124,56 @@ static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cf
         return r;
 }
 
+static int restart(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err);
+
+static const struct vps_boot_ops boot_ops = {.boot = boot, .restart = restart};
+
+/* Under the lock, st: the container's status, or -1 without one. */
+static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, int st, unsigned flags,
+                        struct berth_err *err)
+{
+        const char *name = cfg->name;
+        int r;
+        if (st >= 0) {
+                vps_trace(v, "VPS %s: a container exists (%s)%s", name, berth_status_name(st),
+                          st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED ? ""
+                                                                                  : ": a leftover, removed");
+                /* A guest that halted itself leaves a stopped container
+                 * until its keeper has cleaned up, a start that crashed a
+                 * created one (we hold the lock, so no start is under
+                 * way): both are leftovers. */
+                bool live = st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED;
+                r = live ? berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name,
+                                         berth_status_name(st))
+                         : vps_container_cleanup(v, cfg, err);
+        } else {
+                vps_trace(v, "VPS %s: no container; tearing down any network left by a crash", name);
+                /* The filter's leftovers go with the start's own filter. */
+                r = vps_net_down_flags(v, cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
+                                       err);
+        }
+        /* A VPS from before stable MACs gets its own now, kept from here on. */
+        if (r >= 0 && !cfg->net.has_mac && (r = vps_mac_random(cfg->net.mac, err)) >= 0)
+                cfg->net.has_mac = true;
+        /* Regenerated at every start: a changed template or berth applies. */
+        if (r >= 0)
+                r = berth_vps_config_save(v, cfg, err);
+        if (r >= 0)
+                r = vps_idrange_ensure(v, cfg, err);
+        if (r >= 0)
+                r = vps_console_boot(v, cfg, &boot_ops, flags, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: running", name);
+        return r;
+}
+
+/* The keeper's restart after a guest reboot: the lock is held, the old
+ * container removed, and the console log goes on across the reboot. */
+static int restart(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
+{
+        return start_locked(v, cfg, -1, VPS_BOOT_LOG_APPEND, err);
+}
+
 int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
 {
         struct berth_vps_config cfg;
@@ -132,36 +182,7 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
         _cleanup_close_ int lock = vps_open_locked(v, name, &cfg, &st, err);
         if (lock < 0)
                 return berth_err_wrap(err, "start VPS %s", name);
-        int r;
-        if (st >= 0) {
-                vps_trace(v, "VPS %s: a container exists (%s)%s", name, berth_status_name(st),
-                          st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED ? ""
-                                                                                  : ": a leftover, removed");
-                /* A guest that halted itself leaves a stopped container, a
-                 * start that crashed a created one (we hold the lock, so no
-                 * start is under way): both are leftovers. */
-                bool live = st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED;
-                r = live ? berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name,
-                                         berth_status_name(st))
-                         : vps_container_cleanup(v, &cfg, err);
-        } else {
-                vps_trace(v, "VPS %s: no container; tearing down any network left by a crash", name);
-                /* The filter's leftovers go with the start's own filter. */
-                r = vps_net_down_flags(v, &cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
-                                       err);
-        }
-        /* A VPS from before stable MACs gets its own now, kept from here on. */
-        if (r >= 0 && !cfg.net.has_mac && (r = vps_mac_random(cfg.net.mac, err)) >= 0)
-                cfg.net.has_mac = true;
-        /* Regenerated at every start: a changed template or berth applies. */
-        if (r >= 0)
-                r = berth_vps_config_save(v, &cfg, err);
-        if (r >= 0)
-                r = vps_idrange_ensure(v, &cfg, err);
-        if (r >= 0)
-                r = vps_console_boot(v, &cfg, boot, err);
-        if (r >= 0)
-                vps_trace(v, "VPS %s: running", name);
+        int r = start_locked(v, &cfg, st, 0, err);
         berth_vps_config_clear(&cfg);
         return r < 0 ? berth_err_wrap(err, "start VPS %s", name) : 0;
 }

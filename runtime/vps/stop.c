@@ -8,11 +8,27 @@
  * the sum. Waiting is a poll on the inits' pidfds: no sleep loop, and the
  * wait ends the moment the last init is gone.
  *
+ * The signal reaches the init only once the init takes it: pid 1 of a pid
+ * namespace gets no signal it has left at SIG_DFL unblocked, and a guest
+ * init sets up its signals a while after its exec (systemd: about a
+ * second), which is after `vps start` returned. A stop right after a start
+ * lost its signal and waited for the timeout. So the signal is sent at
+ * once, and when the init's /proc/<pid>/status did not show then that it
+ * takes it -- a handler (SigCgt), or blocked to be read from a signalfd
+ * (SigBlk: systemd) -- it is sent once more as soon as it does, checked
+ * every SIGNAL_POLL_MS until the deadline. Why not only then: an init
+ * waiting in sigtimedwait (busybox) shows the signal neither caught nor
+ * blocked, yet gets it. Why not over and over: a second SIGTERM or SIGPWR
+ * may start a second shutdown in some inits. An init that ignores the
+ * signal (SIG_IGN) is killed at the timeout.
+ *
  * Each VPS's lock is held from before the signal to after the cleanup.
  * Locks are taken in name order (a global order), so two stops of
  * overlapping sets cannot deadlock, and a name given twice is stopped once. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +38,8 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
+#include "berth/proc.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
@@ -31,9 +49,14 @@ struct stop_job {
         struct berth_vps_config cfg;
         bool has_cfg;
         int lock;
-        int pidfd;   /* >= 0 while the init is waited for */
-        bool exited; /* the init went away within the timeout */
+        int pidfd;      /* >= 0 while the init is waited for */
+        bool exited;    /* the init went away within the timeout */
+        pid_t pid;      /* the init's */
+        int sig;        /* its stop signal; 0: none (--timeout 0) */
+        bool delivered; /* sent while the init showed it takes it */
 };
+
+#define SIGNAL_POLL_MS 20
 
 static int stop_signal(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg)
 {
@@ -74,6 +97,41 @@ static int cleanup_now(const struct berth_vps_ctx *v, struct stop_job *j)
         return r < 0 ? r : 0;
 }
 
+/* Whether pid takes sig: it has a handler for it (SigCgt), or blocks it
+ * (SigBlk: the kernel queues a blocked signal whatever the handler, for
+ * sigwait or a signalfd, which is how systemd reads its signals). Pid 1
+ * of a pid namespace gets nothing else. Unknown (no /proc): true, the
+ * signal is sent anyway. */
+static bool catches(pid_t pid, int sig)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        _cleanup_free_ char *buf = NULL;
+        uint64_t cgt, blk;
+        if (berth_read_file_at(AT_FDCWD, path, O_RDONLY, 1 << 16, &buf, NULL) < 0 ||
+            berth_proc_status_sigmask(buf, "SigCgt", &cgt) < 0 ||
+            berth_proc_status_sigmask(buf, "SigBlk", &blk) < 0)
+                return true;
+        return sig >= 1 && sig <= 64 && ((cgt | blk) & (1ULL << (sig - 1)));
+}
+
+/* Sends the job's stop signal (again) if the init shows now that it
+ * takes it; true once sent so. The pidfd makes sure the status read was
+ * the init's: it is checked after the read, before the send. */
+static bool deliver(const struct berth_vps_ctx *v, struct stop_job *j)
+{
+        if (j->delivered || !j->sig)
+                return j->delivered;
+        bool caught = catches(j->pid, j->sig);
+        struct pollfd p = {.fd = j->pidfd, .events = POLLIN};
+        if (!caught || poll(&p, 1, 0) != 0)
+                return false;
+        j->delivered = syscall(SYS_pidfd_send_signal, j->pidfd, j->sig, NULL, 0) == 0;
+        if (j->delivered)
+                vps_trace(v, "VPS %s: the init %d takes signal %d: sent", j->cfg.name, (int)j->pid, j->sig);
+        return j->delivered;
+}
+
 /* Running: opens the init's pidfd and sends the stop signal. Returns 1
  * when the job now waits for the init, else what the cleanup of an init
  * that is gone already returned. */
@@ -92,11 +150,17 @@ static int signal_running(const struct berth_vps_ctx *v, struct stop_job *j,
                          "VPS %s: could not thaw it for its stop signal (it gets killed at the timeout): %s",
                          j->cfg.name, rerr.msg);
         /* --timeout 0: no signal, the deadline is now and the kill follows. */
+        j->pid = info->st.pid;
         if (timeout_s > 0) {
-                int sig = stop_signal(v, &j->cfg);
-                syscall(SYS_pidfd_send_signal, j->pidfd, sig, NULL, 0);
-                vps_trace(v, "VPS %s: signal %d sent to the init %d; waiting up to %ds", j->cfg.name, sig,
-                          (int)info->st.pid, timeout_s);
+                j->sig = stop_signal(v, &j->cfg);
+                if (!deliver(v, j)) {
+                        syscall(SYS_pidfd_send_signal, j->pidfd, j->sig, NULL, 0);
+                        vps_trace(v,
+                                  "VPS %s: signal %d sent to the init %d, which does not show it takes it "
+                                  "(yet): sent again once it does",
+                                  j->cfg.name, j->sig, (int)j->pid);
+                }
+                vps_trace(v, "VPS %s: waiting up to %ds", j->cfg.name, timeout_s);
         } else {
                 vps_trace(v, "VPS %s: --timeout 0: killing at once", j->cfg.name);
         }
@@ -153,6 +217,17 @@ struct stop_run {
         struct pollfd *p; /* p[i] watches waiting[i]; fd -1 once it exited */
 };
 
+/* Sends the signals the inits have started to take; true while one of
+ * the inits still waited for has not got its own. */
+static bool deliver_pending(struct stop_run *run, size_t n)
+{
+        bool pending = false;
+        for (size_t i = 0; i < n; i++)
+                if (run->p[i].fd >= 0 && !deliver(run->v, run->waiting[i]) && run->waiting[i]->sig)
+                        pending = true;
+        return pending;
+}
+
 /* Phase 2: polls the pidfds of the waiting jobs until every init is gone or
  * the deadline passes; marks the ones that went. */
 static void wait_all(struct stop_run *run, size_t n, int64_t deadline)
@@ -164,6 +239,8 @@ static void wait_all(struct stop_run *run, size_t n, int64_t deadline)
                 int64_t left = deadline - now_ms();
                 if (left <= 0)
                         return;
+                if (deliver_pending(run, n) && left > SIGNAL_POLL_MS)
+                        left = SIGNAL_POLL_MS;
                 int got = poll(run->p, n, left > INT32_MAX ? INT32_MAX : (int)left);
                 if (got < 0 && errno != EINTR)
                         return; /* cannot wait: the stragglers are killed */

@@ -224,6 +224,31 @@ START_TEST(proc_cgroup_entries)
 }
 END_TEST
 
+START_TEST(proc_status_sigmask)
+{
+        const char *text = "Name:\tsystemd\nSigQ:\t0/3413\nSigPnd:\t0000000000000000\n"
+                           "SigBlk:\t7be3c0fe28014a03\nSigIgn:\t0000000000001000\n"
+                           "SigCgt:\t00000001800004ec\nCapInh:\t0000000000000000\n";
+        uint64_t m = 0;
+        ck_assert_int_eq(berth_proc_status_sigmask(text, "SigCgt", &m), 0);
+        ck_assert(m == 0x1800004ecULL);
+        ck_assert(m & (1ULL << (11 - 1))); /* SIGSEGV */
+        ck_assert(!(m & (1ULL << (15 - 1))));
+        ck_assert_int_eq(berth_proc_status_sigmask(text, "SigBlk", &m), 0);
+        ck_assert(m == 0x7be3c0fe28014a03ULL);
+        ck_assert(m & (1ULL << (37 - 1))); /* SIGRTMIN+3 (glibc), systemd's halt */
+        ck_assert_int_eq(berth_proc_status_sigmask(text, "SigIgn", &m), 0);
+        ck_assert(m == 0x1000);
+        ck_assert_int_eq(berth_proc_status_sigmask(text, "Sig", &m), -ENOENT);
+        ck_assert_int_eq(berth_proc_status_sigmask("SigCgt:\t\n", "SigCgt", &m), -EINVAL);
+        ck_assert_int_eq(berth_proc_status_sigmask("SigCgt:\t12zz\n", "SigCgt", &m), -EINVAL);
+        ck_assert_int_eq(berth_proc_status_sigmask("SigCgt:\t00000000000000001\n", "SigCgt", &m), -EINVAL);
+        ck_assert_int_eq(berth_proc_status_sigmask("SigCgt:\tABCDEF", "SigCgt", &m), 0);
+        ck_assert(m == 0xabcdef);
+        ck_assert_int_eq(berth_proc_status_sigmask("", "SigCgt", &m), -ENOENT);
+}
+END_TEST
+
 START_TEST(mountinfo_iterator)
 {
         char text[] = "25 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
@@ -262,6 +287,7 @@ Suite *test_suite(void)
             {"rmtree_children_keep", rmtree_children_keep},
             {"proc_cgroup_entries", proc_cgroup_entries},
             {"mountinfo_iterator", mountinfo_iterator},
+            {"proc_status_sigmask", proc_status_sigmask},
         };
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(cases); i++) {
                 TCase *tc = tcase_create(cases[i].name);

@@ -13,8 +13,12 @@
 # failed units shown), it owns a writable cgroup2 tree of its own while the
 # host keeps enforcing the VPS's memory limit, exec works and returns exit
 # codes, a stop is graceful (systemd exits on SIGRTMIN+3 before the
-# timeout), a second boot from the kept upper layer works, and destroy
-# leaves no state, mount, cgroup (so no process either) or link.
+# timeout), a second boot from the kept upper layer works, a stop right
+# after a start is graceful too (systemd takes its signal only a while
+# after its exec), `systemctl reboot` inside brings the VPS back up with a
+# new systemd, `systemctl poweroff` inside leaves it stopped with nothing
+# on the host (the console keeper cleans up), and destroy leaves no state,
+# mount, cgroup (so no process either) or link.
 #
 # Skips (77) with the reason without root, overlayfs, debootstrap, or when
 # the mirror is unreachable and no cached tree exists.
@@ -266,6 +270,74 @@ test_restart() {
         test_stop
 }
 
+# A stop right after the start: systemd has not set up its signals yet.
+test_stop_early() {
+        current=stop_early
+        t0=$(date +%s)
+        expect 0 berth start deb
+        out=$(berth stop deb --timeout 90 --json)
+        took=$(($(date +%s) - t0))
+        echo "start + stop at once took ${took}s"
+        echo "$out" | grep -q '"forced": false' || fail "a stop right after the start was not graceful: $out"
+        [ "$took" -lt 45 ] || fail "start + stop took ${took}s"
+}
+
+# `systemctl reboot` inside: the keeper starts the VPS again.
+test_reboot() {
+        current=reboot
+        expect 0 berth start deb
+        check_booted third || return
+        old=$(init_pid)
+        t0=$(date +%s)
+        berth exec deb -- systemctl reboot >/dev/null 2>&1
+        new=""
+        i=0
+        while [ "$i" -lt "$boot_timeout" ]; do
+                new=$(init_pid)
+                [ -n "$new" ] && [ "$new" != 0 ] && [ "$new" != "$old" ] && break
+                new=""
+                sleep 1
+                i=$((i + 1))
+        done
+        [ -n "$new" ] || { fail "not running again ${boot_timeout}s after systemctl reboot"; return; }
+        echo "reboot: running again with systemd $new (was $old) after $(($(date +%s) - t0))s"
+        check_booted "after-reboot" || return
+        [ "$(berth exec deb -- cat /proc/1/comm)" = systemd ] || fail "pid 1 after the reboot is not systemd"
+        [ "$(berth exec deb -- cat /root/file)" = kept ] || fail "upper layer lost over the reboot"
+        grep -q "the guest rebooted" "$data/vps/deb/console.log" || fail "console.log does not say it rebooted"
+        k=$(awk '{print $4}' "/proc/$new/stat")
+        [ "$(cat "/proc/$k/comm")" = berth-console ] || fail "the new systemd's parent is not a console keeper"
+}
+
+# `systemctl poweroff` inside: stopped, and nothing left on the host.
+test_poweroff() {
+        current=poweroff
+        hif=$(json_field host_if <"$data/vps/deb/vps.json")
+        t0=$(date +%s)
+        berth exec deb -- systemctl poweroff >/dev/null 2>&1
+        i=0
+        while [ "$i" -lt 90 ]; do
+                [ "$(berth status deb --json | json_field state)" = stopped ] &&
+                        [ -z "$(ls -d "$root"/vps-deb-* 2>/dev/null)" ] &&
+                        [ -z "$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-*" 2>/dev/null)" ] && break
+                sleep 1
+                i=$((i + 1))
+        done
+        echo "poweroff: stopped and cleaned after $(($(date +%s) - t0))s"
+        [ "$(berth status deb --json | json_field state)" = stopped ] || fail "deb not stopped after systemctl poweroff"
+        [ -z "$(ls -d "$root"/vps-deb-* 2>/dev/null)" ] || fail "container state left after poweroff"
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-*" 2>/dev/null)
+        [ -z "$left" ] || fail "cgroups left after poweroff: $left"
+        ! ip link show "$hif" >/dev/null 2>&1 || fail "host link $hif left after poweroff"
+        if command -v nft >/dev/null; then
+                left=$(nft list ruleset 2>/dev/null | grep -v 'hook ingress device' | grep "$hif")
+                [ -z "$left" ] || fail "nftables elements of $hif left after poweroff: $left"
+        fi
+        ! grep -q "$data/vps/deb/" /proc/self/mountinfo || fail "mounts left after poweroff"
+        grep -q "the guest powered off" "$data/vps/deb/console.log" || fail "console.log does not say it powered off"
+        tail -n 4 "$data/vps/deb/console.log"
+}
+
 test_destroy() {
         current=destroy
         expect 0 berth destroy deb
@@ -288,6 +360,10 @@ if test_boot; then
 fi
 test_stop
 [ "$failures" = 0 ] && test_restart
+if [ "$failures" = 0 ]; then
+        test_stop_early
+        test_reboot && test_poweroff
+fi
 test_destroy
 if [ "$failures" -gt 0 ]; then
         echo "$failures failure(s)"
