@@ -73,3 +73,14 @@ ext4_scratch_rm() {
         umount "$1/mnt" 2>/dev/null
         rm -rf "$1"
 }
+
+# The tag berth puts in the names of a data directory's containers and
+# cgroups (berth_vps_data_tag: FNV-1a of its real path, 8 hex digits), so
+# that a test looks for its own and not for another run's of the same name.
+data_tag() { # data_tag DIR
+        h=2166136261
+        for c in $(printf %s "$(realpath "$1")" | od -An -tu1); do
+                h=$((((h ^ c) * 16777619) & 0xffffffff))
+        done
+        printf '%08x\n' "$h"
+}

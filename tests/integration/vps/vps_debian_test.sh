@@ -319,14 +319,14 @@ test_poweroff() {
         while [ "$i" -lt 90 ]; do
                 [ "$(berth status deb --json | json_field state)" = stopped ] &&
                         [ -z "$(ls -d "$root"/vps-deb-* 2>/dev/null)" ] &&
-                        [ -z "$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-*" 2>/dev/null)" ] && break
+                        [ -z "$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-$(data_tag "$data")" 2>/dev/null)" ] && break
                 sleep 1
                 i=$((i + 1))
         done
         echo "poweroff: stopped and cleaned after $(($(date +%s) - t0))s"
         [ "$(berth status deb --json | json_field state)" = stopped ] || fail "deb not stopped after systemctl poweroff"
         [ -z "$(ls -d "$root"/vps-deb-* 2>/dev/null)" ] || fail "container state left after poweroff"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-*" 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-$(data_tag "$data")" 2>/dev/null)
         [ -z "$left" ] || fail "cgroups left after poweroff: $left"
         ! ip link show "$hif" >/dev/null 2>&1 || fail "host link $hif left after poweroff"
         if command -v nft >/dev/null; then
@@ -344,7 +344,7 @@ test_destroy() {
         [ -z "$(ls -d "$root/vps-deb" "$root"/vps-deb-[0-9a-f]??????? 2>/dev/null)" ] || fail "container state left in $root"
         [ ! -e "$data/vps/deb" ] || fail "VPS directory left: $(ls -A "$data/vps/deb")"
         [ ! -e "$data/templates/debian/users/deb" ] || fail "template marker left"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-*" 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-deb-$(data_tag "$data")" 2>/dev/null)
         [ -z "$left" ] || fail "cgroups left: $left"
         ! grep -q "$tmp" /proc/self/mountinfo || fail "mounts left: $(grep "$tmp" /proc/self/mountinfo)"
         links=$(ip -o link show | grep -E ' (bth[0-9a-f]+|berth0)[@:]')

@@ -77,7 +77,7 @@ state_dirs() { # state_dirs NAME: the container state directories of NAME
 }
 
 cgroups_of() { # cgroups_of NAME: its cgroup directories, in every hierarchy
-        find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$1-*" 2>/dev/null
+        find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$1-$(data_tag "$data")" 2>/dev/null
 }
 
 # waits (up to $bound s) until NAME is stopped with no state and no cgroup

@@ -62,7 +62,7 @@ assert_gone() {
         [ -z "$left" ] || fail "$name: container state left in $root: $left"
         [ ! -e "$data/vps/$name" ] || fail "$name: directory left: $(ls -A "$data/vps/$name")"
         [ ! -e "$data/templates/bb/users/$name" ] || fail "$name: template marker left"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name-*" 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name-$(data_tag "$data")" 2>/dev/null)
         [ -z "$left" ] || fail "$name: cgroups left: $left"
         ! grep -q "$tmp" /proc/self/mountinfo || fail "$name: mounts left: $(grep "$tmp" /proc/self/mountinfo)"
 }
