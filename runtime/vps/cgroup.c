@@ -110,3 +110,40 @@ int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config
         berth_cgroup_free(cg);
         return r < 0 ? berth_err_wrap(err, "move the console keeper into the VPS's cgroup") : 0;
 }
+
+/* The VPS's cgroups as start makes them, found by name alone: its top
+ * level in every hierarchy (the container's level and the keeper's are
+ * below it on cgroup v2, the same level elsewhere). */
+static struct berth_cgroup *cgroup_by_name(const struct berth_vps_ctx *v, const char *name,
+                                           struct berth_err *err)
+{
+        char top[BERTH_VPS_NAME_MAX + 32];
+        berth_vps_cgroup_name(v, name, top, sizeof(top));
+        struct berth_cgroup_opts o = {.id = name, .path = top, .join_all_v1 = true};
+        return berth_cgroup_new(&o, err);
+}
+
+int vps_cgroup_probe(const struct berth_vps_ctx *v, const char *name, int *n_dirs, int *n_procs,
+                     struct berth_err *err)
+{
+        struct berth_cgroup *cg = cgroup_by_name(v, name, err);
+        if (!cg)
+                return -err->code;
+        int r = berth_cgroup_probe(cg, n_dirs, n_procs);
+        berth_cgroup_free(cg);
+        return r;
+}
+
+int vps_cgroup_salvage(const struct berth_vps_ctx *v, const char *name, int *killed, int *removed,
+                       struct berth_err *err)
+{
+        struct berth_cgroup *cg = cgroup_by_name(v, name, err);
+        if (!cg)
+                return -err->code;
+        int r = berth_cgroup_salvage(cg, killed, removed, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: cgroup %s: %d processes killed, removed in %d hierarchies", name,
+                          berth_cgroup_path(cg), *killed, *removed);
+        berth_cgroup_free(cg);
+        return r;
+}
