@@ -322,24 +322,32 @@ test_full_disk() {
         fb start repair-f2 >/dev/null || fail "start repair-f2"
         cp "$fdata/vps/repair-f1/vps.json" "$tmp/repair-f1.json"
         cp "$fdata/vps/repair-f2/vps.json" "$tmp/repair-f2.json"
-        dd if=/dev/zero of="$full_mnt/fill" bs=1M >/dev/null 2>&1
-        # The last blocks and inodes too.
-        i=0
-        while [ $i -lt 2000 ] && : >"$full_mnt/i$i" 2>/dev/null; do i=$((i + 1)); done
+        # Filled again before each verb: a failed one frees what it made.
+        fills=0
+        fill() {
+                fills=$((fills + 1))
+                dd if=/dev/zero of="$full_mnt/fill.$fills" bs=1M >/dev/null 2>&1
+                dd if=/dev/zero of="$full_mnt/fill.$fills.k" bs=1k >/dev/null 2>&1
+                sync
+        }
+        fill
         out=$(fb create repair-f3 --template bb 2>&1)
         code=$?
         [ $code != 0 ] && echo "$out" | grep -q "no space left on" || fail "create on a full disk ($code): $out"
         ls -a "$fdata/vps" | grep -q "repair-f3" && fail "create on a full disk left: $(ls -a "$fdata/vps")"
+        fill
         out=$(fb set repair-f1 --memory 100M --hostname changed 2>&1)
         code=$?
         [ $code != 0 ] && echo "$out" | grep -q "no space left on" || fail "set on a full disk ($code): $out"
         cmp -s "$tmp/repair-f1.json" "$fdata/vps/repair-f1/vps.json" || fail "set on a full disk changed vps.json"
+        fill
         out=$(fb set repair-f2 --pids 99 2>&1)
         code=$?
         [ $code != 0 ] && echo "$out" | grep -q "no space left on" || fail "set of a running VPS on a full disk ($code): $out"
         cmp -s "$tmp/repair-f2.json" "$fdata/vps/repair-f2/vps.json" || fail "live set on a full disk changed vps.json"
         cgp=$(find /sys/fs/cgroup -type f -name pids.max -path "*berth-vps-repair-f2-*" 2>/dev/null | head -n1)
         [ -z "$cgp" ] || [ "$(cat "$cgp")" = 64 ] || fail "live set on a full disk left pids.max $(cat "$cgp")"
+        fill
         out=$(fb start repair-f1 2>&1)
         code=$?
         if [ $code != 0 ]; then
@@ -348,7 +356,7 @@ test_full_disk() {
         fi
         cmp -s "$tmp/repair-f1.json" "$fdata/vps/repair-f1/vps.json" || fail "start on a full disk changed vps.json"
         echo "   full disk: create/set refused; start exited $code"
-        rm -f "$full_mnt/fill" "$full_mnt"/i*
+        rm -f "$full_mnt"/fill.*
         out=$(timeout 120 "$bin" --root "$root" vps --data-dir "$fdata" repair 2>&1) || fail "repair after the full disk: $out"
         fb create repair-f3 --template bb --memory 64M --pids 64 >/dev/null || fail "create once space is back"
         for n in repair-f1 repair-f2 repair-f3; do fb destroy --force "$n" >/dev/null || fail "destroy $n"; done
