@@ -28,6 +28,7 @@ bin=${BERTH_VPS_BIN:-${1:-}}
 require_vps_host "$bin"
 
 failures=0
+# shellcheck disable=SC2034 # read by lib.sh's fail
 current=""
 points=0 # injection points covered
 
@@ -41,7 +42,9 @@ assert_gone() {
         left=$(ls -d "$root/vps-$name" "$root/vps-$name"-[0-9a-f]??????? 2>/dev/null)
         [ -z "$left" ] || fail "$name: container state left: $left"
         [ ! -e "$data/vps/$name" ] || fail "$name: directory left"
-        ls -a "$data/vps" | grep -q "^\.\(new\|rm\)\.$name\." && fail "$name: leftover: $(ls -a "$data/vps")"
+        for l in "$data/vps/.new.$name."* "$data/vps/.rm.$name."*; do
+                [ -e "$l" ] && fail "$name: leftover: $l"
+        done
         for m in "$data"/templates/*/users/"$name"; do
                 [ -e "$m" ] && fail "$name: template marker left: $m"
         done
@@ -59,8 +62,7 @@ assert_complete() {
 
 # repair leaves everything consistent: a second run finds nothing.
 assert_consistent() {
-        out=$(berth repair 2>&1)
-        [ $? = 0 ] || fail "repair exited non-zero: $out"
+        out=$(berth repair 2>&1) || fail "repair exited non-zero: $out"
         out=$(berth repair 2>&1)
         [ "$out" = consistent ] || fail "second repair found more: $out"
 }
@@ -254,6 +256,11 @@ test_damaged() {
 
 # ---- repair ----------------------------------------------------------------------
 
+# Names, sizes and modification times of everything in the data directory.
+snapshot() {
+        find "$data" -printf '%p %s %T@\n' | sort | md5sum
+}
+
 test_repair_leaks() {
         expect 0 berth create repair-r1 --template bb --memory 64M --pids 64
         expect 0 berth create repair-r2 --template bb --memory 64M --pids 64
@@ -266,10 +273,9 @@ test_repair_leaks() {
         sed 's/"repair-r2"/"repair-r3"/' "$data/vps/repair-r2/vps.json" >"$data/vps/.new.repair-r3.4000000/vps.json"
         touch "$data/templates/bb/users/repair-r3" "$data/templates/bb/users/repair-ghost"
         echo '{' >"$data/vps/repair-r2/vps.json.tmp"
-        before=$(ls -aR "$data" | md5sum)
-        out=$(berth repair --dry-run 2>&1)
-        [ $? = 0 ] || fail "dry run exited non-zero: $out"
-        [ "$before" = "$(ls -aR "$data" | md5sum)" ] || fail "--dry-run changed the data directory"
+        before=$(snapshot)
+        out=$(berth repair --dry-run 2>&1) || fail "dry run exited non-zero: $out"
+        [ "$before" = "$(snapshot)" ] || fail "--dry-run changed the data directory"
         for what in ".new.repair-r3" ".rm.repair-r4" "repair-ghost" "repair-r1: would repair: remove its leaked cgroup" "host end" "vps.json.tmp"; do
                 echo "$out" | grep -q -- "$what" || fail "dry run does not mention $what: $out"
         done
@@ -305,14 +311,25 @@ test_repair_leaks() {
         assert_consistent
 }
 
+# nospace CODE OUTPUT: failed, saying "no space left on".
+nospace() {
+        [ "$1" != 0 ] && echo "$2" | grep -q "no space left on"
+}
+
 # ---- full disk --------------------------------------------------------------------
 
 test_full_disk() {
         img=$tmp/full.img
         full_mnt=$tmp/full
-        truncate -s 48M "$img" && mkfs.ext4 -q -m 0 "$img" || { fail "mkfs"; return; }
+        if ! truncate -s 48M "$img" || ! mkfs.ext4 -q -m 0 "$img"; then
+                fail "mkfs"
+                return
+        fi
         full_loop=$(losetup -f --show "$img") || { fail "losetup"; return; }
-        mkdir -p "$full_mnt" && mount "$full_loop" "$full_mnt" || { fail "mount"; return; }
+        if ! mkdir -p "$full_mnt" || ! mount "$full_loop" "$full_mnt"; then
+                fail "mount"
+                return
+        fi
         chmod 711 "$full_mnt"
         fdata=$full_mnt/data
         sh "$here/mktemplate.sh" "$bin" "$fdata" bb || { fail "template on the loop fs"; return; }
@@ -333,17 +350,19 @@ test_full_disk() {
         fill
         out=$(fb create repair-f3 --template bb 2>&1)
         code=$?
-        [ $code != 0 ] && echo "$out" | grep -q "no space left on" || fail "create on a full disk ($code): $out"
-        ls -a "$fdata/vps" | grep -q "repair-f3" && fail "create on a full disk left: $(ls -a "$fdata/vps")"
+        nospace "$code" "$out" || fail "create on a full disk ($code): $out"
+        for l in "$fdata/vps/repair-f3" "$fdata/vps/.new.repair-f3."*; do
+                [ -e "$l" ] && fail "create on a full disk left $l"
+        done
         fill
         out=$(fb set repair-f1 --memory 100M --hostname changed 2>&1)
         code=$?
-        [ $code != 0 ] && echo "$out" | grep -q "no space left on" || fail "set on a full disk ($code): $out"
+        nospace "$code" "$out" || fail "set on a full disk ($code): $out"
         cmp -s "$tmp/repair-f1.json" "$fdata/vps/repair-f1/vps.json" || fail "set on a full disk changed vps.json"
         fill
         out=$(fb set repair-f2 --pids 99 2>&1)
         code=$?
-        [ $code != 0 ] && echo "$out" | grep -q "no space left on" || fail "set of a running VPS on a full disk ($code): $out"
+        nospace "$code" "$out" || fail "set of a running VPS on a full disk ($code): $out"
         cmp -s "$tmp/repair-f2.json" "$fdata/vps/repair-f2/vps.json" || fail "live set on a full disk changed vps.json"
         cgp=$(find /sys/fs/cgroup -type f -name pids.max -path "*berth-vps-repair-f2-*" 2>/dev/null | head -n1)
         [ -z "$cgp" ] || [ "$(cat "$cgp")" = 64 ] || fail "live set on a full disk left pids.max $(cat "$cgp")"
@@ -396,6 +415,7 @@ all="create_killed destroy_killed damaged repair_leaks full_disk"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
+        # shellcheck disable=SC2034 # read by lib.sh's fail
         current=$t
         t0=$(date +%s)
         "test_$t"
