@@ -150,6 +150,14 @@ int berth_cgroup_probe(struct berth_cgroup *cg, int *n_dirs, int *n_procs)
         return 0;
 }
 
+const char *berth_cgroup_dir(const struct berth_cgroup *cg)
+{
+        const struct cg_hier *h = cg_unified(cg);
+        if (!h)
+                h = cg_primary(cg);
+        return h ? h->dir : NULL;
+}
+
 int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed, struct berth_err *err)
 {
         *n_removed = 0;

@@ -130,6 +130,10 @@ int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed,
  * processes its tree holds there (each counted once). For a cgroup made
  * by berth_cgroup_new that nothing recorded (a VPS's, found by name). */
 int berth_cgroup_probe(struct berth_cgroup *cg, int *n_dirs, int *n_procs);
+/* The directory of the cgroup in the unified hierarchy (where the
+ * processes are on hybrid hosts too), else in the first v1 one; NULL
+ * when there is none. Owned by cg. */
+const char *berth_cgroup_dir(const struct berth_cgroup *cg);
 
 /* Signals every process of the container (SIGKILL: cgroup.kill where the
  * kernel has it). */

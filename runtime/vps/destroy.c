@@ -62,17 +62,19 @@ static int remove_dir(const struct berth_vps_ctx *v, const char *name, const cha
 }
 
 /* The host ends a VPS of this name may have had (its salt is unknown
- * without vps.json) that no other VPS of the data directory claims. */
-static void links_down(const struct berth_vps_ctx *v, const char *name)
+ * without vps.json) that exist and no other VPS of the data directory
+ * claims: up to max into out; returns how many. */
+size_t vps_orphan_links(const struct berth_vps_ctx *v, const char *name, char (*out)[16], size_t max)
 {
         char tag[12], key[BERTH_VPS_NAME_MAX + 16], ifname[16];
         berth_vps_data_tag(v, tag);
         snprintf(key, sizeof(key), "%s%s%s", name, tag[0] ? "@" : "", tag);
         _cleanup_strv_ char **names = NULL;
         struct berth_err e = {0};
+        size_t n = 0;
         if (berth_vps_list_names(v, &names, &e) < 0)
-                return;
-        for (unsigned salt = 0; salt < 4; salt++) {
+                return 0;
+        for (unsigned salt = 0; salt < 4 && n < max; salt++) {
                 berth_vps_host_ifname(key, salt, ifname);
                 bool skip = if_nametoindex(ifname) == 0; /* no such link */
                 for (size_t i = 0; !skip && names[i]; i++) {
@@ -82,9 +84,28 @@ static void links_down(const struct berth_vps_ctx *v, const char *name)
                                 berth_vps_config_clear(&o);
                         }
                 }
-                struct berth_net_config nc = {.mode = BERTH_NET_ROUTED, .host_if = ifname};
-                if (!skip && berth_net_teardown(&nc, BERTH_NET_TEARDOWN_KEEP_FILTER, &e) == 0)
-                        vps_warn(v, "VPS %s: repaired: removed its host end %s", name, ifname);
+                if (!skip)
+                        snprintf(out[n++], 16, "%s", ifname);
+        }
+        return n;
+}
+
+int vps_link_remove(const char *ifname, struct berth_err *err)
+{
+        struct berth_net_config nc = {.mode = BERTH_NET_ROUTED, .host_if = ifname};
+        return berth_net_teardown(&nc, BERTH_NET_TEARDOWN_KEEP_FILTER, err);
+}
+
+static void links_down(const struct berth_vps_ctx *v, const char *name)
+{
+        char links[4][16];
+        size_t n = vps_orphan_links(v, name, links, 4);
+        for (size_t i = 0; i < n; i++) {
+                struct berth_err e = {0};
+                if (vps_link_remove(links[i], &e) == 0)
+                        vps_warn(v, "VPS %s: repaired: removed its host end %s", name, links[i]);
+                else
+                        vps_warn(v, "VPS %s: %s", name, e.msg);
         }
 }
 

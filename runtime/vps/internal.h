@@ -104,6 +104,9 @@ int vps_cgroup_probe(const struct berth_vps_ctx *v, const char *name, int *n_dir
                      struct berth_err *err);
 int vps_cgroup_salvage(const struct berth_vps_ctx *v, const char *name, int *killed, int *removed,
                        struct berth_err *err);
+/* The names of the VPS of this data directory that have cgroups below
+ * the caller's own (NULL-terminated; free with vps_strv_free). */
+int vps_cgroup_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err);
 
 /* Leftovers of an interrupted create (.new.<name>.<pid>) or destroy
  * (.rm.<name>.<pid>) in <data>/vps (leftover.c). */
@@ -122,6 +125,12 @@ int vps_leftovers_each(const struct berth_vps_ctx *v, int parent, vps_leftover_f
  * (unless a VPS of its name exists now). */
 int vps_leftover_remove(const struct berth_vps_ctx *v, int parent, const struct vps_leftover *lo,
                         struct berth_err *err);
+
+/* Without vps.json (damaged, or the VPS gone): the host ends a VPS of
+ * this name may have had that exist and no other VPS claims (up to max
+ * into out; how many), and the removal of one (destroy.c). */
+size_t vps_orphan_links(const struct berth_vps_ctx *v, const char *name, char (*out)[16], size_t max);
+int vps_link_remove(const char *ifname, struct berth_err *err);
 
 /* Loads name's vps.json into cfg and takes its lock (the fd returned);
  * *status is its container's (enum berth_status), or -1 without one. On

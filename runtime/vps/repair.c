@@ -7,7 +7,8 @@
  *   container  the container of a VPS that does not run: stopped (the
  *              guest halted), created or creating (a start killed before
  *              it started the guest), or with a damaged state file
- *   cgroup     cgroups of a VPS that does not run, found by name
+ *   cgroup     cgroups of a VPS that does not run, found by name, and
+ *              (--all) those named for a VPS no longer in the data directory
  *   mount      mounts below the VPS's directory on the host
  *   network    the host end (and with it the filter entries) of a VPS
  *              that does not run
@@ -190,7 +191,7 @@ static void check_cgroups(struct repair *rp, const char *name)
         char cg[BERTH_VPS_NAME_MAX + 32];
         berth_vps_cgroup_name(rp->v, name, cg, sizeof(cg));
         int r = rp->o->dry_run ? 0 : vps_cgroup_salvage(rp->v, name, &procs, &removed, &e);
-        FIXED(rp, name, "cgroup", r, &e, "remove its leaked cgroup %s in %d hierarch%s (%d process%s killed)",
+        FIXED(rp, name, "cgroup", r, &e, "remove its leaked cgroup %s in %d hierarch%s, holding %d process%s",
               cg, dirs, dirs == 1 ? "y" : "ies", procs, procs == 1 ? "" : "es");
 }
 
@@ -313,6 +314,30 @@ static void repair_gone(struct repair *rp, const char *name)
                       id, live ? " (its processes killed)" : "");
         }
         check_cgroups(rp, cfg.name);
+        char links[4][16];
+        size_t n = vps_orphan_links(rp->v, name, links, 4);
+        for (size_t i = 0; i < n; i++) {
+                int r = rp->o->dry_run ? 0 : vps_link_remove(links[i], &e);
+                FIXED(rp, name, "network", r, &e, "remove host end %s of a VPS that no longer exists",
+                      links[i]);
+        }
+}
+
+/* Cgroups named for a VPS of this data directory that no longer exists
+ * (a destroy that died or failed after its container's delete). */
+static void orphan_cgroups(struct repair *rp, int vps_dir)
+{
+        char **cgs = NULL;
+        struct berth_err e = {0};
+        if (vps_cgroup_names(rp->v, &cgs, &e) < 0) {
+                vps_trace(rp->v, "repair: cgroups not listed: %s", e.msg);
+                vps_strv_free(cgs);
+                return;
+        }
+        for (size_t i = 0; cgs[i]; i++)
+                if (faccessat(vps_dir, cgs[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+                        repair_gone(rp, cgs[i]);
+        vps_strv_free(cgs);
 }
 
 /* ---- template markers -------------------------------------------------------- */
@@ -404,6 +429,8 @@ int berth_vps_repair(const struct berth_vps_ctx *v, const struct berth_vps_repai
                 return r;
         for (size_t i = 0; o->name ? i < 1 : names[i] != NULL; i++)
                 repair_one(&rp, o->name ? o->name : names[i]);
+        if (!o->name)
+                orphan_cgroups(&rp, parent);
         check_markers(&rp, parent);
         vps_trace(v, "repair: %zu found, %zu left, %zu skipped%s", n->found, n->left, n->skipped,
                   o->dry_run ? " (dry run)" : "");

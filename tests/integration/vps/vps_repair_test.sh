@@ -309,6 +309,21 @@ test_repair_leaks() {
         assert_gone repair-r1
         assert_gone repair-r2
         assert_consistent
+        # A VPS gone from the data directory and the state root while its
+        # guest runs (a destroy that died after its checks): --all finds
+        # its cgroups by name and kills what is in them.
+        expect 0 berth create repair-r6 --template bb --memory 64M --pids 64
+        expect 0 berth start repair-r6
+        pid6=$(vps_pid repair-r6)
+        rm -rf "$data/vps/repair-r6" "$root"/vps-repair-r6*
+        out=$(berth repair 2>&1) || fail "repair of a vanished VPS: $out"
+        echo "$out" | grep -q "repair-r6: repaired: remove its leaked cgroup" || fail "vanished VPS's cgroups: $out"
+        # (a zombie until whoever inherited it reaps it)
+        if [ -n "$pid6" ] && grep -q '^State:.*[RSD]' "/proc/$pid6/status" 2>/dev/null; then
+                fail "the vanished VPS's init $pid6 still runs"
+        fi
+        assert_gone repair-r6
+        assert_consistent
 }
 
 # nospace CODE OUTPUT: failed, saying "no space left on".
