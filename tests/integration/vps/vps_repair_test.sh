@@ -72,6 +72,7 @@ vps_pid() {
 }
 
 cleanup() {
+        grep -q repair-tmpfs /proc/self/mountinfo && umount "$data/vps/repair-r1/rootfs"
         for d in "$data"/vps/*/; do
                 [ -d "$d" ] && berth destroy --force "$(basename "$d")" >/dev/null 2>&1
         done
@@ -273,16 +274,19 @@ test_repair_leaks() {
         sed 's/"repair-r2"/"repair-r3"/' "$data/vps/repair-r2/vps.json" >"$data/vps/.new.repair-r3.4000000/vps.json"
         touch "$data/templates/bb/users/repair-r3" "$data/templates/bb/users/repair-ghost"
         echo '{' >"$data/vps/repair-r2/vps.json.tmp"
+        # A mount on the host below a VPS that does not run.
+        mount -t tmpfs repair-tmpfs "$data/vps/repair-r1/rootfs" || fail "mount tmpfs"
         before=$(snapshot)
         out=$(berth repair --dry-run 2>&1) || fail "dry run exited non-zero: $out"
         [ "$before" = "$(snapshot)" ] || fail "--dry-run changed the data directory"
-        for what in ".new.repair-r3" ".rm.repair-r4" "repair-ghost" "repair-r1: would repair: remove its leaked cgroup" "host end" "vps.json.tmp"; do
+        for what in ".new.repair-r3" ".rm.repair-r4" "repair-ghost" "repair-r1: would repair: remove its leaked cgroup" "host end" "vps.json.tmp" "unmount $data/vps/repair-r1/rootfs"; do
                 echo "$out" | grep -q -- "$what" || fail "dry run does not mention $what: $out"
         done
         json=$(berth repair --json 2>/dev/null)
         echo "$json" | grep -q '"consistent": true' || fail "repair --json: $json"
         echo "$json" | grep -q '"kind": "cgroup"' || fail "repair --json has no cgroup item: $json"
         [ "$(vps_pid repair-r2)" = "$pid2" ] || fail "repair touched the running repair-r2"
+        ! grep -q repair-tmpfs /proc/self/mountinfo || fail "repair left the mount below repair-r1"
         [ -e "$data/templates/bb/users/repair-r1" ] || fail "repair-r1 lost its marker"
         assert_consistent
         left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-repair-r1-*" 2>/dev/null)
