@@ -73,3 +73,15 @@ ext4_scratch_rm() {
         umount "$1/mnt" 2>/dev/null
         rm -rf "$1"
 }
+
+# cg_tag DATA_DIR: the suffix berth gives the cgroups of that data
+# directory's VPS ("-" + FNV-1a of the path as given, berth_vps_cgroup_name),
+# so that a test looks only at its own and not at those of a test running
+# beside it with the same VPS names.
+cg_tag() {
+        h=2166136261
+        for c in $(printf %s "$1" | od -An -tu1); do
+                h=$((((h ^ c) * 16777619) & 4294967295))
+        done
+        printf -- '-%08x' "$h"
+}

@@ -48,7 +48,7 @@ assert_gone() {
         for m in "$data"/templates/*/users/"$name"; do
                 [ -e "$m" ] && fail "$name: template marker left: $m"
         done
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name-*" 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name$(cg_tag "$data")" 2>/dev/null)
         [ -z "$left" ] || fail "$name: cgroups left: $left"
         ! grep -q "$tmp" /proc/self/mountinfo || fail "$name: mounts left"
 }

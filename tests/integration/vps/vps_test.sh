@@ -62,7 +62,7 @@ assert_gone() {
         [ -z "$left" ] || fail "$name: container state left in $root: $left"
         [ ! -e "$data/vps/$name" ] || fail "$name: directory left: $(ls -A "$data/vps/$name")"
         [ ! -e "$data/templates/bb/users/$name" ] || fail "$name: template marker left"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name-*" 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$name$(cg_tag "$data")" 2>/dev/null)
         [ -z "$left" ] || fail "$name: cgroups left: $left"
         ! grep -q "$tmp" /proc/self/mountinfo || fail "$name: mounts left: $(grep "$tmp" /proc/self/mountinfo)"
 }
@@ -347,7 +347,7 @@ test_failed_start() {
         echo "$out" | grep -q 'no/such/init' || fail "failed start does not say why: $out"
         [ -z "$(ls -d "$root/vps-f" "$root"/vps-f-[0-9a-f]??????? 2>/dev/null)" ] ||
                 fail "failed start left its container"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-f-*" 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-f$(cg_tag "$data")" 2>/dev/null)
         [ -z "$left" ] || fail "failed start left cgroups: $left"
         expect 0 berth destroy f
         assert_gone f
