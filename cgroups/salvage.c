@@ -134,6 +134,30 @@ char *berth_cgroup_dump_before_create(struct berth_cgroup *cg)
         return dump;
 }
 
+int berth_cgroup_probe(struct berth_cgroup *cg, int *n_dirs, int *n_procs)
+{
+        struct pidset set = {0};
+        *n_dirs = 0;
+        for (size_t i = 0; i < cg->n; i++) {
+                _cleanup_close_ int fd = open(cg->h[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                (*n_dirs)++;
+                collect_tree(fd, 0, &set);
+        }
+        *n_procs = (int)set.n;
+        free(set.v);
+        return 0;
+}
+
+const char *berth_cgroup_dir(const struct berth_cgroup *cg)
+{
+        const struct cg_hier *h = cg_unified(cg);
+        if (!h)
+                h = cg_primary(cg);
+        return h ? h->dir : NULL;
+}
+
 int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed, struct berth_err *err)
 {
         *n_removed = 0;

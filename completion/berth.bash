@@ -8,7 +8,7 @@
 _berth_global_opts="--root --log --log-format --debug --systemd-cgroup --cgroup-manager --version --help"
 _berth_verbs="create start run exec state kill delete pause resume update ps events list spec features
 checkpoint restore vps template"
-_berth_vps_cmds="create start stop restart destroy set exec enter console status list"
+_berth_vps_cmds="create start stop restart destroy set exec enter console status list repair"
 _berth_template_cmds="create import list ls info show rm remove"
 
 # The options of one OCI verb; those that take a value are listed in
@@ -51,6 +51,7 @@ _berth_vps_opts() {
     exec) echo "--tty -t" ;;
     enter) echo "--shell" ;;
     console) echo "--follow -f --attach -a --raw" ;;
+    repair) echo "--all --dry-run" ;;
     esac
     echo "--json --data-dir --help"
 }
@@ -184,7 +185,8 @@ _berth() {
         elif [ "$sub" = list ]; then
             :
         elif [ "$sub" = create ] || [ "$sub" = exec ] || [ "$sub" = enter ] || [ "$sub" = console ] ||
-            [ "$sub" = status ] || [ "$sub" = set ] || [ "$sub" = restart ] || [ "$sub" = destroy ]; then
+            [ "$sub" = status ] || [ "$sub" = set ] || [ "$sub" = restart ] || [ "$sub" = destroy ] ||
+            [ "$sub" = repair ]; then
             # One NAME (create: a new one, nothing to offer).
             [ "$npos" -eq 0 ] && [ "$sub" != create ] &&
                 COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur"))

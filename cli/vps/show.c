@@ -114,7 +114,12 @@ static json_t *status_doc(const struct berth_vps_config *cfg, const struct berth
         json_t *doc = vps_config_doc(cfg);
         if (!doc)
                 return NULL;
-        json_object_set_new(doc, "state", json_string(st->running ? "running" : "stopped"));
+        json_object_set_new(doc, "state",
+                            json_string(st->damaged   ? "damaged"
+                                        : st->running ? "running"
+                                                      : "stopped"));
+        if (st->damaged)
+                json_object_set_new(doc, "damage", json_string(st->damage));
         json_object_set_new(doc, "pid", st->running ? json_integer(st->pid) : json_null());
         json_object_set_new(doc, "usage", st->has_stats ? usage_doc(&st->stats) : json_null());
         json_object_set_new(doc, "limit_hits", st->has_stats ? hits_doc(&st->stats) : json_null());
@@ -152,6 +157,10 @@ static int load_both(struct vps_cli *vc, const char *name, struct berth_vps_conf
                 berth_vps_config_clear(cfg);
                 return vps_fail(vc, &err);
         }
+        if (st->damaged)
+                berth_warn(vc->v.ctx,
+                           "VPS %s: its container state is damaged (%s); `berth vps %s %s` clears it", name,
+                           st->damage, st->running ? "stop" : "repair", name);
         return 0;
 }
 

@@ -26,7 +26,8 @@ static const char vps_usage[] =
     "  enter NAME [--shell PATH]            interactive shell on a pseudo-terminal\n"
     "  console NAME [--follow|--attach]     the guest's console (log, or interactive)\n"
     "  status NAME                          state, addresses, limits, usage, limit hits\n"
-    "  list                                 every VPS\n\n"
+    "  list                                 every VPS\n"
+    "  repair [NAME|--all] [--dry-run]      fix what a crash left inconsistent\n\n"
     "Every command takes --json (one JSON document on stdout) and --data-dir DIR\n"
     "(default $BERTH_DATA or " BERTH_VPS_DEFAULT_DATA ").\n"
     "Exit codes: 0 ok, 2 invalid argument, 3 not found, 4 already exists,\n"
@@ -550,6 +551,15 @@ static int cmd_life(struct vps_cli *vc, int argc, char **argv, vps_action act, c
         if (!lo.all)
                 return act == act_stop ? stop_each(vc, argv + optind, &lo)
                                        : run_each(vc, argv + optind, act, &lo);
+        /* At boot after a crash: what the crash left goes first (each fix
+         * a warning); a failed repair stops nothing. */
+        if (lo.autostart_only) {
+                struct berth_vps_repair_opts ro = {0};
+                struct berth_vps_repair_counts rn;
+                struct berth_err rerr = {0};
+                if (berth_vps_repair(&vc->v, &ro, &rn, &rerr) < 0)
+                        berth_warn(vc->v.ctx, "vps repair: %s", rerr.msg);
+        }
         _cleanup_strv_ char **names = NULL;
         int code = select_all(vc, act, &lo, &names);
         if (code)
@@ -643,6 +653,7 @@ static const struct {
     {"status", vps_cmd_status, NULL, NULL},
     {"list", vps_cmd_list, NULL, NULL},
     {"console", vps_cmd_console, NULL, NULL},
+    {"repair", vps_cmd_repair, NULL, NULL},
 };
 
 /* Options given before the command: --json, --data-dir DIR. */

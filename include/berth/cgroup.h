@@ -125,6 +125,16 @@ char *berth_cgroup_dump_before_create(struct berth_cgroup *cg);
  * killed; *n_removed: hierarchies whose directory was removed. */
 int berth_cgroup_salvage(struct berth_cgroup *cg, int *n_killed, int *n_removed, struct berth_err *err);
 
+/* Looks without changing anything (but a v1 freezer, thawed as in
+ * salvage): in how many hierarchies the directory exists, and how many
+ * processes its tree holds there (each counted once). For a cgroup made
+ * by berth_cgroup_new that nothing recorded (a VPS's, found by name). */
+int berth_cgroup_probe(struct berth_cgroup *cg, int *n_dirs, int *n_procs);
+/* The directory of the cgroup in the unified hierarchy (where the
+ * processes are on hybrid hosts too), else in the first v1 one; NULL
+ * when there is none. Owned by cg. */
+const char *berth_cgroup_dir(const struct berth_cgroup *cg);
+
 /* Signals every process of the container (SIGKILL: cgroup.kill where the
  * kernel has it). */
 int berth_cgroup_kill(struct berth_cgroup *cg, int sig, struct berth_err *err);

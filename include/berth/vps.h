@@ -278,6 +278,46 @@ struct berth_vps_change {
 int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,
                   struct berth_err *err);
 
+/* ---- repair (runtime/vps/repair.c) ------------------------------------------ */
+
+/* What a crash left inconsistent, found and fixed without touching a
+ * running VPS: leftovers of interrupted creates and destroys, stale or
+ * damaged containers of VPS that do not run, their leaked cgroups,
+ * mounts and host ends (with their filter entries), template markers of
+ * no VPS and VPS without theirs. */
+enum berth_vps_repair_state {
+        BERTH_VPS_REPAIRED,
+        BERTH_VPS_WOULD_REPAIR,  /* --dry-run */
+        BERTH_VPS_REPAIR_LEFT,   /* not for repair to fix: the item says who does */
+        BERTH_VPS_REPAIR_FAILED, /* the fix failed: the item says why */
+        BERTH_VPS_REPAIR_SKIPPED /* a command works on the VPS: not looked at */
+};
+const char *berth_vps_repair_state_name(enum berth_vps_repair_state s);
+
+struct berth_vps_repair_item {
+        const char *vps;  /* the VPS it concerns */
+        const char *kind; /* leftover, container, cgroup, mount, network, marker, config, busy */
+        const char *what; /* what was found and done (or would be) */
+        enum berth_vps_repair_state state;
+};
+
+struct berth_vps_repair_opts {
+        const char *name; /* one VPS (also one whose directory is gone); NULL: all */
+        bool dry_run;     /* only report */
+        /* Called for each item; NULL: each goes to the warnings. */
+        void (*report)(void *arg, const struct berth_vps_repair_item *it);
+        void *arg;
+};
+
+struct berth_vps_repair_counts {
+        size_t found;   /* inconsistencies (repaired, would be, or left) */
+        size_t left;    /* of which not repaired */
+        size_t skipped; /* VPS not looked at (busy) */
+};
+
+int berth_vps_repair(const struct berth_vps_ctx *v, const struct berth_vps_repair_opts *o,
+                     struct berth_vps_repair_counts *n, struct berth_err *err);
+
 /* Runs args in the running VPS with env (NULL: root's login environment);
  * the command's exit code in *exit_code. When exec itself fails, *exit_code
  * is docker's: 125 (the VPS or exec failed), 126 (the command cannot run),
@@ -297,6 +337,11 @@ int berth_vps_console_attach(const struct berth_vps_ctx *v, const char *name, st
 
 struct berth_vps_status {
         bool running;
+        /* The container's state file is damaged (damage says how): running
+         * then means processes are still in the VPS's cgroups; `vps stop`,
+         * `vps destroy --force` and (when none are) `vps repair` clear it. */
+        bool damaged;
+        char damage[256];
         pid_t pid;
         bool has_stats;
         struct berth_cgroup_stats stats;

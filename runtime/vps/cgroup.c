@@ -25,12 +25,16 @@
  * top level while console is below it) removes the top level. A VPS whose
  * container was made before (cgroupsPath <vps-cgroup>) has no top level:
  * its keeper stays outside, as then. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "berth/cgroup.h"
+#include "berth/cleanup.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
@@ -109,4 +113,95 @@ int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config
         }
         berth_cgroup_free(cg);
         return r < 0 ? berth_err_wrap(err, "move the console keeper into the VPS's cgroup") : 0;
+}
+
+/* The VPS's cgroups as start makes them, found by name alone: its top
+ * level in every hierarchy (the container's level and the keeper's are
+ * below it on cgroup v2, the same level elsewhere). */
+static struct berth_cgroup *cgroup_by_name(const struct berth_vps_ctx *v, const char *name,
+                                           struct berth_err *err)
+{
+        char top[BERTH_VPS_NAME_MAX + 32];
+        berth_vps_cgroup_name(v, name, top, sizeof(top));
+        struct berth_cgroup_opts o = {.id = name, .path = top, .join_all_v1 = true};
+        return berth_cgroup_new(&o, err);
+}
+
+int vps_cgroup_probe(const struct berth_vps_ctx *v, const char *name, int *n_dirs, int *n_procs,
+                     struct berth_err *err)
+{
+        struct berth_cgroup *cg = cgroup_by_name(v, name, err);
+        if (!cg)
+                return -err->code;
+        int r = berth_cgroup_probe(cg, n_dirs, n_procs);
+        berth_cgroup_free(cg);
+        return r;
+}
+
+int vps_cgroup_salvage(const struct berth_vps_ctx *v, const char *name, int *killed, int *removed,
+                       struct berth_err *err)
+{
+        struct berth_cgroup *cg = cgroup_by_name(v, name, err);
+        if (!cg)
+                return -err->code;
+        int r = berth_cgroup_salvage(cg, killed, removed, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: cgroup %s: %d processes killed, removed in %d hierarchies", name,
+                          berth_cgroup_path(cg), *killed, *removed);
+        berth_cgroup_free(cg);
+        return r;
+}
+
+/* "berth-vps-<name>[-<hash>]" of this data directory -> name. With the
+ * default data directory (no hash) a name ending in "-<8 hex digits>"
+ * may be another data directory's VPS: not taken. */
+static bool cgroup_entry_name(const struct berth_vps_ctx *v, const char *entry, char *name, size_t len)
+{
+        static const char prefix[] = "berth-vps-";
+        char probe[BERTH_VPS_NAME_MAX + 32];
+        berth_vps_cgroup_name(v, "", probe, sizeof(probe));
+        const char *suffix = probe + strlen(prefix); /* "" or "-<hash>" */
+        size_t el = strlen(entry), sl = strlen(suffix), pl = strlen(prefix);
+        if (strncmp(entry, prefix, pl) || el < pl + sl + 1 || strcmp(entry + el - sl, suffix))
+                return false;
+        size_t n = el - pl - sl;
+        if (n >= len)
+                return false;
+        memcpy(name, entry + pl, n);
+        name[n] = '\0';
+        if (!sl && n > 9 && name[n - 9] == '-' && strspn(name + n - 8, "0123456789abcdef") == 8)
+                return false;
+        return berth_vps_name_valid(name);
+}
+
+int vps_cgroup_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err)
+{
+        *names = calloc(1, sizeof(char *));
+        struct berth_cgroup *cg = *names ? cgroup_by_name(v, "x", err) : NULL;
+        if (!cg)
+                return *names ? -err->code : berth_err_set(err, ENOMEM, "out of memory");
+        char parent[PATH_MAX];
+        const char *dir = berth_cgroup_dir(cg);
+        snprintf(parent, sizeof(parent), "%s", dir ? dir : "");
+        berth_cgroup_free(cg);
+        char *slash = strrchr(parent, '/');
+        if (!slash)
+                return 0;
+        *slash = '\0';
+        _cleanup_closedir_ DIR *d = opendir(parent);
+        struct dirent *de;
+        size_t n = 0;
+        char name[BERTH_VPS_NAME_MAX + 1];
+        while (d && (de = readdir(d))) {
+                if (de->d_type != DT_DIR || !cgroup_entry_name(v, de->d_name, name, sizeof(name)))
+                        continue;
+                char **nv = realloc(*names, (n + 2) * sizeof(char *));
+                if (!nv)
+                        return berth_err_set(err, ENOMEM, "out of memory");
+                *names = nv;
+                if (!(nv[n] = strdup(name)))
+                        return berth_err_set(err, ENOMEM, "out of memory");
+                nv[++n] = NULL;
+        }
+        return 0;
 }

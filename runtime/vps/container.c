@@ -18,6 +18,11 @@
 static bool ours(const struct berth_vps_ctx *v, const char *name, const struct berth_container_info *info)
 {
         char dir[PATH_MAX], real[PATH_MAX];
+        /* A damaged state names no bundle: the id, which names the data
+         * directory, is all there is (berth_vps_container_id gives the
+         * old form only for a bundle it could read). */
+        if (info->status == BERTH_STATUS_UNKNOWN && !info->st.bundle)
+                return true;
         if (berth_vps_path(v, name, NULL, dir, sizeof(dir)) < 0 || !info->st.bundle)
                 return false;
         return !strcmp(info->st.bundle, realpath(dir, real) ? real : dir);
@@ -77,6 +82,33 @@ static int remove_top(const struct berth_vps_ctx *v, const char *name, struct be
         return r;
 }
 
+/* A container whose state is damaged: delete --force salvages what its
+ * cgroup record names, then the VPS's cgroups found by name go too (the
+ * keeper's level, or everything when the record was lost). */
+static int damaged_cleanup(const struct berth_vps_ctx *v, const char *name, const char *id,
+                           struct berth_err *err)
+{
+        int r = berth_container_delete(v->ctx, id, true, err);
+        int killed = 0, removed = 0;
+        if (r >= 0)
+                r = vps_cgroup_salvage(v, name, &killed, &removed, err);
+        if (r >= 0 && (killed > 0 || removed > 0))
+                vps_warn(v,
+                         "VPS %s: repaired: killed %d process%s left in its cgroups, removed them in %d "
+                         "hierarch%s",
+                         name, killed, killed == 1 ? "" : "es", removed, removed == 1 ? "y" : "ies");
+        return r;
+}
+
+int vps_damaged_live(const struct berth_vps_ctx *v, const char *name)
+{
+        int dirs = 0, procs = 0;
+        struct berth_err ignore = {0};
+        if (vps_cgroup_probe(v, name, &dirs, &procs, &ignore) < 0)
+                return 1; /* cannot tell: taken as running, nothing is killed */
+        return procs > 0;
+}
+
 int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                           struct berth_err *err)
 {
@@ -87,7 +119,10 @@ int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_
         int r = 0;
         vps_trace(v, "VPS %s: removing container %s and its network", cfg->name, id);
         int lr = berth_container_load(v->ctx, id, &info, &lerr);
-        if (lr == 0) {
+        if (lr == 0 && info.status == BERTH_STATUS_UNKNOWN && ours(v, cfg->name, &info)) {
+                berth_container_info_clear(&info);
+                r = damaged_cleanup(v, cfg->name, id, err);
+        } else if (lr == 0) {
                 bool mine = ours(v, cfg->name, &info);
                 struct berth_cgroup *top = mine ? cgroup_top(v, cfg->name, info.st.cgroup) : NULL;
                 berth_container_info_clear(&info);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vps create and vps destroy.
+/* vps create (destroy is in destroy.c).
  *
  * Create writes vps.json and config.json and three empty directories: it
  * copies nothing from the template, so its cost does not depend on the
- * template's size. */
+ * template's size. The VPS is built under a temporary name and renamed
+ * into place (leftover.c): killed at any point, a create leaves either no
+ * VPS or a complete one, whose template is marked as used. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -239,7 +241,7 @@ static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *
 /* The upper directory is the root directory of the VPS as the guest sees
  * it: give it the template root's owner (through the VPS's id range) and
  * mode. The work directory belongs to the guest's root too. */
-static int make_dirs(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *lower,
+static int make_dirs(const struct berth_vps_config *cfg, const char *dir, const char *lower,
                      struct berth_err *err)
 {
         char path[PATH_MAX];
@@ -248,9 +250,9 @@ static int make_dirs(const struct berth_vps_ctx *v, const struct berth_vps_confi
                 return berth_err_sys(err, errno, "stat %s", lower);
         static const char *const subdirs[] = {"upper", "work", "rootfs"};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(subdirs); i++) {
-                berth_vps_path(v, cfg->name, subdirs[i], path, sizeof(path));
+                snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
                 if (mkdir(path, i == 0 ? (sb.st_mode & 07777) : 0700) < 0)
-                        return berth_err_sys(err, errno, "mkdir %s", path);
+                        return vps_err_write(err, errno, dir, "mkdir %s", path);
                 uid_t uid = vps_host_uid(cfg, i == 0 ? sb.st_uid : 0);
                 gid_t gid = vps_host_uid(cfg, i == 0 ? sb.st_gid : 0);
                 if (i < 2 && (chown(path, uid, gid) < 0 || (i == 0 && chmod(path, sb.st_mode & 07777) < 0)))
@@ -279,35 +281,85 @@ static int lock_vps_parent(const struct berth_vps_ctx *v, struct berth_err *err)
         return TAKE_FD(fd);
 }
 
-static int create_files(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *lower,
-                        struct berth_err *err)
+/* A create killed on its way leaves its .new.* directory (and maybe its
+ * template marker): the next create sweeps them, under the parent's lock. */
+static int sweep_one(const struct berth_vps_ctx *v, int parent, const struct vps_leftover *lo, void *arg,
+                     struct berth_err *err)
 {
-        int r = make_dirs(v, cfg, lower, err);
+        (void)arg;
+        struct berth_err e = {0};
+        if (vps_leftover_remove(v, parent, lo, &e) < 0)
+                vps_warn(v, "%s", e.msg);
+        else
+                vps_warn(v, "VPS %s: repaired: removed %s, left by an interrupted %s", lo->name, lo->entry,
+                         lo->is_new ? "create" : "destroy");
+        (void)err;
+        return 0;
+}
+
+/* Builds the VPS in <data>/vps/.new.<name>.<pid> (locked, so that no sweep
+ * takes it while we work): directories, vps.json and config.json, the id
+ * range, the template marker; then renames it into place. Before the
+ * rename nothing names the VPS but its marker; after it, it is complete. */
+struct build {
+        char tmp[BERTH_VPS_NAME_MAX + 32];
+        char tmpdir[PATH_MAX];
+        bool marked;
+};
+
+static int build_files(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *lower,
+                       struct build *b, struct berth_err *err)
+{
+        int r = make_dirs(cfg, b->tmpdir, lower, err);
         if (r >= 0)
-                r = berth_vps_config_save(v, cfg, err);
+                r = vps_config_save_in(v, cfg, b->tmpdir, err);
         if (r >= 0 && cfg->userns.enabled)
                 r = vps_idrange_register(v, cfg, err);
-        if (r >= 0)
-                r = vps_template_mark(v, cfg->template_name, cfg->name, true, err);
+        if (r >= 0 && (r = vps_template_mark(v, cfg->template_name, cfg->name, true, err)) >= 0)
+                b->marked = true;
         return r;
 }
 
-/* A failed create leaves nothing: the template mark and the directory go;
- * what cannot be removed is named. */
-static void undo_create(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg)
+static int publish(const struct berth_vps_ctx *v, int parent, int tmp_fd, const struct build *b,
+                   const char *name, struct berth_err *err)
 {
-        struct berth_err e = {0};
-        if (vps_template_mark(v, cfg->template_name, cfg->name, false, &e) < 0)
-                vps_warn(v, "VPS %s: could not unmark template %s: %s", cfg->name, cfg->template_name, e.msg);
         char dir[PATH_MAX];
         snprintf(dir, sizeof(dir), "%s/vps", v->data_dir);
-        _cleanup_close_ int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fsync(tmp_fd) < 0)
+                return vps_err_write(err, errno, dir, "fsync %s", b->tmpdir);
+        if (renameat2(parent, b->tmp, parent, name, RENAME_NOREPLACE) < 0)
+                return errno == EEXIST ? berth_err_set(err, EEXIST, "VPS %s already exists", name)
+                                       : berth_err_sys(err, errno, "rename %s to %s", b->tmp, name);
+        if (fsync(parent) < 0)
+                return vps_err_write(err, errno, dir, "fsync %s", dir);
+        return 0;
+}
+
+static int create_files(const struct berth_vps_ctx *v, int parent, struct berth_vps_config *cfg,
+                        const char *lower, struct berth_err *err)
+{
+        struct build b = {0};
+        snprintf(b.tmp, sizeof(b.tmp), ".new.%s.%d", cfg->name, (int)getpid());
+        snprintf(b.tmpdir, sizeof(b.tmpdir), "%s/vps/%s", v->data_dir, b.tmp);
+        if (mkdirat(parent, b.tmp, 0700) < 0)
+                return vps_err_write(err, errno, v->data_dir, "mkdir %s", b.tmpdir);
+        _cleanup_close_ int tmp_fd = openat(parent, b.tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int r = tmp_fd < 0 || flock(tmp_fd, LOCK_EX) < 0 ? berth_err_sys(err, errno, "lock %s", b.tmpdir) : 0;
+        if (r >= 0)
+                r = build_files(v, cfg, lower, &b, err);
+        if (r >= 0)
+                r = publish(v, parent, tmp_fd, &b, cfg->name, err);
+        if (r >= 0)
+                return 0;
+        /* A failed create leaves nothing: what cannot be removed is named
+         * (and the next create or `vps repair` removes it). */
+        struct berth_err e = {0};
+        if (b.marked && vps_template_mark(v, cfg->template_name, cfg->name, false, &e) < 0)
+                vps_warn(v, "VPS %s: could not unmark template %s: %s", cfg->name, cfg->template_name, e.msg);
         berth_err_clear(&e);
-        if (parent < 0)
-                vps_warn(v, "VPS %s: could not remove its directory: open %s: %s", cfg->name, dir,
-                         strerror(errno));
-        else if (berth_rmtree_at(parent, cfg->name, &e) < 0)
-                vps_warn(v, "VPS %s: could not remove its directory: %s", cfg->name, e.msg);
+        if (berth_rmtree_at(parent, b.tmp, &e) < 0)
+                vps_warn(v, "VPS %s: could not remove %s: %s", cfg->name, b.tmpdir, e.msg);
+        return r;
 }
 
 static const char *userns_text(const struct berth_vps_userns *u, char *buf, size_t len)
@@ -340,16 +392,17 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
         if (r >= 0 && cfg.userns.enabled && idlock < 0)
                 r = idlock;
         if (r >= 0)
+                r = vps_leftovers_each(v, lock, sweep_one, NULL, err);
+        if (r >= 0 && faccessat(lock, o->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                r = berth_err_set(err, EEXIST, "VPS %s already exists", o->name);
+        if (r >= 0)
                 r = check_others(v, &cfg, err);
         for (size_t i = 0; r >= 0 && i < cfg.net.n_addrs; i++)
                 r = vps_addr_check_other_dirs(v, &cfg.net.addrs[i], o->ips[i], err);
         if (r >= 0 && berth_vps_path(v, o->name, NULL, dir, sizeof(dir)) < 0)
                 r = berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", o->name);
-        if (r >= 0 && mkdir(dir, 0700) < 0)
-                r = errno == EEXIST ? berth_err_set(err, EEXIST, "VPS %s already exists", o->name)
-                                    : berth_err_sys(err, errno, "mkdir %s", dir);
-        else if (r >= 0 && (r = create_files(v, &cfg, t.rootfs, err)) < 0)
-                undo_create(v, &cfg);
+        if (r >= 0)
+                r = create_files(v, lock, &cfg, t.rootfs, err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: created in %s (template %s; host end %s; user namespace %s)", o->name,
                           dir, o->template_name, cfg.net.host_if,
@@ -366,44 +419,7 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
                                                                           : "pids");
         berth_vps_config_clear(&cfg);
         berth_vps_template_clear(&t);
+        if (r < 0)
+                vps_err_space(v, err);
         return r < 0 ? berth_err_wrap(err, "create VPS %s", o->name) : 0;
-}
-
-int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err)
-{
-        struct berth_vps_config cfg;
-        int st;
-        _cleanup_close_ int lock = vps_open_locked(v, name, &cfg, &st, err);
-        if (lock < 0)
-                return lock;
-        int r;
-        if (st >= 0) {
-                bool live = st != BERTH_STATUS_STOPPED;
-                vps_trace(v, "VPS %s: destroy: container %s%s", name, berth_status_name(st),
-                          live && force ? ", --force" : "");
-                r = live && !force
-                        ? berth_err_set(err, EBUSY, "VPS %s is running (stop it or use --force)", name)
-                        : vps_container_cleanup(v, &cfg, err);
-        } else {
-                /* No container: the network may still be up after a crash. */
-                vps_trace(v, "VPS %s: destroy: no container; tearing down any network left", name);
-                r = vps_net_down(v, &cfg, err);
-        }
-        if (r >= 0)
-                r = vps_template_mark(v, cfg.template_name, name, false, err);
-        if (r >= 0)
-                vps_trace(v, "VPS %s: template %s unmarked", name, cfg.template_name);
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof(dir), "%s/vps", v->data_dir);
-        _cleanup_close_ int parent = r >= 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
-        if (r >= 0 && parent < 0)
-                r = berth_err_sys(err, errno, "open %s", dir);
-        if (r >= 0)
-                r = berth_rmtree_at(parent, name, err);
-        if (r >= 0)
-                vps_trace(v, "VPS %s: directory %s/%s removed", name, dir, name);
-        if (r >= 0 && cfg.userns.enabled)
-                r = vps_idrange_release(v, &cfg, err);
-        berth_vps_config_clear(&cfg);
-        return r < 0 ? berth_err_wrap(err, "destroy VPS %s", name) : 0;
 }

@@ -105,7 +105,7 @@ char *berth_vps_config_format(const struct berth_vps_config *cfg)
 
 /* The effective init: vps.json's, else the template's, else /sbin/init. */
 static int write_config_json(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                             struct berth_err *err)
+                             const char *dir, struct berth_err *err)
 {
         struct berth_vps_template t;
         int r = berth_vps_template_load(v, cfg->template_name, &t, err);
@@ -126,27 +126,39 @@ static int write_config_json(const struct berth_vps_ctx *v, const struct berth_v
         if (!json)
                 return -err->code;
         char path[PATH_MAX];
-        if ((r = berth_vps_path(v, cfg->name, "config.json", path, sizeof(path))) < 0 ||
-            (r = vps_write_file_atomic(path, json, strlen(json))) < 0)
-                return berth_err_sys(err, -r, "write config.json of VPS %s", cfg->name);
+        if (snprintf(path, sizeof(path), "%s/config.json", dir) >= (int)sizeof(path))
+                r = -ENAMETOOLONG;
+        else
+                r = vps_write_file_atomic(path, json, strlen(json));
+        if (r < 0)
+                return vps_err_write(err, -r, dir, "write config.json of VPS %s", cfg->name);
         vps_trace(v, "VPS %s: config.json %s", cfg->name, r ? "written" : "unchanged");
         return 0;
 }
 
-int berth_vps_config_save(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                          struct berth_err *err)
+int vps_config_save_in(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *dir,
+                       struct berth_err *err)
 {
         _cleanup_free_ char *text = berth_vps_config_format(cfg);
         if (!text)
                 return berth_err_set(err, ENOMEM, "format vps.json: out of memory");
         char path[PATH_MAX];
-        int r = berth_vps_path(v, cfg->name, "vps.json", path, sizeof(path));
+        int r = snprintf(path, sizeof(path), "%s/vps.json", dir) >= (int)sizeof(path) ? -ENAMETOOLONG : 0;
         if (r >= 0)
                 r = vps_write_file_atomic(path, text, strlen(text));
         if (r < 0)
-                return berth_err_sys(err, -r, "write vps.json of VPS %s", cfg->name);
+                return vps_err_write(err, -r, dir, "write vps.json of VPS %s", cfg->name);
         vps_trace(v, "VPS %s: vps.json %s", cfg->name, r ? "written" : "unchanged");
-        return write_config_json(v, cfg, err);
+        return write_config_json(v, cfg, dir, err);
+}
+
+int berth_vps_config_save(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                          struct berth_err *err)
+{
+        char dir[PATH_MAX];
+        if (berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir)) < 0)
+                return berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", cfg->name);
+        return vps_config_save_in(v, cfg, dir, err);
 }
 
 /* The fraction after a decimal point, as digits over a power of ten

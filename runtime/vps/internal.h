@@ -21,6 +21,19 @@ void vps_strv_free(char **v);
 /* data and a newline into path: path.tmp + fsync + rename (1), or nothing
  * when path holds exactly that already (0); -errno. */
 int vps_write_file_atomic(const char *path, const char *data, size_t len);
+/* fsync of a directory (after a rename or a new entry in it). */
+int vps_fsync_dir(const char *dir);
+/* berth_err_sys for a failed write, except that a full file system (or
+ * quota) says "no space left on <where>" (ENOSPC). */
+int vps_err_write(struct berth_err *err, int code, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A failure for want of space (ENOSPC, EDQUOT) that does not say so
+ * yet gets "no space left on <data dir>: " in front; returns -err->code. */
+int vps_err_space(const struct berth_vps_ctx *v, struct berth_err *err);
+/* vps.json and config.json of cfg into dir (the VPS's directory, or the
+ * one a create builds it in). */
+int vps_config_save_in(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *dir,
+                       struct berth_err *err);
 
 json_t *vps_config_json(const struct berth_vps_config *cfg);
 /* A JSON array of the strings of v: n of them, or up to a NULL. */
@@ -50,7 +63,12 @@ int vps_template_mark(const struct berth_vps_ctx *v, const char *tmpl, const cha
  * container exists, -ENOENT when not. */
 int vps_container_load(const struct berth_vps_ctx *v, const char *name, struct berth_container_info *info,
                        struct berth_err *err);
-/* Kills and deletes a leftover container and its network. */
+/* For a container whose state is damaged (BERTH_STATUS_UNKNOWN, counted
+ * as ours): 1 when processes still run in the VPS's cgroups (or that
+ * cannot be told), 0 when they are empty or gone. */
+int vps_damaged_live(const struct berth_vps_ctx *v, const char *name);
+/* Kills and deletes a leftover container and its network; a damaged one
+ * through delete --force and the VPS's cgroups found by name. */
 int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                           struct berth_err *err);
 
@@ -102,6 +120,41 @@ int vps_cgroup_top(const struct berth_vps_ctx *v, const char *name, const struct
  * under the VPS's limits on a pure v2 one. */
 int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                     const char *cgroup_dump, pid_t keeper, struct berth_err *err);
+
+/* The VPS's cgroups found by name, whatever any state file says (the
+ * ground truth after a crash): in how many hierarchies they exist and how
+ * many processes they hold; salvage kills those and removes them. */
+int vps_cgroup_probe(const struct berth_vps_ctx *v, const char *name, int *n_dirs, int *n_procs,
+                     struct berth_err *err);
+int vps_cgroup_salvage(const struct berth_vps_ctx *v, const char *name, int *killed, int *removed,
+                       struct berth_err *err);
+/* The names of the VPS of this data directory that have cgroups below
+ * the caller's own (NULL-terminated; free with vps_strv_free). */
+int vps_cgroup_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err);
+
+/* Leftovers of an interrupted create (.new.<name>.<pid>) or destroy
+ * (.rm.<name>.<pid>) in <data>/vps (leftover.c). */
+struct vps_leftover {
+        char entry[BERTH_VPS_NAME_MAX + 32]; /* the directory's name */
+        char name[BERTH_VPS_NAME_MAX + 1];   /* the VPS's */
+        bool is_new;                         /* a create's (else a destroy's) */
+};
+typedef int (*vps_leftover_fn)(const struct berth_vps_ctx *v, int parent, const struct vps_leftover *lo,
+                               void *arg, struct berth_err *err);
+/* Calls fn for each leftover of parent (<data>/vps) whose maker is gone,
+ * holding its lock meanwhile; one still being worked on is skipped. */
+int vps_leftovers_each(const struct berth_vps_ctx *v, int parent, vps_leftover_fn fn, void *arg,
+                       struct berth_err *err);
+/* Removes the leftover and the template marker its vps.json names
+ * (unless a VPS of its name exists now). */
+int vps_leftover_remove(const struct berth_vps_ctx *v, int parent, const struct vps_leftover *lo,
+                        struct berth_err *err);
+
+/* Without vps.json (damaged, or the VPS gone): the host ends a VPS of
+ * this name may have had that exist and no other VPS claims (up to max
+ * into out; how many), and the removal of one (destroy.c). */
+size_t vps_orphan_links(const struct berth_vps_ctx *v, const char *name, char (*out)[16], size_t max);
+int vps_link_remove(const char *ifname, struct berth_err *err);
 
 /* Loads name's vps.json into cfg and takes its lock (the fd returned);
  * *status is its container's (enum berth_status), or -1 without one. On

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "berth/vps.h"
@@ -23,6 +24,13 @@ int vps_lock(const struct berth_vps_ctx *v, const char *name, struct berth_err *
                 int e = errno;
                 close(fd);
                 return berth_err_sys(err, e, "lock VPS %s", name);
+        }
+        /* A destroy that held the lock before us renamed the directory
+         * away (destroy.c): what we locked is no longer the VPS. */
+        struct stat a, b;
+        if (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+                close(fd);
+                return berth_err_set(err, ENOENT, "VPS %s does not exist", name);
         }
         return fd;
 }

@@ -315,8 +315,22 @@ static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *ol
                 r = merge_net(v, cfg, c, &lc, err);
         if (r >= 0)
                 r = apply_live(v, old, cfg, &lc, err);
-        if (r >= 0)
-                r = berth_vps_config_save(v, cfg, err);
+        if (r < 0)
+                return r;
+        r = berth_vps_config_save(v, cfg, err);
+        if (r < 0) {
+                /* Not saved (a full disk): the running VPS goes back to
+                 * what vps.json still says. */
+                struct live_change back = {.added = lc.removed,
+                                           .n_added = lc.n_removed,
+                                           .removed = lc.added,
+                                           .n_removed = lc.n_added,
+                                           .mac_changed = lc.mac_changed,
+                                           .filter_changed = lc.filter_changed};
+                struct berth_err undo = {0};
+                if (apply_live(v, cfg, old, &back, &undo) < 0)
+                        vps_warn(v, "VPS %s: could not take back the live change: %s", cfg->name, undo.msg);
+        }
         return r;
 }
 
@@ -336,5 +350,7 @@ int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct 
                 berth_vps_config_clear(&cfg);
         }
         berth_vps_config_clear(&old);
+        if (r < 0)
+                vps_err_space(v, err);
         return r < 0 ? berth_err_wrap(err, "set VPS %s", name) : 0;
 }

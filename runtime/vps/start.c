@@ -143,9 +143,16 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
                  * created one (we hold the lock, so no start is under
                  * way): both are leftovers. */
                 bool live = st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED;
-                r = live ? berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name,
-                                         berth_status_name(st))
-                         : vps_container_cleanup(v, cfg, err);
+                /* A damaged state is a leftover unless its processes run. */
+                if (st == BERTH_STATUS_UNKNOWN && vps_damaged_live(v, name))
+                        r = berth_err_set(err, EBUSY,
+                                          "VPS %s: its container state is damaged and processes still run in "
+                                          "its cgroups; `berth vps stop %s` stops them",
+                                          name, name);
+                else
+                        r = live ? berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name,
+                                                 berth_status_name(st))
+                                 : vps_container_cleanup(v, cfg, err);
         } else {
                 vps_trace(v, "VPS %s: no container; tearing down any network left by a crash", name);
                 /* The filter's leftovers go with the start's own filter. */
@@ -184,5 +191,7 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
                 return berth_err_wrap(err, "start VPS %s", name);
         int r = start_locked(v, &cfg, st, 0, err);
         berth_vps_config_clear(&cfg);
+        if (r < 0)
+                vps_err_space(v, err);
         return r < 0 ? berth_err_wrap(err, "start VPS %s", name) : 0;
 }

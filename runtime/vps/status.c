@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vps status: whether a VPS runs, and its usage. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "berth/cgroup.h"
@@ -46,6 +47,15 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
         }
         if (r < 0)
                 return r;
+        if (info.status == BERTH_STATUS_UNKNOWN) {
+                st->damaged = true;
+                snprintf(st->damage, sizeof(st->damage), "%s", info.damage);
+                st->running = vps_damaged_live(v, name);
+                vps_trace(v, "VPS %s: container state damaged (%s)%s", name, info.damage,
+                          st->running ? "; processes still run in its cgroups" : "");
+                berth_container_info_clear(&info);
+                return 0;
+        }
         st->running = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
         vps_trace(v, "VPS %s: container %s, init %d", name, berth_status_name(info.status), (int)info.st.pid);
         st->pid = st->running ? info.st.pid : 0;

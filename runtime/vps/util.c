@@ -2,6 +2,7 @@
 /* Names, paths and file helpers of the VPS store. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -133,7 +134,36 @@ int vps_write_file_atomic(const char *path, const char *data, size_t len)
         struct iovec iov[] = {{(void *)data, len}, {"\n", 1}};
         int r = berth_write_file_atomic_at(
             AT_FDCWD, path, iov, 2, &(struct berth_atomic_opts){.tmp = tmp, .mode = 0644, .fsync = true});
+        if (r < 0)
+                return r;
+        /* The rename is on disk only with its directory: a crash right
+         * after would otherwise bring the old file back. */
+        char *slash = strrchr(tmp, '/');
+        if (slash && slash != tmp)
+                *slash = '\0';
+        r = slash ? vps_fsync_dir(tmp) : 0;
         return r < 0 ? r : 1;
+}
+
+int vps_fsync_dir(const char *dir)
+{
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int vps_err_write(struct berth_err *err, int code, const char *where, const char *fmt, ...)
+{
+        char what[sizeof(err->msg)];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof(what), fmt, ap);
+        va_end(ap);
+        if (code == ENOSPC || code == EDQUOT)
+                return berth_err_set(err, ENOSPC, "%s: no space left on %s%s", what, where,
+                                     code == EDQUOT ? " (disk quota)" : "");
+        return berth_err_sys(err, code, "%s", what);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -168,4 +198,13 @@ int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct be
         vps_trace(v, "list: %zu VPS in %s", n, path);
         qsort(*names, n, sizeof(char *), cmp_names); /* a host may hold 1000+ VPS */
         return 0;
+}
+
+int vps_err_space(const struct berth_vps_ctx *v, struct berth_err *err)
+{
+        if ((err->code == ENOSPC || err->code == EDQUOT) && !strstr(err->msg, "no space left on ")) {
+                err->code = ENOSPC;
+                berth_err_wrap(err, "no space left on %s", v->data_dir);
+        }
+        return -err->code;
 }

@@ -360,6 +360,9 @@ int berth_template_use(const char *data_dir, const char *name, const char *vps, 
             users < 0 ? -errno : openat(users, vps, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return berth_err_sys(err, errno, "template %s: mark VPS %s as user", name, vps);
+        /* On disk before the VPS it marks becomes visible (vps create). */
+        if (fsync(users) < 0)
+                return berth_err_sys(err, errno, "template %s: mark VPS %s as user: fsync", name, vps);
         return 0;
 }
 

@@ -375,7 +375,7 @@ test_failed_start() {
         echo "$out" | grep -q 'no/such/init' || fail "failed start does not say why: $out"
         [ -z "$(ls -d "$root/vps-f" "$root"/vps-f-[0-9a-f]??????? 2>/dev/null)" ] ||
                 fail "failed start left its container"
-        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-f-*" 2>/dev/null)
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-f-$(data_tag "$data")" 2>/dev/null)
         [ -z "$left" ] || fail "failed start left cgroups: $left"
         expect 0 berth destroy f
         assert_gone f
