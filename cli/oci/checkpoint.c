@@ -189,6 +189,7 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
                 return 0;
         struct berth_checkpoint_opts o = {0};
         int c;
+        cli_reorder_args(argc, argv, "+", all_opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+", all_opts, NULL)) != -1)
                 if (c == '?' || c == 'b' || c == 'd' || apply_checkpoint_opt(cli, c, &o) < 0)
@@ -213,6 +214,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
                 return 0;
         struct berth_restore_opts o = {0};
         int c;
+        cli_reorder_args(argc, argv, "+b:d", all_opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+b:d", all_opts, NULL)) != -1)
                 if (c == '?' || apply_restore_opt(cli, c, &o) < 0)

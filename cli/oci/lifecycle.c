@@ -43,6 +43,7 @@ static int parse_create_opts(struct cli *cli, int argc, char **argv, struct bert
             {0},
         };
         int c;
+        cli_reorder_args(argc, argv, run ? "+b:d" : "+b:", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, run ? "+b:d" : "+b:", opts, NULL)) != -1) {
                 char *end;
@@ -124,7 +125,10 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 
 static const char kill_usage[] = "usage: berth kill [--all|-a] CONTAINER_ID [SIGNAL]\n\n"
                                  "Sends SIGNAL (default SIGTERM; a name with or without SIG, or a number)\n"
-                                 "to the container's init, or with --all to every process in it.\n";
+                                 "to the container's init, or with --all to every process in it.\n"
+                                 "Signal 0 only tests that the init is alive. A stopped container is\n"
+                                 "refused (\"container not running\"), except with --all, which signals\n"
+                                 "what is left in its cgroup and succeeds when nothing is (as runc).\n";
 
 int cmd_kill(struct cli *cli, int argc, char **argv)
 {
@@ -133,6 +137,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
         static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
         bool all = false;
         int c;
+        cli_reorder_args(argc, argv, "+a", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+a", opts, NULL)) != -1) {
                 if (c != 'a')
@@ -142,7 +147,8 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
         if (!cli_expect_args(cli, "kill", argc - optind, 1, 2))
                 return 1;
         const char *sigstr = argc - optind == 2 ? argv[optind + 1] : "SIGTERM";
-        int sig = berth_signal_parse(sigstr);
+        /* Signal 0 sends nothing and tests that the init is alive. */
+        int sig = !strcmp(sigstr, "0") ? 0 : berth_signal_parse(sigstr);
         if (sig < 0) {
                 cli_errorf(cli, EINVAL, "kill: unknown signal \"%s\"", sigstr);
                 return 1;
@@ -166,6 +172,7 @@ int cmd_delete(struct cli *cli, int argc, char **argv)
         static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
         bool force = false;
         int c;
+        cli_reorder_args(argc, argv, "+f", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
                 if (c != 'f')

@@ -164,6 +164,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
         struct berth_resources flags = {0};
         const char *file = NULL;
         int c;
+        cli_reorder_args(argc, argv, "+r:", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+r:", opts, NULL)) != -1) {
                 if (c == 'r')
