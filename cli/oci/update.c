@@ -18,7 +18,8 @@ static const char update_usage[] =
     "usage: berth update [options] CONTAINER_ID\n\n"
     "Changes the resource limits of a running container.\n\n"
     "  --resources, -r FILE    an OCI LinuxResources JSON document ('-' for stdin)\n"
-    "  --memory SIZE           memory limit (bytes, or with k/m/g suffix)\n"
+    "  --memory SIZE           memory limit (bytes, or with k/m/g suffix; -1: unlimited,\n"
+    "                          and memory+swap too unless --memory-swap is given)\n"
     "  --memory-swap SIZE      memory + swap limit (-1: unlimited)\n"
     "  --memory-reservation SIZE\n"
     "  --cpu-shares N, --cpu-quota N, --cpu-period N\n"
@@ -182,7 +183,13 @@ int cmd_update(struct cli *cli, int argc, char **argv)
                 cli_error(cli, &err);
                 return 1;
         }
-        int r = berth_container_update(&cli->ctx, argv[optind], parsed ? parsed : &flags, &err);
+        struct berth_resources *res = parsed ? parsed : &flags;
+        /* Unlimited memory with the swap left as it is would stay capped by
+         * memory+swap (and v1 refuses a memory limit above memsw): runc
+         * lifts the swap limit with it, and so do we. */
+        if (res->memory.limit.set && res->memory.limit.v == -1 && !res->memory.swap.set)
+                res->memory.swap = (struct berth_opt_i64){true, -1};
+        int r = berth_container_update(&cli->ctx, argv[optind], res, &err);
         berth_resources_free(parsed);
         if (r < 0) {
                 cli_error(cli, &err);
