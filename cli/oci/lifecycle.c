@@ -23,11 +23,20 @@ static const char run_usage[] = "usage: berth run [options] CONTAINER_ID\n\n"
                                 "(128+N when killed by signal N), then deletes it.\n\n"
                                 "  --bundle, -b DIR        the bundle (default: current directory)\n"
                                 "  --detach, -d            do not wait: leave the container running\n"
+                                "  --keep                  do not delete the container after it exits\n"
                                 "  --pid-file FILE         write the init's pid to FILE\n"
                                 "  --console-socket PATH   unix socket that receives the pty master\n"
                                 "  --no-pivot, --no-new-keyring, --preserve-fds N   as for create\n";
 
-enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_NO_SUBREAPER };
+enum {
+        OPT_PID_FILE = 256,
+        OPT_CONSOLE,
+        OPT_NO_PIVOT,
+        OPT_NO_KEYRING,
+        OPT_PRESERVE,
+        OPT_NO_SUBREAPER,
+        OPT_KEEP
+};
 
 static int parse_create_opts(struct cli *cli, int argc, char **argv, struct berth_create_opts *o, bool run)
 {
@@ -40,6 +49,7 @@ static int parse_create_opts(struct cli *cli, int argc, char **argv, struct bert
             {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
             {"detach", no_argument, NULL, 'd'},
             {"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
+            {"keep", no_argument, NULL, OPT_KEEP},
             {0},
         };
         int c;
@@ -67,6 +77,13 @@ static int parse_create_opts(struct cli *cli, int argc, char **argv, struct bert
                         o->no_new_keyring = true;
                         break;
                 case OPT_NO_SUBREAPER:
+                        break;
+                case OPT_KEEP:
+                        if (!run) {
+                                cli_errorf(cli, EINVAL, "create: --keep is an option of run");
+                                return -1;
+                        }
+                        o->keep = true;
                         break;
                 case OPT_PRESERVE:
                         o->preserve_fds = (unsigned)strtoul(optarg, &end, 10);

@@ -22,7 +22,7 @@ static const char update_usage[] =
     "                          and memory+swap too unless --memory-swap is given)\n"
     "  --memory-swap SIZE      memory + swap limit (-1: unlimited)\n"
     "  --memory-reservation SIZE\n"
-    "  --cpu-shares N, --cpu-quota N, --cpu-period N\n"
+    "  --cpu-shares N (or runc's --cpu-share N), --cpu-quota N, --cpu-period N\n"
     "  --cpu-rt-runtime N, --cpu-rt-period N\n"
     "  --cpuset-cpus LIST, --cpuset-mems LIST\n"
     "  --pids-limit N          (-1 or 0: unlimited)\n"
@@ -151,6 +151,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
                                              {"memory-swap", required_argument, NULL, O_SWAP},
                                              {"memory-reservation", required_argument, NULL, O_RES},
                                              {"cpu-shares", required_argument, NULL, O_SHARES},
+                                             {"cpu-share", required_argument, NULL, O_SHARES}, /* runc's */
                                              {"cpu-quota", required_argument, NULL, O_QUOTA},
                                              {"cpu-period", required_argument, NULL, O_PERIOD},
                                              {"cpu-rt-runtime", required_argument, NULL, O_RTRUN},

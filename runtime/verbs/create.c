@@ -175,7 +175,7 @@ int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_o
                 if (r >= 0)
                         berth_trace(ctx, "run '%s': exited with %d; deleting", o->id, *exit_code);
                 struct berth_err del_err = {0};
-                int dr = destroy_unless_deleted(&j, &del_err);
+                int dr = o->keep ? 0 : destroy_unless_deleted(&j, &del_err);
                 if (dr < 0 && r >= 0) {
                         *err = del_err;
                         r = -del_err.code;

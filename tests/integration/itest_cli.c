@@ -144,11 +144,31 @@ START_TEST(options_after_id)
         itest_rt(&r, "update", b.id, "--pids-limit", "23", NULL);
         itest_assert_status(&r, 0);
         ck_assert_str_eq(pids_max(b.id), "23");
+        itest_rt(&r, "update", b.id, "--cpu-share", "512", NULL); /* runc's spelling */
+        itest_assert_status(&r, 0);
+        char *shares = cgroup_value(b.id, "cpu.shares");
+        ck_assert_msg(!shares || !strcmp(shares, "512"), "cpu.shares %s", shares);
         itest_rt(&r, "list", "--format", "json", NULL);
         itest_assert_status(&r, 0);
         itest_rt(&r, "kill", "--all", b.id, "KILL", NULL); /* runc's kill takes no options after it */
         itest_assert_status(&r, 0);
         ck_assert(itest_wait_status(b.id, "stopped", 10000));
+        itest_rt(&r, "delete", b.id, NULL);
+        itest_assert_status(&r, 0);
+        itest_assert_clean(b.id, b.dir);
+}
+END_TEST
+
+/* run --keep leaves the stopped container for state and delete. */
+START_TEST(run_keep)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+
+        itest_bundle_new(&b, "runkeep", itest_spec("sh", "-c", "exit 5", NULL));
+        itest_rt(&r, "run", "--keep", "--bundle", b.dir, b.id, NULL);
+        itest_assert_status(&r, 5);
+        ck_assert_str_eq(itest_state_status(b.id), "stopped");
         itest_rt(&r, "delete", b.id, NULL);
         itest_assert_status(&r, 0);
         itest_assert_clean(b.id, b.dir);
@@ -273,6 +293,7 @@ Suite *test_suite(void)
         itest_add(s, "kill_all_stopped_leftovers", kill_all_stopped_leftovers);
         itest_add(s, "kill_signal_zero", kill_signal_zero);
         itest_add(s, "options_after_id", options_after_id);
+        itest_add(s, "run_keep", run_keep);
         itest_add(s, "ps_header", ps_header);
         itest_add(s, "exec_exit_codes", exec_exit_codes);
         itest_add(s, "update_memory_unlimited", update_memory_unlimited);
