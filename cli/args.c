@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Options after the container id, as runc's command line takes them. */
 #include <getopt.h>
 #include <stdlib.h>
