@@ -16,7 +16,9 @@ int berth_send_fd(int sock, int fd, const char *name, struct berth_err *err)
 {
         char data[256];
         snprintf(data, sizeof(data), "%s", name);
-        struct iovec iov = {.iov_base = data, .iov_len = strlen(data) + 1};
+        /* The name without its NUL: runc sends the bare file name, and a
+         * client that takes the data as the fd's name gets "/dev/ptmx". */
+        struct iovec iov = {.iov_base = data, .iov_len = strlen(data)};
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;

@@ -34,6 +34,15 @@ bool cli_wants_help(int argc, char **argv, const char *usage);
 /* "verb: expects N argument(s)" style checks; reports and returns false. */
 bool cli_expect_args(struct cli *cli, const char *verb, int n_have, int n_min, int n_max);
 
+/* runc's command line takes options after the container id (`update ID
+ * --memory X`, `kill ID --all KILL`): moves the options the verb knows,
+ * with their separate values, in front of its other arguments (order kept
+ * within each), so that getopt in "+" mode reads them. Words after "--"
+ * and dash words the verb does not know stay arguments. Not for exec and
+ * ps, whose trailing words belong to the command they run (as in runc). */
+struct option;
+void cli_reorder_args(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
 /* A verb that takes exactly one container id and calls fn with it. */
 int cli_id_verb(struct cli *cli, int argc, char **argv, const char *usage,
                 int (*fn)(const struct berth_ctx *, const char *, struct berth_err *));

@@ -16,12 +16,12 @@ _berth_template_cmds="create import list ls info show rm remove"
 _berth_verb_opts() {
     case $1 in
     create) echo "--bundle -b --pid-file --console-socket --no-pivot --no-new-keyring --preserve-fds" ;;
-    run) echo "--bundle -b --detach -d --pid-file --console-socket --no-pivot --no-new-keyring --preserve-fds" ;;
+    run) echo "--bundle -b --detach -d --keep --pid-file --console-socket --no-pivot --no-new-keyring --preserve-fds" ;;
     exec) echo "--process -p --tty -t --console-socket --detach -d --pid-file --env -e --cwd --user -u
                 --additional-gids -g --cap -c --no-new-privs --preserve-fds --cgroup" ;;
     kill) echo "--all -a" ;;
     delete) echo "--force -f" ;;
-    update) echo "--resources -r --memory --memory-swap --memory-reservation --cpu-shares --cpu-quota
+    update) echo "--resources -r --memory --memory-swap --memory-reservation --cpu-shares --cpu-share --cpu-quota
                   --cpu-period --cpu-rt-runtime --cpu-rt-period --cpuset-cpus --cpuset-mems --pids-limit
                   --blkio-weight" ;;
     ps | list) echo "--format" ;;
@@ -65,7 +65,7 @@ _berth_takes_value() {
     --root | --log | --log-format | --cgroup-manager | --criu | --rootless | --bundle | -b | --pid-file | \
         --console-socket | --preserve-fds | --process | -p | --env | -e | --cwd | --user | -u | \
         --additional-gids | -g | --cap | -c | --cgroup | --resources | -r | --memory | --memory-swap | \
-        --memory-reservation | --cpu-shares | --cpu-quota | --cpu-period | --cpu-rt-runtime | \
+        --memory-reservation | --cpu-shares | --cpu-share | --cpu-quota | --cpu-period | --cpu-rt-runtime | \
         --cpu-rt-period | --cpuset-cpus | --cpuset-mems | --pids-limit | --blkio-weight | --format | \
         --interval | --image-path | --work-path | --parent-path | --manage-cgroups-mode | --data-dir | \
         --template | --ip | --net | --bridge | --gateway4 | --gateway6 | --hostname | -H | \

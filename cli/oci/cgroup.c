@@ -39,6 +39,32 @@ static bool contains(const pid_t *pids, size_t n, long pid)
         return false;
 }
 
+static int pid_column(const char *header)
+{
+        char copy[4096];
+        snprintf(copy, sizeof(copy), "%s", header);
+        char *save = NULL;
+        int col = 0;
+        for (char *tok = strtok_r(copy, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save), col++)
+                if (!strcmp(tok, "PID"))
+                        return col;
+        return -1;
+}
+
+static long column_value(const char *line, int want)
+{
+        char copy[4096];
+        snprintf(copy, sizeof(copy), "%s", line);
+        char *save = NULL, *end;
+        int col = 0;
+        for (char *tok = strtok_r(copy, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save), col++)
+                if (col == want) {
+                        long v = strtol(tok, &end, 10);
+                        return end != tok && !*end ? v : -1;
+                }
+        return -1;
+}
+
 /* Runs ps with the given args and prints the header plus the rows whose
  * PID column is one of the container's processes. */
 static int ps_table(char **ps_args, const pid_t *pids, size_t n)
@@ -59,18 +85,15 @@ static int ps_table(char **ps_args, const pid_t *pids, size_t n)
         _cleanup_fclose_ FILE *f = fdopen(pipefd[0], "r");
         char line[4096];
         int pid_col = -1;
-        while (f && fgets(line, sizeof(line), f)) {
-                char copy[4096];
-                strcpy(copy, line);
-                int col = 0;
-                long value = -1;
-                for (char *tok = strtok(copy, " \t\n"); tok; tok = strtok(NULL, " \t\n"), col++) {
-                        if (pid_col < 0 && !strcmp(tok, "PID"))
-                                pid_col = col;
-                        if (col == pid_col)
-                                value = strtol(tok, NULL, 10);
-                }
-                if (pid_col >= 0 && (value < 0 || contains(pids, n, value)))
+        /* The first line is ps's header: it names the PID column and is
+         * printed as it is (also when the container has no process). */
+        if (f && fgets(line, sizeof(line), f)) {
+                pid_col = pid_column(line);
+                fputs(line, stdout);
+        }
+        while (pid_col >= 0 && fgets(line, sizeof(line), f)) {
+                long value = column_value(line, pid_col);
+                if (value >= 0 && contains(pids, n, value))
                         fputs(line, stdout);
         }
         int status;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "berth/checkpoint.h"
@@ -16,7 +17,8 @@ static const char checkpoint_usage[] =
     "--leave-running or --pre-dump is given.\n\n"
     "  --image-path DIR          criu image directory (default: ./checkpoint)\n"
     "  --work-path DIR           criu logs and work files (default: the image directory)\n"
-    "  --parent-path DIR         previous (pre-dump) images, relative to the image directory\n"
+    "  --parent-path DIR         previous (pre-dump) images: an existing directory, given\n"
+    "                            relative to the image directory\n"
     "  --leave-running           keep the container running after the dump\n"
     "  --pre-dump                dump memory only, for a later iterative dump\n"
     "  --tcp-established         allow open TCP connections\n"
@@ -183,12 +185,39 @@ static const char *default_image(char *buf, size_t len)
         return buf;
 }
 
+/* runc's rule: the parent images are named relative to the image
+ * directory (criu resolves them there) and must be an existing directory;
+ * criu itself would fail late, after freezing the container. */
+static int check_parent_path(struct cli *cli, const struct berth_checkpoint_opts *o)
+{
+        if (!o->parent_path)
+                return 0;
+        if (o->parent_path[0] == '/') {
+                cli_errorf(cli, EINVAL,
+                           "checkpoint: --parent-path must be relative to the image directory: %s",
+                           o->parent_path);
+                return -1;
+        }
+        char path[PATH_MAX];
+        struct stat sb;
+        int n = snprintf(path, sizeof(path), "%s/%s", o->image_path, o->parent_path);
+        int e = n >= (int)sizeof(path) ? ENAMETOOLONG : stat(path, &sb) < 0 ? errno : 0;
+        if (!e && !S_ISDIR(sb.st_mode))
+                e = ENOTDIR;
+        if (e) {
+                cli_errorf(cli, e, "checkpoint: invalid --parent-path: %s: %s", path, strerror(e));
+                return -1;
+        }
+        return 0;
+}
+
 int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 {
         if (cli_wants_help(argc, argv, checkpoint_usage))
                 return 0;
         struct berth_checkpoint_opts o = {0};
         int c;
+        cli_reorder_args(argc, argv, "+", all_opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+", all_opts, NULL)) != -1)
                 if (c == '?' || c == 'b' || c == 'd' || apply_checkpoint_opt(cli, c, &o) < 0)
@@ -199,6 +228,8 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
         char image[PATH_MAX];
         if (!o.image_path)
                 o.image_path = default_image(image, sizeof(image));
+        if (check_parent_path(cli, &o) < 0)
+                return 1;
         struct berth_err err = {0};
         if (berth_container_checkpoint(&cli->ctx, &o, &err) < 0) {
                 cli_error(cli, &err);
@@ -213,6 +244,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
                 return 0;
         struct berth_restore_opts o = {0};
         int c;
+        cli_reorder_args(argc, argv, "+b:d", all_opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+b:d", all_opts, NULL)) != -1)
                 if (c == '?' || apply_restore_opt(cli, c, &o) < 0)

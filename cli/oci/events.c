@@ -104,6 +104,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
             {"stats", no_argument, NULL, 's'}, {"interval", required_argument, NULL, 'i'}, {0}};
         bool once = false;
         int interval = 5000, c;
+        cli_reorder_args(argc, argv, "+", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
                 if (c == 's')

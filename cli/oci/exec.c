@@ -9,7 +9,8 @@
 #include "cli/cli.h"
 
 static const char exec_usage[] = "usage: berth exec [options] CONTAINER_ID [COMMAND [ARG...]]\n\n"
-                                 "Runs a process inside a running container and returns its exit code.\n\n"
+                                 "Runs a process inside a running container and returns its exit code;\n"
+                                 "255 when it cannot be run (as runc).\n\n"
                                  "  --process, -p FILE      an OCI process JSON instead of COMMAND\n"
                                  "  --tty, -t               allocate a pseudo-terminal\n"
                                  "  --console-socket PATH   send the pty master to this unix socket\n"
@@ -163,9 +164,12 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
         if (parse_exec(cli, argc, argv, &o) == 0) {
                 struct berth_err err = {0};
                 code = 0;
+                /* 255, as runc: a process's own exit code is 0..255 too, but
+                 * clients (containerd, podman's conmon) expect runc's code
+                 * for "the runtime could not run it". Bad arguments stay 1. */
                 if (berth_container_exec(&cli->ctx, &o, &code, &err) < 0) {
                         cli_error(cli, &err);
-                        code = 1;
+                        code = 255;
                 }
         }
         free(o.env);

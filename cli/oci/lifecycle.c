@@ -23,11 +23,20 @@ static const char run_usage[] = "usage: berth run [options] CONTAINER_ID\n\n"
                                 "(128+N when killed by signal N), then deletes it.\n\n"
                                 "  --bundle, -b DIR        the bundle (default: current directory)\n"
                                 "  --detach, -d            do not wait: leave the container running\n"
+                                "  --keep                  do not delete the container after it exits\n"
                                 "  --pid-file FILE         write the init's pid to FILE\n"
                                 "  --console-socket PATH   unix socket that receives the pty master\n"
                                 "  --no-pivot, --no-new-keyring, --preserve-fds N   as for create\n";
 
-enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_NO_SUBREAPER };
+enum {
+        OPT_PID_FILE = 256,
+        OPT_CONSOLE,
+        OPT_NO_PIVOT,
+        OPT_NO_KEYRING,
+        OPT_PRESERVE,
+        OPT_NO_SUBREAPER,
+        OPT_KEEP
+};
 
 static int parse_create_opts(struct cli *cli, int argc, char **argv, struct berth_create_opts *o, bool run)
 {
@@ -40,9 +49,11 @@ static int parse_create_opts(struct cli *cli, int argc, char **argv, struct bert
             {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
             {"detach", no_argument, NULL, 'd'},
             {"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
+            {"keep", no_argument, NULL, OPT_KEEP},
             {0},
         };
         int c;
+        cli_reorder_args(argc, argv, run ? "+b:d" : "+b:", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, run ? "+b:d" : "+b:", opts, NULL)) != -1) {
                 char *end;
@@ -66,6 +77,13 @@ static int parse_create_opts(struct cli *cli, int argc, char **argv, struct bert
                         o->no_new_keyring = true;
                         break;
                 case OPT_NO_SUBREAPER:
+                        break;
+                case OPT_KEEP:
+                        if (!run) {
+                                cli_errorf(cli, EINVAL, "create: --keep is an option of run");
+                                return -1;
+                        }
+                        o->keep = true;
                         break;
                 case OPT_PRESERVE:
                         o->preserve_fds = (unsigned)strtoul(optarg, &end, 10);
@@ -124,7 +142,10 @@ int cmd_start(struct cli *cli, int argc, char **argv)
 
 static const char kill_usage[] = "usage: berth kill [--all|-a] CONTAINER_ID [SIGNAL]\n\n"
                                  "Sends SIGNAL (default SIGTERM; a name with or without SIG, or a number)\n"
-                                 "to the container's init, or with --all to every process in it.\n";
+                                 "to the container's init, or with --all to every process in it.\n"
+                                 "Signal 0 only tests that the init is alive. A stopped container is\n"
+                                 "refused (\"container not running\"), except with --all, which signals\n"
+                                 "what is left in its cgroup and succeeds when nothing is (as runc).\n";
 
 int cmd_kill(struct cli *cli, int argc, char **argv)
 {
@@ -133,6 +154,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
         static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
         bool all = false;
         int c;
+        cli_reorder_args(argc, argv, "+a", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+a", opts, NULL)) != -1) {
                 if (c != 'a')
@@ -142,7 +164,8 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
         if (!cli_expect_args(cli, "kill", argc - optind, 1, 2))
                 return 1;
         const char *sigstr = argc - optind == 2 ? argv[optind + 1] : "SIGTERM";
-        int sig = berth_signal_parse(sigstr);
+        /* Signal 0 sends nothing and tests that the init is alive. */
+        int sig = !strcmp(sigstr, "0") ? 0 : berth_signal_parse(sigstr);
         if (sig < 0) {
                 cli_errorf(cli, EINVAL, "kill: unknown signal \"%s\"", sigstr);
                 return 1;
@@ -166,6 +189,7 @@ int cmd_delete(struct cli *cli, int argc, char **argv)
         static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
         bool force = false;
         int c;
+        cli_reorder_args(argc, argv, "+f", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
                 if (c != 'f')

@@ -71,6 +71,7 @@ static int parse_list_format(struct cli *cli, int argc, char **argv, enum list_f
         static const struct option opts[] = {
             {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {0}};
         int c;
+        cli_reorder_args(argc, argv, "+f:q", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+f:q", opts, NULL)) != -1) {
                 if (c == 'q')

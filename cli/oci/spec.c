@@ -25,6 +25,7 @@ int cmd_spec(struct cli *cli, int argc, char **argv)
         const char *bundle = ".";
         bool rootless = false;
         int c;
+        cli_reorder_args(argc, argv, "+b:", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
                 if (c == 'b')

@@ -18,10 +18,11 @@ static const char update_usage[] =
     "usage: berth update [options] CONTAINER_ID\n\n"
     "Changes the resource limits of a running container.\n\n"
     "  --resources, -r FILE    an OCI LinuxResources JSON document ('-' for stdin)\n"
-    "  --memory SIZE           memory limit (bytes, or with k/m/g suffix)\n"
+    "  --memory SIZE           memory limit (bytes, or with k/m/g suffix; -1: unlimited,\n"
+    "                          and memory+swap too unless --memory-swap is given)\n"
     "  --memory-swap SIZE      memory + swap limit (-1: unlimited)\n"
     "  --memory-reservation SIZE\n"
-    "  --cpu-shares N, --cpu-quota N, --cpu-period N\n"
+    "  --cpu-shares N (or runc's --cpu-share N), --cpu-quota N, --cpu-period N\n"
     "  --cpu-rt-runtime N, --cpu-rt-period N\n"
     "  --cpuset-cpus LIST, --cpuset-mems LIST\n"
     "  --pids-limit N          (-1 or 0: unlimited)\n"
@@ -150,6 +151,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
                                              {"memory-swap", required_argument, NULL, O_SWAP},
                                              {"memory-reservation", required_argument, NULL, O_RES},
                                              {"cpu-shares", required_argument, NULL, O_SHARES},
+                                             {"cpu-share", required_argument, NULL, O_SHARES}, /* runc's */
                                              {"cpu-quota", required_argument, NULL, O_QUOTA},
                                              {"cpu-period", required_argument, NULL, O_PERIOD},
                                              {"cpu-rt-runtime", required_argument, NULL, O_RTRUN},
@@ -164,6 +166,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
         struct berth_resources flags = {0};
         const char *file = NULL;
         int c;
+        cli_reorder_args(argc, argv, "+r:", opts);
         optind = 0;
         while ((c = getopt_long(argc, argv, "+r:", opts, NULL)) != -1) {
                 if (c == 'r')
@@ -181,7 +184,13 @@ int cmd_update(struct cli *cli, int argc, char **argv)
                 cli_error(cli, &err);
                 return 1;
         }
-        int r = berth_container_update(&cli->ctx, argv[optind], parsed ? parsed : &flags, &err);
+        struct berth_resources *res = parsed ? parsed : &flags;
+        /* Unlimited memory with the swap left as it is would stay capped by
+         * memory+swap (and v1 refuses a memory limit above memsw): runc
+         * lifts the swap limit with it, and so do we. */
+        if (res->memory.limit.set && res->memory.limit.v == -1 && !res->memory.swap.set)
+                res->memory.swap = (struct berth_opt_i64){true, -1};
+        int r = berth_container_update(&cli->ctx, argv[optind], res, &err);
         berth_resources_free(parsed);
         if (r < 0) {
                 cli_error(cli, &err);

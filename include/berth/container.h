@@ -36,6 +36,7 @@ struct berth_create_opts {
         bool no_new_keyring;
         unsigned preserve_fds;
         bool detach; /* run only */
+        bool keep;   /* run only: leave the stopped container for `delete` */
         /* Give the container these as fds 0-2 instead of the caller's own
          * (the VPS console log); only when set_stdio. */
         bool set_stdio;
@@ -46,7 +47,8 @@ int berth_container_create(const struct berth_ctx *ctx, const struct berth_creat
                            struct berth_err *err);
 
 /* create + start; unless detached, waits and stores the container's exit
- * code (128+signal for a signal) in *exit_code, then deletes it. */
+ * code (128+signal for a signal) in *exit_code, then deletes it (unless
+ * keep). */
 int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_opts *o, int *exit_code,
                         struct berth_err *err);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* A foreground terminal without --console-socket (`exec -t`, `vps enter`):
+/* A foreground terminal without --console-socket (`exec -t`, `run`, `vps enter`):
  * berth receives the pty master itself and relays it to its own stdio. */
 #ifndef BERTH_TTY_H
 #define BERTH_TTY_H
@@ -13,7 +13,9 @@ struct berth_tty_proxy;
 /* *console_sock gets the end the process sends its pty master over. */
 struct berth_tty_proxy *berth_tty_proxy_new(int *console_sock, struct berth_err *err);
 /* Receives the master, puts our terminal in raw mode, relays until the
- * process exits, restores the terminal and reaps the process. */
+ * process exits (our window size follows SIGWINCH; SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT, SIGUSR1/2, SIGCONT and SIGPWR are passed on to it), restores
+ * the terminal and reaps the process. */
 int berth_tty_proxy_run(struct berth_tty_proxy *p, pid_t pid, int pidfd, int *exit_code,
                         struct berth_err *err);
 void berth_tty_proxy_free(struct berth_tty_proxy *p);

@@ -6,7 +6,8 @@
 
 #include "berth/err.h"
 
-/* Sends one fd with SCM_RIGHTS, `name` as the data (runc's format). */
+/* Sends one fd with SCM_RIGHTS, `name` (without its NUL, non-empty) as the
+ * data (runc's format). */
 int berth_send_fd(int sock, int fd, const char *name, struct berth_err *err);
 
 /* Receives one fd sent by berth_send_fd (close-on-exec). */

@@ -38,6 +38,17 @@ static int bind_console(int slave, struct berth_err *err)
         return 0;
 }
 
+/* The process's user owns its terminal, or it could not change its modes
+ * (stty) or fchmod it; the group stays devpts's (gid=5, tty), as runc
+ * leaves it. EINVAL/EPERM: that uid (or the pty's owner) is not mapped in
+ * the container's user namespace; runc leaves the pty as it is then. */
+static int own_pty(int slave, uid_t uid, struct berth_err *err)
+{
+        if (fchown(slave, uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM)
+                return berth_err_sys(err, errno, "chown the pty to uid %u", (unsigned)uid);
+        return 0;
+}
+
 static int make_ctty(int slave, struct berth_err *err)
 {
         if (ioctl(slave, TIOCSCTTY, 0) < 0)
@@ -68,7 +79,10 @@ int terminal_setup(const struct berth_process *p, int console_sock, bool bind_de
                 if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
                         return berth_err_sys(err, errno, "set console size");
         }
-        int r = bind_dev_console ? bind_console(slave, err) : 0;
+        int r = own_pty(slave, p->user.uid, err);
+        if (r < 0)
+                return r;
+        r = bind_dev_console ? bind_console(slave, err) : 0;
         if (r < 0)
                 return r;
         r = berth_send_fd(console_sock, master, "/dev/ptmx", err);

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -52,9 +53,18 @@ static void copy_winsize(int master)
                 ioctl(master, TIOCSWINSZ, &ws);
 }
 
+/* Whether we may read stdin and change its modes without being stopped
+ * (SIGTTIN, SIGTTOU): it is no terminal, not our controlling terminal, or
+ * one of which we are the foreground (`timeout berth run` is not). */
+static bool stdin_ours(void)
+{
+        pid_t fg = tcgetpgrp(STDIN_FILENO);
+        return fg < 0 || fg == getpgrp();
+}
+
 static void make_raw(struct berth_tty_proxy *p)
 {
-        if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &p->saved) < 0)
+        if (!isatty(STDIN_FILENO) || !stdin_ours() || tcgetattr(STDIN_FILENO, &p->saved) < 0)
                 return;
         struct termios raw = p->saved;
         cfmakeraw(&raw);
@@ -71,9 +81,23 @@ static bool pump(int from, int to)
         return berth_write_all(to, buf, (size_t)n) >= 0;
 }
 
+/* What a foreground runtime passes on to the process, as runc does; a
+ * window change is copied to the pty instead (the kernel then sends the
+ * process its SIGWINCH). */
+static const int forwarded[] = {SIGWINCH, SIGINT,  SIGTERM, SIGHUP, SIGQUIT,
+                                SIGUSR1,  SIGUSR2, SIGCONT, SIGPWR};
+
+static void forward(int master, int pidfd, int sig)
+{
+        if (sig == SIGWINCH)
+                copy_winsize(master);
+        else
+                syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
 static void relay(struct berth_tty_proxy *p, int pidfd, int sigfd)
 {
-        bool stdin_open = true;
+        bool stdin_open = stdin_ours();
         for (;;) {
                 struct pollfd f[4] = {{.fd = p->master, .events = POLLIN},
                                       {.fd = pidfd, .events = POLLIN},
@@ -91,7 +115,7 @@ static void relay(struct berth_tty_proxy *p, int pidfd, int sigfd)
                 }
                 struct signalfd_siginfo si;
                 if (f[2].revents && read(sigfd, &si, sizeof(si)) == sizeof(si))
-                        copy_winsize(p->master);
+                        forward(p->master, pidfd, (int)si.ssi_signo);
                 if (f[3].revents && !pump(STDIN_FILENO, p->master))
                         stdin_open = false;
         }
@@ -108,7 +132,8 @@ int berth_tty_proxy_run(struct berth_tty_proxy *p, pid_t pid, int pidfd, int *ex
         copy_winsize(p->master);
         sigset_t set, old;
         sigemptyset(&set);
-        sigaddset(&set, SIGWINCH);
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(forwarded); i++)
+                sigaddset(&set, forwarded[i]);
         sigprocmask(SIG_BLOCK, &set, &old);
         _cleanup_close_ int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
         make_raw(p);

@@ -19,7 +19,7 @@ static struct berth_cgroup *open_live_cgroup(const struct berth_ctx *ctx, const 
                 return NULL;
         }
         if (info->status == BERTH_STATUS_STOPPED || info->status == BERTH_STATUS_CREATING) {
-                berth_err_set(err, EINVAL, "container %s is not running (%s)", id,
+                berth_err_set(err, EINVAL, "container not running: %s (%s)", id,
                               berth_status_name(info->status));
                 return NULL;
         }
@@ -102,9 +102,38 @@ int berth_container_update(const struct berth_ctx *ctx, const char *id, const st
         return with_cgroup(ctx, id, err, do_update, r);
 }
 
+/* A stopped container has no init, but its cgroup may still hold
+ * processes (no pid namespace of its own): list those, or none, as runc
+ * does (`ps` then prints just its header). */
+static int stopped_pids(const struct berth_container_info *info, pid_t **pids, size_t *n,
+                        struct berth_err *err)
+{
+        *pids = NULL;
+        *n = 0;
+        if (!info->st.cgroup)
+                return 0;
+        struct berth_err cg_err = {0};
+        struct berth_cgroup *cg = berth_cgroup_restore(info->st.cgroup, &cg_err);
+        int r = cg ? berth_cgroup_pids(cg, pids, n, &cg_err) : -cg_err.code;
+        berth_cgroup_free(cg);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                *err = cg_err;
+        return r;
+}
+
 int berth_container_pids(const struct berth_ctx *ctx, const char *id, pid_t **pids, size_t *n,
                          struct berth_err *err)
 {
+        struct berth_container_info info;
+        if (berth_container_load(ctx, id, &info, err) < 0)
+                return -err->code;
+        bool stopped = info.status == BERTH_STATUS_STOPPED;
+        int r = stopped ? stopped_pids(&info, pids, n, err) : 0;
+        berth_container_info_clear(&info);
+        if (stopped)
+                return r < 0 ? berth_err_wrap(err, "container %s", id) : r;
         struct pids_out o = {pids, n};
         return with_cgroup(ctx, id, err, do_pids, &o);
 }

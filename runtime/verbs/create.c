@@ -167,12 +167,15 @@ int berth_container_run(const struct berth_ctx *ctx, const struct berth_create_o
                 return r;
         }
         if (!o->detach) {
-                berth_trace(ctx, "run '%s': waiting for %d (signals forwarded)", o->id, (int)j.pid);
-                r = container_wait_forwarding(j.pid, j.pidfd, &j.guard, exit_code, err);
+                berth_trace(ctx, "run '%s': waiting for %d (signals forwarded%s)", o->id, (int)j.pid,
+                            j.proxy ? ", pty relayed" : "");
+                berth_closep(&j.setup.console_sock); /* the init's end: EOF if it died */
+                r = j.proxy ? berth_tty_proxy_run(j.proxy, j.pid, j.pidfd, exit_code, err)
+                            : container_wait_forwarding(j.pid, j.pidfd, &j.guard, exit_code, err);
                 if (r >= 0)
                         berth_trace(ctx, "run '%s': exited with %d; deleting", o->id, *exit_code);
                 struct berth_err del_err = {0};
-                int dr = destroy_unless_deleted(&j, &del_err);
+                int dr = o->keep ? 0 : destroy_unless_deleted(&j, &del_err);
                 if (dr < 0 && r >= 0) {
                         *err = del_err;
                         r = -del_err.code;

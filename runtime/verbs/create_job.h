@@ -7,6 +7,7 @@
 #include "berth/cgroup.h"
 #include "berth/seccomp.h"
 #include "berth/state.h"
+#include "berth/tty.h"
 #include "runtime/container.h"
 #include "runtime/verbs/stdio_guard.h"
 
@@ -27,6 +28,7 @@ struct create_job {
         struct berth_state st;
         struct berth_seccomp_filter *seccomp_filter; /* setup.seccomp_filter's owner */
         struct stdio_guard guard;                    /* the caller's terminal, kept out */
+        struct berth_tty_proxy *proxy;               /* foreground run with process.terminal */
 };
 
 /* Loads the bundle and validates what berth needs beyond the parser. */

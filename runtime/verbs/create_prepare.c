@@ -141,8 +141,16 @@ static int setup_fifo(struct create_job *j, struct berth_err *err)
         return j->setup.fifo_fd >= 0 ? 0 : berth_err_sys(err, errno, "open exec fifo");
 }
 
-static int connect_console(struct create_job *j, const char *path, struct berth_err *err)
+/* The pty master goes to the client's --console-socket or, for a
+ * foreground run without one, to our own proxy, which relays it to our
+ * stdio (as runc does). */
+static int connect_console(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
 {
+        const char *path = o->console_socket;
+        if (!path && j->spec->process.terminal && j->run_mode && !o->detach) {
+                j->proxy = berth_tty_proxy_new(&j->setup.console_sock, err);
+                return j->proxy ? 0 : -err->code;
+        }
         if (!path)
                 return 0;
         j->setup.console_sock = berth_connect_unix(path, err);
@@ -234,10 +242,12 @@ int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct 
         if (r >= 0)
                 r = setup_fifo(j, err);
         if (r >= 0)
-                r = connect_console(j, o->console_socket, err);
+                r = connect_console(j, o, err);
         if (r >= 0)
                 berth_trace(ctx, "start gate: %s; console: %s",
                             j->run_mode ? "sync socket (run)" : "exec.fifo",
-                            o->console_socket ? o->console_socket : "none (the caller's stdio)");
+                            o->console_socket ? o->console_socket
+                            : j->proxy        ? "a pty relayed to our stdio"
+                                              : "none (the caller's stdio)");
         return r;
 }

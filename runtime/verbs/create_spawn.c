@@ -252,6 +252,7 @@ void job_release(struct create_job *j)
         berth_state_clear(&j->st);
         berth_seccomp_filter_free(j->seccomp_filter);
         stdio_guard_release(&j->guard);
+        berth_tty_proxy_free(j->proxy);
         berth_spec_free(j->spec);
         free(j->config_text);
 }

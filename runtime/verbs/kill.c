@@ -12,14 +12,16 @@
 #include "berth/container.h"
 #include "runtime/container.h"
 
+/* "container not running" is runc's text: containerd's runc shim matches
+ * it to tell a process that already finished from a real failure. */
 int container_open_init(const struct berth_state *st, struct berth_err *err)
 {
         int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
         if (fd < 0)
-                return berth_err_set(err, ESRCH, "container %s is not running", st->id);
+                return berth_err_set(err, ESRCH, "container not running: %s", st->id);
         if (!berth_state_init_alive(st)) {
                 close(fd);
-                return berth_err_set(err, ESRCH, "container %s is not running", st->id);
+                return berth_err_set(err, ESRCH, "container not running: %s", st->id);
         }
         return fd;
 }
@@ -31,6 +33,27 @@ static int kill_all(const struct berth_state *st, int sig, struct berth_err *err
                 return -err->code;
         int r = berth_cgroup_kill(cg, sig, err);
         berth_cgroup_free(cg);
+        return r;
+}
+
+/* A stopped container: its init is gone, but without a pid namespace of
+ * its own its other processes may live on in its cgroup. --all signals
+ * them and, as runc, succeeds when there is nothing left to signal:
+ * containerd's runc shim sends `kill --all ID KILL` whenever a task
+ * exits and takes a failure for a process it cannot reap. */
+static int kill_stopped(const struct berth_container_info *info, int sig, bool all, struct berth_err *err)
+{
+        if (!all || info->status != BERTH_STATUS_STOPPED)
+                return berth_err_set(err, ESRCH, "container not running: %s (%s)", info->st.id,
+                                     berth_status_name(info->status));
+        if (!info->st.cgroup)
+                return 0;
+        struct berth_err cg_err = {0};
+        int r = kill_all(&info->st, sig, &cg_err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                *err = cg_err;
         return r;
 }
 
@@ -47,15 +70,15 @@ int berth_container_kill(const struct berth_ctx *ctx, const char *id, int sig, b
         if (info.status == BERTH_STATUS_UNKNOWN) {
                 r = container_damaged_err(&info, "kill", err);
         } else if (info.status == BERTH_STATUS_STOPPED || info.status == BERTH_STATUS_CREATING) {
-                r = berth_err_set(err, EINVAL, "container %s is not running (%s)", id,
-                                  berth_status_name(info.status));
+                r = kill_stopped(&info, sig, all, err);
         } else if (all && info.st.cgroup) {
                 r = kill_all(&info.st, sig, err);
         } else {
                 _cleanup_close_ int pidfd = container_open_init(&info.st, err);
                 r = pidfd;
                 if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
-                        r = berth_err_sys(err, errno, "kill container %s", id);
+                        r = errno == ESRCH ? berth_err_set(err, ESRCH, "container not running: %s", id)
+                                           : berth_err_sys(err, errno, "kill container %s", id);
         }
         berth_container_info_clear(&info);
         if (r >= 0)

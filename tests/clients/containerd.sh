@@ -119,7 +119,49 @@ ctr_metrics() {
 	fi
 }
 
+# A pod-like lifecycle, as Kubernetes drives it through the CRI plugin: a
+# sandbox, containers in its pid namespace (the shim then sends
+# `kill --all ID KILL` when one exits, and CRI kills every stopped task
+# with --all before deleting it), one that exits on its own, one that is
+# stopped while running; in the end nothing is left in the runtime's state.
+ctr_pod() {
+	local spid out rc
+	ctr_run p0 -d "$IMG" p0 sleep 1000 >/dev/null 2>&1
+	expect "pod: sandbox runs" RUNNING "$(task_status p0)"
+	spid=$(task_pid p0)
+	ctr_run p1 -d --with-ns "pid:/proc/$spid/ns/pid" "$IMG" p1 sh -c 'sleep 1; exit 3' >/dev/null 2>&1
+	ctr_run p2 -d --with-ns "pid:/proc/$spid/ns/pid" "$IMG" p2 sleep 1000 >/dev/null 2>&1
+	expect "pod: a container in the sandbox's pid namespace runs" RUNNING "$(task_status p2)"
+	wait_for "[ \"\$(task_status p1)\" = STOPPED ]" 20
+	expect "pod: a container that exits on its own is STOPPED" STOPPED "$(task_status p1)"
+	out=$(ct task kill -a -s KILL p1 2>&1)
+	expect "pod: kill --all of a stopped task succeeds" "0 " "$? $out"
+	out=$(ct task kill -s KILL p1 2>&1)
+	if grep -q "process already finished" <<<"$out"; then ok "pod: kill of a stopped task: process already finished"
+	else notok "pod: kill of a stopped task: $out"; fi
+	out=$(ct task delete p1 2>&1)
+	rc=$?
+	expect "pod: task delete of the exited container" "" "$(task_status p1)" "$out"
+	if [ "$rc" = 0 ] && grep -q "exit code 3" <<<"$out"; then ok "pod: task delete: the exit code of the exited container"
+	else notok "pod: task delete: the exit code of the exited container (rc $rc: $out)"; fi
+	ct task kill -s TERM p2 >/dev/null 2>&1
+	wait_for "[ \"\$(task_status p2)\" = STOPPED ]" 20
+	expect "pod: stop of a running container" STOPPED "$(task_status p2)"
+	out=$(ct task kill -a -s KILL p2 2>&1)
+	expect "pod: kill --all after the stop" "0 " "$? $out"
+	check "pod: task delete of the stopped container" ct task delete p2
+	ct task kill -a -s KILL p0 >/dev/null 2>&1
+	wait_for "[ \"\$(task_status p0)\" = STOPPED ]" 20
+	expect "pod: sandbox stopped with kill --all" STOPPED "$(task_status p0)"
+	check "pod: task delete of the sandbox" ct task delete p0
+	for c in p0 p1 p2; do ct container rm $c >/dev/null 2>&1; done
+	expect "pod: containers removed" "" "$(ct container ls -q | grep -x 'p[012]')"
+	out=$("$BERTH" --root "$T/ctd/runc/berthtest" list -q 2>&1)
+	expect "pod: nothing left in the runtime's state" "" "$out"
+}
+
 containerd_tests() {
 	timed ctr_basic
 	timed ctr_task
+	timed ctr_pod
 }
