@@ -80,6 +80,14 @@ struct berth_exec_ctx {
         const struct berth_seccomp_filter *filter;
         enum berth_exec_report report; /* read by finish only: may be set after prepare */
         int report_fd;
+        /* A profile with SCMP_ACT_NOTIFY rules: called with the listener fd
+         * right after the filter is loaded (the fd is closed afterwards);
+         * it must hand the fd to the runtime, which sends it to the
+         * listenerPath agent. Such a filter is loaded in prepare, also with
+         * noNewPrivileges (as runc does: before the process waits for
+         * start). NULL: NOTIFY profiles are refused. */
+        int (*seccomp_notify)(void *arg, int notify_fd, struct berth_err *err);
+        void *seccomp_notify_arg;
 };
 
 /* Applies, in this order: rlimits; oom_score_adj (if set); the seccomp
@@ -97,9 +105,9 @@ struct berth_exec_ctx {
  * When process.capabilities is absent the capability sets are left as the
  * kernel makes them (runc does the same). The seccomp profile is compiled
  * before the first privilege change, so profile errors leave the process
- * untouched. A profile with SCMP_ACT_NOTIFY rules must have been loaded by
- * the caller (seccomp_loaded = true), who is the one able to pass the
- * listener fd on; otherwise this fails with -EINVAL.
+ * untouched. A profile with SCMP_ACT_NOTIFY rules needs ctx->seccomp_notify
+ * (or seccomp_loaded = true: the caller loaded it); otherwise this fails
+ * with -EINVAL.
  *
  * The working directory is the caller's business (chdir before calling).
  * Returns only on failure. */

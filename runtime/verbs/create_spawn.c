@@ -35,6 +35,21 @@ static int run_runtime_hooks(struct create_job *j, struct berth_err *err)
         return r;
 }
 
+/* A NOTIFY profile: the init loads it before READY and hands us the
+ * listener fd, which goes to the agent with the state at this step. */
+static int relay_seccomp_fd(struct create_job *j, struct berth_err *err)
+{
+        if (!j->spec->has_seccomp || !berth_seccomp_has_notify(&j->spec->seccomp))
+                return 0;
+        _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "creating");
+        if (!state)
+                return berth_err_set(err, ENOMEM, "seccomp listener state");
+        int r = sync_relay_seccomp_fd(j->sync_parent, &j->spec->seccomp, state, j->pid, err);
+        if (r >= 0)
+                berth_trace(j->setup.ctx, "seccomp: listener fd sent to %s", j->spec->seccomp.listener_path);
+        return r;
+}
+
 /* Two-stage start: the bare clone creates the namespaces itself and asks
  * for id maps; with a new pid namespace it forks the real init. */
 static int drive_two_stage(struct create_job *j, struct berth_err *err)
@@ -189,6 +204,8 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
                 r = run_runtime_hooks(j, err);
         if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_HOOKS_DONE, 0, NULL)) < 0)
                 berth_err_sys(err, -r, "sync with container init");
+        if (r >= 0)
+                r = relay_seccomp_fd(j, err);
         if (r >= 0)
                 r = sync_expect(j->sync_parent, SYNC_READY, NULL, err);
         if (r >= 0)

@@ -15,6 +15,7 @@
 
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
+#include "berth/seccomp.h"
 #include "runtime/container.h"
 #include "runtime/verbs/exec_internal.h"
 #include "runtime/init/sync.h"
@@ -152,6 +153,18 @@ static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_e
         return pid >= 0 ? pid : berth_err_sys(err, e, "clone exec process");
 }
 
+/* A NOTIFY profile: the process loads it and hands us the listener fd for
+ * the agent, with the container's state (runc sends the same). */
+static int relay_seccomp_fd(struct exec_job *j, struct berth_err *err)
+{
+        if (!j->spec->has_seccomp || !berth_seccomp_has_notify(&j->spec->seccomp))
+                return 0;
+        _cleanup_free_ char *state = berth_oci_state_format(&j->info.st, j->info.status, false, false);
+        if (!state)
+                return berth_err_set(err, ENOMEM, "seccomp listener state");
+        return sync_relay_seccomp_fd(j->sync_parent, &j->spec->seccomp, state, j->pid, err);
+}
+
 /* Drives the child: v1 cgroups, then go; EOF on the sync socket means the
  * execve happened (the socket is close-on-exec), a message means it failed. */
 static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
@@ -169,6 +182,8 @@ static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct ber
         int r = j->cg ? berth_cgroup_attach(j->cg, pid, err) : 0;
         if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_PROCEED, 0, NULL)) < 0)
                 berth_err_sys(err, -r, "sync with exec process");
+        if (r >= 0)
+                r = relay_seccomp_fd(j, err);
         struct berth_err child_err = {0};
         if (r >= 0 && sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err) < 0 &&
             child_err.code != EPIPE) {
