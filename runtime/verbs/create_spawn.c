@@ -113,7 +113,7 @@ static int finish_cgroup(struct create_job *j, struct berth_err *err)
         if (!j->cgroup)
                 return 0;
         int r = berth_cgroup_create_v1(j->cgroup, err);
-        if (r < 0)
+        if (r < 0 || (r = job_check_not_frozen(j, err)) < 0)
                 return r;
         berth_trace(j->setup.ctx, "cgroup: v1 hierarchies ready");
         const char *warnings = berth_cgroup_warnings(j->cgroup);
