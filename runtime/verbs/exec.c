@@ -95,15 +95,20 @@ static int setup_stdio(struct exec_job *j, const struct berth_ctx *ctx, const st
 static int setup_cgroup(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
 {
         if (!j->info.st.cgroup)
-                return 0;
+                return o->n_cgroups ? berth_err_set(err, EINVAL, "exec --cgroup: the container has no cgroup")
+                                    : 0;
         j->cg = berth_cgroup_restore(j->info.st.cgroup, err);
         if (!j->cg)
                 return -err->code;
-        int base = berth_cgroup_clone_fd(j->cg);
-        if (base < 0 || !o->cgroup)
-                return 0;
-        j->cgroup_fd = openat(base, o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return j->cgroup_fd >= 0 ? 0 : berth_err_sys(err, errno, "exec --cgroup %s", o->cgroup);
+        bool unified = berth_cgroup_layout(j->cg) == BERTH_CG_UNIFIED;
+        int r = exec_cgroup_check(o, unified, err);
+        if (r < 0)
+                return r;
+        r = exec_cgroup_open_unified(o, berth_cgroup_clone_fd(j->cg), unified, err);
+        if (r < 0 && r != -EBADF)
+                return r;
+        j->cgroup_fd = r;
+        return 0;
 }
 
 /* The container's cgroup refused a process: its guest (systemd) enabled
@@ -180,6 +185,8 @@ static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct ber
                 return pid;
         j->pid = pid;
         int r = j->cg ? berth_cgroup_attach(j->cg, pid, err) : 0;
+        if (r >= 0 && j->cg)
+                r = exec_cgroup_attach_v1(o, j->cg, pid, err);
         if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_PROCEED, 0, NULL)) < 0)
                 berth_err_sys(err, -r, "sync with exec process");
         if (r >= 0)
@@ -236,8 +243,8 @@ static void trace_plan(const struct berth_ctx *ctx, const struct exec_job *j, co
         berth_trace(ctx, "exec '%s': %s, init %d; joins namespaces %s; cgroup %s%s%s; stdio: %s; process %s",
                     o->id, berth_status_name(j->info.status), (int)j->info.st.pid,
                     container_ns_names(flags, joins, sizeof(joins)),
-                    j->info.st.cgroup ? "the container's" : "none", o->cgroup ? " + sub-cgroup " : "",
-                    o->cgroup ? o->cgroup : "",
+                    j->info.st.cgroup ? "the container's" : "none", o->n_cgroups ? " + sub-cgroup " : "",
+                    o->n_cgroups ? o->cgroups[0] : "",
                     !p->terminal        ? "the caller's (pipes or files; a terminal is relayed through pipes)"
                     : o->console_socket ? "terminal, master to --console-socket"
                                         : "terminal, relayed by our own proxy",

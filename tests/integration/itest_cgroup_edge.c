@@ -126,10 +126,59 @@ START_TEST(empty_cpuset_parent_filled)
 }
 END_TEST
 
+/* exec --cgroup: ".." is refused; on v1 the controller:path form puts the
+ * process in that controller's sub-cgroup only. */
+START_TEST(exec_sub_cgroups)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+        char rel[160];
+        size_t n;
+
+        itest_bundle_new(&b, "execcg", itest_spec("probe", "sleep", NULL));
+        itest_rt(&r, "create", "--bundle", b.dir, b.id, NULL);
+        itest_assert_status(&r, 0);
+        itest_rt(&r, "start", b.id, NULL);
+        itest_assert_status(&r, 0);
+
+        itest_rt(&r, "exec", "--cgroup", "..", b.id, "true", NULL);
+        ck_assert_msg(r.status != 0, "exec --cgroup .. left the container's cgroup");
+        ck_assert_msg(strstr(r.err, ".. is not a valid sub-cgroup path"), "unexpected error: %s", r.err);
+        itest_rt(&r, "exec", "--cgroup", "a/../..", b.id, "true", NULL);
+        ck_assert_msg(r.status != 0, "exec --cgroup a/../.. left the container's cgroup");
+
+        snprintf(rel, sizeof(rel), "%s/%s", itest()->cgparent, b.id);
+        char **dirs = itest_cgroup_dirs(rel, &n);
+        const char *mem = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (strstr(dirs[i], "/memory/"))
+                        mem = dirs[i];
+        if (mem) {
+                char sub[PATH_MAX + 16];
+                snprintf(sub, sizeof(sub), "%s/submem", mem);
+                ck_assert_int_eq(mkdir(sub, 0755), 0);
+                itest_rt(&r, "exec", "--cgroup", "memory:submem", b.id, "cat", "/proc/self/cgroup", NULL);
+                itest_assert_status(&r, 0);
+                const char *line = strstr(r.out, ":memory:");
+                ck_assert_msg(line && strstr(line, "/submem\n"), "not in memory:submem:\n%s", r.out);
+                const char *pids = strstr(r.out, ":pids:");
+                ck_assert_msg(!pids || strncmp(strchr(pids, '\n') - 7, "/submem", 7) != 0,
+                              "pids joined memory's sub-cgroup:\n%s", r.out);
+                itest_rt(&r, "exec", "--cgroup", "whaaat:/", b.id, "true", NULL);
+                ck_assert_msg(r.status != 0 && strstr(r.err, "unknown controller"), "unexpected: %d %s",
+                              r.status, r.err);
+        }
+        itest_rt(&r, "delete", "--force", b.id, NULL);
+        itest_assert_status(&r, 0);
+        itest_assert_clean(b.id, b.dir);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = itest_suite("integration/cgroup_edge");
         itest_add(s, "frozen_cgroup_refused", frozen_cgroup_refused);
         itest_add(s, "empty_cpuset_parent_filled", empty_cpuset_parent_filled);
+        itest_add(s, "exec_sub_cgroups", exec_sub_cgroups);
         return s;
 }
