@@ -201,7 +201,7 @@ START_TEST(mount_options_parse)
                 berth_spec_free(s);
         }
         ck_assert(array_has(opts, "idmap") && array_has(opts, "ridmap"));
-        ck_assert(!array_has(opts, "rro"));
+        ck_assert(array_has(opts, "rro") && array_has(opts, "rnosuid"));
 }
 END_TEST
 
