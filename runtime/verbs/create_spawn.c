@@ -23,7 +23,9 @@ static int run_runtime_hooks(struct create_job *j, struct berth_err *err)
         const struct berth_hooks *h = &j->spec->hooks;
         if (!h->n[BERTH_HOOK_PRESTART] && !h->n[BERTH_HOOK_CREATE_RUNTIME])
                 return 0;
-        _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "creating");
+        /* "created", as the conformance suite (runtime-tools hooks_stdin)
+         * and crun have it: the container exists, its process has not run. */
+        _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "created");
         if (!state)
                 return berth_err_set(err, ENOMEM, "hook state");
         berth_trace(j->setup.ctx, "hooks: %zu prestart, %zu createRuntime", h->n[BERTH_HOOK_PRESTART],
