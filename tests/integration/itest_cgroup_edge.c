@@ -174,11 +174,42 @@ START_TEST(exec_sub_cgroups)
 }
 END_TEST
 
+/* memory.kernelTCP lands in the v1 file where the kernel still has it. */
+START_TEST(kernel_tcp_applied)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+        char rel[160], path[PATH_MAX + 64];
+        size_t n;
+
+        json_t *cfg = itest_spec("probe", "sleep", NULL);
+        itest_set(cfg, "linux.resources.memory", json_pack("{s:I}", "kernelTCP", (json_int_t)(64 << 20)));
+        itest_bundle_new(&b, "ktcp", cfg);
+        itest_rt(&r, "create", "--bundle", b.dir, b.id, NULL);
+        itest_assert_status(&r, 0);
+        snprintf(rel, sizeof(rel), "%s/%s", itest()->cgparent, b.id);
+        char **dirs = itest_cgroup_dirs(rel, &n);
+        const char *mem = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (strstr(dirs[i], "/memory/"))
+                        mem = dirs[i];
+        if (mem)
+                snprintf(path, sizeof(path), "%s/memory.kmem.tcp.limit_in_bytes", mem);
+        bool have = mem && access(path, F_OK) == 0;
+        char *got = have ? itest_read_file(path) : NULL;
+        itest_rt(&r, "delete", "--force", b.id, NULL);
+        itest_assert_status(&r, 0);
+        SKIP_IF(!have, "no v1 memory.kmem.tcp.limit_in_bytes on this host");
+        ck_assert_str_eq(got, "67108864\n");
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = itest_suite("integration/cgroup_edge");
         itest_add(s, "frozen_cgroup_refused", frozen_cgroup_refused);
         itest_add(s, "empty_cpuset_parent_filled", empty_cpuset_parent_filled);
         itest_add(s, "exec_sub_cgroups", exec_sub_cgroups);
+        itest_add(s, "kernel_tcp_applied", kernel_tcp_applied);
         return s;
 }
