@@ -20,10 +20,11 @@ static int validate_for_create(const struct berth_spec *spec, const struct berth
         if (!spec->namespaces[BERTH_NS_MOUNT].present)
                 return berth_err_set(err, EINVAL,
                                      "config.json: linux.namespaces: a mount namespace is required");
-        bool new_uts = spec->namespaces[BERTH_NS_UTS].present && !spec->namespaces[BERTH_NS_UTS].path;
-        if ((spec->hostname || spec->domainname) && !new_uts)
+        /* A uts namespace joined by path is the container's too (runc and
+         * crun set the name there); only the runtime's own is refused. */
+        if ((spec->hostname || spec->domainname) && !spec->namespaces[BERTH_NS_UTS].present)
                 return berth_err_set(err, EINVAL,
-                                     "config.json: hostname: cannot be set without a new uts namespace");
+                                     "config.json: hostname: cannot be set without a private uts namespace");
         bool new_user = spec->namespaces[BERTH_NS_USER].present && !spec->namespaces[BERTH_NS_USER].path;
         if (new_user && (!spec->n_uid_mappings || !spec->n_gid_mappings))
                 return berth_err_set(err, EINVAL,
