@@ -6,6 +6,8 @@
  * the destination's fd resolved inside the root (rootfs/resolve.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -140,6 +142,23 @@ static int fill_copyup(int targetfd, int mfd, const struct berth_mount *m, struc
         return r < 0 ? mount_fail(m, r, err) : 0;
 }
 
+/* linux.mountLabel (SELinux, checked at create) as the context= option of
+ * the filesystems runc labels: not procfs, sysfs or cgroups, whose labels
+ * the policy fixes. NULL when there is no label to add. */
+static char *with_mount_label(const char *label, const char *type, const char *data)
+{
+        static const char *const fixed[] = {"proc", "sysfs", "cgroup", "cgroup2", "none"};
+        if (!label || !label[0])
+                return NULL;
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(fixed); i++)
+                if (!strcmp(type, fixed[i]))
+                        return NULL;
+        char *out = NULL;
+        if (asprintf(&out, "%s%scontext=\"%s\"", data ? data : "", data ? "," : "", label) < 0)
+                abort(); /* the init cannot go on unlabeled; it dies and create reports it */
+        return out;
+}
+
 /* Builds the detached mount: a cloned tree for binds, a new filesystem otherwise. */
 static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *m, bool *want_dir,
                       struct berth_err *err)
@@ -150,7 +169,8 @@ static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *
         if (!berth_mount_is_bind(m)) {
                 const char *type = m->type ? m->type : "none";
                 unsigned long flags = is_tmpfs_copyup(m) ? m->flags & ~MS_RDONLY : m->flags;
-                int fd = berth_fs_mount_new(type, m->source, flags, m->data, err);
+                _cleanup_free_ char *labeled = with_mount_label(c->o->spec->mount_label, type, m->data);
+                int fd = berth_fs_mount_new(type, m->source, flags, labeled ? labeled : m->data, err);
                 if (fd == -EPERM && c->o->in_userns) {
                         int alt = userns_fallback(type, m);
                         if (alt >= 0) /* else report why the real mount failed */

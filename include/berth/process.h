@@ -53,6 +53,16 @@ int berth_caps_apply(const struct berth_caps *caps, struct berth_err *err);
 int berth_user_apply(const struct berth_user *user, struct berth_err *err);
 
 struct berth_seccomp;
+/* process.apparmorProfile, process.selinuxLabel and linux.mountLabel
+ * need their LSM on the host: EOPNOTSUPP with a message naming the field
+ * otherwise (runc errors too; dropping them would run unconfined). */
+bool berth_lsm_apparmor_enabled(void);
+bool berth_lsm_selinux_enabled(void);
+int berth_lsm_check(const struct berth_process *p, const char *mount_label, struct berth_err *err);
+/* Sets the AppArmor profile and SELinux label the next execve takes on
+ * (/proc/self/attr/.../exec). Called by berth_process_prepare. */
+int berth_lsm_apply_exec(const struct berth_process *p, struct berth_err *err);
+
 struct berth_seccomp_filter;
 
 /* Where a failing final execve is reported. The container's execve is

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "berth/features.h"
+#include "berth/process.h"
 #include "berth/seccomp.h"
 #include "berth/spec.h"
 
@@ -209,8 +210,9 @@ static json_t *linux_json(struct berth_err *err)
         /* idmapped mounts: made by the parent with mount_setattr (5.12+). */
         return json_pack("{s:o, s:o, s:o, s:o, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}", "namespaces",
                          namespaces_json(), "capabilities", capabilities_json(), "cgroup", cg, "seccomp",
-                         seccomp_json(), "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt",
-                         "enabled", 0, "mountExtensions", "idmap", "enabled", idmap_supported());
+                         seccomp_json(), "apparmor", "enabled", berth_lsm_apparmor_enabled(), "selinux",
+                         "enabled", berth_lsm_selinux_enabled(), "intelRdt", "enabled", 0, "mountExtensions",
+                         "idmap", "enabled", idmap_supported());
 }
 
 /* Checkpointing works only where criu is installed and `criu check` passes

@@ -148,6 +148,9 @@ static int prepare_steps(const struct berth_exec_ctx *ctx, struct berth_exec_lat
                 return r;
         if (p->has_oom_score_adj && (r = write_oom_score_adj(p->oom_score_adj, err)) < 0)
                 return r;
+        /* Labels for the execve, while we may still write our attrs. */
+        if ((r = berth_lsm_apply_exec(p, err)) < 0)
+                return r;
         /* Without no_new_privs the kernel only lets a task holding
          * CAP_SYS_ADMIN install a filter: load it while we still have it. */
         if (filter && !p->no_new_privileges && (r = load_filter(ctx, filter, err)) < 0)

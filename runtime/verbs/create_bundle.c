@@ -9,6 +9,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/file.h"
+#include "berth/process.h"
 #include "runtime/verbs/create_job.h"
 
 /* Rules the parser cannot check alone because they span fields or options. */
@@ -17,6 +18,8 @@ static int validate_for_create(const struct berth_spec *spec, const struct berth
 {
         if (!spec->has_process)
                 return berth_err_set(err, EINVAL, "config.json: process: required to create a container");
+        if (berth_lsm_check(&spec->process, spec->mount_label, err) < 0)
+                return berth_err_wrap(err, "config.json");
         if (!spec->namespaces[BERTH_NS_MOUNT].present)
                 return berth_err_set(err, EINVAL,
                                      "config.json: linux.namespaces: a mount namespace is required");

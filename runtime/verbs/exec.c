@@ -15,6 +15,7 @@
 
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
+#include "berth/process.h"
 #include "berth/seccomp.h"
 #include "runtime/container.h"
 #include "runtime/verbs/exec_internal.h"
@@ -57,7 +58,7 @@ static int load_container(struct exec_job *j, const struct berth_ctx *ctx, const
         if (!j->spec)
                 return -err->code;
         r = exec_build_process(j->spec, o, err);
-        if (r < 0)
+        if (r < 0 || (r = berth_lsm_check(&j->spec->process, NULL, err)) < 0)
                 return r;
         j->init_pidfd = container_open_init(&j->info.st, err);
         return j->init_pidfd < 0 ? j->init_pidfd : 0;
