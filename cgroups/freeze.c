@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "berth/cleanup.h"
 #include "cgroups/internal.h"
@@ -71,7 +72,12 @@ int berth_cgroup_is_frozen(struct berth_cgroup *cg, bool *frozen, struct berth_e
                 uint64_t v = 0;
                 cg_keyed_u64(buf, "frozen", &v);
                 *frozen = v == 1;
-                return 0;
+                /* Hybrid: the v1 freezer (what runc and older tools use
+                 * there) can hold the tasks as well. */
+                h = cg_v1(cg, CG_FREEZER);
+                if (*frozen || !h || (h->fd < 0 && access(h->dir, F_OK) < 0))
+                        return 0;
+                buf = (free(buf), NULL);
         }
         h = cg_v1(cg, CG_FREEZER);
         if (!h) {

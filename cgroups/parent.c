@@ -114,3 +114,33 @@ int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct bert
                 return fd == -ENOENT ? 0 : fd; /* gone: empty */
         return cg_wait_events(fd, "populated", 0, timeout_ms, err);
 }
+
+int berth_cgroup_attach_sub_v1(struct berth_cgroup *cg, const char *controller, const char *sub, pid_t pid,
+                               struct berth_err *err)
+{
+        int c = controller ? cg_ctrl_from_name(controller) : -1;
+        if (controller && c < 0)
+                return berth_err_set(err, EINVAL, "cgroup: unknown controller \"%s\"", controller);
+        bool found = false;
+        for (size_t i = 0; i < cg->n; i++) {
+                struct cg_hier *h = &cg->h[i];
+                if (h->unified || (controller && !(h->mask & CG_BIT(c))))
+                        continue;
+                found = true;
+                int fd = cg_hier_fd(h, err);
+                if (fd < 0)
+                        return fd;
+                _cleanup_close_ int dfd = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        return berth_err_sys(err, errno, "cgroup: adding pid %d to %s/%s/cgroup.procs",
+                                             (int)pid, h->dir, sub);
+                int r = cg_writef(dfd, "cgroup.procs", "cgroup", err, "%d", (int)pid);
+                if (r < 0)
+                        return berth_err_wrap(err, "adding pid %d to %s/%s", (int)pid, h->dir, sub);
+        }
+        if (controller && !found)
+                return berth_err_set(err, EINVAL,
+                                     "cgroup: unknown controller \"%s\" (not in the container's cgroups)",
+                                     controller);
+        return 0;
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "berth/cleanup.h"
 #include "cgroups/internal.h"
@@ -68,6 +69,24 @@ static int apply_memory(struct berth_cgroup *cg, const struct berth_memory *m, s
                           "memory.disableOOMKiller", err)) < 0)
                 return r;
         return 0;
+}
+
+/* memory.kernelTCP: the v1 file exists on kernels that still account TCP
+ * buffers per cgroup (crun sets it there); where it is gone, a warning. */
+static int apply_kernel_tcp(struct berth_cgroup *cg, const struct berth_memory *m, struct berth_err *err)
+{
+        if (!m->kernel_tcp.set)
+                return 0;
+        int fd = hier_fd(cg, CG_MEMORY, "memory.kernelTCP", err);
+        if (fd < 0)
+                return fd;
+        if (faccessat(fd, "memory.kmem.tcp.limit_in_bytes", F_OK, 0) < 0) {
+                cg_warn(cg,
+                        "memory.kernelTCP is ignored (this kernel has no memory.kmem.tcp.limit_in_bytes)");
+                return 0;
+        }
+        return cg_writef(fd, "memory.kmem.tcp.limit_in_bytes", "memory.kernelTCP", err, "%" PRId64,
+                         m->kernel_tcp.v);
 }
 
 static int apply_cpu(struct berth_cgroup *cg, const struct berth_cpu *c, struct berth_err *err)
@@ -196,10 +215,9 @@ static int apply_network(struct berth_cgroup *cg, const struct berth_resources *
 
 static void warn_common(struct berth_cgroup *cg, const struct berth_resources *res)
 {
-        if (res->memory.kernel.set || res->memory.kernel_tcp.set)
-                cg_warn(cg,
-                        "memory.kernel and memory.kernelTCP are ignored (deprecated; the kernel no longer "
-                        "limits kernel memory separately)");
+        if (res->memory.kernel.set)
+                cg_warn(cg, "memory.kernel is ignored (deprecated; the kernel no longer limits kernel memory "
+                            "separately)");
         if (res->memory.has_use_hierarchy && !res->memory.use_hierarchy)
                 cg_warn(cg, "memory.useHierarchy=false is ignored (the kernel always uses the hierarchy)");
 }
@@ -215,7 +233,8 @@ int cg_v1_apply(struct berth_cgroup *cg, const struct berth_resources *res, bool
                                      "has only v1)");
         warn_common(cg, res);
         int r;
-        if ((r = apply_memory(cg, &res->memory, err)) < 0 || (r = apply_cpu(cg, &res->cpu, err)) < 0 ||
+        if ((r = apply_memory(cg, &res->memory, err)) < 0 ||
+            (r = apply_kernel_tcp(cg, &res->memory, err)) < 0 || (r = apply_cpu(cg, &res->cpu, err)) < 0 ||
             (r = apply_cpuset(cg, &res->cpu, err)) < 0)
                 return r;
         if (res->pids_limit.set) {

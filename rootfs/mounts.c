@@ -6,6 +6,8 @@
  * the destination's fd resolved inside the root (rootfs/resolve.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -62,6 +64,16 @@ static int bind_attrs(int mntfd, const struct berth_mount *m)
         uint64_t clr = berth_ms_to_mount_attr(m->clear_flags, &atime_clr) & ~(uint64_t)MOUNT_ATTR__ATIME;
         /* Clearing noatime/strictatime means the default, relatime. */
         return berth_mount_set_attrs(mntfd, false, set, clr, atime_set || atime_clr);
+}
+
+/* The recursive attributes ("rro", "rnosuid", ...) on the whole detached
+ * tree, after the mount's own flags. */
+static int rec_attrs(int mntfd, const struct berth_mount *m)
+{
+        bool atime_set, atime_clr;
+        uint64_t set = berth_ms_to_mount_attr(m->rec_flags, &atime_set);
+        uint64_t clr = berth_ms_to_mount_attr(m->rec_clear_flags, &atime_clr) & ~(uint64_t)MOUNT_ATTR__ATIME;
+        return berth_mount_set_attrs(mntfd, true, set, clr, atime_set || atime_clr);
 }
 
 static int resolve_target(struct mounts_ctx *c, size_t i, const struct berth_mount *m, bool want_dir,
@@ -130,6 +142,23 @@ static int fill_copyup(int targetfd, int mfd, const struct berth_mount *m, struc
         return r < 0 ? mount_fail(m, r, err) : 0;
 }
 
+/* linux.mountLabel (SELinux, checked at create) as the context= option of
+ * the filesystems runc labels: not procfs, sysfs or cgroups, whose labels
+ * the policy fixes. NULL when there is no label to add. */
+static char *with_mount_label(const char *label, const char *type, const char *data)
+{
+        static const char *const fixed[] = {"proc", "sysfs", "cgroup", "cgroup2", "none"};
+        if (!label || !label[0])
+                return NULL;
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(fixed); i++)
+                if (!strcmp(type, fixed[i]))
+                        return NULL;
+        char *out = NULL;
+        if (asprintf(&out, "%s%scontext=\"%s\"", data ? data : "", data ? "," : "", label) < 0)
+                abort(); /* the init cannot go on unlabeled; it dies and create reports it */
+        return out;
+}
+
 /* Builds the detached mount: a cloned tree for binds, a new filesystem otherwise. */
 static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *m, bool *want_dir,
                       struct berth_err *err)
@@ -140,7 +169,8 @@ static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *
         if (!berth_mount_is_bind(m)) {
                 const char *type = m->type ? m->type : "none";
                 unsigned long flags = is_tmpfs_copyup(m) ? m->flags & ~MS_RDONLY : m->flags;
-                int fd = berth_fs_mount_new(type, m->source, flags, m->data, err);
+                _cleanup_free_ char *labeled = with_mount_label(c->o->spec->mount_label, type, m->data);
+                int fd = berth_fs_mount_new(type, m->source, flags, labeled ? labeled : m->data, err);
                 if (fd == -EPERM && c->o->in_userns) {
                         int alt = userns_fallback(type, m);
                         if (alt >= 0) /* else report why the real mount failed */
@@ -165,6 +195,11 @@ static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *
 
 static int do_cgroup_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *m, struct berth_err *err)
 {
+        if (m->rec_flags || m->rec_clear_flags)
+                return berth_err_set(
+                    err, EINVAL,
+                    "mount \"%s\" on %s: recursive attributes are not supported on cgroup mounts",
+                    mount_name(m), m->destination);
         int r = berth_rootfs_join_cgroups(c->o, err);
         if (r < 0)
                 return r;
@@ -177,12 +212,50 @@ static int do_cgroup_mount(struct mounts_ctx *c, size_t i, const struct berth_mo
         return 0;
 }
 
+/* procfs and sysfs go exactly where the spec says: a destination that
+ * exists as a symlink (or anything but a directory) is refused, as runc
+ * does, rather than followed to wherever it points. */
+static int check_ordinary_dir(struct mounts_ctx *c, const struct berth_mount *m, struct berth_err *err)
+{
+        if (berth_mount_is_bind(m) || !m->type || (strcmp(m->type, "proc") && strcmp(m->type, "sysfs")))
+                return 0;
+        _cleanup_close_ int fd = berth_in_root_open(c->rootfd, m->destination, O_PATH | O_NOFOLLOW);
+        struct stat st;
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return berth_err_sys(err, fd < 0 ? -fd : errno, "mount %s on %s", m->type, m->destination);
+        if (!S_ISDIR(st.st_mode))
+                return berth_err_set(err, ENOTDIR,
+                                     "filesystem \"%s\" must be mounted on ordinary directory (%s is not)",
+                                     m->type, m->destination);
+        return 0;
+}
+
+/* A read-only /dev is mounted writable and made read-only at the end
+ * (berth_rootfs_dev_readonly), once the mounts and nodes below it exist. */
+static bool is_readonly_dev(const struct berth_mount *m)
+{
+        const char *d = m->destination;
+        return !berth_mount_is_bind(m) && (m->flags & MS_RDONLY) && d[0] == '/' &&
+               !strncmp(d + 1, "dev", 3) && d[4 + strspn(d + 4, "/")] == '\0';
+}
+
 static int do_mount(struct mounts_ctx *c, size_t i, struct berth_err *err)
 {
         const struct berth_mount *m = &c->o->spec->mounts[i];
+        struct berth_mount rw_dev;
         if (!berth_mount_is_idmapped(m) && !berth_mount_is_bind(m) && m->type &&
             strcmp(m->type, "cgroup") == 0)
                 return do_cgroup_mount(c, i, m, err);
+        int r = check_ordinary_dir(c, m, err);
+        if (r < 0)
+                return r;
+        if (is_readonly_dev(m)) {
+                rw_dev = *m;
+                rw_dev.flags &= ~(unsigned long)MS_RDONLY;
+                m = &rw_dev;
+        }
         bool want_dir;
         _cleanup_close_ int mfd = make_mount(c, i, m, &want_dir, err);
         if (mfd < 0)
@@ -190,12 +263,13 @@ static int do_mount(struct mounts_ctx *c, size_t i, struct berth_err *err)
         _cleanup_close_ int target = resolve_target(c, i, m, want_dir, err);
         if (target < 0)
                 return target;
-        if (is_tmpfs_copyup(m)) {
-                int r = fill_copyup(target, mfd, m, err);
-                if (r < 0)
-                        return r;
-        }
-        int r = berth_mount_attach(mfd, target);
+        r = is_tmpfs_copyup(m) ? fill_copyup(target, mfd, m, err) : 0;
+        if (r < 0)
+                return r;
+        if ((r = rec_attrs(mfd, m)) < 0)
+                return berth_err_sys(err, -r, "mount \"%s\" on %s: recursive attributes", mount_name(m),
+                                     m->destination);
+        r = berth_mount_attach(mfd, target);
         if (r < 0)
                 return mount_fail(m, r, err);
         /* Propagation is a property of the attached mount's peer group. */
@@ -216,4 +290,20 @@ int berth_rootfs_do_mounts(const struct berth_rootfs_opts *o, int rootfd, struct
                         return r;
         }
         return 0;
+}
+
+int berth_rootfs_dev_readonly(const struct berth_spec *spec, struct berth_err *err)
+{
+        bool ro = false;
+        for (size_t i = 0; i < spec->n_mounts; i++) /* the last /dev mount is the one seen */
+                if (spec->mounts[i].destination &&
+                    !strcmp(spec->mounts[i].destination + strspn(spec->mounts[i].destination, "/"), "dev"))
+                        ro = is_readonly_dev(&spec->mounts[i]);
+        if (!ro)
+                return 0;
+        _cleanup_close_ int fd = open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "open /dev");
+        int r = berth_mount_set_attrs(fd, false, MOUNT_ATTR_RDONLY, 0, false);
+        return r < 0 ? berth_err_sys(err, -r, "make /dev read-only") : 0;
 }

@@ -32,7 +32,7 @@ int berth_rootfs_finalize(const struct berth_rootfs_opts *o, struct berth_err *e
         if (r < 0)
                 return r;
         r = berth_rootfs_mask_paths(s->masked_paths, s->n_masked_paths, err);
-        if (r < 0)
+        if (r < 0 || (r = berth_rootfs_dev_readonly(s, err)) < 0)
                 return r;
         if (s->root_readonly) {
                 r = berth_rootfs_make_root_readonly(err);

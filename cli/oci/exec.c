@@ -23,7 +23,7 @@ static const char exec_usage[] = "usage: berth exec [options] CONTAINER_ID [COMM
                                  "  --cap, -c CAP           add a capability (repeatable)\n"
                                  "  --no-new-privs          set no_new_privs\n"
                                  "  --preserve-fds N        pass N extra fds (3 .. 3+N-1)\n"
-                                 "  --cgroup PATH           run in this sub-cgroup of the container\n";
+                                 "  --cgroup [CTRL[,CTRL]:]PATH  run in this sub-cgroup of the container\n";
 
 enum { OPT_CONSOLE = 256, OPT_PID_FILE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_CGROUP, OPT_IGNORED };
 
@@ -109,8 +109,7 @@ static int parse_exec_opt(struct cli *cli, int c, struct berth_exec_opts *o, siz
                 o->no_new_privs = true;
                 return 0;
         case OPT_CGROUP:
-                o->cgroup = optarg;
-                return 0;
+                return push(&o->cgroups, &o->n_cgroups, optarg);
         case OPT_IGNORED:
                 return 0;
         case OPT_PRESERVE:
@@ -174,6 +173,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
         }
         free(o.env);
         free(o.caps);
+        free(o.cgroups);
         free(o.additional_gids);
         return code;
 }

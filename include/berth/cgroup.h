@@ -218,6 +218,13 @@ int berth_cgroup_move_above(struct berth_cgroup *cg, pid_t pid, struct berth_err
  * below it, killing nothing: 0, or -ETIMEDOUT after timeout_ms. */
 int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct berth_err *err);
 
+/* Moves pid into the sub-cgroup `sub` (relative, no "..") of the
+ * container's cgroup in the v1 hierarchies that have `controller`, or in
+ * every v1 hierarchy when controller is NULL. EINVAL for a controller no
+ * v1 hierarchy of the container has. */
+int berth_cgroup_attach_sub_v1(struct berth_cgroup *cg, const char *controller, const char *sub, pid_t pid,
+                               struct berth_err *err);
+
 /* The container's cgroup path (unified, else the v1 memory one), for display. */
 const char *berth_cgroup_path(const struct berth_cgroup *cg);
 enum berth_cgroup_layout berth_cgroup_layout(const struct berth_cgroup *cg);

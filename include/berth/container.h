@@ -97,7 +97,10 @@ struct berth_exec_opts {
         bool no_new_privs;
         const char *console_socket;
         const char *pid_file;
-        const char *cgroup; /* --cgroup: a sub-cgroup of the container's */
+        /* --cgroup, repeatable: "PATH" (a sub-cgroup of the container's, in
+         * every hierarchy) or, on cgroup v1, "CONTROLLER[,...]:PATH". */
+        char **cgroups;
+        size_t n_cgroups;
         unsigned preserve_fds;
         bool detach;
 };

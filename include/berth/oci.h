@@ -83,8 +83,12 @@ struct berth_mount {
         char *source;              /* may be NULL; relative sources are bundle-relative */
         unsigned long flags;       /* MS_* set by the options */
         unsigned long clear_flags; /* MS_* explicitly cleared (rw, dev, ...) */
-        bool bind;                 /* bind or rbind given */
-        bool recursive;            /* rbind */
+        /* The recursive attributes (runtime-spec 1.1 "rro", "rnosuid", ...):
+         * MS_* set and cleared on the whole mount tree (mount_setattr
+         * AT_RECURSIVE), after the flags above. */
+        unsigned long rec_flags, rec_clear_flags;
+        bool bind;      /* bind or rbind given */
+        bool recursive; /* rbind */
         enum berth_propagation propagation;
         bool idmap, ridmap; /* "idmap" / "ridmap" options */
         bool tmpcopyup;     /* tmpfs starts with a copy of what it hides */

@@ -53,6 +53,16 @@ int berth_caps_apply(const struct berth_caps *caps, struct berth_err *err);
 int berth_user_apply(const struct berth_user *user, struct berth_err *err);
 
 struct berth_seccomp;
+/* process.apparmorProfile, process.selinuxLabel and linux.mountLabel
+ * need their LSM on the host: EOPNOTSUPP with a message naming the field
+ * otherwise (runc errors too; dropping them would run unconfined). */
+bool berth_lsm_apparmor_enabled(void);
+bool berth_lsm_selinux_enabled(void);
+int berth_lsm_check(const struct berth_process *p, const char *mount_label, struct berth_err *err);
+/* Sets the AppArmor profile and SELinux label the next execve takes on
+ * (/proc/self/attr/.../exec). Called by berth_process_prepare. */
+int berth_lsm_apply_exec(const struct berth_process *p, struct berth_err *err);
+
 struct berth_seccomp_filter;
 
 /* Where a failing final execve is reported. The container's execve is
@@ -80,6 +90,14 @@ struct berth_exec_ctx {
         const struct berth_seccomp_filter *filter;
         enum berth_exec_report report; /* read by finish only: may be set after prepare */
         int report_fd;
+        /* A profile with SCMP_ACT_NOTIFY rules: called with the listener fd
+         * right after the filter is loaded (the fd is closed afterwards);
+         * it must hand the fd to the runtime, which sends it to the
+         * listenerPath agent. Such a filter is loaded in prepare, also with
+         * noNewPrivileges (as runc does: before the process waits for
+         * start). NULL: NOTIFY profiles are refused. */
+        int (*seccomp_notify)(void *arg, int notify_fd, struct berth_err *err);
+        void *seccomp_notify_arg;
 };
 
 /* Applies, in this order: rlimits; oom_score_adj (if set); the seccomp
@@ -97,9 +115,9 @@ struct berth_exec_ctx {
  * When process.capabilities is absent the capability sets are left as the
  * kernel makes them (runc does the same). The seccomp profile is compiled
  * before the first privilege change, so profile errors leave the process
- * untouched. A profile with SCMP_ACT_NOTIFY rules must have been loaded by
- * the caller (seccomp_loaded = true), who is the one able to pass the
- * listener fd on; otherwise this fails with -EINVAL.
+ * untouched. A profile with SCMP_ACT_NOTIFY rules needs ctx->seccomp_notify
+ * (or seccomp_loaded = true: the caller loaded it); otherwise this fails
+ * with -EINVAL.
  *
  * The working directory is the caller's business (chdir before calling).
  * Returns only on failure. */

@@ -69,6 +69,10 @@ int berth_rootfs_enter(const struct berth_rootfs_opts *o, struct berth_err *err)
  * propagation of "/" (shared, slave, unbindable). */
 int berth_rootfs_finalize(const struct berth_rootfs_opts *o, struct berth_err *err);
 
+/* After pivot: makes /dev read-only when the spec mounts it so (it was
+ * mounted writable, so that the mounts and nodes below it could be made). */
+int berth_rootfs_dev_readonly(const struct berth_spec *spec, struct berth_err *err);
+
 /* ---- building blocks, shared by the rootfs files and usable by the runtime ---- */
 
 /* Opens `path` (absolute or relative; always taken inside the root) below

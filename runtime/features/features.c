@@ -17,20 +17,75 @@
 #include <unistd.h>
 
 #include "berth/features.h"
+#include "berth/process.h"
 #include "berth/seccomp.h"
 #include "berth/spec.h"
 
-/* Flags, clear-flags, propagation and bind: what spec_mounts.c maps and the
- * rootfs code applies. Left out on purpose: options the parser accepts but
- * the new-mount-API code drops (acl, iversion, mand, remount) and the
- * recursive r* attributes (refused). Filesystem data options pass through untouched. */
+/* Flags, clear-flags, propagation, bind and the recursive r* attributes:
+ * what spec_mounts.c maps and the rootfs code applies. Left out on purpose:
+ * options the parser accepts but the new-mount-API code drops (acl,
+ * iversion, mand, remount). Filesystem data options pass through untouched. */
 static const char *const mount_options[] = {
-    "async",      "atime",       "bind",       "defaults",    "dev",      "diratime",   "dirsync",
-    "exec",       "idmap",       "lazytime",   "loud",        "noacl",    "noatime",    "nodev",
-    "nodiratime", "noexec",      "noiversion", "nolazytime",  "nomand",   "norelatime", "nostrictatime",
-    "nosuid",     "nosymfollow", "private",    "rbind",       "relatime", "ridmap",     "ro",
-    "rprivate",   "rshared",     "rslave",     "runbindable", "rw",       "shared",     "silent",
-    "slave",      "strictatime", "suid",       "symfollow",   "sync",     "tmpcopyup",  "unbindable",
+    "async",
+    "atime",
+    "bind",
+    "defaults",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "idmap",
+    "lazytime",
+    "loud",
+    "noacl",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "noiversion",
+    "nolazytime",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "nosymfollow",
+    "private",
+    "ratime",
+    "rbind",
+    "rdev",
+    "rdiratime",
+    "relatime",
+    "rexec",
+    "ridmap",
+    "rnoatime",
+    "rnodev",
+    "rnodiratime",
+    "rnoexec",
+    "rnorelatime",
+    "rnostrictatime",
+    "rnosuid",
+    "rnosymfollow",
+    "ro",
+    "rprivate",
+    "rrelatime",
+    "rro",
+    "rrw",
+    "rshared",
+    "rslave",
+    "rstrictatime",
+    "rsuid",
+    "rsymfollow",
+    "runbindable",
+    "rw",
+    "shared",
+    "silent",
+    "slave",
+    "strictatime",
+    "suid",
+    "symfollow",
+    "sync",
+    "tmpcopyup",
+    "unbindable",
     NULL,
 };
 
@@ -155,8 +210,9 @@ static json_t *linux_json(struct berth_err *err)
         /* idmapped mounts: made by the parent with mount_setattr (5.12+). */
         return json_pack("{s:o, s:o, s:o, s:o, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}", "namespaces",
                          namespaces_json(), "capabilities", capabilities_json(), "cgroup", cg, "seccomp",
-                         seccomp_json(), "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt",
-                         "enabled", 0, "mountExtensions", "idmap", "enabled", idmap_supported());
+                         seccomp_json(), "apparmor", "enabled", berth_lsm_apparmor_enabled(), "selinux",
+                         "enabled", berth_lsm_selinux_enabled(), "intelRdt", "enabled", 0, "mountExtensions",
+                         "idmap", "enabled", idmap_supported());
 }
 
 /* Checkpointing works only where criu is installed and `criu check` passes

@@ -98,3 +98,17 @@ int hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const 
         }
         return 0;
 }
+
+int hooks_run_all(const struct berth_ctx *ctx, const struct berth_hooks *hooks, enum berth_hook_kind kind,
+                  const char *state_json)
+{
+        int failed = 0;
+        for (size_t i = 0; i < hooks->n[kind]; i++) {
+                struct berth_err err = {0};
+                if (run_one(&hooks->list[kind][i], state_json, &err) < 0) {
+                        berth_warn(ctx, "%s hook #%zu: %s", berth_hook_kind_name(kind), i, err.msg);
+                        failed++;
+                }
+        }
+        return failed;
+}

@@ -10,6 +10,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -177,7 +178,9 @@ void container_child_main(struct container_setup *s)
         struct berth_exec_ctx x = {.process = &s->spec->process,
                                    .seccomp = s->spec->has_seccomp ? &s->spec->seccomp : NULL,
                                    .exe = exe,
-                                   .filter = s->seccomp_filter};
+                                   .filter = s->seccomp_filter,
+                                   .seccomp_notify = sync_send_seccomp_fd,
+                                   .seccomp_notify_arg = (void *)(intptr_t)s->sync_fd};
         /* Die with the parent while it sets us up; once set up, the
          * container outlives `create` (the flag is cleared below). */
         prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "berth/err.h"
+#include "berth/spec.h"
 
 enum sync_type {
         SYNC_PROCEED = 1,    /* parent: maps (and cgroups, unless late) are set; payload: host pid */
@@ -19,6 +20,8 @@ enum sync_type {
         SYNC_GRANDCHILD_PID, /* child (two-stage): pid ns created, payload: the real init's pid */
         SYNC_CGROUPS,        /* parent (join_cgroups_late): the v1 cgroups are ready to join */
         SYNC_ERROR,          /* child: failed; payload: errno + message */
+        SYNC_SECCOMP,        /* child: a NOTIFY filter is loaded; its listener fd follows */
+        SYNC_SECCOMP_DONE,   /* parent: the fd went to linux.seccomp.listenerPath */
 };
 
 struct sync_msg {
@@ -34,6 +37,14 @@ int sync_send(int sock, enum sync_type type, int32_t value, const char *text);
 /* Receives a message and expects `type`; a SYNC_ERROR from the child is
  * turned into err; EOF means the child died without a word. */
 int sync_expect(int sock, enum sync_type type, int32_t *value, struct berth_err *err);
+/* Child side (a berth_exec_ctx seccomp_notify callback, arg: the sync
+ * socket as intptr_t): SYNC_SECCOMP, the fd, then waits for the parent. */
+int sync_send_seccomp_fd(void *sock, int notify_fd, struct berth_err *err);
+/* Parent side: takes the child's SYNC_SECCOMP and fd and sends them to
+ * s->listener_path with the state `state_json` (runtime-spec "container
+ * process state"), then answers SYNC_SECCOMP_DONE. */
+int sync_relay_seccomp_fd(int sock, const struct berth_seccomp *s, const char *state_json, pid_t pid,
+                          struct berth_err *err);
 /* Child side: reports err to the parent and exits. */
 __attribute__((noreturn)) void sync_fail(int sock, const struct berth_err *err);
 

@@ -45,12 +45,14 @@ static int write_oom_score_adj(int value, struct berth_err *err)
         return 0;
 }
 
-static int load_filter(const struct berth_seccomp_filter *f, struct berth_err *err)
+static int load_filter(const struct berth_exec_ctx *ctx, const struct berth_seccomp_filter *f,
+                       struct berth_err *err)
 {
-        int notify_fd = -EBADF;
+        _cleanup_close_ int notify_fd = -EBADF;
         int r = berth_seccomp_filter_load(f, &notify_fd, err);
-        if (notify_fd >= 0) /* unreachable: NOTIFY profiles are refused earlier */
-                close(notify_fd);
+        /* prepare_filter refuses NOTIFY profiles without a callback. */
+        if (r >= 0 && notify_fd >= 0)
+                r = ctx->seccomp_notify(ctx->seccomp_notify_arg, notify_fd, err);
         return r;
 }
 
@@ -90,8 +92,8 @@ static int prepare_filter(const struct berth_exec_ctx *ctx, struct berth_seccomp
         if (!ctx->seccomp || ctx->seccomp_loaded)
                 return 0;
         /* The listener fd has to reach the agent through the runtime; only
-         * the caller can do that, so it must load such profiles itself. */
-        if (berth_seccomp_has_notify(ctx->seccomp))
+         * the caller can do that, through its callback. */
+        if (berth_seccomp_has_notify(ctx->seccomp) && !ctx->seccomp_notify)
                 return berth_err_set(err, EINVAL,
                                      "seccomp: a profile with SCMP_ACT_NOTIFY must be loaded before exec");
         if (ctx->filter) {
@@ -146,9 +148,12 @@ static int prepare_steps(const struct berth_exec_ctx *ctx, struct berth_exec_lat
                 return r;
         if (p->has_oom_score_adj && (r = write_oom_score_adj(p->oom_score_adj, err)) < 0)
                 return r;
+        /* Labels for the execve, while we may still write our attrs. */
+        if ((r = berth_lsm_apply_exec(p, err)) < 0)
+                return r;
         /* Without no_new_privs the kernel only lets a task holding
          * CAP_SYS_ADMIN install a filter: load it while we still have it. */
-        if (filter && !p->no_new_privileges && (r = load_filter(filter, err)) < 0)
+        if (filter && !p->no_new_privileges && (r = load_filter(ctx, filter, err)) < 0)
                 return r;
         if ((r = drop_privileges(p, err)) < 0)
                 return r;
@@ -156,6 +161,11 @@ static int prepare_steps(const struct berth_exec_ctx *ctx, struct berth_exec_lat
          * file capabilities), so the limits set above are final. */
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return berth_err_sys(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
+        /* A notifying filter is loaded now, before the wait for start, so
+         * that the listener has its fd once the container is created (runc
+         * does the same); any other is loaded last, in finish. */
+        if (filter && p->no_new_privileges && berth_seccomp_filter_has_notify(filter))
+                return load_filter(ctx, filter, err);
         if (filter && p->no_new_privileges)
                 late->filter = TAKE_PTR(filter);
         return 0;
@@ -176,7 +186,7 @@ int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_exec_lat
 {
         static char *const empty_env[] = {NULL};
         const struct berth_process *p = ctx->process;
-        int r = late->filter ? load_filter(late->filter, err) : 0;
+        int r = late->filter ? load_filter(ctx, late->filter, err) : 0;
         /* Never execve directly: that would start the container's program
          * while /proc/self/exe is the host's berth binary (CVE-2019-5736). */
         if (r >= 0)

@@ -25,7 +25,7 @@
 #include "runtime/seccomp/cache.h"
 
 #define CACHE_MAGIC  "BSCMPBPF"
-#define CACHE_FORMAT 1u
+#define CACHE_FORMAT 2u         /* 2: programs carry the ENOSYS prologue */
 #define KEY_MAX      (4u << 20) /* a sanity bound on what we read back */
 #define INSNS_MAX    4096u      /* BPF_MAXINSNS */
 

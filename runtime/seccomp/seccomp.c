@@ -7,6 +7,8 @@
  *    syscalls of newer kernels and other architectures;
  *  - a rule whose action is the default action is skipped (libseccomp
  *    refuses it, and it would change nothing);
+ *  - a syscall numbered above every one the profile names gets ENOSYS
+ *    (runtime/seccomp/enosys.c);
  *  - args with distinct indexes form one rule (all comparisons must hold);
  *    when an index repeats, every arg becomes a rule of its own (any one
  *    may match), since one libseccomp rule cannot compare an argument twice.
@@ -27,6 +29,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/seccomp.h"
+#include "runtime/seccomp/enosys.h"
 
 #define BPF_MAX_INSNS 4096 /* BPF_MAXINSNS: the kernel's limit per program */
 
@@ -262,7 +265,14 @@ static int compile_into(const struct berth_seccomp *s, struct berth_seccomp_filt
                         return berth_err_wrap(err, "syscalls[%zu]", i);
         if ((r = kernel_flags(s, f->notify, &f->flags, err)) < 0)
                 return r;
-        return export_bpf(ctx, f, err);
+        if ((r = export_bpf(ctx, f, err)) < 0)
+                return r;
+        if ((r = seccomp_enosys_prepend(s, &f->insns, &f->len, err)) < 0)
+                return r;
+        if (f->len > BPF_MAX_INSNS)
+                return berth_err_set(err, E2BIG, "the filter has %zu BPF instructions (limit %d)", f->len,
+                                     BPF_MAX_INSNS);
+        return 0;
 }
 
 struct berth_seccomp_filter *berth_seccomp_compile(const struct berth_seccomp *s, struct berth_err *err)

@@ -52,9 +52,8 @@ static const struct {
     {"unbindable", BERTH_PROP_UNBINDABLE}, {"runbindable", BERTH_PROP_RUNBINDABLE},
 };
 
-/* Recursive mount attributes (mount_setattr AT_RECURSIVE). The model has no
- * field for them yet; dropping them silently would leave submounts writable
- * where the user asked for read-only, so they are refused instead. */
+/* Recursive mount attributes (mount_setattr AT_RECURSIVE): "r" + a flag
+ * option of the table above, set or cleared on the whole tree. */
 static const char *const rec_attr_table[] = {
     "rro",      "rrw",    "rnosuid",      "rsuid",          "rnodev",       "rdev",
     "rnoexec",  "rexec",  "rnodiratime",  "rdiratime",      "rrelatime",    "rnorelatime",
@@ -67,6 +66,23 @@ static bool in_list(const char *const *list, size_t n, const char *s)
                 if (strcmp(list[i], s) == 0)
                         return true;
         return false;
+}
+
+static void apply_rec_flag(struct berth_mount *m, const char *opt)
+{
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(flag_table); i++) {
+                const struct mount_flag *f = &flag_table[i];
+                if (strcmp(f->name, opt + 1) != 0)
+                        continue;
+                if (f->clear) {
+                        m->rec_flags &= ~f->flag;
+                        m->rec_clear_flags |= f->flag;
+                } else {
+                        m->rec_flags |= f->flag;
+                        m->rec_clear_flags &= ~f->flag;
+                }
+                return;
+        }
 }
 
 static bool apply_flag(struct berth_mount *m, const char *opt)
@@ -134,8 +150,10 @@ static int parse_option(struct berth_mount *m, json_t *v, const char *path, stru
         const char *opt = json_string_value(v);
         if (!opt[0])
                 return 0; /* "" is harmless; Go splits "a,,b" into it too */
-        if (in_list(rec_attr_table, BERTH_ARRAY_SIZE(rec_attr_table), opt))
-                return spec_fail(err, path, "recursive mount attribute \"%s\" is not supported", opt);
+        if (in_list(rec_attr_table, BERTH_ARRAY_SIZE(rec_attr_table), opt)) {
+                apply_rec_flag(m, opt);
+                return 0;
+        }
         if (apply_flag(m, opt) || apply_special(m, opt))
                 return 0;
         /* Commas inside one option stay: SELinux contexts such as

@@ -125,9 +125,8 @@ static int job_start_now(struct create_job *j, struct berth_err *err)
         if (j->spec->hooks.n[BERTH_HOOK_POSTSTART]) {
                 berth_trace(j->setup.ctx, "hooks: %zu poststart", j->spec->hooks.n[BERTH_HOOK_POSTSTART]);
                 _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "running");
-                struct berth_err hook_err = {0};
-                if (hooks_run(&j->spec->hooks, BERTH_HOOK_POSTSTART, state, &hook_err) < 0)
-                        berth_warn(j->setup.ctx, "%s", hook_err.msg);
+                if (state)
+                        hooks_run_all(j->setup.ctx, &j->spec->hooks, BERTH_HOOK_POSTSTART, state);
         }
         return 0;
 }

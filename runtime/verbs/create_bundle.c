@@ -10,6 +10,7 @@
 #include "berth/cleanup.h"
 #include "berth/file.h"
 #include "berth/lxcfs.h"
+#include "berth/process.h"
 #include "runtime/verbs/create_job.h"
 
 /* Rules the parser cannot check alone because they span fields or options. */
@@ -18,13 +19,16 @@ static int validate_for_create(const struct berth_spec *spec, const struct berth
 {
         if (!spec->has_process)
                 return berth_err_set(err, EINVAL, "config.json: process: required to create a container");
+        if (berth_lsm_check(&spec->process, spec->mount_label, err) < 0)
+                return berth_err_wrap(err, "config.json");
         if (!spec->namespaces[BERTH_NS_MOUNT].present)
                 return berth_err_set(err, EINVAL,
                                      "config.json: linux.namespaces: a mount namespace is required");
-        bool new_uts = spec->namespaces[BERTH_NS_UTS].present && !spec->namespaces[BERTH_NS_UTS].path;
-        if ((spec->hostname || spec->domainname) && !new_uts)
+        /* A uts namespace joined by path is the container's too (runc and
+         * crun set the name there); only the runtime's own is refused. */
+        if ((spec->hostname || spec->domainname) && !spec->namespaces[BERTH_NS_UTS].present)
                 return berth_err_set(err, EINVAL,
-                                     "config.json: hostname: cannot be set without a new uts namespace");
+                                     "config.json: hostname: cannot be set without a private uts namespace");
         bool new_user = spec->namespaces[BERTH_NS_USER].present && !spec->namespaces[BERTH_NS_USER].path;
         if (new_user && (!spec->n_uid_mappings || !spec->n_gid_mappings))
                 return berth_err_set(err, EINVAL,

@@ -35,6 +35,8 @@ struct create_job {
 int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err);
 /* State dir, cgroup, namespaces, fifo, console: everything before clone. */
 int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err);
+/* Fails ("container's cgroup unexpectedly frozen") when the cgroup is frozen. */
+int job_check_not_frozen(struct create_job *j, struct berth_err *err);
 /* Clone and drive the init until it is ready for start. */
 int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err);
 /* What only the state needs (the owner's name, the config copy), done by

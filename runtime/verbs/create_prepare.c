@@ -59,6 +59,17 @@ static void trace_cgroup(const struct create_job *j)
                                                           : "the init is attached after the clone");
 }
 
+/* A pre-existing cgroup someone froze would freeze the init in the middle
+ * of its setup, and us with it, waiting for it: refuse, in runc's words. */
+int job_check_not_frozen(struct create_job *j, struct berth_err *err)
+{
+        bool frozen = false;
+        int r = berth_cgroup_is_frozen(j->cgroup, &frozen, err);
+        if (r < 0)
+                return r;
+        return frozen ? berth_err_set(err, EBUSY, "container's cgroup unexpectedly frozen") : 0;
+}
+
 static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struct berth_err *err)
 {
         if (ctx->cgroup_disabled) {
@@ -95,6 +106,10 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
         /* Only what the clone needs: the v1 hierarchies are made after it,
          * while the init creates its namespaces (job_spawn). */
         r = berth_cgroup_create_for_clone(j->cgroup, err);
+        /* On cgroup v2 the init is cloned into it: check now. The v1
+         * hierarchies are checked once made (finish_cgroup). */
+        if (r >= 0 && berth_cgroup_layout(j->cgroup) == BERTH_CG_UNIFIED)
+                r = job_check_not_frozen(j, err);
         if (r < 0) {
                 berth_cgroup_free(j->cgroup);
                 j->cgroup = NULL;

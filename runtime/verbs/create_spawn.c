@@ -23,7 +23,9 @@ static int run_runtime_hooks(struct create_job *j, struct berth_err *err)
         const struct berth_hooks *h = &j->spec->hooks;
         if (!h->n[BERTH_HOOK_PRESTART] && !h->n[BERTH_HOOK_CREATE_RUNTIME])
                 return 0;
-        _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "creating");
+        /* "created", as the conformance suite (runtime-tools hooks_stdin)
+         * and crun have it: the container exists, its process has not run. */
+        _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "created");
         if (!state)
                 return berth_err_set(err, ENOMEM, "hook state");
         berth_trace(j->setup.ctx, "hooks: %zu prestart, %zu createRuntime", h->n[BERTH_HOOK_PRESTART],
@@ -32,6 +34,21 @@ static int run_runtime_hooks(struct create_job *j, struct berth_err *err)
         r = r < 0 ? r : hooks_run(h, BERTH_HOOK_CREATE_RUNTIME, state, err);
         if (r >= 0)
                 berth_trace(j->setup.ctx, "hooks: done");
+        return r;
+}
+
+/* A NOTIFY profile: the init loads it before READY and hands us the
+ * listener fd, which goes to the agent with the state at this step. */
+static int relay_seccomp_fd(struct create_job *j, struct berth_err *err)
+{
+        if (!j->spec->has_seccomp || !berth_seccomp_has_notify(&j->spec->seccomp))
+                return 0;
+        _cleanup_free_ char *state = container_hook_state(&j->setup, j->pid, "creating");
+        if (!state)
+                return berth_err_set(err, ENOMEM, "seccomp listener state");
+        int r = sync_relay_seccomp_fd(j->sync_parent, &j->spec->seccomp, state, j->pid, err);
+        if (r >= 0)
+                berth_trace(j->setup.ctx, "seccomp: listener fd sent to %s", j->spec->seccomp.listener_path);
         return r;
 }
 
@@ -98,7 +115,7 @@ static int finish_cgroup(struct create_job *j, struct berth_err *err)
         if (!j->cgroup)
                 return 0;
         int r = berth_cgroup_create_v1(j->cgroup, err);
-        if (r < 0)
+        if (r < 0 || (r = job_check_not_frozen(j, err)) < 0)
                 return r;
         berth_trace(j->setup.ctx, "cgroup: v1 hierarchies ready");
         const char *warnings = berth_cgroup_warnings(j->cgroup);
@@ -189,6 +206,8 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
                 r = run_runtime_hooks(j, err);
         if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_HOOKS_DONE, 0, NULL)) < 0)
                 berth_err_sys(err, -r, "sync with container init");
+        if (r >= 0)
+                r = relay_seccomp_fd(j, err);
         if (r >= 0)
                 r = sync_expect(j->sync_parent, SYNC_READY, NULL, err);
         if (r >= 0)

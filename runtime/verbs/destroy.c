@@ -13,9 +13,10 @@ static void run_poststop(const struct berth_ctx *ctx, const struct berth_spec *s
         if (!spec || !spec->hooks.n[BERTH_HOOK_POSTSTOP])
                 return;
         _cleanup_free_ char *state = berth_oci_state_format(st, BERTH_STATUS_STOPPED, false, false);
-        struct berth_err err = {0};
-        if (!state || hooks_run(&spec->hooks, BERTH_HOOK_POSTSTOP, state, &err) < 0)
-                berth_warn(ctx, "%s", state ? err.msg : "poststop hooks: out of memory");
+        if (!state)
+                berth_warn(ctx, "poststop hooks: out of memory");
+        else
+                hooks_run_all(ctx, &spec->hooks, BERTH_HOOK_POSTSTOP, state);
 }
 
 int container_destroy(const struct berth_ctx *ctx, int root_fd, const char *id, struct berth_cgroup *cg,

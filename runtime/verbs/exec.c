@@ -15,6 +15,8 @@
 
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
+#include "berth/process.h"
+#include "berth/seccomp.h"
 #include "runtime/container.h"
 #include "runtime/verbs/exec_internal.h"
 #include "runtime/init/sync.h"
@@ -56,7 +58,7 @@ static int load_container(struct exec_job *j, const struct berth_ctx *ctx, const
         if (!j->spec)
                 return -err->code;
         r = exec_build_process(j->spec, o, err);
-        if (r < 0)
+        if (r < 0 || (r = berth_lsm_check(&j->spec->process, NULL, err)) < 0)
                 return r;
         j->init_pidfd = container_open_init(&j->info.st, err);
         return j->init_pidfd < 0 ? j->init_pidfd : 0;
@@ -94,15 +96,20 @@ static int setup_stdio(struct exec_job *j, const struct berth_ctx *ctx, const st
 static int setup_cgroup(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
 {
         if (!j->info.st.cgroup)
-                return 0;
+                return o->n_cgroups ? berth_err_set(err, EINVAL, "exec --cgroup: the container has no cgroup")
+                                    : 0;
         j->cg = berth_cgroup_restore(j->info.st.cgroup, err);
         if (!j->cg)
                 return -err->code;
-        int base = berth_cgroup_clone_fd(j->cg);
-        if (base < 0 || !o->cgroup)
-                return 0;
-        j->cgroup_fd = openat(base, o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return j->cgroup_fd >= 0 ? 0 : berth_err_sys(err, errno, "exec --cgroup %s", o->cgroup);
+        bool unified = berth_cgroup_layout(j->cg) == BERTH_CG_UNIFIED;
+        int r = exec_cgroup_check(o, unified, err);
+        if (r < 0)
+                return r;
+        r = exec_cgroup_open_unified(o, berth_cgroup_clone_fd(j->cg), unified, err);
+        if (r < 0 && r != -EBADF)
+                return r;
+        j->cgroup_fd = r;
+        return 0;
 }
 
 /* The container's cgroup refused a process: its guest (systemd) enabled
@@ -152,6 +159,18 @@ static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_e
         return pid >= 0 ? pid : berth_err_sys(err, e, "clone exec process");
 }
 
+/* A NOTIFY profile: the process loads it and hands us the listener fd for
+ * the agent, with the container's state (runc sends the same). */
+static int relay_seccomp_fd(struct exec_job *j, struct berth_err *err)
+{
+        if (!j->spec->has_seccomp || !berth_seccomp_has_notify(&j->spec->seccomp))
+                return 0;
+        _cleanup_free_ char *state = berth_oci_state_format(&j->info.st, j->info.status, false, false);
+        if (!state)
+                return berth_err_set(err, ENOMEM, "seccomp listener state");
+        return sync_relay_seccomp_fd(j->sync_parent, &j->spec->seccomp, state, j->pid, err);
+}
+
 /* Drives the child: v1 cgroups, then go; EOF on the sync socket means the
  * execve happened (the socket is close-on-exec), a message means it failed. */
 static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct berth_err *err)
@@ -167,8 +186,12 @@ static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct ber
                 return pid;
         j->pid = pid;
         int r = j->cg ? berth_cgroup_attach(j->cg, pid, err) : 0;
+        if (r >= 0 && j->cg)
+                r = exec_cgroup_attach_v1(o, j->cg, pid, err);
         if (r >= 0 && (r = sync_send(j->sync_parent, SYNC_PROCEED, 0, NULL)) < 0)
                 berth_err_sys(err, -r, "sync with exec process");
+        if (r >= 0)
+                r = relay_seccomp_fd(j, err);
         struct berth_err child_err = {0};
         if (r >= 0 && sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err) < 0 &&
             child_err.code != EPIPE) {
@@ -221,8 +244,8 @@ static void trace_plan(const struct berth_ctx *ctx, const struct exec_job *j, co
         berth_trace(ctx, "exec '%s': %s, init %d; joins namespaces %s; cgroup %s%s%s; stdio: %s; process %s",
                     o->id, berth_status_name(j->info.status), (int)j->info.st.pid,
                     container_ns_names(flags, joins, sizeof(joins)),
-                    j->info.st.cgroup ? "the container's" : "none", o->cgroup ? " + sub-cgroup " : "",
-                    o->cgroup ? o->cgroup : "",
+                    j->info.st.cgroup ? "the container's" : "none", o->n_cgroups ? " + sub-cgroup " : "",
+                    o->n_cgroups ? o->cgroups[0] : "",
                     !p->terminal        ? "the caller's (pipes or files; a terminal is relayed through pipes)"
                     : o->console_socket ? "terminal, master to --console-socket"
                                         : "terminal, relayed by our own proxy",

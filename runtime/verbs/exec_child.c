@@ -7,6 +7,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -70,7 +71,9 @@ void exec_child_main(struct exec_child *c)
                                    .seccomp = c->spec->has_seccomp ? &c->spec->seccomp : NULL,
                                    .exe = exe,
                                    .report = BERTH_EXEC_REPORT_SYNC,
-                                   .report_fd = c->sync_fd};
+                                   .report_fd = c->sync_fd,
+                                   .seccomp_notify = sync_send_seccomp_fd,
+                                   .seccomp_notify_arg = (void *)(intptr_t)c->sync_fd};
         berth_process_exec(&x, &err);
         sync_fail(c->sync_fd, &err);
 }

@@ -18,6 +18,16 @@ struct exec_child {
 /* Replaces spec->process with the process exec runs. */
 int exec_build_process(struct berth_spec *spec, const struct berth_exec_opts *o, struct berth_err *err);
 
+/* exec --cgroup (exec_cgroup.c): checks the arguments (".." refused, the
+ * controller form on v1 only); opens the sub-cgroup in the v2 hierarchy
+ * (-EBADF: none asked, or on hybrid none there; an error when required);
+ * moves pid into the v1 sub-cgroups once it joined the container's. */
+int exec_cgroup_check(const struct berth_exec_opts *o, bool unified, struct berth_err *err);
+int exec_cgroup_open_unified(const struct berth_exec_opts *o, int base, bool required, struct berth_err *err);
+struct berth_cgroup;
+int exec_cgroup_attach_v1(const struct berth_exec_opts *o, struct berth_cgroup *cg, pid_t pid,
+                          struct berth_err *err);
+
 __attribute__((noreturn)) void exec_child_main(struct exec_child *c);
 
 #endif

@@ -85,8 +85,8 @@ static void run_poststart(const struct berth_ctx *ctx, int state_fd, const struc
         if (spec && spec->hooks.n[BERTH_HOOK_POSTSTART]) {
                 berth_trace(ctx, "hooks: %zu poststart", spec->hooks.n[BERTH_HOOK_POSTSTART]);
                 _cleanup_free_ char *state = berth_oci_state_format(st, BERTH_STATUS_RUNNING, false, false);
-                if (hooks_run(&spec->hooks, BERTH_HOOK_POSTSTART, state, &err) < 0)
-                        berth_warn(ctx, "%s", err.msg);
+                if (state)
+                        hooks_run_all(ctx, &spec->hooks, BERTH_HOOK_POSTSTART, state);
         } else if (!spec) {
                 berth_warn(ctx, "poststart hooks skipped: %s", err.msg);
         }

@@ -433,7 +433,6 @@ static const struct invalid_case {
     {DOC("\"mounts\":[{\"type\":\"tmpfs\"}]"), "mounts[0].destination: missing"},
     {MNT("\"options\":[\"ro\",1]"), "mounts[0].options[1]: must be a string"},
     {MNT("\"options\":\"ro\""), "mounts[0].options: must be an array"},
-    {MNT("\"options\":[\"rro\"]"), "mounts[0].options[0]: recursive mount attribute"},
     {MNT("\"type\":5"), "mounts[0].type: must be a string"},
     {MNT("\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]"), "mounts[0]: uidMappings and"},
     {MNT("\"uidMappings\":[{\"containerID\":0,\"hostID\":1}],\"gidMappings\":[]"),
@@ -616,6 +615,18 @@ START_TEST(test_mount_options)
                                               MS_MANDLOCK);
         ck_assert_int_eq(m->propagation, BERTH_PROP_SHARED);
         ck_assert_str_eq(m->data, "context=\"system_u:object_r:x:s0:c1,c2\"");
+        berth_spec_free(s);
+
+        /* Recursive attributes: their own fields, the later one wins. */
+        s = parse_mount_options("[\"rbind\",\"rro\",\"rnosuid\",\"rsuid\",\"rnoexec\",\"rrw\",\"rdev\","
+                                "\"rnoatime\"]",
+                                "bind", &err);
+        ck_assert_msg(s, "%s", err.msg);
+        m = &s->mounts[0];
+        ck_assert_uint_eq(m->flags, 0);
+        ck_assert_uint_eq(m->rec_flags, MS_NOEXEC | MS_NOATIME);
+        ck_assert_uint_eq(m->rec_clear_flags, MS_RDONLY | MS_NOSUID | MS_NODEV);
+        ck_assert_ptr_null(m->data);
         berth_spec_free(s);
 
         /* Every propagation name. */
