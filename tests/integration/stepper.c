@@ -109,8 +109,13 @@ static int wait_tracee(pid_t pid, int *status, int timeout_s)
 static void kill_at_stop(pid_t pid, const struct itest_step *s)
 {
         int status;
-        if (s->mode == ITEST_KILL_ALL)
+        if (s->mode == ITEST_KILL_ALL) {
+                for (size_t i = 0; i < s->n_also; i++) {
+                        kill(s->also[i], SIGKILL);
+                        itest_kill_descendants(s->also[i]);
+                }
                 itest_kill_descendants(s->kill_root > 0 ? s->kill_root : pid);
+        }
         kill(pid, SIGKILL);
         waitpid(pid, &status, __WALL);
 }

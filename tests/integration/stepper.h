@@ -26,6 +26,11 @@ struct itest_step {
          * then processes that detached from the command (a daemonized
          * console keeper) are found too. */
         pid_t kill_root;
+        /* ITEST_KILL_ALL also kills these (and their descendants): what
+         * the command did not start but works with, e.g. the console
+         * keeper and the guest of the VPS that `vps stop` stops. */
+        const pid_t *also;
+        size_t n_also;
 };
 
 /* Runs s->argv under ptrace, killing it at stop s->at. Returns the number

@@ -2,12 +2,12 @@
 /* vps-stepper: the crash suites' ptrace stepper (../stepper.c) as a
  * command for the shell suites.
  *
- *   vps-stepper [--at N] [--all] [--timeout S] [--log FILE] -- CMD [ARG...]
+ *   vps-stepper [--at N] [--all [--also PID]...] [--timeout S] [--log FILE] -- CMD [ARG...]
  *
  * Runs CMD (an absolute path) and SIGKILLs it at its Nth syscall stop
  * (never without --at); --all first kills every process CMD started,
  * including those that detached from it (the stepper is their child
- * subreaper). Prints "stops=S killed=0|1" and exits 0; exits 3 when CMD
+ * subreaper), and each --also PID with its descendants. Prints "stops=S killed=0|1" and exits 0; exits 3 when CMD
  * hung for S seconds (default 60) between two syscalls, 2 on bad usage,
  * 1 on other errors. */
 #include <errno.h>
@@ -21,13 +21,17 @@
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: vps-stepper [--at N] [--all] [--timeout S] [--log FILE] -- CMD [ARG...]\n");
+        fprintf(stderr,
+                "usage: vps-stepper [--at N] [--all [--also PID]...] [--timeout S] [--log FILE] -- CMD "
+                "[ARG...]\n");
         return 2;
 }
 
 int main(int argc, char **argv)
 {
         struct itest_step s = {.log = "/dev/null", .mode = ITEST_KILL_CLI, .stop_timeout_s = 60};
+        pid_t also[16];
+        s.also = also;
         int i = 1;
         for (; i < argc && strcmp(argv[i], "--"); i++) {
                 if (!strcmp(argv[i], "--all"))
@@ -36,6 +40,8 @@ int main(int argc, char **argv)
                         s.at = atoi(argv[++i]);
                 else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
                         s.stop_timeout_s = atoi(argv[++i]);
+                else if (!strcmp(argv[i], "--also") && i + 1 < argc && s.n_also < 16)
+                        also[s.n_also++] = atoi(argv[++i]);
                 else if (!strcmp(argv[i], "--log") && i + 1 < argc)
                         s.log = argv[++i];
                 else

@@ -62,14 +62,14 @@ worker() {
                 n=l$i
                 ip=10.77.$((100 + i / 2 / 250)).$((i / 2 % 250 + 2))
                 case $(rnd 12) in
-                0 | 1 | 2) verb=create && set -- create "$n" --template bb --ip "$ip" --memory 64M --pids 100 ;;
-                3 | 4 | 5) verb=start && set -- start "$n" ;;
-                6) verb=set && set -- set "$n" --memory "$((64 + $(rnd 64)))M" --cpus 0.5 ;;
-                7) verb=set-ip && set -- set "$n" --ip-add "10.77.$((200 + i / 250)).$((i % 250 + 2))" ;;
-                8) verb=exec && set -- exec "$n" -- true ;;
-                9) verb=stop && set -- stop "$n" --timeout 10 ;;
-                10) verb=destroy && set -- destroy "$n" ;;
-                11) verb=destroy-force && set -- destroy --force "$n" ;;
+                0 | 1 | 2) verb="create" && set -- create "$n" --template bb --ip "$ip" --memory 64M --pids 100 ;;
+                3 | 4 | 5) verb="start" && set -- start "$n" ;;
+                6) verb="set" && set -- set "$n" --memory "$((64 + $(rnd 64)))M" --cpus 0.5 ;;
+                7) verb="set-ip" && set -- set "$n" --ip-add "10.77.$((200 + i / 250)).$((i % 250 + 2))" ;;
+                8) verb="exec" && set -- exec "$n" -- true ;;
+                9) verb="stop" && set -- stop "$n" --timeout 10 ;;
+                10) verb="destroy" && set -- destroy "$n" ;;
+                11) verb="destroy-force" && set -- destroy --force "$n" ;;
                 esac
                 out=$(berth "$@" 2>&1)
                 code=$?
@@ -77,7 +77,13 @@ worker() {
                 case $code in
                 0) ;;
                 124 | 137) echo "HANG ($limit s): vps $*" >>"$tmp/w.$k.bad" ;;
-                *) documented "$code" "$out" || echo "exit $code: vps $*: $out" >>"$tmp/w.$k.bad" ;;
+                *)
+                        if documented "$code" "$out"; then
+                                echo "$code $out" | sed 's/ l[0-9]*/ NAME/g; s/10\.77\.[0-9.]*/ADDR/g' >>"$tmp/w.$k.msg"
+                        else
+                                echo "exit $code: vps $*: $out" >>"$tmp/w.$k.bad"
+                        fi
+                        ;;
                 esac
         done
 }
@@ -166,6 +172,8 @@ wait $wpids
 wpids=""
 t1=$(date +%s)
 cat "$tmp"/w.*.log | sort | uniq -c | awk '{printf "   %-14s exit %-3s %5d\n", $2, $3, $1}'
+echo "load: the refusals seen (exit code, message):"
+cat "$tmp"/w.*.msg 2>/dev/null | sort | uniq -c | sed 's/^/   /'
 ops=$(cat "$tmp"/w.*.log | wc -l)
 echo "load: $ops commands in $((t1 - t0)) s"
 bad=$(cat "$tmp"/w.*.bad 2>/dev/null)
