@@ -8,7 +8,8 @@
 #   - no command hanging (each is bounded by a timeout) and no error other
 #     than the documented refusals of a contended name: exists (4), wrong
 #     state (5), and not found (3) for a name another script destroyed --
-#     each with its usual message;
+#     each with its usual message (`documented` below lists them). There
+#     is no "busy": a verb waits for the VPS's lock;
 #   - every surviving VPS bootable (start, exec true, stop);
 #   - once all are destroyed, nothing left: container state, cgroups,
 #     links, nft elements, processes, mounts, temporary files, template
@@ -45,9 +46,9 @@ rnd() { # rnd N: 0..N-1
 # the documented one (cli/vps, man/berth-vps.8.scd EXIT STATUS).
 documented() { # documented CODE OUTPUT
         case $1 in
-        3) echo "$2" | grep -q "does not exist" ;;
-        4) echo "$2" | grep -Eq "already exists|already (has|uses|used)|in use by" ;;
-        5) echo "$2" | grep -Eq "is running|is not running|not running|is already running|is stopped|busy|in use" ;;
+        3) echo "$2" | grep -q "VPS l[0-9]* does not exist$" ;;
+        4) echo "$2" | grep -Eq "VPS l[0-9]* already exists$|address already used by VPS l[0-9]*$|already an address of the VPS$" ;;
+        5) echo "$2" | grep -Eq "VPS l[0-9]* is (not running|running \(stop it or use --force\)|already running)" ;;
         *) return 1 ;;
         esac
 }
