@@ -184,7 +184,8 @@ state_of() { # state_of NAME: running, stopped, ... (empty: no such VPS)
         berth status "$1" --json 2>/dev/null | json_field state
 }
 
-# check_boots NAME WHEN [marker]: NAME is complete and bootable, its upper
+# check_boots NAME WHEN [marker [HOSTNAME]]: NAME is complete and bootable
+# (with that host name when given), its upper
 # layer intact; it is left stopped, and nothing of its running side is
 # left. A running NAME is stopped first (and must then leave nothing).
 check_boots() {
@@ -206,6 +207,10 @@ check_boots() {
                 got=$(bounded exec "$n" -- cat "$marker" 2>&1)
                 [ "$got" = "marker of $n" ] || fail "$when: the upper layer lost its file: '$got'"
         fi
+        if [ -n "${4:-}" ]; then
+                got=$(bounded exec "$n" -- hostname 2>&1)
+                [ "$got" = "$4" ] || fail "$when: the guest's host name is '$got', not '$4'"
+        fi
         [ -e "$data/templates/bb/users/$n" ] ||
                 known_bug create-marker-late "$when: a complete VPS without its template marker"
         out=$(bounded stop "$n" --timeout 10 2>&1)
@@ -221,7 +226,7 @@ check_boots() {
 settle() {
         n=$1 when=$2 keep=${3:-}
         if [ -e "$data/vps/$n" ] || berth status "$n" >/dev/null 2>&1; then
-                check_boots "$n" "$when" "$keep" || return 1
+                check_boots "$n" "$when" "$keep" "${4:-}" || return 1
         elif [ "$keep" = marker ]; then
                 fail "$when: the VPS is gone" && return 1
         fi
@@ -333,7 +338,7 @@ settle_set() {
         st=$(berth status "$n" --json 2>&1)
         echo "$st" | grep -q '"memory": 100663296' || fail "$when: set again did not leave the new memory limit: $st"
         echo "$st" | grep -q "\.251" || fail "$when: set again did not leave the added address: $st"
-        settle "$n" "$when" marker
+        settle "$n" "$when" marker "$n-new"
 }
 
 verb_index() {
