@@ -18,7 +18,8 @@
 # Runs in a network namespace of its own (bridge, veths and nft tables
 # never reach the host's). CRASH_POINTS=n: points per verb and kill mode
 # (default 10: a point costs a few VPS boots, 5-20 s on a busy 2-core
-# host; 0: every syscall stop). VPS_CRASH_TIMEOUT=s bounds each
+# host; 0: every syscall stop); VPS_CRASH_POINTS overrides it for this
+# suite alone (the TCG guest of tests/vm uses 2). VPS_CRASH_TIMEOUT=s bounds each
 # command after a kill (default 60).
 #
 # usage: vps_crash_test.sh BERTH STEPPER [VERB...]   (VERB: create start stop set destroy)
@@ -36,7 +37,7 @@ require_vps_host "$bin"
 if [ -z "$stepper" ] || [ ! -x "$stepper" ]; then skip "no vps-stepper binary given"; fi
 command -v timeout >/dev/null || skip "no timeout(1)"
 
-points=${CRASH_POINTS:-10}
+points=${VPS_CRASH_POINTS:-${CRASH_POINTS:-10}}
 limit=${VPS_CRASH_TIMEOUT:-60}
 failures=0
 current=""
