@@ -34,6 +34,8 @@ stepper=${2:-}
 [ $# -gt 0 ] && shift
 
 require_vps_host "$bin"
+# The stepper execs by absolute path.
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 if [ -z "$stepper" ] || [ ! -x "$stepper" ]; then skip "no vps-stepper binary given"; fi
 command -v timeout >/dev/null || skip "no timeout(1)"
 
