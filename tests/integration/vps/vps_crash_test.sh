@@ -19,7 +19,7 @@
 # never reach the host's). CRASH_POINTS=n: points per verb and kill mode
 # (default 10: a point costs a few VPS boots, 5-20 s on a busy 2-core
 # host; 0: every syscall stop); VPS_CRASH_POINTS overrides it for this
-# suite alone (the TCG guest of tests/vm uses 2). VPS_CRASH_TIMEOUT=s bounds each
+# suite alone (1 in the TCG guest, by hand: tests/vm/run-tests.sh). VPS_CRASH_TIMEOUT=s bounds each
 # command after a kill (default 60).
 #
 # usage: vps_crash_test.sh BERTH STEPPER [VERB...]   (VERB: create start stop set destroy)
