@@ -54,7 +54,19 @@ total_points=0
 #                       killed in between leaves a VPS that `create` calls
 #                       existing and that boots, but whose template
 #                       `template rm` removes (issue 12).
-known_bugs=${BERTH_VPS_CRASH_KNOWN-create-marker-late}
+#   create-half-dir     create.c berth_vps_create(): mkdir(<data>/vps/NAME)
+#                       comes before vps.json is written; a create killed
+#                       in between leaves a directory for which `create`
+#                       says "already exists" (4) and start/status/destroy
+#                       "does not exist" (3): the VPS can neither be made
+#                       nor removed (issue 12).
+#   destroy-in-place    create.c berth_vps_destroy(): berth_rmtree_at()
+#                       removes <data>/vps/NAME in place, vps.json among
+#                       the first; a destroy killed during it leaves
+#                       config.json, console.log, work/ that the next
+#                       destroy calls "does not exist" (3), and the id
+#                       range is never released.
+known_bugs=${BERTH_VPS_CRASH_KNOWN-create-marker-late create-half-dir destroy-in-place}
 known=0
 
 # known_bug WORD MESSAGE: fail, unless WORD is a known bug (then say so).
@@ -203,6 +215,14 @@ check_boots() {
         case $code in
         0) ;;
         124) fail "$when: start $n hung" && return 1 ;;
+        3)
+                if [ "$current" = create ] && [ ! -e "$data/vps/$n/vps.json" ]; then
+                        known_bug create-half-dir "$when: a directory without vps.json: 'create' says exists, start: $out"
+                else
+                        fail "$when: the VPS is there but does not start (exit 3): $out"
+                fi
+                return 1
+                ;;
         *) fail "$when: the VPS is there but does not start (exit $code): $out" && return 1 ;;
         esac
         out=$(bounded exec "$n" -- true 2>&1) || fail "$when: exec true in $n: $out"
@@ -329,7 +349,15 @@ verify() {
         set) settle_set "$n" "$when" ;;
         destroy)
                 left=$(all_left "$n")
-                [ -z "$left" ] || { fail "$when: destroy --force again left: $left" && return 1; }
+                [ -n "$left" ] || return 0
+                # Only the directory, without its vps.json: the known bug.
+                other=$(echo "$left" | grep -v -e "^directory $data/vps/$n:" -e "^in $data/vps: $n\$")
+                if [ -z "$other" ] && [ ! -e "$data/vps/$n/vps.json" ]; then
+                        known_bug destroy-in-place "$when: destroy --force again left: $left"
+                else
+                        fail "$when: destroy --force again left: $left"
+                fi
+                return 1
                 ;;
         *) settle "$n" "$when" marker ;;
         esac
