@@ -19,6 +19,7 @@
  * CRASH_POINTS=n sets the injection points per verb and mode (default 50;
  * 0 = every syscall stop). */
 #include "harness.h"
+#include "stepper.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,147 +29,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/ptrace.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DELETE_TIMEOUT_MS 15000
 #define STEP_TIMEOUT_S    20
 
-enum kill_mode { KILL_CLI, KILL_ALL };
+/* ---- the stepper (stepper.c) --------------------------------------------- */
 
-/* ---- the stepper --------------------------------------------------------- */
-
-static void exec_traced(const char *const *argv, const char *log)
-{
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(out, 2);
-        syscall(SYS_close_range, 3, ~0U, 0);
-        ptrace(PTRACE_TRACEME, 0, NULL, NULL);
-        raise(SIGSTOP);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-}
-
-static pid_t ppid_of(const char *pid)
-{
-        char path[64], buf[512];
-        snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-        FILE *f = fopen(path, "re");
-        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-        if (f)
-                fclose(f);
-        buf[n] = '\0';
-        const char *p = strrchr(buf, ')');
-        int ppid = 0;
-        char state;
-        return p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 ? ppid : 0;
-}
-
-/* SIGKILLs every descendant of root (the CLI is stopped by ptrace, so it
- * forks no more; its children may: repeat until a pass finds none). */
-static int kill_descendants(pid_t root)
-{
-        int total = 0;
-        for (int pass = 0; pass < 20; pass++) {
-                pid_t set[256] = {root};
-                size_t n = 1, killed = 0;
-                for (size_t grew = 1; grew;) {
-                        grew = 0;
-                        DIR *d = opendir("/proc");
-                        struct dirent *e;
-                        while (d && (e = readdir(d)) && n < 256) {
-                                if (e->d_name[0] < '0' || e->d_name[0] > '9')
-                                        continue;
-                                pid_t pid = atoi(e->d_name), pp = ppid_of(e->d_name);
-                                bool in = false, parent_in = false;
-                                for (size_t i = 0; i < n; i++) {
-                                        in |= set[i] == pid;
-                                        parent_in |= set[i] == pp;
-                                }
-                                if (!in && parent_in) {
-                                        set[n++] = pid;
-                                        grew = 1;
-                                }
-                        }
-                        if (d)
-                                closedir(d);
-                }
-                for (size_t i = 1; i < n; i++)
-                        if (kill(set[i], SIGKILL) == 0)
-                                killed++;
-                total += (int)killed;
-                if (killed == 0)
-                        break;
-        }
-        return total;
-}
-
-/* Waits for the tracee's next stop or end, bounded. */
-static int wait_tracee(pid_t pid, int *status)
-{
-        for (int i = 0; i < STEP_TIMEOUT_S * 1000; i++) {
-                pid_t r = waitpid(pid, status, __WALL | WNOHANG);
-                if (r == pid)
-                        return 0;
-                if (r < 0)
-                        return -errno;
-                struct timespec ts = {0, i < 100 ? 20000 : 1000000};
-                nanosleep(&ts, NULL);
-        }
-        return -ETIMEDOUT;
-}
-
-/* Runs argv under ptrace and SIGKILLs it (mode) at syscall stop `at`.
+/* Runs argv under the stepper and SIGKILLs it (mode) at syscall stop `at`.
  * Returns the number of syscall stops seen; *killed says whether the
  * kill happened before the command ended on its own. */
-static int step_run(const char *const *argv, int at, enum kill_mode mode, bool *killed)
+static int step_run(const char *const *argv, int at, enum itest_kill_mode mode, bool *killed)
 {
-        const char *log = itest_path("stepper.log");
-        fflush(NULL);
-        pid_t pid = fork();
-        ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-        if (pid == 0)
-                exec_traced(argv, log);
-        int status, stops = 0;
-        *killed = false;
-        ck_assert_int_eq(wait_tracee(pid, &status), 0);
-        ck_assert_msg(WIFSTOPPED(status), "tracee did not stop");
-        ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
-        int sig = 0;
-        for (;;) {
-                ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig);
-                int r = wait_tracee(pid, &status);
-                if (r == -ETIMEDOUT) {
-                        kill(pid, SIGKILL);
-                        waitpid(pid, &status, __WALL);
-                        ck_abort_msg("%s %s hung under the stepper (stop %d)", argv[3], argv[4], stops);
-                }
-                ck_assert_int_eq(r, 0);
-                if (WIFEXITED(status) || WIFSIGNALED(status))
-                        return stops;
-                sig = 0;
-                if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-                        /* A signal for the tracee (SIGCHLD...): pass it on;
-                         * the initial exec SIGTRAP is ours. */
-                        sig = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
-                        continue;
-                }
-                if (++stops != at)
-                        continue;
-                if (mode == KILL_ALL)
-                        kill_descendants(pid);
-                kill(pid, SIGKILL);
-                *killed = true;
-                waitpid(pid, &status, __WALL);
-                return stops;
-        }
+        struct itest_step s = {.argv = argv,
+                               .log = itest_path("stepper.log"),
+                               .at = at,
+                               .mode = mode,
+                               .stop_timeout_s = STEP_TIMEOUT_S};
+        int stops = itest_step_run(&s, killed);
+        ck_assert_msg(stops != -ETIMEDOUT, "%s %s hung under the stepper", argv[3], argv[4]);
+        ck_assert_msg(stops >= 0, "stepper: %s", strerror(-stops));
+        return stops;
 }
 
 /* ---- what is left -------------------------------------------------------- */
@@ -309,7 +191,7 @@ static int points_wanted(void)
 
 /* One verb in one kill mode: count its stops on a clean run, then kill it
  * at points spread over them. Returns the points covered. */
-static int inject_verb(enum verb v, enum kill_mode mode)
+static int inject_verb(enum verb v, enum itest_kill_mode mode)
 {
         struct itest_bundle b;
         const char *argv[16];
@@ -327,21 +209,21 @@ static int inject_verb(enum verb v, enum kill_mode mode)
                 prepare(v, &b, argv);
                 step_run(argv, at, mode, &killed);
                 snprintf(when, sizeof(when), "%s killed (%s) at syscall stop %d/%d", verb_names[v],
-                         mode == KILL_CLI ? "the CLI" : "every berth process", at, total);
+                         mode == ITEST_KILL_CLI ? "the CLI" : "every berth process", at, total);
                 if (v == V_START)
                         retry_start(b.id, when);
                 force_delete_clean(b.id, b.dir, when);
                 covered += killed;
         }
         printf("crash: %-15s kill %-9s %3d injection points over %d syscall stops\n", verb_names[v],
-               mode == KILL_CLI ? "CLI" : "all", covered, total);
+               mode == ITEST_KILL_CLI ? "CLI" : "all", covered, total);
         fflush(stdout);
         return covered;
 }
 
 static void inject(enum verb v)
 {
-        int covered = inject_verb(v, KILL_CLI) + inject_verb(v, KILL_ALL);
+        int covered = inject_verb(v, ITEST_KILL_CLI) + inject_verb(v, ITEST_KILL_ALL);
         printf("crash: %s: %d injection points covered\n", verb_names[v], covered);
         fflush(stdout);
         ck_assert_int_gt(covered, 0);
