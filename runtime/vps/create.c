@@ -43,7 +43,7 @@ int vps_limits_check(const struct berth_vps_limits *l, struct berth_err *err)
                 return berth_err_set(err, EINVAL, "--cpu-weight: 1 to 10000");
         if (l->has_pids && l->pids < 1)
                 return berth_err_set(err, EINVAL, "--pids: at least 1");
-        return 0;
+        return vps_storage_limits_check(l, err);
 }
 
 /* "a b c" -> argv. */
@@ -279,6 +279,8 @@ static int create_files(const struct berth_vps_ctx *v, struct berth_vps_config *
 {
         int r = make_dirs(v, cfg, lower, err);
         if (r >= 0)
+                r = vps_disk_create(v, cfg, err);
+        if (r >= 0)
                 r = berth_vps_config_save(v, cfg, err);
         if (r >= 0 && cfg->userns.enabled)
                 r = vps_idrange_register(v, cfg, err);
@@ -393,6 +395,8 @@ int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool forc
         _cleanup_close_ int parent = r >= 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
         if (r >= 0 && parent < 0)
                 r = berth_err_sys(err, errno, "open %s", dir);
+        if (r >= 0)
+                vps_disk_destroy(v, &cfg);
         if (r >= 0)
                 r = berth_rmtree_at(parent, name, err);
         if (r >= 0)
