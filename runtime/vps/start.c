@@ -149,9 +149,9 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
         /* A VPS from before stable MACs gets its own now, kept from here on. */
         if (r >= 0 && !cfg.net.has_mac && (r = vps_mac_random(cfg.net.mac, err)) >= 0)
                 cfg.net.has_mac = true;
-        /* Regenerated at every start: a changed template or berth applies. */
         /* Before config.json: the I/O limits name the disk's device. */
         bool attached = r >= 0 && (r = vps_disk_attach(v, &cfg, err)) >= 0;
+        /* Regenerated at every start: a changed template or berth applies. */
         if (r >= 0)
                 r = berth_vps_config_save(v, &cfg, err);
         if (r >= 0)

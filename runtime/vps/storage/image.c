@@ -292,7 +292,7 @@ int vps_image_grow(const char *dir, int64_t size, struct berth_err *err)
 }
 
 struct sb {
-        uint64_t blocks, free_blocks, inodes, free_inodes, block_size;
+        uint64_t blocks, free_blocks, inodes, free_inodes, block_size, overhead;
 };
 
 /* The numbers the super block keeps (exact after a clean unmount). */
@@ -314,6 +314,7 @@ static int read_sb(const char *img, struct sb *s, struct berth_err *err)
         s->free_blocks = LE32(12) | (is64 ? LE32(0x158) << 32 : 0);
         s->free_inodes = LE32(16);
         s->block_size = 1024ull << LE32(24);
+        s->overhead = LE32(0x248); /* s_overhead_clusters: mke2fs 1.47 and the kernel keep it */
 #undef LE32
         return 0;
 }
@@ -351,8 +352,11 @@ int vps_image_usage(const char *dir, pid_t pid, struct vps_disk_usage *u, struct
         int r = read_sb(img, &s, err);
         if (r < 0)
                 return r;
-        u->total = s.blocks * s.block_size;
-        u->used = (s.blocks - s.free_blocks) * s.block_size;
+        /* As statfs counts: the file system's own metadata is neither size
+         * nor use (0: unknown, counted as used). */
+        uint64_t over = s.overhead < s.blocks - s.free_blocks ? s.overhead : 0;
+        u->total = (s.blocks - over) * s.block_size;
+        u->used = (s.blocks - s.free_blocks - over) * s.block_size;
         u->inodes_total = s.inodes;
         u->inodes_used = s.inodes - s.free_inodes;
         return 0;

@@ -199,27 +199,38 @@ guest_rate() {
                 sh "$@" | awk -v m="$mib" '{t = $2 - $1; if (t > 0) printf "%d\n", m * 1048576 / t}'
 }
 
+# limited_rate WHAT LIMIT MIB DD-ARGS...: dd in VPS stio runs within 10% of
+# LIMIT bytes/s. Faster fails at once (the limit does not hold); slower is
+# tried again, up to 3 times, since a loaded machine (or the emulated test
+# guest) may not reach the limit at all.
+limited_rate() {
+        what=$1 limit=$2
+        shift 2
+        for try in 1 2 3; do
+                rate=$(guest_rate stio "$@")
+                echo "   $what: ${rate:-?} bytes/s"
+                within "${rate:-0}" "$limit" 10 && return 0
+                [ "${rate:-0}" -lt "$limit" ] || break
+        done
+        fail "$what: $rate B/s, limit $limit"
+}
+
 test_io_limit() {
         expect 0 berth create stio --template bb --ip 10.77.8.4 --disk 256M --io-write 8M --io-read 16M
         expect 0 berth start stio
-        rate=$(guest_rate stio 40 if=/dev/zero of=/io bs=1M count=40 oflag=direct)
-        echo "   write at --io-write 8M: ${rate:-?} bytes/s"
-        within "${rate:-0}" $((8 << 20)) 10 || fail "direct writes at $rate B/s with --io-write 8M"
-        rate=$(guest_rate stio 40 if=/io of=/dev/null bs=1M iflag=direct)
-        echo "   read at --io-read 16M: ${rate:-?} bytes/s"
-        within "${rate:-0}" $((16 << 20)) 10 || fail "direct reads at $rate B/s with --io-read 16M"
+        limited_rate "write at --io-write 8M" $((8 << 20)) 40 if=/dev/zero of=/io bs=1M count=40 oflag=direct
+        limited_rate "read at --io-read 16M" $((16 << 20)) 40 if=/io of=/dev/null bs=1M iflag=direct
         st=$(berth status stio --json)
         wb=$(echo "$st" | json_field write_bytes)
         [ "${wb:-0}" -ge $((40 << 20)) ] || fail "status io.write_bytes $wb after 40M written: $st"
         # Live: half as fast again.
         expect 0 berth set stio --io-write 12M
-        rate=$(guest_rate stio 48 if=/dev/zero of=/io bs=1M count=48 oflag=direct)
-        echo "   write after set --io-write 12M: ${rate:-?} bytes/s"
-        within "${rate:-0}" $((12 << 20)) 10 || fail "direct writes at $rate B/s after set --io-write 12M"
-        # A neighbour without a limit is not held to it.
+        limited_rate "write after set --io-write 12M" $((12 << 20)) 48 if=/dev/zero of=/io bs=1M count=48 \
+                oflag=direct
+        # A neighbour without a limit is not held to it (well above 12M).
         rate=$(guest_rate stq2 32 if=/dev/zero of=/io bs=1M count=32 oflag=direct)
         echo "   neighbour without a limit: ${rate:-?} bytes/s"
-        [ "${rate:-0}" -gt $((24 << 20)) ] || fail "the neighbour wrote at only $rate B/s"
+        [ "${rate:-0}" -gt $((16 << 20)) ] || fail "the neighbour wrote at only $rate B/s"
         berth exec stq2 -- rm -f /io
 }
 
