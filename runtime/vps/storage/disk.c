@@ -71,11 +71,14 @@ int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
 
 void vps_disk_destroy(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg)
 {
-        if (cfg->disk.backend != BERTH_VPS_DISK_PROJECT)
-                return;
         char dir[PATH_MAX];
         struct berth_err e = {0};
         berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
+        /* A start that crashed between attach and mount left the image
+         * attached: it goes now (or with a dying guest's last mount). */
+        vps_disk_detach(v, cfg);
+        if (cfg->disk.backend != BERTH_VPS_DISK_PROJECT)
+                return;
         if (vps_quota_limit(dir, cfg->disk.project_id, 0, 0, &e) < 0)
                 vps_warn(v, "VPS %s: could not clear its project quota: %s", cfg->name, e.msg);
 }
