@@ -14,6 +14,8 @@
 # kernel has project quotas), and the project backend is required.
 #
 # usage: vps_disk_test.sh BERTH_BINARY [TEST...]
+# shellcheck disable=SC2046 # set -- $(guest_df ...): two numbers, split on purpose
+# shellcheck disable=SC2016 # the guest's shell expands what is quoted for it
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -121,7 +123,9 @@ test_enospc() {
                 while true 2>/dev/null >/many/$i; do i=$((i + 1)); done; echo $i; touch /many/x' 2>&1)
         echo "$out" | grep -q "$full" || fail "no $full at the inode limit: $out"
         made=$(echo "$out" | head -n1)
-        [ "${made:-0}" -le 1000 ] && [ "${made:-0}" -ge 900 ] || fail "$made files made with --inodes 1000"
+        if [ "${made:-0}" -gt 1000 ] || [ "${made:-0}" -lt 900 ]; then
+                fail "$made files made with --inodes 1000"
+        fi
         hi_after=$(host_ifree)
         # The image costs the host no inode; a project quota counts the VPS's own.
         [ $((hi_before - hi_after)) -le 1200 ] || fail "host lost $((hi_before - hi_after)) inodes"
@@ -155,8 +159,9 @@ test_grow() {
 
 test_shrink() {
         # 120M in use now: a shrink below it is refused and changes nothing.
-        out=$(berth set stq1 --disk 64M 2>&1)
-        [ $? != 0 ] || fail "shrink below usage accepted"
+        if out=$(berth set stq1 --disk 64M 2>&1); then
+                fail "shrink below usage accepted"
+        fi
         echo "$out" | grep -q "uses" || fail "shrink refusal does not say why: $out"
         [ "$(berth status stq1 --json | json_field disk)" = $((160 << 20)) ] || fail "refused shrink saved"
         set -- $(guest_df stq1)
@@ -206,7 +211,7 @@ guest_rate() {
 limited_rate() {
         what=$1 limit=$2
         shift 2
-        for try in 1 2 3; do
+        for _ in 1 2 3; do
                 rate=$(guest_rate stio "$@")
                 echo "   $what: ${rate:-?} bytes/s"
                 within "${rate:-0}" "$limit" 10 && return 0
@@ -281,9 +286,10 @@ full="No space left"
 if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
         # An ext4 of its own mounted with project quotas for the data directory.
         prj=$(mktemp -d "$base/storage-prj.XXXXXX")
-        truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
-                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt" ||
+        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
+                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
                 skip "no ext4 with project quotas here"
+        fi
         base=$prj/mnt
         want_backend=project
         full="No space left\|Disk quota exceeded"
