@@ -208,6 +208,10 @@ void vps_storage_defaults_apply(struct berth_vps_limits *l, const struct berth_v
 void vps_storage_limits_merge(struct berth_vps_limits *l, const struct berth_vps_limits *set,
                               const struct berth_vps_limits *clear);
 bool vps_storage_limits_equal(const struct berth_vps_limits *a, const struct berth_vps_limits *b);
+/* True when l has an I/O limit: only then does the VPS join the blkio
+ * hierarchy (config.json's blockIO), so a running VPS without one gets
+ * new I/O limits at its next start. */
+bool vps_storage_has_io(const struct berth_vps_limits *l);
 /* vps.json: the limits' disk/io keys, and the "disk" object. */
 int vps_storage_limits_parse(json_t *o, struct berth_vps_limits *l, struct berth_err *err);
 int vps_storage_limits_json(json_t *o, const struct berth_vps_limits *l);

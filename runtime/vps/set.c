@@ -312,6 +312,8 @@ static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *ol
                 r = merge_net(v, cfg, c, &lc, err);
         /* The I/O limits' device: the running VPS's (a stopped image has none). */
         vps_disk_io_dev(v, cfg);
+        if (!vps_storage_has_io(&old->limits)) /* not in the blkio hierarchy: at the next start */
+                cfg->limits.io_major = cfg->limits.io_minor = 0;
         old->limits.io_major = cfg->limits.io_major, old->limits.io_minor = cfg->limits.io_minor;
         if (r >= 0)
                 r = apply_live(v, old, cfg, &lc, err);

@@ -118,9 +118,9 @@ static json_t *make_seccomp(const struct berth_vps_config *cfg)
 }
 
 /* The I/O limits on the device of the VPS's data (runtime/vps/storage/),
- * all four always: rate 0 is "no limit" to the cgroup code, and the entries
- * put the container in the blkio hierarchy, so that `vps set` can add a
- * limit later. */
+ * all four once there is one: rate 0 is "no limit" to the cgroup code, so
+ * that `vps set` can change or drop each live. A VPS without I/O limits
+ * stays out of the blkio hierarchy. */
 static json_t *make_block_io(const struct berth_vps_limits *l)
 {
         static const char *const keys[] = {"throttleReadBpsDevice", "throttleWriteBpsDevice",
@@ -150,7 +150,8 @@ static json_t *make_resources(const struct berth_vps_limits *l)
             json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I}}", "memory", "limit", mem, "swap", swap,
                       "cpu", "shares", shares, "quota", quota, "period", (json_int_t)BERTH_VPS_CPU_PERIOD,
                       "pids", "limit", (json_int_t)(l->has_pids ? l->pids : -1));
-        if (res && l->io_major && json_object_set_new(res, "blockIO", make_block_io(l)) < 0) {
+        bool io = l->has_io_rbps || l->has_io_wbps || l->has_io_riops || l->has_io_wiops;
+        if (res && io && l->io_major && json_object_set_new(res, "blockIO", make_block_io(l)) < 0) {
                 json_decref(res);
                 return NULL;
         }

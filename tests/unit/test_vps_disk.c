@@ -89,6 +89,14 @@ START_TEST(test_io_resources)
                 ck_assert_uint_eq(r->blkio.throttle[k][0].rate, want[k]);
         }
         berth_resources_free(r);
+
+        /* No I/O limit: no blockIO (the VPS stays out of blkio). */
+        cfg.limits.has_io_rbps = cfg.limits.has_io_wbps = cfg.limits.has_io_wiops = false;
+        r = berth_vps_resources(&cfg.limits, &err);
+        ck_assert_msg(r != NULL, "%s", err.msg);
+        for (int k = 0; k < 4; k++)
+                ck_assert_uint_eq(r->blkio.n_throttle[k], 0);
+        berth_resources_free(r);
         berth_vps_config_clear(&cfg);
 }
 END_TEST

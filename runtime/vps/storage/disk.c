@@ -104,18 +104,13 @@ static void io_dev(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, 
         cfg->limits.io_minor = found > 0 ? minor : 0;
 }
 
-static bool has_io(const struct berth_vps_limits *l)
-{
-        return l->has_io_rbps || l->has_io_wbps || l->has_io_riops || l->has_io_wiops;
-}
-
 int vps_disk_attach(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
 {
         int r = 0;
         io_dev(v, cfg, cfg->disk.backend == BERTH_VPS_DISK_IMAGE, err, &r);
         if (r < 0)
                 return berth_err_wrap(err, "attach the disk image");
-        if (has_io(&cfg->limits) && !cfg->limits.io_major)
+        if (vps_storage_has_io(&cfg->limits) && !cfg->limits.io_major)
                 berth_warn(v->ctx, "VPS %s: its data is on no block device: the I/O limits do not apply",
                            cfg->name);
         if (cfg->limits.io_major)
@@ -214,6 +209,9 @@ int vps_disk_set(const struct berth_vps_ctx *v, const struct berth_vps_config *o
                  const struct berth_vps_config *cfg, pid_t running, struct berth_err *err)
 {
         const struct berth_vps_limits *o = &old->limits, *l = &cfg->limits;
+        if (running && !vps_storage_has_io(o) && vps_storage_has_io(l))
+                berth_warn(v->ctx, "VPS %s: started without I/O limits, it gets them at its next start",
+                           cfg->name);
         if (l->has_disk == o->has_disk && l->disk == o->disk && l->has_inodes == o->has_inodes &&
             l->inodes == o->inodes)
                 return 0;

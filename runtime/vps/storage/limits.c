@@ -89,6 +89,11 @@ void vps_storage_defaults_apply(struct berth_vps_limits *l, const struct berth_v
                 l->has_inodes = false;
 }
 
+bool vps_storage_has_io(const struct berth_vps_limits *l)
+{
+        return l->has_io_rbps || l->has_io_wbps || l->has_io_riops || l->has_io_wiops;
+}
+
 void vps_storage_limits_merge(struct berth_vps_limits *l, const struct berth_vps_limits *set,
                               const struct berth_vps_limits *clear)
 {
