@@ -264,6 +264,9 @@ test_stop_clean() {
         expect 0 berth destroy stq2
         expect 0 berth destroy stio
         [ -z "$(our_loops)" ] || fail "loop devices left after destroy: $(our_loops)"
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d \( -name 'berth-vps-stq[12]-*' -o -name 'berth-vps-stio-*' \) \
+                2>/dev/null)
+        [ -z "$left" ] || fail "cgroups left after destroy: $left"
         [ -z "$(ls -A "$data/vps")" ] || fail "left in $data/vps: $(ls -A "$data/vps")"
 }
 
@@ -288,6 +291,9 @@ if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
         prj=$(mktemp -d "$base/storage-prj.XXXXXX")
         if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
                 mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+                ext4_scratch_rm "$ext4"
                 skip "no ext4 with project quotas here"
         fi
         base=$prj/mnt
