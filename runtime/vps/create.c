@@ -278,8 +278,10 @@ static int create_files(const struct berth_vps_ctx *v, struct berth_vps_config *
                         struct berth_err *err)
 {
         int r = make_dirs(v, cfg, lower, err);
+        char dir[PATH_MAX];
+        berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
         if (r >= 0)
-                r = vps_disk_create(v, cfg, err);
+                r = vps_disk_create(v, cfg, dir, err);
         if (r >= 0)
                 r = berth_vps_config_save(v, cfg, err);
         if (r >= 0 && cfg->userns.enabled)

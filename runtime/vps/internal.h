@@ -172,9 +172,11 @@ int vps_userns_delegate_cgroup(const struct berth_vps_config *cfg, const char *c
 /* ---- disk quota and I/O limits (runtime/vps/storage/) ---- */
 /* Refuses disk and I/O limits out of range. */
 int vps_storage_limits_check(const struct berth_vps_limits *l, struct berth_err *err);
-/* At create, after the upper and work directories exist: picks the
- * backend for a VPS with a disk limit (cfg->disk) and sets it up. */
-int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err);
+/* At create, after the upper and work directories exist in dir (the
+ * VPS's directory, or the one it is built in): picks the backend for a VPS
+ * with a disk limit (cfg->disk) and sets it up there. */
+int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *dir,
+                    struct berth_err *err);
 /* At destroy: drops what lives outside the VPS's directory (a project
  * quota's limits). Best effort, warnings to v. */
 void vps_disk_destroy(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg);

@@ -37,7 +37,8 @@ static uint32_t project_id(const struct berth_vps_config *cfg, const char *dir)
         return BERTH_VPS_USERNS_LIMIT + h % (UINT32_MAX - BERTH_VPS_USERNS_LIMIT);
 }
 
-int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
+int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *dir,
+                    struct berth_err *err)
 {
         struct berth_vps_limits *l = &cfg->limits;
         if (!l->has_disk)
@@ -46,8 +47,6 @@ int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
                 l->has_inodes = true;
                 l->inodes = l->disk / VPS_BYTES_PER_INODE;
         }
-        char dir[PATH_MAX];
-        berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
         int r;
         if (vps_quota_enforced(dir)) {
                 cfg->disk.backend = BERTH_VPS_DISK_PROJECT;
