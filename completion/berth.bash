@@ -40,10 +40,11 @@ _berth_vps_opts() {
     case $1 in
     create) echo "--template -t --ip --net --bridge --gateway4 --gateway6 --hostname -H --nameserver
                   --memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --init --stop-signal
-                  --autostart --userns --allow-io-uring --mac --no-filter --device" ;;
+                  --autostart --userns --allow-io-uring --mac --no-filter --device --disk --inodes --io-read
+                  --io-write --iops-read --iops-write" ;;
     set) echo "--memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --ip-add --ip-del --hostname -H
                --stop-signal --autostart --no-autostart --allow-io-uring --no-allow-io-uring --mac
-               --filter --no-filter --device" ;;
+               --filter --no-filter --device --disk --inodes --io-read --io-write --iops-read --iops-write" ;;
     start) echo "--all --autostart" ;;
     stop) echo "--all --timeout" ;;
     restart) echo "--timeout" ;;
@@ -70,7 +71,8 @@ _berth_takes_value() {
         --interval | --image-path | --work-path | --parent-path | --manage-cgroups-mode | --data-dir | \
         --template | --ip | --net | --bridge | --gateway4 | --gateway6 | --hostname | -H | \
         --nameserver | -m | --swap | -s | --cpus | --cpu-weight | -w | --pids | --init | \
-        --stop-signal | --userns | --ip-add | --ip-del | --timeout | --shell | --debootstrap | --mirror | --mac)
+        --stop-signal | --userns | --ip-add | --ip-del | --timeout | --shell | --debootstrap | --mirror | --mac | \
+        --disk | --inodes | --io-read | --io-write | --iops-read | --iops-write)
         return 0 ;;
     esac
     return 1

@@ -36,10 +36,14 @@ static json_t *opt_int(bool has, int64_t v)
 static json_t *limits_doc(const struct berth_vps_limits *l)
 {
         json_t *cpus = l->has_cpus ? json_real((double)l->cpu_quota / BERTH_VPS_CPU_PERIOD) : json_null();
-        return json_pack("{s:o, s:o, s:o, s:o, s:o}", "memory", opt_int(l->has_memory, l->memory), "swap",
-                         opt_int(l->has_swap, l->swap), "cpus", cpus, "cpu_weight",
-                         opt_int(l->has_cpu_weight, (int64_t)l->cpu_weight), "pids",
-                         opt_int(l->has_pids, l->pids));
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "memory",
+                         opt_int(l->has_memory, l->memory), "swap", opt_int(l->has_swap, l->swap), "cpus",
+                         cpus, "cpu_weight", opt_int(l->has_cpu_weight, (int64_t)l->cpu_weight), "pids",
+                         opt_int(l->has_pids, l->pids), "disk", opt_int(l->has_disk, l->disk), "inodes",
+                         opt_int(l->has_inodes, l->inodes), "io_read", opt_int(l->has_io_rbps, l->io_rbps),
+                         "io_write", opt_int(l->has_io_wbps, l->io_wbps), "iops_read",
+                         opt_int(l->has_io_riops, l->io_riops), "iops_write",
+                         opt_int(l->has_io_wiops, l->io_wiops));
 }
 
 /* The guest's id range: "none" for a privileged VPS (its root is host root). */
@@ -80,6 +84,27 @@ json_t *vps_config_doc(const struct berth_vps_config *cfg)
             "nameservers", ns, "limits", limits_doc(&cfg->limits), "userns", userns_doc(&cfg->userns));
         json_object_set_new(doc, "devices", devices_doc(cfg->devices));
         return doc;
+}
+
+/* The disk as the VPS sees it (df), its backend; null without a limit. */
+static json_t *disk_doc(const struct berth_vps_config *cfg, const struct berth_vps_status *st)
+{
+        if (!st->has_disk)
+                return json_null();
+        return json_pack("{s:s, s:I, s:I, s:I, s:I}", "backend",
+                         berth_vps_disk_backend_name(cfg->disk.backend), "used", (json_int_t)st->disk_used,
+                         "size", (json_int_t)st->disk_total, "inodes_used", (json_int_t)st->inodes_used,
+                         "inodes", (json_int_t)st->inodes_total);
+}
+
+/* Bytes and operations done on the disk's device while running. */
+static json_t *io_doc(const struct berth_vps_status *st)
+{
+        if (!st->has_io)
+                return json_null();
+        return json_pack("{s:I, s:I, s:I, s:I}", "read_bytes", (json_int_t)st->io_read_bytes, "write_bytes",
+                         (json_int_t)st->io_write_bytes, "read_ops", (json_int_t)st->io_read_ops, "write_ops",
+                         (json_int_t)st->io_write_ops);
 }
 
 static json_t *u64(uint64_t v)
@@ -125,6 +150,8 @@ static json_t *status_doc(const struct berth_vps_config *cfg, const struct berth
         json_object_set_new(doc, "limit_hits", st->has_stats ? hits_doc(&st->stats) : json_null());
         /* Whether the guest sees its own limits in /proc (lxcfs). */
         json_object_set_new(doc, "lxcfs", st->running ? json_boolean(st->lxcfs) : json_null());
+        json_object_set_new(doc, "disk", disk_doc(cfg, st));
+        json_object_set_new(doc, "io", io_doc(st));
         return doc;
 }
 

@@ -51,6 +51,14 @@ static const char create_usage[] =
     "  --cpus N               CPU time, in CPUs (1.5)\n"
     "  --cpu-weight N         CPU share, 1..10000 (100 = default)\n"
     "  --pids N               maximum number of processes\n"
+    "  --disk SIZE            disk space for everything the VPS writes (10G): a\n"
+    "                         project quota where the data file system has one,\n"
+    "                         else an ext4 image of its own; df in the guest shows it\n"
+    "  --inodes N             files it may have (needs --disk; default SIZE/16K)\n"
+    "  --io-read RATE         bytes per second read from its disk (50M)\n"
+    "  --io-write RATE        bytes per second written\n"
+    "  --iops-read N          read operations per second\n"
+    "  --iops-write N         write operations per second\n"
     "  --init PATH            the guest's init (default: the template's, else /sbin/init)\n"
     "  --stop-signal SIG      signal for a graceful stop (default: the template's, else TERM)\n"
     "  --autostart            start with 'vps start --all --autostart' (at boot)\n"
@@ -68,7 +76,8 @@ static const char create_usage[] =
     "                         (repeatable, or a comma list)\n"
     "Limits not given come from $BERTH_CONFIG_DIR/vps-defaults.json (default\n"
     "/etc/berth/vps-defaults.json): {\"memory\": \"1G\", \"swap\": \"512M\",\n"
-    "\"cpus\": \"1.5\", \"cpu_weight\": 100, \"pids\": 1024}; create warns when\n"
+    "\"cpus\": \"1.5\", \"cpu_weight\": 100, \"pids\": 1024, \"disk\": \"10G\",\n"
+    "\"io_write\": \"50M\"} (also inodes, io_read, iops_read, iops_write); create warns when\n"
     "the VPS ends up without a memory or pids limit.\n";
 
 static const char set_usage[] =
@@ -76,6 +85,10 @@ static const char set_usage[] =
     "Saved, and applied at once to a running VPS (hostname: at the next start).\n"
     "  --memory SIZE|none  --swap SIZE|none  --cpus N|none  --cpu-weight N|none\n"
     "  --pids N|none       --ip-add ADDR[/P] (repeatable)   --ip-del ADDR (repeatable)\n"
+    "  --disk SIZE         grows live; shrinks below usage are refused (image\n"
+    "                      backend: shrinks only while stopped)\n"
+    "  --inodes N          (project backend; an image's grow with --disk)\n"
+    "  --io-read RATE|none --io-write RATE|none --iops-read N|none --iops-write N|none\n"
     "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n"
     "  --allow-io-uring | --no-allow-io-uring  io_uring in the guest (next start)\n"
     "  --mac MAC           --filter | --no-filter\n"
@@ -97,6 +110,31 @@ static int push(const char ***v, const char *s)
         return 0;
 }
 
+enum {
+        O_BRIDGE = 256,
+        O_GW4,
+        O_GW6,
+        O_NS,
+        O_INIT,
+        O_STOPSIG,
+        O_AUTO,
+        O_NOAUTO,
+        O_IPADD,
+        O_IPDEL,
+        O_URING,
+        O_NOURING,
+        O_MAC,
+        O_FILTER,
+        O_NOFILTER,
+        O_DISK,
+        O_INODES,
+        O_IORD,
+        O_IOWR,
+        O_IOPSRD,
+        O_IOPSWR,
+        O_DEVICE
+};
+
 /* The "is set" flag of limit option c in l, or NULL for another option. */
 static bool *limit_flag(struct berth_vps_limits *l, int c)
 {
@@ -111,6 +149,18 @@ static bool *limit_flag(struct berth_vps_limits *l, int c)
                 return &l->has_cpu_weight;
         case 'p':
                 return &l->has_pids;
+        case O_DISK:
+                return &l->has_disk;
+        case O_INODES:
+                return &l->has_inodes;
+        case O_IORD:
+                return &l->has_io_rbps;
+        case O_IOWR:
+                return &l->has_io_wbps;
+        case O_IOPSRD:
+                return &l->has_io_riops;
+        case O_IOPSWR:
+                return &l->has_io_wiops;
         }
         return NULL;
 }
@@ -135,31 +185,27 @@ static int parse_limit(int c, const char *s, struct berth_vps_limits *set, struc
         case 'w':
                 set->cpu_weight = strtoull(s, &end, 10);
                 break;
+        case O_DISK:
+                return berth_vps_parse_size(s, &set->disk);
+        case O_IORD:
+                return berth_vps_parse_size(s, &set->io_rbps);
+        case O_IOWR:
+                return berth_vps_parse_size(s, &set->io_wbps);
+        case O_INODES:
+                set->inodes = strtoll(s, &end, 10);
+                break;
+        case O_IOPSRD:
+                set->io_riops = strtoll(s, &end, 10);
+                break;
+        case O_IOPSWR:
+                set->io_wiops = strtoll(s, &end, 10);
+                break;
         default: /* 'p' */
                 set->pids = strtoll(s, &end, 10);
                 break;
         }
         return *s && !*end ? 0 : -EINVAL;
 }
-
-enum {
-        O_BRIDGE = 256,
-        O_GW4,
-        O_GW6,
-        O_NS,
-        O_INIT,
-        O_STOPSIG,
-        O_AUTO,
-        O_NOAUTO,
-        O_IPADD,
-        O_IPDEL,
-        O_URING,
-        O_NOURING,
-        O_MAC,
-        O_FILTER,
-        O_NOFILTER,
-        O_DEVICE
-};
 
 static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o, const char ***ips,
                       const char ***ns, const char ***devs)
@@ -217,6 +263,12 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
         case 'c':
         case 'w':
         case 'p':
+        case O_DISK:
+        case O_INODES:
+        case O_IORD:
+        case O_IOWR:
+        case O_IOPSRD:
+        case O_IOPSWR:
                 if (parse_limit(c, optarg, &o->limits, NULL) < 0)
                         return vps_failf(vc, EINVAL, "invalid limit value \"%s\"", optarg);
                 return 0;
@@ -236,7 +288,10 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
         {"stop-signal", required_argument, NULL, O_STOPSIG}, {"autostart", no_argument, NULL, O_AUTO}, \
         {"allow-io-uring", no_argument, NULL, O_URING}, {"mac", required_argument, NULL, O_MAC}, \
         {"no-filter", no_argument, NULL, O_NOFILTER}, {"device", required_argument, NULL, O_DEVICE}, \
-        VPS_COMMON_OPTS
+        {"disk", required_argument, NULL, O_DISK}, \
+        {"inodes", required_argument, NULL, O_INODES}, {"io-read", required_argument, NULL, O_IORD}, \
+        {"io-write", required_argument, NULL, O_IOWR}, {"iops-read", required_argument, NULL, O_IOPSRD}, \
+        {"iops-write", required_argument, NULL, O_IOPSWR}, VPS_COMMON_OPTS
 // clang-format on
 
 /* Prints the VPS's configuration (text: its name) after create/set. */
@@ -327,6 +382,12 @@ static int set_opt(struct vps_cli *vc, int c, struct berth_vps_change *ch, const
         case 'c':
         case 'w':
         case 'p':
+        case O_DISK:
+        case O_INODES:
+        case O_IORD:
+        case O_IOWR:
+        case O_IOPSRD:
+        case O_IOPSWR:
                 if (parse_limit(c, optarg, &ch->set, &ch->clear) < 0)
                         return vps_failf(vc, EINVAL, "invalid limit value \"%s\"", optarg);
                 return 0;

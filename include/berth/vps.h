@@ -52,6 +52,28 @@ struct berth_vps_limits {
         uint64_t cpu_quota;  /* us per BERTH_VPS_CPU_PERIOD */
         uint64_t cpu_weight; /* 1..10000, cgroup v2 scale (100 = default) */
         int64_t pids;        /* max processes */
+        /* Disk and I/O (runtime/vps/storage/): the VPS's whole upper layer
+         * in bytes and inodes; bytes and operations per second on the block
+         * device holding its data. */
+        bool has_disk, has_inodes, has_io_rbps, has_io_wbps, has_io_riops, has_io_wiops;
+        int64_t disk, inodes;
+        int64_t io_rbps, io_wbps, io_riops, io_wiops;
+        /* Not saved: the device the I/O limits apply to, filled in by the
+         * storage code before the limits reach a cgroup (0:0 = none). */
+        unsigned io_major, io_minor;
+};
+
+/* Where the disk limit of a VPS lives (runtime/vps/storage/). */
+enum berth_vps_disk_backend {
+        BERTH_VPS_DISK_NONE,    /* no --disk: the upper layer on the data file system */
+        BERTH_VPS_DISK_IMAGE,   /* a sparse ext4 image, loop-mounted under the overlay */
+        BERTH_VPS_DISK_PROJECT, /* a project quota on the data file system (ext4/XFS prjquota) */
+};
+const char *berth_vps_disk_backend_name(enum berth_vps_disk_backend b);
+
+struct berth_vps_disk {
+        enum berth_vps_disk_backend backend;
+        uint32_t project_id; /* BERTH_VPS_DISK_PROJECT */
 };
 
 struct berth_vps_net {
@@ -112,6 +134,7 @@ struct berth_vps_config {
         struct berth_vps_limits limits;
         struct berth_vps_net net;
         struct berth_vps_userns userns;
+        struct berth_vps_disk disk;
 };
 
 /* ---- names, paths, config store (runtime/vps_config.c) ------------------- */
@@ -347,6 +370,13 @@ struct berth_vps_status {
         struct berth_cgroup_stats stats;
         /* The guest sees its own limits in /proc (lxcfs bound and alive). */
         bool lxcfs;
+        /* The VPS's disk (has_disk: it has a --disk limit): bytes and
+         * inodes used and available to it. */
+        bool has_disk;
+        uint64_t disk_used, disk_total, inodes_used, inodes_total;
+        /* I/O done on its data's device while running (has_io). */
+        bool has_io;
+        uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
 };
 int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
                          struct berth_err *err);

@@ -95,6 +95,8 @@ static int parse_limits(json_t *o, struct berth_vps_limits *l, struct berth_err 
                 r = get_int(o, "pids", &l->has_pids, &l->pids, err);
         l->cpu_quota = (uint64_t)quota;
         l->cpu_weight = (uint64_t)weight;
+        if (r >= 0)
+                r = vps_storage_limits_parse(o, l, err);
         return r < 0 ? r : 0;
 }
 
@@ -185,7 +187,8 @@ static int parse_doc(json_t *doc, struct berth_vps_config *cfg, struct berth_err
         cfg->allow_io_uring = json_is_true(json_object_get(doc, "allow_io_uring"));
         if ((r = parse_limits(json_object_get(doc, "limits"), &cfg->limits, err)) < 0 ||
             (r = vps_userns_from_json(json_object_get(doc, "userns"), &cfg->userns, err)) < 0 ||
-            (r = vps_devices_from_json(json_object_get(doc, "devices"), &cfg->devices, err)) < 0)
+            (r = vps_devices_from_json(json_object_get(doc, "devices"), &cfg->devices, err)) < 0 ||
+            (r = vps_disk_parse(json_object_get(doc, "disk"), &cfg->disk, err)) < 0)
                 return r;
         return parse_net(json_object_get(doc, "net"), &cfg->net, err);
 }

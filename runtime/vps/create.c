@@ -48,7 +48,7 @@ int vps_limits_check(const struct berth_vps_limits *l, struct berth_err *err)
                 return berth_err_set(err, EINVAL, "--cpu-weight: 1 to 10000");
         if (l->has_pids && l->pids < 1)
                 return berth_err_set(err, EINVAL, "--pids: at least 1");
-        return 0;
+        return vps_storage_limits_check(l, err);
 }
 
 /* "a b c" -> argv. */
@@ -311,6 +311,8 @@ static int build_files(const struct berth_vps_ctx *v, struct berth_vps_config *c
                        struct build *b, struct berth_err *err)
 {
         int r = make_dirs(cfg, b->tmpdir, lower, err);
+        if (r >= 0)
+                r = vps_disk_create(v, cfg, b->tmpdir, err);
         if (r >= 0)
                 r = vps_config_save_in(v, cfg, b->tmpdir, err);
         if (r >= 0 && cfg->userns.enabled)

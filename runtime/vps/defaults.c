@@ -4,8 +4,12 @@
  * limit at all. The provider writes them once:
  *
  *   $BERTH_CONFIG_DIR/vps-defaults.json (default /etc/berth/vps-defaults.json)
- *   {"memory": "1G", "swap": "512M", "cpus": "1.5", "cpu_weight": 100, "pids": 1024}
+ *   {"memory": "1G", "swap": "512M", "cpus": "1.5", "cpu_weight": 100, "pids": 1024,
+ *    "disk": "10G", "inodes": 655360, "io_read": "100M", "io_write": "50M",
+ *    "iops_read": 2000, "iops_write": 1000}
  *
+ * disk, io_read and io_write (bytes per second) like memory; inodes and
+ * iops_* integers (runtime/vps/storage/limits.c).
  * memory and swap: bytes, or a string with K/M/G/T; cpus: a number or a
  * string ("1.5"); cpu_weight and pids: integers. A limit given on the
  * command line wins; swap applies only with a memory limit. No file: no
@@ -70,7 +74,7 @@ static int parse_key(const char *key, json_t *v, struct berth_vps_limits *d)
                 d->cpu_weight = (uint64_t)n;
                 return r < 0 || n > 10000 ? -EINVAL : 0;
         }
-        return -ENOENT;
+        return vps_storage_default_key(key, v, d);
 }
 
 int vps_defaults_load(struct berth_vps_limits *d, struct berth_err *err)
@@ -87,9 +91,11 @@ int vps_defaults_load(struct berth_vps_limits *d, struct berth_err *err)
         {
                 r = parse_key(key, v, d);
                 if (r == -ENOENT)
-                        r = berth_err_set(err, EINVAL,
-                                          "%s: unknown key \"%s\" (memory, swap, cpus, cpu_weight, pids)",
-                                          path, key);
+                        r = berth_err_set(
+                            err, EINVAL,
+                            "%s: unknown key \"%s\" (memory, swap, cpus, cpu_weight, pids, disk, "
+                            "inodes, io_read, io_write, iops_read, iops_write)",
+                            path, key);
                 else if (r < 0)
                         r = berth_err_set(err, EINVAL, "%s: %s: invalid value", path, key);
                 if (r < 0)
@@ -120,4 +126,5 @@ void vps_defaults_apply(struct berth_vps_limits *l, const struct berth_vps_limit
                 l->has_pids = true;
                 l->pids = d->pids;
         }
+        vps_storage_defaults_apply(l, d);
 }

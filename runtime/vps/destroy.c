@@ -155,6 +155,8 @@ static int destroy_loaded(const struct berth_vps_ctx *v, const struct berth_vps_
                 r = vps_net_down(v, cfg, err);
         }
         if (r >= 0)
+                vps_disk_destroy(v, cfg); /* its loop device, its project quota */
+        if (r >= 0)
                 r = remove_dir(v, cfg->name, cfg->template_name, err);
         if (r >= 0 && cfg->userns.enabled)
                 r = vps_idrange_release(v, cfg, err);

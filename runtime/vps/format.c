@@ -33,6 +33,8 @@ static json_t *limits_json(const struct berth_vps_limits *l)
                 r |= set_new(o, "cpu_weight", json_integer((json_int_t)l->cpu_weight));
         if (o && l->has_pids)
                 r |= set_new(o, "pids", json_integer(l->pids));
+        if (o)
+                r |= vps_storage_limits_json(o, l);
         if (r && o) {
                 json_decref(o);
                 return NULL;
@@ -90,6 +92,8 @@ json_t *vps_config_json(const struct berth_vps_config *cfg)
                 r |= set_new(doc, "allow_io_uring", json_true());
         if (cfg->devices)
                 r |= set_new(doc, "devices", vps_devices_json(cfg->devices));
+        if (cfg->disk.backend != BERTH_VPS_DISK_NONE)
+                r |= set_new(doc, "disk", vps_disk_json(&cfg->disk));
         if (r) {
                 json_decref(doc);
                 return NULL;

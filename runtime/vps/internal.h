@@ -281,4 +281,55 @@ int vps_userns_reachable(const struct berth_vps_ctx *v, const struct berth_vps_c
 int vps_userns_delegate_cgroup(const struct berth_vps_config *cfg, const char *cgroup_dump,
                                struct berth_err *err);
 
+/* ---- disk quota and I/O limits (runtime/vps/storage/) ---- */
+/* Refuses disk and I/O limits out of range. */
+int vps_storage_limits_check(const struct berth_vps_limits *l, struct berth_err *err);
+/* At create, after the upper and work directories exist in dir (the
+ * VPS's directory, or the one it is built in): picks the backend for a VPS
+ * with a disk limit (cfg->disk) and sets it up there. */
+int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *dir,
+                    struct berth_err *err);
+/* At destroy: drops what lives outside the VPS's directory (a project
+ * quota's limits). Best effort, warnings to v. */
+void vps_disk_destroy(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg);
+/* At start, before config.json is written: makes the VPS's disk
+ * reachable (attaches its image to a loop device) and fills the limits'
+ * io device. vps_disk_detach ends the start's hold on it: the loop device
+ * goes when the guest's last mount of it does (or now, after a failure). */
+int vps_disk_attach(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err);
+void vps_disk_detach(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg);
+/* Fills the limits' io device of cfg without attaching anything (vps set):
+ * a stopped image VPS has none. */
+void vps_disk_io_dev(const struct berth_vps_ctx *v, struct berth_vps_config *cfg);
+/* In the start's private mount namespace: mounts the disk image (if any)
+ * and the overlay of lower and the VPS's layers on target, the overlay
+ * made without CAP_SYS_RESOURCE so that quotas and reserved blocks hold
+ * against what the guest writes through it. */
+int vps_disk_overlay_mount(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                           const char *lower, const char *target, struct berth_err *err);
+/* vps set: applies a changed disk or inode limit (live when running is
+ * true); refuses a shrink below what the VPS uses. */
+int vps_disk_set(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
+                 const struct berth_vps_config *cfg, pid_t running, struct berth_err *err);
+/* vps status: disk usage (and I/O done, from the init's cgroup when pid). */
+void vps_disk_status(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t pid,
+                     struct berth_vps_status *st);
+/* Host defaults: a disk/io key of vps-defaults.json into d (-ENOENT: not
+ * one of them), and applied to what is unset. */
+int vps_storage_default_key(const char *key, json_t *v, struct berth_vps_limits *d);
+void vps_storage_defaults_apply(struct berth_vps_limits *l, const struct berth_vps_limits *d);
+/* vps set: set's disk/io limits over l (clear's flags remove them); equal. */
+void vps_storage_limits_merge(struct berth_vps_limits *l, const struct berth_vps_limits *set,
+                              const struct berth_vps_limits *clear);
+bool vps_storage_limits_equal(const struct berth_vps_limits *a, const struct berth_vps_limits *b);
+/* True when l has an I/O limit: only then does the VPS join the blkio
+ * hierarchy (config.json's blockIO), so a running VPS without one gets
+ * new I/O limits at its next start. */
+bool vps_storage_has_io(const struct berth_vps_limits *l);
+/* vps.json: the limits' disk/io keys, and the "disk" object. */
+int vps_storage_limits_parse(json_t *o, struct berth_vps_limits *l, struct berth_err *err);
+int vps_storage_limits_json(json_t *o, const struct berth_vps_limits *l);
+int vps_disk_parse(json_t *o, struct berth_vps_disk *d, struct berth_err *err);
+json_t *vps_disk_json(const struct berth_vps_disk *d);
+
 #endif

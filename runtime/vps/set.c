@@ -34,6 +34,7 @@ static void merge_limits(struct berth_vps_limits *l, const struct berth_vps_chan
                 l->has_cpu_weight = true, l->cpu_weight = s->cpu_weight;
         if (s->has_pids)
                 l->has_pids = true, l->pids = s->pids;
+        vps_storage_limits_merge(l, s, x);
 }
 
 static bool limits_equal(const struct berth_vps_limits *a, const struct berth_vps_limits *b)
@@ -43,7 +44,7 @@ static bool limits_equal(const struct berth_vps_limits *a, const struct berth_vp
                a->has_cpus == b->has_cpus && (!a->has_cpus || a->cpu_quota == b->cpu_quota) &&
                a->has_cpu_weight == b->has_cpu_weight &&
                (!a->has_cpu_weight || a->cpu_weight == b->cpu_weight) && a->has_pids == b->has_pids &&
-               (!a->has_pids || a->pids == b->pids);
+               (!a->has_pids || a->pids == b->pids) && vps_storage_limits_equal(a, b);
 }
 
 static ssize_t find_addr(const struct berth_vps_net *n, const struct berth_ip_addr *a)
@@ -224,6 +225,8 @@ static int apply_live(const struct berth_vps_ctx *v, const struct berth_vps_conf
                   live ? ": changes applied live" : ": changes saved only");
         if (r == 0)
                 berth_container_info_clear(&info);
+        if ((r = vps_disk_set(v, old, cfg, live ? pid : 0, err)) < 0)
+                return r;
         if (!live) {
                 drop_stale_filter(v, old, lc);
                 berth_err_clear(err);
@@ -313,6 +316,11 @@ static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *ol
                 r = merge_addrs(&cfg->net, c, added, &lc.n_added, removed, &lc.n_removed, err);
         if (r >= 0)
                 r = merge_net(v, cfg, c, &lc, err);
+        /* The I/O limits' device: the running VPS's (a stopped image has none). */
+        vps_disk_io_dev(v, cfg);
+        if (!vps_storage_has_io(&old->limits)) /* not in the blkio hierarchy: at the next start */
+                cfg->limits.io_major = cfg->limits.io_minor = 0;
+        old->limits.io_major = cfg->limits.io_major, old->limits.io_minor = cfg->limits.io_minor;
         if (r >= 0)
                 r = apply_live(v, old, cfg, &lc, err);
         if (r < 0)

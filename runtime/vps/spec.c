@@ -117,6 +117,28 @@ static json_t *make_seccomp(const struct berth_vps_config *cfg)
                          names, "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM);
 }
 
+/* The I/O limits on the device of the VPS's data (runtime/vps/storage/),
+ * all four once there is one: rate 0 is "no limit" to the cgroup code, so
+ * that `vps set` can change or drop each live. A VPS without I/O limits
+ * stays out of the blkio hierarchy. */
+static json_t *make_block_io(const struct berth_vps_limits *l)
+{
+        static const char *const keys[] = {"throttleReadBpsDevice", "throttleWriteBpsDevice",
+                                           "throttleReadIOPSDevice", "throttleWriteIOPSDevice"};
+        const int64_t rate[] = {l->has_io_rbps ? l->io_rbps : 0, l->has_io_wbps ? l->io_wbps : 0,
+                                l->has_io_riops ? l->io_riops : 0, l->has_io_wiops ? l->io_wiops : 0};
+        json_t *b = json_object();
+        for (size_t i = 0; b && i < BERTH_ARRAY_SIZE(keys); i++)
+                if (json_object_set_new(b, keys[i],
+                                        json_pack("[{s:I, s:I, s:I}]", "major", (json_int_t)l->io_major,
+                                                  "minor", (json_int_t)l->io_minor, "rate",
+                                                  (json_int_t)rate[i])) < 0) {
+                        json_decref(b);
+                        return NULL;
+                }
+        return b;
+}
+
 /* Unset limits are written as "unlimited" rather than left out (see top). */
 static json_t *make_resources(const struct berth_vps_limits *l)
 {
@@ -126,9 +148,16 @@ static json_t *make_resources(const struct berth_vps_limits *l)
         json_int_t swap = l->has_memory ? l->memory + (l->has_swap ? l->swap : 0) : -1;
         json_int_t quota = l->has_cpus ? (json_int_t)l->cpu_quota : -1;
         json_int_t shares = (json_int_t)berth_cpu_weight_to_shares(l->has_cpu_weight ? l->cpu_weight : 100);
-        return json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I}}", "memory", "limit", mem, "swap", swap,
-                         "cpu", "shares", shares, "quota", quota, "period", (json_int_t)BERTH_VPS_CPU_PERIOD,
-                         "pids", "limit", (json_int_t)(l->has_pids ? l->pids : -1));
+        json_t *res =
+            json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I}}", "memory", "limit", mem, "swap", swap,
+                      "cpu", "shares", shares, "quota", quota, "period", (json_int_t)BERTH_VPS_CPU_PERIOD,
+                      "pids", "limit", (json_int_t)(l->has_pids ? l->pids : -1));
+        bool io = l->has_io_rbps || l->has_io_wbps || l->has_io_riops || l->has_io_wiops;
+        if (res && io && l->io_major && json_object_set_new(res, "blockIO", make_block_io(l)) < 0) {
+                json_decref(res);
+                return NULL;
+        }
+        return res;
 }
 
 struct berth_resources *berth_vps_resources(const struct berth_vps_limits *l, struct berth_err *err)

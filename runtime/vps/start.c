@@ -39,13 +39,11 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
                             const char *handoff_path, struct berth_err *err)
 {
         struct berth_vps_template t;
-        char dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], rootfs[PATH_MAX], lower[PATH_MAX];
+        char dir[PATH_MAX], rootfs[PATH_MAX], lower[PATH_MAX];
         int r = berth_vps_template_load(v, cfg->template_name, &t, err);
         if (r < 0)
                 return r;
         berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
-        snprintf(upper, sizeof(upper), "%s/upper", dir);
-        snprintf(work, sizeof(work), "%s/work", dir);
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
         r = vps_userns_reachable(v, cfg, err);
         if (r >= 0)
@@ -53,7 +51,7 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
         if (r >= 0)
                 r = mount_lower(cfg, t.rootfs, dir, lower, sizeof(lower), err);
         if (r >= 0)
-                r = berth_overlay_mount(lower, upper, work, rootfs, err);
+                r = vps_disk_overlay_mount(v, cfg, lower, rootfs, err);
         berth_vps_template_clear(&t);
         if (r < 0) {
                 if (cfg->userns.enabled)
@@ -162,6 +160,8 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
         /* A VPS from before stable MACs gets its own now, kept from here on. */
         if (r >= 0 && !cfg->net.has_mac && (r = vps_mac_random(cfg->net.mac, err)) >= 0)
                 cfg->net.has_mac = true;
+        /* Before config.json: the I/O limits name the disk's device. */
+        bool attached = r >= 0 && (r = vps_disk_attach(v, cfg, err)) >= 0;
         /* Regenerated at every start: a changed template or berth applies. */
         if (r >= 0)
                 r = berth_vps_config_save(v, cfg, err);
@@ -169,6 +169,9 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
                 r = vps_idrange_ensure(v, cfg, err);
         if (r >= 0)
                 r = vps_console_boot(v, cfg, &boot_ops, flags, err);
+        /* The guest's mount holds the image from here (see storage/). */
+        if (attached)
+                vps_disk_detach(v, cfg);
         if (r >= 0)
                 vps_trace(v, "VPS %s: running", name);
         return r;

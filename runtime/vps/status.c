@@ -35,10 +35,35 @@ static int usage(const struct berth_vps_ctx *v, const char *name, const char *cg
         return r;
 }
 
+static int status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
+                      struct berth_err *err);
+
+/* Disk usage and I/O done (runtime/vps/storage/): a bonus as well. */
+static void disk_status(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st)
+{
+        struct berth_vps_config cfg;
+        struct berth_err e = {0};
+        if (berth_vps_config_load(v, name, &cfg, &e) < 0) {
+                vps_trace(v, "VPS %s: no disk usage: %s", name, e.msg);
+                return;
+        }
+        vps_disk_status(v, &cfg, st->pid, st);
+        berth_vps_config_clear(&cfg);
+}
+
 int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
                          struct berth_err *err)
 {
         memset(st, 0, sizeof(*st));
+        int r = status_get(v, name, st, err);
+        if (r >= 0)
+                disk_status(v, name, st);
+        return r;
+}
+
+static int status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
+                      struct berth_err *err)
+{
         struct berth_container_info info;
         int r = vps_container_load(v, name, &info, err);
         if (r == -ENOENT) {

@@ -27,7 +27,10 @@ build=${1:-$repo/build}
 #       sh tests/integration/vps/vps_crash_test.sh build/berth build/tests/integration/vps/vps-stepper
 exclude=(-E "${BERTH_VM_EXCLUDE-integration/vps_net|integration/vps_crash|integration/vps_load}")
 [ -n "${exclude[1]}" ] || exclude=()
+# integration/vps_disk checks the project-quota backend there (the guest's
+# kernel has project quotas; the host's runs the ext4 image backend).
 # ctest inside the guest; the label selects what is worth a v2 run.
-"$here/run.sh" --timeout 1500 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 -- \
+"$here/run.sh" --timeout 1500 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \
+    -e BERTH_DISK_PRJQUOTA=1 -- \
     ctest --test-dir "$build" --output-on-failure --no-tests=error -R "${BERTH_VM_TESTS:-cgroup|netns|integration}" \
     "${exclude[@]}"

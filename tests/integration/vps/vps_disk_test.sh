@@ -1,0 +1,327 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Disk quota and I/O limits of `berth vps` (docs/vps.md "Disk and I/O
+# limits"), checked from inside real busybox VPS: a guest writing past
+# --disk (or --inodes) gets ENOSPC and takes nothing from the host or a
+# neighbour, df in the guest shows its own disk, `vps set` grows it live
+# and refuses a shrink below usage, bad sizes leave nothing behind, an
+# I/O limit holds within 10% for direct I/O, and a stopped VPS leaves no
+# loop device or mount.
+#
+# The backend is the one the data file system offers: an ext4 image on
+# this host; with BERTH_DISK_PRJQUOTA=1 the data directory is put on a
+# fresh ext4 mounted with prjquota (the pure cgroup-v2 test guest, whose
+# kernel has project quotas), and the project backend is required.
+#
+# usage: vps_disk_test.sh BERTH_BINARY [TEST...]
+# shellcheck disable=SC2046 # set -- $(guest_df ...): two numbers, split on purpose
+# shellcheck disable=SC2016 # the guest's shell expands what is quoted for it
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+bin=${BERTH_VPS_BIN:-${1:-}}
+[ $# -gt 0 ] && shift
+
+require_vps_host "$bin"
+command -v mkfs.ext4 >/dev/null || [ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] ||
+        skip "no mkfs.ext4 (e2fsprogs)"
+[ -e /dev/loop-control ] || skip "no /dev/loop-control"
+
+failures=0
+current=""
+PATH=$PATH:/usr/sbin:/sbin
+
+berth() {
+        "$bin" --root "$root" vps --data-dir "$data" "$@"
+}
+
+# The loop devices attached to a file below $tmp (none may stay behind).
+our_loops() {
+        for f in /sys/block/loop*/loop/backing_file; do
+                [ -r "$f" ] && grep -l "^$tmp/" "$f" 2>/dev/null
+        done
+}
+
+cleanup() {
+        for d in "$data"/vps/*/; do
+                [ -d "$d" ] && berth destroy --force "$(basename "$d")" >/dev/null 2>&1
+        done
+        for f in $(our_loops); do
+                d=${f%/loop/backing_file}
+                losetup -d "/dev/${d##*/}" 2>/dev/null
+        done
+        if [ -n "$prj" ]; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+        fi
+        rm -rf "$tmp"
+        ext4_scratch_rm "$ext4"
+}
+
+# df -k / (or -i) in VPS $1: "total used" on one line.
+guest_df() { # guest_df NAME [-i]
+        berth exec "$1" -- df -P "${2:--k}" / | awk 'NR == 2 {print $2, $3}'
+}
+
+within() { # within VALUE TARGET PERCENT: VALUE is within PERCENT % of TARGET
+        awk -v v="$1" -v t="$2" -v p="$3" 'BEGIN {d = v - t; if (d < 0) d = -d; exit !(d * 100 <= t * p)}'
+}
+
+host_avail_k() { df -Pk "$data" | awk 'NR == 2 {print $4}'; }
+host_ifree() { df -Pi "$data" | awk 'NR == 2 {print $4}'; }
+
+# ---- the tests -------------------------------------------------------------
+
+test_backend() {
+        expect 0 berth create stq1 --template bb --ip 10.77.8.2 --disk 64M --inodes 1000
+        expect 0 berth create stq2 --template bb --ip 10.77.8.3 --disk 64M
+        b=$(berth status stq1 --json | json_field backend)
+        [ "$b" = "$want_backend" ] || fail "backend $b, expected $want_backend"
+        if [ "$want_backend" = image ]; then
+                [ -f "$data/vps/stq1/disk.img" ] || fail "no disk image"
+                [ ! -e "$data/vps/stq1/upper" ] || fail "an upper layer outside the image"
+                [ -z "$(our_loops)" ] || fail "a stopped VPS has a loop device: $(our_loops)"
+        fi
+        expect 0 berth start stq1 stq2
+        # Its disk, not the host's: size and inodes as asked.
+        set -- $(guest_df stq1)
+        within "$1" 65536 8 || fail "df in the guest: size $1 KiB, expected about 65536"
+        set -- $(guest_df stq1 -i)
+        within "$1" 1000 5 || fail "df -i in the guest: $1 inodes, expected about 1000"
+        st=$(berth status stq1 --json)
+        echo "$st" | grep -q '"size": ' || fail "status shows no disk size: $st"
+        [ "$(echo "$st" | json_field inodes)" = "$1" ] ||
+                fail "status inodes $(echo "$st" | json_field inodes), df -i $1"
+}
+
+test_enospc() {
+        n_before=$(guest_df stq2)
+        ni_before=$(guest_df stq2 -i)
+        h_before=$(host_avail_k)
+        hi_before=$(host_ifree)
+        out=$(berth exec stq1 -- dd if=/dev/zero of=/big bs=1M count=100 2>&1)
+        rc=$?
+        [ "$rc" != 0 ] || fail "a 100M write into a 64M disk succeeded: $out"
+        echo "$out" | grep -q "$full" || fail "no $full: $out"
+        set -- $(guest_df stq1)
+        [ "$2" -le 65536 ] || fail "the guest used $2 KiB of a 64M disk"
+        h_after=$(host_avail_k)
+        # The host gives at most the VPS's disk (other work on this host
+        # may move it a little: 16M of slack).
+        [ $((h_before - h_after)) -le $((65536 + 16384)) ] ||
+                fail "host lost $((h_before - h_after)) KiB to a 64M VPS"
+        [ "$(guest_df stq2)" = "$n_before" ] || fail "neighbour's df changed: $n_before -> $(guest_df stq2)"
+        st=$(berth status stq1 --json)
+        used=$(echo "$st" | json_field used)
+        [ "${used:-0}" -gt $((50 * 1048576)) ] || fail "status: $used bytes used after filling the disk"
+        berth exec stq1 -- rm -f /big
+
+        # Inodes: files until the limit.
+        out=$(berth exec stq1 -- sh -c 'mkdir /many && i=0
+                while true 2>/dev/null >/many/$i; do i=$((i + 1)); done; echo $i; touch /many/x' 2>&1)
+        echo "$out" | grep -q "$full" || fail "no $full at the inode limit: $out"
+        made=$(echo "$out" | head -n1)
+        if [ "${made:-0}" -gt 1000 ] || [ "${made:-0}" -lt 900 ]; then
+                fail "$made files made with --inodes 1000"
+        fi
+        hi_after=$(host_ifree)
+        # The image costs the host no inode; a project quota counts the VPS's own.
+        [ $((hi_before - hi_after)) -le 1200 ] || fail "host lost $((hi_before - hi_after)) inodes"
+        [ "$(guest_df stq2 -i)" = "$ni_before" ] ||
+                fail "neighbour's inodes changed: $ni_before -> $(guest_df stq2 -i)"
+        berth exec stq1 -- rm -rf /many
+}
+
+test_grow() {
+        berth exec stq1 -- dd if=/dev/zero of=/fill bs=1M count=40 2>/dev/null
+        # A mounted ext4 grows only for a holder of CAP_SYS_RESOURCE (this
+        # host's root may lack it): then the refusal must say so, and the
+        # VPS grows while stopped.
+        if [ $((0x$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status) >> 24 & 1)) = 1 ] ||
+                [ "$want_backend" = project ]; then
+                expect 0 berth set stq1 --disk 160M
+        else
+                echo "   (no CAP_SYS_RESOURCE: a running image cannot grow; grown while stopped)"
+                out=$(berth set stq1 --disk 160M 2>&1)
+                echo "$out" | grep -q CAP_SYS_RESOURCE || fail "live grow without CAP_SYS_RESOURCE: $out"
+                expect 0 berth stop stq1
+                expect 0 berth set stq1 --disk 160M
+                expect 0 berth start stq1
+        fi
+        set -- $(guest_df stq1)
+        within "$1" 163840 8 || fail "df after growing to 160M: $1 KiB"
+        out=$(berth exec stq1 -- dd if=/dev/zero of=/more bs=1M count=80 2>&1) ||
+                fail "an 80M write after growing failed: $out"
+        [ "$(berth status stq1 --json | json_field disk)" = $((160 << 20)) ] || fail "limits.disk not saved"
+}
+
+test_shrink() {
+        # 120M in use now: a shrink below it is refused and changes nothing.
+        if out=$(berth set stq1 --disk 64M 2>&1); then
+                fail "shrink below usage accepted"
+        fi
+        echo "$out" | grep -q "uses" || fail "shrink refusal does not say why: $out"
+        [ "$(berth status stq1 --json | json_field disk)" = $((160 << 20)) ] || fail "refused shrink saved"
+        set -- $(guest_df stq1)
+        within "$1" 163840 8 || fail "df after a refused shrink: $1 KiB"
+        berth exec stq1 -- rm -f /fill /more
+        if [ "$want_backend" = project ]; then
+                expect 0 berth set stq1 --disk 96M --inodes 2000
+                set -- $(guest_df stq1 -i)
+                [ "$1" = 2000 ] || fail "df -i after --inodes 2000: $1"
+        else
+                out=$(berth set stq1 --disk 96M 2>&1)
+                echo "$out" | grep -q "stop the VPS" || fail "live shrink of an image: $out"
+                expect 0 berth stop stq1
+                expect 0 berth set stq1 --disk 96M
+                expect 0 berth start stq1
+                set -- $(guest_df stq1)
+                within "$1" 98304 8 || fail "df after the offline shrink to 96M: $1 KiB"
+        fi
+}
+
+test_bad_sizes() {
+        for a in "--disk 0" "--disk abc" "--disk 1K" "--disk 64M --inodes 10" "--inodes 100" \
+                "--disk -5M" "--io-write 1" "--iops-read 0" "--io-read x"; do
+                # shellcheck disable=SC2086 # the options
+                out=$(berth create stbad --template bb $a 2>&1)
+                rc=$?
+                [ "$rc" = 2 ] || fail "create $a: exit $rc: $out"
+                [ ! -e "$data/vps/stbad" ] || fail "create $a left $data/vps/stbad"
+        done
+        expect 2 berth set stq2 --disk 1K
+        expect 2 berth set stq2 --inodes 5
+}
+
+# guest_rate NAME MIB DD-ARGS...: bytes per second of dd in the guest, timed
+# there (/proc/uptime: busybox dd prints no rate).
+guest_rate() {
+        n=$1 mib=$2
+        shift 2
+        berth exec "$n" -- sh -c 'read a x </proc/uptime; dd "$@" 2>/dev/null; read b x </proc/uptime; echo $a $b' \
+                sh "$@" | awk -v m="$mib" '{t = $2 - $1; if (t > 0) printf "%d\n", m * 1048576 / t}'
+}
+
+# limited_rate WHAT LIMIT MIB DD-ARGS...: dd in VPS stio runs within 10% of
+# LIMIT bytes/s. Faster fails at once (the limit does not hold); slower is
+# tried again, up to 3 times, since a loaded machine (or the emulated test
+# guest) may not reach the limit at all.
+limited_rate() {
+        what=$1 limit=$2
+        shift 2
+        for _ in 1 2 3; do
+                rate=$(guest_rate stio "$@")
+                echo "   $what: ${rate:-?} bytes/s"
+                within "${rate:-0}" "$limit" 10 && return 0
+                [ "${rate:-0}" -lt "$limit" ] || break
+        done
+        fail "$what: $rate B/s, limit $limit"
+}
+
+test_io_limit() {
+        expect 0 berth create stio --template bb --ip 10.77.8.4 --disk 256M --io-write 8M --io-read 16M
+        expect 0 berth start stio
+        limited_rate "write at --io-write 8M" $((8 << 20)) 40 if=/dev/zero of=/io bs=1M count=40 oflag=direct
+        limited_rate "read at --io-read 16M" $((16 << 20)) 40 if=/io of=/dev/null bs=1M iflag=direct
+        st=$(berth status stio --json)
+        wb=$(echo "$st" | json_field write_bytes)
+        [ "${wb:-0}" -ge $((40 << 20)) ] || fail "status io.write_bytes $wb after 40M written: $st"
+        # Live: half as fast again.
+        expect 0 berth set stio --io-write 12M
+        limited_rate "write after set --io-write 12M" $((12 << 20)) 48 if=/dev/zero of=/io bs=1M count=48 \
+                oflag=direct
+        # A neighbour without a limit is not held to it (well above 12M).
+        rate=$(guest_rate stq2 32 if=/dev/zero of=/io bs=1M count=32 oflag=direct)
+        echo "   neighbour without a limit: ${rate:-?} bytes/s"
+        [ "${rate:-0}" -gt $((16 << 20)) ] || fail "the neighbour wrote at only $rate B/s"
+        berth exec stq2 -- rm -f /io
+}
+
+test_stop_clean() {
+        expect 0 berth stop stq1 stq2 stio
+        i=0
+        while [ -n "$(our_loops)" ] && [ $i -lt 50 ]; do
+                sleep 0.1
+                i=$((i + 1))
+        done
+        [ -z "$(our_loops)" ] || fail "loop devices left after stop: $(our_loops)"
+        ! grep -q " $tmp/" /proc/self/mountinfo || fail "mounts left: $(grep " $tmp/" /proc/self/mountinfo)"
+        st=$(berth status stq1 --json)
+        [ -n "$(echo "$st" | json_field used)" ] || fail "no disk usage for a stopped VPS: $st"
+        # The data survives a restart.
+        expect 0 berth start stq1
+        berth exec stq1 -- sh -c 'echo kept >/root/kept'
+        expect 0 berth stop stq1
+        expect 0 berth start stq1
+        [ "$(berth exec stq1 -- cat /root/kept)" = kept ] || fail "the disk's content did not survive a restart"
+        expect 0 berth destroy --force stq1
+        # A start that crashed after attaching the image left its loop
+        # device: destroy takes it away.
+        [ "$want_backend" != image ] || losetup -f "$data/vps/stq2/disk.img" ||
+                fail "could not attach stq2's image by hand"
+        expect 0 berth destroy stq2
+        expect 0 berth destroy stio
+        [ -z "$(our_loops)" ] || fail "loop devices left after destroy: $(our_loops)"
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d \( -name 'berth-vps-stq[12]-*' -o -name 'berth-vps-stio-*' \) \
+                2>/dev/null)
+        [ -z "$left" ] || fail "cgroups left after destroy: $left"
+        [ -z "$(ls -A "$data/vps")" ] || fail "left in $data/vps: $(ls -A "$data/vps")"
+}
+
+# ---- main ------------------------------------------------------------------
+
+if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
+        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$@"
+fi
+ip link set lo up 2>/dev/null
+
+ext4="" base=/tmp prj=""
+if ! idmappable /tmp; then
+        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
+        base=$ext4/mnt
+fi
+want_backend=image
+# What a write past the limit fails with: ENOSPC on the image; ext4 says
+# EDQUOT for a project quota (XFS: ENOSPC).
+full="No space left"
+if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
+        # An ext4 of its own mounted with project quotas for the data directory.
+        prj=$(mktemp -d "$base/storage-prj.XXXXXX")
+        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
+                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+                ext4_scratch_rm "$ext4"
+                skip "no ext4 with project quotas here"
+        fi
+        base=$prj/mnt
+        want_backend=project
+        full="No space left\|Disk quota exceeded"
+fi
+tmp=$(mktemp -d "$base/storage-disk.XXXXXX")
+chmod 711 "$tmp"
+data=$tmp/d0
+root=$tmp/run
+BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
+BERTH_CONFIG_DIR=$tmp/etc        # no host defaults
+export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
+trap cleanup EXIT
+sh "$here/mktemplate.sh" "$bin" "$data" bb
+case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+
+all="backend enospc grow shrink bad_sizes io_limit stop_clean"
+# shellcheck disable=SC2086 # a list of names
+[ $# -gt 0 ] || set -- $all
+for t in "$@"; do
+        current=$t
+        t0=$(date +%s)
+        "test_$t"
+        echo "== $t ($(($(date +%s) - t0)) s)"
+done
+if [ "$failures" -gt 0 ]; then
+        echo "$failures failure(s)"
+        exit 1
+fi
+echo "all passed"
