@@ -45,6 +45,95 @@ failures=0
 current=""
 total_points=0
 
+berth() {
+        "$bin" --root "$root" vps "$@"
+}
+
+# bounded CMD...: berth vps CMD, killed after $limit s (exit 124: a hang).
+bounded() {
+        timeout -k 5 "$limit" "$bin" --root "$root" vps "$@"
+}
+
+# ---- what is left ------------------------------------------------------------
+
+# Processes of the suite's VPS: a berth whose command line names our
+# directory (CLI, keeper, an init before its exec) or anything whose root
+# is in it (the guest).
+our_processes() {
+        # The last character in brackets: the grep's own command line
+        # does not match.
+        last=${tmp#"${tmp%?}"}
+        for f in $(grep -l -- "${tmp%?}[$last]" /proc/[0-9]*/cmdline 2>/dev/null); do
+                pid=${f#/proc/}
+                pid=${pid%/cmdline}
+                cmd=$(tr '\0' ' ' <"$f" 2>/dev/null | cut -c1-80)
+                [ "$pid" = $$ ] || [ -z "$cmd" ] || echo "$pid($cmd)"
+        done
+        # shellcheck disable=SC2012 # ls -l shows where each root points
+        ls -l /proc/[0-9]*/root 2>/dev/null | awk -v t="$tmp/" 'index($NF, t) == 1 {print $(NF-2) "(root " $NF ")"}' |
+                sed 's|^/proc/\([0-9]*\)/root|\1|'
+}
+
+# nft elements naming one of our host interfaces (bth...).
+nft_left() {
+        command -v nft >/dev/null || return 0
+        for set in macs addr4 addr6 ndtarget; do
+                nft list set netdev berth "$set" 2>/dev/null | sed -n '/elements/,/}/p' | grep -o 'bth[0-9a-f]*'
+        done
+        nft list set inet berth ifs 2>/dev/null | grep -o 'bth[0-9a-f]*'
+}
+
+# runtime_left NAME: what must not exist while NAME is not running.
+runtime_left() {
+        n=$1
+        for d in "$root/vps-$n" "$root/vps-$n"-[0-9a-f]???????; do
+                [ -e "$d" ] && echo "container state $d"
+        done
+        for d in "$root"/.*"vps-$n"*; do
+                [ -e "$d" ] && echo "temporary container state $d"
+        done
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$n-*" 2>/dev/null)
+        [ -z "$left" ] || echo "cgroups: $left"
+        left=$(grep -F "$tmp" /proc/self/mountinfo | cut -d' ' -f5)
+        [ -z "$left" ] || echo "mounts: $left"
+        left=$(ip -o link show 2>/dev/null | grep -Eo ' bth[0-9a-f]+[@:]')
+        [ -z "$left" ] || echo "links: $left"
+        left=$(nft_left)
+        [ -z "$left" ] || echo "nft elements: $left"
+        left=$(our_processes)
+        [ -z "$left" ] || echo "processes: $left"
+        left=$(find "$data" "$root" -name '*.tmp' 2>/dev/null)
+        [ -z "$left" ] || echo "temporary files: $left"
+}
+
+# all_left NAME: what must not exist once NAME is destroyed.
+all_left() {
+        runtime_left "$1"
+        [ ! -e "$data/vps/$1" ] || echo "directory $data/vps/$1: $(ls -A "$data/vps/$1" | tr '\n' ' ')"
+        [ ! -e "$data/templates/bb/users/$1" ] || echo "template marker"
+        left=$(ls -A "$data/vps")
+        [ -z "$left" ] || echo "in $data/vps: $left"
+}
+
+# scrub NAME: after a failure, remove by hand what berth left, so that the
+# next point starts clean (and its failures are its own).
+scrub() {
+        n=$1
+        bounded destroy --force "$n" >/dev/null 2>&1
+        for p in $(our_processes | sed 's/(.*//'); do kill -9 "$p" 2>/dev/null; done
+        sleep 0.2
+        grep -F "$tmp" /proc/self/mountinfo | cut -d' ' -f5 | sort -r | while read -r m; do
+                umount -l "$m" 2>/dev/null
+        done
+        find /sys/fs/cgroup -maxdepth 8 -depth -type d -name "berth-vps-$n-*" 2>/dev/null | while read -r d; do
+                find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+        done
+        for l in $(ip -o link show | grep -Eo ' bth[0-9a-f]+' | tr -d ' '); do ip link del "$l" 2>/dev/null; done
+        command -v nft >/dev/null && nft delete table netdev berth 2>/dev/null && nft delete table inet berth 2>/dev/null
+        rm -rf "$data/vps/$n" "$data/vps/".*"$n"* "$data/templates/bb/users/$n" "$root/vps-$n"* "$root"/.*"vps-$n"*
+        find "$data" "$root" -name '*.tmp' -exec rm -rf {} + 2>/dev/null
+}
+
 # ---- the checks after a kill -------------------------------------------------
 
 # After the next natural command, `berth vps repair NAME` finds nothing
