@@ -36,18 +36,22 @@ fi
 
 # Under build/tests/berth-test-reaper: processes the tests orphan (container
 # inits, VPS console keepers) are reaped, and one left running fails.
+# The VPS crash suite kills five verbs two ways at VPS_CRASH_POINTS points
+# each, booting VPS at every point: 4 points keep it to a few minutes.
 step "unit and integration tests"
-bounded 3600 build/tests/berth-test-reaper ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs"
+VPS_CRASH_POINTS=4 \
+    bounded 3600 build/tests/berth-test-reaper ctest --test-dir build --output-on-failure --timeout 900 -j"$jobs"
 
 step "unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 bounded 300 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON >/dev/null
 bounded 1800 cmake --build build-asan -j"$jobs" >/dev/null
 # Sanitized code runs a few times slower: Check's per-test timeouts
-# stretch, and the crash suite injects at fewer points than the plain
-# build's 50 per verb and kill mode.
+# stretch, and the crash suites inject at fewer points than the plain
+# build's (50 per OCI verb and kill mode, 4 per VPS verb); the VPS load
+# test runs for 30 s instead of 60.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions=$root/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    CK_TIMEOUT_MULTIPLIER=4 CRASH_POINTS=12 \
+    CK_TIMEOUT_MULTIPLIER=4 CRASH_POINTS=12 VPS_CRASH_POINTS=2 VPS_LOAD_SECONDS=30 \
     bounded 5400 build/tests/berth-test-reaper ctest --test-dir build-asan --output-on-failure --timeout 900 -j"$jobs"
 
 if [ -x tests/fuzz/run.sh ]; then

@@ -142,6 +142,8 @@ repair() { # repair NAME WHEN
         out=$(bounded repair "$1" 2>&1)
         code=$?
         [ "$code" != 124 ] || fail "$2: vps repair $1 hung"
+        # A VPS that is gone with nothing left is "not found" (3) to repair.
+        [ "$code" = 3 ] && [ ! -e "$data/vps/$1" ] && return 0
         [ "$code" = 0 ] || fail "$2: vps repair $1 exited $code: $out"
 }
 

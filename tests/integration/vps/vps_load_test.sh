@@ -49,6 +49,8 @@ documented() { # documented CODE OUTPUT
         3) echo "$2" | grep -q "VPS l[0-9]* does not exist$" ;;
         4) echo "$2" | grep -Eq "VPS l[0-9]* already exists$|address already used by VPS l[0-9]*$|already an address of the VPS$" ;;
         5) echo "$2" | grep -Eq "VPS l[0-9]* is (not running|running \(stop it or use --force\)|already running)" ;;
+        # exec's own failures are docker's 125 (man berth-vps, exec).
+        125) echo "$2" | grep -Eq "VPS l[0-9]* (is not running|does not exist)$" ;;
         *) return 1 ;;
         esac
 }
