@@ -20,10 +20,10 @@ build=${1:-$repo/build}
 # kernel takes one device per netdev chain and deletes a chain with its
 # device, which the filter must survive (docs/security/network.md). The
 # crash suite runs with fewer injection points (TCG is 4-7x slower), and
-# Check's per-test timeouts are stretched to match.
+# Check's per-test timeouts are stretched to match; vps_net adds ~4 min.
 exclude=()
 [ -z "${BERTH_VM_EXCLUDE:-}" ] || exclude=(-E "$BERTH_VM_EXCLUDE")
 # ctest inside the guest; the label selects what is worth a v2 run.
-"$here/run.sh" --timeout 1500 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 -- \
+"$here/run.sh" --timeout 1800 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 -- \
     ctest --test-dir "$build" --output-on-failure --no-tests=error -R "${BERTH_VM_TESTS:-cgroup|netns|integration}" \
     "${exclude[@]}"
