@@ -5,11 +5,22 @@
  * "arp saddr ip" implies "ether type arp"). The per-VPS changes are netlink
  * messages (netns/nft_nl.c), cheap in the new process each start is.
  *
- * The rules are the same for every VPS and are made once; a VPS is only
- * elements of sets keyed by its host-side interface name, and that name
- * among the devices of the one ingress chain. So a start adds elements and
- * a device, which libnftables does without reading the rules of every other
- * VPS first (an "add rule" would: its cost grows with the number of VPS). */
+ * The rules are the same for every VPS and are made once, in the regular
+ * chain "checks"; a VPS is elements of sets keyed by its host-side
+ * interface name, and that name among the devices of the one ingress base
+ * chain "guest", whose one rule jumps to "checks". So a start adds elements
+ * and a device, which costs the same with 1 or 1000 VPS (an "add rule"
+ * through libnftables would read the rules of every other VPS first).
+ *
+ * The kernel ties a netdev base chain to its devices: before Linux 6.16 it
+ * deletes the chain, rules and all, when the last of them goes (every VPS
+ * stopped, or on 6.1 the one VPS it was made for), and a later update that
+ * names the chain makes it anew, empty. So no rule of a VPS's filter lives
+ * in a base chain: each start sends the base chain's one rule again with
+ * the device, in the same transaction, and the chain holds whatever
+ * happened to it before. On older kernels (6.1) a chain takes no further
+ * device (EEXIST): there each other VPS gets a base chain of its own on its
+ * host end, "in_<host end>", made the same way. */
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -57,31 +68,29 @@ static const char init_netdev[] =
     "add set netdev berth addr6 { type ifname . ipv6_addr; }\n"
     "add set netdev berth ndtarget { typeof iifname . @th,64,128; }\n"
     "add set netdev berth unfiltered { type ifname; }\n"
-    "add chain netdev berth guest { type filter hook ingress devices = { \"%s\" } priority 0; policy accept; "
-    "}\n"
-    "flush chain netdev berth guest\n"
-    /* A VPS made --no-filter after it had a filter: its name stays among
-     * the chain's devices (this nftables cannot take one out). */
-    "add rule netdev berth guest iifname @unfiltered accept\n"
-    "add rule netdev berth guest iifname . ether saddr != @macs counter drop\n"
+    "add chain netdev berth checks\n"
+    "flush chain netdev berth checks\n"
+    /* A VPS made --no-filter while running: its name stays among the
+     * devices of "guest" (this nftables cannot take one out). */
+    "add rule netdev berth checks iifname @unfiltered accept\n"
+    "add rule netdev berth checks iifname . ether saddr != @macs counter drop\n"
     /* No VLAN tags, no other protocols: nothing the checks below miss. */
-    "add rule netdev berth guest ether type != { arp, ip, ip6 } counter drop\n"
-    "add rule netdev berth guest iifname . arp saddr ether != @macs counter drop\n"
-    "add rule netdev berth guest iifname . arp saddr ip != @addr4 counter drop\n"
+    "add rule netdev berth checks ether type != { arp, ip, ip6 } counter drop\n"
+    "add rule netdev berth checks iifname . arp saddr ether != @macs counter drop\n"
+    "add rule netdev berth checks iifname . arp saddr ip != @addr4 counter drop\n"
     /* A guest is no DHCP server and no router of its neighbours. */
-    "add rule netdev berth guest udp sport { 67, 547 } counter drop\n"
-    "add rule netdev berth guest icmpv6 type { nd-router-advert, nd-redirect } counter drop\n"
-    "add rule netdev berth guest iifname . ip saddr != @addr4 counter drop\n"
+    "add rule netdev berth checks udp sport { 67, 547 } counter drop\n"
+    "add rule netdev berth checks icmpv6 type { nd-router-advert, nd-redirect } counter drop\n"
+    "add rule netdev berth checks iifname . ip saddr != @addr4 counter drop\n"
     /* Neighbour advertisements and duplicate address detection (from ::)
      * only for its own addresses. */
-    "add rule netdev berth guest icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @ndtarget counter "
+    "add rule netdev berth checks icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @ndtarget counter "
     "drop\n"
-    "add rule netdev berth guest ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 != "
-    "@ndtarget "
-    "counter drop\n"
-    "add rule netdev berth guest ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } "
+    "add rule netdev berth checks ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 != "
+    "@ndtarget counter drop\n"
+    "add rule netdev berth checks ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } "
     "accept\n"
-    "add rule netdev berth guest iifname . ip6 saddr != @addr6 counter drop\n";
+    "add rule netdev berth checks iifname . ip6 saddr != @addr6 counter drop\n";
 
 /* The host's own addresses, from guest-facing interfaces. */
 static const char init_inet[] =
@@ -141,7 +150,19 @@ static void put_remove(FILE *f, const struct berth_nft_guest *g)
 
 struct apply {
         const struct berth_nft_guest *g, *old;
+        bool own; /* a base chain of its own (kernels like 6.1) */
 };
+
+/* A guest's own base chain: "in_" and its host end (at most 15 bytes). */
+#define CHAIN_MAX (3 + 16)
+
+static void chain_name(char out[CHAIN_MAX], const struct apply *x)
+{
+        if (x->own)
+                snprintf(out, CHAIN_MAX, "in_%s", x->g->host_if);
+        else
+                snprintf(out, CHAIN_MAX, "guest");
+}
 
 static void put_apply(FILE *f, const void *data)
 {
@@ -150,14 +171,18 @@ static void put_apply(FILE *f, const void *data)
          * before it) go in the same transaction. */
         put_remove(f, x->old ? x->old : x->g);
         put_elements(f, "add", x->g);
+        const char *dev = x->g->host_if;
         fprintf(f,
                 "add element netdev berth unfiltered { \"%s\" }\ndelete element netdev berth unfiltered { "
                 "\"%s\" }\n",
-                x->g->host_if, x->g->host_if);
+                dev, dev);
+        /* The base chain with its one rule, whatever was left of it. */
+        char chain[CHAIN_MAX];
+        chain_name(chain, x);
         fprintf(f,
-                "add chain netdev berth guest { type filter hook ingress devices = { \"%s\" } priority 0; "
-                "policy accept; }\n",
-                x->g->host_if);
+                "add chain netdev berth %s { type filter hook ingress devices = { \"%s\" } priority 0; "
+                "policy accept; }\nflush chain netdev berth %s\nadd rule netdev berth %s jump checks\n",
+                chain, dev, chain, chain);
         fputs("flush set inet berth ports\n", f);
         for (size_t i = 0; i < x->g->n_ports; i++)
                 fprintf(f, "add element inet berth ports { %s . %u }\n",
@@ -165,44 +190,11 @@ static void put_apply(FILE *f, const void *data)
         fprintf(f, "add element inet berth ifs { \"%s\" }\n", x->g->host_side);
 }
 
-/* Kernels before 6.2 cannot add a device to an existing netdev base
- * chain (EEXIST): there each guest gets a base chain of its own on its
- * host end, "in_<host end>", with the guest chain's rules (they match by
- * interface name, so the same text serves). Everything else as put_apply. */
-static void put_apply_own_chain(FILE *f, const void *data)
-{
-        const struct apply *x = data;
-        const char *name = x->g->host_if;
-        put_remove(f, x->old ? x->old : x->g);
-        put_elements(f, "add", x->g);
-        fprintf(f,
-                "add element netdev berth unfiltered { \"%s\" }\ndelete element netdev berth unfiltered { "
-                "\"%s\" }\n",
-                name, name);
-        /* Made anew each time: a chain left from the last start holds the
-         * hook of a device that is gone. */
-        static const char chain[] = "add chain netdev berth in_%s { type filter hook ingress device \"%s\" "
-                                    "priority 0; policy accept; }\n";
-        fprintf(f, chain, name, name);
-        fprintf(f, "flush chain netdev berth in_%s\ndelete chain netdev berth in_%s\n", name, name);
-        fprintf(f, chain, name, name);
-        static const char prefix[] = "add rule netdev berth guest ";
-        for (const char *l = strstr(init_netdev, prefix); l; l = strstr(l + 1, prefix)) {
-                const char *end = strchr(l, '\n');
-                fprintf(f, "add rule netdev berth in_%s %.*s\n", name, (int)(end - l - (sizeof(prefix) - 1)),
-                        l + sizeof(prefix) - 1);
-        }
-        fputs("flush set inet berth ports\n", f);
-        for (size_t i = 0; i < x->g->n_ports; i++)
-                fprintf(f, "add element inet berth ports { %s . %u }\n",
-                        x->g->ports[i].proto == IPPROTO_TCP ? "tcp" : "udp", x->g->ports[i].port);
-        fprintf(f, "add element inet berth ifs { \"%s\" }\n", x->g->host_side);
-}
-
+/* The same for every guest: data is unused. */
 static void put_init(FILE *f, const void *data)
 {
-        const struct apply *x = data;
-        fprintf(f, init_netdev, x->g->host_if);
+        (void)data;
+        fputs(init_netdev, f);
         fputs(init_inet, f);
 }
 
@@ -330,11 +322,11 @@ static bool names_valid(const struct berth_nft_guest *g)
 
 /* ---- the per-VPS changes: one netlink batch ------------------------------------ */
 
-/* The per-VPS changes are set elements and a hook device: built as netlink
- * messages directly (netns/nft_nl.c), they cost ~0.3 ms in a new process,
- * where libnftables' first use costs ~4 ms (loading, context, cache). The
- * same transaction as the script text above (put_apply); libnftables only
- * makes the tables and rules (put_init). */
+/* The per-VPS changes are set elements and the guest's base chain: built
+ * as netlink messages directly (netns/nft_nl.c), they cost ~0.3 ms in a new
+ * process, where libnftables' first use costs ~4 ms (loading, context,
+ * cache). The same transaction as the script text above (put_apply);
+ * libnftables only makes the tables and rules (put_init). */
 
 static void nft_batch_freep(struct nft_batch **b)
 {
@@ -366,6 +358,29 @@ static int batch_ifname(struct nft_batch *b, uint8_t family, const char *set, co
         return r < 0 || !del ? r : nft_batch_elem_del(b, &e);
 }
 
+/* The base chain with its one rule, made whole whatever was left of it:
+ * on the kernel's side a flush and a rule added to a chain in use are one
+ * switch of its rules at commit, so frames never see it empty. */
+static int batch_chain(struct nft_batch *b, const struct apply *x)
+{
+        char chain[CHAIN_MAX];
+        chain_name(chain, x);
+        int r = nft_batch_chain_hook(b, chain, x->g->host_if);
+        if (r >= 0)
+                r = nft_batch_chain_flush(b, chain);
+        return r < 0 ? r : nft_batch_rule_jump(b, chain, "checks");
+}
+
+/* The guest's own base chain gone, whether or not it was there: made (as a
+ * regular chain) when missing, then deleted, in the same transaction. */
+static int batch_own_remove(struct nft_batch *b, const char *host_if)
+{
+        char chain[CHAIN_MAX];
+        snprintf(chain, sizeof(chain), "in_%s", host_if);
+        int r = nft_batch_chain_add(b, chain);
+        return r < 0 ? r : nft_batch_chain_del(b, chain);
+}
+
 static int batch_apply(struct nft_batch *b, const struct apply *x)
 {
         const struct berth_nft_guest *g = x->g;
@@ -377,7 +392,7 @@ static int batch_apply(struct nft_batch *b, const struct apply *x)
         if (r >= 0)
                 r = batch_ifname(b, BERTH_NFT_NETDEV, "unfiltered", g->host_if, true);
         if (r >= 0)
-                r = nft_batch_hook_dev(b, g->host_if);
+                r = batch_chain(b, x);
         if (r >= 0)
                 r = nft_batch_set_flush(b, BERTH_NFT_INET, "ports");
         for (size_t i = 0; i < g->n_ports && r >= 0; i++) {
@@ -388,17 +403,23 @@ static int batch_apply(struct nft_batch *b, const struct apply *x)
         return r < 0 ? r : batch_ifname(b, BERTH_NFT_INET, "ifs", g->host_side, false);
 }
 
+/* Its own chain goes too (with no elements, it would drop everything). */
 static int batch_remove(struct nft_batch *b, const struct apply *x)
 {
         int r = batch_elements(b, x->g, false);
+        if (r >= 0)
+                r = batch_own_remove(b, x->g->host_if);
         if (r >= 0 && x->g->host_side)
                 r = batch_ifname(b, BERTH_NFT_INET, "ifs", x->g->host_side, true);
         return r;
 }
 
+/* Passed by "checks" (its name may stay among the devices of "guest"),
+ * and no chain of its own. */
 static int batch_open(struct nft_batch *b, const struct apply *x)
 {
-        return batch_ifname(b, BERTH_NFT_NETDEV, "unfiltered", x->g->host_if, false);
+        int r = batch_ifname(b, BERTH_NFT_NETDEV, "unfiltered", x->g->host_if, false);
+        return r < 0 ? r : batch_own_remove(b, x->g->host_if);
 }
 
 /* Builds and runs one batch; errors as run() reports them. */
@@ -422,6 +443,20 @@ static int run_batch(int (*build)(struct nft_batch *, const struct apply *), con
         return berth_err_set(err, EIO, "%s: nftables: %s", what, strerror(-r));
 }
 
+/* The batch of put_apply; where the kernel cannot add the device to
+ * "guest" (older kernels, 6.1: EEXIST, and nothing of the batch applied), the
+ * same with a base chain of its own. */
+static int apply_batch(struct apply *x, const char *what, struct berth_err *err)
+{
+        x->own = false;
+        int r = run_batch(batch_apply, x, what, err);
+        if (r != -EEXIST)
+                return r;
+        berth_err_clear(err);
+        x->own = true;
+        return run_batch(batch_apply, x, what, err);
+}
+
 int berth_nft_guest_apply(const struct berth_nft_guest *g, const struct berth_nft_guest *old,
                           struct berth_err *err)
 {
@@ -430,18 +465,15 @@ int berth_nft_guest_apply(const struct berth_nft_guest *g, const struct berth_nf
         char what[64];
         snprintf(what, sizeof(what), "network filter %s", g->host_if);
         struct apply x = {.g = g, .old = old};
-        int r = run_batch(batch_apply, &x, what, err);
-        if (r == -EEXIST) { /* before Linux 6.2: a chain of its own (above) */
-                berth_err_clear(err);
-                return run_script(put_apply_own_chain, &x, what, err);
-        }
+        int r = apply_batch(&x, what, err);
         if (r != -ENOENT)
                 return r;
         /* The first VPS (or berth's tables were deleted, or an upgrade added
-         * a set): make them, with libnftables; its errors say what failed. */
+         * a set or chain): make them, with libnftables (its errors say what
+         * failed), and send the batch again. */
         berth_err_clear(err);
         r = run_script(put_init, &x, what, err);
-        return r < 0 ? r : run_script(put_apply, &x, what, err);
+        return r < 0 ? r : apply_batch(&x, what, err);
 }
 
 int berth_nft_guest_remove(const struct berth_nft_guest *g, struct berth_err *err)

@@ -138,16 +138,23 @@ int nft_batch_set_flush(struct nft_batch *b, uint8_t family, const char *set)
         return elem_msg(b, NFT_MSG_DELSETELEM, 0, &e);
 }
 
-int nft_batch_hook_dev(struct nft_batch *b, const char *dev)
+/* A chain message of table "netdev berth" with its name. */
+static struct nlmsghdr *chain_msg(struct nft_batch *b, char *buf, uint16_t type, uint16_t flags,
+                                  const char *chain)
+{
+        struct nlmsghdr *nlh = msg(b, buf, type, flags, NFPROTO_NETDEV);
+        mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, "berth");
+        mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, chain);
+        return nlh;
+}
+
+int nft_batch_chain_hook(struct nft_batch *b, const char *chain, const char *dev)
 {
         char *buf = room(b);
         if (!buf)
                 return -ENOMEM;
-        /* The whole hook, as declared (an update must repeat it), with the
-         * new device: the kernel adds it to the chain's devices. */
-        struct nlmsghdr *nlh = msg(b, buf, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NFPROTO_NETDEV);
-        mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, "berth");
-        mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, "guest");
+        /* The whole hook, as declared (an update must repeat it). */
+        struct nlmsghdr *nlh = chain_msg(b, buf, NFT_MSG_NEWCHAIN, NLM_F_CREATE, chain);
         mnl_attr_put_strz(nlh, NFTA_CHAIN_TYPE, "filter");
         mnl_attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl(NF_ACCEPT));
         struct nlattr *hook = mnl_attr_nest_start(nlh, NFTA_CHAIN_HOOK);
@@ -155,6 +162,68 @@ int nft_batch_hook_dev(struct nft_batch *b, const char *dev)
         mnl_attr_put_u32(nlh, NFTA_HOOK_PRIORITY, htonl(0));
         mnl_attr_put_strz(nlh, NFTA_HOOK_DEV, dev);
         mnl_attr_nest_end(nlh, hook);
+        done(b, nlh);
+        return 0;
+}
+
+int nft_batch_chain_add(struct nft_batch *b, const char *chain)
+{
+        char *buf = room(b);
+        if (!buf)
+                return -ENOMEM;
+        done(b, chain_msg(b, buf, NFT_MSG_NEWCHAIN, NLM_F_CREATE, chain));
+        return 0;
+}
+
+int nft_batch_chain_del(struct nft_batch *b, const char *chain)
+{
+        char *buf = room(b);
+        if (!buf)
+                return -ENOMEM;
+        done(b, chain_msg(b, buf, NFT_MSG_DELCHAIN, 0, chain));
+        return 0;
+}
+
+/* A rule message of table "netdev berth" on chain. */
+static struct nlmsghdr *rule_msg(struct nft_batch *b, char *buf, uint16_t type, uint16_t flags,
+                                 const char *chain)
+{
+        struct nlmsghdr *nlh = msg(b, buf, type, flags, NFPROTO_NETDEV);
+        mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, "berth");
+        mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
+        return nlh;
+}
+
+int nft_batch_chain_flush(struct nft_batch *b, const char *chain)
+{
+        char *buf = room(b);
+        if (!buf)
+                return -ENOMEM;
+        /* A rule deletion without a handle: every rule of the chain. */
+        done(b, rule_msg(b, buf, NFT_MSG_DELRULE, 0, chain));
+        return 0;
+}
+
+int nft_batch_rule_jump(struct nft_batch *b, const char *chain, const char *target)
+{
+        char *buf = room(b);
+        if (!buf)
+                return -ENOMEM;
+        struct nlmsghdr *nlh = rule_msg(b, buf, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, chain);
+        struct nlattr *exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+        struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+        mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, "immediate");
+        struct nlattr *data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
+        mnl_attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_VERDICT));
+        struct nlattr *imm = mnl_attr_nest_start(nlh, NFTA_IMMEDIATE_DATA);
+        struct nlattr *verdict = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
+        mnl_attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl((uint32_t)NFT_JUMP));
+        mnl_attr_put_strz(nlh, NFTA_VERDICT_CHAIN, target);
+        mnl_attr_nest_end(nlh, verdict);
+        mnl_attr_nest_end(nlh, imm);
+        mnl_attr_nest_end(nlh, data);
+        mnl_attr_nest_end(nlh, elem);
+        mnl_attr_nest_end(nlh, exprs);
         done(b, nlh);
         return 0;
 }

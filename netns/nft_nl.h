@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One nf_tables transaction built and sent over libmnl: the
- * per-VPS changes (set elements, a hook device) without libnftables, whose
+ * per-VPS changes (set elements, the guest's base chain) without libnftables, whose
  * first use in a process costs several ms (docs/security-network.md). */
 #ifndef BERTH_NETNS_NFT_NL_H
 #define BERTH_NETNS_NFT_NL_H
@@ -19,9 +19,19 @@ int nft_batch_elem_add(struct nft_batch *b, const struct berth_nft_elem *e);
 int nft_batch_elem_del(struct nft_batch *b, const struct berth_nft_elem *e);
 /* Every element of a set (nft's "flush set"). */
 int nft_batch_set_flush(struct nft_batch *b, uint8_t family, const char *set);
-/* dev among the devices of "netdev berth guest" (nft's "add chain ...
- * devices = { dev }"). */
-int nft_batch_hook_dev(struct nft_batch *b, const char *dev);
+/* Chains of table "netdev berth" (the family every chain message here
+ * has): chain as a base chain on the ingress hook of dev, priority 0,
+ * policy accept (nft's "add chain ... { type filter hook ingress device
+ * dev priority 0; policy accept; }": made, or left as it is when it has
+ * that hook already); chain made as a regular one when missing (an
+ * existing chain, base or not, stays as it is); chain deleted with its
+ * rules; every rule of chain deleted ("flush chain"); and a rule
+ * "jump target" appended to chain. */
+int nft_batch_chain_hook(struct nft_batch *b, const char *chain, const char *dev);
+int nft_batch_chain_add(struct nft_batch *b, const char *chain);
+int nft_batch_chain_del(struct nft_batch *b, const char *chain);
+int nft_batch_chain_flush(struct nft_batch *b, const char *chain);
+int nft_batch_rule_jump(struct nft_batch *b, const char *chain, const char *target);
 /* Sends the batch as one transaction in the current network namespace and
  * waits for the kernel's answer: 0, or the first message's -errno (then
  * nothing of it was applied). Fails -EPROTONOSUPPORT without nfnetlink. */

@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Per-VPS network filters in nftables, in berth's own tables only:
  *
- *   table netdev berth   one chain on the ingress hook of every host-side
- *                        veth end (its "devices"): what a guest may send at
- *                        all -- its own MAC, ARP for its own IPv4
- *                        addresses, IPv4/IPv6 from its own addresses (and
- *                        the link-local address its MAC derives), ND for
- *                        its own addresses, no router advertisements,
- *                        redirects or DHCP server replies. The hook sees
- *                        every frame before the bridge or the IP stack
- *                        does, in bridged and routed mode alike. The rules
- *                        are shared; a guest is elements of sets keyed by
- *                        its interface name (macs, addr4, addr6, ndtarget), so that a
- *                        start costs the same with 1 or 1000 VPS.
+ *   table netdev berth   what a guest may send at all -- its own MAC, ARP
+ *                        for its own IPv4 addresses, IPv4/IPv6 from its
+ *                        own addresses (and the link-local address its
+ *                        MAC derives), ND for its own addresses, no router
+ *                        advertisements, redirects or DHCP server replies:
+ *                        the rules of the regular chain "checks", shared;
+ *                        a guest is elements of sets keyed by its
+ *                        interface name (macs, addr4, addr6, ndtarget), so
+ *                        that a start costs the same with 1 or 1000 VPS.
+ *                        The base chain "guest" on the ingress hook of
+ *                        every host-side veth end (its "devices") jumps to
+ *                        "checks"; on older kernels (6.1), which cannot
+ *                        add a device to a chain, each further guest has a
+ *                        base chain of its own, "in_<host end>". The hook
+ *                        sees every frame before the bridge or the IP
+ *                        stack does, in bridged and routed mode alike.
  *   table inet berth     the host's protection: packets from guest-facing
  *                        interfaces (set "ifs": the bridges, routed host
  *                        ends) to the host's own addresses pass only as
@@ -57,18 +61,21 @@ struct berth_nft_guest {
  * when out of memory): for tests and the documentation. */
 char *berth_nft_guest_script(const struct berth_nft_guest *g);
 /* Filters the guest: its elements (replacing old's, when not NULL) and its
- * interface among the hook's devices, in one transaction; makes the tables
- * first when they are missing. A host without nf_tables gets -EOPNOTSUPP
- * with a message saying so. */
+ * interface among the hook's devices (with the base chain's rule, which the
+ * kernel may have deleted with the chain's last device), in one
+ * transaction; makes the tables first when they are missing. A host
+ * without nf_tables gets -EOPNOTSUPP with a message saying so. */
 int berth_nft_guest_apply(const struct berth_nft_guest *g, const struct berth_nft_guest *old,
                           struct berth_err *err);
-/* Removes the guest's elements and, when g->host_side is not NULL, that
- * entry of the host's "ifs" set (routed host ends; a bridge stays);
- * idempotent. Its name stays among the hook's devices (nftables 1.0.6
- * cannot remove one): with no elements, all its frames are dropped. */
+/* Removes the guest's elements, its own base chain (kernels like 6.1) and,
+ * when g->host_side is not NULL, that entry of the host's "ifs" set
+ * (routed host ends; a bridge stays); idempotent. Its name may stay among
+ * the devices of "guest" (nftables 1.0.6 cannot remove one): with no
+ * elements, all its frames are dropped. */
 int berth_nft_guest_remove(const struct berth_nft_guest *g, struct berth_err *err);
-/* Lets every frame of host_if pass (a VPS started --no-filter); a no-op
- * without berth's tables or nf_tables. */
+/* Lets every frame of host_if pass (a VPS started --no-filter: set
+ * "unfiltered", and no base chain of its own); a no-op without berth's
+ * tables or nf_tables. */
 int berth_nft_guest_open(const char *host_if, struct berth_err *err);
 
 /* The guest's IPv6 link-local address from its MAC (EUI-64). */

@@ -52,7 +52,9 @@ START_TEST(test_addr_parse)
 END_TEST
 
 /* berth/nft.h: host ports, the derived link-local address, and the script
- * (what a guest is: elements keyed by its interface, no rule of its own). */
+ * (what a guest is: elements keyed by its interface, and that interface
+ * among the devices of the base chain, sent with the chain's one rule, a
+ * jump to the shared checks). */
 START_TEST(test_nft_pure)
 {
         struct berth_err err = {0};
@@ -80,6 +82,13 @@ START_TEST(test_nft_pure)
             text, "add element netdev berth ndtarget { \"bthx\" . 0xfd770000000000000000000000000002 }"));
         ck_assert(strstr(text, "add element inet berth ifs { \"berth0\" }"));
         ck_assert(!strstr(text, "add rule netdev berth bthx"));
+        ck_assert(strstr(text, "add chain netdev berth guest { type filter hook ingress devices = { \"bthx\" "
+                               "} priority 0; policy accept; }\nflush chain netdev berth guest\n"
+                               "add rule netdev berth guest jump checks\n"));
+        ck_assert(strstr(text, "add rule netdev berth checks iifname . ether saddr != @macs counter drop"));
+        /* No rule of the filter in a base chain: the kernel deletes those
+         * with their last device. */
+        ck_assert(!strstr(text, "add rule netdev berth guest iifname"));
         free(text);
 }
 END_TEST
