@@ -52,7 +52,7 @@ struct berth_vps_limits {
         uint64_t cpu_quota;  /* us per BERTH_VPS_CPU_PERIOD */
         uint64_t cpu_weight; /* 1..10000, cgroup v2 scale (100 = default) */
         int64_t pids;        /* max processes */
-        /* Disk and I/O (runtime/vps/storage/): the VPS's whole upper layer
+        /* Disk and I/O (runtime/vps/disk*.c): the VPS's whole upper layer
          * in bytes and inodes; bytes and operations per second on the block
          * device holding its data. */
         bool has_disk, has_inodes, has_io_rbps, has_io_wbps, has_io_riops, has_io_wiops;
@@ -63,7 +63,7 @@ struct berth_vps_limits {
         unsigned io_major, io_minor;
 };
 
-/* Where the disk limit of a VPS lives (runtime/vps/storage/). */
+/* Where the disk limit of a VPS lives (runtime/vps/disk*.c). */
 enum berth_vps_disk_backend {
         BERTH_VPS_DISK_NONE,    /* no --disk: the upper layer on the data file system */
         BERTH_VPS_DISK_IMAGE,   /* a sparse ext4 image, loop-mounted under the overlay */

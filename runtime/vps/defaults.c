@@ -9,7 +9,7 @@
  *    "iops_read": 2000, "iops_write": 1000}
  *
  * disk, io_read and io_write (bytes per second) like memory; inodes and
- * iops_* integers (runtime/vps/storage/limits.c).
+ * iops_* integers (runtime/vps/disk_limits.c).
  * memory and swap: bytes, or a string with K/M/G/T; cpus: a number or a
  * string ("1.5"); cpu_weight and pids: integers. A limit given on the
  * command line wins; swap applies only with a memory limit. No file: no

@@ -281,7 +281,7 @@ int vps_userns_reachable(const struct berth_vps_ctx *v, const struct berth_vps_c
 int vps_userns_delegate_cgroup(const struct berth_vps_config *cfg, const char *cgroup_dump,
                                struct berth_err *err);
 
-/* ---- disk quota and I/O limits (runtime/vps/storage/) ---- */
+/* ---- disk quota and I/O limits (runtime/vps/disk*.c) ---- */
 /* Refuses disk and I/O limits out of range. */
 int vps_storage_limits_check(const struct berth_vps_limits *l, struct berth_err *err);
 /* At create, after the upper and work directories exist in dir (the

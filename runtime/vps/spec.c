@@ -117,7 +117,7 @@ static json_t *make_seccomp(const struct berth_vps_config *cfg)
                          names, "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM);
 }
 
-/* The I/O limits on the device of the VPS's data (runtime/vps/storage/),
+/* The I/O limits on the device of the VPS's data (runtime/vps/disk*.c),
  * all four once there is one: rate 0 is "no limit" to the cgroup code, so
  * that `vps set` can change or drop each live. A VPS without I/O limits
  * stays out of the blkio hierarchy. */

@@ -169,7 +169,7 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
                 r = vps_idrange_ensure(v, cfg, err);
         if (r >= 0)
                 r = vps_console_boot(v, cfg, &boot_ops, flags, err);
-        /* The guest's mount holds the image from here (see storage/). */
+        /* The guest's mount holds the image from here (see disk_image.c). */
         if (attached)
                 vps_disk_detach(v, cfg);
         if (r >= 0)

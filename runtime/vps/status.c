@@ -38,7 +38,7 @@ static int usage(const struct berth_vps_ctx *v, const char *name, const char *cg
 static int status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
                       struct berth_err *err);
 
-/* Disk usage and I/O done (runtime/vps/storage/): a bonus as well. */
+/* Disk usage and I/O done (runtime/vps/disk*.c): a bonus as well. */
 static void disk_status(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st)
 {
         struct berth_vps_config cfg;

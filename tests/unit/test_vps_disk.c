@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Disk and I/O limits as vps.json and OCI resources see them (no root):
- * runtime/vps/storage/limits.c and the blockIO of the VPS's config. */
+ * runtime/vps/disk_limits.c and the blockIO of the VPS's config. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

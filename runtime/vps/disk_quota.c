@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
-#include "runtime/vps/storage/storage.h"
+#include "runtime/vps/disk.h"
 
 #ifndef SYS_quotactl_fd
 #define SYS_quotactl_fd 443

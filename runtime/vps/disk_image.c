@@ -35,7 +35,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/file.h"
-#include "runtime/vps/storage/storage.h"
+#include "runtime/vps/disk.h"
 
 #ifndef EXT4_IOC_RESIZE_FS
 #define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)

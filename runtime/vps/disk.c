@@ -22,7 +22,7 @@
 #include "berth/cleanup.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
-#include "runtime/vps/storage/storage.h"
+#include "runtime/vps/disk.h"
 
 /* A project id of its own: the user namespace range's first host id is
  * unique on the host; a privileged VPS takes a hash of its directory above

@@ -9,7 +9,7 @@
 
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
-#include "runtime/vps/storage/storage.h"
+#include "runtime/vps/disk.h"
 
 const char *berth_vps_disk_backend_name(enum berth_vps_disk_backend b)
 {

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
-#include "runtime/vps/storage/storage.h"
+#include "runtime/vps/disk.h"
 
 static int read_dev_file(const char *path, unsigned *major, unsigned *minor)
 {

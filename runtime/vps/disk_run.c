@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
-#include "runtime/vps/storage/storage.h"
+#include "runtime/vps/disk.h"
 
 /* In the child: only async-signal-safe calls until exec. */
 static void child(const char *const *argv, int errfd)

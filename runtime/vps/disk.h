@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Internal to runtime/vps/storage/: the two disk backends (a loop-mounted
+/* Internal to runtime/vps/disk*.c: the two disk backends (a loop-mounted
  * ext4 image, a project quota) and the I/O device of a VPS. */
-#ifndef BERTH_RUNTIME_VPS_STORAGE_H
-#define BERTH_RUNTIME_VPS_STORAGE_H
+#ifndef BERTH_RUNTIME_VPS_DISK_H
+#define BERTH_RUNTIME_VPS_DISK_H
 
 #include <stdbool.h>
 #include <stddef.h>
