@@ -294,7 +294,7 @@ test_reboot() {
         i=0
         while [ "$i" -lt "$boot_timeout" ]; do
                 new=$(init_pid)
-                [ -n "$new" ] && [ "$new" != 0 ] && [ "$new" != "$old" ] && break
+                [ -n "$new" ] && [ "$new" != 0 ] && [ "$new" != null ] && [ "$new" != "$old" ] && break
                 new=""
                 sleep 1
                 i=$((i + 1))
