@@ -18,8 +18,7 @@ build=${1:-$repo/build}
 "$here/setup.sh"
 # What is worth a v2 run under TCG's 4-7x: what cgroup v2 or the guest's
 # kernel changes: cgroups, the netns code's fallbacks, the OCI lifecycle
-# and its crash salvage (fewer injection points, Check's per-test timeouts
-# stretched), a VPS's two-level cgroups and its keeper, systemd in a
+# (Check's per-test timeouts stretched), a VPS's two-level cgroups and its keeper, systemd in a
 # Debian guest, project quotas (integration/vps_disk; the host runs the
 # ext4 image backend), and the network filter (integration/vps_net: the
 # 6.1 kernel takes one device per netdev chain and deletes a chain with
@@ -31,7 +30,11 @@ build=${1:-$repo/build}
 # run that suite in the guest by hand:
 #   tests/vm/run.sh --timeout 1800 -e VPS_CRASH_POINTS=1 -- \
 #       sh tests/integration/vps/vps_crash_test.sh build/berth build/tests/integration/vps/vps-stepper
-tests='cgroup|netns|itest_cgroup|itest_lifecycle|itest_crash|integration/vps$|vps_guest|debian_vps|vps_disk|vps_lifecycle|vps_net'
+# itest_crash is left out: in one run its ptrace stepper left the guest's
+# 6.1 kernel in a soft lockup (a CPU stuck 690 s in the test's process),
+# after passing in 85 s the run before; it runs on the host, plain and
+# under ASan, until that is understood.
+tests='cgroup|netns|itest_cgroup|itest_lifecycle|integration/vps$|vps_guest|debian_vps|vps_disk|vps_lifecycle|vps_net'
 exclude=()
 [ -z "${BERTH_VM_EXCLUDE:-}" ] || exclude=(-E "$BERTH_VM_EXCLUDE")
 "$here/run.sh" --timeout 1800 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \
