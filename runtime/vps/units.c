@@ -71,7 +71,8 @@ int berth_vps_parse_size(const char *s, int64_t *out)
         return 0;
 }
 
-/* "1.5" -> 150000 with a 100000 us period; at most 3 decimals count. */
+/* "1.5" -> 150000 with a 100000 us period; decimals beyond a thousandth
+ * of a CPU are dropped. */
 int berth_vps_parse_cpus(const char *s, uint64_t *quota)
 {
         char *end;
@@ -79,13 +80,10 @@ int berth_vps_parse_cpus(const char *s, uint64_t *quota)
         unsigned long whole = strtoul(s, &end, 10);
         if ((end == s && *end != '.') || errno || *s == '-' || whole > 4096)
                 return -EINVAL;
-        uint64_t milli = whole * 1000;
-        if (*end == '.') {
-                unsigned scale = 100;
-                for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
-                        milli += (uint64_t)(*end - '0') * scale;
-        }
-        if (*end || milli == 0)
+        uint64_t digits, scale;
+        const char *rest = parse_fraction(end, &digits, &scale);
+        uint64_t milli = whole * 1000 + digits * 1000 / scale;
+        if (*rest || (end == s && rest == end + 1) || milli == 0)
                 return -EINVAL;
         /* The kernel's minimum quota is 1 ms. */
         *quota = milli * (BERTH_VPS_CPU_PERIOD / 1000);

@@ -77,6 +77,9 @@ START_TEST(test_sizes)
         ck_assert_int_lt(berth_vps_parse_cpus("0", &q), 0);
         ck_assert_int_lt(berth_vps_parse_cpus("abc", &q), 0);
         ck_assert_int_lt(berth_vps_parse_cpus("1.5x", &q), 0);
+        ck_assert_int_lt(berth_vps_parse_cpus(".", &q), 0);
+        ck_assert_int_eq(berth_vps_parse_cpus("0.1239", &q), 0);
+        ck_assert_int_eq(q, 12300);
 }
 END_TEST
 
