@@ -9,6 +9,11 @@
 #include "berth/err.h"
 
 struct berth_tty_proxy;
+struct berth_process;
+
+/* A relayed pty starts with our terminal's size unless the spec gives
+ * one: the process may ask for it before the relay's first copy. */
+void berth_tty_proxy_initial_size(struct berth_process *p);
 
 /* *console_sock gets the end the process sends its pty master over. */
 struct berth_tty_proxy *berth_tty_proxy_new(int *console_sock, struct berth_err *err);

@@ -53,6 +53,16 @@ static void copy_winsize(int master)
                 ioctl(master, TIOCSWINSZ, &ws);
 }
 
+void berth_tty_proxy_initial_size(struct berth_process *p)
+{
+        struct winsize ws;
+        if (p->has_console_size || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+                return;
+        p->has_console_size = true;
+        p->console_size.height = ws.ws_row;
+        p->console_size.width = ws.ws_col;
+}
+
 /* Whether we may read stdin and change its modes without being stopped
  * (SIGTTIN, SIGTTOU): it is no terminal, not our controlling terminal, or
  * one of which we are the foreground (`timeout berth run` is not). */

@@ -77,6 +77,7 @@ static int setup_console(struct exec_job *j, const struct berth_exec_opts *o, st
         if (o->detach)
                 return berth_err_set(err, EINVAL, "exec --tty --detach needs --console-socket");
         j->proxy = berth_tty_proxy_new(&j->console_sock, err);
+        berth_tty_proxy_initial_size(&j->spec->process);
         return j->proxy ? 0 : -err->code;
 }
 
