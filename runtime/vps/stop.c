@@ -16,7 +16,11 @@
  * once, and when the init's /proc/<pid>/status did not show then that it
  * takes it -- a handler (SigCgt), or blocked to be read from a signalfd
  * (SigBlk: systemd) -- it is sent once more as soon as it does, checked
- * every SIGNAL_POLL_MS until the deadline. Why not only then: an init
+ * every SIGNAL_POLL_MS until the deadline. A block counts only when it is
+ * seen twice in a row: a shell blocks every signal for the instant of a
+ * fork, and a signal queued then is dropped once it unblocks it at
+ * SIG_DFL (an init running a script lost its stop so, under load).
+ * systemd's block is permanent. Why not only then: an init
  * waiting in sigtimedwait (busybox) shows the signal neither caught nor
  * blocked, yet gets it. Why not over and over: a second SIGTERM or SIGPWR
  * may start a second shutdown in some inits. An init that ignores the
@@ -54,6 +58,7 @@ struct stop_job {
         pid_t pid;      /* the init's */
         int sig;        /* its stop signal; 0: none (--timeout 0) */
         bool delivered; /* sent while the init showed it takes it */
+        bool blocked;   /* the last look saw the signal blocked (only) */
 };
 
 #define SIGNAL_POLL_MS 20
@@ -97,12 +102,14 @@ static int cleanup_now(const struct berth_vps_ctx *v, struct stop_job *j)
         return r < 0 ? r : 0;
 }
 
+enum takes { TAKES_NOT, TAKES_BLOCKED, TAKES_HANDLER };
+
 /* Whether pid takes sig: it has a handler for it (SigCgt), or blocks it
  * (SigBlk: the kernel queues a blocked signal whatever the handler, for
  * sigwait or a signalfd, which is how systemd reads its signals). Pid 1
- * of a pid namespace gets nothing else. Unknown (no /proc): true, the
- * signal is sent anyway. */
-static bool catches(pid_t pid, int sig)
+ * of a pid namespace gets nothing else. Unknown (no /proc): a handler,
+ * the signal is sent anyway. */
+static enum takes init_takes(pid_t pid, int sig)
 {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -111,20 +118,24 @@ static bool catches(pid_t pid, int sig)
         if (berth_read_file_at(AT_FDCWD, path, O_RDONLY, 1 << 16, &buf, NULL) < 0 ||
             berth_proc_status_sigmask(buf, "SigCgt", &cgt) < 0 ||
             berth_proc_status_sigmask(buf, "SigBlk", &blk) < 0)
-                return true;
-        return sig >= 1 && sig <= 64 && ((cgt | blk) & (1ULL << (sig - 1)));
+                return TAKES_HANDLER;
+        uint64_t bit = sig >= 1 && sig <= 64 ? 1ULL << (sig - 1) : 0;
+        return (cgt & bit) ? TAKES_HANDLER : (blk & bit) ? TAKES_BLOCKED : TAKES_NOT;
 }
 
 /* Sends the job's stop signal (again) if the init shows now that it
- * takes it; true once sent so. The pidfd makes sure the status read was
- * the init's: it is checked after the read, before the send. */
+ * takes it (a block: seen twice in a row); true once sent so. The pidfd
+ * makes sure the status read was the init's: it is checked after the
+ * read, before the send. */
 static bool deliver(const struct berth_vps_ctx *v, struct stop_job *j)
 {
         if (j->delivered || !j->sig)
                 return j->delivered;
-        bool caught = catches(j->pid, j->sig);
+        enum takes t = init_takes(j->pid, j->sig);
+        bool takes = t == TAKES_HANDLER || (t == TAKES_BLOCKED && j->blocked);
+        j->blocked = t == TAKES_BLOCKED;
         struct pollfd p = {.fd = j->pidfd, .events = POLLIN};
-        if (!caught || poll(&p, 1, 0) != 0)
+        if (!takes || poll(&p, 1, 0) != 0)
                 return false;
         j->delivered = syscall(SYS_pidfd_send_signal, j->pidfd, j->sig, NULL, 0) == 0;
         if (j->delivered)
@@ -153,7 +164,8 @@ static int signal_running(const struct berth_vps_ctx *v, struct stop_job *j,
         j->pid = info->st.pid;
         if (timeout_s > 0) {
                 j->sig = stop_signal(v, &j->cfg);
-                if (!deliver(v, j)) {
+                /* Blocked at first look: sent when the next look confirms it. */
+                if (!deliver(v, j) && !j->blocked) {
                         syscall(SYS_pidfd_send_signal, j->pidfd, j->sig, NULL, 0);
                         vps_trace(v,
                                   "VPS %s: signal %d sent to the init %d, which does not show it takes it "
