@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
-# Sourced by the VPS tests (vps_test.sh, vps_debian_test.sh): result
-# reporting, and scratch space a VPS's user namespace can use.
+# Sourced by the VPS tests (vps_*_test.sh): the namespace they run in,
+# scratch space a VPS's user namespace can use, the busybox template,
+# running the named tests and reporting.
 
 skip() {
         echo "SKIP: $*"
@@ -83,4 +84,85 @@ data_tag() { # data_tag DIR
                 h=$((((h ^ c) * 16777619) & 0xffffffff))
         done
         printf '%08x\n' "$h"
+}
+
+# in_own_netns [--mount] ARGS...: runs this script again, once, with ARGS
+# in a network namespace of its own (with --mount also a private mount
+# namespace), so that its bridges, veths and nftables tables are its own;
+# there, brings lo up and returns.
+in_own_netns() {
+        if [ "${BERTH_VPS_TEST_NETNS:-}" = 1 ]; then
+                ip link set lo up 2>/dev/null
+                return 0
+        fi
+        if [ "${1:-}" = --mount ]; then
+                shift
+                BERTH_VPS_TEST_NETNS=1 exec unshare --net --mount --propagation private /bin/sh "$0" "$@"
+        fi
+        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$@"
+}
+
+# scratch_base [SIZE]: sets base to where the test's scratch directory
+# goes: /tmp, or where /tmp cannot be idmapped the mnt/ of an ext4 image of
+# SIZE (default 512M), whose directory ext4 names (ext4_scratch_rm it).
+scratch_base() {
+        ext4="" base=/tmp
+        if ! idmappable /tmp; then
+                ext4=$(ext4_scratch "${1:-512M}") ||
+                        skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
+                base=$ext4/mnt
+        fi
+}
+
+# scratch_dir NAME: sets tmp to a fresh directory below $base and root to
+# the state directory (--root) inside it. Searchable by all: a VPS's root
+# (an unprivileged host uid) walks through it to its own root.
+scratch_dir() {
+        tmp=$(mktemp -d "$base/$1.XXXXXX") || {
+                echo "FAIL: no scratch directory below $base"
+                exit 1
+        }
+        chmod 711 "$tmp"
+        root=$tmp/run
+}
+
+# bb_template: the busybox template "bb" in $data (skips without a static
+# busybox).
+bb_template() {
+        sh "$here/mktemplate.sh" "$bin" "$data" bb
+        case $? in
+        0) ;;
+        77) skip "no static busybox" ;;
+        *) echo "FAIL: cannot build the busybox template" && exit 1 ;;
+        esac
+}
+
+# run_named ALL [NAME...]: runs test_NAME for each NAME (all of ALL when
+# none is given, less those in $BERTH_VPS_SKIP), timing each.
+run_named() {
+        all=$1
+        shift
+        # shellcheck disable=SC2086 # a list of names
+        [ $# -gt 0 ] || set -- $all
+        for t in "$@"; do
+                case " ${BERTH_VPS_SKIP:-} " in *" $t "*)
+                        echo "== $t skipped (BERTH_VPS_SKIP)"
+                        continue
+                        ;;
+                esac
+                current=$t
+                t0=$(date +%s)
+                "test_$t"
+                echo "== $t ($(($(date +%s) - t0)) s)"
+        done
+}
+
+# finish: the verdict; exits 1 after any failure.
+finish() {
+        if [ "$failures" -gt 0 ]; then
+                echo "$failures failure(s)"
+                exit 1
+        fi
+        echo "all passed"
+        exit 0
 }

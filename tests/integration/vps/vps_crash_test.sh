@@ -397,27 +397,17 @@ cleanup() {
 
 # ---- main ------------------------------------------------------------------
 
-if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$stepper" "$@"
-fi
-ip link set lo up 2>/dev/null
+in_own_netns "$bin" "$stepper" "$@"
 
-ext4="" base=/tmp
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        base=$ext4/mnt
-fi
-tmp=$(mktemp -d "$base/berth-vpscrash.XXXXXX")
-chmod 711 "$tmp"
+scratch_base
+scratch_dir berth-vpscrash
 data=$tmp/data
-root=$tmp/run
 export BERTH_DATA="$data"
 export BERTH_ID_REGISTRY="$tmp/id-ranges"
 export BERTH_CONFIG_DIR="$tmp/etc"
 mkdir -p "$BERTH_CONFIG_DIR"
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 
 all="create start stop set destroy"
 # shellcheck disable=SC2086 # a list of names
@@ -436,8 +426,4 @@ for v in "$@"; do
         echo "== $v ($(($(date +%s) - t0)) s)"
 done
 echo "vps crash: $total_points injection points covered in $(($(date +%s) - t_all)) s"
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+finish

@@ -272,16 +272,10 @@ test_stop_clean() {
 
 # ---- main ------------------------------------------------------------------
 
-if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$@"
-fi
-ip link set lo up 2>/dev/null
+in_own_netns "$bin" "$@"
 
-ext4="" base=/tmp prj=""
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        base=$ext4/mnt
-fi
+prj=""
+scratch_base
 want_backend=image
 # What a write past the limit fails with: ENOSPC on the image; ext4 says
 # EDQUOT for a project quota (XFS: ENOSPC).
@@ -300,28 +294,13 @@ if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
         want_backend=project
         full="No space left\|Disk quota exceeded"
 fi
-tmp=$(mktemp -d "$base/storage-disk.XXXXXX")
-chmod 711 "$tmp"
+scratch_dir storage-disk
 data=$tmp/d0
-root=$tmp/run
 BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
 BERTH_CONFIG_DIR=$tmp/etc        # no host defaults
 export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 
-all="backend enospc grow shrink bad_sizes io_limit stop_clean"
-# shellcheck disable=SC2086 # a list of names
-[ $# -gt 0 ] || set -- $all
-for t in "$@"; do
-        current=$t
-        t0=$(date +%s)
-        "test_$t"
-        echo "== $t ($(($(date +%s) - t0)) s)"
-done
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+run_named "backend enospc grow shrink bad_sizes io_limit stop_clean" "$@"
+finish

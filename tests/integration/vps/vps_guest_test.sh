@@ -430,38 +430,16 @@ test_keeper() {
 
 # ---- main ------------------------------------------------------------------
 
-if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$probe" "$@"
-fi
-ip link set lo up 2>/dev/null
+in_own_netns "$bin" "$probe" "$@"
 
-ext4="" base=/tmp
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        base=$ext4/mnt
-fi
-tmp=$(mktemp -d "$base/gst-vpsguest.XXXXXX")
-chmod 711 "$tmp"
+scratch_base
+scratch_dir gst-vpsguest
 data=$tmp/d0
-root=$tmp/run
 BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
 export BERTH_ID_REGISTRY
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 cp "$probe" "$data/templates/bb/rootfs/bin/probe"
 
-all="guest_files setuid two_datadirs userns_overlap defaults io_uring keeper"
-# shellcheck disable=SC2086 # a list of names
-[ $# -gt 0 ] || set -- $all
-for t in "$@"; do
-        current=$t
-        t0=$(date +%s)
-        "test_$t"
-        echo "== $t ($(($(date +%s) - t0)) s)"
-done
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+run_named "guest_files setuid two_datadirs userns_overlap defaults io_uring keeper" "$@"
+finish

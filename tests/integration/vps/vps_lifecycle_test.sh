@@ -273,24 +273,14 @@ test_stop_early() {
 
 # ---- main ------------------------------------------------------------------
 
-if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$@"
-fi
-ip link set lo up 2>/dev/null
+in_own_netns "$bin" "$@"
 
-ext4="" base=/tmp
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        base=$ext4/mnt
-fi
-tmp=$(mktemp -d "$base/berth-lifecycle.XXXXXX")
-chmod 711 "$tmp"
+scratch_base
+scratch_dir berth-lifecycle
 data=$tmp/data
-root=$tmp/run
 export BERTH_ID_REGISTRY="$tmp/id-ranges"
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 # An init that takes its stop signal (SIGTERM) only two seconds after its
 # exec, as systemd takes SIGRTMIN+3 only once its manager is up.
 cat >"$data/templates/bb/rootfs/sbin/late-init" <<'INIT'
@@ -302,19 +292,7 @@ while :; do sleep 1; done
 INIT
 chmod 755 "$data/templates/bb/rootfs/sbin/late-init"
 
-all="poweroff reboot race stop_early"
-# shellcheck disable=SC2086 # a list of names
-[ $# -gt 0 ] || set -- $all
-for t in "$@"; do
-        current=$t
-        t0=$(date +%s)
-        "test_$t"
-        echo "== $t ($(($(date +%s) - t0)) s)"
-done
+run_named "poweroff reboot race stop_early" "$@"
 links=$(ip -o link show | grep -E ' (bth[0-9a-f]+|berth0)[@:]')
 [ -z "$links" ] || fail "links left: $links"
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+finish

@@ -141,27 +141,17 @@ cleanup() {
 
 # ---- main ------------------------------------------------------------------
 
-if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$@"
-fi
-ip link set lo up 2>/dev/null
+in_own_netns "$bin" "$@"
 
-ext4="" base=/tmp
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 1G) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        base=$ext4/mnt
-fi
-tmp=$(mktemp -d "$base/berth-vpsload.XXXXXX")
-chmod 711 "$tmp"
+scratch_base 1G
+scratch_dir berth-vpsload
 data=$tmp/data
-root=$tmp/run
 export BERTH_DATA="$data"
 export BERTH_ID_REGISTRY="$tmp/id-ranges"
 export BERTH_CONFIG_DIR="$tmp/etc"
 mkdir -p "$BERTH_CONFIG_DIR"
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 
 echo "load: $workers scripts, $count names, $seconds s"
 t0=$(date +%s)
@@ -209,8 +199,4 @@ done
 left=$(leftovers)
 [ -z "$left" ] || fail "left behind: $left"
 echo "load: done in $(($(date +%s) - t0)) s"
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+finish

@@ -312,41 +312,18 @@ test_filter_lifecycle() {
 
 # ---- main ------------------------------------------------------------------
 
-if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$probe" "$@"
-fi
-ip link set lo up 2>/dev/null
+in_own_netns "$bin" "$probe" "$@"
 
-ext4="" base=/tmp
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        base=$ext4/mnt
-fi
-tmp=$(mktemp -d "$base/berth-nettest.XXXXXX")
-chmod 711 "$tmp"
+scratch_base
+scratch_dir berth-nettest
 data=$tmp/data
-root=$tmp/run
 export BERTH_DATA="$data"
 export BERTH_CONFIG_DIR="$tmp/etc"
 mkdir -p "$BERTH_CONFIG_DIR"
 echo '{"host_ports": ["tcp/7002"]}' >"$BERTH_CONFIG_DIR/network.json"
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 cp "$probe" "$data/templates/bb/rootfs/bin/netprobe"
 
-all="setup stable_mac arp_takeover mac_change rogue_ra spoof_bridged spoof_routed host_listener refused ip_del chain_lost filter_lifecycle"
-# shellcheck disable=SC2086 # a list of names
-[ $# -gt 0 ] || set -- $all
-for t in "$@"; do
-        # shellcheck disable=SC2034 # read by lib.sh's fail
-        current=$t
-        t0=$(date +%s)
-        "test_$t"
-        echo "== $t ($(($(date +%s) - t0)) s)"
-done
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+run_named "setup stable_mac arp_takeover mac_change rogue_ra spoof_bridged spoof_routed host_listener refused ip_del chain_lost filter_lifecycle" "$@"
+finish

@@ -407,42 +407,19 @@ test_full_disk() {
 
 # ---- main ------------------------------------------------------------------
 
-if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$@"
-fi
-ip link set lo up 2>/dev/null
+in_own_netns "$bin" "$@"
 command -v strace >/dev/null || skip "no strace (the kill stepper)"
 command -v losetup >/dev/null || skip "no losetup"
 
-ext4="" base=/tmp
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        base=$ext4/mnt
-fi
-tmp=$(mktemp -d "$base/berth-repairtest.XXXXXX")
-chmod 711 "$tmp"
+scratch_base
+scratch_dir berth-repairtest
 data=$tmp/data
-root=$tmp/run
 full_mnt="" full_loop=""
 export BERTH_DATA="$data"
 export BERTH_ID_REGISTRY="$tmp/id-ranges"
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 
-all="create_killed destroy_killed damaged repair_leaks full_disk"
-# shellcheck disable=SC2086 # a list of names
-[ $# -gt 0 ] || set -- $all
-for t in "$@"; do
-        # shellcheck disable=SC2034 # read by lib.sh's fail
-        current=$t
-        t0=$(date +%s)
-        "test_$t"
-        echo "== $t ($(($(date +%s) - t0)) s)"
-done
+run_named "create_killed destroy_killed damaged repair_leaks full_disk" "$@"
 echo "kill points covered: $points"
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+finish

@@ -531,45 +531,17 @@ test_userns() {
 
 # ---- main ------------------------------------------------------------------
 
-if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin" "$@"
-fi
-ip link set lo up 2>/dev/null
+in_own_netns "$bin" "$@"
 
-ext4="" base=/tmp
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        echo "/tmp is $(stat -f -c %T /tmp), not idmappable: the test's data on an ext4 image"
-        base=$ext4/mnt
-fi
-tmp=$(mktemp -d "$base/berth-vpstest.XXXXXX")
-chmod 711 "$tmp" # a VPS's root (an unprivileged host uid) walks through to its own root
+scratch_base
+scratch_dir berth-vpstest
 data=$tmp/data
-root=$tmp/run
 export BERTH_DATA="$data"
 # The test's own host-wide id registry, not /var/lib/berth/id-ranges.
 export BERTH_ID_REGISTRY="$tmp/id-ranges"
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 
-all="two_vps exit_codes set_limits ip_live console tty_inject console_escape stop_graceful stop_forced stop_many routed failed_start debug autostart destroy userns"
-# shellcheck disable=SC2086 # a list of names
-[ $# -gt 0 ] || set -- $all
-for t in "$@"; do
-        case " ${BERTH_VPS_SKIP:-} " in *" $t "*)
-                echo "== $t skipped (BERTH_VPS_SKIP)"
-                continue
-                ;;
-        esac
-        current=$t
-        t0=$(date +%s)
-        "test_$t"
-        echo "== $t ($(($(date +%s) - t0)) s)"
-done
+run_named "two_vps exit_codes set_limits ip_live console tty_inject console_escape stop_graceful stop_forced stop_many routed failed_start debug autostart destroy userns" "$@"
 assert_no_links
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+finish
