@@ -110,8 +110,9 @@ static int child_chroot(struct container_setup *s, struct berth_err *err)
 
 static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *err)
 {
-        bool own_mounts =
-            s->spec->namespaces[BERTH_NS_MOUNT].present && !s->spec->namespaces[BERTH_NS_MOUNT].path;
+        /* A mount namespace joined by path is the container's too: the
+         * root is set up there as in a new one (runc and crun do). */
+        bool own_mounts = s->spec->namespaces[BERTH_NS_MOUNT].present;
         struct berth_rootfs_opts o = {
             .spec = s->spec,
             .bundle = s->bundle,
@@ -144,10 +145,7 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
         r = child_hooks(s, BERTH_HOOK_CREATE_CONTAINER, pid, err);
         if (r < 0)
                 return r;
-        if (own_mounts)
-                r = berth_rootfs_enter(&o, err);
-        else
-                r = s->spec->namespaces[BERTH_NS_MOUNT].present ? 0 : child_chroot(s, err);
+        r = own_mounts ? berth_rootfs_enter(&o, err) : child_chroot(s, err);
         if (r < 0)
                 return r;
         r = container_setup_terminal(s, err);
