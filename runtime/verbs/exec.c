@@ -216,8 +216,9 @@ static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct ber
         struct berth_err child_err = {0};
         if (r >= 0 && sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err) < 0 &&
             child_err.code != EPIPE) {
+                /* runc's words, which clients and scripts look for. */
                 *err = child_err;
-                r = -err->code;
+                r = berth_err_wrap(err, "unable to start container process");
         }
         if (r < 0)
                 berth_kill_and_reap(&j->pid);
@@ -304,5 +305,8 @@ int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_op
         if (r >= 0 && !o->detach)
                 berth_trace(ctx, "exec '%s': exited with %d", o->id, *exit_code);
         job_free(&j);
-        return r < 0 ? berth_err_wrap(err, "exec in container '%s'", o->id) : 0;
+        /* "exec failed: ...", as runc says it: containerd passes it on
+         * ("OCI runtime exec failed: exec failed: ...") and callers of
+         * `docker exec` match it. */
+        return r < 0 ? berth_err_wrap(err, "exec failed") : 0;
 }
