@@ -216,9 +216,8 @@ static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct ber
         struct berth_err child_err = {0};
         if (r >= 0 && sync_expect(j->sync_parent, SYNC_READY, NULL, &child_err) < 0 &&
             child_err.code != EPIPE) {
-                /* runc's words, which clients and scripts look for. */
                 *err = child_err;
-                r = berth_err_wrap(err, "unable to start container process");
+                r = -err->code;
         }
         if (r < 0)
                 berth_kill_and_reap(&j->pid);

@@ -252,6 +252,19 @@ START_TEST(exec_failure_words)
 }
 END_TEST
 
+/* What the init fails at is said in runc's words too ("runc create failed:
+ * unable to start container process: exec: ..."). */
+START_TEST(create_failure_words)
+{
+        struct itest_result r;
+
+        itest_run_cfg(&r, "createwords", itest_spec("nosuchbin", NULL));
+        ck_assert_msg(r.status != 0, "a missing program ran");
+        assert_err_has(&r, "unable to start container process: exec: \"nosuchbin\": "
+                           "executable file not found in $PATH");
+}
+END_TEST
+
 /* --memory -1 alone lifts the memory+swap limit too (runc): otherwise v1
  * refuses a memory limit above memsw and the container stays capped. */
 START_TEST(update_memory_unlimited)
@@ -326,6 +339,7 @@ Suite *test_suite(void)
         itest_add(s, "ps_header", ps_header);
         itest_add(s, "exec_exit_codes", exec_exit_codes);
         itest_add(s, "exec_failure_words", exec_failure_words);
+        itest_add(s, "create_failure_words", create_failure_words);
         itest_add(s, "update_memory_unlimited", update_memory_unlimited);
         itest_add(s, "checkpoint_parent_path", checkpoint_parent_path);
         return s;
