@@ -25,11 +25,17 @@ bool berth_mount_is_idmapped(const struct berth_mount *m)
         return m->idmap || m->ridmap;
 }
 
+bool berth_mount_from_parent(const struct berth_spec *spec, const struct berth_mount *m)
+{
+        return berth_mount_is_idmapped(m) ||
+               (spec->namespaces[BERTH_NS_USER].present && berth_mount_is_bind(m));
+}
+
 size_t berth_idmap_count(const struct berth_spec *spec)
 {
         size_t n = 0;
         for (size_t i = 0; i < spec->n_mounts; i++)
-                n += berth_mount_is_idmapped(&spec->mounts[i]);
+                n += berth_mount_from_parent(spec, &spec->mounts[i]);
         return n;
 }
 
@@ -134,6 +140,8 @@ int berth_idmap_clone(int dfd, const char *path, bool recursive, bool idmap_tree
         _cleanup_close_ int fd = open_tree(dfd, path, flags);
         if (fd < 0)
                 return berth_err_sys(err, errno, "clone %s", path);
+        if (userns_fd < 0) /* a plain bind, opened here for its source only */
+                return TAKE_FD(fd);
         int r = set_idmap(fd, recursive && idmap_tree, userns_fd);
         if (r < 0)
                 return berth_err_sys(err, -r, "idmap %s", path);
@@ -183,6 +191,16 @@ static int apply_bind_flags(int mntfd, const struct berth_mount *m)
         return berth_mount_set_attrs(mntfd, false, set, clr, atime_set || atime_clr);
 }
 
+/* The recursive attributes ("rro", ...) on the whole tree: here, since
+ * only a process privileged where the detached mount was made may set them. */
+static int apply_rec_flags(int mntfd, const struct berth_mount *m)
+{
+        bool atime_set, atime_clr;
+        uint64_t set = berth_ms_to_mount_attr(m->rec_flags, &atime_set);
+        uint64_t clr = berth_ms_to_mount_attr(m->rec_clear_flags, &atime_clr) & ~(uint64_t)MOUNT_ATTR__ATIME;
+        return berth_mount_set_attrs(mntfd, true, set, clr, atime_set || atime_clr);
+}
+
 static int prepare_bind(const struct berth_mount *m, const char *bundle, int *bundlefd, int userns_fd,
                         struct berth_err *err)
 {
@@ -196,6 +214,9 @@ static int prepare_bind(const struct berth_mount *m, const char *bundle, int *bu
         r = apply_bind_flags(fd, m);
         if (r < 0)
                 return berth_err_sys(err, -r, "set mount flags");
+        r = apply_rec_flags(fd, m);
+        if (r < 0)
+                return berth_err_sys(err, -r, "set recursive mount attributes");
         return TAKE_FD(fd);
 }
 
@@ -216,6 +237,8 @@ static int prepare_fs(const struct berth_mount *m, int userns_fd, struct berth_e
 static int prepare_one(const struct berth_mount *m, const char *bundle, int *bundlefd,
                        int container_userns_fd, struct berth_err *err)
 {
+        if (!berth_mount_is_idmapped(m))
+                return prepare_bind(m, bundle, bundlefd, -EBADF, err);
         _cleanup_close_ int userns = mount_userns(m, container_userns_fd, err);
         if (userns < 0)
                 return userns;
@@ -250,12 +273,13 @@ int berth_idmap_prepare(const struct berth_spec *spec, const char *bundle, int c
         size_t k = 0;
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 const struct berth_mount *m = &spec->mounts[i];
-                if (!berth_mount_is_idmapped(m))
+                if (!berth_mount_from_parent(spec, m))
                         continue;
                 int fd = prepare_one(m, bundle, &bundlefd, container_userns_fd, err);
                 if (fd < 0) {
                         berth_idmap_fds_free(out, k);
-                        return berth_err_wrap(err, "idmapped mount \"%s\" on %s",
+                        return berth_err_wrap(err, "%smount \"%s\" on %s",
+                                              berth_mount_is_idmapped(m) ? "idmapped " : "",
                                               m->source ? m->source : "none", m->destination);
                 }
                 out[k++] = fd;
@@ -352,13 +376,13 @@ int berth_idmap_mount_fd(const struct berth_rootfs_opts *o, size_t mount_index, 
         const struct berth_mount *m = &o->spec->mounts[mount_index];
         size_t k = 0;
         for (size_t i = 0; i < mount_index; i++)
-                k += berth_mount_is_idmapped(&o->spec->mounts[i]);
+                k += berth_mount_from_parent(o->spec, &o->spec->mounts[i]);
         if (!o->idmap_fds || k >= o->n_idmap_fds)
-                return berth_err_set(err, EOPNOTSUPP, "mount \"%s\" on %s: idmapped mount was not prepared",
+                return berth_err_set(err, EOPNOTSUPP, "mount \"%s\" on %s: the runtime did not prepare it",
                                      m->source ? m->source : "none", m->destination);
         int fd = fcntl(o->idmap_fds[k], F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
-                return berth_err_sys(err, errno, "mount \"%s\" on %s: idmapped mount fd",
+                return berth_err_sys(err, errno, "mount \"%s\" on %s: prepared mount fd",
                                      m->source ? m->source : "none", m->destination);
         return fd;
 }

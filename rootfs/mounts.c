@@ -112,8 +112,9 @@ static int userns_fallback(const char *type, const struct berth_mount *m)
         return TAKE_FD(fd);
 }
 
-/* The detached idmapped mount the parent made (rootfs/idmap.c): only a
- * process privileged in the initial user namespace may idmap a mount. */
+/* The detached mount the parent made (rootfs/idmap.c): only a process
+ * privileged in the initial user namespace may idmap a mount or reach a
+ * bind source that only host root can. */
 static int idmapped_mount(struct mounts_ctx *c, size_t i, bool *want_dir, struct berth_err *err)
 {
         _cleanup_close_ int fd = berth_idmap_mount_fd(c->o, i, err);
@@ -164,7 +165,7 @@ static int make_mount(struct mounts_ctx *c, size_t i, const struct berth_mount *
                       struct berth_err *err)
 {
         *want_dir = true;
-        if (berth_mount_is_idmapped(m))
+        if (berth_mount_from_parent(c->o->spec, m))
                 return idmapped_mount(c, i, want_dir, err);
         if (!berth_mount_is_bind(m)) {
                 const char *type = m->type ? m->type : "none";
@@ -266,7 +267,8 @@ static int do_mount(struct mounts_ctx *c, size_t i, struct berth_err *err)
         r = is_tmpfs_copyup(m) ? fill_copyup(target, mfd, m, err) : 0;
         if (r < 0)
                 return r;
-        if ((r = rec_attrs(mfd, m)) < 0)
+        /* The parent set them on what it made (rootfs/idmap.c). */
+        if (!berth_mount_from_parent(c->o->spec, m) && (r = rec_attrs(mfd, m)) < 0)
                 return berth_err_sys(err, -r, "mount \"%s\" on %s: recursive attributes", mount_name(m),
                                      m->destination);
         r = berth_mount_attach(mfd, target);

@@ -24,6 +24,7 @@ struct container_setup {
         int sync_fd;       /* child's end of the socketpair */
         int fifo_fd;       /* O_PATH of exec.fifo (create), -EBADF for run */
         int fifo_write_fd; /* the init's open write end, once start came */
+        int self_fd_dir;   /* chrooted init only: /proc/self/fd opened before, -EBADF */
         int console_sock;  /* connected --console-socket, or -EBADF */
         int parent_fds[4]; /* the creator's own fds: the init closes them first */
         unsigned preserve_fds;

@@ -21,7 +21,12 @@
  * namespace: "containerID hostID size" means on-disk id containerID shows as
  * host id hostID), else the container's user namespace. "ridmap" idmaps the
  * whole recursively bound tree, "idmap" a non-recursive bind or, with rbind,
- * the top mount only (crun's semantics). */
+ * the top mount only (crun's semantics).
+ *
+ * The same channel carries every bind mount of a container with a user
+ * namespace: its source may be reachable by host root only (a 0700 dir of
+ * root's), which the init, already root of its user namespace only, could
+ * not open. runc too opens such sources before entering. */
 #ifndef BERTH_IDMAP_H
 #define BERTH_IDMAP_H
 
@@ -34,6 +39,10 @@
 
 /* True for a mount with the "idmap" or "ridmap" option. */
 bool berth_mount_is_idmapped(const struct berth_mount *m);
+
+/* True for a mount the parent makes detached and hands over: an idmapped
+ * one, or a bind mount of a container with a user namespace. */
+bool berth_mount_from_parent(const struct berth_spec *spec, const struct berth_mount *m);
 
 /* Number of idmapped mounts in the spec: the number of fds that
  * berth_idmap_prepare makes and the init expects. */

@@ -39,7 +39,7 @@ static void restore_job_init(struct restore_job *r, const struct berth_ctx *ctx,
         struct create_job *j = &r->j;
         j->setup.ctx = ctx;
         j->setup.id = o->c.id;
-        j->setup.sync_fd = j->setup.fifo_fd = j->setup.console_sock = -EBADF;
+        j->setup.sync_fd = j->setup.fifo_fd = j->setup.console_sock = j->setup.self_fd_dir = -EBADF;
         for (int t = 0; t < BERTH_NS_COUNT; t++)
                 j->setup.ns_fds[t] = -EBADF;
         j->root_fd = j->state_fd = j->sync_parent = j->pidfd = -EBADF;

@@ -95,10 +95,24 @@ static int child_hooks(struct container_setup *s, enum berth_hook_kind kind, pid
         return hooks_run(&s->spec->hooks, kind, state, err);
 }
 
+/* No mount namespace: the mount table is the runtime's, so nothing is
+ * mounted (create_bundle.c warns) and no pivot_root, which would move the
+ * host's root; the init is only chrooted into the container's root. */
+static int child_chroot(struct container_setup *s, struct berth_err *err)
+{
+        /* The root may have no /proc: keep the way to reopen exec.fifo. */
+        if (s->fifo_fd >= 0 && (s->self_fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return berth_err_sys(err, errno, "open /proc/self/fd");
+        if (chroot(s->rootfs) < 0 || chdir("/") < 0)
+                return berth_err_sys(err, errno, "chroot into %s", s->rootfs);
+        return 0;
+}
+
 static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *err)
 {
-        bool own_mounts =
-            s->spec->namespaces[BERTH_NS_MOUNT].present && !s->spec->namespaces[BERTH_NS_MOUNT].path;
+        /* A mount namespace joined by path is the container's too: the
+         * root is set up there as in a new one (runc and crun do). */
+        bool own_mounts = s->spec->namespaces[BERTH_NS_MOUNT].present;
         struct berth_rootfs_opts o = {
             .spec = s->spec,
             .bundle = s->bundle,
@@ -131,7 +145,7 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
         r = child_hooks(s, BERTH_HOOK_CREATE_CONTAINER, pid, err);
         if (r < 0)
                 return r;
-        r = own_mounts ? berth_rootfs_enter(&o, err) : 0;
+        r = own_mounts ? berth_rootfs_enter(&o, err) : child_chroot(s, err);
         if (r < 0)
                 return r;
         r = container_setup_terminal(s, err);
@@ -153,7 +167,14 @@ static int child_wait_start(struct container_setup *s, struct berth_err *err)
                 return sync_expect(s->sync_fd, SYNC_START, NULL, err);
         char path[64];
         snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fifo_fd);
-        s->fifo_write_fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (s->self_fd_dir >= 0) {
+                /* A host procfs fd: closed before anything of the user's runs. */
+                s->fifo_write_fd =
+                    openat(s->self_fd_dir, path + strlen("/proc/self/fd/"), O_WRONLY | O_CLOEXEC);
+                berth_closep(&s->self_fd_dir);
+        } else {
+                s->fifo_write_fd = open(path, O_WRONLY | O_CLOEXEC);
+        }
         if (s->fifo_write_fd < 0)
                 return berth_err_sys(err, errno, "open exec fifo");
         if (write(s->fifo_write_fd, "0", 1) != 1)

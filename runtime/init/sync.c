@@ -45,8 +45,11 @@ int sync_expect(int sock, enum sync_type type, int32_t *value, struct berth_err 
         if (n == 0)
                 return berth_err_set(err, EPIPE, "container init exited unexpectedly");
         m.text[sizeof(m.text) - 1] = '\0';
+        /* Only the init and the exec'd process send errors: runc's words
+         * for them, which containerd passes on and its users match. */
         if (m.type == SYNC_ERROR)
-                return berth_err_set(err, m.value > 0 ? m.value : EIO, "%s", m.text);
+                return berth_err_set(err, m.value > 0 ? m.value : EIO,
+                                     "unable to start container process: %s", m.text);
         if (m.type != (uint32_t)type)
                 return berth_err_set(err, EPROTO, "container init: unexpected message %u (wanted %u)", m.type,
                                      (unsigned)type);

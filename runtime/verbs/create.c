@@ -28,6 +28,7 @@ static void job_init(struct create_job *j, const struct berth_ctx *ctx, const st
         j->setup.stdio = o->set_stdio ? o->stdio : NULL;
         j->setup.no_new_keyring = o->no_new_keyring;
         j->setup.sync_fd = j->setup.fifo_fd = j->setup.fifo_write_fd = j->setup.console_sock = -EBADF;
+        j->setup.self_fd_dir = -EBADF;
         for (int t = 0; t < BERTH_NS_COUNT; t++)
                 j->setup.ns_fds[t] = -EBADF;
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(j->setup.parent_fds); i++)

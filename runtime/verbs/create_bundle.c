@@ -21,9 +21,6 @@ static int validate_for_create(const struct berth_spec *spec, const struct berth
                 return berth_err_set(err, EINVAL, "config.json: process: required to create a container");
         if (berth_lsm_check(&spec->process, spec->mount_label, err) < 0)
                 return berth_err_wrap(err, "config.json");
-        if (!spec->namespaces[BERTH_NS_MOUNT].present)
-                return berth_err_set(err, EINVAL,
-                                     "config.json: linux.namespaces: a mount namespace is required");
         /* A uts namespace joined by path is the container's too (runc and
          * crun set the name there); only the runtime's own is refused. */
         if ((spec->hostname || spec->domainname) && !spec->namespaces[BERTH_NS_UTS].present)
@@ -98,6 +95,23 @@ static int add_lxcfs(struct create_job *j, struct berth_err *err)
         return 0;
 }
 
+/* Without a mount namespace the container shares the runtime's mount table
+ * (the spec: an absent namespace is inherited): the init only chroots into
+ * the root. Mounts made there would change the host's table and outlive
+ * the container, so berth makes none and says what it leaves out. */
+static void warn_shared_mounts(const struct create_job *j)
+{
+        const struct berth_spec *s = j->spec;
+        if (s->namespaces[BERTH_NS_MOUNT].present)
+                return;
+        if (s->n_mounts || s->n_masked_paths || s->n_readonly_paths || s->root_readonly)
+                berth_warn(j->setup.ctx,
+                           "config.json: no mount namespace: the container shares the runtime's mounts; "
+                           "%zu mounts, %zu masked and %zu read-only paths%s are not applied",
+                           s->n_mounts, s->n_masked_paths, s->n_readonly_paths,
+                           s->root_readonly ? " and root.readonly" : "");
+}
+
 int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err)
 {
         const char *bundle = o->bundle ? o->bundle : ".";
@@ -122,6 +136,7 @@ int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, str
         r = validate_for_create(j->spec, o, j->run_mode, err);
         if (r < 0 || (r = add_lxcfs(j, err)) < 0)
                 return r;
+        warn_shared_mounts(j);
         r = resolve_rootfs(j, err);
         if (r >= 0)
                 berth_trace(j->setup.ctx, "rootfs %s", j->setup.rootfs);

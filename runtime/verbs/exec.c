@@ -28,7 +28,7 @@ struct exec_job {
         struct berth_container_info info;
         struct berth_spec *spec;
         struct berth_cgroup *cg;
-        int init_pidfd, sync_parent, console_sock, cgroup_fd, pidfd;
+        int init_pidfd, root_fd, sync_parent, console_sock, cgroup_fd, pidfd;
         struct berth_tty_proxy *proxy;
         struct stdio_guard guard;
         pid_t pid;
@@ -42,6 +42,24 @@ static int check_status(const struct berth_container_info *info, struct berth_er
                 return 0;
         return berth_err_set(err, EINVAL, "cannot exec in a %s container: %s",
                              berth_status_name(info->status), info->st.id);
+}
+
+/* Without a mount namespace of its own the container is only chrooted
+ * (create_bundle.c): joining its namespaces does not give the process its
+ * root, so the exec'd process takes the init's. Opened after the pidfd, and
+ * checked against it, so a recycled pid cannot lend us another root. */
+static int open_init_root(struct exec_job *j, struct berth_err *err)
+{
+        if (j->spec->namespaces[BERTH_NS_MOUNT].present)
+                return 0;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/root", (int)j->info.st.pid);
+        j->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (j->root_fd < 0)
+                return berth_err_sys(err, errno, "open the container's root %s", path);
+        if (syscall(SYS_pidfd_send_signal, j->init_pidfd, 0, NULL, 0) < 0)
+                return berth_err_set(err, ESRCH, "container init %d exited", (int)j->info.st.pid);
+        return 0;
 }
 
 static int load_container(struct exec_job *j, const struct berth_ctx *ctx, const struct berth_exec_opts *o,
@@ -61,7 +79,9 @@ static int load_container(struct exec_job *j, const struct berth_ctx *ctx, const
         if (r < 0 || (r = berth_lsm_check(&j->spec->process, NULL, err)) < 0)
                 return r;
         j->init_pidfd = container_open_init(&j->info.st, err);
-        return j->init_pidfd < 0 ? j->init_pidfd : 0;
+        if (j->init_pidfd < 0)
+                return j->init_pidfd;
+        return open_init_root(j, err);
 }
 
 /* Where the terminal's master goes: the client's socket, or (foreground
@@ -133,6 +153,7 @@ static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_e
 {
         struct exec_child c = {.spec = j->spec,
                                .init_pidfd = j->init_pidfd,
+                               .root_fd = j->root_fd,
                                .sync_fd = sync_child,
                                .console_sock = j->console_sock,
                                .stdio = stdio_guard_active(&j->guard) ? j->guard.child : NULL,
@@ -206,7 +227,8 @@ static int spawn(struct exec_job *j, const struct berth_exec_opts *o, struct ber
 
 static void job_free(struct exec_job *j)
 {
-        int *fds[] = {&j->init_pidfd, &j->sync_parent, &j->console_sock, &j->cgroup_fd, &j->pidfd};
+        int *fds[] = {&j->init_pidfd,   &j->root_fd,   &j->sync_parent,
+                      &j->console_sock, &j->cgroup_fd, &j->pidfd};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
                 berth_closep(fds[i]);
         berth_tty_proxy_free(j->proxy);
@@ -257,6 +279,7 @@ int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_op
                          struct berth_err *err)
 {
         struct exec_job j = {.init_pidfd = -EBADF,
+                             .root_fd = -EBADF,
                              .sync_parent = -EBADF,
                              .console_sock = -EBADF,
                              .cgroup_fd = -EBADF,
@@ -282,5 +305,8 @@ int berth_container_exec(const struct berth_ctx *ctx, const struct berth_exec_op
         if (r >= 0 && !o->detach)
                 berth_trace(ctx, "exec '%s': exited with %d", o->id, *exit_code);
         job_free(&j);
-        return r < 0 ? berth_err_wrap(err, "exec in container '%s'", o->id) : 0;
+        /* "exec failed: ...", as runc says it: containerd passes it on
+         * ("OCI runtime exec failed: exec failed: ...") and callers of
+         * `docker exec` match it. */
+        return r < 0 ? berth_err_wrap(err, "exec failed") : 0;
 }

@@ -21,6 +21,9 @@
  * entered that one for us before the clone (it only affects children). */
 static int join_container(const struct exec_child *c, struct berth_err *err)
 {
+        /* Host root still, so chroot is allowed whatever the user ns. */
+        if (c->root_fd >= 0 && (fchdir(c->root_fd) < 0 || chroot(".") < 0))
+                return berth_err_sys(err, errno, "enter the container's root");
         unsigned long flags = 0;
         for (int t = 0; t < BERTH_NS_COUNT; t++)
                 if (t != BERTH_NS_PID && c->spec->namespaces[t].present)

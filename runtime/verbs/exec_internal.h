@@ -9,6 +9,7 @@
 struct exec_child {
         const struct berth_spec *spec; /* the container's, with the exec'd process in spec->process */
         int init_pidfd;                /* the container init: its namespaces are joined */
+        int root_fd;                   /* the init's root when it has no mount namespace, else -1 */
         int sync_fd;
         int console_sock;
         const int *stdio; /* replacement fds 0-2 (stdio_guard.h), or NULL */

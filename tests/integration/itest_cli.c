@@ -223,6 +223,48 @@ START_TEST(exec_exit_codes)
 }
 END_TEST
 
+/* A process exec cannot start is reported in runc's words, on stderr and in
+ * the JSON log containerd reads ("OCI runtime exec failed: exec failed:
+ * unable to start container process: exec: ..."): clients match them. */
+START_TEST(exec_failure_words)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+        const char *want = "exec failed: unable to start container process: exec: \"nosuchbin\": "
+                           "executable file not found in $PATH";
+        const char *log = itest_path("exec-log.json");
+
+        run_detached(&b, "execwords", itest_spec("sleep", "60", NULL));
+        itest_rt(&r, "exec", b.id, "nosuchbin", NULL);
+        itest_assert_status(&r, 255);
+        assert_err_has(&r, want);
+        itest_rt(&r, "--log", log, "--log-format", "json", "exec", b.id, "nosuchbin", NULL);
+        itest_assert_status(&r, 255);
+        char *text = itest_read_file(log);
+        ck_assert_msg(text, "no log written at %s", log);
+        json_error_t je;
+        json_t *line = json_loads(text, JSON_DISABLE_EOF_CHECK, &je);
+        ck_assert_msg(line, "log is not JSON: %s", text);
+        ck_assert_str_eq(json_string_value(json_object_get(line, "level")), "error");
+        const char *msg = json_string_value(json_object_get(line, "msg"));
+        ck_assert_msg(msg && strstr(msg, want), "log msg: %s", msg ? msg : "(none)");
+        delete_force(&b);
+}
+END_TEST
+
+/* What the init fails at is said in runc's words too ("runc create failed:
+ * unable to start container process: exec: ..."). */
+START_TEST(create_failure_words)
+{
+        struct itest_result r;
+
+        itest_run_cfg(&r, "createwords", itest_spec("nosuchbin", NULL));
+        ck_assert_msg(r.status != 0, "a missing program ran");
+        assert_err_has(&r, "unable to start container process: exec: \"nosuchbin\": "
+                           "executable file not found in $PATH");
+}
+END_TEST
+
 /* --memory -1 alone lifts the memory+swap limit too (runc): otherwise v1
  * refuses a memory limit above memsw and the container stays capped. */
 START_TEST(update_memory_unlimited)
@@ -296,6 +338,8 @@ Suite *test_suite(void)
         itest_add(s, "run_keep", run_keep);
         itest_add(s, "ps_header", ps_header);
         itest_add(s, "exec_exit_codes", exec_exit_codes);
+        itest_add(s, "exec_failure_words", exec_failure_words);
+        itest_add(s, "create_failure_words", create_failure_words);
         itest_add(s, "update_memory_unlimited", update_memory_unlimited);
         itest_add(s, "checkpoint_parent_path", checkpoint_parent_path);
         return s;

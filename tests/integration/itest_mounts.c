@@ -126,6 +126,34 @@ START_TEST(bind_mounts)
 }
 END_TEST
 
+/* A bind source only host root can reach (under a 0700 dir of root's) in
+ * a container with a user namespace: the runtime opens it before the init
+ * becomes root of that namespace only, as runc does. */
+START_TEST(bind_root_only_source_in_userns)
+{
+        struct itest_result r;
+        const char *hidden = itest_mkdtemp("hidden");
+        char data[PATH_MAX + 16], hello[PATH_MAX + 32];
+        json_t *cfg = itest_spec("probe", "ids", "read", "/mnt/ro/hello", NULL);
+
+        ck_assert_int_eq(chmod(hidden, 0700), 0);
+        snprintf(data, sizeof(data), "%s/data", hidden);
+        ck_assert_int_eq(mkdir(data, 0755), 0);
+        snprintf(hello, sizeof(hello), "%s/hello", data);
+        write_host_file(hello, "only root gets here\n");
+        itest_ns_set(cfg, "user", NULL);
+        json_t *map = json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID", 100000, "size", 65536);
+        itest_set(cfg, "linux.uidMappings", json_deep_copy(map));
+        itest_set(cfg, "linux.gidMappings", map);
+        itest_push(cfg, "mounts",
+                   json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", "/mnt/ro", "type", "bind", "source",
+                             data, "options", "rbind", "ro"));
+        itest_run_cfg(&r, "hiddenbind", cfg);
+        itest_assert_status(&r, 0);
+        itest_assert_kv(r.out, "read:/mnt/ro/hello.data", "only root gets here");
+}
+END_TEST
+
 START_TEST(proc_and_sys)
 {
         struct itest_result r;
@@ -260,6 +288,7 @@ Suite *test_suite(void)
         itest_add(s, "tmpfs_flags", tmpfs_flags);
         itest_add(s, "tmpfs_copyup", tmpfs_copyup);
         itest_add(s, "bind_mounts", bind_mounts);
+        itest_add(s, "bind_root_only_source_in_userns", bind_root_only_source_in_userns);
         itest_add(s, "proc_and_sys", proc_and_sys);
         itest_add(s, "devices", devices);
         itest_add(s, "masked_paths", masked_paths);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static unsigned long long ns_ino(int pid, const char *type)
 {
@@ -104,6 +105,49 @@ START_TEST(absent_is_inherited)
 }
 END_TEST
 
+/* Whether any line of the host's mountinfo names path. */
+static bool host_mounts_under(const char *path)
+{
+        char *info = itest_read_file("/proc/self/mountinfo");
+        ck_assert_msg(info, "read mountinfo");
+        return strstr(info, path) != NULL;
+}
+
+/* No mount namespace in the config: the container inherits the runtime's
+ * (the spec's rule for an absent namespace), is chrooted into its root, and
+ * nothing is mounted on the host's table for it, exec included. */
+START_TEST(no_mount_namespace)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+        char path[64], root[PATH_MAX];
+        json_t *cfg = itest_spec("probe", "sleep", NULL);
+
+        itest_ns_remove(cfg, "mount");
+        itest_bundle_new(&b, "nsnomnt", cfg);
+        itest_rt(&r, "create", "--bundle", b.dir, b.id, NULL);
+        itest_assert_status(&r, 0);
+        ck_assert_msg(strstr(r.err, "no mount namespace"), "no warning about the mounts left out: %s", r.err);
+        json_t *st = itest_state(b.id);
+        ck_assert_msg(st, "no state for %s", b.id);
+        int pid = (int)json_integer_value(json_object_get(st, "pid"));
+        ck_assert_uint_eq(ns_ino(pid, "mnt"), itest_host_ns("mnt"));
+        snprintf(path, sizeof(path), "/proc/%d/root", pid);
+        ssize_t n = readlink(path, root, sizeof(root) - 1);
+        ck_assert_msg(n > 0, "readlink %s", path);
+        root[n] = '\0';
+        ck_assert_str_eq(root, itest()->rootfs);
+        ck_assert_msg(!host_mounts_under(itest()->rootfs), "a mount was made under %s", root);
+
+        itest_rt(&r, "exec", b.id, "probe", "read", "/etc/hostname", NULL);
+        itest_assert_status(&r, 0);
+        itest_assert_kv(r.out, "read:/etc/hostname.data", "itest");
+        itest_rt(&r, "delete", "--force", b.id, NULL);
+        itest_assert_status(&r, 0);
+        itest_assert_clean(b.id, b.dir);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = itest_suite("integration/namespaces");
@@ -111,5 +155,6 @@ Suite *test_suite(void)
         itest_add(s, "join_by_path", join_by_path);
         itest_add(s, "join_wrong_type", join_wrong_type);
         itest_add(s, "absent_is_inherited", absent_is_inherited);
+        itest_add(s, "no_mount_namespace", no_mount_namespace);
         return s;
 }
