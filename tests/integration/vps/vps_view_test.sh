@@ -17,6 +17,11 @@
 #             refused
 #   devices   --device tun: /dev/net/tun opens; bad names refused; none
 #             removes it
+#   sysinfo   busybox free and uptime (sysinfo(2), answered by the console
+#             keeper) show --memory, --swap and the VPS's uptime, in a
+#             `vps exec` and in a process of the guest's init, live after
+#             vps set --memory; with the keeper killed sysinfo fails at
+#             once (ENOSYS) instead of hanging
 #   debian    a systemd guest (the cached template of vps_debian_test.sh):
 #             MemTotal, nproc, uptime, machine-id, journald's boot id
 #
@@ -251,6 +256,100 @@ test_devices() {
         expect 0 berth destroy --force $n
 }
 
+# busybox free: "Mem:  TOTAL USED FREE ..." in KiB; field F of line L.
+free_field() { # free_field NAME LINE FIELD
+        gexec "$1" free | awk -v l="$2" -v f="$3" '$1 == l {print $f}'
+}
+
+probe_field() { # probe_field FILE KEY: KEY=VALUE of the probe's output
+        sed -n "s/^$2=//p" "$1"
+}
+
+test_sysinfo() {
+        if [ -z "${BERTH_TEST_PROBE:-}" ] || ! [ -x "$BERTH_TEST_PROBE" ]; then
+                fail "no probe: BERTH_TEST_PROBE must name tests/integration's static probe"
+                return
+        fi
+        n=gvw-si
+        rcs=$data/templates/bb/rootfs/etc/init.d/rcS
+        cp "$BERTH_TEST_PROBE" "$data/templates/bb/rootfs/bin/probe"
+        # A process of the guest's init (its rcS) too, not only vps exec's.
+        cp "$rcs" "$tmp/rcS.orig"
+        echo '/bin/probe sysinfo > /run-sysinfo; uptime > /run-uptime' >>"$rcs"
+        expect 0 berth create $n --template bb --memory 256M --swap 64M
+        expect 0 berth start $n
+        cp "$tmp/rcS.orig" "$rcs"
+        gexec $n /bin/probe sysinfo >"$tmp/si"
+        [ "$(probe_field "$tmp/si" sysinfo)" = ok ] || fail "sysinfo in vps exec: $(cat "$tmp/si")"
+        [ "$(probe_field "$tmp/si" sysinfo.totalram)" = 268435456 ] ||
+                fail "sysinfo totalram $(probe_field "$tmp/si" sysinfo.totalram), expected 268435456 (256M)"
+        free=$(probe_field "$tmp/si" sysinfo.freeram)
+        [ "$free" -gt 0 ] && [ "$free" -lt 268435456 ] || fail "sysinfo freeram $free"
+        hswap=$(awk '/^SwapTotal:/ {print $2 * 1024}' /proc/meminfo)
+        wswap=$((hswap < 67108864 ? hswap : 67108864))
+        [ "$(probe_field "$tmp/si" sysinfo.totalswap)" = $wswap ] ||
+                fail "sysinfo totalswap $(probe_field "$tmp/si" sysinfo.totalswap), expected $wswap (--swap 64M, host $hswap)"
+        up=$(probe_field "$tmp/si" sysinfo.uptime)
+        [ "$up" -ge 0 ] && [ "$up" -lt 60 ] || fail "sysinfo uptime $up s: not the VPS's"
+        procs=$(probe_field "$tmp/si" sysinfo.procs)
+        [ "$procs" -ge 2 ] && [ "$procs" -lt 20 ] || fail "sysinfo procs $procs: not the VPS's tasks"
+        [ "$(probe_field "$tmp/si" sysinfo.badptr)" = EFAULT ] || fail "sysinfo to unmapped memory: $(cat "$tmp/si")"
+        [ "$(probe_field "$tmp/si" sysinfo.roptr)" = EFAULT ] || fail "sysinfo to read-only memory: $(cat "$tmp/si")"
+        gexec $n cat /run-sysinfo >"$tmp/si0"
+        [ "$(probe_field "$tmp/si0" sysinfo.totalram)" = 268435456 ] || fail "sysinfo in the init's rcS: $(cat "$tmp/si0")"
+        case $(gexec $n cat /run-uptime) in *" up 0 min"*) ;; *) fail "uptime in rcS: '$(gexec $n cat /run-uptime)'" ;; esac
+        case $(gexec $n uptime) in *" up 0 min"* | *" up 1 min"*) ;; *) fail "uptime in the VPS: '$(gexec $n uptime)'" ;; esac
+        # More memory in use shows as less free.
+        gexec $n sh -c 'head -c 64m /dev/zero > /dev/shm/gvw; /bin/probe sysinfo' >"$tmp/si2"
+        free2=$(probe_field "$tmp/si2" sysinfo.freeram)
+        [ "$free2" -lt $((268435456 - 67108864)) ] || fail "freeram after 64M in /dev/shm: $free2"
+        # Live: vps set --memory shows at once.
+        expect 0 berth set $n --memory 128M
+        gexec $n /bin/probe sysinfo >"$tmp/si3"
+        [ "$(probe_field "$tmp/si3" sysinfo.totalram)" = 134217728 ] || fail "after set --memory 128M: $(cat "$tmp/si3")"
+        # The keeper gone: sysinfo fails at once (ENOSYS), never hangs.
+        pid=$(berth status $n --json | json_field pid)
+        keeper=$(awk '/^PPid:/ {print $2}' /proc/"$pid"/status)
+        [ "$(cat /proc/"$keeper"/comm)" = berth-console ] || fail "the init's parent $keeper is not the keeper"
+        gexec $n sh -c 'sleep 2; /bin/probe sysinfo' >"$tmp/late" 2>&1 &
+        late=$!
+        sleep 1
+        kill -9 "$keeper"
+        i=0
+        while kill -0 $late 2>/dev/null && [ $i -lt 50 ]; do
+                sleep 0.2
+                i=$((i + 1))
+        done
+        if kill -0 $late 2>/dev/null; then
+                fail "sysinfo hangs with the keeper gone"
+                kill $late
+        fi
+        wait $late
+        [ "$(probe_field "$tmp/late" sysinfo)" = ENOSYS ] || fail "sysinfo with the keeper gone: $(cat "$tmp/late")"
+        expect 0 berth destroy --force $n
+        rm -f "$data/templates/bb/rootfs/bin/probe"
+
+        # busybox free and uptime as a customer runs them, with lxcfs
+        # (free's used column comes from /proc/meminfo).
+        command -v lxcfs >/dev/null || return 0
+        start_lxcfs || {
+                fail "cannot start the test's lxcfs"
+                return
+        }
+        expect 0 berth create $n --template bb --memory 256M
+        BERTH_LXCFS_DIR=$tmp/lxcfs berth start $n >"$tmp/out" 2>&1 || fail "start with lxcfs: $(cat "$tmp/out")"
+        gexec $n free >"$tmp/free"
+        total=$(awk '$1 == "Mem:" {print $2}' "$tmp/free")
+        used=$(awk '$1 == "Mem:" {print $3}' "$tmp/free")
+        [ "$total" = 262144 ] || fail "free: Mem total '$total' KiB, expected 262144: $(cat "$tmp/free")"
+        [ -n "$used" ] && [ "$used" -lt 262144 ] || fail "free: Mem used '$used' KiB: $(cat "$tmp/free")"
+        [ "$(awk '$1 == "Swap:" {print $2}' "$tmp/free")" = 0 ] || fail "free: swap without --swap: $(cat "$tmp/free")"
+        echo "free in a 256M VPS: $(grep Mem: "$tmp/free")"
+        echo "uptime in the VPS: $(gexec $n uptime)"
+        expect 0 berth destroy --force $n
+        stop_lxcfs
+}
+
 # A Debian VPS booting systemd from the template vps_debian_test.sh caches
 # (skipped when that test has not built it): its own memory, CPUs, uptime
 # and machine-id, with lxcfs.
@@ -323,7 +422,7 @@ trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="lxcfs nproc identity sysctl devices debian"
+all="lxcfs nproc identity sysctl devices sysinfo debian"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
