@@ -17,6 +17,11 @@
 #             refused
 #   devices   --device tun: /dev/net/tun opens; bad names refused; none
 #             removes it
+#   debootstrap  template create --debootstrap SUITE --include PKG,...: the
+#             packages reach debootstrap (a fake one first on PATH: no
+#             download), bad names are refused before it runs, the
+#             template's apt sources list SUITE, -updates and -security
+#             from the host's apt sources (a private /etc/apt here)
 #   sysinfo   busybox free and uptime (sysinfo(2), answered by the console
 #             keeper) show --memory, --swap and the VPS's uptime, in a
 #             `vps exec` and in a process of the guest's init, live after
@@ -256,6 +261,67 @@ test_devices() {
         expect 0 berth destroy --force $n
 }
 
+test_debootstrap() {
+        fake=$tmp/fakebin
+        mkdir -p "$fake"
+        # berth gives debootstrap a clean environment: the log path is baked in.
+        {
+                echo '#!/bin/sh'
+                echo "echo \"\$*\" >'$tmp/debootstrap.args'"
+                echo 'for a; do target=$mirror; mirror=$a; done'
+                echo 'mkdir -p "$target/etc/apt" "$target/bin" "$target/sbin"'
+                echo 'echo "deb $mirror bookworm main" >"$target/etc/apt/sources.list"'
+                echo 'echo "fake debootstrap: done"'
+        } >"$fake/debootstrap"
+        chmod 755 "$fake/debootstrap"
+        # A private /etc/apt (this test's mount namespace): the host's sources.
+        mkdir -p "$tmp/apt/sources.list.d"
+        printf 'deb http://192.0.2.10/debian bookworm main\ndeb http://192.0.2.11/debian-security bookworm-security main\n' \
+                >"$tmp/apt/sources.list"
+        # Only ever in the private mount namespace of the re-exec below.
+        [ "${BERTH_VPS_TEST_NETNS:-}" = 1 ] || {
+                fail "not in the test's own mount namespace"
+                return
+        }
+        mount --bind "$tmp/apt" /etc/apt || {
+                fail "cannot bind a private /etc/apt"
+                return
+        }
+        out=$(tb create gvw-deb --debootstrap bookworm --include openssh-server,nginx 2>&1) ||
+                fail "template create --include: $out"
+        args=$(cat "$tmp/debootstrap.args" 2>/dev/null)
+        case $args in
+        *"--include=systemd-sysv,iproute2,iputils-ping,openssh-server,nginx bookworm "*" http://192.0.2.10/debian") ;;
+        *) fail "debootstrap got '$args'" ;;
+        esac
+        src=$data/templates/gvw-deb/rootfs/etc/apt/sources.list
+        want=$(printf 'deb http://192.0.2.10/debian bookworm main\ndeb http://192.0.2.10/debian bookworm-updates main\ndeb http://192.0.2.11/debian-security bookworm-security main')
+        [ "$(cat "$src" 2>/dev/null)" = "$want" ] || fail "the template's sources.list: '$(cat "$src" 2>/dev/null)'"
+        # --mirror wins; no security entry on the host: beside the mirror.
+        printf 'deb http://192.0.2.10/debian bookworm main\n' >"$tmp/apt/sources.list"
+        expect 0 tb create gvw-deb2 --debootstrap trixie --mirror http://192.0.2.12/debian
+        src=$data/templates/gvw-deb2/rootfs/etc/apt/sources.list
+        grep -qx 'deb http://192.0.2.12/debian-security trixie-security main' "$src" ||
+                fail "--mirror: sources.list '$(cat "$src")'"
+        umount /etc/apt
+        # Bad input: refused before debootstrap runs, nothing left.
+        rm -f "$tmp/debootstrap.args"
+        expect 2 tb create gvw-bad --debootstrap bookworm --include 'openssh-server,x;rm'
+        tb create gvw-bad --debootstrap bookworm --include 'Bad' 2>&1 | grep -q '"Bad"' ||
+                fail "--include Bad: the error does not name it"
+        expect 2 tb create gvw-bad --debootstrap bookworm --include ''
+        expect 2 tb create gvw-bad --busybox --include openssh-server
+        [ ! -e "$tmp/debootstrap.args" ] || fail "debootstrap ran for a bad --include: $(cat "$tmp/debootstrap.args")"
+        left=$(ls -A "$data/templates" | grep -v -x -e bb -e gvw-deb -e gvw-deb2)
+        [ -z "$left" ] || fail "a refused create left something behind: $left"
+        expect 0 tb remove gvw-deb
+        expect 0 tb remove gvw-deb2
+}
+
+tb() { # tb ARGS...: berth template with the fake debootstrap first on PATH
+        PATH=$tmp/fakebin:$PATH "$bin" template --data-dir "$data" "$@"
+}
+
 # busybox free: "Mem:  TOTAL USED FREE ..." in KiB; field F of line L.
 free_field() { # free_field NAME LINE FIELD
         gexec "$1" free | awk -v l="$2" -v f="$3" '$1 == l {print $f}'
@@ -422,7 +488,7 @@ trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="lxcfs nproc identity sysctl devices sysinfo debian"
+all="lxcfs nproc identity sysctl devices sysinfo debootstrap debian"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
