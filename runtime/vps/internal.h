@@ -106,6 +106,11 @@ struct vps_reaped {
 void vps_guest_exited(const struct berth_vps_ctx *v, const char *name, const struct vps_reaped *reaped,
                       size_t n_reaped, vps_restart_fn restart);
 
+/* --cpu-weight -> config.json's cpu shares for a host whose CPU
+ * controller is v1 (linear: 100 -> 1024, 200 -> 2048) or v2 (the inverse
+ * of the runtime's shares -> weight curve). */
+uint64_t vps_cpu_weight_shares(uint64_t weight, bool v1);
+
 /* sysinfo(2) answered for the VPS by its console keeper (sysinfo.c): the
  * seccomp listeners of the VPS's processes, handed over at
  * VPS_SYSINFO_SOCK, and what the answers come from. */

@@ -95,6 +95,14 @@ START_TEST(test_weight_round_trip)
                               (unsigned long long)berth_cpu_weight_to_shares(w),
                               (unsigned long long)berth_cpu_shares_to_weight(berth_cpu_weight_to_shares(w)));
         ck_assert_uint_eq(berth_cpu_weight_to_shares(100), 1024);
+        /* --cpu-weight 200 is twice the default share: on v1 linearly,
+         * on v2 as cpu.weight 200 after the runtime's curve. */
+        ck_assert_uint_eq(vps_cpu_weight_shares(100, true), 1024);
+        ck_assert_uint_eq(vps_cpu_weight_shares(200, true), 2048);
+        ck_assert_uint_eq(vps_cpu_weight_shares(1, true), 10);
+        ck_assert_uint_eq(vps_cpu_weight_shares(10000, true), 102400);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(vps_cpu_weight_shares(200, false)), 200);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(vps_cpu_weight_shares(100, false)), 100);
 }
 END_TEST
 
@@ -264,7 +272,9 @@ START_TEST(test_spec_json)
         ck_assert_int_eq(s->resources.memory.swap.v, 536870912); /* memory + 0 swap */
         ck_assert_int_eq(s->resources.cpu.quota.v, 150000);
         ck_assert_uint_eq(s->resources.cpu.period.v, 100000);
-        ck_assert_uint_eq(berth_cpu_shares_to_weight(s->resources.cpu.shares.v), 200);
+        enum berth_cgroup_layout layout;
+        bool v1 = berth_cgroup_detect_layout(&layout, &err) == 0 && layout != BERTH_CG_UNIFIED;
+        ck_assert_uint_eq(s->resources.cpu.shares.v, vps_cpu_weight_shares(200, v1));
         ck_assert_int_eq(s->resources.pids_limit.v, 512);
         check_cgroup_mount(s);
         ck_assert(!s->namespaces[BERTH_NS_USER].present); /* privileged (no "userns" in vps.json) */

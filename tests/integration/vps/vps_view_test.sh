@@ -22,6 +22,8 @@
 #             download), bad names are refused before it runs, the
 #             template's apt sources list SUITE, -updates and -security
 #             from the host's apt sources (a private /etc/apt here)
+#   status    human vps status and list in units and text, list --json
+#             with usage, --cpu-weight 200 twice the default's CPU time
 #   sysinfo   busybox free and uptime (sysinfo(2), answered by the console
 #             keeper) show --memory, --swap and the VPS's uptime, in a
 #             `vps exec` and in a process of the guest's init, live after
@@ -322,11 +324,6 @@ tb() { # tb ARGS...: berth template with the fake debootstrap first on PATH
         PATH=$tmp/fakebin:$PATH "$bin" template --data-dir "$data" "$@"
 }
 
-# busybox free: "Mem:  TOTAL USED FREE ..." in KiB; field F of line L.
-free_field() { # free_field NAME LINE FIELD
-        gexec "$1" free | awk -v l="$2" -v f="$3" '$1 == l {print $f}'
-}
-
 probe_field() { # probe_field FILE KEY: KEY=VALUE of the probe's output
         sed -n "s/^$2=//p" "$1"
 }
@@ -416,6 +413,54 @@ test_sysinfo() {
         stop_lxcfs
 }
 
+# The human status: sizes in units, lists as text; list --json has the
+# usage of a running VPS; --cpu-weight 200 gets twice the CPU of the
+# default weight when both compete for every CPU.
+test_status() {
+        n=gvw-st
+        expect 0 berth create $n --template bb --memory 512M --swap 64M --ip 10.77.0.2 --ip fd77::2/64 --device tun
+        expect 0 berth start $n
+        berth status $n >"$tmp/st"
+        grep -q '^limits.memory  *512.0 MiB$' "$tmp/st" || fail "status: memory not in units: $(grep memory "$tmp/st")"
+        grep -q '^limits.swap  *64.0 MiB$' "$tmp/st" || fail "status: swap not in units: $(grep swap "$tmp/st")"
+        grep -q '^addresses  *10.77.0.2/16, fd77::2/64$' "$tmp/st" || fail "status: addresses: $(grep addresses "$tmp/st")"
+        grep -q '^devices  *tun$' "$tmp/st" || fail "status: devices: $(grep devices "$tmp/st")"
+        grep -q '^usage.memory  *[0-9.]* [KMG]iB$' "$tmp/st" || fail "status: usage.memory: $(grep usage.memory "$tmp/st")"
+        grep -q '^usage.cpu_ns  *[0-9]*\.[0-9]* s$' "$tmp/st" || fail "status: cpu time: $(grep cpu_ns "$tmp/st")"
+        berth list >"$tmp/list"
+        grep -q "^$n  *running .* 10.77.0.2/16, fd77::2/64$" "$tmp/list" || fail "list: $(cat "$tmp/list")"
+        berth list --json >"$tmp/list.json"
+        python3 - "$tmp/list.json" "$n" <<'PY' || fail "list --json: no usage for the running VPS: $(cat "$tmp/list.json")"
+import json, sys
+v = [v for v in json.load(open(sys.argv[1])) if v["name"] == sys.argv[2]][0]
+u = v["usage"]
+assert u["memory"] > 0 and u["cpu_ns"] > 0 and u["pids"] >= 1, u
+PY
+        expect 0 berth stop $n --timeout 10
+        berth list --json | python3 -c 'import json,sys; v=[v for v in json.load(sys.stdin) if v["name"]=="'$n'"][0]; assert v["usage"] is None, v' ||
+                fail "list --json: usage for a stopped VPS"
+        expect 0 berth destroy --force $n
+
+        # Two VPS on every CPU, each with as many spinners as there are CPUs.
+        cpus=$(nproc)
+        expect 0 berth create gvw-w2 --template bb --cpu-weight 200
+        expect 0 berth create gvw-w1 --template bb
+        for v in gvw-w2 gvw-w1; do
+                expect 0 berth start $v
+                gexec $v sh -c "i=0; while [ \$i -lt $cpus ]; do sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 & i=\$((i + 1)); done"
+        done
+        sleep 1
+        a0=$(berth status gvw-w2 --json | json_field cpu_ns) b0=$(berth status gvw-w1 --json | json_field cpu_ns)
+        sleep 5
+        a1=$(berth status gvw-w2 --json | json_field cpu_ns) b1=$(berth status gvw-w1 --json | json_field cpu_ns)
+        da=$(((a1 - a0) / 1000000)) db=$(((b1 - b0) / 1000000))
+        echo "cpu-weight 200: $da ms of CPU; default weight: $db ms (5 s, $cpus CPUs)"
+        # Twice, within 25%.
+        [ "$db" -gt 0 ] && [ $((da * 100 / db)) -ge 150 ] && [ $((da * 100 / db)) -le 250 ] ||
+                fail "--cpu-weight 200 got $da ms of CPU against $db ms at the default: not twice"
+        for v in gvw-w2 gvw-w1; do expect 0 berth destroy --force $v; done
+}
+
 # A Debian VPS booting systemd from the template vps_debian_test.sh caches
 # (skipped when that test has not built it): its own memory, CPUs, uptime
 # and machine-id, with lxcfs.
@@ -488,7 +533,7 @@ trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="lxcfs nproc identity sysctl devices sysinfo debootstrap debian"
+all="lxcfs nproc identity sysctl devices sysinfo debootstrap status debian"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
