@@ -34,7 +34,14 @@
  * what the guest saw before.
  *
  * Without a listener (the keeper was killed) the kernel fails sysinfo
- * with ENOSYS at once: it never hangs (docs/vps.md). */
+ * with ENOSYS at once: it never hangs (docs/vps.md).
+ *
+ * What the guest can do to the keeper through this stays within its own
+ * VPS: the keeper's CPU is charged to the VPS (cgroup.c); a page behind
+ * userfaultfd fails the write (a remote access cannot wait for it); a
+ * private mapping of a file on the guest's own FUSE mount can stall the
+ * write until the guest answers or is stopped, which stalls only this
+ * VPS's keeper (its console and sysinfo), never the host or another VPS. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
