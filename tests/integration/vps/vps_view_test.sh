@@ -30,7 +30,8 @@
 #             vps set --memory; with the keeper killed sysinfo fails at
 #             once (ENOSYS) instead of hanging
 #   debian    a systemd guest (the cached template of vps_debian_test.sh):
-#             MemTotal, nproc, uptime, machine-id, journald's boot id
+#             MemTotal, nproc, _PHYS_PAGES, uptime, machine-id, journald's
+#             boot id
 #
 # Runs in its own network and mount namespace (re-exec under unshare).
 # usage: vps_view_test.sh BERTH [TEST...]
@@ -495,6 +496,9 @@ test_debian() {
         mem=$(gexec $n awk '/^MemTotal:/ {print $2}' /proc/meminfo)
         [ "$mem" = 262144 ] || fail "debian: MemTotal '$mem' kB, expected 262144"
         [ "$(gexec $n nproc)" = 1 ] || fail "debian: nproc says $(gexec $n nproc) with --cpus 1"
+        # glibc's sysconf(_SC_PHYS_PAGES) asks sysinfo(2): the keeper answers.
+        phys=$(gexec $n sh -c 'echo $(($(getconf _PHYS_PAGES) * $(getconf PAGESIZE)))')
+        [ "$phys" = 268435456 ] || fail "debian: getconf _PHYS_PAGES gives $phys bytes, expected 268435456"
         up=$(gexec $n cut -d. -f1 /proc/uptime)
         [ -n "$up" ] && [ "$up" -lt 600 ] || fail "debian: /proc/uptime says $up s"
         mid=$(gexec $n cat /etc/machine-id)
