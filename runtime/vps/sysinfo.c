@@ -110,9 +110,10 @@ void vps_sysinfo_accept(struct vps_sysinfo *s, int listen_fd)
         struct berth_err err = {0};
         _cleanup_close_ int fd = berth_recv_fd(conn, &err);
         uint64_t probe = 0;
-        if (fd < 0 || (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &probe) < 0 && errno != ENOENT)) {
-                vps_warn(s->v, "VPS %s: sysinfo: not a seccomp listener: %s", s->name,
-                         fd < 0 ? err.msg : strerror(errno));
+        if (fd < 0)
+                return; /* a connection without an fd: vps exec's look at us (exec.c) */
+        if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &probe) < 0 && errno != ENOENT) {
+                vps_warn(s->v, "VPS %s: sysinfo: not a seccomp listener: %s", s->name, strerror(errno));
                 return;
         }
         for (size_t i = 0; i < VPS_SYSINFO_MAX_FDS; i++)
