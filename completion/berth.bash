@@ -71,7 +71,7 @@ _berth_takes_value() {
         --interval | --image-path | --work-path | --parent-path | --manage-cgroups-mode | --data-dir | \
         --template | --ip | --net | --bridge | --gateway4 | --gateway6 | --hostname | -H | \
         --nameserver | -m | --swap | -s | --cpus | --cpu-weight | -w | --pids | --init | \
-        --stop-signal | --userns | --ip-add | --ip-del | --timeout | --shell | --debootstrap | --mirror | --mac | \
+        --stop-signal | --userns | --ip-add | --ip-del | --timeout | --shell | --debootstrap | --mirror | --include | --mac | \
         --disk | --inodes | --io-read | --io-write | --iops-read | --iops-write)
         return 0 ;;
     esac
@@ -205,7 +205,7 @@ _berth() {
             fi
         elif [[ $cur == -* ]]; then
             case $sub in
-            create) COMPREPLY=($(compgen -W "--busybox --debootstrap --mirror --json --data-dir --help" -- "$cur")) ;;
+            create) COMPREPLY=($(compgen -W "--busybox --debootstrap --mirror --include --json --data-dir --help" -- "$cur")) ;;
             *) COMPREPLY=($(compgen -W "--json --data-dir --help" -- "$cur")) ;;
             esac
         elif [ "$npos" -eq 0 ]; then

@@ -168,6 +168,11 @@ static void print_value(const char *key, json_t *v)
                 }
                 return;
         }
+        char human[512];
+        if (vps_human_value(key, v, human, sizeof(human))) {
+                printf("%-24s %s\n", key, human);
+                return;
+        }
         char *text =
             json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         printf("%-24s %s\n", key, json_is_null(v) ? "-" : text ? text : "?");
@@ -231,16 +236,16 @@ int vps_cmd_status(struct vps_cli *vc, int argc, char **argv)
 
 static void print_row(json_t *doc)
 {
-        json_t *addrs = json_object_get(doc, "addresses");
-        char *a = json_array_size(addrs) ? json_dumps(addrs, JSON_COMPACT) : NULL;
+        char a[512];
+        if (!vps_human_list(json_object_get(doc, "addresses"), a, sizeof(a)))
+                snprintf(a, sizeof(a), "-");
         json_t *pid = json_object_get(doc, "pid");
         char pidbuf[24] = "-";
         if (json_is_integer(pid))
                 snprintf(pidbuf, sizeof(pidbuf), "%lld", (long long)json_integer_value(pid));
         printf("%-20s %-8s %-8s %-16s %s\n", json_string_value(json_object_get(doc, "name")),
                json_string_value(json_object_get(doc, "state")), pidbuf,
-               json_string_value(json_object_get(doc, "template")), a ? a : "-");
-        free(a);
+               json_string_value(json_object_get(doc, "template")), a);
 }
 
 int vps_cmd_list(struct vps_cli *vc, int argc, char **argv)
@@ -264,9 +269,9 @@ int vps_cmd_list(struct vps_cli *vc, int argc, char **argv)
                                                              "broken", "error", err.msg));
                         continue;
                 }
+                /* The usage of a running VPS too: status_get reads it anyway. */
                 if (berth_vps_status_get(&vc->v, names[i], &st, &err) < 0)
                         memset(&st, 0, sizeof(st));
-                st.has_stats = false; /* list stays cheap */
                 json_array_append_new(arr, status_doc(&cfg, &st));
                 berth_vps_config_clear(&cfg);
         }

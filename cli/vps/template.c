@@ -18,8 +18,10 @@ static const char template_usage[] =
     "VPS templates: read-only root filesystems that VPS overlays sit on.\n\n"
     "Commands:\n"
     "  create NAME --busybox                        tiny system from the host's busybox (instant)\n"
-    "  create NAME --debootstrap SUITE [--mirror URL]\n"
+    "  create NAME --debootstrap SUITE [--mirror URL] [--include PKG,...]\n"
     "                                               Debian minbase (mirror: from the host's apt sources)\n"
+    "                                               plus PKG,... (e.g. openssh-server), with the suite's\n"
+    "                                               updates and security sources\n"
     "  import NAME PATH                             a directory, tarball (tar, gz, xz, zst, bz2),\n"
     "                                               OCI image archive or layout, docker-archive\n"
     "  list                                         all templates\n"
@@ -36,7 +38,7 @@ struct tmpl_cli {
         bool json;
 };
 
-enum { OPT_JSON = 'J', OPT_DATA = 'D', OPT_BUSYBOX = 256, OPT_DEBOOTSTRAP, OPT_MIRROR };
+enum { OPT_JSON = 'J', OPT_DATA = 'D', OPT_BUSYBOX = 256, OPT_DEBOOTSTRAP, OPT_MIRROR, OPT_INCLUDE };
 
 static const char *data_dir(const struct tmpl_cli *tc)
 {
@@ -142,7 +144,7 @@ static void print_progress(void *data, const char *line)
 
 struct create_opts {
         bool busybox;
-        const char *suite, *mirror;
+        const char *suite, *mirror, *include;
 };
 
 static int parse_create(struct tmpl_cli *tc, int argc, char **argv, struct create_opts *o)
@@ -151,6 +153,7 @@ static int parse_create(struct tmpl_cli *tc, int argc, char **argv, struct creat
             {"busybox", no_argument, NULL, OPT_BUSYBOX},
             {"debootstrap", required_argument, NULL, OPT_DEBOOTSTRAP},
             {"mirror", required_argument, NULL, OPT_MIRROR},
+            {"include", required_argument, NULL, OPT_INCLUDE},
             {"json", no_argument, NULL, OPT_JSON},
             {"data-dir", required_argument, NULL, OPT_DATA},
             {0},
@@ -164,6 +167,8 @@ static int parse_create(struct tmpl_cli *tc, int argc, char **argv, struct creat
                         o->suite = optarg;
                 else if (c == OPT_MIRROR)
                         o->mirror = optarg;
+                else if (c == OPT_INCLUDE)
+                        o->include = optarg;
                 else if (!common_opt(tc, c))
                         return -failf(tc, EINVAL, "template create: unknown option (see --help)");
         }
@@ -174,14 +179,16 @@ static int parse_create(struct tmpl_cli *tc, int argc, char **argv, struct creat
                               "template create: give exactly one of --busybox, --debootstrap SUITE");
         if (o->mirror && !o->suite)
                 return -failf(tc, EINVAL, "template create: --mirror goes with --debootstrap");
+        if (o->include && !o->suite)
+                return -failf(tc, EINVAL, "template create: --include goes with --debootstrap");
         return 0;
 }
 
 static int do_create(struct tmpl_cli *tc, int argc, char **argv)
 {
-        if (cli_wants_help(
-                argc, argv,
-                "usage: berth template create NAME --busybox | --debootstrap SUITE [--mirror URL]\n"))
+        if (cli_wants_help(argc, argv,
+                           "usage: berth template create NAME --busybox | --debootstrap SUITE [--mirror URL] "
+                           "[--include PKG,...]\n"))
                 return 0;
         struct create_opts o = {0};
         int r = parse_create(tc, argc, argv, &o);
@@ -195,8 +202,8 @@ static int do_create(struct tmpl_cli *tc, int argc, char **argv)
         if (o.busybox)
                 r = berth_template_create_busybox(data_dir(tc), name, &err);
         else
-                r = berth_template_create_debootstrap(data_dir(tc), name, o.suite, o.mirror, print_progress,
-                                                      NULL, &err);
+                r = berth_template_create_debootstrap(data_dir(tc), name, o.suite, o.mirror, o.include,
+                                                      print_progress, NULL, &err);
         return r < 0 ? fail(tc, &err) : report_created(tc, name);
 }
 

@@ -58,4 +58,12 @@ void vps_escape_write(struct vps_escape *e, const void *buf, size_t n, bool fina
 /* The config part of status/create/set output. */
 json_t *vps_config_doc(const struct berth_vps_config *cfg);
 
+/* human.c: the text output's units. 512 MiB -> "512.0 MiB". */
+void vps_human_bytes(uint64_t n, char *buf, size_t len);
+/* A JSON list of strings as "a, b" ("-" when empty); false otherwise. */
+bool vps_human_list(json_t *v, char *buf, size_t len);
+/* The text of status key (flattened, "limits.memory") with value v when
+ * it has units or is a list; false: print it as it is. */
+bool vps_human_value(const char *key, json_t *v, char *buf, size_t len);
+
 #endif

@@ -51,12 +51,18 @@ void berth_template_list_free(struct berth_template_info *infos, size_t n);
  * Downloads nothing; takes a few milliseconds. */
 int berth_template_create_busybox(const char *data_dir, const char *name, struct berth_err *err);
 
-/* Debian's debootstrap --variant=minbase SUITE (plus an init and iproute2).
- * mirror NULL: the first Debian http(s) URI of the host's apt sources.
- * Every output line of debootstrap goes to progress (may be NULL). Needs root. */
+/* Debian's debootstrap --variant=minbase SUITE (plus an init and iproute2,
+ * plus include: comma-separated package names, may be NULL), found on PATH
+ * or in /usr/sbin; then /etc/apt/sources.list with SUITE, SUITE-updates and
+ * the security archive. mirror NULL: the first Debian http(s) URI of the
+ * host's apt sources. Every output line of debootstrap goes to progress
+ * (may be NULL). Needs root. */
 int berth_template_create_debootstrap(const char *data_dir, const char *name, const char *suite,
-                                      const char *mirror, void (*progress)(void *data, const char *line),
-                                      void *progress_data, struct berth_err *err);
+                                      const char *mirror, const char *include,
+                                      void (*progress)(void *data, const char *line), void *progress_data,
+                                      struct berth_err *err);
+/* include of the above: EINVAL naming the first bad package name. */
+int berth_template_include_check(const char *include, struct berth_err *err);
 
 /* The mirror debootstrap would use: the first http(s) Debian (or Ubuntu)
  * URI of <apt_dir>/sources.list, sources.list.d/\*.list and *.sources,

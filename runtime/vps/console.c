@@ -24,7 +24,10 @@
  * exits) and sends its result to P over a pipe; M exits at once so that K
  * belongs to nobody P must wait for. Everything that can fail before the
  * container exists (log file, sockets) is opened by P, so it is reported;
- * K itself only loops. */
+ * K itself only loops.
+ *
+ * K also answers the guest's sysinfo(2) calls (sysinfo.c): the VPS's
+ * processes hand their seccomp listeners to it at sysinfo.sock. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -80,9 +83,11 @@ static int listen_unix(const char *path, int backlog, struct berth_err *err)
 struct keeper {
         int handoff; /* listening: create's --console-socket */
         int master, slave, log, listen, client, sigfd;
-        int result; /* write end of the pipe to P */
+        int result;         /* write end of the pipe to P */
+        int sysinfo_listen; /* sysinfo.sock: seccomp listeners come in */
+        struct vps_sysinfo sysinfo;
         pid_t worker;
-        char handoff_path[PATH_MAX], log_path[PATH_MAX], sock_path[PATH_MAX];
+        char handoff_path[PATH_MAX], log_path[PATH_MAX], sock_path[PATH_MAX], sysinfo_path[PATH_MAX];
         off_t log_size;
         struct vps_reaped reaped[KEEPER_REAPED_MAX];
         size_t n_reaped; /* how many ever: reaped[i % KEEPER_REAPED_MAX] */
@@ -208,9 +213,11 @@ static void keeper_emit(void *data, enum berth_log_level level, const char *msg)
 __attribute__((noreturn)) static void keeper_end(struct keeper *k, const struct berth_vps_config *cfg,
                                                  const struct vps_boot_ops *ops)
 {
-        int *fds[] = {&k->handoff, &k->master, &k->slave, &k->listen, &k->client, &k->sigfd};
+        int *fds[] = {&k->handoff, &k->master, &k->slave,         &k->listen,
+                      &k->client,  &k->sigfd,  &k->sysinfo_listen};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
                 berth_closep(fds[i]);
+        vps_sysinfo_clear(&k->sysinfo);
         prctl(PR_SET_CHILD_SUBREAPER, 0);
         signal(SIGPIPE, SIG_DFL); /* a restarted guest must not inherit K's */
         size_t n = k->n_reaped < KEEPER_REAPED_MAX ? k->n_reaped : KEEPER_REAPED_MAX;
@@ -223,13 +230,17 @@ __attribute__((noreturn)) static void keeper_loop(struct keeper *k, const struct
 {
         for (;;) {
                 bool live = k->master >= 0;
-                struct pollfd f[5] = {{.fd = k->handoff, .events = POLLIN},
-                                      {.fd = k->master, .events = POLLIN},
-                                      {.fd = k->sigfd, .events = POLLIN},
-                                      {.fd = live ? k->listen : -1, .events = POLLIN},
-                                      {.fd = k->client, .events = POLLIN}};
-                if (poll(f, 5, -1) < 0 && errno != EINTR)
+                struct pollfd f[6 + VPS_SYSINFO_MAX_FDS] = {
+                    {.fd = k->handoff, .events = POLLIN}, {.fd = k->master, .events = POLLIN},
+                    {.fd = k->sigfd, .events = POLLIN},   {.fd = live ? k->listen : -1, .events = POLLIN},
+                    {.fd = k->client, .events = POLLIN},  {.fd = k->sysinfo_listen, .events = POLLIN}};
+                nfds_t n = 6 + vps_sysinfo_pollfds(&k->sysinfo, f + 6);
+                if (poll(f, n, -1) < 0 && errno != EINTR)
                         break;
+                /* First: a guest process waits for each of these. */
+                vps_sysinfo_events(&k->sysinfo, f + 6);
+                if (f[5].revents)
+                        vps_sysinfo_accept(&k->sysinfo, k->sysinfo_listen);
                 if (f[0].revents)
                         receive_master(k);
                 if (f[1].revents)
@@ -272,9 +283,9 @@ static void close_all_but(int *keep, size_t n)
 /* In K: nothing of `vps start` stays open (its VPS lock above all, and the
  * stdio a calling script may be reading to EOF), and what K reports goes
  * to console.log, not to the caller's sink (its --log file is closed). */
-static void keeper_detach(struct keeper *k, const struct berth_vps_ctx *v)
+static void keeper_detach(struct keeper *k, const struct berth_vps_ctx *v, const char *name)
 {
-        int keep[] = {k->handoff, k->log, k->listen, k->sigfd};
+        int keep[] = {k->handoff, k->log, k->listen, k->sigfd, k->sysinfo_listen};
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd < 3 && null >= 0; fd++)
                 dup3(null, fd, 0); /* no CLOEXEC: stdio stays /dev/null */
@@ -288,6 +299,7 @@ static void keeper_detach(struct keeper *k, const struct berth_vps_ctx *v)
         k->ctx.log.emit = keeper_emit;
         k->ctx.log.data = k;
         k->v = (struct berth_vps_ctx){.ctx = &k->ctx, .data_dir = v->data_dir};
+        vps_sysinfo_init(&k->sysinfo, &k->v, name);
 }
 
 struct boot_result {
@@ -326,14 +338,14 @@ __attribute__((noreturn)) static void keeper_main(const struct berth_vps_ctx *v,
                         _exit(1);
                 _exit(1);
         }
-        keeper_detach(k, v);
+        keeper_detach(k, v, cfg->name);
         keeper_loop(k, cfg, ops);
 }
 
 static void keeper_close(struct keeper *k)
 {
-        int *fds[] = {&k->handoff, &k->master, &k->slave, &k->log,
-                      &k->listen,  &k->client, &k->sigfd, &k->result};
+        int *fds[] = {&k->handoff, &k->master, &k->slave,  &k->log,           &k->listen,
+                      &k->client,  &k->sigfd,  &k->result, &k->sysinfo_listen};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
                 berth_closep(fds[i]);
 }
@@ -345,11 +357,14 @@ static int keeper_prepare(const struct berth_vps_ctx *v, const char *name, unsig
         berth_vps_path(v, name, "console.handoff", k->handoff_path, sizeof(k->handoff_path));
         berth_vps_path(v, name, "console.log", k->log_path, sizeof(k->log_path));
         berth_vps_path(v, name, "console.sock", k->sock_path, sizeof(k->sock_path));
+        berth_vps_path(v, name, VPS_SYSINFO_SOCK, k->sysinfo_path, sizeof(k->sysinfo_path));
         int r = open_log(k, flags & VPS_BOOT_LOG_APPEND, err);
         if (r >= 0)
                 r = k->handoff = listen_unix(k->handoff_path, 1, err);
         if (r >= 0)
                 r = k->listen = listen_unix(k->sock_path, 4, err);
+        if (r >= 0)
+                r = k->sysinfo_listen = listen_unix(k->sysinfo_path, 16, err);
         if (r >= 0 && pipe2(result_pipe, O_CLOEXEC) < 0)
                 r = berth_err_sys(err, errno, "VPS start: pipe");
         if (r < 0)
@@ -386,7 +401,8 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
                            .listen = -EBADF,
                            .client = -EBADF,
                            .sigfd = -EBADF,
-                           .result = -EBADF};
+                           .result = -EBADF,
+                           .sysinfo_listen = -EBADF};
         int result_pipe[2] = {-EBADF, -EBADF};
         int r = keeper_prepare(v, cfg->name, flags, &k, result_pipe, err);
         /* SIGCHLD is blocked in K before W exists, so no exit is missed. */
@@ -420,6 +436,7 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
         } else {
                 unlink(k.handoff_path);
                 unlink(k.sock_path);
+                unlink(k.sysinfo_path);
         }
         berth_closep(&result_pipe[0]);
         return r;

@@ -5,6 +5,7 @@
  * cannot run, 127: no such command). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "berth/file.h"
 #include "berth/process.h"
 #include "berth/rootfs.h"
+#include "berth/unix_socket.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
@@ -82,6 +84,27 @@ static int exec_failure_code(int errnum)
         return 125;
 }
 
+/* Every process of the VPS hands its sysinfo listener to the console
+ * keeper (sysinfo.c): without a keeper that cannot be, so say why rather
+ * than how (a refused connect). A VPS started before sysinfo.sock existed
+ * has none, and no listener to hand over. */
+static int keeper_alive(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
+{
+        char path[PATH_MAX];
+        if (berth_vps_path(v, name, VPS_SYSINFO_SOCK, path, sizeof(path)) < 0 || access(path, F_OK) < 0)
+                return 0;
+        struct berth_err ignore = {0};
+        int fd = berth_connect_unix(path, &ignore);
+        if (fd >= 0) {
+                close(fd);
+                return 0;
+        }
+        return berth_err_set(err, ESRCH,
+                             "VPS %s: its console keeper is gone (killed?), so nothing can exec in it; "
+                             "`berth vps restart %s` brings it back",
+                             name, name);
+}
+
 static int run_in_vps(const struct berth_vps_ctx *v, const char *name, char **args, char **env, bool tty,
                       bool command_known, int *exit_code, struct berth_err *err)
 {
@@ -92,6 +115,8 @@ static int run_in_vps(const struct berth_vps_ctx *v, const char *name, char **ar
                 return r;
         if (!st.running)
                 return berth_err_set(err, ESRCH, "VPS %s is not running", name);
+        if ((r = keeper_alive(v, name, err)) < 0)
+                return r;
         char shell[256];
         struct login_env login;
         if (!env || !command_known) {

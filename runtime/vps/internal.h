@@ -106,6 +106,44 @@ struct vps_reaped {
 void vps_guest_exited(const struct berth_vps_ctx *v, const char *name, const struct vps_reaped *reaped,
                       size_t n_reaped, vps_restart_fn restart);
 
+/* --cpu-weight -> config.json's cpu shares for a host whose CPU
+ * controller is v1 (linear: 100 -> 1024, 200 -> 2048) or v2 (the inverse
+ * of the runtime's shares -> weight curve). */
+uint64_t vps_cpu_weight_shares(uint64_t weight, bool v1);
+
+/* sysinfo(2) answered for the VPS by its console keeper (sysinfo.c): the
+ * seccomp listeners of the VPS's processes, handed over at
+ * VPS_SYSINFO_SOCK, and what the answers come from. */
+#define VPS_SYSINFO_SOCK    "sysinfo.sock"
+#define VPS_SYSINFO_MAX_FDS 64
+struct vps_sysinfo {
+        const struct berth_vps_ctx *v;
+        char name[BERTH_VPS_NAME_MAX + 1];
+        int fds[VPS_SYSINFO_MAX_FDS];
+        size_t notif_size, resp_size;
+        struct berth_cgroup *cg; /* the container's, once its state is there */
+        bool hybrid;
+        uint64_t start_ticks; /* the init's, since boot */
+};
+struct pollfd;
+struct sysinfo;
+struct berth_cgroup_stats;
+void vps_sysinfo_init(struct vps_sysinfo *s, const struct berth_vps_ctx *v, const char *name);
+void vps_sysinfo_clear(struct vps_sysinfo *s);
+/* Accepts one connection on listen_fd and keeps the listener fd it carries. */
+void vps_sysinfo_accept(struct vps_sysinfo *s, int listen_fd);
+/* Fills VPS_SYSINFO_MAX_FDS pollfds (unused: fd -1); returns that count. */
+size_t vps_sysinfo_pollfds(const struct vps_sysinfo *s, struct pollfd *f);
+/* Answers what poll reported on the pollfds that pollfds() filled. */
+void vps_sysinfo_events(struct vps_sysinfo *s, const struct pollfd *f);
+/* The answer: host's sysinfo with the cgroup's memory, swap and tasks and
+ * the VPS's uptime (seconds) in, mem_unit 1. Pure: unit-tested. */
+int vps_sysinfo_compute(const struct sysinfo *host, const struct berth_cgroup_stats *st, bool hybrid,
+                        uint64_t uptime, struct sysinfo *out);
+/* Whether [addr, addr + len) lies in writable mappings of maps (the text
+ * of /proc/<pid>/maps). */
+bool vps_maps_writable(const char *maps, uint64_t addr, uint64_t len);
+
 /* The VPS's cgroups (runtime/vps/cgroup.c: why two levels on cgroup v2).
  * cgroupsPath of its container: <vps-cgroup>, or <vps-cgroup>/guest on a
  * pure cgroup-v2 host. */

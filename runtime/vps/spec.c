@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/vfs.h>
 
+#include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "berth/cpu_weight.h"
 #include "berth/spec.h"
@@ -139,6 +140,28 @@ static json_t *make_block_io(const struct berth_vps_limits *l)
         return b;
 }
 
+uint64_t vps_cpu_weight_shares(uint64_t weight, bool v1)
+{
+        if (!v1)
+                return berth_cpu_weight_to_shares(weight);
+        uint64_t shares = weight * 1024 / 100;
+        return shares < 2 ? 2 : shares > 262144 ? 262144 : shares;
+}
+
+/* --cpu-weight as config.json's shares, so that 200 is twice the default
+ * share on the host's CPU controller: a v1 one compares cpu.shares with
+ * its default 1024, linearly (200 -> 2048); on cgroup v2 the runtime
+ * turns shares into cpu.weight on crun's curve (cgroups/), whose inverse
+ * gives back the weight itself (200 -> 2452 -> 200). The curve is not
+ * linear, so one value cannot serve both. */
+static uint64_t weight_shares(uint64_t weight)
+{
+        enum berth_cgroup_layout layout;
+        struct berth_err ignore = {0};
+        bool v1 = berth_cgroup_detect_layout(&layout, &ignore) == 0 && layout != BERTH_CG_UNIFIED;
+        return vps_cpu_weight_shares(weight, v1);
+}
+
 /* Unset limits are written as "unlimited" rather than left out (see top). */
 static json_t *make_resources(const struct berth_vps_limits *l)
 {
@@ -147,7 +170,7 @@ static json_t *make_resources(const struct berth_vps_limits *l)
          * memory limit is not an unlimited swap allowance in disguise. */
         json_int_t swap = l->has_memory ? l->memory + (l->has_swap ? l->swap : 0) : -1;
         json_int_t quota = l->has_cpus ? (json_int_t)l->cpu_quota : -1;
-        json_int_t shares = (json_int_t)berth_cpu_weight_to_shares(l->has_cpu_weight ? l->cpu_weight : 100);
+        json_int_t shares = (json_int_t)weight_shares(l->has_cpu_weight ? l->cpu_weight : 100);
         json_t *res =
             json_pack("{s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I}}", "memory", "limit", mem, "swap", swap,
                       "cpu", "shares", shares, "quota", quota, "period", (json_int_t)BERTH_VPS_CPU_PERIOD,

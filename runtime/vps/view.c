@@ -14,7 +14,9 @@
  *   - /proc/sys/net writable (the VPS's own network namespace: ip_forward,
  *     TCP tuning, systemd-sysctl) and the rest of /proc/sys read-only,
  *     as LXC's proc:mixed;
- *   - the devices of --device (devices.c). */
+ *   - the devices of --device (devices.c);
+ *   - sysinfo(2) answered by the VPS's console keeper (sysinfo.c), for
+ *     busybox free and uptime, which do not read /proc. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -174,13 +176,24 @@ static int boot_id_mount(json_t *mounts)
                                                        "nosuid", "nodev", "noexec"));
 }
 
-static int patch_view(json_t *doc, const struct berth_vps_config *cfg, const char *cpus)
+/* sysinfo to the keeper's listener socket; the rest of the profile stays. */
+static int sysinfo_notify(json_t *lx, const char *listener)
+{
+        json_t *sc = json_object_get(lx, "seccomp");
+        json_t *calls = json_object_get(sc, "syscalls");
+        if (!sc || !calls || json_object_set_new(sc, "listenerPath", json_string(listener)) < 0)
+                return -1;
+        return json_array_append_new(
+            calls, json_pack("{s:[s], s:s}", "names", "sysinfo", "action", "SCMP_ACT_NOTIFY"));
+}
+
+static int patch_view(json_t *doc, const struct berth_vps_config *cfg, const char *cpus, const char *listener)
 {
         json_t *lx = json_object_get(doc, "linux");
         json_t *ann = json_object_get(doc, "annotations");
         if (!lx || !ann || json_object_set_new(ann, BERTH_LXCFS_ANNOTATION, json_string("auto")) < 0 ||
             proc_sys_mixed(lx) < 0 || boot_id_mount(json_object_get(doc, "mounts")) < 0 ||
-            vps_devices_patch(doc, cfg->devices) < 0)
+            vps_devices_patch(doc, cfg->devices) < 0 || sysinfo_notify(lx, listener) < 0)
                 return -1;
         json_t *cpu = json_object_get(json_object_get(lx, "resources"), "cpu");
         if (*cpus && (!cpu || json_object_set_new(cpu, "cpus", json_string(cpus)) < 0))
@@ -202,9 +215,14 @@ char *vps_spec_json(const struct berth_vps_ctx *v, const struct berth_vps_config
         }
         if (r > 0)
                 vps_trace(v, "VPS %s: cpuset %s (ceil of --cpus, least used CPUs)", cfg->name, cpus);
+        char listener[PATH_MAX];
+        if (berth_vps_path(v, cfg->name, VPS_SYSINFO_SOCK, listener, sizeof(listener)) < 0) {
+                berth_err_set(err, ENAMETOOLONG, "VPS %s: sysinfo socket path too long", cfg->name);
+                return NULL;
+        }
         _cleanup_json_ json_t *doc = json_loads(base, 0, NULL);
         char *text = NULL;
-        if (doc && patch_view(doc, cfg, cpus) == 0)
+        if (doc && patch_view(doc, cfg, cpus, listener) == 0)
                 text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (!text) {
                 berth_err_set(err, ENOMEM, "VPS %s: config.json: the guest's view", cfg->name);

@@ -194,13 +194,13 @@ START_TEST(debootstrap_failure_leaves_nothing)
         struct berth_err err = {0};
         /* port 9 (discard) on loopback: refused at once, no network used */
         int r = berth_template_create_debootstrap(data, "deb", "bookworm", "http://127.0.0.1:9/debian", NULL,
-                                                  NULL, &err);
+                                                  NULL, NULL, &err);
         ck_assert_int_eq(r, -EIO);
         ck_assert_ptr_nonnull(strstr(err.msg, "debootstrap failed"));
         ck_assert_int_eq(berth_exit_code_from_errno(err.code), BERTH_EXIT_RESOURCE);
         ck_assert_int_eq(count_entries(false), 0);
-        ck_assert_int_eq(berth_template_create_debootstrap(data, "deb", "--help", NULL, NULL, NULL, &err),
-                         -EINVAL);
+        ck_assert_int_eq(
+            berth_template_create_debootstrap(data, "deb", "--help", NULL, NULL, NULL, NULL, &err), -EINVAL);
 }
 END_TEST
 
@@ -249,7 +249,7 @@ START_TEST(debootstrap_real)
                 "no reachable mirror (%s)", mirror ? mirror : err.msg);
         int lines = 0;
         const char *suite = getenv("BERTH_TEST_SUITE") ? getenv("BERTH_TEST_SUITE") : "bookworm";
-        int r = berth_template_create_debootstrap(data, "deb", suite, NULL, count_line, &lines, &err);
+        int r = berth_template_create_debootstrap(data, "deb", suite, NULL, NULL, count_line, &lines, &err);
         ck_assert_msg(r == 0, "%s", err.msg);
         ck_assert_int_gt(lines, 10);
         ck_assert(exists_in("deb", "usr/bin/apt-get"));

@@ -17,6 +17,9 @@
  *   write PATH       write:PATH=ok|ERRNO (writes one byte)
  *   ls PATH          ls:PATH=number of entries (or ERRNO)
  *   io_uring         io_uring=ok|ERRNO: io_uring_setup(2) of a one-entry ring
+ *   sysinfo          sysinfo=ok|ERRNO and sysinfo.FIELD=VALUE (bytes for
+ *                    the memory fields), sysinfo.badptr=ERRNO for a pointer
+ *                    to unmapped memory, sysinfo.roptr=ERRNO to read-only
  *   exit N           exits with status N
  *   sleep            handles TERM/INT/HUP/USR1/USR2/QUIT by exiting with
  *                    128+signal, prints ready=1, then waits for ever
@@ -31,12 +34,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -332,6 +337,28 @@ static void cmd_syscall(const char *arg)
                 printf("syscall:%s=ok\n", arg);
 }
 
+static void cmd_sysinfo(void)
+{
+        struct sysinfo si;
+        if (syscall(SYS_sysinfo, &si) < 0) {
+                printf("sysinfo=%s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+        } else {
+                unsigned long u = si.mem_unit ? si.mem_unit : 1;
+                printf("sysinfo=ok\nsysinfo.totalram=%lu\nsysinfo.freeram=%lu\nsysinfo.totalswap=%lu\n"
+                       "sysinfo.freeswap=%lu\nsysinfo.procs=%u\nsysinfo.uptime=%ld\n",
+                       si.totalram * u, si.freeram * u, si.totalswap * u, si.freeswap * u, (unsigned)si.procs,
+                       si.uptime);
+        }
+        void *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *gone = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (gone != MAP_FAILED)
+                munmap(gone, 4096);
+        long r = syscall(SYS_sysinfo, gone);
+        printf("sysinfo.badptr=%s\n", r < 0 ? strerrorname_np(errno) : "ok");
+        r = syscall(SYS_sysinfo, ro);
+        printf("sysinfo.roptr=%s\n", r < 0 ? strerrorname_np(errno) : "ok");
+}
+
 static void on_signal(int sig)
 {
         _exit(128 + sig);
@@ -354,6 +381,8 @@ static int run(const char *cmd, const char *arg)
                 cmd_ids();
         else if (!strcmp(cmd, "caps"))
                 cmd_caps();
+        else if (!strcmp(cmd, "sysinfo"))
+                cmd_sysinfo();
         else if (!strcmp(cmd, "io_uring"))
                 cmd_io_uring();
         else if (!strcmp(cmd, "nnp"))

@@ -135,5 +135,16 @@ expect docs-t1 "$berth" vps create --data-dir "$tmp/data" x --template d
 expect docs-c1 "$tmp/no-such-berth" --root "$tmp/state" kill d
 expect KILL "$tmp/no-such-berth" --root "$tmp/state" kill docs-c1 K
 
+# The example systemd unit runs berth where the README installs it.
+prefix=$(sed -n 's|^cmake --install build *# *\(/[^:]*\): sbin/berth,.*|\1|p' "$src/README.md")
+[ -n "$prefix" ] || bad "README: no 'cmake --install build  # PREFIX: sbin/berth' line"
+unit=$src/examples/vps/berth-vps-autostart.service
+n=0
+while read -r exe; do
+    n=$((n + 1))
+    [ "$exe" = "$prefix/sbin/berth" ] || bad "$unit runs $exe, the README installs $prefix/sbin/berth"
+done < <(sed -n 's/^Exec[A-Za-z]*=\([^ ]*\).*/\1/p' "$unit")
+[ $n -gt 0 ] || bad "$unit has no Exec line"
+
 [ $fail -eq 0 ] && echo "ok: man pages and completion match berth --help"
 exit $fail

@@ -621,6 +621,60 @@ START_TEST(mirror_from_apt_sources)
 }
 END_TEST
 
+/* The debootstrap template's apt sources (runtime/vps/template/sources.c). */
+START_TEST(apt_sources_text)
+{
+        char *t = NULL;
+        ck_assert_int_eq(tmpl_sources_text("http://192.0.2.1/debian/", "bookworm", NULL, &t), 0);
+        ck_assert_str_eq(t, "deb http://192.0.2.1/debian bookworm main\n"
+                            "deb http://192.0.2.1/debian bookworm-updates main\n"
+                            "deb http://192.0.2.1/debian-security bookworm-security main\n");
+        free(t);
+        ck_assert_int_eq(
+            tmpl_sources_text("http://192.0.2.1/debian", "buster", "https://192.0.2.9/debian-security", &t),
+            0);
+        ck_assert_str_eq(t, "deb http://192.0.2.1/debian buster main\n"
+                            "deb http://192.0.2.1/debian buster-updates main\n"
+                            "deb https://192.0.2.9/debian-security buster/updates main\n");
+        free(t);
+        ck_assert_int_eq(tmpl_sources_text("http://192.0.2.1/debian", "sid", NULL, &t), 0);
+        ck_assert_str_eq(t, "deb http://192.0.2.1/debian sid main\n");
+        free(t);
+        ck_assert_int_eq(tmpl_sources_text("http://192.0.2.1/ubuntu", "noble", NULL, &t), 0);
+        ck_assert_str_eq(t, "deb http://192.0.2.1/ubuntu noble main\n"
+                            "deb http://192.0.2.1/ubuntu noble-updates main\n"
+                            "deb http://192.0.2.1/ubuntu noble-security main\n");
+        free(t);
+        /* A mirror of unknown layout: no guessed security archive. */
+        ck_assert_int_eq(tmpl_sources_text("http://192.0.2.1/apt", "bookworm", NULL, &t), 0);
+        ck_assert_str_eq(t, "deb http://192.0.2.1/apt bookworm main\n"
+                            "deb http://192.0.2.1/apt bookworm-updates main\n");
+        free(t);
+
+        char *u =
+            tmpl_sources_scan_security("# deb http://192.0.2.7/debian-security x main\n"
+                                       "deb http://192.0.2.1/debian bookworm main\n"
+                                       "deb http://192.0.2.2/debian-security/ bookworm-security main\n");
+        ck_assert_str_eq(u, "http://192.0.2.2/debian-security");
+        free(u);
+        u = tmpl_sources_scan_security("Types: deb\nURIs: https://192.0.2.3/debian-security\n"
+                                       "Suites: bookworm-security\nComponents: main\n");
+        ck_assert_str_eq(u, "https://192.0.2.3/debian-security");
+        free(u);
+        ck_assert_ptr_null(tmpl_sources_scan_security("deb http://192.0.2.1/debian bookworm main\n"));
+
+        struct berth_err err = {0};
+        ck_assert_int_eq(berth_template_include_check("openssh-server,nginx,g++,libc6.1", &err), 0);
+        ck_assert_int_eq(berth_template_include_check("openssh-server,,nginx", &err), -EINVAL);
+        ck_assert_int_eq(berth_template_include_check("Bad", &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "\"Bad\""));
+        ck_assert_int_eq(berth_template_include_check("x;rm", &err), -EINVAL);
+        ck_assert_int_eq(berth_template_include_check("--foo", &err), -EINVAL);
+        ck_assert_int_eq(berth_template_include_check("", &err), -EINVAL);
+        ck_assert_int_eq(berth_template_include_check("pkg,", &err), -EINVAL);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = suite_create("template");
@@ -646,6 +700,7 @@ Suite *test_suite(void)
             {"exit_codes_and_data_dir", exit_codes_and_data_dir, 10},
             {"clean_path", clean_path, 10},
             {"mirror_from_apt_sources", mirror_from_apt_sources, 10},
+            {"apt_sources_text", apt_sources_text, 10},
         };
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(cases); i++) {
                 TCase *tc = tcase_create(cases[i].name);

@@ -9,15 +9,18 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "berth/cgroup.h"
 #include "berth/cpu_weight.h"
 #include "berth/lxcfs.h"
 #include "check_main.h"
 #include "berth/spec.h"
 #include "berth/template.h"
 #include "berth/vps.h"
+#include "runtime/vps/internal.h"
 
 START_TEST(test_names)
 {
@@ -92,6 +95,14 @@ START_TEST(test_weight_round_trip)
                               (unsigned long long)berth_cpu_weight_to_shares(w),
                               (unsigned long long)berth_cpu_shares_to_weight(berth_cpu_weight_to_shares(w)));
         ck_assert_uint_eq(berth_cpu_weight_to_shares(100), 1024);
+        /* --cpu-weight 200 is twice the default share: on v1 linearly,
+         * on v2 as cpu.weight 200 after the runtime's curve. */
+        ck_assert_uint_eq(vps_cpu_weight_shares(100, true), 1024);
+        ck_assert_uint_eq(vps_cpu_weight_shares(200, true), 2048);
+        ck_assert_uint_eq(vps_cpu_weight_shares(1, true), 10);
+        ck_assert_uint_eq(vps_cpu_weight_shares(10000, true), 102400);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(vps_cpu_weight_shares(200, false)), 200);
+        ck_assert_uint_eq(berth_cpu_shares_to_weight(vps_cpu_weight_shares(100, false)), 100);
 }
 END_TEST
 
@@ -261,7 +272,9 @@ START_TEST(test_spec_json)
         ck_assert_int_eq(s->resources.memory.swap.v, 536870912); /* memory + 0 swap */
         ck_assert_int_eq(s->resources.cpu.quota.v, 150000);
         ck_assert_uint_eq(s->resources.cpu.period.v, 100000);
-        ck_assert_uint_eq(berth_cpu_shares_to_weight(s->resources.cpu.shares.v), 200);
+        enum berth_cgroup_layout layout;
+        bool v1 = berth_cgroup_detect_layout(&layout, &err) == 0 && layout != BERTH_CG_UNIFIED;
+        ck_assert_uint_eq(s->resources.cpu.shares.v, vps_cpu_weight_shares(200, v1));
         ck_assert_int_eq(s->resources.pids_limit.v, 512);
         check_cgroup_mount(s);
         ck_assert(!s->namespaces[BERTH_NS_USER].present); /* privileged (no "userns" in vps.json) */
@@ -391,6 +404,86 @@ START_TEST(test_lxcfs_mounts)
 }
 END_TEST
 
+/* sysinfo(2) for a VPS (runtime/vps/sysinfo.c): the cgroup's memory and
+ * swap within the host's, its tasks without the keeper on hybrid hosts. */
+START_TEST(test_sysinfo_compute)
+{
+        struct sysinfo host = {.uptime = 90000,
+                               .totalram = 4u << 20,
+                               .freeram = 3u << 20,
+                               .sharedram = 1u << 10,
+                               .bufferram = 1u << 10,
+                               .totalswap = 1u << 20,
+                               .freeswap = 1u << 20,
+                               .procs = 700,
+                               .mem_unit = 4096};
+        host.loads[0] = 12345;
+        struct berth_cgroup_stats st = {0};
+        st.memory.present = true;
+        st.memory.limit = 256ull << 20;
+        st.memory.usage = 56ull << 20;
+        st.memory.swap_limit = (256ull + 64) << 20; /* v1 memsw: memory + swap */
+        st.memory.swap_usage = (56ull + 4) << 20;
+        st.pids.present = true;
+        st.pids.current = 5;
+        struct sysinfo out;
+        ck_assert_int_eq(vps_sysinfo_compute(&host, &st, true, 42, &out), 0);
+        ck_assert_uint_eq(out.mem_unit, 1);
+        ck_assert_uint_eq(out.totalram, 256ull << 20);
+        ck_assert_uint_eq(out.freeram, 200ull << 20);
+        ck_assert_uint_eq(out.totalswap, 64ull << 20);
+        ck_assert_uint_eq(out.freeswap, 60ull << 20);
+        ck_assert_uint_eq(out.procs, 4); /* the keeper shares the cgroup */
+        ck_assert_int_eq(out.uptime, 42);
+        ck_assert_uint_eq(out.loads[0], 12345);
+        ck_assert_uint_eq(out.sharedram, 0);
+        ck_assert_uint_eq(out.bufferram, 0);
+
+        /* v2: swap.max alone; a limit above the host's RAM and swap is the host's. */
+        st.memory.limit = 64ull << 30;
+        st.memory.swap_limit = 8ull << 30;
+        st.memory.swap_usage = 0;
+        ck_assert_int_eq(vps_sysinfo_compute(&host, &st, false, 1, &out), 0);
+        ck_assert_uint_eq(out.totalram, 16ull << 30);
+        ck_assert_uint_eq(out.totalswap, 4ull << 30);
+        ck_assert_uint_eq(out.freeswap, 4ull << 30);
+        ck_assert_uint_eq(out.procs, 5);
+
+        /* Usage above the limit (v1 page cache can exceed it): none free. */
+        st.memory.limit = 32ull << 20;
+        ck_assert_int_eq(vps_sysinfo_compute(&host, &st, false, 1, &out), 0);
+        ck_assert_uint_eq(out.freeram, 0);
+
+        /* No limits: the host's. */
+        st.memory.limit = BERTH_CG_UNLIMITED;
+        st.memory.swap_limit = BERTH_CG_UNLIMITED;
+        ck_assert_int_eq(vps_sysinfo_compute(&host, &st, true, 1, &out), 0);
+        ck_assert_uint_eq(out.totalram, 16ull << 30);
+        ck_assert_uint_eq(out.freeram, 12ull << 30);
+        ck_assert_uint_eq(out.totalswap, 4ull << 30);
+}
+END_TEST
+
+START_TEST(test_maps_writable)
+{
+        const char *maps = "1000-3000 rw-p 00000000 00:00 0 \n"
+                           "3000-4000 r--p 00000000 00:00 0 \n"
+                           "5000-6000 rw-s 00000000 00:00 0 /dev/shm/x\n"
+                           "6000-7000 rw-p 00000000 00:00 0 [heap]\n";
+        ck_assert(vps_maps_writable(maps, 0x1000, 0x100));
+        ck_assert(vps_maps_writable(maps, 0x2f80, 0x80));
+        ck_assert(!vps_maps_writable(maps, 0x2f80, 0x81)); /* into r--p */
+        ck_assert(!vps_maps_writable(maps, 0x3000, 8));
+        ck_assert(!vps_maps_writable(maps, 0x4800, 8));         /* unmapped */
+        ck_assert(!vps_maps_writable(maps, 0x4ff0, 0x20));      /* a gap first */
+        ck_assert(vps_maps_writable(maps, 0x5ff0, 0x20));       /* across two */
+        ck_assert(!vps_maps_writable(maps, 0x6ff0, 0x20));      /* past the end */
+        ck_assert(!vps_maps_writable(maps, UINT64_MAX - 4, 8)); /* wraps */
+        ck_assert(!vps_maps_writable("", 0x1000, 1));
+        ck_assert(!vps_maps_writable(maps, 0, 8));
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = suite_create("vps");
@@ -405,6 +498,8 @@ Suite *test_suite(void)
         tcase_add_test(tc, test_userns_pick);
         tcase_add_test(tc, test_devices);
         tcase_add_test(tc, test_lxcfs_mounts);
+        tcase_add_test(tc, test_sysinfo_compute);
+        tcase_add_test(tc, test_maps_writable);
         suite_add_tcase(s, tc);
         return s;
 }

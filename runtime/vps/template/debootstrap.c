@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The debootstrap template: Debian's own debootstrap (--variant=minbase,
- * plus an init and iproute2 so the VPS can boot and configure its network)
- * into the temporary build directory. Not a hot path: forking is fine.
+ * plus an init and iproute2 so the VPS can boot and configure its network,
+ * plus the packages of --include, e.g. openssh-server) into the temporary
+ * build directory, then the suite's updates and security sources
+ * (sources.c). Not a hot path: forking is fine. A template's SSH host
+ * keys are replaced by each VPS's own at its first start (identity.c).
  *
  * debootstrap mounts /proc, /sys and sometimes /dev inside the target and
  * may leave them mounted when it fails. It therefore runs in a private
@@ -23,14 +26,50 @@
 
 #define DEBOOTSTRAP_INCLUDE "systemd-sysv,iproute2,iputils-ping"
 
-static const char *find_debootstrap(void)
+/* The caller's PATH first (as a shell would run it), then where Debian
+ * installs it (root's PATH under sudo may lack /usr/sbin). */
+static const char *find_debootstrap(char *buf, size_t len)
 {
+        const char *path = getenv("PATH");
+        for (const char *p = path; p && *p;) {
+                const char *colon = strchrnul(p, ':');
+                if (*p == '/' && snprintf(buf, len, "%.*s/debootstrap", (int)(colon - p), p) < (int)len &&
+                    access(buf, X_OK) == 0)
+                        return buf;
+                p = *colon ? colon + 1 : colon;
+        }
         static const char *const paths[] = {"/usr/sbin/debootstrap", "/usr/bin/debootstrap",
                                             "/sbin/debootstrap"};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(paths); i++)
                 if (access(paths[i], X_OK) == 0)
                         return paths[i];
         return NULL;
+}
+
+/* Debian policy's package names: [a-z0-9][a-z0-9+.-]+. */
+static bool package_valid(const char *s, size_t n)
+{
+        if (n < 2 || n > 128 || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+.-", s[i]) || !s[i])
+                        return false;
+        return true;
+}
+
+int berth_template_include_check(const char *include, struct berth_err *err)
+{
+        if (!include || !*include)
+                return berth_err_set(err, EINVAL, "--include: no package given");
+        for (const char *p = include;;) {
+                const char *comma = strchrnul(p, ',');
+                if (!package_valid(p, (size_t)(comma - p)))
+                        return berth_err_set(err, EINVAL, "--include: \"%.*s\" is not a Debian package name",
+                                             (int)(comma - p), p);
+                if (!*comma)
+                        return 0;
+                p = comma + 1;
+        }
 }
 
 static bool suite_valid(const char *s)
@@ -174,27 +213,32 @@ static int build_rootfs_path(const struct tmpl_build *b, const char *data_dir, c
         return a.st_dev == c.st_dev && a.st_ino == c.st_ino ? 0 : -ESTALE;
 }
 
-static int check_prereqs(const char *name, const char *suite, const char **prog, struct berth_err *err)
+static int check_prereqs(const char *name, const char *suite, const char *include, const char **prog,
+                         char *buf, size_t len, struct berth_err *err)
 {
         int r = tmpl_check_name(name, err);
         if (r < 0)
                 return r;
         if (!suite_valid(suite))
                 return berth_err_set(err, EINVAL, "invalid suite \"%s\"", suite ? suite : "");
+        if (include && (r = berth_template_include_check(include, err)) < 0)
+                return r;
         if (geteuid() != 0)
                 return berth_err_set(err, EPERM, "create template %s: debootstrap needs root", name);
-        *prog = find_debootstrap();
+        *prog = find_debootstrap(buf, len);
         if (!*prog)
                 return berth_err_set(err, ENOENT, "create template %s: debootstrap is not installed", name);
         return 0;
 }
 
 int berth_template_create_debootstrap(const char *data_dir, const char *name, const char *suite,
-                                      const char *mirror, void (*progress)(void *data, const char *line),
-                                      void *progress_data, struct berth_err *err)
+                                      const char *mirror, const char *include,
+                                      void (*progress)(void *data, const char *line), void *progress_data,
+                                      struct berth_err *err)
 {
         const char *prog = NULL;
-        int r = check_prereqs(name, suite, &prog, err);
+        char prog_buf[PATH_MAX];
+        int r = check_prereqs(name, suite, include, &prog, prog_buf, sizeof(prog_buf), err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *found = NULL;
@@ -212,9 +256,13 @@ int berth_template_create_debootstrap(const char *data_dir, const char *name, co
         r = build_rootfs_path(&b, data_dir, target, sizeof(target));
         if (r < 0)
                 return berth_err_sys(err, -r, "create template %s: build directory", name);
+        _cleanup_free_ char *inc = NULL;
+        if (asprintf(&inc, "--include=%s%s%s", DEBOOTSTRAP_INCLUDE, include ? "," : "",
+                     include ? include : "") < 0)
+                return berth_err_set(err, ENOMEM, "create template %s: out of memory", name);
         char *argv[] = {(char *)"debootstrap",
                         (char *)"--variant=minbase",
-                        (char *)"--include=" DEBOOTSTRAP_INCLUDE,
+                        inc,
                         (char *)suite,
                         target,
                         (char *)mirror,
@@ -222,6 +270,8 @@ int berth_template_create_debootstrap(const char *data_dir, const char *name, co
         struct progress p = {.fn = progress, .data = progress_data};
         if (run_debootstrap(prog, argv, &p, err) < 0)
                 return berth_err_wrap(err, "create template %s (%s from %s)", name, suite, mirror);
+        if (tmpl_sources_write(b.rootfs_fd, NULL, mirror, suite, err) < 0)
+                return berth_err_wrap(err, "create template %s", name);
         char source[128];
         snprintf(source, sizeof(source), "debootstrap:%s", suite);
         return tmpl_build_commit(&b, source, NULL, err);

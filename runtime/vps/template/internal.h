@@ -136,6 +136,17 @@ int tmpl_import_image(int rootfd, const char *path, bool is_dir, enum tmpl_archi
 /* One-line style ("deb [opts] URI SUITE COMP...") and deb822 (.sources)
  * parsers for apt sources text: *best gets the first candidate listing
  * `suite`, *first the first candidate at all (each only if still NULL). */
+/* The apt sources of a debootstrap template (sources.c): the suite, its
+ * -updates and its security archive (the host's debian-security URI under
+ * apt_dir, NULL /etc/apt, else derived from the mirror) into the
+ * template's etc/apt/sources.list. */
+int tmpl_sources_write(int rootfs_fd, const char *apt_dir, const char *mirror, const char *suite,
+                       struct berth_err *err);
+/* Its text (*out malloc'ed; security NULL: derived from the mirror). */
+int tmpl_sources_text(const char *mirror, const char *suite, const char *security, char **out);
+/* The first http(s) URI with a "debian-security" path component in apt
+ * sources text (one-line or deb822), malloc'ed, or NULL. */
+char *tmpl_sources_scan_security(const char *text);
 int tmpl_mirror_scan_list(const char *text, const char *suite, char **best, char **first);
 int tmpl_mirror_scan_deb822(const char *text, const char *suite, char **best, char **first);
 

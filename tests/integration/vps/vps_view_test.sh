@@ -17,8 +17,21 @@
 #             refused
 #   devices   --device tun: /dev/net/tun opens; bad names refused; none
 #             removes it
+#   debootstrap  template create --debootstrap SUITE --include PKG,...: the
+#             packages reach debootstrap (a fake one first on PATH: no
+#             download), bad names are refused before it runs, the
+#             template's apt sources list SUITE, -updates and -security
+#             from the host's apt sources (a private /etc/apt here)
+#   status    human vps status and list in units and text, list --json
+#             with usage, --cpu-weight 200 twice the default's CPU time
+#   sysinfo   busybox free and uptime (sysinfo(2), answered by the console
+#             keeper) show --memory, --swap and the VPS's uptime, in a
+#             `vps exec` and in a process of the guest's init, live after
+#             vps set --memory; with the keeper killed sysinfo fails at
+#             once (ENOSYS) instead of hanging
 #   debian    a systemd guest (the cached template of vps_debian_test.sh):
-#             MemTotal, nproc, uptime, machine-id, journald's boot id
+#             MemTotal, nproc, _PHYS_PAGES, uptime, machine-id, journald's
+#             boot id
 #
 # Runs in its own network and mount namespace (re-exec under unshare).
 # usage: vps_view_test.sh BERTH [TEST...]
@@ -251,6 +264,220 @@ test_devices() {
         expect 0 berth destroy --force $n
 }
 
+test_debootstrap() {
+        fake=$tmp/fakebin
+        mkdir -p "$fake"
+        # berth gives debootstrap a clean environment: the log path is baked in.
+        {
+                echo '#!/bin/sh'
+                echo "echo \"\$*\" >'$tmp/debootstrap.args'"
+                echo 'for a; do target=$mirror; mirror=$a; done'
+                echo 'mkdir -p "$target/etc/apt" "$target/bin" "$target/sbin"'
+                echo 'echo "deb $mirror bookworm main" >"$target/etc/apt/sources.list"'
+                echo 'echo "fake debootstrap: done"'
+        } >"$fake/debootstrap"
+        chmod 755 "$fake/debootstrap"
+        # A private /etc/apt (this test's mount namespace): the host's sources.
+        mkdir -p "$tmp/apt/sources.list.d"
+        printf 'deb http://192.0.2.10/debian bookworm main\ndeb http://192.0.2.11/debian-security bookworm-security main\n' \
+                >"$tmp/apt/sources.list"
+        # Only ever in the private mount namespace of the re-exec below.
+        [ "${BERTH_VPS_TEST_NETNS:-}" = 1 ] || {
+                fail "not in the test's own mount namespace"
+                return
+        }
+        mount --bind "$tmp/apt" /etc/apt || {
+                fail "cannot bind a private /etc/apt"
+                return
+        }
+        out=$(tb create gvw-deb --debootstrap bookworm --include openssh-server,nginx 2>&1) ||
+                fail "template create --include: $out"
+        args=$(cat "$tmp/debootstrap.args" 2>/dev/null)
+        case $args in
+        *"--include=systemd-sysv,iproute2,iputils-ping,openssh-server,nginx bookworm "*" http://192.0.2.10/debian") ;;
+        *) fail "debootstrap got '$args'" ;;
+        esac
+        src=$data/templates/gvw-deb/rootfs/etc/apt/sources.list
+        want=$(printf 'deb http://192.0.2.10/debian bookworm main\ndeb http://192.0.2.10/debian bookworm-updates main\ndeb http://192.0.2.11/debian-security bookworm-security main')
+        [ "$(cat "$src" 2>/dev/null)" = "$want" ] || fail "the template's sources.list: '$(cat "$src" 2>/dev/null)'"
+        # --mirror wins; no security entry on the host: beside the mirror.
+        printf 'deb http://192.0.2.10/debian bookworm main\n' >"$tmp/apt/sources.list"
+        expect 0 tb create gvw-deb2 --debootstrap trixie --mirror http://192.0.2.12/debian
+        src=$data/templates/gvw-deb2/rootfs/etc/apt/sources.list
+        grep -qx 'deb http://192.0.2.12/debian-security trixie-security main' "$src" ||
+                fail "--mirror: sources.list '$(cat "$src")'"
+        umount /etc/apt
+        # Bad input: refused before debootstrap runs, nothing left.
+        rm -f "$tmp/debootstrap.args"
+        expect 2 tb create gvw-bad --debootstrap bookworm --include 'openssh-server,x;rm'
+        tb create gvw-bad --debootstrap bookworm --include 'Bad' 2>&1 | grep -q '"Bad"' ||
+                fail "--include Bad: the error does not name it"
+        expect 2 tb create gvw-bad --debootstrap bookworm --include ''
+        expect 2 tb create gvw-bad --busybox --include openssh-server
+        [ ! -e "$tmp/debootstrap.args" ] || fail "debootstrap ran for a bad --include: $(cat "$tmp/debootstrap.args")"
+        left=""
+        for e in "$data/templates"/* "$data/templates"/.[!.]*; do
+                [ -e "$e" ] || continue
+                case ${e##*/} in bb | gvw-deb | gvw-deb2) ;; *) left="$left ${e##*/}" ;; esac
+        done
+        [ -z "$left" ] || fail "a refused create left something behind: $left"
+        expect 0 tb remove gvw-deb
+        expect 0 tb remove gvw-deb2
+}
+
+tb() { # tb ARGS...: berth template with the fake debootstrap first on PATH
+        PATH=$tmp/fakebin:$PATH "$bin" template --data-dir "$data" "$@"
+}
+
+probe_field() { # probe_field FILE KEY: KEY=VALUE of the probe's output
+        sed -n "s/^$2=//p" "$1"
+}
+
+test_sysinfo() {
+        if [ -z "${BERTH_TEST_PROBE:-}" ] || ! [ -x "$BERTH_TEST_PROBE" ]; then
+                fail "no probe: BERTH_TEST_PROBE must name tests/integration's static probe"
+                return
+        fi
+        n=gvw-si
+        rcs=$data/templates/bb/rootfs/etc/init.d/rcS
+        cp "$BERTH_TEST_PROBE" "$data/templates/bb/rootfs/bin/probe"
+        # A process of the guest's init (its rcS) too, not only vps exec's.
+        cp "$rcs" "$tmp/rcS.orig"
+        echo '/bin/probe sysinfo > /run-sysinfo; uptime > /run-uptime' >>"$rcs"
+        expect 0 berth create $n --template bb --memory 256M --swap 64M
+        expect 0 berth start $n
+        cp "$tmp/rcS.orig" "$rcs"
+        gexec $n /bin/probe sysinfo >"$tmp/si"
+        [ "$(probe_field "$tmp/si" sysinfo)" = ok ] || fail "sysinfo in vps exec: $(cat "$tmp/si")"
+        [ "$(probe_field "$tmp/si" sysinfo.totalram)" = 268435456 ] ||
+                fail "sysinfo totalram $(probe_field "$tmp/si" sysinfo.totalram), expected 268435456 (256M)"
+        free=$(probe_field "$tmp/si" sysinfo.freeram)
+        [ "$free" -gt 0 ] && [ "$free" -lt 268435456 ] || fail "sysinfo freeram $free"
+        hswap=$(awk '/^SwapTotal:/ {print $2 * 1024}' /proc/meminfo)
+        wswap=$((hswap < 67108864 ? hswap : 67108864))
+        [ "$(probe_field "$tmp/si" sysinfo.totalswap)" = $wswap ] ||
+                fail "sysinfo totalswap $(probe_field "$tmp/si" sysinfo.totalswap), expected $wswap (--swap 64M, host $hswap)"
+        up=$(probe_field "$tmp/si" sysinfo.uptime)
+        [ "$up" -ge 0 ] && [ "$up" -lt 60 ] || fail "sysinfo uptime $up s: not the VPS's"
+        procs=$(probe_field "$tmp/si" sysinfo.procs)
+        [ "$procs" -ge 2 ] && [ "$procs" -lt 20 ] || fail "sysinfo procs $procs: not the VPS's tasks"
+        [ "$(probe_field "$tmp/si" sysinfo.badptr)" = EFAULT ] || fail "sysinfo to unmapped memory: $(cat "$tmp/si")"
+        [ "$(probe_field "$tmp/si" sysinfo.roptr)" = EFAULT ] || fail "sysinfo to read-only memory: $(cat "$tmp/si")"
+        gexec $n cat /run-sysinfo >"$tmp/si0"
+        [ "$(probe_field "$tmp/si0" sysinfo.totalram)" = 268435456 ] || fail "sysinfo in the init's rcS: $(cat "$tmp/si0")"
+        case $(gexec $n cat /run-uptime) in *" up 0 min"*) ;; *) fail "uptime in rcS: '$(gexec $n cat /run-uptime)'" ;; esac
+        case $(gexec $n uptime) in *" up 0 min"* | *" up 1 min"*) ;; *) fail "uptime in the VPS: '$(gexec $n uptime)'" ;; esac
+        # More memory in use shows as less free.
+        gexec $n sh -c 'head -c 64m /dev/zero > /dev/shm/gvw; /bin/probe sysinfo' >"$tmp/si2"
+        free2=$(probe_field "$tmp/si2" sysinfo.freeram)
+        [ "$free2" -lt $((268435456 - 67108864)) ] || fail "freeram after 64M in /dev/shm: $free2"
+        # Live: vps set --memory shows at once.
+        expect 0 berth set $n --memory 128M
+        gexec $n /bin/probe sysinfo >"$tmp/si3"
+        [ "$(probe_field "$tmp/si3" sysinfo.totalram)" = 134217728 ] || fail "after set --memory 128M: $(cat "$tmp/si3")"
+        # The keeper gone: sysinfo fails at once (ENOSYS), never hangs.
+        pid=$(berth status $n --json | json_field pid)
+        keeper=$(awk '/^PPid:/ {print $2}' /proc/"$pid"/status)
+        [ "$(cat /proc/"$keeper"/comm)" = berth-console ] || fail "the init's parent $keeper is not the keeper"
+        gexec $n sh -c 'sleep 2; /bin/probe sysinfo' >"$tmp/late" 2>&1 &
+        late=$!
+        sleep 1
+        kill -9 "$keeper"
+        i=0
+        while kill -0 $late 2>/dev/null && [ $i -lt 50 ]; do
+                sleep 0.2
+                i=$((i + 1))
+        done
+        if kill -0 $late 2>/dev/null; then
+                fail "sysinfo hangs with the keeper gone"
+                kill $late
+        fi
+        wait $late
+        [ "$(probe_field "$tmp/late" sysinfo)" = ENOSYS ] || fail "sysinfo with the keeper gone: $(cat "$tmp/late")"
+        # vps exec cannot hand its listener over: it says so (125), and a
+        # restart brings the keeper back.
+        out=$(gexec $n true 2>&1)
+        rc=$?
+        [ $rc = 125 ] && case $out in *"keeper is gone"*) true ;; *) false ;; esac ||
+                fail "vps exec with the keeper gone: exit $rc, '$out'"
+        expect 0 berth restart $n --timeout 10
+        gexec $n /bin/probe sysinfo >"$tmp/si4"
+        [ "$(probe_field "$tmp/si4" sysinfo.totalram)" = 134217728 ] || fail "after the restart: $(cat "$tmp/si4")"
+        expect 0 berth destroy --force $n
+        rm -f "$data/templates/bb/rootfs/bin/probe"
+
+        # busybox free and uptime as a customer runs them, with lxcfs
+        # (free's used column comes from /proc/meminfo).
+        if ! command -v lxcfs >/dev/null || ! [ -c /dev/fuse ]; then
+                echo "SKIP [sysinfo]: busybox free with lxcfs: no lxcfs or no /dev/fuse"
+                return 0
+        fi
+        start_lxcfs || {
+                fail "cannot start the test's lxcfs"
+                return
+        }
+        expect 0 berth create $n --template bb --memory 256M
+        BERTH_LXCFS_DIR=$tmp/lxcfs berth start $n >"$tmp/out" 2>&1 || fail "start with lxcfs: $(cat "$tmp/out")"
+        gexec $n free >"$tmp/free"
+        total=$(awk '$1 == "Mem:" {print $2}' "$tmp/free")
+        used=$(awk '$1 == "Mem:" {print $3}' "$tmp/free")
+        [ "$total" = 262144 ] || fail "free: Mem total '$total' KiB, expected 262144: $(cat "$tmp/free")"
+        [ -n "$used" ] && [ "$used" -lt 262144 ] || fail "free: Mem used '$used' KiB: $(cat "$tmp/free")"
+        [ "$(awk '$1 == "Swap:" {print $2}' "$tmp/free")" = 0 ] || fail "free: swap without --swap: $(cat "$tmp/free")"
+        echo "free in a 256M VPS: $(grep Mem: "$tmp/free")"
+        echo "uptime in the VPS: $(gexec $n uptime)"
+        expect 0 berth destroy --force $n
+        stop_lxcfs
+}
+
+# The human status: sizes in units, lists as text; list --json has the
+# usage of a running VPS; --cpu-weight 200 gets twice the CPU of the
+# default weight when both compete for every CPU.
+test_status() {
+        n=gvw-st
+        expect 0 berth create $n --template bb --memory 512M --swap 64M --ip 10.77.0.2 --ip fd77::2/64 --device tun
+        expect 0 berth start $n
+        berth status $n >"$tmp/st"
+        grep -q '^limits.memory  *512.0 MiB$' "$tmp/st" || fail "status: memory not in units: $(grep memory "$tmp/st")"
+        grep -q '^limits.swap  *64.0 MiB$' "$tmp/st" || fail "status: swap not in units: $(grep swap "$tmp/st")"
+        grep -q '^addresses  *10.77.0.2/16, fd77::2/64$' "$tmp/st" || fail "status: addresses: $(grep addresses "$tmp/st")"
+        grep -q '^devices  *tun$' "$tmp/st" || fail "status: devices: $(grep devices "$tmp/st")"
+        grep -q '^usage.memory  *[0-9.]* [KMG]iB$' "$tmp/st" || fail "status: usage.memory: $(grep usage.memory "$tmp/st")"
+        grep -q '^usage.cpu_ns  *[0-9]*\.[0-9]* s$' "$tmp/st" || fail "status: cpu time: $(grep cpu_ns "$tmp/st")"
+        berth list >"$tmp/list"
+        grep -q "^$n  *running .* 10.77.0.2/16, fd77::2/64$" "$tmp/list" || fail "list: $(cat "$tmp/list")"
+        berth list --json >"$tmp/list.json"
+        python3 - "$tmp/list.json" "$n" <<'PY' || fail "list --json: no usage for the running VPS: $(cat "$tmp/list.json")"
+import json, sys
+v = [v for v in json.load(open(sys.argv[1])) if v["name"] == sys.argv[2]][0]
+u = v["usage"]
+assert u["memory"] > 0 and u["cpu_ns"] > 0 and u["pids"] >= 1, u
+PY
+        expect 0 berth stop $n --timeout 10
+        berth list --json | python3 -c 'import json,sys; v=[v for v in json.load(sys.stdin) if v["name"]=="'$n'"][0]; assert v["usage"] is None, v' ||
+                fail "list --json: usage for a stopped VPS"
+        expect 0 berth destroy --force $n
+
+        # Two VPS on every CPU, each with as many spinners as there are CPUs.
+        cpus=$(nproc)
+        expect 0 berth create gvw-w2 --template bb --cpu-weight 200
+        expect 0 berth create gvw-w1 --template bb
+        for v in gvw-w2 gvw-w1; do
+                expect 0 berth start $v
+                gexec $v sh -c "i=0; while [ \$i -lt $cpus ]; do sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 & i=\$((i + 1)); done"
+        done
+        sleep 1
+        a0=$(berth status gvw-w2 --json | json_field cpu_ns) b0=$(berth status gvw-w1 --json | json_field cpu_ns)
+        sleep 5
+        a1=$(berth status gvw-w2 --json | json_field cpu_ns) b1=$(berth status gvw-w1 --json | json_field cpu_ns)
+        da=$(((a1 - a0) / 1000000)) db=$(((b1 - b0) / 1000000))
+        echo "cpu-weight 200: $da ms of CPU; default weight: $db ms (5 s, $cpus CPUs)"
+        # Twice, within 25%.
+        [ "$db" -gt 0 ] && [ $((da * 100 / db)) -ge 150 ] && [ $((da * 100 / db)) -le 250 ] ||
+                fail "--cpu-weight 200 got $da ms of CPU against $db ms at the default: not twice"
+        for v in gvw-w2 gvw-w1; do expect 0 berth destroy --force $v; done
+}
+
 # A Debian VPS booting systemd from the template vps_debian_test.sh caches
 # (skipped when that test has not built it): its own memory, CPUs, uptime
 # and machine-id, with lxcfs.
@@ -285,6 +512,9 @@ test_debian() {
         mem=$(gexec $n awk '/^MemTotal:/ {print $2}' /proc/meminfo)
         [ "$mem" = 262144 ] || fail "debian: MemTotal '$mem' kB, expected 262144"
         [ "$(gexec $n nproc)" = 1 ] || fail "debian: nproc says $(gexec $n nproc) with --cpus 1"
+        # glibc's sysconf(_SC_PHYS_PAGES) asks sysinfo(2): the keeper answers.
+        phys=$(gexec $n sh -c 'echo $(($(getconf _PHYS_PAGES) * $(getconf PAGESIZE)))')
+        [ "$phys" = 268435456 ] || fail "debian: getconf _PHYS_PAGES gives $phys bytes, expected 268435456"
         up=$(gexec $n cut -d. -f1 /proc/uptime)
         [ -n "$up" ] && [ "$up" -lt 600 ] || fail "debian: /proc/uptime says $up s"
         mid=$(gexec $n cat /etc/machine-id)
@@ -313,5 +543,5 @@ export BERTH_LXCFS_DIR
 trap cleanup EXIT
 bb_template
 
-run_named "lxcfs nproc identity sysctl devices debian" "$@"
+run_named "lxcfs nproc identity sysctl devices sysinfo debootstrap status debian" "$@"
 finish
