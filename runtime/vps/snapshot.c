@@ -80,16 +80,8 @@ static int snapshot_live(const struct berth_vps_ctx *v, struct vps_snap_base *b,
                 return has_cg ? -err->code : berth_err_set(err, ENOENT, "VPS %s has no cgroup", name);
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = paused ? 0 : berth_cgroup_freeze(cg, true, err);
-        if (r >= 0) {
-                r = vps_snap_copy(b, s, snap, err);
-                struct berth_err terr = {0};
-                if (!paused && berth_cgroup_freeze(cg, false, &terr) < 0) {
-                        vps_warn(v, "VPS %s: could not thaw it after the snapshot: %s", name, terr.msg);
-                        if (r >= 0)
-                                r = berth_err_set(err, terr.code, "thaw: %s", terr.msg);
-                }
-        }
+        /* A paused VPS stays paused: nothing to freeze or thaw. */
+        r = vps_snap_copy(b, s, snap, paused ? NULL : cg, err);
         berth_cgroup_free(cg);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         vps_trace(v, "VPS %s: frozen for %ld ms for the snapshot", name,

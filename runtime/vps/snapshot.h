@@ -40,6 +40,7 @@ enum vps_snap_op { VPS_SNAP_OP_ROTATE, VPS_SNAP_OP_COPY, VPS_SNAP_OP_RESTORE };
 struct vps_snap_pending {
         enum vps_snap_op op;
         unsigned layer;                         /* rotate, copy: the new layer */
+        bool thaw;                              /* copy: the VPS was frozen for it (thawed on recovery) */
         char snap[BERTH_VPS_SNAP_NAME_MAX + 1]; /* copy, restore; rotate: "" at a start */
 };
 
@@ -88,9 +89,12 @@ int vps_snap_recover(struct vps_snap_base *b, char *what, size_t len, struct ber
  * (the same owner and mode) goes on it; snap (may be NULL) records the
  * result as a snapshot. Saves snapshots.json. */
 int vps_snap_rotate(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_err *err);
-/* upper/ (of a running VPS, frozen by the caller) copied into a new layer,
- * recorded as snapshot snap over the stack; saves snapshots.json. */
-int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_err *err);
+/* upper/ of a running VPS copied into a new layer while cg (its
+ * container's cgroup; NULL: paused already) is frozen, recorded as
+ * snapshot snap over the stack; saves snapshots.json. */
+struct berth_cgroup;
+int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_cgroup *cg,
+                  struct berth_err *err);
 /* The VPS's stack becomes snap's; its upper is emptied. */
 int vps_snap_restore(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_err *err);
 /* Removes the layers below l/ that nothing uses (and half-made ones). */
@@ -106,10 +110,10 @@ int vps_snap_start_prepare(const struct berth_vps_ctx *v, const struct berth_vps
  * layers, and lower (the template) at the bottom, on target. */
 int vps_snap_overlay_mount(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                            const char *base, const char *lower, const char *target, struct berth_err *err);
-/* vps repair of a VPS that does not run: 1 with what filled when a
- * half-made snapshot operation was found (fixed unless dry_run), 0 when
- * there was none. */
-int vps_snap_repair(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, bool dry_run,
-                    char *what, size_t len, struct berth_err *err);
+/* vps repair: 1 with what filled when a half-made snapshot operation was
+ * found (fixed unless dry_run), 0 when there was none. Of a running VPS
+ * only a live snapshot's (its copy removed, the VPS thawed). */
+int vps_snap_repair(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, bool running,
+                    bool dry_run, char *what, size_t len, struct berth_err *err);
 
 #endif

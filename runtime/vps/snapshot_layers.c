@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "berth/rmtree.h"
 #include "runtime/vps/disk.h"
@@ -201,19 +202,42 @@ static int recover_rotate(struct vps_snap_base *b, const struct vps_snaps *s,
         return r;
 }
 
+/* A live snapshot killed while the VPS was frozen for it: thawed. */
+static int thaw(const struct vps_snap_base *b, struct berth_err *err)
+{
+        struct berth_container_info info;
+        int r = vps_container_load(b->v, b->cfg->name, &info, err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        bool had = info.st.cgroup != NULL;
+        struct berth_cgroup *cg = had ? berth_cgroup_restore(info.st.cgroup, err) : NULL;
+        berth_container_info_clear(&info);
+        if (!cg)
+                return had ? -err->code : 0;
+        r = berth_cgroup_freeze(cg, false, err);
+        berth_cgroup_free(cg);
+        return r;
+}
+
 static int recover_copy(struct vps_snap_base *b, struct vps_snaps *s, const struct vps_snap_pending *p,
                         char *what, size_t len, struct berth_err *err)
 {
+        int r = p->thaw ? thaw(b, err) : 0;
+        if (r < 0)
+                return r;
         struct vps_snap *sn = vps_snaps_find(s, p->snap);
         if (sn && sn->n_layers && sn->layers[0] == p->layer) {
-                snprintf(what, len, "completed snapshot %s", p->snap);
+                snprintf(what, len, "completed snapshot %s%s", p->snap, p->thaw ? "; VPS thawed" : "");
                 return 0;
         }
-        snprintf(what, len, "removed the half-made copy of snapshot %s", p->snap);
+        snprintf(what, len, "removed the half-made copy of snapshot %s%s", p->snap,
+                 p->thaw ? "; VPS thawed" : "");
         char path[PATH_MAX], n[32];
         snprintf(n, sizeof(n), ".new.%u", p->layer);
         layer_at(b, n, path);
-        int r = rm(path, err);
+        r = rm(path, err);
         layer_id_at(b, p->layer, path);
         if (r >= 0 && !vps_snaps_uses(s, p->layer))
                 r = rm(path, err);
@@ -342,33 +366,49 @@ int vps_snap_rotate(struct vps_snap_base *b, struct vps_snaps *s, const char *sn
         return vps_snap_pending_drop(b->dir, err);
 }
 
-int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_err *err)
+/* The copy itself, frozen; tmp then renamed to layer. */
+static int copy_upper(struct vps_snap_base *b, const char *tmp, const char *layer, struct berth_err *err)
+{
+        char upper[PATH_MAX];
+        at(b, "upper", upper);
+        /* Owners, modes, xattrs (overlay's whiteouts and opaque marks),
+         * hard links, sparse files: cp -a; shared blocks where the file
+         * system has reflinks. */
+        const char *argv[] = {"cp", "-a", "--reflink=auto", upper, tmp, NULL};
+        int r = vps_storage_run(argv, err);
+        if (r < 0)
+                return berth_err_wrap(err, "copy the upper layer");
+        _cleanup_close_ int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || syncfs(fd) < 0)
+                return berth_err_sys(err, errno, "sync %s", tmp);
+        if (rename(tmp, layer) < 0)
+                return berth_err_sys(err, errno, "rename %s to %s", tmp, layer);
+        return sync_dirs(b, err);
+}
+
+int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_cgroup *cg,
+                  struct berth_err *err)
 {
         int r = too_deep(b, s->n_lowers + 1, err);
         if (r < 0)
                 return r;
         unsigned id = s->next;
-        struct vps_snap_pending p = {.op = VPS_SNAP_OP_COPY, .layer = id};
+        struct vps_snap_pending p = {.op = VPS_SNAP_OP_COPY, .layer = id, .thaw = cg != NULL};
         snprintf(p.snap, sizeof(p.snap), "%s", snap);
-        char upper[PATH_MAX], tmp[PATH_MAX], layer[PATH_MAX], n[32];
-        at(b, "upper", upper);
+        char tmp[PATH_MAX], layer[PATH_MAX], n[32];
         snprintf(n, sizeof(n), ".new.%u", id);
         layer_at(b, n, tmp);
         layer_id_at(b, id, layer);
         if ((r = layers_dir(b, err)) < 0 || (r = vps_snap_pending_save(b->dir, &p, err)) < 0)
                 return r;
-        /* Owners, modes, xattrs (overlay's whiteouts and opaque marks),
-         * hard links, sparse files: cp -a; shared blocks where the file
-         * system has reflinks. */
-        const char *argv[] = {"cp", "-a", "--reflink=auto", upper, tmp, NULL};
-        if ((r = vps_storage_run(argv, err)) < 0)
-                return undo(b, berth_err_wrap(err, "copy the upper layer"));
-        _cleanup_close_ int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || syncfs(fd) < 0)
-                return undo(b, berth_err_sys(err, errno, "sync %s", tmp));
-        if (rename(tmp, layer) < 0)
-                return undo(b, berth_err_sys(err, errno, "rename %s to %s", tmp, layer));
-        if ((r = sync_dirs(b, err)) < 0)
+        /* Frozen: nothing in the VPS writes while its upper is copied. */
+        if (cg && (r = berth_cgroup_freeze(cg, true, err)) < 0)
+                return undo(b, r);
+        r = copy_upper(b, tmp, layer, err);
+        struct berth_err terr = {0};
+        if (cg && berth_cgroup_freeze(cg, false, &terr) < 0 && r >= 0)
+                r = berth_err_set(err, terr.code, "thaw: %s", terr.msg);
+        if (r < 0)
                 return undo(b, r);
         _cleanup_free_ unsigned *l = calloc(s->n_lowers + 2, sizeof(*l));
         if (!l)
@@ -497,15 +537,15 @@ static int repair_child(const struct berth_vps_ctx *v, const struct berth_vps_co
         return write(fd, msg, strlen(msg)) < 0 || r < 0 ? 1 : 0;
 }
 
-int vps_snap_repair(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, bool dry_run,
-                    char *what, size_t len, struct berth_err *err)
+int vps_snap_repair(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, bool running,
+                    bool dry_run, char *what, size_t len, struct berth_err *err)
 {
         char dir[PATH_MAX];
         berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
         struct vps_snap_pending p;
         int r = vps_snap_pending_load(dir, &p, err);
-        if (r <= 0)
-                return r;
+        if (r <= 0 || (running && p.op != VPS_SNAP_OP_COPY))
+                return r < 0 ? r : 0;
         static const char *const ops[] = {"snapshot", "live snapshot", "snapshot restore"};
         snprintf(what, len, "complete or undo an interrupted %s%s%s", ops[p.op], p.snap[0] ? " " : "",
                  p.snap);

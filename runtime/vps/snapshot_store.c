@@ -240,6 +240,7 @@ int vps_snap_pending_load(const char *dir, struct vps_snap_pending *p, struct be
                 return berth_err_set(err, EUCLEAN, "%s is damaged", path);
         p->op = (enum vps_snap_op)i;
         p->layer = (unsigned)json_integer_value(layer);
+        p->thaw = json_is_true(json_object_get(doc, "thaw"));
         snprintf(p->snap, sizeof(p->snap), "%s", snap);
         return 1;
 }
@@ -248,8 +249,8 @@ int vps_snap_pending_save(const char *dir, const struct vps_snap_pending *p, str
 {
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/" VPS_SNAP_PENDING, dir);
-        _cleanup_json_ json_t *doc = json_pack("{s:s, s:I, s:s}", "op", op_names[p->op], "layer",
-                                               (json_int_t)p->layer, "snapshot", p->snap);
+        _cleanup_json_ json_t *doc = json_pack("{s:s, s:I, s:s, s:b}", "op", op_names[p->op], "layer",
+                                               (json_int_t)p->layer, "snapshot", p->snap, "thaw", p->thaw);
         _cleanup_free_ char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
         if (!text)
                 return berth_err_set(err, ENOMEM, "out of memory");
