@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "berth/cgroup.h"
@@ -78,14 +77,9 @@ static int snapshot_live(const struct berth_vps_ctx *v, struct vps_snap_base *b,
         berth_container_info_clear(&info);
         if (!cg)
                 return has_cg ? -err->code : berth_err_set(err, ENOENT, "VPS %s has no cgroup", name);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
         /* A paused VPS stays paused: nothing to freeze or thaw. */
         r = vps_snap_copy(b, s, snap, paused ? NULL : cg, err);
         berth_cgroup_free(cg);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        vps_trace(v, "VPS %s: frozen for %ld ms for the snapshot", name,
-                  (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
         return r;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "berth/cgroup.h"
@@ -366,8 +367,8 @@ int vps_snap_rotate(struct vps_snap_base *b, struct vps_snaps *s, const char *sn
         return vps_snap_pending_drop(b->dir, err);
 }
 
-/* The copy itself, frozen; tmp then renamed to layer. */
-static int copy_upper(struct vps_snap_base *b, const char *tmp, const char *layer, struct berth_err *err)
+/* The copy itself, while frozen. */
+static int copy_upper(struct vps_snap_base *b, const char *tmp, struct berth_err *err)
 {
         char upper[PATH_MAX];
         at(b, "upper", upper);
@@ -376,8 +377,13 @@ static int copy_upper(struct vps_snap_base *b, const char *tmp, const char *laye
          * system has reflinks. */
         const char *argv[] = {"cp", "-a", "--reflink=auto", upper, tmp, NULL};
         int r = vps_storage_run(argv, err);
-        if (r < 0)
-                return berth_err_wrap(err, "copy the upper layer");
+        return r < 0 ? berth_err_wrap(err, "copy the upper layer") : 0;
+}
+
+/* After the thaw (a busy host's syncfs takes a while): on disk before
+ * it is named. */
+static int commit_copy(struct vps_snap_base *b, const char *tmp, const char *layer, struct berth_err *err)
+{
         _cleanup_close_ int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || syncfs(fd) < 0)
                 return berth_err_sys(err, errno, "sync %s", tmp);
@@ -402,12 +408,19 @@ int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap
         if ((r = layers_dir(b, err)) < 0 || (r = vps_snap_pending_save(b->dir, &p, err)) < 0)
                 return r;
         /* Frozen: nothing in the VPS writes while its upper is copied. */
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         if (cg && (r = berth_cgroup_freeze(cg, true, err)) < 0)
                 return undo(b, r);
-        r = copy_upper(b, tmp, layer, err);
+        r = copy_upper(b, tmp, err);
         struct berth_err terr = {0};
         if (cg && berth_cgroup_freeze(cg, false, &terr) < 0 && r >= 0)
                 r = berth_err_set(err, terr.code, "thaw: %s", terr.msg);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        vps_trace(b->v, "VPS %s: frozen for %ld ms for the snapshot's copy", b->cfg->name,
+                  (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+        if (r >= 0)
+                r = commit_copy(b, tmp, layer, err);
         if (r < 0)
                 return undo(b, r);
         _cleanup_free_ unsigned *l = calloc(s->n_lowers + 2, sizeof(*l));

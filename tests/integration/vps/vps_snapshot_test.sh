@@ -288,7 +288,19 @@ test_bench() {
         ts=$(date +%s%N)
         berth snapshot snpb b-timed >/dev/null
         echo "   snapshot of the stopped VPS on $have layers: $((($(date +%s%N) - ts) / 1000000)) ms"
-        expect 0 berth destroy snpb
+        # A live snapshot: frozen while what the guest wrote since its
+        # start is copied (nothing, then 1000 files and 64 MiB).
+        expect 0 berth start snpb
+        for what in nothing files; do
+                [ "$what" = files ] && in_guest snpb 'mkdir /root/many; for i in $(seq 1000); do echo $i >/root/many/$i; done
+                        dd if=/dev/urandom of=/root/big bs=1M count=64 2>/dev/null'
+                ts=$(date +%s%N)
+                frozen=$("$bin" --debug --root "$root" vps --data-dir "$data" snapshot snpb "live-$what" 2>&1 |
+                        sed -n 's/.*frozen for \([0-9]*\) ms.*/\1/p')
+                echo "   live snapshot ($what written since the start): $((($(date +%s%N) - ts) / 1000000)) ms," \
+                        "frozen ${frozen:-?} ms"
+        done
+        expect 0 berth destroy --force snpb
 }
 
 # ---- main ------------------------------------------------------------------
