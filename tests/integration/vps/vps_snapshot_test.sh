@@ -5,8 +5,10 @@
 # running VPS, files changed, added and removed in the guest, the
 # snapshot restored (refused while running without --force), the old
 # files back and the newer ones gone; snapshot-list and status; deleting
-# a snapshot a later one stands on; bad and duplicate names; both disk
-# backends (none and the ext4 image); the CLI killed at each rename,
+# a snapshot a later one stands on; bad and duplicate names; the disk
+# backends (none, and the ext4 image here; with BERTH_DISK_PRJQUOTA=1 a
+# project quota on an ext4 of the test's own, as in the pure cgroup-v2
+# guest); the CLI killed at each rename,
 # mkdir and unlink of a snapshot and a restore, then `vps repair`; destroy
 # removes everything.
 #
@@ -38,6 +40,10 @@ cleanup() {
                         losetup -d "/dev/${d##*/}" 2>/dev/null
         done
         rm -rf "$tmp"
+        if [ -n "$prj" ]; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+        fi
         ext4_scratch_rm "$ext4"
 }
 
@@ -151,17 +157,23 @@ test_delete() {
         expect 0 berth stop snp1
 }
 
-test_image() {
-        command -v mkfs.ext4 >/dev/null || { echo "   (no mkfs.ext4: image backend not tested)"; return; }
+# The disk backend the data file system offers: the ext4 image here; a
+# project quota with BERTH_DISK_PRJQUOTA=1 (the pure cgroup-v2 guest).
+test_disk() {
+        command -v mkfs.ext4 >/dev/null || { echo "   (no mkfs.ext4: disk backends not tested)"; return; }
         expect 0 berth create snp2 --template bb --ip 10.77.9.3 --disk 64M
-        [ "$(berth status snp2 --json | json_field backend)" = image ] || fail "not the image backend"
+        b=$(berth status snp2 --json | json_field backend)
+        [ "$b" = "$want_backend" ] || fail "backend $b, expected $want_backend"
         expect 0 berth start snp2
         in_guest snp2 'echo img1 >/root/i; dd if=/dev/zero of=/root/big bs=1M count=8 2>/dev/null'
         expect 0 berth snapshot snp2 live
         in_guest snp2 'echo img2 >/root/i; rm /root/big'
         expect 0 berth stop snp2
         expect 0 berth snapshot snp2 cold
-        [ ! -e "$data/vps/snp2/upper" ] || fail "an upper layer outside the image"
+        [ "$want_backend" != image ] || [ ! -e "$data/vps/snp2/upper" ] || fail "an upper layer outside the image"
+        # The layers count against the VPS's disk: the 8M file is in one.
+        used=$(berth status snp2 --json | json_field used)
+        [ "${used:-0}" -ge 8000000 ] || fail "disk usage $used with an 8M file in a snapshot layer"
         expect 0 berth snapshot-restore snp2 live
         expect 0 berth start snp2
         check snp2 /root/i img1
@@ -315,6 +327,20 @@ if ! idmappable /tmp; then
         ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
         base=$ext4/mnt
 fi
+want_backend=image prj=""
+if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
+        # An ext4 of its own mounted with project quotas for the data directory.
+        prj=$(mktemp -d "$base/snap-prj.XXXXXX")
+        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
+                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+                ext4_scratch_rm "$ext4"
+                skip "no ext4 with project quotas here"
+        fi
+        base=$prj/mnt
+        want_backend=project
+fi
 tmp=$(mktemp -d "$base/berth-snaptest.XXXXXX")
 chmod 711 "$tmp"
 data=$tmp/d0
@@ -326,7 +352,7 @@ trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 
-all="stopped live names delete image crash destroy"
+all="stopped live names delete disk crash destroy"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
