@@ -14,6 +14,7 @@
 #
 #   usage: vps_snapshot_test.sh BERTH_BINARY [TEST...]
 #   bench: start time with 0, 10 and 50 snapshots (not in the default run)
+# shellcheck disable=SC2016 # the guest's shell expands what is quoted for it
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +26,7 @@ bin=${BERTH_VPS_BIN:-${1:-}}
 require_vps_host "$bin"
 failures=0
 current=""
+before=: after=: # kill_at's hooks, set per call
 PATH=$PATH:/usr/sbin:/sbin
 
 berth() {
@@ -149,7 +151,7 @@ test_delete() {
         expect 0 berth snapshot-delete snp1 s3
         [ "$(snap_count snp1)" = 0 ] || fail "$(snap_count snp1) snapshots after deleting all"
         # What the VPS itself stands on stays; nothing else.
-        n_l=$(ls "$data/vps/snp1/l" | wc -l)
+        n_l=$(find "$data/vps/snp1/l" -mindepth 1 -maxdepth 1 | wc -l)
         depth=$(berth snapshot-list snp1 --json | json_field layers)
         [ "$n_l" = "$depth" ] || fail "$n_l layers on disk, the VPS stands on $depth"
         expect 0 berth start snp1
@@ -206,8 +208,7 @@ kill_at() {
                         "$before"
                         timeout 60 strace -f -qq -o /dev/null -e trace=none -e inject="$sc":signal=KILL:when="$k" \
                                 "$bin" --root "$root" vps --data-dir "$data" "$@" >/dev/null 2>&1
-                        out=$(berth repair snp1 2>&1)
-                        [ $? = 0 ] || fail "$sc#$k: repair: $out"
+                        out=$(berth repair snp1 2>&1) || fail "$sc#$k: repair: $out"
                         [ ! -e "$data/vps/snp1/snapshot.pending" ] || fail "$sc#$k: the journal is left after repair"
                         "$after" "$sc#$k"
                         points=$((points + 1))
