@@ -15,7 +15,7 @@ static const char snapshot_usage[] =
     "usage: berth vps snapshot NAME SNAP [--json]\n\n"
     "Takes snapshot SNAP of the VPS. Stopped: its upper layer becomes a read-only\n"
     "layer (constant time). Running: its cgroup is frozen while its upper layer\n"
-    "(what it wrote since its last start or snapshot) is copied, so the snapshot\n"
+    "(what it wrote since that was last emptied) is copied, so the snapshot\n"
     "is of one instant. SNAP: letters, digits, '.', '_', '-' (at most 64).\n";
 
 static const char list_usage[] = "usage: berth vps snapshot-list NAME [--json]\n\n"
