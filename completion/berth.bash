@@ -8,7 +8,8 @@
 _berth_global_opts="--root --log --log-format --debug --systemd-cgroup --cgroup-manager --version --help"
 _berth_verbs="create start run exec state kill delete pause resume update ps events list spec features
 checkpoint restore vps template"
-_berth_vps_cmds="create start stop restart destroy set exec enter console status list repair"
+_berth_vps_cmds="create start stop restart destroy set exec enter console status list repair snapshot
+snapshot-list snapshot-restore snapshot-delete"
 _berth_template_cmds="create import list ls info show rm remove"
 
 # The options of one OCI verb; those that take a value are listed in
@@ -53,6 +54,7 @@ _berth_vps_opts() {
     enter) echo "--shell" ;;
     console) echo "--follow -f --attach -a --raw" ;;
     repair) echo "--all --dry-run" ;;
+    snapshot-restore) echo "--force -f --timeout" ;;
     esac
     echo "--json --data-dir --help"
 }
@@ -103,6 +105,12 @@ _berth_vps_names() {
     echo "$names"
 }
 
+# The snapshots of VPS $1 (snapshot-restore, snapshot-delete).
+_berth_vps_snaps() {
+    "$_berth_cmd" vps --data-dir "$(_berth_data)" snapshot-list "$1" --json 2>/dev/null |
+        sed -n 's/^      "name": "\(.*\)",$/\1/p'
+}
+
 _berth_template_names() {
     local d
     (cd "$(_berth_data)/templates" 2>/dev/null && for d in */; do [ -d "$d" ] && echo "${d%/}"; done)
@@ -133,7 +141,7 @@ _berth() {
     COMPREPLY=()
     # Walk the words before the cursor: global options, the verb, the vps
     # or template command, and how many positional arguments came after it.
-    local i=1 w verb='' sub='' npos=0 dashdash=''
+    local i=1 w verb='' sub='' npos=0 dashdash='' first_pos=''
     while [ $i -lt "$COMP_CWORD" ]; do
         w=${COMP_WORDS[i]}
         if [ -n "$dashdash" ]; then
@@ -153,6 +161,7 @@ _berth() {
         elif [ -z "$sub" ] && { [ "$verb" = vps ] || [ "$verb" = template ]; }; then
             sub=$w
         else
+            [ "$npos" -eq 0 ] && first_pos=$w
             npos=$((npos + 1))
         fi
         i=$((i + 1))
@@ -186,6 +195,14 @@ _berth() {
             COMPREPLY=($(compgen -W "$(_berth_vps_opts "$sub")" -- "$cur"))
         elif [ "$sub" = list ]; then
             :
+        elif [ "$sub" = snapshot-restore ] || [ "$sub" = snapshot-delete ] || [ "$sub" = snapshot ] ||
+            [ "$sub" = snapshot-list ]; then
+            # NAME, then SNAP (a new one for snapshot: nothing to offer).
+            if [ "$npos" -eq 0 ]; then
+                COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur"))
+            elif [ "$npos" -eq 1 ] && [ "$sub" != snapshot ] && [ "$sub" != snapshot-list ]; then
+                COMPREPLY=($(compgen -W "$(_berth_vps_snaps "$first_pos")" -- "$cur"))
+            fi
         elif [ "$sub" = create ] || [ "$sub" = exec ] || [ "$sub" = enter ] || [ "$sub" = console ] ||
             [ "$sub" = status ] || [ "$sub" = set ] || [ "$sub" = restart ] || [ "$sub" = destroy ] ||
             [ "$sub" = repair ]; then

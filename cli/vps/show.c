@@ -152,6 +152,7 @@ static json_t *status_doc(const struct berth_vps_config *cfg, const struct berth
         json_object_set_new(doc, "lxcfs", st->running ? json_boolean(st->lxcfs) : json_null());
         json_object_set_new(doc, "disk", disk_doc(cfg, st));
         json_object_set_new(doc, "io", io_doc(st));
+        json_object_set_new(doc, "snapshots", json_integer((json_int_t)st->snapshots));
         return doc;
 }
 

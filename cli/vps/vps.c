@@ -27,7 +27,11 @@ static const char vps_usage[] =
     "  console NAME [--follow|--attach]     the guest's console (log, or interactive)\n"
     "  status NAME                          state, addresses, limits, usage, limit hits\n"
     "  list                                 every VPS\n"
-    "  repair [NAME|--all] [--dry-run]      fix what a crash left inconsistent\n\n"
+    "  repair [NAME|--all] [--dry-run]      fix what a crash left inconsistent\n"
+    "  snapshot NAME SNAP                   take a snapshot (running or not)\n"
+    "  snapshot-list NAME                   its snapshots\n"
+    "  snapshot-restore NAME SNAP [--force] roll back (--force: stop and start it)\n"
+    "  snapshot-delete NAME SNAP            delete a snapshot\n\n"
     "Every command takes --json (one JSON document on stdout) and --data-dir DIR\n"
     "(default $BERTH_DATA or " BERTH_VPS_DEFAULT_DATA ").\n"
     "Exit codes: 0 ok, 2 invalid argument, 3 not found, 4 already exists,\n"
@@ -715,6 +719,10 @@ static const struct {
     {"list", vps_cmd_list, NULL, NULL},
     {"console", vps_cmd_console, NULL, NULL},
     {"repair", vps_cmd_repair, NULL, NULL},
+    {"snapshot", vps_cmd_snapshot, NULL, NULL},
+    {"snapshot-list", vps_cmd_snapshot_list, NULL, NULL},
+    {"snapshot-restore", vps_cmd_snapshot_restore, NULL, NULL},
+    {"snapshot-delete", vps_cmd_snapshot_delete, NULL, NULL},
 };
 
 /* Options given before the command: --json, --data-dir DIR. */

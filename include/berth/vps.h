@@ -377,6 +377,8 @@ struct berth_vps_status {
         /* I/O done on its data's device while running (has_io). */
         bool has_io;
         uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
+        /* How many snapshots it has (berth/vps_snapshot.h). */
+        size_t snapshots;
 };
 int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
                          struct berth_err *err);

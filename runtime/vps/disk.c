@@ -23,6 +23,7 @@
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 #include "runtime/vps/disk.h"
+#include "runtime/vps/snapshot.h"
 
 /* A project id of its own: the user namespace range's first host id is
  * unique on the host; a privileged VPS takes a hash of its directory above
@@ -157,12 +158,10 @@ static int resource_cap(bool on)
 int vps_disk_overlay_mount(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                            const char *lower, const char *target, struct berth_err *err)
 {
-        char dir[PATH_MAX], layers[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], dev[64];
+        char dir[PATH_MAX], layers[PATH_MAX], dev[64];
         berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
         snprintf(layers, sizeof(layers), "%s%s", dir,
                  cfg->disk.backend == BERTH_VPS_DISK_IMAGE ? "/" VPS_DISK_MOUNT : "");
-        snprintf(upper, sizeof(upper), "%s/upper", layers);
-        snprintf(work, sizeof(work), "%s/work", layers);
         int r = 0;
         unsigned major, minor;
         if (cfg->disk.backend == BERTH_VPS_DISK_IMAGE) {
@@ -174,12 +173,15 @@ int vps_disk_overlay_mount(const struct berth_vps_ctx *v, const struct berth_vps
                         return r;
                 vps_trace(v, "VPS %s: disk image %s mounted on %s", cfg->name, dev, layers);
         }
+        /* A snapshot operation a crash interrupted; the upper after a live snapshot. */
+        if ((r = vps_snap_start_prepare(v, cfg, layers, err)) < 0)
+                return r;
         /* The overlay keeps its maker's credentials for every write it makes
          * on the guest's behalf: without CAP_SYS_RESOURCE, quotas (and ext4's
          * reserved blocks) hold for them. */
         if ((r = resource_cap(false)) < 0)
                 return berth_err_sys(err, -r, "drop CAP_SYS_RESOURCE");
-        r = berth_overlay_mount(lower, upper, work, target, err);
+        r = vps_snap_overlay_mount(v, cfg, layers, lower, target, err);
         int rc = resource_cap(true);
         if (r >= 0 && rc < 0)
                 r = berth_err_sys(err, -rc, "take CAP_SYS_RESOURCE back");

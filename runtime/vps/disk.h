@@ -54,6 +54,8 @@ bool vps_quota_enforced(const char *dir);
 /* Gives dir/upper and dir/work project id (inherited by what is made in
  * them) and the limits. */
 int vps_quota_setup(const char *dir, uint32_t id, int64_t bytes, int64_t inodes, struct berth_err *err);
+/* Gives one more directory (a snapshot layer's) project id id, inherited. */
+int vps_quota_dir(const char *path, uint32_t id, struct berth_err *err);
 int vps_quota_limit(const char *dir, uint32_t id, int64_t bytes, int64_t inodes, struct berth_err *err);
 int vps_quota_usage(const char *dir, uint32_t id, struct vps_disk_usage *u, struct berth_err *err);
 

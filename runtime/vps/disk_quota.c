@@ -55,6 +55,11 @@ static int set_project(const char *path, uint32_t id, struct berth_err *err)
         return 0;
 }
 
+int vps_quota_dir(const char *path, uint32_t id, struct berth_err *err)
+{
+        return set_project(path, id, err);
+}
+
 int vps_quota_limit(const char *dir, uint32_t id, int64_t bytes, int64_t inodes, struct berth_err *err)
 {
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

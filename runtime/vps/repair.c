@@ -37,6 +37,7 @@
 #include "berth/proc.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
+#include "runtime/vps/snapshot.h"
 
 struct repair {
         const struct berth_vps_ctx *v;
@@ -233,6 +234,16 @@ static void check_network(struct repair *rp, const struct berth_vps_config *cfg)
               cfg->net.host_if);
 }
 
+/* A snapshot operation a crash interrupted (snapshot_layers.c). */
+static void check_snapshot(struct repair *rp, const struct berth_vps_config *cfg, bool running)
+{
+        char what[512];
+        struct berth_err e = {0};
+        int r = vps_snap_repair(rp->v, cfg, running, rp->o->dry_run, what, sizeof(what), &e);
+        if (r != 0)
+                FIXED(rp, cfg->name, "snapshot", r, &e, "%s", r < 0 ? "recover a half-made snapshot" : what);
+}
+
 static void check_marker(struct repair *rp, const struct berth_vps_config *cfg)
 {
         char path[PATH_MAX];
@@ -288,11 +299,13 @@ static void repair_one(struct repair *rp, const char *name)
                 return;
         }
         if (check_container(rp, &cfg)) {
-                vps_trace(rp->v, "VPS %s: running: not touched", name);
+                vps_trace(rp->v, "VPS %s: running: not touched (but a live snapshot's leftovers)", name);
+                check_snapshot(rp, &cfg, true);
         } else {
                 check_cgroups(rp, name);
                 check_mounts(rp, name, dir);
                 check_network(rp, &cfg);
+                check_snapshot(rp, &cfg, false);
         }
         check_marker(rp, &cfg);
         berth_vps_config_clear(&cfg);

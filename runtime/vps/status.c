@@ -7,6 +7,7 @@
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "berth/vps.h"
+#include "berth/vps_snapshot.h"
 #include "runtime/vps/internal.h"
 
 /* The whole VPS's usage: its top level where it has one (guest and
@@ -58,6 +59,7 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
         int r = status_get(v, name, st, err);
         if (r >= 0)
                 disk_status(v, name, st);
+        st->snapshots = berth_vps_snapshot_count(v, name);
         return r;
 }
 

@@ -34,7 +34,7 @@ build=${1:-$repo/build}
 # 6.1 kernel in a soft lockup (a CPU stuck 690 s in the test's process),
 # after passing in 85 s the run before; it runs on the host, plain and
 # under ASan, until that is understood.
-tests='cgroup|netns|itest_cgroup|itest_lifecycle|integration/vps$|vps_guest|debian_vps|vps_disk|vps_lifecycle|vps_net'
+tests='cgroup|netns|itest_cgroup|itest_lifecycle|integration/vps$|vps_guest|debian_vps|vps_disk|vps_lifecycle|vps_net|vps_snapshot'
 exclude=()
 [ -z "${BERTH_VM_EXCLUDE:-}" ] || exclude=(-E "$BERTH_VM_EXCLUDE")
 "$here/run.sh" --timeout 1800 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \

@@ -1,0 +1,369 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Snapshots of `berth vps` (README "Snapshots", berth/vps_snapshot.h),
+# checked from inside real busybox VPS: a snapshot of a stopped and of a
+# running VPS, files changed, added and removed in the guest, the
+# snapshot restored (refused while running without --force), the old
+# files back and the newer ones gone; snapshot-list and status; deleting
+# a snapshot a later one stands on; bad and duplicate names; the disk
+# backends (none, and the ext4 image here; with BERTH_DISK_PRJQUOTA=1 a
+# project quota on an ext4 of the test's own, as in the pure cgroup-v2
+# guest); the CLI killed at each rename,
+# mkdir and unlink of a snapshot and a restore, then `vps repair`; destroy
+# removes everything.
+#
+#   usage: vps_snapshot_test.sh BERTH_BINARY [TEST...]
+#   bench: start time with 0, 10 and 50 snapshots (not in the default run)
+# shellcheck disable=SC2016 # the guest's shell expands what is quoted for it
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+bin=${BERTH_VPS_BIN:-${1:-}}
+[ $# -gt 0 ] && shift
+
+require_vps_host "$bin"
+failures=0
+current=""
+before=: after=: # kill_at's hooks, set per call
+PATH=$PATH:/usr/sbin:/sbin
+
+berth() {
+        "$bin" --root "$root" vps --data-dir "$data" "$@"
+}
+
+cleanup() {
+        for d in "$data"/vps/*/; do
+                [ -d "$d" ] && berth destroy --force "$(basename "$d")" >/dev/null 2>&1
+        done
+        for f in /sys/block/loop*/loop/backing_file; do
+                [ -r "$f" ] && grep -q "^$tmp/" "$f" 2>/dev/null && d=${f%/loop/backing_file} &&
+                        losetup -d "/dev/${d##*/}" 2>/dev/null
+        done
+        rm -rf "$tmp"
+        if [ -n "$prj" ]; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+        fi
+        ext4_scratch_rm "$ext4"
+}
+
+in_guest() { # in_guest NAME SHELL-COMMAND
+        berth exec "$1" -- sh -c "$2"
+}
+
+# check NAME FILE WANT: the guest's FILE holds WANT ("absent": no such file).
+check() {
+        got=$(in_guest "$1" "cat $2 2>/dev/null || echo absent")
+        [ "$got" = "$3" ] || fail "$1:$2 is \"$got\", expected \"$3\""
+}
+
+snap_count() { berth status "$1" --json | json_field snapshots; }
+
+# ---- the tests -------------------------------------------------------------
+
+test_stopped() {
+        expect 0 berth create snp1 --template bb --ip 10.77.9.2
+        expect 0 berth start snp1
+        in_guest snp1 'echo one >/root/a; echo here >/root/gone; echo orig >/etc/motd'
+        expect 0 berth stop snp1
+        expect 0 berth snapshot snp1 s1
+        [ -d "$data/vps/snp1/l" ] || fail "no layer directory after a stopped snapshot"
+        [ -z "$(ls -A "$data/vps/snp1/upper")" ] || fail "the upper is not empty after a stopped snapshot"
+        expect 0 berth start snp1
+        check snp1 /root/a one
+        in_guest snp1 'echo two >/root/a; echo new >/root/new; rm /root/gone; rm /etc/motd'
+        check snp1 /root/a two
+        # Running: refused without --force, and nothing changed.
+        out=$(berth snapshot-restore snp1 s1 2>&1)
+        rc=$?
+        [ "$rc" = 5 ] || fail "restore of a running VPS without --force: exit $rc: $out"
+        echo "$out" | grep -q -- "--force" || fail "the refusal does not name --force: $out"
+        check snp1 /root/a two
+        expect 0 berth snapshot-restore snp1 s1 --force
+        [ "$(berth status snp1 --json | json_field state)" = running ] || fail "not running after restore --force"
+        check snp1 /root/a one
+        check snp1 /root/gone here
+        check snp1 /root/new absent
+        check snp1 /etc/motd orig
+        [ "$(snap_count snp1)" = 1 ] || fail "status shows $(snap_count snp1) snapshots, expected 1"
+}
+
+test_live() {
+        in_guest snp1 'echo live1 >/root/b; mkdir -p /root/d; echo x >/root/d/f'
+        ts=$(date +%s%N)
+        expect 0 berth snapshot snp1 s2
+        echo "   live snapshot: $((($(date +%s%N) - ts) / 1000000)) ms"
+        [ "$(berth status snp1 --json | json_field state)" = running ] || fail "not running after a live snapshot"
+        # The guest was thawed: it writes on.
+        in_guest snp1 'echo live2 >/root/b; rm -r /root/d; echo after >/root/after' ||
+                fail "the guest cannot write after a live snapshot"
+        list=$(berth snapshot-list snp1 --json)
+        echo "$list" | grep -q '"name": "s1"' || fail "s1 not listed: $list"
+        echo "$list" | grep -q '"name": "s2"' || fail "s2 not listed: $list"
+        echo "$list" | grep -q '"live": true' || fail "s2 not marked live: $list"
+        berth snapshot-list snp1 | grep -q "^s2 " || fail "text list: $(berth snapshot-list snp1)"
+        expect 0 berth snapshot-restore snp1 s2 --force
+        check snp1 /root/b live1
+        check snp1 /root/d/f x
+        check snp1 /root/after absent
+        check snp1 /root/a one
+        # A stopped snapshot after a live one: the rotated stack holds.
+        in_guest snp1 'echo three >/root/a'
+        expect 0 berth stop snp1
+        expect 0 berth snapshot snp1 s3
+        expect 0 berth start snp1
+        check snp1 /root/a three
+        check snp1 /root/b live1
+        expect 0 berth snapshot-restore snp1 s1 --force
+        check snp1 /root/b absent
+        check snp1 /root/a one
+}
+
+test_names() {
+        for s in "" "-x" ".x" "a/b" "a b" "../up" "$(printf 'x%.0s' $(seq 65))" "a:b" "é"; do
+                out=$(berth snapshot snp1 "$s" 2>&1)
+                rc=$?
+                [ "$rc" = 2 ] || fail "snapshot name \"$s\": exit $rc: $out"
+        done
+        echo "$out" | grep -q "invalid snapshot name" || fail "no clear error for a bad name: $out"
+        expect 4 berth snapshot snp1 s1
+        expect 3 berth snapshot-restore snp1 nosuch --force
+        expect 3 berth snapshot-delete snp1 nosuch
+        expect 3 berth snapshot nosuchvps s9
+        expect 3 berth snapshot-list nosuchvps
+        expect 2 berth snapshot snp1
+        expect 2 berth snapshot-restore snp1 s1 extra
+        [ "$(snap_count snp1)" = 3 ] || fail "$(snap_count snp1) snapshots after bad names, expected 3"
+        [ ! -e "$data/vps/snp1/snapshot.pending" ] || fail "a journal left by a refused command"
+}
+
+test_delete() {
+        # s2 (live) and s3 stand on s1's layer: deleting s1 keeps it.
+        expect 0 berth snapshot-delete snp1 s1
+        expect 0 berth snapshot-restore snp1 s3 --force
+        check snp1 /root/a three
+        check snp1 /root/b live1
+        check snp1 /root/gone here
+        expect 0 berth stop snp1
+        expect 0 berth snapshot-delete snp1 s2
+        expect 0 berth snapshot-delete snp1 s3
+        [ "$(snap_count snp1)" = 0 ] || fail "$(snap_count snp1) snapshots after deleting all"
+        # What the VPS itself stands on stays; nothing else.
+        n_l=$(find "$data/vps/snp1/l" -mindepth 1 -maxdepth 1 | wc -l)
+        depth=$(berth snapshot-list snp1 --json | json_field layers)
+        [ "$n_l" = "$depth" ] || fail "$n_l layers on disk, the VPS stands on $depth"
+        expect 0 berth start snp1
+        check snp1 /root/a three
+        expect 0 berth stop snp1
+}
+
+# The disk backend the data file system offers: the ext4 image here; a
+# project quota with BERTH_DISK_PRJQUOTA=1 (the pure cgroup-v2 guest).
+test_disk() {
+        command -v mkfs.ext4 >/dev/null || { echo "   (no mkfs.ext4: disk backends not tested)"; return; }
+        expect 0 berth create snp2 --template bb --ip 10.77.9.3 --disk 64M
+        b=$(berth status snp2 --json | json_field backend)
+        [ "$b" = "$want_backend" ] || fail "backend $b, expected $want_backend"
+        expect 0 berth start snp2
+        in_guest snp2 'echo img1 >/root/i; dd if=/dev/zero of=/root/big bs=1M count=8 2>/dev/null'
+        expect 0 berth snapshot snp2 live
+        in_guest snp2 'echo img2 >/root/i; rm /root/big'
+        expect 0 berth stop snp2
+        expect 0 berth snapshot snp2 cold
+        [ "$want_backend" != image ] || [ ! -e "$data/vps/snp2/upper" ] || fail "an upper layer outside the image"
+        # The layers count against the VPS's disk: the 8M file is in one.
+        used=$(berth status snp2 --json | json_field used)
+        [ "${used:-0}" -ge 8000000 ] || fail "disk usage $used with an 8M file in a snapshot layer"
+        expect 0 berth snapshot-restore snp2 live
+        expect 0 berth start snp2
+        check snp2 /root/i img1
+        [ "$(in_guest snp2 'wc -c </root/big')" = 8388608 ] || fail "the 8M file is not back"
+        expect 0 berth snapshot-restore snp2 cold --force
+        check snp2 /root/i img2
+        check snp2 /root/big absent
+        expect 0 berth stop snp2
+        ! grep -q " $tmp/" /proc/self/mountinfo || fail "mounts left: $(grep " $tmp/" /proc/self/mountinfo)"
+        sleep 0.5
+        for f in /sys/block/loop*/loop/backing_file; do
+                ! grep -q "^$tmp/" "$f" 2>/dev/null || fail "a loop device left: $f"
+        done
+}
+
+# kill_at OP-ARGS...: runs `berth OP-ARGS` once per rename/mkdir/unlink it
+# makes, SIGKILLed at that call, each time followed by `vps repair` and
+# check_after (the caller's).
+kill_at() {
+        "$before"
+        strace -f -qq -o "$tmp/trace" -e trace=rename,renameat,renameat2,mkdir,mkdirat,unlink,unlinkat \
+                "$bin" --root "$root" vps --data-dir "$data" "$@" >/dev/null 2>&1
+        sed -n 's/^[0-9]* *\([a-z0-9]*\)(.*/\1/p' "$tmp/trace" | sort | uniq -c | awk '{print $2, $1}' >"$tmp/calls"
+        [ -s "$tmp/calls" ] || fail "no calls traced for: $*"
+        while read -r sc n; do
+                # cp's own calls (live snapshots): the first few stand for the rest.
+                [ "$n" -gt 6 ] && n=6
+                k=1
+                while [ "$k" -le "$n" ]; do
+                        "$before"
+                        timeout 60 strace -f -qq -o /dev/null -e trace=none -e inject="$sc":signal=KILL:when="$k" \
+                                "$bin" --root "$root" vps --data-dir "$data" "$@" >/dev/null 2>&1
+                        out=$(berth repair snp1 2>&1) || fail "$sc#$k: repair: $out"
+                        [ ! -e "$data/vps/snp1/snapshot.pending" ] || fail "$sc#$k: the journal is left after repair"
+                        "$after" "$sc#$k"
+                        points=$((points + 1))
+                        k=$((k + 1))
+                done
+        done <"$tmp/calls"
+}
+
+before_snap() { berth snapshot-delete snp1 k >/dev/null 2>&1; }
+after_snap() {
+        expect 0 berth start snp1
+        check snp1 /root/a crash
+        expect 0 berth stop snp1
+        if berth snapshot-list snp1 | grep -q "^k "; then
+                expect 0 berth snapshot-restore snp1 k
+                expect 0 berth start snp1
+                check snp1 /root/a crash
+                expect 0 berth stop snp1
+        fi
+}
+
+before_restore() {
+        expect 0 berth start snp1
+        in_guest snp1 'echo later >/root/a'
+        expect 0 berth stop snp1
+}
+after_restore() {
+        expect 0 berth start snp1
+        got=$(in_guest snp1 'cat /root/a')
+        [ "$got" = crash ] || [ "$got" = later ] || fail "$1: /root/a is \"$got\" after a killed restore"
+        expect 0 berth stop snp1
+}
+
+# A live snapshot killed: repair thaws the guest, which has its files.
+after_live() {
+        got=$(timeout 20 "$bin" --root "$root" vps --data-dir "$data" exec snp1 -- cat /root/a 2>&1)
+        [ "$got" = crash ] || fail "$1: after a killed live snapshot and repair the guest says \"$got\""
+}
+
+test_crash() {
+        command -v strace >/dev/null || { echo "   (no strace: crash points not tested)"; return; }
+        points=0
+        expect 0 berth start snp1
+        in_guest snp1 'echo crash >/root/a'
+        expect 0 berth stop snp1
+        before=before_snap after=after_snap kill_at snapshot snp1 k
+        expect 0 berth start snp1
+        before=before_snap after=after_live kill_at snapshot snp1 k
+        expect 0 berth stop snp1
+        expect 0 berth snapshot snp1 base
+        before=before_restore after=after_restore kill_at snapshot-restore snp1 base
+        echo "   $points kill points"
+        [ "$points" -ge 20 ] || fail "only $points kill points"
+        out=$(berth repair --dry-run 2>&1)
+        echo "$out" | grep -q consistent || fail "not consistent after the kills: $out"
+}
+
+test_destroy() {
+        expect 0 berth start snp1
+        expect 0 berth snapshot snp1 last
+        expect 0 berth destroy --force snp1
+        [ ! -e "$data/vps/snp1" ] || fail "destroy left $data/vps/snp1"
+        [ ! -e "$data/vps/snp2" ] || expect 0 berth destroy snp2
+        [ -z "$(ls -A "$data/vps")" ] || fail "left in $data/vps: $(ls -A "$data/vps")"
+}
+
+# Start time of a VPS standing on N layers (README "Snapshots"): the
+# median of 7 starts of `vps start` (overlay of N layers mounted, guest
+# booted), each stopped again; then one snapshot of the stopped VPS.
+test_bench() {
+        expect 0 berth create snpb --template bb --ip 10.77.9.4
+        have=0
+        for n in 0 10 50 ${BERTH_SNAP_BENCH_MORE:-}; do
+                while [ "$have" -lt "$n" ]; do
+                        berth snapshot snpb "b$have" >/dev/null || fail "snapshot b$have"
+                        have=$((have + 1))
+                done
+                : >"$tmp/times"
+                for _ in 1 2 3 4 5 6 7; do
+                        ts=$(date +%s%N)
+                        berth start snpb >/dev/null || fail "start with $n snapshots"
+                        te=$(date +%s%N)
+                        berth exec snpb -- true || fail "exec after a start with $n snapshots"
+                        berth stop --timeout 0 snpb >/dev/null
+                        echo $(((te - ts) / 1000000)) >>"$tmp/times"
+                done
+                echo "   start with $n snapshots: median $(sort -n "$tmp/times" | sed -n 4p) ms" \
+                        "(of 7: $(sort -n "$tmp/times" | tr '\n' ' '))"
+        done
+        ts=$(date +%s%N)
+        berth snapshot snpb b-timed >/dev/null
+        echo "   snapshot of the stopped VPS on $have layers: $((($(date +%s%N) - ts) / 1000000)) ms"
+        # A live snapshot: frozen while what the guest wrote since its
+        # start is copied (nothing, then 1000 files and 64 MiB).
+        expect 0 berth start snpb
+        for what in nothing files; do
+                [ "$what" = files ] && in_guest snpb 'mkdir /root/many; for i in $(seq 1000); do echo $i >/root/many/$i; done
+                        dd if=/dev/urandom of=/root/big bs=1M count=64 2>/dev/null'
+                ts=$(date +%s%N)
+                frozen=$("$bin" --debug --root "$root" vps --data-dir "$data" snapshot snpb "live-$what" 2>&1 |
+                        sed -n 's/.*frozen for \([0-9]*\) ms.*/\1/p')
+                echo "   live snapshot ($what written since the start): $((($(date +%s%N) - ts) / 1000000)) ms," \
+                        "frozen ${frozen:-?} ms"
+        done
+        expect 0 berth destroy --force snpb
+}
+
+# ---- main ------------------------------------------------------------------
+
+if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
+        BERTH_VPS_TEST_NETNS=1 exec unshare --net --mount /bin/sh "$0" "$bin" "$@"
+fi
+ip link set lo up 2>/dev/null
+
+ext4="" base=/tmp
+if ! idmappable /tmp; then
+        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
+        base=$ext4/mnt
+fi
+want_backend=image prj=""
+if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
+        # An ext4 of its own mounted with project quotas for the data directory.
+        prj=$(mktemp -d "$base/snap-prj.XXXXXX")
+        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
+                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+                ext4_scratch_rm "$ext4"
+                skip "no ext4 with project quotas here"
+        fi
+        base=$prj/mnt
+        want_backend=project
+fi
+tmp=$(mktemp -d "$base/berth-snaptest.XXXXXX")
+chmod 711 "$tmp"
+data=$tmp/d0
+root=$tmp/run
+BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
+BERTH_CONFIG_DIR=$tmp/etc        # no host defaults
+export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
+trap cleanup EXIT
+sh "$here/mktemplate.sh" "$bin" "$data" bb
+case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+
+all="stopped live names delete disk crash destroy"
+# shellcheck disable=SC2086 # a list of names
+[ $# -gt 0 ] || set -- $all
+for t in "$@"; do
+        current=$t
+        t0=$(date +%s)
+        "test_$t"
+        echo "== $t ($(($(date +%s) - t0)) s)"
+done
+if [ "$failures" -gt 0 ]; then
+        echo "$failures failure(s)"
+        exit 1
+fi
+echo "all passed"
