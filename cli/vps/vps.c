@@ -27,7 +27,10 @@ static const char vps_usage[] =
     "  console NAME [--follow|--attach]     the guest's console (log, or interactive)\n"
     "  status NAME                          state, addresses, limits, usage, limit hits\n"
     "  list                                 every VPS\n"
-    "  repair [NAME|--all] [--dry-run]      fix what a crash left inconsistent\n\n"
+    "  repair [NAME|--all] [--dry-run]      fix what a crash left inconsistent\n"
+    "  backup NAME FILE|- [--with-template] one archive of the VPS (running: frozen)\n"
+    "  restore FILE|- [--name N] [--ip A]   make the VPS of an archive again\n"
+    "  clone SRC DST [--ip ADDR]            a new VPS copied from another\n\n"
     "Every command takes --json (one JSON document on stdout) and --data-dir DIR\n"
     "(default $BERTH_DATA or " BERTH_VPS_DEFAULT_DATA ").\n"
     "Exit codes: 0 ok, 2 invalid argument, 3 not found, 4 already exists,\n"
@@ -715,6 +718,9 @@ static const struct {
     {"list", vps_cmd_list, NULL, NULL},
     {"console", vps_cmd_console, NULL, NULL},
     {"repair", vps_cmd_repair, NULL, NULL},
+    {"backup", vps_cmd_backup, NULL, NULL},
+    {"restore", vps_cmd_restore, NULL, NULL},
+    {"clone", vps_cmd_clone, NULL, NULL},
 };
 
 /* Options given before the command: --json, --data-dir DIR. */
