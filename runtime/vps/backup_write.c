@@ -113,7 +113,12 @@ struct vps_archive_out *vps_archive_out_new(int fd, bool compress, const struct 
                 /* zstd's default level; its worker threads when this
                  * libarchive has them (a second core keeps up with the disk). */
                 AR(archive_write_set_filter_option)(o->a, "zstd", "compression-level", "3");
-                AR(archive_write_set_filter_option)(o->a, "zstd", "threads", "0");
+                {
+                        char n[16];
+                        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+                        snprintf(n, sizeof(n), "%ld", cpus > 1 ? (cpus < 8 ? cpus : 8) : 0);
+                        AR(archive_write_set_filter_option)(o->a, "zstd", "threads", n);
+                }
         }
         if (r == ARCHIVE_OK)
                 r = AR(archive_write_open_fd)(o->a, fd);
