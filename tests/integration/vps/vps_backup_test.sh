@@ -187,10 +187,29 @@ test_refusals() {
         echo garbage >"$tmp/garbage"
         expect 1 berth restore "$tmp/garbage" --name bkt3
         nothing_left bkt3
-        # `vps repair` cleans a restore killed half-way.
-        mkdir "$data/vps/.new.bkk.999999" && echo '{}' >"$data/vps/.new.bkk.999999/vps.json"
+        # A backup of no such VPS: exit 3, no file.
+        expect 3 berth backup nosuch "$tmp/nosuch.tar.zst"
+        [ -z "$(ls "$tmp" | grep nosuch || true)" ] || fail "a failed backup left $(ls "$tmp" | grep nosuch)"
+        # A restore killed half-way (its image disk mounted, data coming
+        # through a fifo): `vps repair` removes what it left.
+        mkfifo "$tmp/feed"
+        berth restore "$tmp/feed" --name bkk --ip 10.77.9.50 >/dev/null 2>&1 &
+        pid=$!
+        exec 3>"$tmp/feed"
+        head -c $((size / 2)) "$tmp/bki.tar.zst" >&3
+        i=0
+        while [ -z "$(ls -A "$data/vps" | grep '^\.new\.bkk\.' || true)" ] && [ $i -lt 100 ]; do
+                sleep 0.1
+                i=$((i + 1))
+        done
+        [ $i -lt 100 ] || fail "the restore never began building"
+        kill -9 "$pid"
+        wait "$pid" 2>/dev/null
+        exec 3>&-
+        rm -f "$tmp/feed"
         berth repair >/dev/null 2>&1
-        [ ! -e "$data/vps/.new.bkk.999999" ] || fail "repair left a half restore"
+        nothing_left bkk
+        [ -z "$(our_loops | grep '\.new\.' || true)" ] || fail "the killed restore's loop device stayed"
 }
 
 test_clone() {
