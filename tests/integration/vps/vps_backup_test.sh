@@ -12,6 +12,9 @@
 # truncated archive) that leave nothing behind; --with-template into a
 # data directory without the template.
 #
+# Both disk backends: the image here, the project quota with
+# BERTH_DISK_PRJQUOTA=1 (the pure cgroup-v2 test guest).
+#
 # usage: vps_backup_test.sh BERTH_BINARY BKPROBE [TEST...]
 set -u
 
@@ -41,11 +44,13 @@ berth2() {
 
 # The backing files below $tmp of attached loop devices, and the devices.
 our_loops() {
+        [ -n "$tmp" ] || return 0
         for f in /sys/block/loop*/loop/backing_file; do
                 [ -r "$f" ] && grep "^$tmp/" "$f" 2>/dev/null
         done
 }
 our_loop_devs() {
+        [ -n "$tmp" ] || return 0
         for f in /sys/block/loop*/loop/backing_file; do
                 [ -r "$f" ] && grep -q "^$tmp/" "$f" 2>/dev/null && echo "$f"
         done
@@ -62,7 +67,11 @@ cleanup() {
                 d=${f%/loop/backing_file}
                 losetup -d "/dev/${d##*/}" 2>/dev/null
         done
-        rm -rf "$tmp"
+        [ -z "$tmp" ] || rm -rf "$tmp"
+        if [ -n "$prj" ]; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+        fi
 }
 
 # What a restore that failed must not leave: the VPS, a .new.* build
@@ -152,7 +161,8 @@ test_roundtrip() {
 
 test_image() {
         roundtrip bki 10.77.9.20 --disk 64M
-        [ "$(json_field backend <"$data/vps/bki/vps.json")" = image ] || fail "bki has no image backend"
+        [ "$(json_field backend <"$data/vps/bki/vps.json")" = "$want_backend" ] ||
+                fail "bki's disk backend is not $want_backend"
         [ -z "$(our_loops | grep -v '/vps/bki/' || true)" ] || fail "loop devices left: $(our_loops)"
 }
 
@@ -257,7 +267,22 @@ if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
 fi
 ip link set lo up 2>/dev/null
 
-tmp=$(mktemp -d /tmp/berth-backup.XXXXXX)
+# BERTH_DISK_PRJQUOTA=1 (the v2 test guest, whose kernel has project
+# quotas): the data directory on an ext4 mounted with prjquota, so that
+# --disk takes the project backend.
+base=/tmp prj="" want_backend=image tmp="" data=/nonexistent data2=/nonexistent root=/nonexistent
+trap cleanup EXIT
+if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
+        prj=$(mktemp -d /tmp/berth-backup-prj.XXXXXX)
+        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
+                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
+                umount "$prj/mnt" 2>/dev/null
+                rm -rf "$prj"
+                skip "no ext4 with project quotas here"
+        fi
+        base=$prj/mnt want_backend=project
+fi
+tmp=$(mktemp -d "$base/berth-backup.XXXXXX")
 chmod 711 "$tmp"
 idmappable "$tmp" || skip "$tmp cannot be idmapped"
 data=$tmp/d0
@@ -266,7 +291,6 @@ root=$tmp/run
 BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
 BERTH_CONFIG_DIR=$tmp/etc        # no host defaults
 export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
-trap cleanup EXIT
 sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 cp "$probe" "$data/templates/bb/rootfs/bin/bkprobe"
