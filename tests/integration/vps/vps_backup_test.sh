@@ -223,6 +223,9 @@ test_refusals() {
 }
 
 test_clone() {
+        # A host key of the source's own (not the template's): not the clone's.
+        berth exec bk1 -- sh -c 'mkdir -p /etc/ssh && echo sourcekey >/etc/ssh/ssh_host_ed25519_key' ||
+                fail "cannot make a host key in bk1"
         expect 0 berth clone bk1 bkc --ip 10.77.9.4
         [ "$(berth status bk1 --json | json_field state)" = running ] || fail "bk1 not running after the clone"
         expect 0 berth start bkc
@@ -230,6 +233,8 @@ test_clone() {
         id1=$(berth exec bk1 -- cat /etc/machine-id)
         id2=$(berth exec bkc -- cat /etc/machine-id)
         [ -n "$id2" ] && [ "$id1" != "$id2" ] || fail "the clone's machine-id is the source's ($id1)"
+        key=$(berth exec bkc -- cat /etc/ssh/ssh_host_ed25519_key 2>/dev/null)
+        [ "$key" != sourcekey ] || fail "the clone has the source's SSH host key"
         [ "$(json_field mac <"$data/vps/bk1/vps.json")" != "$(json_field mac <"$data/vps/bkc/vps.json")" ] ||
                 fail "the clone has the source's MAC"
         expect 4 berth clone bk1 bkc
