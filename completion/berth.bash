@@ -9,7 +9,7 @@ _berth_global_opts="--root --log --log-format --debug --systemd-cgroup --cgroup-
 _berth_verbs="create start run exec state kill delete pause resume update ps events list spec features
 checkpoint restore vps template"
 _berth_vps_cmds="create start stop restart destroy set exec enter console status list repair snapshot
-snapshot-list snapshot-restore snapshot-delete"
+snapshot-list snapshot-restore snapshot-delete backup restore clone"
 _berth_template_cmds="create import list ls info show rm remove"
 
 # The options of one OCI verb; those that take a value are listed in
@@ -55,6 +55,9 @@ _berth_vps_opts() {
     console) echo "--follow -f --attach -a --raw" ;;
     repair) echo "--all --dry-run" ;;
     snapshot-restore) echo "--force -f --timeout" ;;
+    backup) echo "--with-template" ;;
+    restore) echo "--name --ip" ;;
+    clone) echo "--ip" ;;
     esac
     echo "--json --data-dir --help"
 }
@@ -74,7 +77,7 @@ _berth_takes_value() {
         --template | --ip | --net | --bridge | --gateway4 | --gateway6 | --hostname | -H | \
         --nameserver | -m | --swap | -s | --cpus | --cpu-weight | -w | --pids | --init | \
         --stop-signal | --userns | --ip-add | --ip-del | --timeout | --shell | --debootstrap | --mirror | --include | --mac | \
-        --disk | --inodes | --io-read | --io-write | --iops-read | --iops-write)
+        --disk | --inodes | --io-read | --io-write | --iops-read | --iops-write | --name)
         return 0 ;;
     esac
     return 1
@@ -202,6 +205,13 @@ _berth() {
                 COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur"))
             elif [ "$npos" -eq 1 ] && [ "$sub" != snapshot ] && [ "$sub" != snapshot-list ]; then
                 COMPREPLY=($(compgen -W "$(_berth_vps_snaps "$first_pos")" -- "$cur"))
+            fi
+        elif [ "$sub" = backup ] || [ "$sub" = restore ] || [ "$sub" = clone ]; then
+            # backup NAME FILE, restore FILE, clone SRC DST.
+            if [ "$sub" = restore ] || { [ "$sub" = backup ] && [ "$npos" -eq 1 ]; }; then
+                COMPREPLY=($(compgen -f -- "$cur"))
+            elif [ "$npos" -eq 0 ]; then
+                COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur"))
             fi
         elif [ "$sub" = create ] || [ "$sub" = exec ] || [ "$sub" = enter ] || [ "$sub" = console ] ||
             [ "$sub" = status ] || [ "$sub" = set ] || [ "$sub" = restart ] || [ "$sub" = destroy ] ||

@@ -31,7 +31,10 @@ static const char vps_usage[] =
     "  snapshot NAME SNAP                   take a snapshot (running or not)\n"
     "  snapshot-list NAME                   its snapshots\n"
     "  snapshot-restore NAME SNAP [--force] roll back (--force: stop and start it)\n"
-    "  snapshot-delete NAME SNAP            delete a snapshot\n\n"
+    "  snapshot-delete NAME SNAP            delete a snapshot\n"
+    "  backup NAME FILE|- [--with-template] one archive of the VPS (running: frozen)\n"
+    "  restore FILE|- [--name N] [--ip A]   make the VPS of an archive again\n"
+    "  clone SRC DST [--ip ADDR]            a new VPS copied from another\n\n"
     "Every command takes --json (one JSON document on stdout) and --data-dir DIR\n"
     "(default $BERTH_DATA or " BERTH_VPS_DEFAULT_DATA ").\n"
     "Exit codes: 0 ok, 2 invalid argument, 3 not found, 4 already exists,\n"
@@ -723,6 +726,9 @@ static const struct {
     {"snapshot-list", vps_cmd_snapshot_list, NULL, NULL},
     {"snapshot-restore", vps_cmd_snapshot_restore, NULL, NULL},
     {"snapshot-delete", vps_cmd_snapshot_delete, NULL, NULL},
+    {"backup", vps_cmd_backup, NULL, NULL},
+    {"restore", vps_cmd_restore, NULL, NULL},
+    {"clone", vps_cmd_clone, NULL, NULL},
 };
 
 /* Options given before the command: --json, --data-dir DIR. */

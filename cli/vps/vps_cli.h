@@ -49,6 +49,10 @@ int vps_cmd_snapshot(struct vps_cli *vc, int argc, char **argv);
 int vps_cmd_snapshot_list(struct vps_cli *vc, int argc, char **argv);
 int vps_cmd_snapshot_restore(struct vps_cli *vc, int argc, char **argv);
 int vps_cmd_snapshot_delete(struct vps_cli *vc, int argc, char **argv);
+/* cli/vps/backup.c */
+int vps_cmd_backup(struct vps_cli *vc, int argc, char **argv);
+int vps_cmd_restore(struct vps_cli *vc, int argc, char **argv);
+int vps_cmd_clone(struct vps_cli *vc, int argc, char **argv);
 /* `vps console` on a terminal: the guest's bytes with control characters
  * shown as \xNN (cli/vps/escape.c says why). A zeroed struct starts a
  * stream; bytes of a UTF-8 sequence or \r\n cut by a buffer end wait in

@@ -301,6 +301,63 @@ struct berth_vps_change {
 int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,
                   struct berth_err *err);
 
+/* ---- backup, restore, clone (runtime/vps/backup*.c, restore*.c, clone.c) ----
+ * One self-describing archive per VPS (runtime/vps/backup.h has the
+ * format): a manifest (vps.json, the template's name and checksum), the
+ * VPS's own files with guest ids, optionally its template. */
+
+/* Progress: bytes of file data and entries so far; total: the bytes
+ * expected (0: unknown); done on the last call. */
+struct berth_vps_progress {
+        uint64_t bytes, files, total;
+        bool done;
+};
+typedef void (*berth_vps_progress_fn)(void *arg, const struct berth_vps_progress *p);
+
+struct berth_vps_backup_opts {
+        bool with_template;             /* the template too: restores where it is missing */
+        berth_vps_progress_fn progress; /* with it, the data is measured first (a total) */
+        void *arg;
+};
+
+struct berth_vps_archive_result {
+        uint64_t bytes, files; /* file data and entries of the VPS (and template) */
+        double seconds;
+        bool frozen;                       /* backup: the running VPS was frozen for the copy */
+        char name[BERTH_VPS_NAME_MAX + 1]; /* restore: the VPS made */
+        char template_name[256];           /* restore: the template it uses */
+        bool template_restored;            /* restore: the template came from the archive */
+};
+
+/* Writes the archive of VPS name on fd. A running VPS is frozen (its
+ * cgroup) while its files are read, so the copy is consistent. Moves the
+ * caller into a private mount namespace (berth_private_mount_ns) when the
+ * VPS's disk is an image, which is mounted there to be read. */
+int berth_vps_backup(const struct berth_vps_ctx *v, const char *name, int fd,
+                     const struct berth_vps_backup_opts *o, struct berth_vps_archive_result *res,
+                     struct berth_err *err);
+
+struct berth_vps_restore_opts {
+        const char *name;       /* NULL: the archive's */
+        const char *const *ips; /* NULL-terminated, replacing the archive's addresses; NULL: keep them */
+        berth_vps_progress_fn progress;
+        void *arg;
+};
+/* Recreates a VPS from the archive on fd: a new id range (ids shifted
+ * into it), a new MAC when the name changes; limits, disk limit,
+ * addresses and autostart as archived. Refuses a taken name or address
+ * and a template that is missing or differs (unless the archive carries
+ * it: then it is restored, under "<T>-<checksum prefix>" when a
+ * different T exists). A damaged or truncated archive leaves nothing. */
+int berth_vps_restore(const struct berth_vps_ctx *v, int fd, const struct berth_vps_restore_opts *o,
+                      struct berth_vps_archive_result *res, struct berth_err *err);
+
+/* A new VPS dst from src (running: frozen for the copy): its own id
+ * range, MAC, machine-id and SSH host keys (made at its first start);
+ * ips replace src's addresses (NULL: none, since src keeps its own). */
+int berth_vps_clone(const struct berth_vps_ctx *v, const char *src, const char *dst, const char *const *ips,
+                    struct berth_vps_archive_result *res, struct berth_err *err);
+
 /* ---- repair (runtime/vps/repair.c) ------------------------------------------ */
 
 /* What a crash left inconsistent, found and fixed without touching a

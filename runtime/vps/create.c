@@ -8,6 +8,7 @@
  * VPS or a complete one, whose template is marked as used. */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -305,6 +306,8 @@ struct build {
         char tmp[BERTH_VPS_NAME_MAX + 32];
         char tmpdir[PATH_MAX];
         bool marked;
+        vps_populate_fn populate; /* restore, clone: the files of the upper layer */
+        void *arg;
 };
 
 static int build_files(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *lower,
@@ -313,6 +316,8 @@ static int build_files(const struct berth_vps_ctx *v, struct berth_vps_config *c
         int r = make_dirs(cfg, b->tmpdir, lower, err);
         if (r >= 0)
                 r = vps_disk_create(v, cfg, b->tmpdir, err);
+        if (r >= 0 && b->populate)
+                r = b->populate(v, cfg, b->tmpdir, b->arg, err);
         if (r >= 0)
                 r = vps_config_save_in(v, cfg, b->tmpdir, err);
         if (r >= 0 && cfg->userns.enabled)
@@ -338,9 +343,9 @@ static int publish(const struct berth_vps_ctx *v, int parent, int tmp_fd, const 
 }
 
 static int create_files(const struct berth_vps_ctx *v, int parent, struct berth_vps_config *cfg,
-                        const char *lower, struct berth_err *err)
+                        const char *lower, vps_populate_fn populate, void *arg, struct berth_err *err)
 {
-        struct build b = {0};
+        struct build b = {.populate = populate, .arg = arg};
         snprintf(b.tmp, sizeof(b.tmp), ".new.%s.%d", cfg->name, (int)getpid());
         snprintf(b.tmpdir, sizeof(b.tmpdir), "%s/vps/%s", v->data_dir, b.tmp);
         if (mkdirat(parent, b.tmp, 0700) < 0)
@@ -372,6 +377,37 @@ static const char *userns_text(const struct berth_vps_userns *u, char *buf, size
         return buf;
 }
 
+int vps_create_config(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *lower,
+                      vps_populate_fn populate, void *arg, struct berth_err *err)
+{
+        char dir[PATH_MAX], range[64], text[INET6_ADDRSTRLEN + 8];
+        _cleanup_close_ int lock = lock_vps_parent(v, err);
+        int r = lock < 0 ? lock : 0;
+        /* Held until vps.json is written: ranges are host-wide. */
+        _cleanup_close_ int idlock = r >= 0 && cfg->userns.enabled ? vps_idrange_lock(err) : -EBADF;
+        if (r >= 0 && cfg->userns.enabled && idlock < 0)
+                r = idlock;
+        if (r >= 0)
+                r = vps_leftovers_each(v, lock, sweep_one, NULL, err);
+        if (r >= 0 && faccessat(lock, cfg->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                r = berth_err_set(err, EEXIST, "VPS %s already exists", cfg->name);
+        if (r >= 0)
+                r = check_others(v, cfg, err);
+        for (size_t i = 0; r >= 0 && i < cfg->net.n_addrs; i++)
+                r = vps_addr_check_other_dirs(
+                    v, &cfg->net.addrs[i],
+                    berth_ip_addr_format(&cfg->net.addrs[i], false, text, sizeof(text)), err);
+        if (r >= 0 && berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir)) < 0)
+                r = berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", cfg->name);
+        if (r >= 0)
+                r = create_files(v, lock, cfg, lower, populate, arg, err);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: created in %s (template %s; host end %s; user namespace %s)", cfg->name,
+                          dir, cfg->template_name, cfg->net.host_if,
+                          userns_text(&cfg->userns, range, sizeof(range)));
+        return r;
+}
+
 int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_create_opts *o,
                      struct berth_err *err)
 {
@@ -384,31 +420,9 @@ int berth_vps_create(const struct berth_vps_ctx *v, const struct berth_vps_creat
                 return r;
         vps_trace(v, "VPS %s: create from template %s (%s)", o->name, o->template_name, t.rootfs);
         struct berth_vps_config cfg = {0};
-        char dir[PATH_MAX], range[64];
         r = fill_config(o, &cfg, err);
-        _cleanup_close_ int lock = r >= 0 ? lock_vps_parent(v, err) : -EBADF;
-        if (r >= 0 && lock < 0)
-                r = lock;
-        /* Held until vps.json is written: ranges are host-wide. */
-        _cleanup_close_ int idlock = r >= 0 && cfg.userns.enabled ? vps_idrange_lock(err) : -EBADF;
-        if (r >= 0 && cfg.userns.enabled && idlock < 0)
-                r = idlock;
         if (r >= 0)
-                r = vps_leftovers_each(v, lock, sweep_one, NULL, err);
-        if (r >= 0 && faccessat(lock, o->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-                r = berth_err_set(err, EEXIST, "VPS %s already exists", o->name);
-        if (r >= 0)
-                r = check_others(v, &cfg, err);
-        for (size_t i = 0; r >= 0 && i < cfg.net.n_addrs; i++)
-                r = vps_addr_check_other_dirs(v, &cfg.net.addrs[i], o->ips[i], err);
-        if (r >= 0 && berth_vps_path(v, o->name, NULL, dir, sizeof(dir)) < 0)
-                r = berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", o->name);
-        if (r >= 0)
-                r = create_files(v, lock, &cfg, t.rootfs, err);
-        if (r >= 0)
-                vps_trace(v, "VPS %s: created in %s (template %s; host end %s; user namespace %s)", o->name,
-                          dir, o->template_name, cfg.net.host_if,
-                          userns_text(&cfg.userns, range, sizeof(range)));
+                r = vps_create_config(v, &cfg, t.rootfs, NULL, NULL, err);
         /* One runaway guest takes the host's memory or fills its process
          * table: say so where the provider sees it. */
         if (r >= 0 && (!cfg.limits.has_memory || !cfg.limits.has_pids))

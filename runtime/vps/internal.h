@@ -170,6 +170,18 @@ int vps_cgroup_salvage(const struct berth_vps_ctx *v, const char *name, int *kil
  * the caller's own (NULL-terminated; free with vps_strv_free). */
 int vps_cgroup_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err);
 
+/* The locked, atomic part of create for a filled cfg (create.c; also
+ * restore and clone): refuses a taken name, address or id range, picks
+ * the host end and the id range (host_id 0: any free one), builds the
+ * VPS in .new.<name>.<pid> (its layers, its disk), calls populate (when
+ * not NULL) with that directory to fill its upper layer, writes vps.json
+ * and config.json, and renames the directory into place. A failure
+ * leaves nothing (a kill: a leftover for the next create or repair). */
+typedef int (*vps_populate_fn)(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                               const char *dir, void *arg, struct berth_err *err);
+int vps_create_config(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *lower,
+                      vps_populate_fn populate, void *arg, struct berth_err *err);
+
 /* Leftovers of an interrupted create (.new.<name>.<pid>) or destroy
  * (.rm.<name>.<pid>) in <data>/vps (leftover.c). */
 struct vps_leftover {

@@ -19,7 +19,7 @@ build=${1:-$repo/build}
 # What is worth a v2 run under TCG's 4-7x: what cgroup v2 or the guest's
 # kernel changes: cgroups, the netns code's fallbacks, the OCI lifecycle
 # (Check's per-test timeouts stretched), a VPS's two-level cgroups and its keeper, systemd in a
-# Debian guest, project quotas (integration/vps_disk; the host runs the
+# Debian guest, project quotas (integration/vps_disk and vps_backup; the host runs the
 # ext4 image backend), and the network filter (integration/vps_net: the
 # 6.1 kernel takes one device per netdev chain and deletes a chain with
 # its device, which the filter must survive; docs/security/network.md).
@@ -34,7 +34,7 @@ build=${1:-$repo/build}
 # 6.1 kernel in a soft lockup (a CPU stuck 690 s in the test's process),
 # after passing in 85 s the run before; it runs on the host, plain and
 # under ASan, until that is understood.
-tests='cgroup|netns|itest_cgroup|itest_lifecycle|integration/vps$|vps_guest|debian_vps|vps_disk|vps_lifecycle|vps_net|vps_snapshot'
+tests='cgroup|netns|itest_cgroup|itest_lifecycle|integration/vps$|vps_guest|debian_vps|vps_disk|vps_backup|vps_lifecycle|vps_net|vps_snapshot'
 exclude=()
 [ -z "${BERTH_VM_EXCLUDE:-}" ] || exclude=(-E "$BERTH_VM_EXCLUDE")
 "$here/run.sh" --timeout 1800 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \

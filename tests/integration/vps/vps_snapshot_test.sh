@@ -323,11 +323,7 @@ if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
 fi
 ip link set lo up 2>/dev/null
 
-ext4="" base=/tmp
-if ! idmappable /tmp; then
-        ext4=$(ext4_scratch 512M) || skip "/tmp cannot be idmapped and no ext4 scratch image could be made"
-        base=$ext4/mnt
-fi
+scratch_base
 want_backend=image prj=""
 if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
         # An ext4 of its own mounted with project quotas for the data directory.
@@ -342,28 +338,13 @@ if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
         base=$prj/mnt
         want_backend=project
 fi
-tmp=$(mktemp -d "$base/berth-snaptest.XXXXXX")
-chmod 711 "$tmp"
+scratch_dir berth-snaptest
 data=$tmp/d0
-root=$tmp/run
 BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
 BERTH_CONFIG_DIR=$tmp/etc        # no host defaults
 export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
 trap cleanup EXIT
-sh "$here/mktemplate.sh" "$bin" "$data" bb
-case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
+bb_template
 
-all="stopped live names delete disk crash destroy"
-# shellcheck disable=SC2086 # a list of names
-[ $# -gt 0 ] || set -- $all
-for t in "$@"; do
-        current=$t
-        t0=$(date +%s)
-        "test_$t"
-        echo "== $t ($(($(date +%s) - t0)) s)"
-done
-if [ "$failures" -gt 0 ]; then
-        echo "$failures failure(s)"
-        exit 1
-fi
-echo "all passed"
+run_named "stopped live names delete disk crash destroy" "$@"
+finish

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* vps backup: one archive of a VPS (backup.h has the format).
+ *
+ * The VPS's lock is held throughout (no start, stop, set or destroy
+ * meanwhile). What is read is a "source": the directory holding the
+ * VPS's upper layer, made readable (the image backend's file system
+ * mounted in our private mount namespace) and consistent (a running VPS's
+ * container frozen) by source_open, released by source_close. Today the
+ * source is the live upper layer under a freeze; a snapshot can take its
+ * place there without the archive code knowing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/file.h"
+#include "berth/vps.h"
+#include "runtime/vps/backup.h"
+#include "runtime/vps/disk.h"
+#include "runtime/vps/internal.h"
+
+int vps_backup_layers(const struct berth_vps_config *cfg, const char *dir, char *out, size_t len,
+                      bool *mounted, struct berth_err *err)
+{
+        *mounted = false;
+        if (cfg->disk.backend != BERTH_VPS_DISK_IMAGE) {
+                snprintf(out, len, "%s/upper", dir);
+                return 0;
+        }
+        char dev[64];
+        unsigned major, minor;
+        int found = vps_image_loop_find(dir, dev, sizeof(dev), &major, &minor);
+        int r = vps_image_loop_attach(dir, dev, sizeof(dev), &major, &minor, err);
+        if (r < 0)
+                return berth_err_wrap(err, "attach the disk image");
+        r = vps_image_mount(dir, dev, err);
+        /* Ours (the VPS does not run): the device goes with our mount. */
+        if (found <= 0)
+                vps_image_loop_release(dev);
+        if (r < 0)
+                return r;
+        *mounted = true;
+        snprintf(out, len, "%s/" VPS_DISK_MOUNT "/upper", dir);
+        return 0;
+}
+
+void vps_backup_layers_done(const char *dir, bool mounted)
+{
+        if (!mounted)
+                return;
+        char mnt[PATH_MAX];
+        snprintf(mnt, sizeof(mnt), "%s/" VPS_DISK_MOUNT, dir);
+        umount2(mnt, MNT_DETACH);
+}
+
+/* ---- the source ---- */
+
+struct source {
+        char dir[PATH_MAX];   /* the VPS's directory */
+        char upper[PATH_MAX]; /* the tree to archive */
+        bool mounted;
+        char frozen_id[BERTH_VPS_ID_MAX]; /* the container we froze ("" none) */
+};
+
+static int source_open(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, int status,
+                       struct source *src, struct berth_err *err)
+{
+        int r = berth_vps_path(v, cfg->name, NULL, src->dir, sizeof(src->dir));
+        if (r < 0)
+                return berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", cfg->name);
+        if (cfg->disk.backend == BERTH_VPS_DISK_IMAGE && (r = berth_private_mount_ns(err)) < 0)
+                return r;
+        if ((r = vps_backup_layers(cfg, src->dir, src->upper, sizeof(src->upper), &src->mounted, err)) < 0)
+                return r;
+        /* A paused VPS stays as it is; a running one is frozen for the copy. */
+        if (status == BERTH_STATUS_RUNNING || status == BERTH_STATUS_CREATED) {
+                char id[BERTH_VPS_ID_MAX];
+                berth_vps_container_id(v, cfg->name, id, sizeof(id));
+                if ((r = berth_container_pause(v->ctx, id, err)) < 0)
+                        return berth_err_wrap(err, "freeze VPS %s for a consistent copy", cfg->name);
+                snprintf(src->frozen_id, sizeof(src->frozen_id), "%s", id);
+                vps_trace(v, "VPS %s: frozen for the backup", cfg->name);
+        }
+        return 0;
+}
+
+static void source_close(const struct berth_vps_ctx *v, struct source *src)
+{
+        if (src->frozen_id[0]) {
+                struct berth_err e = {0};
+                if (berth_container_resume(v->ctx, src->frozen_id, &e) < 0)
+                        vps_warn(v, "%s; `berth resume %s` thaws it", e.msg, src->frozen_id);
+                src->frozen_id[0] = '\0';
+        }
+        vps_backup_layers_done(src->dir, src->mounted);
+        src->mounted = false;
+}
+
+/* ---- the manifest ---- */
+
+static char *manifest_text(const struct berth_vps_config *cfg, const char *checksum, bool with_template)
+{
+        char stamp[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        json_t *vps = vps_config_json(cfg);
+        if (!vps)
+                return NULL;
+        _cleanup_json_ json_t *doc = json_pack(
+            "{s:s, s:i, s:s, s:o, s:s, s:{s:s, s:s, s:b}}", "format", VPS_BACKUP_FORMAT, "version",
+            VPS_BACKUP_VERSION, "created", stamp, "vps", vps, "ids", cfg->userns.enabled ? "guest" : "host",
+            "template", "name", cfg->template_name, "checksum", checksum, "included", with_template);
+        return doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+}
+
+/* template/template.json and template/rootfs/ (ids as they are: a
+ * template holds the guests' ids already). */
+static int write_template(const struct berth_vps_ctx *v, struct vps_archive_out *out, const char *tmpl,
+                          const char *rootfs, struct berth_err *err)
+{
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/templates/%s/template.json", v->data_dir, tmpl);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = berth_read_file_at(AT_FDCWD, path, 0, 16 << 20, &text, &len);
+        if (r >= 0)
+                r = vps_archive_out_file(out, VPS_BACKUP_TEMPLATE "/template.json", text, len, err);
+        else if (r == -ENOENT)
+                r = 0;
+        else
+                r = berth_err_sys(err, -r, "read %s", path);
+        return r < 0 ? r : vps_archive_out_tree(out, rootfs, VPS_BACKUP_TEMPLATE "/rootfs", NULL, err);
+}
+
+static double since(const struct timespec *t0)
+{
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int backup_locked(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, int status,
+                         int fd, const struct berth_vps_backup_opts *o, bool compress,
+                         struct berth_vps_archive_result *res, struct berth_err *err)
+{
+        struct berth_vps_template t;
+        char sum[VPS_BACKUP_SUM_LEN];
+        int r = berth_vps_template_load(v, cfg->template_name, &t, err);
+        if (r < 0)
+                return r;
+        r = vps_tree_checksum(t.rootfs, sum, err);
+        _cleanup_free_ char *manifest = r >= 0 ? manifest_text(cfg, sum, o->with_template) : NULL;
+        if (r >= 0 && !manifest)
+                r = berth_err_set(err, ENOMEM, "out of memory");
+        struct vps_progress p = {.fn = o->progress, .arg = o->arg};
+        struct vps_archive_out *out = r >= 0 ? vps_archive_out_new(fd, compress, &p, err) : NULL;
+        if (r >= 0 && !out)
+                r = -err->code;
+        if (r >= 0)
+                r = vps_archive_out_file(out, VPS_BACKUP_MANIFEST, manifest, strlen(manifest), err);
+        if (r >= 0 && o->with_template)
+                r = write_template(v, out, cfg->template_name, t.rootfs, err);
+        berth_vps_template_clear(&t);
+        struct source src = {0};
+        struct vps_idshift s;
+        vps_idshift_of(cfg, &s);
+        if (r >= 0 && (r = source_open(v, cfg, status, &src, err)) >= 0) {
+                res->frozen = src.frozen_id[0] != '\0';
+                if (o->progress)
+                        vps_archive_out_expect(out, vps_tree_bytes(src.upper));
+                r = vps_archive_out_tree(out, src.upper, VPS_BACKUP_UPPER, &s, err);
+        }
+        source_close(v, &src);
+        if (r >= 0)
+                r = vps_archive_out_close(out, err);
+        if (out)
+                vps_archive_out_counts(out, &res->bytes, &res->files);
+        vps_archive_out_free(out);
+        return r;
+}
+
+int vps_backup_fd(const struct berth_vps_ctx *v, const char *name, int fd,
+                  const struct berth_vps_backup_opts *o, bool compress, struct berth_vps_archive_result *res,
+                  struct berth_err *err)
+{
+        memset(res, 0, sizeof(*res));
+        if (!berth_vps_name_valid(name))
+                return berth_err_set(err, EINVAL, "invalid VPS name \"%s\"", name ? name : "");
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        struct berth_vps_config cfg;
+        int status;
+        _cleanup_close_ int lock = vps_open_locked(v, name, &cfg, &status, err);
+        if (lock < 0)
+                return berth_err_wrap(err, "back up VPS %s", name);
+        int r =
+            status == BERTH_STATUS_UNKNOWN
+                ? berth_err_set(err, EUCLEAN, "its container state is damaged (`berth vps repair %s`)", name)
+                : backup_locked(v, &cfg, status, fd, o, compress, res, err);
+        berth_vps_config_clear(&cfg);
+        res->seconds = since(&t0);
+        if (r >= 0)
+                vps_trace(v, "VPS %s: backed up: %llu bytes, %llu entries in %.2f s", name,
+                          (unsigned long long)res->bytes, (unsigned long long)res->files, res->seconds);
+        return r < 0 ? berth_err_wrap(err, "back up VPS %s", name) : 0;
+}
+
+int berth_vps_backup(const struct berth_vps_ctx *v, const char *name, int fd,
+                     const struct berth_vps_backup_opts *o, struct berth_vps_archive_result *res,
+                     struct berth_err *err)
+{
+        return vps_backup_fd(v, name, fd, o, true, res, err);
+}
