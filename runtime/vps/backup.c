@@ -155,7 +155,9 @@ static int backup_locked(const struct berth_vps_ctx *v, const struct berth_vps_c
         int r = berth_vps_template_load(v, cfg->template_name, &t, err);
         if (r < 0)
                 return r;
-        r = vps_tree_checksum(t.rootfs, sum, err);
+        char tdir[PATH_MAX];
+        snprintf(tdir, sizeof(tdir), "%s/templates/%s", v->data_dir, cfg->template_name);
+        r = vps_template_checksum(tdir, sum, err);
         _cleanup_free_ char *manifest = r >= 0 ? manifest_text(cfg, sum, o->with_template) : NULL;
         if (r >= 0 && !manifest)
                 r = berth_err_set(err, ENOMEM, "out of memory");

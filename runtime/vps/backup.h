@@ -74,6 +74,11 @@ void vps_sha256_final(struct vps_sha256 *c, unsigned char out[32]);
  * owners, sizes, symlink targets, device numbers, xattrs and file
  * contents (not times: a copied template keeps its checksum). */
 int vps_tree_checksum(const char *root, char out[VPS_BACKUP_SUM_LEN], struct berth_err *err);
+/* The checksum of the template in tmpl_dir (<data>/templates/<T>): of
+ * its rootfs/, cached in tmpl_dir/.checksum for as long as a walk of the
+ * tree's metadata (inode numbers, sizes, modes, owners, times) finds it
+ * unchanged. */
+int vps_template_checksum(const char *tmpl_dir, char out[VPS_BACKUP_SUM_LEN], struct berth_err *err);
 
 /* ---- backup_write.c: a tree into the archive ---- */
 struct vps_progress {

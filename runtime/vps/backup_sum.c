@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/vps/backup.h"
+#include "runtime/vps/internal.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -140,14 +142,25 @@ static int hash_content(struct vps_sha256 *c, const char *path)
         return n < 0 ? -errno : 0;
 }
 
-static int hash_entry(struct vps_sha256 *c, const char *path, const char *rel, const struct stat *st)
+/* full: the checksum (content, xattrs, no times); else the fingerprint
+ * (metadata only, with inode numbers and times). */
+static int hash_entry(struct vps_sha256 *c, const char *path, const char *rel, const struct stat *st,
+                      bool full)
 {
-        char meta[256];
+        char meta[PATH_MAX + 256];
         int n = snprintf(
             meta, sizeof(meta), "%s%c%o %u %u %lld %llu", rel, 0, (unsigned)st->st_mode, (unsigned)st->st_uid,
             (unsigned)st->st_gid, S_ISREG(st->st_mode) ? (long long)st->st_size : 0LL,
             (unsigned long long)(S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? st->st_rdev : 0));
+        if (n > 0 && (size_t)n < sizeof(meta) && !full)
+                n += snprintf(meta + n, sizeof(meta) - (size_t)n, " %llu %lld.%ld %lld.%ld",
+                              (unsigned long long)st->st_ino, (long long)st->st_mtim.tv_sec,
+                              st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+        if (n < 0 || (size_t)n >= sizeof(meta))
+                return -ENAMETOOLONG;
         vps_sha256_update(c, meta, (size_t)n + 1);
+        if (!full)
+                return 0;
         if (S_ISLNK(st->st_mode)) {
                 char target[PATH_MAX];
                 ssize_t k = readlink(path, target, sizeof(target));
@@ -161,7 +174,7 @@ static int hash_entry(struct vps_sha256 *c, const char *path, const char *rel, c
         return r;
 }
 
-static int hash_dir(struct vps_sha256 *c, char *path, size_t plen, size_t rootlen)
+static int hash_dir(struct vps_sha256 *c, char *path, size_t plen, size_t rootlen, bool full)
 {
         struct dirent **list = NULL;
         int n = scandir(path, &list, NULL, by_name);
@@ -183,8 +196,8 @@ static int hash_dir(struct vps_sha256 *c, char *path, size_t plen, size_t rootle
                         const char *sub = path + rootlen; /* "/dir/name" */
                         if (lstat(path, &st) < 0)
                                 r = -errno;
-                        else if ((r = hash_entry(c, path, sub, &st)) >= 0 && S_ISDIR(st.st_mode))
-                                r = hash_dir(c, path, plen, rootlen);
+                        else if ((r = hash_entry(c, path, sub, &st, full)) >= 0 && S_ISDIR(st.st_mode))
+                                r = hash_dir(c, path, plen, rootlen, full);
                         path[len] = '\0';
                 }
                 free(list[i]);
@@ -193,16 +206,16 @@ static int hash_dir(struct vps_sha256 *c, char *path, size_t plen, size_t rootle
         return r;
 }
 
-int vps_tree_checksum(const char *root, char out[VPS_BACKUP_SUM_LEN], struct berth_err *err)
+static int tree_hash(const char *root, bool full, char out[VPS_BACKUP_SUM_LEN], struct berth_err *err)
 {
         struct vps_sha256 c;
         vps_sha256_init(&c);
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s", root);
         struct stat st;
-        int r = lstat(path, &st) < 0 ? -errno : hash_entry(&c, path, "", &st);
+        int r = lstat(path, &st) < 0 ? -errno : hash_entry(&c, path, "", &st, full);
         if (r >= 0)
-                r = hash_dir(&c, path, sizeof(path), strlen(path));
+                r = hash_dir(&c, path, sizeof(path), strlen(path), full);
         if (r < 0)
                 return berth_err_sys(err, -r, "checksum of %s", root);
         unsigned char d[32];
@@ -210,5 +223,45 @@ int vps_tree_checksum(const char *root, char out[VPS_BACKUP_SUM_LEN], struct ber
         memcpy(out, "sha256:", 7);
         for (int i = 0; i < 32; i++)
                 snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);
+        return 0;
+}
+
+int vps_tree_checksum(const char *root, char out[VPS_BACKUP_SUM_LEN], struct berth_err *err)
+{
+        return tree_hash(root, true, out, err);
+}
+
+/* The cache: "<fingerprint> <checksum>" in <template>/.checksum. Any
+ * change to a file of the template changes its ctime (and so the
+ * fingerprint, a walk of lstat calls): a matching fingerprint means the
+ * cached checksum holds, without reading the template's contents. */
+#define CACHE_FILE ".checksum"
+
+int vps_template_checksum(const char *tmpl_dir, char out[VPS_BACKUP_SUM_LEN], struct berth_err *err)
+{
+        char rootfs[PATH_MAX], cache[PATH_MAX], fp[VPS_BACKUP_SUM_LEN], fp2[VPS_BACKUP_SUM_LEN];
+        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", tmpl_dir);
+        snprintf(cache, sizeof(cache), "%s/" CACHE_FILE, tmpl_dir);
+        int r = tree_hash(rootfs, false, fp, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if (berth_read_file_at(AT_FDCWD, cache, O_NOFOLLOW, 4096, &text, &len) >= 0 &&
+            len >= 2 * (VPS_BACKUP_SUM_LEN - 1) + 1 && !strncmp(text, fp, VPS_BACKUP_SUM_LEN - 1) &&
+            text[VPS_BACKUP_SUM_LEN - 1] == ' ' && !strncmp(text + VPS_BACKUP_SUM_LEN, "sha256:", 7)) {
+                snprintf(out, VPS_BACKUP_SUM_LEN, "%.*s", VPS_BACKUP_SUM_LEN - 1, text + VPS_BACKUP_SUM_LEN);
+                return 0;
+        }
+        if ((r = vps_tree_checksum(rootfs, out, err)) < 0)
+                return r;
+        /* Cached only when nothing changed while it was read; a cache
+         * that cannot be written costs the next backup the same read. */
+        char line[2 * VPS_BACKUP_SUM_LEN + 2];
+        struct berth_err ignore = {0};
+        if (tree_hash(rootfs, false, fp2, &ignore) >= 0 && !strcmp(fp, fp2)) {
+                int n = snprintf(line, sizeof(line), "%s %s", fp, out);
+                vps_write_file_atomic(cache, line, (size_t)n);
+        }
         return 0;
 }

@@ -27,9 +27,10 @@ static int local_template(const struct berth_vps_ctx *v, const char *name, const
         struct berth_err e = {0};
         if (berth_vps_template_load(v, name, &t, &e) < 0)
                 return e.code == ENOENT ? 0 : berth_err_set(err, e.code, "%s", e.msg);
-        char here[VPS_BACKUP_SUM_LEN];
-        int r = vps_tree_checksum(t.rootfs, here, err);
+        char here[VPS_BACKUP_SUM_LEN], tdir[PATH_MAX];
         berth_vps_template_clear(&t);
+        snprintf(tdir, sizeof(tdir), "%s/templates/%s", v->data_dir, name);
+        int r = vps_template_checksum(tdir, here, err);
         if (r < 0)
                 return r;
         if (strcmp(here, sum))

@@ -11,6 +11,8 @@
 set -eu
 berth=$1
 src=${2:-/var/cache/berth-test/bookworm}
+# The Debian test's cache is a data directory: its template's root.
+[ -d "$src/templates/debian/rootfs" ] && src=$src/templates/debian/rootfs
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 77; }
 [ -d "$src" ] || { echo "no tree at $src (run integration/debian_vps once, or give SRC)" >&2; exit 77; }
 if [ "${BERTH_BENCH_NS:-}" != 1 ]; then

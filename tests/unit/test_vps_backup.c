@@ -207,6 +207,26 @@ START_TEST(test_checksum)
         ck_assert_int_eq(vps_tree_checksum(a, s2, &err), 0);
         ck_assert_str_ne(s1, s2);
         ck_assert_int_lt(vps_tree_checksum("/nonexistent/berth", s2, &err), 0);
+
+        /* The template's checksum is cached, and a change (same size)
+         * is seen all the same. */
+        char tdir[4096], root[4096], cache[4096], s3[VPS_BACKUP_SUM_LEN];
+        snprintf(tdir, sizeof(tdir), "%s/tmpl", t);
+        snprintf(root, sizeof(root), "%s/tmpl/rootfs", t);
+        snprintf(cache, sizeof(cache), "%s/tmpl/.checksum", t);
+        ck_assert_int_eq(mkdir(tdir, 0755), 0);
+        ck_assert_int_eq(rename(a, root), 0);
+        ck_assert_int_eq(vps_tree_checksum(root, s1, &err), 0);
+        ck_assert_msg(vps_template_checksum(tdir, s2, &err) == 0, "%s", err.msg);
+        ck_assert_str_eq(s1, s2);
+        ck_assert_int_eq(access(cache, F_OK), 0);
+        ck_assert_int_eq(vps_template_checksum(tdir, s3, &err), 0);
+        ck_assert_str_eq(s1, s3);
+        put(root, "two", "9");
+        ck_assert_int_eq(vps_template_checksum(tdir, s3, &err), 0);
+        ck_assert_str_ne(s1, s3);
+        ck_assert_int_eq(vps_tree_checksum(root, s2, &err), 0);
+        ck_assert_str_eq(s2, s3);
 }
 END_TEST
 
