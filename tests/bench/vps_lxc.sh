@@ -27,10 +27,27 @@ rm -rf "$w"
 mkdir -p "$w"
 chmod 711 "$work" "$w"
 own_mem=$(awk -F: '$2=="memory" {print $3}' /proc/self/cgroup)
-export BENCH_MEM_ROOT=/sys/fs/cgroup/memory$own_mem
-export BERTH_DATA=$w/data BERTH_ID_REGISTRY=$w/id-ranges BERTH_CONFIG_DIR=$w/etc
+export BENCH_MEM_ROOT="/sys/fs/cgroup/memory$own_mem"
+export BERTH_DATA="$w/data" BERTH_ID_REGISTRY="$w/id-ranges" BERTH_CONFIG_DIR="$w/etc"
 mkdir -p "$BERTH_CONFIG_DIR"
 "$berth" template --data-dir "$w/data" create bb --busybox >/dev/null
+
+# LXC makes an "lxc.pivot" cgroup beside its containers' (here: beside
+# the caller's own) and leaves it: removed after the run unless it was
+# there before.
+pivots=""
+for d in $(awk -F: '{print $3}' /proc/self/cgroup | sort -u); do
+        for h in /sys/fs/cgroup/*/; do
+                p=$h${d#/}/lxc.pivot
+                p=$(echo "$p" | sed 's|//*|/|g')
+                [ -d "$p" ] || pivots="$pivots $p"
+        done
+done
+rm_pivots() {
+        for p in $pivots; do [ -d "$p" ] && rmdir "$p" 2>/dev/null; done
+        return 0
+}
+trap rm_pivots EXIT
 
 unshare -m -n --propagation private sh -s "$berth" "$w" "$n" <<'EOF'
 set -eu
