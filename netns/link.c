@@ -394,3 +394,34 @@ int berth_link_count_ports(struct berth_nl *nl, const char *master, struct berth
                 return berth_nl_fail(nl, err, r, "list ports of %s", master);
         return pc.n;
 }
+
+static int port_any_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct port_count *pc = data;
+        struct berth_link_info info;
+        if (nlh->nlmsg_type == RTM_NEWLINK && link_msg_cb(nlh, &info) >= 0 && info.master == pc->master) {
+                pc->n = 1;
+                return MNL_CB_STOP;
+        }
+        return MNL_CB_OK;
+}
+
+int berth_link_has_ports(struct berth_nl *nl, const char *master, struct berth_err *err)
+{
+        struct port_count pc = {0, 0};
+        pc.master = berth_link_index(nl, master, err);
+        if (pc.master < 0)
+                return pc.master;
+        /* A socket of its own: the dump is dropped unread after the first
+         * port, which leaves that socket useless for further requests. */
+        _cleanup_nl_ struct berth_nl *own = berth_nl_open(err);
+        if (!own)
+                return -(err && err->code ? err->code : EIO);
+        struct nlmsghdr *nlh = link_msg(own, RTM_GETLINK, 0, NULL);
+        mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)pc.master);
+        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        int r = berth_nl_dump_head(own, nlh, port_any_cb, &pc);
+        if (r < 0)
+                return berth_nl_fail(own, err, r, "list ports of %s", master);
+        return pc.n;
+}

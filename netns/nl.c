@@ -189,6 +189,25 @@ int berth_nl_dump(struct berth_nl *nl, struct nlmsghdr *nlh, int (*cb)(const str
         return st.result;
 }
 
+int berth_nl_dump_head(struct berth_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
+                       void *data)
+{
+        struct dump_state st = {.seq = nlh->nlmsg_seq, .cb = cb, .data = data, .active = true};
+        nl->ext_msg[0] = '\0';
+        nlh->nlmsg_flags |= NLM_F_DUMP;
+        if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
+                return -errno;
+        /* The rest of the dump stays unread: the caller closes the socket,
+         * and the kernel drops the unfinished dump with it. */
+        while (!st.done && st.active) {
+                ssize_t n = mnl_socket_recvfrom(nl->sk, nl->recv_buf, sizeof(nl->recv_buf));
+                if (n < 0)
+                        return -errno;
+                dump_batch(nl, n, &st);
+        }
+        return st.result;
+}
+
 int berth_nl_fail(struct berth_nl *nl, struct berth_err *err, int r, const char *fmt, ...)
 {
         char what[BERTH_ERR_MSG_MAX];

@@ -47,15 +47,15 @@ bounded 300 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=O
 bounded 1800 cmake --build build-asan -j"$jobs" >/dev/null
 # Sanitized code runs a few times slower: Check's per-test timeouts
 # stretch, and the crash suites inject at fewer points than the plain
-# build's (50 per OCI verb and kill mode). The VPS crash and load suites
-# run only in the plain build above: they boot VPS by the dozen through
+# build's (50 per OCI verb and kill mode). The VPS crash, load and density
+# suites run only in the plain build above: they boot VPS by the dozen through
 # the same code the other VPS suites run here, at minutes of sanitized
 # time each.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions=$root/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     CK_TIMEOUT_MULTIPLIER=4 CRASH_POINTS=12 \
     bounded 5400 build/tests/berth-test-reaper ctest --test-dir build-asan --output-on-failure --timeout 900 -j"$jobs" \
-    -E 'integration/(vps_crash|vps_load)$'
+    -E 'integration/(vps_crash|vps_load|vps_density)$'
 
 if [ -x tests/fuzz/run.sh ]; then
     step "fuzzing (bounded campaign)"

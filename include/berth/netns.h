@@ -84,6 +84,11 @@ int berth_nl_query(struct berth_nl *nl, struct nlmsghdr *nlh, int (*cb)(const st
 /* Sends a dump request and calls cb (a libmnl mnl_cb_t) for each answer. */
 int berth_nl_dump(struct berth_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
                   void *data);
+/* berth_nl_dump that returns as soon as cb stops (returns MNL_CB_STOP) or
+ * the dump ends, leaving the rest unread: the socket then serves no other
+ * request (close it). For "is there any": one message, not the whole list. */
+int berth_nl_dump_head(struct berth_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
+                       void *data);
 /* Fills err with "<what>: strerror(-r)" plus the kernel's extended-ack text
  * of the last request; returns r. */
 int berth_nl_fail(struct berth_nl *nl, struct berth_err *err, int r, const char *fmt, ...)
@@ -156,6 +161,10 @@ int berth_link_move_netns_pid(struct berth_nl *nl, const char *name, pid_t pid, 
 int berth_link_del(struct berth_nl *nl, const char *name, struct berth_err *err);
 /* Number of links whose master is `master` (>= 0), or -errno. */
 int berth_link_count_ports(struct berth_nl *nl, const char *master, struct berth_err *err);
+/* 1 if any link has `master` as its master, 0 if none, or -errno: costs
+ * one message where counting costs one per port (a dump on a netlink
+ * socket of its own, left unfinished). */
+int berth_link_has_ports(struct berth_nl *nl, const char *master, struct berth_err *err);
 
 /* ---- interface addresses ---------------------------------------------- */
 

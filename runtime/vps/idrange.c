@@ -265,11 +265,31 @@ int vps_idrange_register(const struct berth_vps_ctx *v, const struct berth_vps_c
         return registry_update(v, cfg, true, err);
 }
 
-static int find_entry(const struct reg_entry *e, void *arg)
+/* 1 if the registry has a line for VPS name of dir. Every start asks:
+ * a plain text search, without registry_each's parse and its two stat()s
+ * per line (one line per VPS of the host: 20,000 stat()s at 10,000 VPS). */
+static int registry_has(const char *dir, const char *name)
 {
-        struct rewrite *w = arg;
-        if (!strcmp(e->dir, w->dir) && !strcmp(e->name, w->name))
-                w->found = true;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = berth_read_file_at(AT_FDCWD, registry_path(), 0, 16 << 20, &text, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        char tail[PATH_MAX + BERTH_VPS_NAME_MAX + 4];
+        int n = snprintf(tail, sizeof(tail), " %s %s", dir, name);
+        if (n < 0 || (size_t)n >= sizeof(tail))
+                return 0;
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                size_t ll = strlen(l);
+                if (ll > (size_t)n && !memcmp(l + ll - (size_t)n, tail, (size_t)n)) {
+                        struct reg_entry e;
+                        if (parse_entry(l, &e) && !strcmp(e.dir, dir) && !strcmp(e.name, name))
+                                return 1;
+                }
+        }
         return 0;
 }
 
@@ -284,11 +304,11 @@ int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_con
         if (lock < 0)
                 return lock;
         char real[PATH_MAX];
-        struct rewrite w = {.dir = realpath(v->data_dir, real) ? real : v->data_dir, .name = cfg->name};
-        int r = registry_each(find_entry, &w);
+        const char *dir = realpath(v->data_dir, real) ? real : v->data_dir;
+        int r = registry_has(dir, cfg->name);
         if (r < 0)
                 return berth_err_sys(err, -r, "id range registry %s", registry_path());
-        return w.found ? 0 : registry_update(v, cfg, true, err);
+        return r ? 0 : registry_update(v, cfg, true, err);
 }
 
 int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,

@@ -66,19 +66,41 @@ bool berth_vps_userns_overlap(const struct berth_vps_userns *a, const struct ber
         return a0 < b1 && b0 < a1;
 }
 
+static int by_start(const void *a, const void *b)
+{
+        const struct berth_vps_userns *x = a, *y = b;
+        return x->host_id < y->host_id ? -1 : x->host_id > y->host_id;
+}
+
+/* The lowest free aligned range: one sweep over the uses sorted by start
+ * (n log n), where trying each range against every use was n squared
+ * (10^8 comparisons at 10,000 VPS). */
 int berth_vps_userns_pick(const struct berth_vps_userns *used, size_t n, struct berth_vps_userns *out,
                           struct berth_err *err)
 {
-        struct berth_vps_userns c = {.enabled = true, .size = BERTH_VPS_USERNS_SIZE};
-        for (uint64_t id = BERTH_VPS_USERNS_BASE; id + c.size <= BERTH_VPS_USERNS_LIMIT; id += c.size) {
-                c.host_id = (uint32_t)id;
-                bool free_range = true;
-                for (size_t i = 0; i < n && free_range; i++)
-                        free_range = !berth_vps_userns_overlap(&c, &used[i]);
-                if (free_range) {
-                        *out = c;
-                        return 0;
-                }
+        const uint64_t size = BERTH_VPS_USERNS_SIZE;
+        _cleanup_free_ struct berth_vps_userns *s = calloc(n + 1, sizeof(*s));
+        if (!s)
+                return berth_err_set(err, ENOMEM, "out of memory");
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+                if (used[i].enabled && used[i].size)
+                        s[k++] = used[i];
+        qsort(s, k, sizeof(*s), by_start);
+        uint64_t id = BERTH_VPS_USERNS_BASE;
+        for (size_t i = 0; i < k && id + size <= BERTH_VPS_USERNS_LIMIT; i++) {
+                uint64_t b0 = s[i].host_id, b1 = b0 + s[i].size;
+                if (b1 <= id)
+                        continue; /* wholly below the candidate */
+                if (b0 >= id + size)
+                        break; /* the candidate is free */
+                /* Overlaps: the next aligned range at or after its end. */
+                id = BERTH_VPS_USERNS_BASE + (b1 - BERTH_VPS_USERNS_BASE + size - 1) / size * size;
+        }
+        if (id + size <= BERTH_VPS_USERNS_LIMIT) {
+                *out = (struct berth_vps_userns){
+                    .enabled = true, .host_id = (uint32_t)id, .size = (uint32_t)size};
+                return 0;
         }
         return berth_err_set(err, ENOSPC, "no free id range for a user namespace (%u VPS at most)",
                              (BERTH_VPS_USERNS_LIMIT - BERTH_VPS_USERNS_BASE) / BERTH_VPS_USERNS_SIZE);

@@ -12,6 +12,7 @@
 #                  berth, side by side with the peers
 #   --runs N       timed runs per measure and runtime (default 20; --quick 5)
 #   --only LIST    comma-separated subset of: wrapper,run,lifecycle,exec,density,vps
+#                  (vps: berth VPS, and LXC beside them: tests/bench/vps_lxc.sh)
 #   --keep         keep the work directory (bundles, logs) for inspection
 #
 # Every measure runs the three runtimes interleaved (berth, runc, crun,

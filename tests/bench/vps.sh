@@ -99,3 +99,10 @@ echo "| host MemAvailable drop beyond the guests' cgroups, per VPS | $(((a0 - a1
 EOF
 $T rm big >/dev/null 2>&1 || true
 $T rm bb >/dev/null 2>&1 || true
+
+# LXC beside berth (vps_lxc.sh): start, stop, memory per container.
+lxc_n=50
+[ "$quick" = 1 ] && lxc_n=5
+[ -n "${BENCH_LXC_COUNT:-}" ] && lxc_n=$BENCH_LXC_COUNT
+echo
+sh "$(dirname "$0")/vps_lxc.sh" "$berth" "$work" "$lxc_n" || echo "(the LXC comparison failed, see $work/vps-lxc)"

@@ -349,9 +349,13 @@ START_TEST(test_links)
         ck_assert_msg(berth_link_set_master(nl, "tl0", "tlbr", &err) == 0, "%s", err.msg);
         link_info(host, "tl0", &info);
         ck_assert_int_eq(info.master, br);
+        ck_assert_int_eq(berth_link_has_ports(nl, "tlbr", &err), 1);
+        /* has_ports leaves nl itself usable (its dump runs on its own socket). */
         ck_assert_int_eq(berth_link_count_ports(nl, "tlbr", &err), 1);
         ck_assert_msg(berth_link_set_master(nl, "tl0", NULL, &err) == 0, "%s", err.msg);
         ck_assert_int_eq(berth_link_count_ports(nl, "tlbr", &err), 0);
+        ck_assert_int_eq(berth_link_has_ports(nl, "tlbr", &err), 0);
+        ck_assert_int_eq(berth_link_has_ports(nl, "nosuch0", &err), -ENODEV);
         ck_assert_msg(berth_link_move_netns_fd(nl, "tl2", guest, &err) == 0, "%s", err.msg);
         ck_assert(!link_exists(host, "tl2"));
         ck_assert(link_exists(guest, "tl2"));

@@ -214,6 +214,19 @@ START_TEST(test_userns_pick)
         ck_assert_uint_eq(got.host_id, B + 3 * S); /* B+S and B+2S touch the unaligned one */
         for (size_t i = 0; i < 3; i++)
                 ck_assert(!berth_vps_userns_overlap(&got, &used[i]));
+        /* Any order (the pick sorts), a gap below a range that reaches
+         * into the next aligned one, and a one-id use (a host user). */
+        struct berth_vps_userns mixed[4] = {
+            {.enabled = true, .host_id = B + 2 * S, .size = S},
+            {.enabled = true, .host_id = B + S / 2, .size = S},
+            {.enabled = true, .host_id = B + 4 * S + 7, .size = 1},
+            {.enabled = true, .host_id = B + 3 * S, .size = S},
+        };
+        ck_assert_int_eq(berth_vps_userns_pick(mixed, 4, &got, &err), 0);
+        ck_assert_uint_eq(got.host_id, B + 5 * S);
+        mixed[2].enabled = false;
+        ck_assert_int_eq(berth_vps_userns_pick(mixed, 4, &got, &err), 0);
+        ck_assert_uint_eq(got.host_id, B + 4 * S);
         struct berth_vps_userns a = {.enabled = true, .host_id = 100, .size = 10};
         struct berth_vps_userns b = {.enabled = true, .host_id = 109, .size = 10};
         ck_assert(berth_vps_userns_overlap(&a, &b));
