@@ -37,4 +37,8 @@ int nft_batch_rule_jump(struct nft_batch *b, const char *chain, const char *targ
  * nothing of it was applied). Fails -EPROTONOSUPPORT without nfnetlink. */
 int nft_batch_run(struct nft_batch *b);
 
+/* Runs nft script text as one transaction through libnftables (loaded on
+ * first use); what names the job in err. */
+int nft_run_text(const char *text, const char *what, struct berth_err *err);
+
 #endif
