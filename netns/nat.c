@@ -20,11 +20,12 @@
 
 #define NAT_TABLE "ip berth_nat"
 
-/* Quoted into the script: no quote or backslash (berth_ifname_valid
- * allows them). */
+/* Part of a chain name in the script, unquoted (nft 1.0.6 takes no
+ * quoted name in "list chain"): letters, digits, '_', '-' and '.' only. */
 static int check_bridge(const char *bridge, struct berth_err *err)
 {
-        if (!berth_ifname_valid(bridge) || strpbrk(bridge, "\"\\"))
+        if (!berth_ifname_valid(bridge) ||
+            bridge[strspn(bridge, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")])
                 return berth_err_set(err, EINVAL, "NAT: invalid bridge name '%s'", bridge ? bridge : "");
         return 0;
 }
@@ -81,10 +82,10 @@ int berth_nat_apply(const char *bridge, const struct berth_ip_addr *subnet, char
         _cleanup_free_ char *text = NULL;
         if (asprintf(&text,
                      "add table " NAT_TABLE "\n"
-                     "add chain " NAT_TABLE " \"post_%s\" { type nat hook postrouting priority srcnat; "
+                     "add chain " NAT_TABLE " post_%s { type nat hook postrouting priority srcnat; "
                      "policy accept; }\n"
-                     "flush chain " NAT_TABLE " \"post_%s\"\n"
-                     "add rule " NAT_TABLE " \"post_%s\" ip saddr %s ip daddr != %s oifname \"%s\" counter "
+                     "flush chain " NAT_TABLE " post_%s\n"
+                     "add rule " NAT_TABLE " post_%s ip saddr %s ip daddr != %s oifname \"%s\" counter "
                      "masquerade\n",
                      bridge, bridge, bridge, net, net, up) < 0)
                 return berth_err_set(err, ENOMEM, "out of memory");
@@ -110,10 +111,10 @@ int berth_nat_remove(const char *bridge, struct berth_err *err)
         /* Made if missing, emptied and deleted, in one transaction. */
         if (asprintf(&text,
                      "add table " NAT_TABLE "\n"
-                     "add chain " NAT_TABLE " \"post_%s\" { type nat hook postrouting priority srcnat; "
+                     "add chain " NAT_TABLE " post_%s { type nat hook postrouting priority srcnat; "
                      "policy accept; }\n"
-                     "flush chain " NAT_TABLE " \"post_%s\"\n"
-                     "delete chain " NAT_TABLE " \"post_%s\"\n",
+                     "flush chain " NAT_TABLE " post_%s\n"
+                     "delete chain " NAT_TABLE " post_%s\n",
                      bridge, bridge, bridge) < 0)
                 return berth_err_set(err, ENOMEM, "out of memory");
         return nft_run_text(text, "remove NAT", err);
@@ -125,7 +126,7 @@ int berth_nat_active(const char *bridge, struct berth_err *err)
         if (r < 0)
                 return r;
         _cleanup_free_ char *text = NULL;
-        if (asprintf(&text, "list chain " NAT_TABLE " \"post_%s\"\n", bridge) < 0)
+        if (asprintf(&text, "list chain " NAT_TABLE " post_%s\n", bridge) < 0)
                 return berth_err_set(err, ENOMEM, "out of memory");
         r = nft_run_text(text, "NAT status", err);
         if (r == -ENOENT) {
