@@ -5,6 +5,7 @@
 #   nat        a guest reaches an "internet" namespace only through the
 #              bridge's NAT (set live), seen there from the host's address;
 #              the NAT chain goes with the bridge and comes back with it
+#   routed     a routed VPS's address published on the uplink by proxy ARP
 #   rate       timed TCP transfers between the guest and the host (a peer
 #              namespace of the guest) hold --rate-out and --rate-in within
 #              10%, a live change too; status shows bytes and drops
@@ -132,6 +133,26 @@ test_nat() {
         expect_code 2 "only for a bridged" berth create r1 --template bb --net routed --ip 10.88.0.2 --nat
 }
 
+# Routed: an address of the uplink's own subnet, published there by proxy
+# ARP as berth-vps(8) OUTBOUND ACCESS tells the provider; the internet
+# reaches the guest, and sees its own address (no NAT).
+test_routed() {
+        expect 0 berth create rt1 --template bb --net routed --ip 198.51.100.50
+        expect 0 berth start rt1
+        expect 1 nsenter -t "$inet_pid" -n busybox ping -c1 -W2 198.51.100.50
+        ip neigh add proxy 198.51.100.50 dev up0
+        sysctl -qw net.ipv4.conf.up0.forwarding=1
+        # The failed lookup above stays FAILED in the neighbour's cache.
+        nsenter -t "$inet_pid" -n ip neigh flush dev inet0
+        expect 0 nsenter -t "$inet_pid" -n busybox ping -c1 -W2 198.51.100.50
+        sink_start inet 203.0.113.7 8082
+        expect 0 berth exec rt1 -- netprobe tcp-send 203.0.113.7 8082 1000
+        seen=$(sink_wait)
+        echo "$seen" | grep -q "from 198.51.100.50 " || fail "the internet did not see the guest's address: $seen"
+        ip neigh del proxy 198.51.100.50 dev up0
+        expect 0 berth destroy --force rt1
+}
+
 # --rate-out: the guest sends to the host; --rate-in: the host to the guest.
 test_rate() {
         expect 0 berth create s1 --template bb --ip 10.77.0.3 --rate-out 20mbit --rate-in 30mbit
@@ -230,7 +251,7 @@ sh "$here/mktemplate.sh" "$bin" "$data" bb
 case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the busybox template" && exit 1 ;; esac
 cp "$probe" "$data/templates/bb/rootfs/bin/netprobe"
 
-all="nat rate guest"
+all="nat routed rate guest"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
