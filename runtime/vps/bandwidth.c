@@ -135,16 +135,21 @@ int vps_bandwidth_up(const struct berth_vps_ctx *v, const struct berth_vps_confi
         return r < 0 ? berth_err_wrap(err, "VPS %s: bandwidth", cfg->name) : 0;
 }
 
+int vps_ifb_remove(const char *host_if, struct berth_err *err)
+{
+        char ifb[16];
+        snprintf(ifb, sizeof(ifb), "%.14sr", host_if);
+        _cleanup_nl_ struct berth_nl *nl = berth_nl_open(err);
+        if (!nl)
+                return -(err && err->code ? err->code : EIO);
+        return berth_tc_ifb_remove(nl, ifb, err);
+}
+
 /* The IFB outlives the host end: it goes with the network. */
 int vps_bandwidth_down(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                        struct berth_err *err)
 {
-        char ifb[16];
-        vps_ifb_name(cfg, ifb);
-        _cleanup_nl_ struct berth_nl *nl = berth_nl_open(err);
-        if (!nl)
-                return -(err && err->code ? err->code : EIO);
-        int r = berth_tc_ifb_remove(nl, ifb, err);
+        int r = vps_ifb_remove(cfg->net.host_if, err);
         return r < 0 ? berth_err_wrap(err, "VPS %s: bandwidth", cfg->name) : 0;
 }
 

@@ -244,6 +244,8 @@ int vps_bandwidth_json(json_t *o, const struct berth_vps_net *n);
 int vps_bandwidth_opts(struct berth_vps_net *n, bool nat, const char *rate_in, const char *rate_out, bool set,
                        struct berth_err *err);
 void vps_ifb_name(const struct berth_vps_config *cfg, char out[16]);
+/* Removes the IFB device of host end host_if (0 when there is none). */
+int vps_ifb_remove(const char *host_if, struct berth_err *err);
 /* The shapers on the host end (after the network is up) / the IFB gone. */
 int vps_bandwidth_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                      struct berth_err *err);

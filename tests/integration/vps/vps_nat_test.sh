@@ -185,6 +185,10 @@ test_rate() {
         ifb=$(json_field host_if <"$data/vps/s1/vps.json")r
         expect 0 berth stop s1 --timeout 5
         ip link show "$ifb" >/dev/null 2>&1 && fail "the shaper's IFB $ifb is left after stop"
+        # One left by a crash: repair removes it.
+        ip link add "$ifb" type ifb
+        expect 0 berth repair s1
+        ip link show "$ifb" >/dev/null 2>&1 && fail "repair left the shaper's IFB $ifb"
 }
 
 test_guest() {
