@@ -506,9 +506,8 @@ int berth_net_setup(const struct berth_net_config *c, int netns_fd, struct berth
  * VPS may be the last to leave a NAT bridge). */
 static int remove_bridge_nat(const char *bridge, bool nat, struct berth_err *err)
 {
+        /* Not knowing is no NAT (no nf_tables, say): nothing of ours. */
         int r = nat ? 1 : berth_nat_active(bridge, err);
-        if (r < 0 && r != -EOPNOTSUPP)
-                return r;
         berth_err_clear(err);
         return r > 0 ? berth_nat_remove(bridge, err) : 0;
 }
