@@ -6,10 +6,10 @@
  * host end's ingress, where nothing can queue; shaping it on the guest's
  * own end would be undone by the guest's root (CAP_NET_ADMIN in its
  * netns), and this kernel has no police action (nor flower or matchall).
- * So the host end's ingress qdisc redirects every frame (u32 match-all,
- * mirred) to an IFB device of the host whose root is a TBF: real shaping
- * (TCP sees delay, not loss), and the IFB gives each frame back to the
- * host end's receive path, where berth's netdev filter still sees it. */
+ * So each frame, once berth's netdev filter has passed it, goes to an IFB
+ * device of the host whose root is a TBF (netns/nft_fwd.c): real shaping
+ * (TCP sees delay, not loss); the IFB gives the frame back to the host
+ * end's receive path. */
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_ether.h>
@@ -18,13 +18,11 @@
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
-#include <linux/tc_act/tc_mirred.h>
 #include <arpa/inet.h>
 #include <string.h>
 
 #include "berth/netns.h"
-
-#define INGRESS_HANDLE 0xffff0000u
+#include "netns/nft_nl.h"
 
 static struct nlmsghdr *tc_msg(struct berth_nl *nl, uint16_t type, uint16_t flags, int ifindex,
                                uint32_t parent, uint32_t handle)
@@ -80,42 +78,11 @@ static int tbf_replace(struct berth_nl *nl, const char *ifname, int ifindex, uin
 static int qdisc_del(struct berth_nl *nl, const char *ifname, int ifindex, uint32_t parent,
                      struct berth_err *err)
 {
-        uint32_t handle = parent == TC_H_INGRESS ? INGRESS_HANDLE : 0;
-        int r = berth_nl_call(nl, tc_msg(nl, RTM_DELQDISC, 0, ifindex, parent, handle));
+        int r = berth_nl_call(nl, tc_msg(nl, RTM_DELQDISC, 0, ifindex, parent, 0));
         /* None there: ENOENT, or EINVAL for the default root qdisc. */
         if (r == -ENOENT || r == -EINVAL)
                 return 0;
         return r < 0 ? berth_nl_fail(nl, err, r, "remove the rate limit of %s", ifname) : 0;
-}
-
-/* Every frame arriving on ifindex goes out of the IFB device ifb_index. */
-static int redirect_filter(struct berth_nl *nl, const char *ifname, int ifindex, int ifb_index,
-                           struct berth_err *err)
-{
-        struct nlmsghdr *nlh =
-            tc_msg(nl, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, INGRESS_HANDLE, 0);
-        struct tcmsg *t = mnl_nlmsg_get_payload(nlh);
-        t->tcm_info = TC_H_MAKE(1u << 16, htons(ETH_P_ALL));
-        mnl_attr_put_strz(nlh, TCA_KIND, "u32");
-        struct nlattr *opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
-        struct {
-                struct tc_u32_sel sel;
-                struct tc_u32_key key;
-        } sel = {.sel = {.flags = TC_U32_TERMINAL, .nkeys = 1}}; /* match u32 0 0: everything */
-        mnl_attr_put(nlh, TCA_U32_SEL, sizeof(sel), &sel);
-        struct nlattr *acts = mnl_attr_nest_start(nlh, TCA_U32_ACT);
-        struct nlattr *act = mnl_attr_nest_start(nlh, 1);
-        mnl_attr_put_strz(nlh, TCA_ACT_KIND, "mirred");
-        struct nlattr *aopts = mnl_attr_nest_start(nlh, TCA_ACT_OPTIONS);
-        struct tc_mirred m = {
-            .action = TC_ACT_STOLEN, .eaction = TCA_EGRESS_REDIR, .ifindex = (__u32)ifb_index};
-        mnl_attr_put(nlh, TCA_MIRRED_PARMS, sizeof(m), &m);
-        mnl_attr_nest_end(nlh, aopts);
-        mnl_attr_nest_end(nlh, act);
-        mnl_attr_nest_end(nlh, acts);
-        mnl_attr_nest_end(nlh, opts);
-        int r = berth_nl_call(nl, nlh);
-        return r < 0 ? berth_nl_fail(nl, err, r, "redirect %s to its shaper", ifname) : 0;
 }
 
 static int ifb_ensure(struct berth_nl *nl, const char *ifb, struct berth_err *err)
@@ -130,28 +97,18 @@ static int ifb_ensure(struct berth_nl *nl, const char *ifb, struct berth_err *er
         return r < 0 ? r : berth_link_index(nl, ifb, err);
 }
 
-/* The guest's outbound: ifname's ingress through the IFB's TBF. The
- * ingress qdisc is made anew (its filter with it), so a change never
- * stacks a second redirect. */
-static int rate_out(struct berth_nl *nl, const char *ifname, int ifindex, const char *ifb, uint64_t bps,
+/* The guest's outbound: through the IFB's TBF, handed over by an
+ * nftables chain after berth's filter (netns/nft_fwd.c). */
+static int rate_out(struct berth_nl *nl, const char *ifname, const char *ifb, uint64_t bps,
                     struct berth_err *err)
 {
-        int r = qdisc_del(nl, ifname, ifindex, TC_H_INGRESS, err);
-        if (r < 0 || !bps)
-                return r < 0 ? r : berth_tc_ifb_remove(nl, ifb, err);
+        if (!bps)
+                return berth_tc_ifb_remove(nl, ifname, ifb, err);
         int ifb_index = ifb_ensure(nl, ifb, err);
         if (ifb_index < 0)
                 return ifb_index;
-        r = tbf_replace(nl, ifb, ifb_index, bps, err);
-        if (r < 0)
-                return r;
-        struct nlmsghdr *nlh =
-            tc_msg(nl, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, TC_H_INGRESS, INGRESS_HANDLE);
-        mnl_attr_put_strz(nlh, TCA_KIND, "ingress");
-        r = berth_nl_call(nl, nlh);
-        if (r < 0)
-                return berth_nl_fail(nl, err, r, "ingress qdisc on %s", ifname);
-        return redirect_filter(nl, ifname, ifindex, ifb_index, err);
+        int r = tbf_replace(nl, ifb, ifb_index, bps, err);
+        return r < 0 ? r : nft_fwd_set(ifname, ifb, err);
 }
 
 int berth_tc_rate_set(struct berth_nl *nl, const char *ifname, const char *ifb, uint64_t in_bps,
@@ -165,13 +122,18 @@ int berth_tc_rate_set(struct berth_nl *nl, const char *ifname, const char *ifb, 
         int r = in_bps ? tbf_replace(nl, ifname, ifindex, in_bps, err)
                        : qdisc_del(nl, ifname, ifindex, TC_H_ROOT, err);
         if (r >= 0)
-                r = rate_out(nl, ifname, ifindex, ifb, out_bps, err);
+                r = rate_out(nl, ifname, ifb, out_bps, err);
         return r;
 }
 
-int berth_tc_ifb_remove(struct berth_nl *nl, const char *ifb, struct berth_err *err)
+int berth_tc_ifb_remove(struct berth_nl *nl, const char *ifname, const char *ifb, struct berth_err *err)
 {
-        int r = berth_link_del(nl, ifb, err);
+        /* The chain is made after the IFB: without the IFB, no chain. */
+        int r = berth_link_index(nl, ifb, err);
+        if (r >= 0)
+                r = nft_fwd_remove(ifname, err);
+        if (r >= 0)
+                r = berth_link_del(nl, ifb, err);
         if (r == -ENODEV) {
                 berth_err_clear(err);
                 return 0;

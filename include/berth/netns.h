@@ -223,13 +223,14 @@ int berth_ipv6_forward_from(const char *ifname, struct berth_err *err);
 
 /* Bandwidth limits on a host end ifname, in bits per second (0: none):
  * in_bps what goes to the guest (a TBF on ifname), out_bps what comes from
- * it (ifname's ingress redirected to the IFB device ifb, which the call
+ * it (handed, after berth's filter, to the IFB device ifb, which the call
  * makes, with a TBF; removed with out_bps 0). Replaces what was there, so
  * it serves start and a live change alike. */
 int berth_tc_rate_set(struct berth_nl *nl, const char *ifname, const char *ifb, uint64_t in_bps,
                       uint64_t out_bps, struct berth_err *err);
-/* Removes the IFB device ifb (0 when there is none). */
-int berth_tc_ifb_remove(struct berth_nl *nl, const char *ifb, struct berth_err *err);
+/* Removes the IFB device ifb of host end ifname and what hands it frames
+ * (0 when there is none). */
+int berth_tc_ifb_remove(struct berth_nl *nl, const char *ifname, const char *ifb, struct berth_err *err);
 
 struct berth_tc_stats {
         bool limited;            /* a TBF of berth's is there */

@@ -142,7 +142,7 @@ int vps_ifb_remove(const char *host_if, struct berth_err *err)
         _cleanup_nl_ struct berth_nl *nl = berth_nl_open(err);
         if (!nl)
                 return -(err && err->code ? err->code : EIO);
-        return berth_tc_ifb_remove(nl, ifb, err);
+        return berth_tc_ifb_remove(nl, host_if, ifb, err);
 }
 
 /* The IFB outlives the host end: it goes with the network. */

@@ -8,7 +8,8 @@
 #   routed     a routed VPS's address published on the uplink by proxy ARP
 #   rate       timed TCP transfers between the guest and the host (a peer
 #              namespace of the guest) hold --rate-out and --rate-in within
-#              10%, a live change too; status shows bytes and drops
+#              10%, a live change too; status shows bytes and drops; a
+#              forged source is still dropped behind the shaper
 #   guest      --nameserver and --hostname set live appear inside (files and
 #              UTS name), a guest symlink at /etc/resolv.conf is replaced,
 #              never followed; bad values are refused naming the problem
@@ -160,6 +161,16 @@ test_rate() {
         sink_start host 10.77.0.1 7100
         expect 0 berth exec s1 -- netprobe tcp-send 10.77.0.1 7100 12500000
         within "out 20mbit" "$(sink_wait | bps_of)" 20000000
+        # What the shaper gives back still meets the filter: a forged source
+        # is dropped, the guest's own passes.
+        "$probe" udp-recv 7102 3 >"$tmp/udp" 2>&1 &
+        rp=$!
+        sleep 0.3
+        berth exec s1 -- netprobe udp-send 10.77.0.99 10.77.0.1 7102
+        berth exec s1 -- netprobe udp-send 10.77.0.3 10.77.0.1 7102
+        wait "$rp"
+        grep -q "10.77.0.3$" "$tmp/udp" || fail "the guest's own datagram did not pass the shaper: $(cat "$tmp/udp")"
+        grep -q "10.77.0.99" "$tmp/udp" && fail "a forged source passed the filter behind the shaper"
         sink_start s1 10.77.0.3 7101
         expect 0 "$probe" tcp-send 10.77.0.3 7101 15000000
         within "in 30mbit" "$(sink_wait | bps_of)" 30000000
@@ -248,7 +259,7 @@ root=$tmp/run
 export BERTH_DATA="$data"
 export BERTH_CONFIG_DIR="$tmp/etc"
 mkdir -p "$BERTH_CONFIG_DIR"
-echo '{"host_ports": ["tcp/7100"]}' >"$BERTH_CONFIG_DIR/network.json"
+echo '{"host_ports": ["tcp/7100", "udp/7102"]}' >"$BERTH_CONFIG_DIR/network.json"
 trap cleanup EXIT
 make_internet || { echo "FAIL: cannot make the internet namespace" && exit 1; }
 sh "$here/mktemplate.sh" "$bin" "$data" bb
