@@ -12,13 +12,9 @@
  * end's receive path. */
 #include <errno.h>
 #include <libmnl/libmnl.h>
-#include <linux/if_ether.h>
 #include <linux/gen_stats.h>
-#include <linux/if_link.h>
-#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "berth/netns.h"
