@@ -42,10 +42,11 @@ _berth_vps_opts() {
     create) echo "--template -t --ip --net --bridge --gateway4 --gateway6 --hostname -H --nameserver
                   --memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --init --stop-signal
                   --autostart --userns --allow-io-uring --mac --no-filter --device --disk --inodes --io-read
-                  --io-write --iops-read --iops-write" ;;
+                  --io-write --iops-read --iops-write --nat --rate-in --rate-out" ;;
     set) echo "--memory -m --swap -s --cpus -c --cpu-weight -w --pids -p --ip-add --ip-del --hostname -H
                --stop-signal --autostart --no-autostart --allow-io-uring --no-allow-io-uring --mac
-               --filter --no-filter --device --disk --inodes --io-read --io-write --iops-read --iops-write" ;;
+               --filter --no-filter --device --disk --inodes --io-read --io-write --iops-read --iops-write
+               --nameserver --nat --no-nat --rate-in --rate-out" ;;
     start) echo "--all --autostart" ;;
     stop) echo "--all --timeout" ;;
     restart) echo "--timeout" ;;
@@ -77,7 +78,7 @@ _berth_takes_value() {
         --template | --ip | --net | --bridge | --gateway4 | --gateway6 | --hostname | -H | \
         --nameserver | -m | --swap | -s | --cpus | --cpu-weight | -w | --pids | --init | \
         --stop-signal | --userns | --ip-add | --ip-del | --timeout | --shell | --debootstrap | --mirror | --include | --mac | \
-        --disk | --inodes | --io-read | --io-write | --iops-read | --iops-write | --name)
+        --disk | --inodes | --io-read | --io-write | --iops-read | --iops-write | --name | --rate-in | --rate-out)
         return 0 ;;
     esac
     return 1

@@ -425,3 +425,18 @@ int berth_link_has_ports(struct berth_nl *nl, const char *master, struct berth_e
                 return berth_nl_fail(own, err, r, "list ports of %s", master);
         return pc.n;
 }
+
+int berth_link_add_ifb(struct berth_nl *nl, const char *name, struct berth_err *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        struct nlmsghdr *nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name);
+        struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ifb");
+        mnl_attr_nest_end(nlh, li);
+        r = berth_nl_call(nl, nlh);
+        if (r < 0)
+                return berth_nl_fail(nl, err, r, "create ifb %s", name);
+        return 0;
+}

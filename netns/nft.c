@@ -500,3 +500,8 @@ int berth_nft_guest_open(const char *host_if, struct berth_err *err)
         /* No tables (or no nf_tables at all): nothing filters it. */
         return r == -ENOENT || r == -EOPNOTSUPP ? (berth_err_clear(err), 0) : r;
 }
+
+int nft_run_text(const char *text, const char *what, struct berth_err *err)
+{
+        return run(text, what, err);
+}

@@ -37,4 +37,14 @@ int nft_batch_rule_jump(struct nft_batch *b, const char *chain, const char *targ
  * nothing of it was applied). Fails -EPROTONOSUPPORT without nfnetlink. */
 int nft_batch_run(struct nft_batch *b);
 
+/* Runs nft script text as one transaction through libnftables (loaded on
+ * first use); what names the job in err. */
+int nft_run_text(const char *text, const char *what, struct berth_err *err);
+
+/* The chain handing what ifname receives to its shaper's IFB device ifb
+ * after berth's filter (netns/nft_fwd.c): made or replaced / removed (0
+ * when there is none). */
+int nft_fwd_set(const char *ifname, const char *ifb, struct berth_err *err);
+int nft_fwd_remove(const char *ifname, struct berth_err *err);
+
 #endif

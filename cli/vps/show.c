@@ -83,6 +83,7 @@ json_t *vps_config_doc(const struct berth_vps_config *cfg)
             cfg->net.gw6.family ? berth_ip_addr_format(&cfg->net.gw6, true, g6, sizeof(g6)) : NULL,
             "nameservers", ns, "limits", limits_doc(&cfg->limits), "userns", userns_doc(&cfg->userns));
         json_object_set_new(doc, "devices", devices_doc(cfg->devices));
+        vps_bandwidth_config_doc(json_object_get(doc, "net"), cfg);
         return doc;
 }
 
@@ -153,6 +154,7 @@ static json_t *status_doc(const struct berth_vps_config *cfg, const struct berth
         json_object_set_new(doc, "disk", disk_doc(cfg, st));
         json_object_set_new(doc, "io", io_doc(st));
         json_object_set_new(doc, "snapshots", json_integer((json_int_t)st->snapshots));
+        json_object_set_new(doc, "bandwidth", vps_bandwidth_status_doc(st));
         return doc;
 }
 

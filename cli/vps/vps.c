@@ -81,6 +81,10 @@ static const char create_usage[] =
     "                         operations bypass the seccomp filter)\n"
     "  --device tun|fuse|ppp  give the guest /dev/net/tun, /dev/fuse or /dev/ppp\n"
     "                         (repeatable, or a comma list)\n"
+    "  --nat                  bridged: the bridge masquerades its IPv4 subnet out of\n"
+    "                         the host's default route (outbound access)\n"
+    "  --rate-in RATE         bandwidth to the guest (100mbit, 1gbit, 10M bytes/s)\n"
+    "  --rate-out RATE        bandwidth from the guest\n"
     "Limits not given come from $BERTH_CONFIG_DIR/vps-defaults.json (default\n"
     "/etc/berth/vps-defaults.json): {\"memory\": \"1G\", \"swap\": \"512M\",\n"
     "\"cpus\": \"1.5\", \"cpu_weight\": 100, \"pids\": 1024, \"disk\": \"10G\",\n"
@@ -89,7 +93,7 @@ static const char create_usage[] =
 
 static const char set_usage[] =
     "usage: berth vps set NAME [options]\n\n"
-    "Saved, and applied at once to a running VPS (hostname: at the next start).\n"
+    "Saved, and applied at once to a running VPS.\n"
     "  --memory SIZE|none  --swap SIZE|none  --cpus N|none  --cpu-weight N|none\n"
     "  --pids N|none       --ip-add ADDR[/P] (repeatable)   --ip-del ADDR (repeatable)\n"
     "  --disk SIZE         grows live; shrinks below usage are refused (image\n"
@@ -99,6 +103,9 @@ static const char set_usage[] =
     "  --hostname H        --stop-signal SIG   --autostart | --no-autostart\n"
     "  --allow-io-uring | --no-allow-io-uring  io_uring in the guest (next start)\n"
     "  --mac MAC           --filter | --no-filter\n"
+    "  --nameserver IP|none  the guest's /etc/resolv.conf (repeatable; live)\n"
+    "  --nat | --no-nat    bridged: masquerade the bridge's subnet (--nat: live)\n"
+    "  --rate-in RATE|none --rate-out RATE|none  bandwidth to / from the guest (live)\n"
     "  --device LIST|none  the guest's devices: tun, fuse, ppp (repeatable or a comma\n"
     "                      list; replaces the set; next start)\n";
 
@@ -139,7 +146,11 @@ enum {
         O_IOWR,
         O_IOPSRD,
         O_IOPSWR,
-        O_DEVICE
+        O_DEVICE,
+        O_NAT,
+        O_NONAT,
+        O_RATEIN,
+        O_RATEOUT
 };
 
 /* The "is set" flag of limit option c in l, or NULL for another option. */
@@ -254,6 +265,15 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
         case O_NOFILTER:
                 o->no_filter = true;
                 return 0;
+        case O_NAT:
+                o->nat = true;
+                return 0;
+        case O_RATEIN:
+                o->rate_in = optarg;
+                return 0;
+        case O_RATEOUT:
+                o->rate_out = optarg;
+                return 0;
         case 'U':
                 o->userns = optarg;
                 return 0;
@@ -298,7 +318,9 @@ static int create_opt(struct vps_cli *vc, int c, struct berth_vps_create_opts *o
         {"disk", required_argument, NULL, O_DISK}, \
         {"inodes", required_argument, NULL, O_INODES}, {"io-read", required_argument, NULL, O_IORD}, \
         {"io-write", required_argument, NULL, O_IOWR}, {"iops-read", required_argument, NULL, O_IOPSRD}, \
-        {"iops-write", required_argument, NULL, O_IOPSWR}, VPS_COMMON_OPTS
+        {"iops-write", required_argument, NULL, O_IOPSWR}, {"nat", no_argument, NULL, O_NAT}, \
+        {"rate-in", required_argument, NULL, O_RATEIN}, {"rate-out", required_argument, NULL, O_RATEOUT}, \
+        VPS_COMMON_OPTS
 // clang-format on
 
 /* Prints the VPS's configuration (text: its name) after create/set. */
@@ -352,9 +374,21 @@ static int cmd_create_vps(struct vps_cli *vc, int argc, char **argv)
 }
 
 static int set_opt(struct vps_cli *vc, int c, struct berth_vps_change *ch, const char ***add,
-                   const char ***del, const char ***devs)
+                   const char ***del, const char ***devs, const char ***ns)
 {
         switch (c) {
+        case O_NS:
+                return push(ns, optarg);
+        case O_NAT:
+        case O_NONAT:
+                ch->nat = c == O_NAT;
+                return 0;
+        case O_RATEIN:
+                ch->rate_in = optarg;
+                return 0;
+        case O_RATEOUT:
+                ch->rate_out = optarg;
+                return 0;
         case O_DEVICE:
                 return push(devs, optarg);
         case O_IPADD:
@@ -410,21 +444,24 @@ static int cmd_set_vps(struct vps_cli *vc, int argc, char **argv)
                                              {"no-autostart", no_argument, NULL, O_NOAUTO},
                                              {"no-allow-io-uring", no_argument, NULL, O_NOURING},
                                              {"filter", no_argument, NULL, O_FILTER},
+                                             {"no-nat", no_argument, NULL, O_NONAT},
+                                             {"nameserver", required_argument, NULL, O_NS},
                                              VPS_SETTING_OPTS,
                                              {0}};
         if (cli_wants_help(argc, argv, set_usage))
                 return 0;
-        struct berth_vps_change ch = {.autostart = -1, .allow_io_uring = -1, .filter = -1};
-        _cleanup_free_ const char **add = NULL, **del = NULL, **devs = NULL;
+        struct berth_vps_change ch = {.autostart = -1, .allow_io_uring = -1, .filter = -1, .nat = -1};
+        _cleanup_free_ const char **add = NULL, **del = NULL, **devs = NULL, **ns = NULL;
         int c, code;
         while ((c = getopt_long(argc, argv, "H:m:s:c:w:p:", opts, NULL)) != -1)
-                if ((code = set_opt(vc, c, &ch, &add, &del, &devs)) != 0)
+                if ((code = set_opt(vc, c, &ch, &add, &del, &devs, &ns)) != 0)
                         return code < 0 ? vps_failf(vc, ENOMEM, "out of memory") : code;
         if (argc - optind != 1)
                 return vps_failf(vc, EINVAL, "set: expects one NAME");
         ch.ip_add = add;
         ch.ip_del = del;
         ch.devices = devs;
+        ch.nameservers = ns;
         struct berth_err err = {0};
         if (berth_vps_set(&vc->v, argv[optind], &ch, &err) < 0)
                 return vps_fail(vc, &err);

@@ -65,6 +65,10 @@ void vps_escape_write(struct vps_escape *e, const void *buf, size_t n, bool fina
 
 /* The config part of status/create/set output. */
 json_t *vps_config_doc(const struct berth_vps_config *cfg);
+/* NAT and rates into the "net" object of vps_config_doc; the shapers'
+ * counters for status (cli/vps/bandwidth.c). */
+void vps_bandwidth_config_doc(json_t *net, const struct berth_vps_config *cfg);
+json_t *vps_bandwidth_status_doc(const struct berth_vps_status *st);
 
 /* human.c: the text output's units. 512 MiB -> "512.0 MiB". */
 void vps_human_bytes(uint64_t n, char *buf, size_t len);

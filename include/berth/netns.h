@@ -166,6 +166,9 @@ int berth_link_count_ports(struct berth_nl *nl, const char *master, struct berth
  * socket of its own, left unfinished). */
 int berth_link_has_ports(struct berth_nl *nl, const char *master, struct berth_err *err);
 
+/* An IFB device (the shaper of a host end's inbound traffic, netns/tc.c). */
+int berth_link_add_ifb(struct berth_nl *nl, const char *name, struct berth_err *err);
+
 /* ---- interface addresses ---------------------------------------------- */
 
 #define BERTH_ADDR_NODAD   0x1u /* IPv6: usable at once, no duplicate detection */
@@ -225,6 +228,30 @@ int berth_sysctl_net_read(int netns_fd, const char *key, char *buf, size_t len, 
  * switch takes no interface's RA-learned routes away. */
 int berth_ipv6_forward_from(const char *ifname, struct berth_err *err);
 
+/* ---- bandwidth (netns/tc.c) ------------------------------------------------- */
+
+/* Bandwidth limits on a host end ifname, in bits per second (0: none):
+ * in_bps what goes to the guest (a TBF on ifname), out_bps what comes from
+ * it (handed, after berth's filter, to the IFB device ifb, which the call
+ * makes, with a TBF; removed with out_bps 0). Replaces what was there, so
+ * it serves start and a live change alike. */
+int berth_tc_rate_set(struct berth_nl *nl, const char *ifname, const char *ifb, uint64_t in_bps,
+                      uint64_t out_bps, struct berth_err *err);
+/* Removes the IFB device ifb of host end ifname and what hands it frames
+ * (0 when there is none). */
+int berth_tc_ifb_remove(struct berth_nl *nl, const char *ifname, const char *ifb, struct berth_err *err);
+
+struct berth_tc_stats {
+        bool limited;            /* a TBF of berth's is there */
+        uint64_t bps;            /* its rate, bits per second */
+        uint64_t bytes, packets; /* sent through it */
+        uint64_t drops, overlimits;
+};
+/* The counters of both directions' shapers (as berth_tc_rate_set names
+ * them); -ENODEV when ifname does not exist. */
+int berth_tc_rate_stats(struct berth_nl *nl, const char *ifname, const char *ifb, struct berth_tc_stats *in,
+                        struct berth_tc_stats *out, struct berth_err *err);
+
 /* ---- VPS network modes ------------------------------------------------------ */
 
 enum berth_net_mode {
@@ -250,6 +277,9 @@ enum berth_net_mode {
 /* No per-VPS nftables filter (berth/nft.h): the guest may spoof addresses
  * and reach every host service. For hosts without nf_tables. */
 #define BERTH_NET_F_NO_FILTER 0x2u
+/* Bridged: the bridge masquerades its IPv4 subnet (gw4) out of the host's
+ * default route (berth_nat_apply); the NAT goes with the bridge. */
+#define BERTH_NET_F_NAT 0x4u
 
 struct berth_nft_port;
 

@@ -108,4 +108,20 @@ void berth_nft_elem_ifname(struct berth_nft_elem *e, uint8_t family, const char 
 /* The element of set "ports" (inet_proto . inet_service). */
 void berth_nft_elem_port(struct berth_nft_elem *e, const struct berth_nft_port *p);
 
+/* ---- outbound NAT of a bridge (netns/nat.c) ---------------------------- */
+
+/* Table "ip berth_nat", chain "post_<bridge>": IPv4 from subnet (an
+ * address with its prefix: the bridge's) to anywhere outside it that
+ * leaves through the interface of the host's IPv4 default route is
+ * masqueraded; IPv4 forwarding is turned on for the bridge and that
+ * interface only (not net.ipv4.ip_forward). Replaces the chain's rule, so
+ * a later call follows a changed default route. The uplink's name goes to
+ * uplink (16 bytes) when not NULL. */
+int berth_nat_apply(const char *bridge, const struct berth_ip_addr *subnet, char *uplink,
+                    struct berth_err *err);
+/* Removes the bridge's chain (0 when there is none). */
+int berth_nat_remove(const char *bridge, struct berth_err *err);
+/* 1 when the bridge has its NAT chain, 0 when not, -errno. */
+int berth_nat_active(const char *bridge, struct berth_err *err);
+
 #endif

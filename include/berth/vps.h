@@ -90,7 +90,19 @@ struct berth_vps_net {
         bool has_mac;
         unsigned char mac[6];
         bool no_filter; /* no nftables filter (berth/nft.h): hosts without nf_tables */
+        /* Bridged: the bridge masquerades its IPv4 subnet out of the
+         * host's default route (berth_nat_apply) once this VPS starts on
+         * it, until the bridge goes. */
+        bool nat;
+        /* Bandwidth limits of the host end in bits per second (0: none):
+         * rate_in what the guest receives, rate_out what it sends. */
+        uint64_t rate_in, rate_out;
 };
+
+/* "100mbit", "1gbit", "500kbit", "10M" (bytes per second, binary suffixes
+ * as --memory), "1250000" (bytes per second) into bits per second; -EINVAL
+ * for anything else or 0. */
+int berth_vps_parse_rate(const char *s, uint64_t *bps);
 
 /* The VPS's own user namespace: guest ids 0..size-1 are host ids
  * host_id..host_id+size-1 (uids and gids alike), so that the guest's root is
@@ -242,6 +254,9 @@ struct berth_vps_create_opts {
         const char *const *nameservers;
         const char *mac; /* NULL = a random locally administered one */
         bool no_filter;
+        bool nat;            /* see berth_vps_net */
+        const char *rate_in; /* NULL or a rate (berth_vps_parse_rate) */
+        const char *rate_out;
         struct berth_vps_limits limits;
         bool autostart;
         bool allow_io_uring; /* see berth_vps_config */
@@ -296,6 +311,13 @@ struct berth_vps_change {
         /* NULL unchanged, else the new device set (replaces the old one;
          * "none" alone: no device); applies at the next start. */
         const char *const *devices;
+        int nat; /* -1 unchanged, 0, 1 (adds the bridge's NAT at once) */
+        /* NULL unchanged, "none" no limit, else a rate: live. */
+        const char *rate_in, *rate_out;
+        /* NULL unchanged, else the new list ("none" alone: none, and the
+         * guest's resolv.conf stays its own); written into a running
+         * guest at once, like the host name (also its UTS name). */
+        const char *const *nameservers;
 };
 /* Saves the change and applies limits and addresses live when running. */
 int berth_vps_set(const struct berth_vps_ctx *v, const char *name, const struct berth_vps_change *c,
@@ -436,6 +458,11 @@ struct berth_vps_status {
         uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
         /* How many snapshots it has (berth/vps_snapshot.h). */
         size_t snapshots;
+        /* The host end's shapers while running (has_rate: read). */
+        bool has_rate;
+        struct berth_tc_stats rate_in, rate_out;
+        /* Its bridge masquerades (berth_nat_active), while running. */
+        bool nat_active;
 };
 int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
                          struct berth_err *err);

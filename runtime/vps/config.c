@@ -158,7 +158,7 @@ static int parse_net(json_t *o, struct berth_vps_net *n, struct berth_err *err)
         n->has_mac = mac != NULL;
         json_t *f = json_object_get(o, "filter");
         n->no_filter = f && json_is_false(f);
-        return 0;
+        return vps_bandwidth_parse(o, n, err);
 }
 
 static int parse_doc(json_t *doc, struct berth_vps_config *cfg, struct berth_err *err)

@@ -123,6 +123,8 @@ static int fill_net(const struct berth_vps_create_opts *o, struct berth_vps_net 
                     (r = vps_addr_check(n, &n->addrs[n->n_addrs], o->ips[n->n_addrs], err)) < 0)
                         return r;
         n->no_filter = o->no_filter;
+        if ((r = vps_bandwidth_opts(n, o->nat, o->rate_in, o->rate_out, false, err)) < 0)
+                return r;
         n->has_mac = true;
         if (o->mac && vps_mac_parse(o->mac, n->mac) < 0)
                 return berth_err_set(err, EINVAL, "--mac: not a unicast MAC address: %s", o->mac);

@@ -93,7 +93,8 @@ size_t vps_orphan_links(const struct berth_vps_ctx *v, const char *name, char (*
 int vps_link_remove(const char *ifname, struct berth_err *err)
 {
         struct berth_net_config nc = {.mode = BERTH_NET_ROUTED, .host_if = ifname};
-        return berth_net_teardown(&nc, BERTH_NET_TEARDOWN_KEEP_FILTER, err);
+        int r = berth_net_teardown(&nc, BERTH_NET_TEARDOWN_KEEP_FILTER, err);
+        return r < 0 ? r : vps_ifb_remove(ifname, err); /* its shaper's IFB (bandwidth.c) */
 }
 
 static void links_down(const struct berth_vps_ctx *v, const char *name)

@@ -65,7 +65,8 @@ static json_t *net_json(const struct berth_vps_net *n)
                               "gateway6", addr_json(&n->gw6), "addresses", addrs, "nameservers",
                               vps_strv_json((const char *const *)n->nameservers, SIZE_MAX), "mac",
                               n->has_mac ? mac : NULL);
-        if (o && n->no_filter && json_object_set_new(o, "filter", json_false()) < 0) {
+        if (o && ((n->no_filter && json_object_set_new(o, "filter", json_false()) < 0) ||
+                  vps_bandwidth_json(o, n) < 0)) {
                 json_decref(o);
                 return NULL;
         }

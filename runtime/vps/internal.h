@@ -284,6 +284,35 @@ int vps_devices_patch(json_t *doc, unsigned set);
 int vps_devices_nodes(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                       struct berth_err *err);
 
+/* ---- NAT and bandwidth (runtime/vps/bandwidth.c) ---- */
+/* vps.json's net keys "nat", "rate_in", "rate_out": read into n / added
+ * to the net object o. */
+int vps_bandwidth_parse(json_t *o, struct berth_vps_net *n, struct berth_err *err);
+int vps_bandwidth_json(json_t *o, const struct berth_vps_net *n);
+/* --nat (the effective value) and --rate-in/--rate-out (NULL: unchanged;
+ * "none" clears when set) into n, checked against its mode. */
+int vps_bandwidth_opts(struct berth_vps_net *n, bool nat, const char *rate_in, const char *rate_out, bool set,
+                       struct berth_err *err);
+void vps_ifb_name(const struct berth_vps_config *cfg, char out[16]);
+/* Removes the IFB device of host end host_if (0 when there is none). */
+int vps_ifb_remove(const char *host_if, struct berth_err *err);
+/* The shapers on the host end (after the network is up) / the IFB gone. */
+int vps_bandwidth_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                     struct berth_err *err);
+int vps_bandwidth_down(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                       struct berth_err *err);
+int vps_bandwidth_live(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
+                       const struct berth_vps_config *cfg, struct berth_err *err);
+void vps_bandwidth_status(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                          struct berth_vps_status *st);
+/* vps set on a running VPS (guest_live.c): a changed host name (the
+ * guest's files and its UTS name) and nameservers written at once. */
+int vps_guest_live(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
+                   const struct berth_vps_config *cfg, pid_t pid, struct berth_err *err);
+/* --nameserver values (each an IP address, or "none" alone) into a new
+ * NULL-terminated list. */
+int vps_nameservers_parse(const char *const *list, char ***out, size_t *n, struct berth_err *err);
+
 /* ---- network policy (runtime/vps/netpolicy.c) ---- */
 /* "02:ab:..." -> 6 bytes; -EINVAL unless a unicast MAC other than zero. */
 int vps_mac_parse(const char *s, unsigned char mac[6]);

@@ -442,6 +442,9 @@ static void rollback(struct net_ctx *x)
                 undo_failed(x, "the veth pair", &scratch);
         if (x->created_bridge && berth_link_del(x->host, x->c->bridge, &scratch) < 0)
                 undo_failed(x, "the bridge", &scratch);
+        if (x->created_bridge && (x->c->flags & BERTH_NET_F_NAT) &&
+            berth_nat_remove(x->c->bridge, &scratch) < 0)
+                undo_failed(x, "the bridge's NAT", &scratch);
 }
 
 static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
@@ -467,6 +470,9 @@ static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)
         int r = 0;
         if (x->c->mode == BERTH_NET_BRIDGED)
                 r = ensure_bridge(x, err);
+        /* Also on a bridge made without it: the first --nat VPS adds it. */
+        if (r >= 0 && x->c->mode == BERTH_NET_BRIDGED && (x->c->flags & BERTH_NET_F_NAT))
+                r = berth_nat_apply(x->c->bridge, &x->gw4, NULL, err);
         if (r >= 0)
                 r = create_veth(x, netns_fd, err);
         /* Before the guest's link is up: its first frame meets the filter. */
@@ -495,7 +501,18 @@ int berth_net_setup(const struct berth_net_config *c, int netns_fd, struct berth
         return r < 0 ? berth_err_wrap(err, "network setup %s", c->host_if) : 0;
 }
 
-static int remove_bridge(struct berth_nl *nl, const char *bridge, struct berth_err *err)
+/* The bridge's NAT goes with it. Only where nf_tables can have made one:
+ * a NAT VPS's teardown, or a host whose bridge has the chain (an ordinary
+ * VPS may be the last to leave a NAT bridge). */
+static int remove_bridge_nat(const char *bridge, bool nat, struct berth_err *err)
+{
+        /* Not knowing is no NAT (no nf_tables, say): nothing of ours. */
+        int r = nat ? 1 : berth_nat_active(bridge, err);
+        berth_err_clear(err);
+        return r > 0 ? berth_nat_remove(bridge, err) : 0;
+}
+
+static int remove_bridge(struct berth_nl *nl, const char *bridge, bool nat, struct berth_err *err)
 {
         /* Whether any port is left, not how many: one netlink message
          * instead of one per port (a thousand on a full bridge). */
@@ -506,7 +523,8 @@ static int remove_bridge(struct berth_nl *nl, const char *bridge, struct berth_e
                 return n;
         if (n > 0)
                 return berth_err_set(err, EBUSY, "remove bridge %s: ports left", bridge);
-        return tolerate(berth_link_del(nl, bridge, err), ENODEV, err);
+        int r = tolerate(berth_link_del(nl, bridge, err), ENODEV, err);
+        return r < 0 ? r : remove_bridge_nat(bridge, nat, err);
 }
 
 int berth_net_bridge_remove(const char *bridge, struct berth_err *err)
@@ -514,7 +532,7 @@ int berth_net_bridge_remove(const char *bridge, struct berth_err *err)
         _cleanup_nl_ struct berth_nl *nl = berth_nl_open(err);
         if (!nl)
                 return -(err && err->code ? err->code : EIO);
-        return remove_bridge(nl, bridge, err);
+        return remove_bridge(nl, bridge, false, err);
 }
 
 int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct berth_err *err)
@@ -534,7 +552,7 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
         if (r >= 0 && !(flags & BERTH_NET_TEARDOWN_KEEP_FILTER))
                 r = filter_remove(c, c->mac, err);
         if (r >= 0 && c->mode == BERTH_NET_BRIDGED && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
-                r = remove_bridge(nl, c->bridge, err);
+                r = remove_bridge(nl, c->bridge, c->flags & BERTH_NET_F_NAT, err);
                 r = tolerate(r, EBUSY, err); /* other VPS still use it */
         }
         return r < 0 ? berth_err_wrap(err, "network teardown %s", c->host_if) : 0;

@@ -24,6 +24,8 @@ void vps_net_config(const struct berth_vps_ctx *v, const struct berth_vps_config
         nc->mac = cfg->net.has_mac ? cfg->net.mac : NULL;
         if (cfg->net.no_filter)
                 nc->flags |= BERTH_NET_F_NO_FILTER;
+        if (cfg->net.nat)
+                nc->flags |= BERTH_NET_F_NAT;
 }
 
 int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t init_pid,
@@ -47,6 +49,8 @@ int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg
         if (r >= 0)
                 r = berth_net_setup(&nc, netns, err);
         if (r >= 0)
+                r = vps_bandwidth_up(v, cfg, err);
+        if (r >= 0)
                 vps_trace(v, "VPS %s: network up", cfg->name);
         return r < 0 ? berth_err_wrap(err, "VPS %s: network", cfg->name) : 0;
 }
@@ -57,6 +61,8 @@ int vps_net_down_flags(const struct berth_vps_ctx *v, const struct berth_vps_con
         struct berth_net_config nc;
         vps_net_config(v, cfg, &nc);
         int r = berth_net_teardown(&nc, flags, err);
+        if (r >= 0)
+                r = vps_bandwidth_down(v, cfg, err);
         if (r >= 0)
                 vps_trace(v, "VPS %s: network torn down (host end %s)", cfg->name, cfg->net.host_if);
         return r < 0 ? berth_err_wrap(err, "VPS %s: network teardown", cfg->name) : 0;

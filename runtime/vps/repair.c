@@ -226,7 +226,10 @@ static void check_mounts(struct repair *rp, const char *name, const char *dir)
 
 static void check_network(struct repair *rp, const struct berth_vps_config *cfg)
 {
-        if (!cfg->net.host_if[0] || if_nametoindex(cfg->net.host_if) == 0)
+        char ifb[16];
+        vps_ifb_name(cfg, ifb);
+        /* The host end, or the IFB of its shaper (bandwidth.c), left. */
+        if (!cfg->net.host_if[0] || (if_nametoindex(cfg->net.host_if) == 0 && if_nametoindex(ifb) == 0))
                 return;
         struct berth_err e = {0};
         int r = rp->o->dry_run ? 0 : vps_net_down(rp->v, cfg, &e);

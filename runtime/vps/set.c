@@ -159,6 +159,23 @@ static int apply_filter(const struct berth_vps_ctx *v, const struct berth_vps_co
         return netns < 0 ? netns : berth_net_set_mac(&oc, &nc, netns, err);
 }
 
+/* The filter, then bandwidth and NAT, then the guest's host name and
+ * nameservers; the rates go back when the last step fails. */
+static int apply_net_live(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
+                          const struct berth_vps_config *cfg, pid_t pid, const struct live_change *lc,
+                          struct berth_err *err)
+{
+        int r = apply_filter(v, old, cfg, pid, lc, err);
+        if (r >= 0)
+                r = vps_bandwidth_live(v, old, cfg, err);
+        if (r >= 0 && (r = vps_guest_live(v, old, cfg, pid, err)) < 0) {
+                struct berth_err undo = {0};
+                if (vps_bandwidth_live(v, cfg, old, &undo) < 0)
+                        vps_warn(v, "VPS %s: could not restore the old rates: %s", cfg->name, undo.msg);
+        }
+        return r;
+}
+
 /* The running VPS's top level (if it has one) gets res too. */
 static int cgroup_top_update(const struct berth_vps_ctx *v, const char *name,
                              const struct berth_resources *res, struct berth_err *err)
@@ -238,7 +255,7 @@ static int apply_live(const struct berth_vps_ctx *v, const struct berth_vps_conf
         if (limits_changed)
                 vps_trace(v, "VPS %s: limits updated in its cgroup", cfg->name);
         r = apply_addrs(v, cfg, pid, lc, err);
-        if (r >= 0 && (r = apply_filter(v, old, cfg, pid, lc, err)) < 0) {
+        if (r >= 0 && (r = apply_net_live(v, old, cfg, pid, lc, err)) < 0) {
                 /* The addresses back as they were: nothing is saved. */
                 struct live_change undo = {.added = lc->removed,
                                            .n_added = lc->n_removed,
@@ -281,6 +298,27 @@ static int merge_misc(struct berth_vps_config *cfg, const struct berth_vps_chang
         return vps_limits_check(&cfg->limits, err);
 }
 
+/* --nat, --rate-in/--rate-out, --nameserver. */
+static int merge_outbound(struct berth_vps_config *cfg, const struct berth_vps_change *c,
+                          struct berth_err *err)
+{
+        int r = vps_bandwidth_opts(&cfg->net, c->nat >= 0 ? c->nat : cfg->net.nat, c->rate_in, c->rate_out,
+                                   true, err);
+        if (r < 0 || !c->nameservers)
+                return r;
+        char **ns = NULL;
+        size_t n = 0;
+        r = vps_nameservers_parse(c->nameservers, &ns, &n, err);
+        if (r < 0) {
+                vps_strv_free(ns);
+                return r;
+        }
+        vps_strv_free(cfg->net.nameservers);
+        cfg->net.nameservers = ns;
+        cfg->net.n_nameservers = n;
+        return 0;
+}
+
 static int merge_net(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
                      const struct berth_vps_change *c, struct live_change *lc, struct berth_err *err)
 {
@@ -299,7 +337,7 @@ static int merge_net(const struct berth_vps_ctx *v, struct berth_vps_config *cfg
                 lc->filter_changed = cfg->net.no_filter != !c->filter;
                 cfg->net.no_filter = !c->filter;
         }
-        return 0;
+        return merge_outbound(cfg, c, err);
 }
 
 static int set_locked(const struct berth_vps_ctx *v, struct berth_vps_config *old,

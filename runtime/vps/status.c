@@ -49,6 +49,7 @@ static void disk_status(const struct berth_vps_ctx *v, const char *name, struct 
                 return;
         }
         vps_disk_status(v, &cfg, st->pid, st);
+        vps_bandwidth_status(v, &cfg, st);
         berth_vps_config_clear(&cfg);
 }
 

@@ -10,6 +10,10 @@
  *                                        exit 0 when one came, 1 when none
  *   netprobe tcp-listen ADDR PORT        accepts and closes connections until killed
  *   netprobe tcp-connect ADDR PORT SECS  exit 0 when connected, 1 when not (prints why)
+ *   netprobe tcp-sink ADDR PORT SECS     one connection within SECS: prints "listening",
+ *                                        then "from PEER bytes N ms T bps R" with the
+ *                                        rate from its first byte to its end
+ *   netprobe tcp-send ADDR PORT BYTES    sends BYTES and waits for the peer to close
  *
  * Exit 2 on a usage or setup error, so that "the attack failed" is never
  * confused with "the probe could not run". */
@@ -275,6 +279,78 @@ static int tcp_connect(const char *addr, int port, int secs)
         return 0;
 }
 
+static double now_ms(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int tcp_sink(const char *addr, int port, int secs)
+{
+        struct sockaddr_storage ss, peer;
+        socklen_t len, plen = sizeof(peer);
+        int fam = sockaddr_of(addr, port, &ss, &len), one = 1;
+        int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+            bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1) < 0)
+                die("listen");
+        printf("listening\n");
+        fflush(stdout);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, secs * 1000) <= 0) {
+                printf("timeout\n");
+                return 1;
+        }
+        int c = accept(fd, (struct sockaddr *)&peer, &plen);
+        if (c < 0)
+                die("accept");
+        static char buf[1 << 16];
+        unsigned long long total = 0;
+        double first = 0;
+        for (;;) {
+                ssize_t n = read(c, buf, sizeof(buf));
+                if (n < 0)
+                        die("read");
+                if (n == 0)
+                        break;
+                if (!total)
+                        first = now_ms();
+                total += (unsigned long long)n;
+        }
+        double ms = now_ms() - first;
+        char host[INET6_ADDRSTRLEN] = "?";
+        if (peer.ss_family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, host, sizeof(host));
+        else
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, host, sizeof(host));
+        printf("from %s bytes %llu ms %.0f bps %.0f\n", host, total, ms,
+               ms > 0 ? total * 8 * 1000.0 / ms : 0);
+        return 0;
+}
+
+static int tcp_send(const char *addr, int port, unsigned long long bytes)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int fam = sockaddr_of(addr, port, &ss, &len);
+        int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0)
+                die("connect");
+        static char buf[1 << 16];
+        while (bytes) {
+                size_t n = bytes < sizeof(buf) ? (size_t)bytes : sizeof(buf);
+                ssize_t w = write(fd, buf, n);
+                if (w <= 0)
+                        die("write");
+                bytes -= (unsigned long long)w;
+        }
+        shutdown(fd, SHUT_WR);
+        while (read(fd, buf, sizeof(buf)) > 0)
+                ;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         const char *cmd = argc > 1 ? argv[1] : "";
@@ -290,7 +366,12 @@ int main(int argc, char **argv)
                 tcp_listen(argv[2], atoi(argv[3]));
         if (!strcmp(cmd, "tcp-connect") && argc == 5)
                 return tcp_connect(argv[2], atoi(argv[3]), atoi(argv[4]));
+        if (!strcmp(cmd, "tcp-sink") && argc == 5)
+                return tcp_sink(argv[2], atoi(argv[3]), atoi(argv[4]));
+        if (!strcmp(cmd, "tcp-send") && argc == 5)
+                return tcp_send(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10));
         fprintf(stderr,
-                "usage: netprobe garp|ra|udp-send|udp-recv|tcp-listen|tcp-connect ... (see source)\n");
+                "usage: netprobe garp|ra|udp-send|udp-recv|tcp-listen|tcp-connect|tcp-sink|tcp-send ... "
+                "(see source)\n");
         return 2;
 }

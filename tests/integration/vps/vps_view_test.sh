@@ -466,15 +466,26 @@ PY
                 expect 0 berth start $v
                 gexec $v sh -c "i=0; while [ \$i -lt $cpus ]; do sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 & i=\$((i + 1)); done"
         done
+        # The weight as the kernel holds it: cpu.shares 2048 on v1 (twice
+        # the default 1024), cpu.weight 200 on v2; in the init's cgroup or
+        # the VPS's top one above it.
+        p=$(berth status gvw-w2 --json | json_field pid)
+        if [ -d /sys/fs/cgroup/cpu ]; then
+                c=/sys/fs/cgroup/cpu$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3}' "/proc/$p/cgroup") f=cpu.shares want=2048
+        else
+                c=/sys/fs/cgroup$(awk -F: '$1 == 0 {print $3}' "/proc/$p/cgroup") f=cpu.weight want=200
+        fi
+        have=$(cat "$c/$f" "${c%/*}/$f" 2>/dev/null | tr '\n' ' ')
+        case " $have" in *" $want "*) ;; *) fail "--cpu-weight 200: $f of the VPS's cgroups: $have(want $want)" ;; esac
         sleep 1
         a0=$(berth status gvw-w2 --json | json_field cpu_ns) b0=$(berth status gvw-w1 --json | json_field cpu_ns)
         sleep 5
         a1=$(berth status gvw-w2 --json | json_field cpu_ns) b1=$(berth status gvw-w1 --json | json_field cpu_ns)
         da=$(((a1 - a0) / 1000000)) db=$(((b1 - b0) / 1000000))
         echo "cpu-weight 200: $da ms of CPU; default weight: $db ms (5 s, $cpus CPUs)"
-        # Twice, within 25%.
-        [ "$db" -gt 0 ] && [ $((da * 100 / db)) -ge 150 ] && [ $((da * 100 / db)) -le 250 ] ||
-                fail "--cpu-weight 200 got $da ms of CPU against $db ms at the default: not twice"
+        # About twice (the other jobs of a loaded host skew it): clearly more.
+        [ "$db" -gt 0 ] && [ $((da * 100 / db)) -ge 140 ] && [ $((da * 100 / db)) -le 320 ] ||
+                fail "--cpu-weight 200 got $da ms of CPU against $db ms at the default: not about twice"
         for v in gvw-w2 gvw-w1; do expect 0 berth destroy --force $v; done
 }
 
