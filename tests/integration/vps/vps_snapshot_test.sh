@@ -251,6 +251,7 @@ after_live() {
 test_crash() {
         command -v strace >/dev/null || { echo "   (no strace: crash points not tested)"; return; }
         points=0
+        berth stop snp1 >/dev/null 2>&1 # running or not, after the tests before
         expect 0 berth start snp1
         in_guest snp1 'echo crash >/root/a'
         expect 0 berth stop snp1
