@@ -390,12 +390,6 @@ static int extract_one(struct vps_archive_in *in, int root, const char *prefix, 
                 return berth_err_sys(err, -parent, "%s: its directory", rel);
         if (AR(archive_entry_hardlink)(e))
                 return hard_link(in, root, prefix, parent, name, rel, err);
-        /* A guest cannot make device nodes in its user namespace but
-         * overlay whiteouts (0:0): any other came from elsewhere, and
-         * would hand the guest a host device. */
-        mode_t type = AR(archive_entry_filetype)(e);
-        if (s && s->enabled && (type == AE_IFBLK || (type == AE_IFCHR && AR(archive_entry_rdev)(e) != 0)))
-                return berth_err_set(err, EBADMSG, "%s/%s: a device node a guest cannot have", prefix, rel);
         int r = make_node(in, e, parent, name, rel, err);
         return r < 0 ? r : set_meta(in, e, parent, name, rel, s, err);
 }

@@ -61,6 +61,10 @@ mkdir "$w/x"
 tr=$(t tar --zstd --xattrs --xattrs-include='*' --acls -xpf "$w/t.tar.zst" -C "$w/x")
 r=$(t $V restore "$w/b.tar.zst" --name bench2)
 [ -d "$data/vps/bench2/upper" ] || { echo "restore failed" >&2; exit 1; }
+# The restored tree is the whole tree (entries and bytes).
+[ "$(find "$data/vps/bench2/upper" | wc -l)" = "$files" ] || { echo "restore: entries differ" >&2; exit 1; }
+bytes() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {print s}'; }
+[ "$(bytes "$data/vps/bench2/upper")" = "$(bytes "$upper")" ] || { echo "restore: file bytes differ" >&2; exit 1; }
 bs=$(du -m "$w/b.tar.zst" | cut -f1)
 ts=$(du -m "$w/t.tar.zst" | cut -f1)
 

@@ -10,12 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "check_main.h"
 #include "runtime/vps/backup.h"
@@ -354,49 +350,6 @@ START_TEST(test_unsafe_paths)
 }
 END_TEST
 
-/* A device node other than a whiteout is refused into a VPS with a user
- * namespace (the archive written with libarchive directly). */
-START_TEST(test_device_refused)
-{
-        _cleanup_tmpdir_ char *t = make_tmpdir();
-        char arc[4096], dst[4096];
-        struct berth_err err = {0};
-        snprintf(arc, sizeof(arc), "%s/a.tar", t);
-        snprintf(dst, sizeof(dst), "%s/dst", t);
-        ck_assert_int_eq(mkdir(dst, 0700), 0);
-        struct archive *a = archive_write_new();
-        archive_write_set_format_pax_restricted(a);
-        ck_assert_int_eq(archive_write_open_filename(a, arc), ARCHIVE_OK);
-        struct archive_entry *e = archive_entry_new();
-        archive_entry_set_pathname(e, VPS_BACKUP_MANIFEST);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0600);
-        archive_entry_set_size(e, 2);
-        archive_write_header(a, e);
-        archive_write_data(a, "{}", 2);
-        archive_entry_clear(e);
-        archive_entry_set_pathname(e, "upper/mem");
-        archive_entry_set_filetype(e, AE_IFCHR);
-        archive_entry_set_perm(e, 0666);
-        archive_entry_set_rdev(e, makedev(1, 1));
-        archive_write_header(a, e);
-        archive_entry_free(e);
-        archive_write_close(a);
-        archive_write_free(a);
-        int fd = open(arc, O_RDONLY);
-        struct vps_archive_in *in = vps_archive_in_new(fd, NULL, &err);
-        char *text = NULL;
-        size_t len;
-        ck_assert_int_eq(vps_archive_in_manifest(in, &text, &len, &err), 0);
-        free(text);
-        struct vps_idshift s = {.enabled = true, .base = getuid(), .size = 1};
-        ck_assert_int_lt(vps_archive_in_extract(in, "upper", dst, &s, NULL, &err), 0);
-        ck_assert_msg(strstr(err.msg, "device node"), "%s", err.msg);
-        vps_archive_in_free(in);
-        close(fd);
-}
-END_TEST
-
 Suite *test_suite(void)
 {
         Suite *s = suite_create("vps_backup");
@@ -408,7 +361,6 @@ Suite *test_suite(void)
         tcase_add_test(tc, test_checksum);
         tcase_add_test(tc, test_archive_round_trip);
         tcase_add_test(tc, test_unsafe_paths);
-        tcase_add_test(tc, test_device_refused);
         suite_add_tcase(s, tc);
         return s;
 }
