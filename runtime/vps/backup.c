@@ -24,6 +24,7 @@
 #include "runtime/vps/backup.h"
 #include "runtime/vps/disk.h"
 #include "runtime/vps/internal.h"
+#include "runtime/vps/snapshot.h"
 
 int vps_backup_layers(const struct berth_vps_config *cfg, const char *dir, char *out, size_t len,
                       bool *mounted, struct berth_err *err)
@@ -104,7 +105,21 @@ static void source_close(const struct berth_vps_ctx *v, struct source *src)
 
 /* ---- the manifest ---- */
 
-static char *manifest_text(const struct berth_vps_config *cfg, const char *checksum, bool with_template)
+/* The VPS's snapshots.json (NULL without snapshots). */
+static int snapshots_doc(const char *dir, json_t **doc, struct berth_err *err)
+{
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/" VPS_SNAP_FILE, dir);
+        json_error_t je;
+        *doc = NULL;
+        if (access(path, F_OK) < 0)
+                return errno == ENOENT ? 0 : berth_err_sys(err, errno, "%s", path);
+        *doc = json_load_file(path, 0, &je);
+        return *doc ? 0 : berth_err_set(err, EUCLEAN, "%s is damaged: %s", path, je.text);
+}
+
+static char *manifest_text(const struct berth_vps_config *cfg, const char *checksum, bool with_template,
+                           json_t *snapshots)
 {
         char stamp[64];
         time_t now = time(NULL);
@@ -117,7 +132,27 @@ static char *manifest_text(const struct berth_vps_config *cfg, const char *check
             "{s:s, s:i, s:s, s:o, s:s, s:{s:s, s:s, s:b}}", "format", VPS_BACKUP_FORMAT, "version",
             VPS_BACKUP_VERSION, "created", stamp, "vps", vps, "ids", cfg->userns.enabled ? "guest" : "host",
             "template", "name", cfg->template_name, "checksum", checksum, "included", with_template);
+        if (doc && snapshots && json_object_set(doc, "snapshots", snapshots) < 0)
+                return NULL;
         return doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+}
+
+/* upper/, then the layers beside it (l/: a VPS with snapshots). */
+static int write_layers(struct vps_archive_out *out, const char *upper, const struct vps_idshift *s,
+                        bool progress, struct berth_err *err)
+{
+        char layers[PATH_MAX];
+        snprintf(layers, sizeof(layers), "%s", upper);
+        char *slash = strrchr(layers, '/');
+        snprintf(slash + 1, sizeof(layers) - (size_t)(slash + 1 - layers), VPS_SNAP_LAYERS);
+        bool has_layers = access(layers, F_OK) == 0;
+        if (progress)
+                vps_archive_out_expect(out,
+                                       vps_tree_bytes(upper) + (has_layers ? vps_tree_bytes(layers) : 0));
+        int r = vps_archive_out_tree(out, upper, VPS_BACKUP_UPPER, s, err);
+        if (r >= 0 && has_layers)
+                r = vps_archive_out_tree(out, layers, VPS_BACKUP_LAYERS, s, err);
+        return r;
 }
 
 /* template/template.json and template/rootfs/ (ids as they are: a
@@ -158,7 +193,13 @@ static int backup_locked(const struct berth_vps_ctx *v, const struct berth_vps_c
         char tdir[PATH_MAX];
         snprintf(tdir, sizeof(tdir), "%s/templates/%s", v->data_dir, cfg->template_name);
         r = vps_template_checksum(tdir, sum, err);
-        _cleanup_free_ char *manifest = r >= 0 ? manifest_text(cfg, sum, o->with_template) : NULL;
+        char dir[PATH_MAX];
+        _cleanup_json_ json_t *snaps = NULL;
+        if (r >= 0 && berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir)) < 0)
+                r = berth_err_set(err, ENAMETOOLONG, "VPS %s: path too long", cfg->name);
+        if (r >= 0)
+                r = snapshots_doc(dir, &snaps, err);
+        _cleanup_free_ char *manifest = r >= 0 ? manifest_text(cfg, sum, o->with_template, snaps) : NULL;
         if (r >= 0 && !manifest)
                 r = berth_err_set(err, ENOMEM, "out of memory");
         struct vps_progress p = {.fn = o->progress, .arg = o->arg};
@@ -175,9 +216,7 @@ static int backup_locked(const struct berth_vps_ctx *v, const struct berth_vps_c
         vps_idshift_of(cfg, &s);
         if (r >= 0 && (r = source_open(v, cfg, status, &src, err)) >= 0) {
                 res->frozen = src.frozen_id[0] != '\0';
-                if (o->progress)
-                        vps_archive_out_expect(out, vps_tree_bytes(src.upper));
-                r = vps_archive_out_tree(out, src.upper, VPS_BACKUP_UPPER, &s, err);
+                r = write_layers(out, src.upper, &s, o->progress != NULL, err);
         }
         source_close(v, &src);
         if (r >= 0)

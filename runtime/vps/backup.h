@@ -9,12 +9,15 @@
  *                         "created": RFC 3339, "vps": <vps.json>,
  *                         "ids": "guest" | "host",
  *                         "template": {"name", "checksum": "sha256:<hex>",
- *                                      "included": bool}}
+ *                                      "included": bool},
+ *                         "snapshots": <snapshots.json> (only with some)}
  *   template/template.json, template/rootfs/...
  *                        only with --with-template: the template as it is
  *                        on disk (a template holds guest ids already)
  *   upper/...            the VPS's own files (its overlay upper layer,
  *                        whiteouts and overlay xattrs included)
+ *   l/<id>/...           the read-only layers below it, its own stack's
+ *                        and its snapshots' (snapshot.h), when it has any
  *
  * "ids": "guest": owners are the guest's ids (host id - the VPS's first
  * id), so that the archive restores into any id range; security.capability
@@ -38,6 +41,7 @@
 #define VPS_BACKUP_VERSION  1
 #define VPS_BACKUP_MANIFEST "berth-backup.json"
 #define VPS_BACKUP_UPPER    "upper"
+#define VPS_BACKUP_LAYERS   "l" /* = VPS_SNAP_LAYERS, beside upper/ */
 #define VPS_BACKUP_TEMPLATE "template"
 #define VPS_BACKUP_SUM_LEN  (7 + 64 + 1) /* "sha256:" + hex + NUL */
 

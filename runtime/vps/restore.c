@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,10 +25,12 @@
 #include "berth/vps.h"
 #include "runtime/vps/backup.h"
 #include "runtime/vps/internal.h"
+#include "runtime/vps/snapshot.h"
 
 struct restore {
         struct vps_archive_in *in;
         bool clone;
+        json_t *snapshots; /* the manifest's: the layers' record */
 };
 
 /* A clone gets an identity of its own: without the source's
@@ -37,6 +40,29 @@ static bool identity_file(const char *rel)
 {
         return !strcmp(rel, "etc/machine-id") || !fnmatch("etc/ssh/ssh_host_*_key", rel, 0) ||
                !fnmatch("etc/ssh/ssh_host_*_key.pub", rel, 0);
+}
+
+/* The layers below upper/ (l/, a VPS with snapshots) and their record. */
+static int populate_layers(const struct restore *rs, const char *dir, const char *upper,
+                           const struct vps_idshift *s, struct berth_err *err)
+{
+        char layers[PATH_MAX];
+        snprintf(layers, sizeof(layers), "%s", upper);
+        char *slash = strrchr(layers, '/');
+        snprintf(slash + 1, sizeof(layers) - (size_t)(slash + 1 - layers), VPS_SNAP_LAYERS);
+        if (!rs->snapshots)
+                return 0;
+        if (mkdir(layers, 0700) < 0)
+                return berth_err_sys(err, errno, "mkdir %s", layers);
+        int r = vps_archive_in_extract(rs->in, VPS_BACKUP_LAYERS, layers, s, rs->clone ? identity_file : NULL,
+                                       err);
+        if (r < 0)
+                return r;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/" VPS_SNAP_FILE, dir);
+        if (json_dump_file(rs->snapshots, path, JSON_INDENT(2)) < 0)
+                return berth_err_sys(err, errno ? errno : EIO, "write %s", path);
+        return 0;
 }
 
 static int populate(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *dir,
@@ -54,9 +80,11 @@ static int populate(const struct berth_vps_ctx *v, const struct berth_vps_config
         if (r == 0)
                 r = berth_err_set(err, EBADMSG, "the archive holds no %s/ section", VPS_BACKUP_UPPER);
         if (r >= 0)
+                r = populate_layers(rs, dir, upper, &s, err);
+        if (r >= 0)
                 r = vps_archive_in_end(rs->in, err);
         vps_backup_layers_done(dir, mounted);
-        vps_trace(v, "VPS %s: upper layer %s", cfg->name, r >= 0 ? "restored" : "not restored");
+        vps_trace(v, "VPS %s: its layers %s", cfg->name, r >= 0 ? "restored" : "not restored");
         return r < 0 ? r : 0;
 }
 
@@ -201,7 +229,7 @@ static int restore_in(const struct berth_vps_ctx *v, struct vps_archive_in *in,
         struct berth_vps_template t = {0};
         if (r >= 0)
                 r = berth_vps_template_load(v, cfg.template_name, &t, err);
-        struct restore rs = {.in = in, .clone = clone};
+        struct restore rs = {.in = in, .clone = clone, .snapshots = json_object_get(m.doc, "snapshots")};
         if (r >= 0)
                 r = vps_create_config(v, &cfg, t.rootfs, populate, &rs, err);
         if (r < 0 && res->template_restored)

@@ -179,6 +179,34 @@ test_other_name() {
         [ "$u1" != "$u2" ] || fail "bk1 and bk1b share host id $u1"
 }
 
+# A VPS with snapshots: its files live in the layers below its upper
+# (l/<id>) as much as in it. The backup carries them and the snapshots'
+# record; the restored VPS has every file and can roll back.
+test_snapshots() {
+        n=bks
+        expect 0 berth create $n --template bb --ip 10.77.9.40
+        expect 0 berth start $n
+        expect 0 berth exec $n -- sh -c 'echo one >/root/a'
+        expect 0 berth stop $n --timeout 10
+        expect 0 berth snapshot $n s1 # stopped: upper/ becomes a layer
+        expect 0 berth start $n
+        expect 0 berth exec $n -- sh -c 'echo two >/root/a; echo new >/root/b'
+        expect 0 berth snapshot $n s2 # running: a copy of upper/
+        expect 0 berth exec $n -- sh -c 'echo three >/root/a'
+        expect 0 berth backup $n "$tmp/bks.tar.zst"
+        expect 0 berth destroy --force $n
+        expect 0 berth restore "$tmp/bks.tar.zst"
+        berth snapshot-list $n | grep -q s1 || fail "$n: s1 lost: $(berth snapshot-list $n 2>&1)"
+        berth snapshot-list $n | grep -q s2 || fail "$n: s2 lost"
+        expect 0 berth start $n
+        got=$(berth exec $n -- cat /root/a /root/b 2>&1 | tr '\n' ' ')
+        [ "$got" = "three new " ] || fail "$n restored: /root/a, /root/b are '$got' (want three, new)"
+        expect 0 berth snapshot-restore $n s1 --force
+        got=$(berth exec $n -- sh -c 'cat /root/a; test -e /root/b && echo b' 2>&1 | tr '\n' ' ')
+        [ "$got" = "one " ] || fail "$n: after snapshot-restore s1: '$got' (want one, no b)"
+        expect 0 berth destroy --force $n
+}
+
 test_refusals() {
         # Name taken, address taken (the archive's, held by bk1).
         expect 4 berth restore "$tmp/bk1.tar.zst"
@@ -299,5 +327,5 @@ export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
 bb_template
 cp "$probe" "$data/templates/bb/rootfs/bin/bkprobe"
 
-run_named "roundtrip image other_name refusals clone template" "$@"
+run_named "roundtrip image other_name refusals clone template snapshots" "$@"
 finish
