@@ -166,3 +166,26 @@ finish() {
         echo "all passed"
         exit 0
 }
+
+# prjquota_base NAME: with BERTH_DISK_PRJQUOTA=1 (the v2 test guest, whose
+# kernel has project quotas), moves base onto a fresh 1 GiB ext4 mounted
+# with prjquota, in the directory prj (prjquota_rm undoes it), and sets
+# want_backend=project; else leaves base and sets want_backend=image.
+prjquota_base() {
+        prj="" want_backend=image
+        [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ] || return 0
+        prj=$(mktemp -d "$base/$1.XXXXXX") || skip "no scratch directory below $base"
+        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
+                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
+                prjquota_rm
+                ext4_scratch_rm "${ext4:-}"
+                skip "no ext4 with project quotas here"
+        fi
+        base=$prj/mnt want_backend=project
+}
+
+prjquota_rm() {
+        [ -n "${prj:-}" ] || return 0
+        umount "$prj/mnt" 2>/dev/null
+        rm -rf "$prj"
+}

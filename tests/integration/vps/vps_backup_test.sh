@@ -305,16 +305,7 @@ ip link set lo up 2>/dev/null
 # --disk takes the project backend.
 base=/tmp prj="" want_backend=image tmp="" data=/nonexistent data2=/nonexistent root=/nonexistent
 trap cleanup EXIT
-if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
-        prj=$(mktemp -d /tmp/berth-backup-prj.XXXXXX)
-        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
-                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
-                umount "$prj/mnt" 2>/dev/null
-                rm -rf "$prj"
-                skip "no ext4 with project quotas here"
-        fi
-        base=$prj/mnt want_backend=project
-fi
+prjquota_base berth-backup-prj
 tmp=$(mktemp -d "$base/berth-backup.XXXXXX")
 chmod 711 "$tmp"
 idmappable "$tmp" || skip "$tmp cannot be idmapped"

@@ -276,24 +276,11 @@ in_own_netns "$bin" "$@"
 
 prj=""
 scratch_base
-want_backend=image
 # What a write past the limit fails with: ENOSPC on the image; ext4 says
 # EDQUOT for a project quota (XFS: ENOSPC).
 full="No space left"
-if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
-        # An ext4 of its own mounted with project quotas for the data directory.
-        prj=$(mktemp -d "$base/storage-prj.XXXXXX")
-        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
-                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
-                umount "$prj/mnt" 2>/dev/null
-                rm -rf "$prj"
-                ext4_scratch_rm "$ext4"
-                skip "no ext4 with project quotas here"
-        fi
-        base=$prj/mnt
-        want_backend=project
-        full="No space left\|Disk quota exceeded"
-fi
+prjquota_base storage-prj
+[ "$want_backend" = image ] || full="No space left\|Disk quota exceeded"
 scratch_dir storage-disk
 data=$tmp/d0
 BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges

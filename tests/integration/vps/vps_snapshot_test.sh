@@ -325,20 +325,8 @@ fi
 ip link set lo up 2>/dev/null
 
 scratch_base
-want_backend=image prj=""
-if [ "${BERTH_DISK_PRJQUOTA:-}" = 1 ]; then
-        # An ext4 of its own mounted with project quotas for the data directory.
-        prj=$(mktemp -d "$base/snap-prj.XXXXXX")
-        if ! { truncate -s 1G "$prj/img" && mkfs.ext4 -q -O quota,project "$prj/img" && mkdir "$prj/mnt" &&
-                mount -o loop,prjquota "$prj/img" "$prj/mnt" && chmod 711 "$prj" "$prj/mnt"; }; then
-                umount "$prj/mnt" 2>/dev/null
-                rm -rf "$prj"
-                ext4_scratch_rm "$ext4"
-                skip "no ext4 with project quotas here"
-        fi
-        base=$prj/mnt
-        want_backend=project
-fi
+prj=""
+prjquota_base snap-prj
 scratch_dir berth-snaptest
 data=$tmp/d0
 BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
