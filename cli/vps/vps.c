@@ -27,7 +27,9 @@ static const char vps_usage[] =
     "  console NAME [--follow|--attach]     the guest's console (log, or interactive)\n"
     "  status NAME                          state, addresses, limits, usage, limit hits\n"
     "  list                                 every VPS\n"
-    "  repair [NAME|--all] [--dry-run]      fix what a crash left inconsistent\n\n"
+    "  repair [NAME|--all] [--dry-run]      fix what a crash left inconsistent\n"
+    "  migrate NAME [USER@]HOST             move to another host over ssh (offline)\n"
+    "  receive NAME                         migrate's other half (started over ssh)\n\n"
     "Every command takes --json (one JSON document on stdout) and --data-dir DIR\n"
     "(default $BERTH_DATA or " BERTH_VPS_DEFAULT_DATA ").\n"
     "Exit codes: 0 ok, 2 invalid argument, 3 not found, 4 already exists,\n"
@@ -715,6 +717,8 @@ static const struct {
     {"list", vps_cmd_list, NULL, NULL},
     {"console", vps_cmd_console, NULL, NULL},
     {"repair", vps_cmd_repair, NULL, NULL},
+    {"migrate", vps_cmd_migrate, NULL, NULL},
+    {"receive", vps_cmd_receive, NULL, NULL},
 };
 
 /* Options given before the command: --json, --data-dir DIR. */

@@ -132,12 +132,14 @@ int vps_cgroup_salvage(const struct berth_vps_ctx *v, const char *name, int *kil
  * the caller's own (NULL-terminated; free with vps_strv_free). */
 int vps_cgroup_names(const struct berth_vps_ctx *v, char ***names, struct berth_err *err);
 
-/* Leftovers of an interrupted create (.new.<name>.<pid>) or destroy
- * (.rm.<name>.<pid>) in <data>/vps (leftover.c). */
+/* Leftovers of an interrupted create (.new.<name>.<pid>), destroy
+ * (.rm.<name>.<pid>) or incoming migration (.mig.<name>.<pid>, receive.c)
+ * in <data>/vps (leftover.c). */
 struct vps_leftover {
         char entry[BERTH_VPS_NAME_MAX + 32]; /* the directory's name */
         char name[BERTH_VPS_NAME_MAX + 1];   /* the VPS's */
         bool is_new;                         /* a create's (else a destroy's) */
+        bool is_mig;                         /* .mig.*: an incoming migration's (is_new too) */
 };
 typedef int (*vps_leftover_fn)(const struct berth_vps_ctx *v, int parent, const struct vps_leftover *lo,
                                void *arg, struct berth_err *err);
