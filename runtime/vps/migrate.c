@@ -49,10 +49,12 @@ struct mig {
         struct berth_vps_config cfg;
         char dir[PATH_MAX];
         char staging[PATH_MAX];
-        char **ssh;   /* "ssh" + options (NULL-terminated) */
-        char *ssh_e;  /* the same as one string, for rsync -e */
-        int marker;   /* migration.json, flock()ed */
-        bool stopped; /* by us: a failure restarts it */
+        char **ssh;       /* "ssh" + options (NULL-terminated) */
+        char *ssh_e;      /* the same as one string, for rsync -e */
+        char mux_dir[64]; /* holds the control connection's socket */
+        char mux_opt[96]; /* -oControlPath=<mux_dir>/s */
+        int marker;       /* migration.json, flock()ed */
+        bool stopped;     /* by us: a failure restarts it */
         struct vps_child ctl;
 };
 
@@ -83,24 +85,34 @@ static void say(const struct mig *m, const char *fmt, ...)
 
 /* ---- ssh ---- */
 
+/* The control connection is an ssh master (ControlMaster) and rsync's
+ * connections go through it: no new handshake (a second or more on a
+ * busy host) inside the downtime. */
 static int ssh_argv(struct mig *m, struct berth_err *err)
 {
         size_t n = 0;
         while (m->o->ssh_opts && m->o->ssh_opts[n])
                 n++;
+        snprintf(m->mux_dir, sizeof(m->mux_dir), "/tmp/berth-migrate.XXXXXX");
+        if (!mkdtemp(m->mux_dir)) {
+                m->mux_dir[0] = '\0';
+                return berth_err_sys(err, errno, "mkdtemp /tmp/berth-migrate.*");
+        }
+        snprintf(m->mux_opt, sizeof(m->mux_opt), "-oControlPath=%s/s", m->mux_dir);
         m->ssh = calloc(n + 4, sizeof(char *));
-        size_t len = 32;
+        size_t len = 96 + strlen(m->mux_opt);
         for (size_t i = 0; i < n; i++)
                 len += strlen(m->o->ssh_opts[i]) + 1;
         m->ssh_e = malloc(len);
         if (!m->ssh || !m->ssh_e)
                 return berth_err_set(err, ENOMEM, "out of memory");
-        /* No password prompt: migrate runs from scripts; keys or an agent. */
-        const char *fixed[] = {"ssh", "-oBatchMode=yes"};
+        /* No password prompt: migrate runs from scripts; keys or an agent.
+         * Ours first: ssh takes the first value given for an option. */
         size_t k = 0;
-        strcpy(m->ssh_e, "ssh -oBatchMode=yes");
-        m->ssh[k++] = (char *)fixed[0];
-        m->ssh[k++] = (char *)fixed[1];
+        m->ssh[k++] = "ssh";
+        m->ssh[k++] = "-oBatchMode=yes";
+        m->ssh[k++] = m->mux_opt;
+        snprintf(m->ssh_e, len, "ssh -oBatchMode=yes -oControlMaster=no %s", m->mux_opt);
         for (size_t i = 0; i < n; i++) {
                 m->ssh[k++] = (char *)m->o->ssh_opts[i];
                 strcat(m->ssh_e, " ");
@@ -108,6 +120,16 @@ static int ssh_argv(struct mig *m, struct berth_err *err)
         }
         m->ssh[k] = NULL;
         return 0;
+}
+
+static void mux_cleanup(struct mig *m)
+{
+        if (!m->mux_dir[0])
+                return;
+        char path[96];
+        snprintf(path, sizeof(path), "%s/s", m->mux_dir);
+        unlink(path);
+        rmdir(m->mux_dir);
 }
 
 static int control_open(struct mig *m, struct berth_err *err)
@@ -119,6 +141,7 @@ static int control_open(struct mig *m, struct berth_err *err)
         if (!argv)
                 return berth_err_set(err, ENOMEM, "out of memory");
         memcpy(argv, m->ssh, n * sizeof(char *));
+        argv[n++] = "-oControlMaster=yes";
         argv[n++] = (char *)m->o->dest;
         argv[n++] = "--";
         argv[n++] = (char *)(m->o->remote_berth ? m->o->remote_berth : "berth");
@@ -490,6 +513,7 @@ int berth_vps_migrate(const struct berth_vps_ctx *v, const struct berth_vps_migr
                 marker_drop(&m);
         if (m.marker >= 0)
                 close(m.marker);
+        mux_cleanup(&m);
         free(m.ssh);
         free(m.ssh_e);
         berth_vps_config_clear(&m.cfg);

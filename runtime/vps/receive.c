@@ -126,7 +126,7 @@ static int preflight(struct recv *rc, json_t *msg, struct berth_err *err)
         uint64_t need = 0;
         int r = parse_preflight(rc, msg, &sum, &need, err);
         if (r >= 0)
-                r = recv_check_name(rc->v, rc->name, err);
+                r = recv_check_name(rc->v, rc->name, NULL, err);
         if (r >= 0)
                 r = recv_check_template(rc->v, &rc->cfg, sum, err);
         if (r >= 0)
@@ -147,14 +147,14 @@ static int preflight(struct recv *rc, json_t *msg, struct berth_err *err)
 
 /* ---- commit ---- */
 
-static int publish(struct recv *rc, struct berth_err *err)
+/* Under the data directory's lock (creates wait, as they do for each
+ * other) and the id registry's. */
+static int publish_locked(struct recv *rc, bool *registered, bool *marked, struct berth_err *err)
 {
-        if (flock(rc->parent, LOCK_EX) < 0) /* creates wait; as create does */
-                return berth_err_sys(err, errno, "lock %s/vps", rc->v->data_dir);
         _cleanup_close_ int idlock = rc->cfg.userns.enabled ? vps_idrange_lock(err) : -EBADF;
         if (rc->cfg.userns.enabled && idlock < 0)
                 return idlock;
-        int r = recv_check_name(rc->v, rc->name, err);
+        int r = recv_check_name(rc->v, rc->name, rc->entry, err);
         if (r >= 0)
                 r = recv_check_addrs(rc->v, &rc->cfg, err);
         if (r >= 0)
@@ -166,23 +166,32 @@ static int publish(struct recv *rc, struct berth_err *err)
                                    err);
         if (r >= 0)
                 r = vps_config_save_in(rc->v, &rc->cfg, rc->staging, err);
-        if (r >= 0 && rc->cfg.userns.enabled)
-                r = vps_idrange_register(rc->v, &rc->cfg, err);
-        if (r >= 0)
-                r = vps_template_mark(rc->v, rc->cfg.template_name, rc->name, true, err);
+        if (r >= 0 && rc->cfg.userns.enabled && (r = vps_idrange_register(rc->v, &rc->cfg, err)) >= 0)
+                *registered = true;
+        if (r >= 0 && (r = vps_template_mark(rc->v, rc->cfg.template_name, rc->name, true, err)) >= 0)
+                *marked = true;
         if (r >= 0 && fsync(rc->staging_lock) < 0)
                 r = vps_err_write(err, errno, rc->v->data_dir, "fsync %s", rc->staging);
         if (r >= 0 && renameat2(rc->parent, rc->entry, rc->parent, rc->name, RENAME_NOREPLACE) < 0)
                 r = berth_err_sys(err, errno, "rename %s to %s", rc->entry, rc->name);
+        return r;
+}
+
+static int publish(struct recv *rc, struct berth_err *err)
+{
+        if (flock(rc->parent, LOCK_EX) < 0)
+                return berth_err_sys(err, errno, "lock %s/vps", rc->v->data_dir);
+        bool registered = false, marked = false;
+        int r = publish_locked(rc, &registered, &marked, err);
         if (r >= 0) {
                 rc->published = true;
                 fsync(rc->parent);
-        } else {
-                struct berth_err e = {0};
-                vps_template_mark(rc->v, rc->cfg.template_name, rc->name, false, &e);
-                if (rc->cfg.userns.enabled)
-                        vps_idrange_release(rc->v, &rc->cfg, &e);
         }
+        struct berth_err e = {0};
+        if (r < 0 && marked)
+                vps_template_mark(rc->v, rc->cfg.template_name, rc->name, false, &e);
+        if (r < 0 && registered) /* takes the registry's lock: ours is gone */
+                vps_idrange_release(rc->v, &rc->cfg, &e);
         flock(rc->parent, LOCK_UN);
         return r;
 }

@@ -9,10 +9,10 @@
 #include "berth/vps.h"
 
 /* Preflight checks (receive_check.c): the name is free (no VPS, no other
- * migration coming in), the template exists with checksum sum, no other
+ * migration coming in than our staging directory self, or NULL), the template exists with checksum sum, no other
  * VPS has one of the addresses, need bytes are free (and a project quota
  * is enforced where the VPS has one). */
-int recv_check_name(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
+int recv_check_name(const struct berth_vps_ctx *v, const char *name, const char *self, struct berth_err *err);
 int recv_check_template(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *sum,
                         struct berth_err *err);
 int recv_check_addrs(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,

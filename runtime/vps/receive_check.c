@@ -20,8 +20,9 @@
 #include "runtime/vps/migrate.h"
 #include "runtime/vps/receive.h"
 
-/* A live staging directory for name: another migration of it is coming in. */
-static bool incoming(const struct berth_vps_ctx *v, const char *name)
+/* A live staging directory for name other than self (NULL: none of
+ * ours): another migration of it is coming in. */
+static bool incoming(const struct berth_vps_ctx *v, const char *name, const char *self)
 {
         char path[PATH_MAX], prefix[BERTH_VPS_NAME_MAX + 8];
         snprintf(path, sizeof(path), "%s/vps", v->data_dir);
@@ -30,7 +31,7 @@ static bool incoming(const struct berth_vps_ctx *v, const char *name)
         struct dirent *de;
         bool busy = false;
         while (!busy && d && (de = readdir(d))) {
-                if (strncmp(de->d_name, prefix, strlen(prefix)))
+                if (strncmp(de->d_name, prefix, strlen(prefix)) || (self && !strcmp(de->d_name, self)))
                         continue;
                 _cleanup_close_ int fd =
                     openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -39,13 +40,13 @@ static bool incoming(const struct berth_vps_ctx *v, const char *name)
         return busy;
 }
 
-int recv_check_name(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
+int recv_check_name(const struct berth_vps_ctx *v, const char *name, const char *self, struct berth_err *err)
 {
         char path[PATH_MAX];
         berth_vps_path(v, name, NULL, path, sizeof(path));
         if (access(path, F_OK) == 0)
                 return berth_err_set(err, EEXIST, "a VPS named %s exists already", name);
-        if (incoming(v, name))
+        if (incoming(v, name, self))
                 return berth_err_set(err, EBUSY, "VPS %s is being migrated here already", name);
         return 0;
 }
