@@ -8,7 +8,7 @@
 _berth_global_opts="--root --log --log-format --debug --systemd-cgroup --cgroup-manager --version --help"
 _berth_verbs="create start run exec state kill delete pause resume update ps events list spec features
 checkpoint restore vps template"
-_berth_vps_cmds="create start stop restart destroy set exec enter console status list repair"
+_berth_vps_cmds="create start stop restart destroy set exec enter console status list repair migrate receive"
 _berth_template_cmds="create import list ls info show rm remove"
 
 # The options of one OCI verb; those that take a value are listed in
@@ -53,6 +53,7 @@ _berth_vps_opts() {
     enter) echo "--shell" ;;
     console) echo "--follow -f --attach -a --raw" ;;
     repair) echo "--all --dry-run" ;;
+    migrate) echo "--keep-source --timeout" ;;
     esac
     echo "--json --data-dir --help"
 }
@@ -188,8 +189,9 @@ _berth() {
             :
         elif [ "$sub" = create ] || [ "$sub" = exec ] || [ "$sub" = enter ] || [ "$sub" = console ] ||
             [ "$sub" = status ] || [ "$sub" = set ] || [ "$sub" = restart ] || [ "$sub" = destroy ] ||
-            [ "$sub" = repair ]; then
-            # One NAME (create: a new one, nothing to offer).
+            [ "$sub" = repair ] || [ "$sub" = migrate ] || [ "$sub" = receive ]; then
+            # One NAME (create: a new one, nothing to offer; migrate: then
+            # a host, which ssh's completion knows better).
             [ "$npos" -eq 0 ] && [ "$sub" != create ] &&
                 COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur"))
         else

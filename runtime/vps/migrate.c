@@ -291,8 +291,9 @@ static int rsync_pass(struct mig *m, int pass, struct berth_err *err)
                 tail[tl] = '\0';
         }
         r = vps_child_wait(&c);
-        /* 24: files vanished while the first pass ran (the guest works). */
-        if (r != 0 && !(pass == 1 && r == 24))
+        /* The guest works during the first pass: files that vanished
+         * (24) or changed under rsync's read (23) are the second pass's. */
+        if (r != 0 && !(pass == 1 && (r == 23 || r == 24)))
                 return berth_err_set(err, EIO, "rsync pass %d to %s failed (exit %d)", pass, m->o->dest, r);
         m->res->bytes_sent[pass - 1] = bytes_sent(tail);
         m->res->passes = pass;

@@ -69,10 +69,14 @@ start_host() { # start_host NAME
         h=$1
         mkdir -p "$tmp/$h/varlib/$h" "$tmp/$h/ssh"
         chmod 711 "$tmp/$h" "$tmp/$h/varlib" "$tmp/$h/varlib/$h"
+        # Debian's bash reads root's .bashrc for an ssh command: this
+        # machine's (pyenv) takes seconds, which would count as downtime.
+        : >"$tmp/bashrc"
         unshare --net --mount --propagation private sh -c '
                 mount -t tmpfs -o mode=755 mg-run /run && mkdir -p /run/sshd /run/berth &&
-                mount --bind "$1" /var/lib/berth && ip link set lo up && exec sleep 3600' \
-                sh "$tmp/$h/varlib" &
+                mount --bind "$1" /var/lib/berth && ip link set lo up &&
+                { [ ! -f /root/.bashrc ] || mount --bind "$2" /root/.bashrc; } && exec sleep 3600' \
+                sh "$tmp/$h/varlib" "$tmp/bashrc" &
         eval "holder_$h=$!"
         pids="$pids $!"
         i=0
@@ -237,9 +241,10 @@ kill_migrate() {
                 sleep 0.05
                 i=$((i + 1))
         done
-        # The env/timeout chain: kill the migrate itself.
+        # Not the nsenter/env/timeout chain: the migrate itself.
         mig=$(pgrep -f "vps migrate $n root@" | while read -r p; do
-                [ "$(readlink /proc/"$p"/exe)" = "$bin" ] && echo "$p"; done | head -n1)
+                case $(cat /proc/"$p"/comm 2>/dev/null) in berth*) echo "$p" ;; esac
+        done | head -n1)
         [ -n "$mig" ] || { fail "$when: no migrate process to kill: $(cat "$tmp/killed.out")"; return; }
         kill -9 "$mig"
         wait "$mp" 2>/dev/null
