@@ -30,7 +30,7 @@ static const char migrate_usage[] =
     "  --timeout S     seconds for the graceful stop (default 30)\n"
     "Environment: BERTH_SSH  more ssh options, blank-separated (e.g. \"-p 2222\n"
     "                        -i KEY\"); also used for rsync's ssh\n"
-    "             BERTH_RSYNC  more rsync options (e.g. \"--bwlimit=50M\")\n"
+    "             BERTH_RSYNC  more rsync options (a bandwidth limit, say)\n"
     "             BERTH_REMOTE  the berth command on HOST (default \"berth\")\n"
     "An interrupted migrate (killed, connection lost) is resolved by\n"
     "`berth vps repair` on either host.\n";

@@ -18,6 +18,7 @@
 #               and once after it stopped the VPS: `vps repair` on a
 #               restores it (running), b drops its staging copy; a second
 #               migrate then succeeds
+#   large       the downtime of an idle VPS of BERTH_MIGRATE_MB (250) MB
 # usage: vps_migrate_test.sh BERTH_BINARY [TEST...]
 set -u
 
@@ -296,6 +297,30 @@ test_killed() {
         assert_gone a mg2
 }
 
+# The downtime of an idle VPS with BERTH_MIGRATE_MB (250) MB of files in
+# its upper layer (a copy of the host's /usr, in the VPS's ids).
+test_large() {
+        mb=${BERTH_MIGRATE_MB:-250}
+        expect 0 berth_on a create mg4 --template bb --memory 64M --pids 64
+        up=$tmp/a/varlib/a/vps/mg4/upper
+        mkdir -p "$up/srv"
+        for d in /usr/lib /usr/share /usr/bin; do
+                [ "$(du -sm "$up/srv" | cut -f1)" -ge "$mb" ] && break
+                cp -a "$d" "$up/srv/" 2>/dev/null
+        done
+        chown -R --from=0:0 "$(stat -c %u "$up"):$(stat -c %g "$up")" "$up/srv"
+        size=$(du -sm "$up" | cut -f1)
+        expect 0 berth_on a start mg4
+        out=$(migrate mg4 root@$wire_b --json 2>"$tmp/progress")
+        [ $? = 0 ] || { fail "migrate of $size MB: $out $(tail -c 2000 "$tmp/progress")"; return; }
+        echo "   idle busybox VPS with $size MB: downtime $(echo "$out" | json_field downtime_ms) ms," \
+                "$(echo "$out" | json_field total_ms) ms in all"
+        tr '\r' '\n' <"$tmp/progress" | grep "^migrate: stop" | sed 's/^/   /'
+        running b mg4 || fail "mg4 does not run on b"
+        assert_gone a mg4
+        expect 0 berth_on b destroy --force mg4
+}
+
 # ---- main ------------------------------------------------------------------
 
 ssh-keygen -q -t ed25519 -N "" -f "$tmp/key" || skip "ssh-keygen failed"
@@ -313,7 +338,7 @@ for h in a b; do
         case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the template" && exit 1 ;; esac
 done
 
-all="offline preflight killed"
+all="offline preflight killed large"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
