@@ -93,10 +93,15 @@ static int ssh_argv(struct mig *m, struct berth_err *err)
         size_t n = 0;
         while (m->o->ssh_opts && m->o->ssh_opts[n])
                 n++;
-        snprintf(m->mux_dir, sizeof(m->mux_dir), "/tmp/berth-migrate.XXXXXX");
+        /* $TMPDIR or /tmp; a migrate killed with -9 leaves it behind
+         * (an empty directory but for a dead socket). */
+        const char *tmpdir = getenv("TMPDIR");
+        if (!tmpdir || tmpdir[0] != '/' || strlen(tmpdir) > 40)
+                tmpdir = "/tmp";
+        snprintf(m->mux_dir, sizeof(m->mux_dir), "%s/berth-ssh.XXXXXX", tmpdir);
         if (!mkdtemp(m->mux_dir)) {
                 m->mux_dir[0] = '\0';
-                return berth_err_sys(err, errno, "mkdtemp /tmp/berth-migrate.*");
+                return berth_err_sys(err, errno, "mkdtemp %s/berth-ssh.*", tmpdir);
         }
         snprintf(m->mux_opt, sizeof(m->mux_opt), "-oControlPath=%s/s", m->mux_dir);
         m->ssh = calloc(n + 4, sizeof(char *));

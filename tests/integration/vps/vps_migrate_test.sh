@@ -60,9 +60,9 @@ berth_on() { # berth_on HOST ARGS...
 }
 
 migrate() { # migrate ARGS... (from a to b)
-        on a env BERTH_REMOTE="$bin" BERTH_RSYNC="${rsync_opts:-}" \
+        on a env BERTH_REMOTE="$bin" BERTH_RSYNC="${rsync_opts:-}" TMPDIR="$tmp" \
                 BERTH_SSH="-p $port -i $tmp/key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR" \
-                timeout 300 "$bin" vps migrate "$@"
+                timeout 600 "$bin" vps migrate "$@"
 }
 
 # A holder process per host: its namespaces live as long as it does.
@@ -73,6 +73,7 @@ start_host() { # start_host NAME
         # Debian's bash reads root's .bashrc for an ssh command: this
         # machine's (pyenv) takes seconds, which would count as downtime.
         : >"$tmp/bashrc"
+        # shellcheck disable=SC2016 # $1 $2: the inner shell's arguments
         unshare --net --mount --propagation private sh -c '
                 mount -t tmpfs -o mode=755 mg-run /run && mkdir -p /run/sshd /run/berth &&
                 mount --bind "$1" /var/lib/berth && ip link set lo up &&
@@ -197,8 +198,7 @@ test_preflight() {
         pid=$(vps_pid a mg2)
         # The name is taken on b.
         expect 0 berth_on b create mg2 --template bb --memory 64M --pids 64
-        out=$(migrate mg2 root@$wire_b 2>&1)
-        [ $? = 0 ] && fail "migrate to a taken name succeeded"
+        out=$(migrate mg2 root@$wire_b 2>&1) && fail "migrate to a taken name succeeded"
         echo "$out" | grep -q "exists already" || fail "no reason given: $out"
         [ "$(vps_pid a mg2)" = "$pid" ] || fail "mg2 on a was touched (pid $pid -> $(vps_pid a mg2))"
         [ ! -e "$tmp/a/varlib/a/vps/mg2/migration.json" ] || fail "a marker was left on a"
@@ -210,15 +210,13 @@ test_preflight() {
         expect 0 berth_on a create mg3 --template bb2 --memory 64M --pids 64
         expect 0 berth_on a start mg3
         pid=$(vps_pid a mg3)
-        out=$(migrate mg3 root@$wire_b 2>&1)
-        [ $? = 0 ] && fail "migrate without the template succeeded"
+        out=$(migrate mg3 root@$wire_b 2>&1) && fail "migrate without the template succeeded"
         echo "$out" | grep -q "template bb2 does not exist" || fail "no reason given: $out"
         [ "$(vps_pid a mg3)" = "$pid" ] || fail "mg3 on a was touched"
         # A template of that name, but different.
         cp -a "$tmp/a/varlib/a/templates/bb2" "$tmp/b/varlib/b/templates/bb2"
         echo changed >"$tmp/b/varlib/b/templates/bb2/rootfs/etc/motd"
-        out=$(migrate mg3 root@$wire_b 2>&1)
-        [ $? = 0 ] && fail "migrate onto a different template succeeded"
+        out=$(migrate mg3 root@$wire_b 2>&1) && fail "migrate onto a different template succeeded"
         echo "$out" | grep -q "differs from the source" || fail "no reason given: $out"
         [ "$(vps_pid a mg3)" = "$pid" ] || fail "mg3 on a was touched"
         assert_gone b mg3
@@ -290,8 +288,7 @@ test_killed() {
         assert_gone b mg2
 
         # And then it goes through.
-        out=$(migrate mg2 root@$wire_b 2>&1)
-        [ $? = 0 ] || fail "migrate after the repairs: $out"
+        out=$(migrate mg2 root@$wire_b 2>&1) || fail "migrate after the repairs: $out"
         running b mg2 || fail "mg2 does not run on b"
         [ "$(berth_on b exec mg2 -- sh -c 'wc -c </root/big')" = 6291456 ] || fail "mg2's file did not move"
         assert_gone a mg2
@@ -304,15 +301,16 @@ test_large() {
         expect 0 berth_on a create mg4 --template bb --memory 64M --pids 64
         up=$tmp/a/varlib/a/vps/mg4/upper
         mkdir -p "$up/srv"
-        for d in /usr/lib /usr/share /usr/bin; do
+        i=0
+        for d in /usr/share/* /usr/lib/*; do
                 [ "$(du -sm "$up/srv" | cut -f1)" -ge "$mb" ] && break
-                cp -a "$d" "$up/srv/" 2>/dev/null
+                i=$((i + 1))
+                cp -a "$d" "$up/srv/$i" 2>/dev/null
         done
         chown -R --from=0:0 "$(stat -c %u "$up"):$(stat -c %g "$up")" "$up/srv"
         size=$(du -sm "$up" | cut -f1)
         expect 0 berth_on a start mg4
-        out=$(migrate mg4 root@$wire_b --json 2>"$tmp/progress")
-        [ $? = 0 ] || { fail "migrate of $size MB: $out $(tail -c 2000 "$tmp/progress")"; return; }
+        out=$(migrate mg4 root@$wire_b --json 2>"$tmp/progress") || { fail "migrate of $size MB: $out $(tail -c 2000 "$tmp/progress")"; return; }
         echo "   idle busybox VPS with $size MB: downtime $(echo "$out" | json_field downtime_ms) ms," \
                 "$(echo "$out" | json_field total_ms) ms in all"
         tr '\r' '\n' <"$tmp/progress" | grep "^migrate: stop" | sed 's/^/   /'
@@ -327,6 +325,7 @@ ssh-keygen -q -t ed25519 -N "" -f "$tmp/key" || skip "ssh-keygen failed"
 cp "$tmp/key.pub" "$tmp/authorized_keys"
 start_host a
 start_host b
+# shellcheck disable=SC2154 # holder_b: set by start_host's eval
 on a ip link add mga0 type veth peer name mgb0 netns "/proc/$holder_b/ns/net" ||
         { echo "FAIL: no veth wire"; exit 1; }
 on a sh -c "ip addr add $wire_a/24 dev mga0 && ip link set mga0 up"
@@ -342,6 +341,7 @@ all="offline preflight killed large"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
+        # shellcheck disable=SC2034 # read by lib.sh's fail
         current=$t
         t0=$(date +%s)
         "test_$t"
