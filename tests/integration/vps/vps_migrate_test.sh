@@ -18,6 +18,8 @@
 #               and once after it stopped the VPS: `vps repair` on a
 #               restores it (running), b drops its staging copy; a second
 #               migrate then succeeds
+#   keep        a stopped VPS with --keep-source: one pass, the copy on a
+#               kept stopped with autostart off
 #   large       the downtime of an idle VPS of BERTH_MIGRATE_MB (250) MB
 # usage: vps_migrate_test.sh BERTH_BINARY [TEST...]
 set -u
@@ -294,6 +296,27 @@ test_killed() {
         assert_gone a mg2
 }
 
+# A stopped VPS: one pass, stopped on b; --keep-source keeps a's copy
+# with autostart off (b's keeps it on).
+test_keep() {
+        expect 0 berth_on a create mg5 --template bb --memory 64M --pids 64 --autostart
+        echo kept >"$tmp/a/varlib/a/vps/mg5/upper/kept-file"
+        out=$(migrate mg5 root@$wire_b --keep-source --json 2>&1) || { fail "migrate --keep-source: $out"; return; }
+        echo "$out" | grep -q '"passes": 1' || fail "a stopped VPS took more than one pass: $out"
+        echo "$out" | grep -q '"kept_source": true' || fail "kept_source not said: $out"
+        running b mg5 && fail "a stopped VPS was started on b"
+        [ "$(cat "$tmp/b/varlib/b/vps/mg5/upper/kept-file" 2>&1)" = kept ] || fail "its file did not move"
+        berth_on a status mg5 --json | grep -q '"autostart": false' || fail "the kept copy's autostart is on"
+        berth_on b status mg5 --json | grep -q '"autostart": true' || fail "autostart lost on b"
+        [ ! -e "$tmp/a/varlib/a/vps/mg5/migration.json" ] || fail "marker left on the kept copy"
+        expect 0 berth_on b start mg5
+        running b mg5 || fail "mg5 does not start on b"
+        expect 0 berth_on a destroy mg5
+        expect 0 berth_on b destroy --force mg5
+        assert_gone a mg5
+        assert_gone b mg5
+}
+
 # The downtime of an idle VPS with BERTH_MIGRATE_MB (250) MB of files in
 # its upper layer (a copy of the host's /usr, in the VPS's ids).
 test_large() {
@@ -337,7 +360,7 @@ for h in a b; do
         case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the template" && exit 1 ;; esac
 done
 
-all="offline preflight killed large"
+all="offline preflight killed keep large"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 for t in "$@"; do
