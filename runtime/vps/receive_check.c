@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <ifaddrs.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,14 +73,37 @@ int recv_check_template(const struct berth_vps_ctx *v, const struct berth_vps_co
         return 0;
 }
 
+/* An interface of this host (its network namespace) that has address a. */
+static bool host_has(const struct berth_ip_addr *a, char ifname[IF_NAMESIZE])
+{
+        struct ifaddrs *all = NULL, *i;
+        bool found = false;
+        if (getifaddrs(&all) < 0)
+                return false;
+        for (i = all; i && !found; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != a->family)
+                        continue;
+                const void *raw = a->family == AF_INET
+                                      ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+                                      : (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                found = !memcmp(raw, a->u.raw, a->family == AF_INET ? 4 : 16);
+                if (found)
+                        snprintf(ifname, IF_NAMESIZE, "%s", i->ifa_name);
+        }
+        freeifaddrs(all);
+        return found;
+}
+
 int recv_check_addrs(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
 {
         for (size_t i = 0; i < cfg->net.n_addrs; i++) {
-                char text[BERTH_IP_ADDR_STRLEN];
-                berth_ip_addr_format(&cfg->net.addrs[i], true, text, sizeof(text));
+                char text[BERTH_IP_ADDR_STRLEN], ifname[IF_NAMESIZE];
+                berth_ip_addr_format(&cfg->net.addrs[i], false, text, sizeof(text));
                 int r = vps_addr_check_others(v, cfg->name, &cfg->net.addrs[i], text, err);
                 if (r < 0)
                         return r;
+                if (host_has(&cfg->net.addrs[i], ifname))
+                        return berth_err_set(err, EEXIST, "address %s is in use here (on %s)", text, ifname);
         }
         return 0;
 }

@@ -12,7 +12,8 @@
 #               another id range (b has a VPS in a's range: the files are
 #               shifted), reachable from a; nothing of it is left on a;
 #               the downtime is printed
-#   preflight   name taken and template missing on b: refused, the source
+#   preflight   name taken, address in use, template missing or different
+#               on b: refused, the source
 #               still running and intact, nothing on b
 #   killed      migrate killed (-9) in the middle of its first rsync pass,
 #               and once after it stopped the VPS: `vps repair` on a
@@ -206,6 +207,13 @@ test_preflight() {
         [ ! -e "$tmp/a/varlib/a/vps/mg2/migration.json" ] || fail "a marker was left on a"
         ls -d "$tmp/b/varlib/b/vps/.mig."* >/dev/null 2>&1 && fail "staging left on b"
         expect 0 berth_on b destroy mg2
+        # Its address is one of b's own.
+        on b ip addr add 10.77.0.12/32 dev mgb0
+        out=$(migrate mg2 root@$wire_b 2>&1) && fail "migrate onto an address in use succeeded"
+        echo "$out" | grep -q "10.77.0.12 is in use here" || fail "no reason given: $out"
+        on b ip addr del 10.77.0.12/32 dev mgb0
+        [ "$(vps_pid a mg2)" = "$pid" ] || fail "mg2 on a was touched"
+        assert_gone b mg2
         # The template is missing on b.
         cp -a "$tmp/a/varlib/a/templates/bb" "$tmp/a/varlib/a/templates/bb2"
         rm -rf "$tmp/a/varlib/a/templates/bb2/users"
