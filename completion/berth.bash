@@ -9,7 +9,7 @@ _berth_global_opts="--root --log --log-format --debug --systemd-cgroup --cgroup-
 _berth_verbs="create start run exec state kill delete pause resume update ps events list spec features
 checkpoint restore vps template"
 _berth_vps_cmds="create start stop restart destroy set exec enter console status list repair snapshot
-snapshot-list snapshot-restore snapshot-delete backup restore clone"
+snapshot-list snapshot-restore snapshot-delete backup restore clone migrate receive"
 _berth_template_cmds="create import list ls info show rm remove"
 
 # The options of one OCI verb; those that take a value are listed in
@@ -59,6 +59,7 @@ _berth_vps_opts() {
     backup) echo "--with-template" ;;
     restore) echo "--name --ip" ;;
     clone) echo "--ip" ;;
+    migrate) echo "--offline --live --keep-source --timeout" ;;
     esac
     echo "--json --data-dir --help"
 }
@@ -216,8 +217,9 @@ _berth() {
             fi
         elif [ "$sub" = create ] || [ "$sub" = exec ] || [ "$sub" = enter ] || [ "$sub" = console ] ||
             [ "$sub" = status ] || [ "$sub" = set ] || [ "$sub" = restart ] || [ "$sub" = destroy ] ||
-            [ "$sub" = repair ]; then
-            # One NAME (create: a new one, nothing to offer).
+            [ "$sub" = repair ] || [ "$sub" = migrate ] || [ "$sub" = receive ]; then
+            # One NAME (create: a new one, nothing to offer; migrate: then
+            # a host, which ssh's completion knows better).
             [ "$npos" -eq 0 ] && [ "$sub" != create ] &&
                 COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur"))
         else

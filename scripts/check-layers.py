@@ -33,7 +33,7 @@ PUBLIC = {
     "netns": "netns nft",
     "rootfs": "rootfs idmap",
     "oci": "spec seccomp process state container checkpoint features tty lxcfs",
-    "vps": "vps template vps_snapshot",
+    "vps": "vps template vps_snapshot vps_migrate",
 }
 PUBLIC_LAYER = {f"berth/{h}.h": layer for layer, names in PUBLIC.items() for h in names.split()}
 SOURCE_DIRS = ["base", "cgroups", "netns", "rootfs", "runtime", "cli", "include/berth"]

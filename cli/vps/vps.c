@@ -34,7 +34,9 @@ static const char vps_usage[] =
     "  snapshot-delete NAME SNAP            delete a snapshot\n"
     "  backup NAME FILE|- [--with-template] one archive of the VPS (running: frozen)\n"
     "  restore FILE|- [--name N] [--ip A]   make the VPS of an archive again\n"
-    "  clone SRC DST [--ip ADDR]            a new VPS copied from another\n\n"
+    "  clone SRC DST [--ip ADDR]            a new VPS copied from another\n"
+    "  migrate NAME [USER@]HOST             move to another host over ssh (offline)\n"
+    "  receive NAME                         migrate's other half (started over ssh)\n\n"
     "Every command takes --json (one JSON document on stdout) and --data-dir DIR\n"
     "(default $BERTH_DATA or " BERTH_VPS_DEFAULT_DATA ").\n"
     "Exit codes: 0 ok, 2 invalid argument, 3 not found, 4 already exists,\n"
@@ -766,6 +768,8 @@ static const struct {
     {"backup", vps_cmd_backup, NULL, NULL},
     {"restore", vps_cmd_restore, NULL, NULL},
     {"clone", vps_cmd_clone, NULL, NULL},
+    {"migrate", vps_cmd_migrate, NULL, NULL},
+    {"receive", vps_cmd_receive, NULL, NULL},
 };
 
 /* Options given before the command: --json, --data-dir DIR. */

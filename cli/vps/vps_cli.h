@@ -53,6 +53,8 @@ int vps_cmd_snapshot_delete(struct vps_cli *vc, int argc, char **argv);
 int vps_cmd_backup(struct vps_cli *vc, int argc, char **argv);
 int vps_cmd_restore(struct vps_cli *vc, int argc, char **argv);
 int vps_cmd_clone(struct vps_cli *vc, int argc, char **argv);
+int vps_cmd_migrate(struct vps_cli *vc, int argc, char **argv);
+int vps_cmd_receive(struct vps_cli *vc, int argc, char **argv);
 /* `vps console` on a terminal: the guest's bytes with control characters
  * shown as \xNN (cli/vps/escape.c says why). A zeroed struct starts a
  * stream; bytes of a UTF-8 sequence or \r\n cut by a buffer end wait in

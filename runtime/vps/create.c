@@ -295,7 +295,9 @@ static int sweep_one(const struct berth_vps_ctx *v, int parent, const struct vps
                 vps_warn(v, "%s", e.msg);
         else
                 vps_warn(v, "VPS %s: repaired: removed %s, left by an interrupted %s", lo->name, lo->entry,
-                         lo->is_new ? "create" : "destroy");
+                         lo->is_mig   ? "incoming migration"
+                         : lo->is_new ? "create"
+                                      : "destroy");
         (void)err;
         return 0;
 }

@@ -182,12 +182,14 @@ typedef int (*vps_populate_fn)(const struct berth_vps_ctx *v, const struct berth
 int vps_create_config(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *lower,
                       vps_populate_fn populate, void *arg, struct berth_err *err);
 
-/* Leftovers of an interrupted create (.new.<name>.<pid>) or destroy
- * (.rm.<name>.<pid>) in <data>/vps (leftover.c). */
+/* Leftovers of an interrupted create (.new.<name>.<pid>), destroy
+ * (.rm.<name>.<pid>) or incoming migration (.mig.<name>.<pid>, receive.c)
+ * in <data>/vps (leftover.c). */
 struct vps_leftover {
         char entry[BERTH_VPS_NAME_MAX + 32]; /* the directory's name */
         char name[BERTH_VPS_NAME_MAX + 1];   /* the VPS's */
         bool is_new;                         /* a create's (else a destroy's) */
+        bool is_mig;                         /* .mig.*: an incoming migration's (is_new too) */
 };
 typedef int (*vps_leftover_fn)(const struct berth_vps_ctx *v, int parent, const struct vps_leftover *lo,
                                void *arg, struct berth_err *err);

@@ -2,6 +2,9 @@
 /* What an interrupted create or destroy leaves in <data>/vps, and its
  * removal.
  *
+ * An incoming migration (`vps receive`, receive.c) works the same way in
+ * .mig.<name>.<pid>, which it renames to <name> when it publishes the VPS.
+ *
  * create builds a VPS in .new.<name>.<pid> and renames it into place once
  * vps.json, config.json and the template marker are written; destroy
  * renames <name> to .rm.<name>.<pid> before it unmarks the template and
@@ -26,12 +29,16 @@
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
-/* ".new.<name>.<pid>" or ".rm.<name>.<pid>" -> name; false for anything else. */
+/* ".new.<name>.<pid>", ".rm.<name>.<pid>" or ".mig.<name>.<pid>" -> name;
+ * false for anything else. */
 static bool parse_entry(const char *entry, struct vps_leftover *lo)
 {
         const char *p;
+        lo->is_mig = false;
         if (!strncmp(entry, ".new.", 5))
                 p = entry + 5, lo->is_new = true;
+        else if (!strncmp(entry, ".mig.", 5))
+                p = entry + 5, lo->is_new = true, lo->is_mig = true;
         else if (!strncmp(entry, ".rm.", 4))
                 p = entry + 4, lo->is_new = false;
         else
@@ -115,7 +122,8 @@ static char *leftover_template(int parent, const struct vps_leftover *lo)
 int vps_leftover_remove(const struct berth_vps_ctx *v, int parent, const struct vps_leftover *lo,
                         struct berth_err *err)
 {
-        _cleanup_free_ char *tmpl = leftover_template(parent, lo);
+        /* An incoming migration marks its template only as it publishes. */
+        _cleanup_free_ char *tmpl = lo->is_mig ? NULL : leftover_template(parent, lo);
         /* The marker is the VPS's of that name when one exists now. */
         if (tmpl && faccessat(parent, lo->name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
                 int r = vps_template_mark(v, tmpl, lo->name, false, err);

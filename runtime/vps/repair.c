@@ -13,6 +13,10 @@
  *   network    the host end (and with it the filter entries) of a VPS
  *              that does not run
  *   marker     a template marker of no VPS, or a VPS without its marker
+ *   migration  the marker (migration.json) of a `vps migrate` that died:
+ *              the VPS restarted when migrate had stopped it, kept
+ *              stopped (autostart off) with what to do when it died
+ *              after handing the VPS over (migrate_proto.c)
  *
  * Each VPS is looked at under its lock, taken without waiting: a VPS a
  * command is working on is skipped (and said so). What cannot be fixed
@@ -38,6 +42,7 @@
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 #include "runtime/vps/snapshot.h"
+#include "runtime/vps/migrate.h"
 
 struct repair {
         const struct berth_vps_ctx *v;
@@ -118,7 +123,10 @@ static int leftover_fn(const struct berth_vps_ctx *v, int parent, const struct v
         struct berth_err e = {0};
         int r = rp->o->dry_run ? 0 : vps_leftover_remove(v, parent, lo, &e);
         FIXED(rp, lo->name, "leftover", r, &e, "remove %s/vps/%s, left by an interrupted %s", v->data_dir,
-              lo->entry, lo->is_new ? "create" : "destroy");
+              lo->entry,
+              lo->is_mig   ? "incoming migration"
+              : lo->is_new ? "create"
+                           : "destroy");
         return 0;
 }
 
@@ -280,8 +288,51 @@ static int trylock(const char *dir)
         return fd;
 }
 
+/* Taken before the VPS's lock: start and set take it themselves. True
+ * when a migrate works on the VPS: it is not looked at. */
+static bool check_migration(struct repair *rp, const char *name)
+{
+        char phase[32], dest[256];
+        int st = vps_migrate_marker_stale(rp->v, name, phase, sizeof(phase), dest, sizeof(dest));
+        if (st == -EBUSY)
+                report(rp, name, "busy", BERTH_VPS_REPAIR_SKIPPED,
+                       "a migration to another host is under way");
+        if (st <= 0)
+                return st == -EBUSY;
+        struct berth_err e = {0};
+        int r = 0;
+        if (!strcmp(phase, "copy")) {
+                r = rp->o->dry_run ? 0 : vps_migrate_marker_remove(rp->v, name);
+                FIXED(rp, name, "migration", r, &e,
+                      "remove the marker of a migration to %s that died before "
+                      "it stopped the VPS",
+                      dest);
+        } else if (!strcmp(phase, "stopped")) {
+                if (!rp->o->dry_run && (r = berth_vps_start(rp->v, name, &e)) == -EBUSY)
+                        r = 0; /* running already */
+                if (r >= 0 && !rp->o->dry_run)
+                        r = vps_migrate_marker_remove(rp->v, name);
+                FIXED(rp, name, "migration", r, &e,
+                      "restart it: a migration to %s stopped it and died "
+                      "before %s took it over",
+                      dest, dest);
+        } else {
+                struct berth_vps_change c = {.autostart = 0, .allow_io_uring = -1, .filter = -1};
+                if (!rp->o->dry_run && (r = berth_vps_set(rp->v, name, &c, &e)) >= 0)
+                        r = vps_migrate_marker_remove(rp->v, name);
+                report(rp, name, "migration", r < 0 ? BERTH_VPS_REPAIR_FAILED : BERTH_VPS_REPAIR_LEFT,
+                       "a migration to %s died after it handed the VPS over: it may run there; kept stopped "
+                       "here (autostart off): `berth vps destroy %s` if it runs on %s, else `berth vps "
+                       "start %s`%s%s",
+                       dest, name, dest, name, r < 0 ? ": " : "", r < 0 ? e.msg : "");
+        }
+        return false;
+}
+
 static void repair_one(struct repair *rp, const char *name)
 {
+        if (check_migration(rp, name))
+                return;
         char dir[PATH_MAX];
         if (berth_vps_path(rp->v, name, NULL, dir, sizeof(dir)) < 0)
                 return;

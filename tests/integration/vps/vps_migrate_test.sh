@@ -1,0 +1,372 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# `berth vps migrate` between two "hosts" on this machine: each a network
+# namespace plus a private mount namespace with its own /run (so its own
+# /run/berth) and its own /var/lib/berth (data in /var/lib/berth/<host>,
+# a path of its own so that the two hosts' VPS cgroups, which share the
+# machine's cgroup tree, get different names), joined by a veth "wire",
+# each with Debian's sshd started by the test (its own config, port and
+# host keys, key auth with a test key; all in the test's tmp directory).
+#   offline     a running busybox VPS moves from a to b: it runs there with
+#               its files, addresses, MAC, limits and autostart flag, in
+#               another id range (b has a VPS in a's range: the files are
+#               shifted), reachable from a; nothing of it is left on a;
+#               the downtime is printed
+#   preflight   name taken, address in use, template missing or different
+#               on b: refused, the source
+#               still running and intact, nothing on b
+#   killed      migrate killed (-9) in the middle of its first rsync pass,
+#               and once after it stopped the VPS: `vps repair` on a
+#               restores it (running), b drops its staging copy; a second
+#               migrate then succeeds
+#   keep        a stopped VPS with --keep-source: one pass, the copy on a
+#               kept stopped with autostart off
+#   large       the downtime of an idle VPS of BERTH_MIGRATE_MB (250) MB
+# usage: vps_migrate_test.sh BERTH_BINARY [TEST...]
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+bin=${BERTH_VPS_BIN:-${1:-}}
+[ $# -gt 0 ] && shift
+require_vps_host "$bin"
+for c in rsync ssh ssh-keygen nsenter /usr/sbin/sshd; do
+        command -v "$c" >/dev/null || skip "no $c"
+done
+idmappable /tmp || skip "/tmp cannot be idmapped"
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+
+failures=0
+# shellcheck disable=SC2034 # read by lib.sh's fail
+current=""
+port=2222
+wire_a=172.31.250.1 wire_b=172.31.250.2
+pids="" # holders and sshds, killed by pid at the end
+
+tmp=$(mktemp -d /tmp/berth-migrate.XXXXXX)
+chmod 711 "$tmp"
+
+# on HOST CMD...: runs CMD in host a or b (its namespaces, its data).
+on() {
+        h=$1
+        shift
+        eval "hp=\$holder_$h"
+        # shellcheck disable=SC2154
+        nsenter -t "$hp" -n -m env BERTH_DATA="/var/lib/berth/$h" "$@"
+}
+
+berth_on() { # berth_on HOST ARGS...
+        h=$1
+        shift
+        on "$h" timeout 120 "$bin" vps "$@"
+}
+
+migrate() { # migrate ARGS... (from a to b)
+        on a env BERTH_REMOTE="$bin" BERTH_RSYNC="${rsync_opts:-}" TMPDIR="$tmp" \
+                BERTH_SSH="-p $port -i $tmp/key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR" \
+                timeout 600 "$bin" vps migrate "$@"
+}
+
+# A holder process per host: its namespaces live as long as it does.
+start_host() { # start_host NAME
+        h=$1
+        mkdir -p "$tmp/$h/varlib/$h" "$tmp/$h/ssh"
+        chmod 711 "$tmp/$h" "$tmp/$h/varlib" "$tmp/$h/varlib/$h"
+        # Debian's bash reads root's .bashrc for an ssh command: this
+        # machine's (pyenv) takes seconds, which would count as downtime.
+        : >"$tmp/bashrc"
+        # shellcheck disable=SC2016 # $1 $2: the inner shell's arguments
+        unshare --net --mount --propagation private sh -c '
+                mount -t tmpfs -o mode=755 mg-run /run && mkdir -p /run/sshd /run/berth &&
+                mount --bind "$1" /var/lib/berth && ip link set lo up &&
+                { [ ! -f /root/.bashrc ] || mount --bind "$2" /root/.bashrc; } && exec sleep 3600' \
+                sh "$tmp/$h/varlib" "$tmp/bashrc" &
+        eval "holder_$h=$!"
+        pids="$pids $!"
+        i=0
+        while [ "$(stat -L -c %i "/proc/$!/ns/mnt" 2>/dev/null)" = "$(stat -L -c %i /proc/self/ns/mnt)" ] ||
+                ! nsenter -t "$!" -m test -d /run/sshd 2>/dev/null; do
+                i=$((i + 1))
+                [ $i -gt 100 ] && { echo "FAIL: host $h did not come up"; exit 1; }
+                sleep 0.05
+        done
+}
+
+start_sshd() { # start_sshd HOST ADDR
+        h=$1
+        ssh-keygen -q -t ed25519 -N "" -f "$tmp/$h/ssh/host_key" || return 1
+        cat >"$tmp/$h/ssh/sshd_config" <<CFG
+Port $port
+ListenAddress $2
+HostKey $tmp/$h/ssh/host_key
+PidFile none
+AuthorizedKeysFile $tmp/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SetEnv BERTH_DATA=/var/lib/berth/$h
+CFG
+        eval "hp=\$holder_$h"
+        nsenter -t "$hp" -n -m /usr/sbin/sshd -D -e -f "$tmp/$h/ssh/sshd_config" 2>>"$tmp/$h/sshd.log" &
+        pids="$pids $!"
+        i=0
+        until on "$h" sh -c "exec 3<>/dev/tcp/$2/$port" 2>/dev/null ||
+                on "$h" ss -ltn 2>/dev/null | grep -q ":$port "; do
+                i=$((i + 1))
+                [ $i -gt 100 ] && { echo "FAIL: sshd on $h did not start: $(cat "$tmp/$h/sshd.log")"; return 1; }
+                sleep 0.05
+        done
+}
+
+cleanup() {
+        for h in a b; do
+                eval "hp=\${holder_$h:-}"
+                [ -n "$hp" ] || continue
+                for d in "$tmp/$h/varlib/$h/vps"/*/; do
+                        [ -d "$d" ] && berth_on "$h" destroy --force "$(basename "$d")" >/dev/null 2>&1
+                done
+        done
+        for p in $pids; do kill "$p" 2>/dev/null; done
+        for p in $pids; do wait "$p" 2>/dev/null; done
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+vps_pid() { # vps_pid HOST NAME
+        berth_on "$1" status "$2" --json 2>/dev/null | json_field pid
+}
+
+running() { # running HOST NAME
+        berth_on "$1" status "$2" --json 2>/dev/null | grep -q '"state": "running"'
+}
+
+# Nothing of VPS $2 left on host $1.
+assert_gone() {
+        h=$1 n=$2
+        [ ! -e "$tmp/$h/varlib/$h/vps/$n" ] || fail "$n: directory left on $h"
+        ls -d "$tmp/$h/varlib/$h/vps/.mig.$n."* >/dev/null 2>&1 && fail "$n: staging directory left on $h"
+        [ -e "$tmp/$h/varlib/$h/templates/bb/users/$n" ] && fail "$n: template marker left on $h"
+        left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "berth-vps-$n-$(data_tag "$tmp/$h/varlib/$h")" 2>/dev/null)
+        [ -z "$left" ] || fail "$n: cgroups left on $h: $left"
+}
+
+# ---- tests -----------------------------------------------------------------
+
+test_offline() {
+        # b has a VPS in the range a's first VPS gets: mg1's files are shifted.
+        expect 0 berth_on b create mg-occ --template bb --memory 64M --pids 64
+        expect 0 berth_on a create mg1 --template bb --ip 10.77.0.10 --memory 96M --pids 77 --autostart
+        expect 0 berth_on a start mg1
+        expect 0 berth_on a exec mg1 -- sh -c 'echo moved-along >/root/mgfile; chmod 4755 /root; mkdir -p /srv/d && ln /root/mgfile /srv/d/hard'
+        mac=$(berth_on a status mg1 --json | json_field mac)
+        range_a=$(stat -c %u "$tmp/a/varlib/a/vps/mg1/upper/root/mgfile")
+        out=$(migrate mg1 root@$wire_b --json 2>"$tmp/progress")
+        rc=$?
+        [ $rc = 0 ] || { fail "migrate exited $rc: $out $(cat "$tmp/progress")"; return; }
+        echo "$out" | grep -q '"passes": 2' || fail "not two passes: $out"
+        down=$(echo "$out" | json_field downtime_ms)
+        echo "   busybox VPS: downtime $down ms, $(echo "$out" | json_field total_ms) ms in all"
+        grep -q "pass 2" "$tmp/progress" || fail "no progress on stderr: $(cat "$tmp/progress")"
+        tr '\r' '\n' <"$tmp/progress" | grep "^migrate: stop" | sed 's/^/   /'
+        running b mg1 || fail "mg1 does not run on b"
+        [ "$(berth_on b exec mg1 -- cat /root/mgfile)" = moved-along ] || fail "mg1's file did not move"
+        [ "$(berth_on b exec mg1 -- stat -c %u:%h /root/mgfile)" = 0:2 ] ||
+                fail "owner/hard link in the guest: $(berth_on b exec mg1 -- stat -c %u:%h /root/mgfile)"
+        range_b=$(stat -c %u "$tmp/b/varlib/b/vps/mg1/upper/root/mgfile")
+        [ "$range_b" != "$range_a" ] || fail "the id range did not change ($range_a): the shift was not tested"
+        berth_on b exec mg1 -- ip addr | grep -q "10.77.0.10/16" || fail "mg1 has not its address on b"
+        [ "$(berth_on b status mg1 --json | json_field mac)" = "$mac" ] || fail "the MAC changed"
+        st=$(berth_on b status mg1 --json)
+        echo "$st" | grep -q '"autostart": true' || fail "autostart lost: $st"
+        echo "$st" | grep -q '"pids": 77' || fail "pids limit lost: $st"
+        # Reachable from a across the wire.
+        on a ip route add 10.77.0.10/32 via $wire_b
+        on a /bin/busybox ping -c 1 -W 2 10.77.0.10 >/dev/null || fail "mg1 is not reachable from a"
+        on a ip route del 10.77.0.10/32 via $wire_b
+        # Nothing left on a.
+        berth_on a list | grep -q '^mg1 ' && fail "mg1 still listed on a"
+        assert_gone a mg1
+        out=$(berth_on a repair 2>&1)
+        [ "$out" = consistent ] || fail "repair on a: $out"
+        out=$(berth_on b repair 2>&1)
+        [ "$out" = consistent ] || fail "repair on b: $out"
+}
+
+test_preflight() {
+        expect 0 berth_on a create mg2 --template bb --ip 10.77.0.12 --memory 64M --pids 64
+        expect 0 berth_on a start mg2
+        pid=$(vps_pid a mg2)
+        # The name is taken on b.
+        expect 0 berth_on b create mg2 --template bb --memory 64M --pids 64
+        out=$(migrate mg2 root@$wire_b 2>&1) && fail "migrate to a taken name succeeded"
+        echo "$out" | grep -q "exists already" || fail "no reason given: $out"
+        [ "$(vps_pid a mg2)" = "$pid" ] || fail "mg2 on a was touched (pid $pid -> $(vps_pid a mg2))"
+        [ ! -e "$tmp/a/varlib/a/vps/mg2/migration.json" ] || fail "a marker was left on a"
+        ls -d "$tmp/b/varlib/b/vps/.mig."* >/dev/null 2>&1 && fail "staging left on b"
+        expect 0 berth_on b destroy mg2
+        # Its address is one of b's own.
+        on b ip addr add 10.77.0.12/32 dev mgb0
+        out=$(migrate mg2 root@$wire_b 2>&1) && fail "migrate onto an address in use succeeded"
+        echo "$out" | grep -q "10.77.0.12 is in use here" || fail "no reason given: $out"
+        on b ip addr del 10.77.0.12/32 dev mgb0
+        [ "$(vps_pid a mg2)" = "$pid" ] || fail "mg2 on a was touched"
+        assert_gone b mg2
+        # The template is missing on b.
+        cp -a "$tmp/a/varlib/a/templates/bb" "$tmp/a/varlib/a/templates/bb2"
+        rm -rf "$tmp/a/varlib/a/templates/bb2/users"
+        expect 0 berth_on a create mg3 --template bb2 --memory 64M --pids 64
+        expect 0 berth_on a start mg3
+        pid=$(vps_pid a mg3)
+        out=$(migrate mg3 root@$wire_b 2>&1) && fail "migrate without the template succeeded"
+        echo "$out" | grep -q "template bb2 does not exist" || fail "no reason given: $out"
+        [ "$(vps_pid a mg3)" = "$pid" ] || fail "mg3 on a was touched"
+        # A template of that name, but different.
+        cp -a "$tmp/a/varlib/a/templates/bb2" "$tmp/b/varlib/b/templates/bb2"
+        echo changed >"$tmp/b/varlib/b/templates/bb2/rootfs/etc/motd"
+        out=$(migrate mg3 root@$wire_b 2>&1) && fail "migrate onto a different template succeeded"
+        echo "$out" | grep -q "differs from the source" || fail "no reason given: $out"
+        [ "$(vps_pid a mg3)" = "$pid" ] || fail "mg3 on a was touched"
+        assert_gone b mg3
+        expect 0 berth_on a destroy --force mg3
+        rm -rf "$tmp/b/varlib/b/templates/bb2"
+}
+
+# kill_migrate WHEN NAME: starts a throttled migrate of NAME and kills it
+# (-9) during its first pass (WHEN=copy) or once the VPS stopped (stopped).
+kill_migrate() {
+        when=$1 n=$2
+        rsync_opts=--bwlimit=2000 migrate "$n" root@$wire_b >"$tmp/killed.out" 2>&1 &
+        mp=$!
+        i=0
+        while [ $i -lt 300 ]; do
+                if [ "$when" = copy ]; then
+                        ls -d "$tmp/b/varlib/b/vps/.mig.$n."*/upper >/dev/null 2>&1 && break
+                else
+                        running a "$n" || break
+                fi
+                sleep 0.05
+                i=$((i + 1))
+        done
+        # Not the nsenter/env/timeout chain: the migrate itself.
+        mig=$(pgrep -f "vps migrate $n root@" | while read -r p; do
+                case $(cat /proc/"$p"/comm 2>/dev/null) in berth*) echo "$p" ;; esac
+        done | head -n1)
+        [ -n "$mig" ] || { fail "$when: no migrate process to kill: $(cat "$tmp/killed.out")"; return; }
+        kill -9 "$mig"
+        wait "$mp" 2>/dev/null
+        grep -q "migrated to" "$tmp/killed.out" && fail "$when: migrate finished before the kill"
+}
+
+test_killed() {
+        # 6 MB the first pass takes about 3 s for at 2 MB/s; the guest
+        # rewrites 2 MB of it every 0.2 s so that the second pass has work.
+        expect 0 berth_on a exec mg2 -- sh -c 'dd if=/dev/urandom of=/root/big bs=1M count=6 2>/dev/null'
+        pid=$(vps_pid a mg2)
+        kill_migrate copy mg2
+        [ "$(vps_pid a mg2)" = "$pid" ] || fail "copy: mg2 does not run on a as before"
+        [ -e "$tmp/a/varlib/a/vps/mg2/migration.json" ] || fail "copy: no marker left by the killed migrate"
+        out=$(berth_on a repair 2>&1)
+        echo "$out" | grep -q "repaired" || fail "copy: repair on a: $out"
+        [ "$(berth_on a repair 2>&1)" = consistent ] || fail "copy: a second repair on a: $(berth_on a repair 2>&1)"
+        i=0
+        while ls -d "$tmp/b/varlib/b/vps/.mig.mg2."* >/dev/null 2>&1 && [ $i -lt 100 ]; do
+                sleep 0.1
+                i=$((i + 1))
+        done
+        out=$(berth_on b repair 2>&1)
+        [ "$out" = consistent ] || fail "copy: b was not left consistent: $out"
+        assert_gone b mg2
+
+        berth_on a exec mg2 -- sh -c 'while :; do dd if=/dev/urandom of=/root/churn bs=1M count=2 2>/dev/null; sleep 0.2; done' >/dev/null 2>&1 &
+        churn=$!
+        sleep 1
+        kill_migrate stopped mg2
+        kill "$churn" 2>/dev/null
+        wait "$churn" 2>/dev/null
+        running a mg2 && fail "stopped: mg2 runs on a before the repair (was the kill too late?)"
+        out=$(berth_on a repair 2>&1)
+        echo "$out" | grep -q "restart it" || fail "stopped: repair on a did not restart mg2: $out"
+        running a mg2 || fail "stopped: mg2 does not run on a after the repair"
+        [ "$(berth_on a repair 2>&1)" = consistent ] || fail "stopped: a second repair: $(berth_on a repair 2>&1)"
+        sleep 1
+        out=$(berth_on b repair 2>&1)
+        [ "$out" = consistent ] || fail "stopped: b was not left consistent: $out"
+        running b mg2 && fail "stopped: mg2 runs on b too"
+        assert_gone b mg2
+
+        # And then it goes through.
+        out=$(migrate mg2 root@$wire_b 2>&1) || fail "migrate after the repairs: $out"
+        running b mg2 || fail "mg2 does not run on b"
+        [ "$(berth_on b exec mg2 -- sh -c 'wc -c </root/big')" = 6291456 ] || fail "mg2's file did not move"
+        assert_gone a mg2
+}
+
+# A stopped VPS: one pass, stopped on b; --keep-source keeps a's copy
+# with autostart off (b's keeps it on).
+test_keep() {
+        expect 0 berth_on a create mg5 --template bb --memory 64M --pids 64 --autostart
+        echo kept >"$tmp/a/varlib/a/vps/mg5/upper/kept-file"
+        out=$(migrate mg5 root@$wire_b --keep-source --json 2>&1) || { fail "migrate --keep-source: $out"; return; }
+        echo "$out" | grep -q '"passes": 1' || fail "a stopped VPS took more than one pass: $out"
+        echo "$out" | grep -q '"kept_source": true' || fail "kept_source not said: $out"
+        running b mg5 && fail "a stopped VPS was started on b"
+        [ "$(cat "$tmp/b/varlib/b/vps/mg5/upper/kept-file" 2>&1)" = kept ] || fail "its file did not move"
+        berth_on a status mg5 --json | grep -q '"autostart": false' || fail "the kept copy's autostart is on"
+        berth_on b status mg5 --json | grep -q '"autostart": true' || fail "autostart lost on b"
+        [ ! -e "$tmp/a/varlib/a/vps/mg5/migration.json" ] || fail "marker left on the kept copy"
+        expect 0 berth_on b start mg5
+        running b mg5 || fail "mg5 does not start on b"
+        expect 0 berth_on a destroy mg5
+        expect 0 berth_on b destroy --force mg5
+        assert_gone a mg5
+        assert_gone b mg5
+}
+
+# The downtime of an idle VPS with BERTH_MIGRATE_MB (250) MB of files in
+# its upper layer (a copy of the host's /usr, in the VPS's ids).
+test_large() {
+        mb=${BERTH_MIGRATE_MB:-250}
+        expect 0 berth_on a create mg4 --template bb --memory 64M --pids 64
+        up=$tmp/a/varlib/a/vps/mg4/upper
+        mkdir -p "$up/srv"
+        i=0
+        for d in /usr/share/* /usr/lib/*; do
+                [ "$(du -sm "$up/srv" | cut -f1)" -ge "$mb" ] && break
+                i=$((i + 1))
+                cp -a "$d" "$up/srv/$i" 2>/dev/null
+        done
+        chown -R --from=0:0 "$(stat -c %u "$up"):$(stat -c %g "$up")" "$up/srv"
+        size=$(du -sm "$up" | cut -f1)
+        expect 0 berth_on a start mg4
+        out=$(migrate mg4 root@$wire_b --json 2>"$tmp/progress") || { fail "migrate of $size MB: $out $(tail -c 2000 "$tmp/progress")"; return; }
+        echo "   idle busybox VPS with $size MB: downtime $(echo "$out" | json_field downtime_ms) ms," \
+                "$(echo "$out" | json_field total_ms) ms in all"
+        tr '\r' '\n' <"$tmp/progress" | grep "^migrate: stop" | sed 's/^/   /'
+        running b mg4 || fail "mg4 does not run on b"
+        assert_gone a mg4
+        expect 0 berth_on b destroy --force mg4
+}
+
+# ---- main ------------------------------------------------------------------
+
+ssh-keygen -q -t ed25519 -N "" -f "$tmp/key" || skip "ssh-keygen failed"
+cp "$tmp/key.pub" "$tmp/authorized_keys"
+start_host a
+start_host b
+# shellcheck disable=SC2154 # holder_b: set by start_host's eval
+on a ip link add mga0 type veth peer name mgb0 netns "/proc/$holder_b/ns/net" ||
+        { echo "FAIL: no veth wire"; exit 1; }
+on a sh -c "ip addr add $wire_a/24 dev mga0 && ip link set mga0 up"
+on b sh -c "ip addr add $wire_b/24 dev mgb0 && ip link set mgb0 up && sysctl -qw net.ipv4.ip_forward=1"
+start_sshd a $wire_a || exit 1
+start_sshd b $wire_b || exit 1
+for h in a b; do
+        on "$h" sh "$here/mktemplate.sh" "$bin" "/var/lib/berth/$h" bb >/dev/null
+        case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the template" && exit 1 ;; esac
+done
+
+run_named "offline preflight killed keep large" "$@"
+finish
