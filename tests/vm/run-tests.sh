@@ -18,9 +18,10 @@ build=${1:-$repo/build}
 "$here/setup.sh"
 # What is worth a v2 run under TCG's 4-7x: what cgroup v2 or the guest's
 # kernel changes: cgroups, the netns code's fallbacks, the OCI lifecycle
-# (Check's per-test timeouts stretched), a VPS's two-level cgroups and its keeper, systemd in a
-# Debian guest, project quotas (integration/vps_disk and vps_backup; the host runs the
-# ext4 image backend), and the network filter (integration/vps_net: the
+# (Check's per-test timeouts stretched), a VPS's two-level cgroups and its
+# keeper, systemd in a Debian guest, project quotas (integration/vps_disk,
+# vps_backup and vps_snapshot; the host runs the ext4 image backend), the
+# v2 freezer (vps_snapshot of a running VPS), and the network filter (integration/vps_net: the
 # 6.1 kernel takes one device per netdev chain and deletes a chain with
 # its device, which the filter must survive; docs/security/network.md).
 # The rest (mounts, namespaces, terminals, seccomp, the VPS's view and
@@ -38,7 +39,7 @@ tests='cgroup|netns|itest_cgroup|itest_lifecycle|integration/vps$|vps_guest|debi
 exclude=()
 [ -z "${BERTH_VM_EXCLUDE:-}" ] || exclude=(-E "$BERTH_VM_EXCLUDE")
 # Two suites at a time: the guest has two vCPUs and a suite mostly keeps
-# one busy. vps_snapshot's crash test (30 kill points, each a VPS boot)
+# one busy (18 suites in 9m46s so, on a host busy with other work). vps_snapshot's crash test (30 kill points, each a VPS boot)
 # runs on the host only.
 "$here/run.sh" --timeout 1800 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \
     -e BERTH_DISK_PRJQUOTA=1 -e BERTH_VPS_SKIP=crash -- \
