@@ -67,6 +67,8 @@ void vps_sha256_init(struct vps_sha256 *c)
 void vps_sha256_update(struct vps_sha256 *c, const void *data, size_t len)
 {
         const unsigned char *p = data;
+        if (!len) /* data may be NULL then, which memcpy must not get */
+                return;
         c->n += len;
         if (c->used) {
                 size_t k = 64 - c->used < len ? 64 - c->used : len;

@@ -247,7 +247,8 @@ static int set_xattrs(struct archive_entry *e, int parent, const char *name, con
         while (AR(archive_entry_xattr_next)(e, &xname, &xval, &xlen) == ARCHIVE_OK) {
                 if (xlen > sizeof(val))
                         return berth_err_set(err, EBADMSG, "%s: xattr %s too long", rel, xname);
-                memcpy(val, xval, xlen);
+                if (xlen) /* an empty value may come as NULL */
+                        memcpy(val, xval, xlen);
                 int r = vps_xattr_shift(s, false, xname, val, &xlen, sizeof(val));
                 if (r < 0)
                         return berth_err_sys(err, -r, "%s: xattr %s malformed", rel, xname);

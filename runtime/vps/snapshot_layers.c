@@ -427,7 +427,8 @@ int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap
         if (!l)
                 return undo(b, berth_err_set(err, ENOMEM, "out of memory"));
         l[0] = id;
-        memcpy(l + 1, s->lowers, s->n_lowers * sizeof(*l));
+        if (s->n_lowers) /* lowers is NULL without any */
+                memcpy(l + 1, s->lowers, s->n_lowers * sizeof(*l));
         s->next = id + 1;
         s->rotate = true; /* the next start makes the upper a layer: the next copy is small */
         if ((r = vps_snaps_add(s, snap, true, l, s->n_lowers + 1, err)) < 0 ||
