@@ -84,6 +84,16 @@ static int exec_failure_code(int errnum)
         return 125;
 }
 
+/* A stop or destroy that ran while the exec joined the VPS fails the exec
+ * in whatever step it reached (a vanished init, a deleted state): that is
+ * the plain "not running" a script can match, not an internal error. */
+static bool stopped_meanwhile(const struct berth_vps_ctx *v, const char *name)
+{
+        struct berth_vps_status st;
+        struct berth_err ignore = {0};
+        return berth_vps_status_get(v, name, &st, &ignore) >= 0 && !st.running;
+}
+
 /* Every process of the VPS hands its sysinfo listener to the console
  * keeper (sysinfo.c): without a keeper that cannot be, so say why rather
  * than how (a refused connect). A VPS started before sysinfo.sock existed
@@ -99,6 +109,11 @@ static int keeper_alive(const struct berth_vps_ctx *v, const char *name, struct 
                 close(fd);
                 return 0;
         }
+        /* The keeper closes its sockets once it has reaped the guest's init:
+         * a stop between the caller's status and this connect is no killed
+         * keeper, just a VPS that is no longer running. */
+        if (stopped_meanwhile(v, name))
+                return berth_err_set(err, ESRCH, "VPS %s is not running", name);
         return berth_err_set(err, ESRCH,
                              "VPS %s: its console keeper is gone (killed?), so nothing can exec in it; "
                              "`berth vps restart %s` brings it back",
@@ -140,6 +155,10 @@ static int run_in_vps(const struct berth_vps_ctx *v, const char *name, char **ar
         r = berth_container_exec(v->ctx, &o, exit_code, err);
         if (r < 0) {
                 *exit_code = exec_failure_code(err->code);
+                if (stopped_meanwhile(v, name)) {
+                        *exit_code = 125;
+                        return berth_err_set(err, ESRCH, "VPS %s is not running", name);
+                }
                 return berth_err_wrap(err, "exec in VPS %s", name);
         }
         return 0;
