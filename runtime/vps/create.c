@@ -397,6 +397,8 @@ int vps_create_config(const struct berth_vps_ctx *v, struct berth_vps_config *cf
                 r = berth_err_set(err, EEXIST, "VPS %s already exists", cfg->name);
         if (r >= 0)
                 r = check_others(v, cfg, err);
+        if (r >= 0 && cfg->net.n_addrs)
+                vps_netns_record(v);
         for (size_t i = 0; r >= 0 && i < cfg->net.n_addrs; i++)
                 r = vps_addr_check_other_dirs(
                     v, &cfg->net.addrs[i],

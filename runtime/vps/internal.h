@@ -330,6 +330,9 @@ int vps_addr_check(const struct berth_vps_net *n, const struct berth_ip_addr *a,
  * this data directory's, and (other_dirs) every other data directory the
  * host's id range registry names (VPS with their own user namespace are
  * registered there). s is the text as given, for the message. */
+/* Records the network namespace this data directory's VPS attach to
+ * (netpolicy.c: which other data directories share its addresses). */
+void vps_netns_record(const struct berth_vps_ctx *v);
 int vps_addr_check_other_dirs(const struct berth_vps_ctx *v, const struct berth_ip_addr *a, const char *s,
                               struct berth_err *err);
 int vps_addr_check_others(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,

@@ -7,9 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "berth/nft.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
@@ -119,6 +123,59 @@ static int check_data_dir(const struct berth_vps_ctx *v, const char *self, const
         return r;
 }
 
+/* Data directories share one address space only when their VPS attach to
+ * the same network, that is, when berth runs for them in the same network
+ * namespace: several hosts on one machine (a network namespace each, as
+ * tests and labs build them) may each give a VPS 10.0.0.2; two data
+ * directories on one host's bridge may not. Each data directory records
+ * the namespace its VPS were last created from in HOST_NETNS_FILE
+ * ("DEV:INODE" of /proc/self/ns/net); one without the record counts as
+ * sharing ours. An inode reused by a later namespace can only make the
+ * check stricter. */
+#define HOST_NETNS_FILE "host-netns"
+
+static int own_netns(char *out, size_t len)
+{
+        struct stat sb;
+        if (stat("/proc/self/ns/net", &sb) < 0)
+                return -errno;
+        snprintf(out, len, "%llu:%llu", (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino);
+        return 0;
+}
+
+static bool netns_recorded(const char *data_dir, char *out, size_t len)
+{
+        char path[PATH_MAX];
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+        if (snprintf(path, sizeof(path), "%s/" HOST_NETNS_FILE, data_dir) >= (int)sizeof(path) ||
+            berth_read_file_at(AT_FDCWD, path, 0, 64, &text, &n) < 0)
+                return false;
+        snprintf(out, len, "%.*s", (int)strcspn(text, "\n"), text);
+        return true;
+}
+
+void vps_netns_record(const struct berth_vps_ctx *v)
+{
+        char own[64], seen[64], path[PATH_MAX];
+        if (own_netns(own, sizeof(own)) < 0 ||
+            (netns_recorded(v->data_dir, seen, sizeof(seen)) && !strcmp(own, seen)))
+                return;
+        if (snprintf(path, sizeof(path), "%s/" HOST_NETNS_FILE, v->data_dir) >= (int)sizeof(path) ||
+            vps_write_file_atomic(path, own, strlen(own)) < 0)
+                vps_trace(v,
+                          "cannot record the network namespace of %s: address checks of other data "
+                          "directories count it as theirs",
+                          v->data_dir);
+}
+
+static bool shares_our_network(const char *data_dir)
+{
+        char own[64], seen[64];
+        return own_netns(own, sizeof(own)) < 0 || !netns_recorded(data_dir, seen, sizeof(seen)) ||
+               !strcmp(own, seen);
+}
+
 int vps_addr_check_other_dirs(const struct berth_vps_ctx *v, const struct berth_ip_addr *a, const char *s,
                               struct berth_err *err)
 {
@@ -127,7 +184,8 @@ int vps_addr_check_other_dirs(const struct berth_vps_ctx *v, const struct berth_
         for (size_t i = 0; r >= 0 && dirs[i]; i++) {
                 struct berth_vps_ctx other = *v;
                 other.data_dir = dirs[i];
-                r = check_data_dir(&other, NULL, a, s, err);
+                if (shares_our_network(dirs[i]))
+                        r = check_data_dir(&other, NULL, a, s, err);
         }
         return r;
 }

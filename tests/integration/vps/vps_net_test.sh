@@ -229,6 +229,22 @@ test_refused() {
         refused_case 2 "link-local" 169.254.0.1 r1 --net routed
 }
 
+# Another data directory used from this network namespace shares its
+# addresses (the same bridge); one used from another namespace (another
+# host on this machine) does not.
+test_other_data_dir() {
+        d2=$tmp/data2
+        mkdir -p "$d2/templates" && cp -a "$data/templates/bb" "$d2/templates/"
+        out=$("$bin" --root "$root" vps --data-dir "$d2" create o1 --template bb --ip 10.77.0.3 2>&1)
+        code=$?
+        [ $code = 4 ] && echo "$out" | grep -q "address already used by VPS b of " ||
+                fail "same network, other data directory: exit $code: $out"
+        [ ! -e "$d2/vps/o1" ] || fail "the refused create left $d2/vps/o1"
+        expect 0 unshare --net "$bin" --root "$root" vps --data-dir "$d2" create o1 --template bb --ip 10.77.0.3
+        expect 0 "$bin" --root "$root" vps --data-dir "$d2" destroy o1
+        rm -rf "$d2"
+}
+
 # Deleting the first IPv4 address keeps the others and the default route;
 # the filter follows: the deleted address is no longer a's to send from.
 test_ip_del() {
@@ -325,5 +341,5 @@ trap cleanup EXIT
 bb_template
 cp "$probe" "$data/templates/bb/rootfs/bin/netprobe"
 
-run_named "setup stable_mac arp_takeover mac_change rogue_ra spoof_bridged spoof_routed host_listener refused ip_del chain_lost filter_lifecycle" "$@"
+run_named "setup stable_mac arp_takeover mac_change rogue_ra spoof_bridged spoof_routed host_listener refused other_data_dir ip_del chain_lost filter_lifecycle" "$@"
 finish
