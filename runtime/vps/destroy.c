@@ -21,6 +21,7 @@
 #include "berth/rmtree.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
+#include "runtime/vps/migrate.h"
 
 /* The markers of name in every template (its template is unknown). */
 static int unmark_everywhere(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
@@ -164,12 +165,16 @@ static int destroy_loaded(const struct berth_vps_ctx *v, const struct berth_vps_
         return r;
 }
 
-int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err)
+static int destroy_named(const struct berth_vps_ctx *v, const char *name, bool force, bool guard,
+                         struct berth_err *err)
 {
         if (!berth_vps_name_valid(name))
                 return berth_err_set(err, EINVAL, "invalid VPS name \"%s\"", name ? name : "");
         _cleanup_close_ int lock = vps_lock(v, name, err);
         if (lock < 0)
+                return berth_err_wrap(err, "destroy VPS %s", name);
+        /* A migrate's second pass would copy a half-removed directory. */
+        if (guard && vps_migration_guard(v, name, false, err) < 0)
                 return berth_err_wrap(err, "destroy VPS %s", name);
         struct berth_vps_config cfg;
         struct berth_err why = {0};
@@ -186,4 +191,14 @@ int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool forc
                                   "%s; `berth vps destroy --force %s` removes it", why.msg, name);
         }
         return r < 0 ? berth_err_wrap(err, "destroy VPS %s", name) : 0;
+}
+
+int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err)
+{
+        return destroy_named(v, name, force, true, err);
+}
+
+int vps_destroy_unguarded(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err)
+{
+        return destroy_named(v, name, force, false, err);
 }

@@ -35,6 +35,28 @@ static int check_target(int etc_fd, const char *name, struct berth_err *err)
         return 0;
 }
 
+/* The file at name is already exactly what we would write: a regular
+ * file of ours (owner, mode) with these bytes. Then nothing is written,
+ * so a VPS whose disk the guest filled still starts when nothing changed
+ * (a rename needs new blocks even for the same bytes). */
+static bool already_there(int etc_fd, const char *name, const char *data, size_t len, uid_t owner)
+{
+        _cleanup_close_ int fd = openat(etc_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size != len ||
+            sb.st_uid != owner || sb.st_gid != owner || (sb.st_mode & 07777) != 0644)
+                return false;
+        char buf[4096];
+        for (size_t off = 0; off < len;) {
+                size_t want = len - off < sizeof(buf) ? len - off : sizeof(buf);
+                ssize_t n = read(fd, buf, want);
+                if (n <= 0 || memcmp(buf, data + off, (size_t)n))
+                        return false;
+                off += (size_t)n;
+        }
+        return true;
+}
+
 /* A new file renamed over the old one: a symlink placed there by the guest
  * is replaced, never followed out of the root. We write it as host root:
  * it goes to the guest's root (its host uid when the VPS has its own user
@@ -45,7 +67,7 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
         char tmp[64];
         snprintf(tmp, sizeof(tmp), ".berth-%s.tmp", name);
         int r = check_target(etc_fd, name, err);
-        if (r < 0)
+        if (r < 0 || already_there(etc_fd, name, data, len, owner))
                 return r;
         struct iovec iov = {(void *)data, len};
         struct berth_atomic_opts o = {
@@ -56,6 +78,11 @@ static int replace_file(int etc_fd, const char *name, const char *data, size_t l
                                      "write /etc/%s: /etc/%s in the guest is a directory, not berth's "
                                      "temporary file (remove it)",
                                      name, tmp);
+        if (r == -ENOSPC || r == -EDQUOT)
+                return berth_err_sys(err, -r,
+                                     "replace /etc/%s: the VPS's disk is full (free space in it, or grow it "
+                                     "with `berth vps set --disk`)",
+                                     name);
         return r < 0 ? berth_err_sys(err, -r, "replace /etc/%s", name) : 0;
 }
 

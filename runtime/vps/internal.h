@@ -330,6 +330,10 @@ int vps_addr_check(const struct berth_vps_net *n, const struct berth_ip_addr *a,
  * this data directory's, and (other_dirs) every other data directory the
  * host's id range registry names (VPS with their own user namespace are
  * registered there). s is the text as given, for the message. */
+/* berth_vps_start / berth_vps_destroy without the migration guard: for
+ * migrate and repair, which hold or settle a migration marker. */
+int vps_start_unguarded(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
+int vps_destroy_unguarded(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err);
 /* Records the network namespace this data directory's VPS attach to
  * (netpolicy.c: which other data directories share its addresses). */
 void vps_netns_record(const struct berth_vps_ctx *v);

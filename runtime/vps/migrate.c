@@ -373,7 +373,7 @@ static void finish_source(struct mig *m)
                 say(m, "migrate: the stopped copy on this host is kept (autostart off)");
                 return;
         }
-        if (berth_vps_destroy(m->v, m->cfg.name, false, &e) < 0)
+        if (vps_destroy_unguarded(m->v, m->cfg.name, false, &e) < 0)
                 vps_warn(m->v, "VPS %s: runs on %s, but its copy here could not be removed: %s", m->cfg.name,
                          m->o->dest, e.msg);
         else
@@ -392,7 +392,7 @@ static void rollback(struct mig *m, const struct berth_err *why)
         }
         struct berth_err e = {0};
         say(m, "migrate: failed (%s): restarting VPS %s here", why->msg, m->cfg.name);
-        if (berth_vps_start(m->v, m->cfg.name, &e) < 0 && e.code != EBUSY) {
+        if (vps_start_unguarded(m->v, m->cfg.name, &e) < 0 && e.code != EBUSY) {
                 /* The marker stays: `vps repair` tries again. */
                 vps_warn(m->v, "VPS %s: could not be restarted here: %s", m->cfg.name, e.msg);
                 close(m->marker);

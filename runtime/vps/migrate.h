@@ -45,6 +45,12 @@ json_t *vps_line_recv(int fd, struct berth_err *err);
  * migrate holds it. */
 int vps_migrate_marker_stale(const struct berth_vps_ctx *v, const char *name, char *phase, size_t plen,
                              char *dest, size_t dlen);
+/* -EBUSY, saying why, while a migrate works on the VPS, and with
+ * stale_too also when one died before it settled where the VPS runs (a
+ * start then could run it twice). start and destroy ask under the VPS's
+ * lock; migrate and repair, which hold or settle the marker, do not. */
+int vps_migration_guard(const struct berth_vps_ctx *v, const char *name, bool stale_too,
+                        struct berth_err *err);
 int vps_migrate_marker_remove(const struct berth_vps_ctx *v, const char *name);
 
 /* A child of `vps migrate` (ssh, rsync): killed when migrate dies (so

@@ -110,6 +110,24 @@ int vps_migrate_marker_stale(const struct berth_vps_ctx *v, const char *name, ch
         return 1;
 }
 
+int vps_migration_guard(const struct berth_vps_ctx *v, const char *name, bool stale_too,
+                        struct berth_err *err)
+{
+        char phase[32], dest[256];
+        int st = vps_migrate_marker_stale(v, name, phase, sizeof(phase), dest, sizeof(dest));
+        if (st == -EBUSY)
+                return berth_err_set(err, EBUSY,
+                                     "VPS %s is being migrated to another host; wait for that `berth vps "
+                                     "migrate` to end",
+                                     name);
+        if (st > 0 && stale_too)
+                return berth_err_set(err, EBUSY,
+                                     "VPS %s: a migration to %s died (phase %s), so it may run there; "
+                                     "`berth vps repair %s` settles that first",
+                                     name, dest, phase, name);
+        return 0;
+}
+
 int vps_migrate_marker_remove(const struct berth_vps_ctx *v, const char *name)
 {
         char path[PATH_MAX];

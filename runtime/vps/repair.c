@@ -308,7 +308,7 @@ static bool check_migration(struct repair *rp, const char *name)
                       "it stopped the VPS",
                       dest);
         } else if (!strcmp(phase, "stopped")) {
-                if (!rp->o->dry_run && (r = berth_vps_start(rp->v, name, &e)) == -EBUSY)
+                if (!rp->o->dry_run && (r = vps_start_unguarded(rp->v, name, &e)) == -EBUSY)
                         r = 0; /* running already */
                 if (r >= 0 && !rp->o->dry_run)
                         r = vps_migrate_marker_remove(rp->v, name);

@@ -15,6 +15,7 @@
 #include "berth/cleanup.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
+#include "runtime/vps/migrate.h"
 
 /* The overlay's lower layer: the template itself, or for a VPS with its
  * own user namespace the template idmapped through its range, attached on
@@ -184,7 +185,7 @@ static int restart(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, 
         return start_locked(v, cfg, -1, VPS_BOOT_LOG_APPEND, err);
 }
 
-int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
+static int start_named(const struct berth_vps_ctx *v, const char *name, bool guard, struct berth_err *err)
 {
         struct berth_vps_config cfg;
         vps_trace(v, "VPS %s: start", name);
@@ -192,9 +193,21 @@ int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct bert
         _cleanup_close_ int lock = vps_open_locked(v, name, &cfg, &st, err);
         if (lock < 0)
                 return berth_err_wrap(err, "start VPS %s", name);
-        int r = start_locked(v, &cfg, st, 0, err);
+        int r = guard ? vps_migration_guard(v, name, true, err) : 0;
+        if (r >= 0)
+                r = start_locked(v, &cfg, st, 0, err);
         berth_vps_config_clear(&cfg);
         if (r < 0)
                 vps_err_space(v, err);
         return r < 0 ? berth_err_wrap(err, "start VPS %s", name) : 0;
+}
+
+int berth_vps_start(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
+{
+        return start_named(v, name, true, err);
+}
+
+int vps_start_unguarded(const struct berth_vps_ctx *v, const char *name, struct berth_err *err)
+{
+        return start_named(v, name, false, err);
 }

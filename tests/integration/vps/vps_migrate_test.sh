@@ -287,6 +287,11 @@ test_killed() {
         kill "$churn" 2>/dev/null
         wait "$churn" 2>/dev/null
         running a mg2 && fail "stopped: mg2 runs on a before the repair (was the kill too late?)"
+        # Where it runs is unsettled: a plain start must not run it twice.
+        out=$(berth_on a start mg2 2>&1)
+        code=$?
+        [ $code = 5 ] && echo "$out" | grep -q "berth vps repair mg2" ||
+                fail "stopped: start before the repair: exit $code: $out"
         out=$(berth_on a repair 2>&1)
         echo "$out" | grep -q "restart it" || fail "stopped: repair on a did not restart mg2: $out"
         running a mg2 || fail "stopped: mg2 does not run on a after the repair"
