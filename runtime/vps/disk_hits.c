@@ -13,12 +13,13 @@
  *            the count is how often the VPS hit the limit, not how many
  *            writes failed while it stayed there ("quota warnings").
  *   image    ext4 keeps no count of the ENOSPC it returns (its
- *            sra_exceeded_retry_limit misses a disk that is simply full),
+ *            sra_exceeded_retry_limit counts some refusals but not those
+ *            of a disk with no block left),
  *            and the loop-mounted image cannot carry a quota of its own on
  *            a kernel without quota formats (this host's). So the keeper
  *            looks at the image's statfs once a second and counts each
- *            time it finds it full, blocks or inodes, after finding it not
- *            full: an episode shorter than a second between two looks is
+ *            time it finds it full (less than 1 MiB, or no inode, free)
+ *            after finding it not full: an episode shorter than a second between two looks is
  *            missed ("full seen").
  *
  * The kernel sends quota warnings only in the initial network namespace
@@ -48,9 +49,10 @@
 #define PRJQUOTA 2
 #endif
 #define HITS_FILE "disk-hits"
-/* The image is full below this much room: a large write that fails fills
- * the disk to its last pages first. */
-#define FULL_SLACK (64 << 10)
+/* The image counts as full below this much room: ext4 refuses a large
+ * write with a few hundred KiB still free (measured: 392 KiB left of 64M
+ * after dd bs=1M got ENOSPC). */
+#define FULL_SLACK (1 << 20)
 
 int vps_disk_hits_read(const char *path, uint64_t n[2])
 {
