@@ -159,15 +159,15 @@ void vps_disk_hits_close(struct vps_disk_hits *h)
 
 /* One quota warning: ours when it is a hard limit of our project on our
  * file system. */
-static void quota_message(struct vps_disk_hits *h, struct nlmsghdr *nh, bool *changed)
+static void quota_message(struct vps_disk_hits *h, const struct nlmsghdr *nh, bool *changed)
 {
         if (nh->nlmsg_type != GENL_ID_VFS_DQUOT || nh->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN))
                 return;
         uint64_t a[QUOTA_NL_A_MAX + 1] = {0};
         bool seen[QUOTA_NL_A_MAX + 1] = {0};
-        char *p = (char *)NLMSG_DATA(nh) + GENL_HDRLEN, *end = (char *)nh + nh->nlmsg_len;
+        const char *p = (const char *)NLMSG_DATA(nh) + GENL_HDRLEN, *end = (const char *)nh + nh->nlmsg_len;
         while (p + NLA_HDRLEN <= end) {
-                struct nlattr *na = (struct nlattr *)p;
+                const struct nlattr *na = (const struct nlattr *)p;
                 if (na->nla_len < NLA_HDRLEN || p + na->nla_len > end)
                         break;
                 unsigned t = na->nla_type & NLA_TYPE_MASK;
@@ -190,18 +190,23 @@ static void quota_message(struct vps_disk_hits *h, struct nlmsghdr *nh, bool *ch
                 h->n[1]++, *changed = true;
 }
 
+bool vps_disk_hits_datagram(struct vps_disk_hits *h, const void *buf, size_t len)
+{
+        bool changed = false;
+        for (const struct nlmsghdr *nh = buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
+                quota_message(h, nh, &changed);
+        return changed;
+}
+
 static bool quota_events(struct vps_disk_hits *h)
 {
         char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
         bool changed = false;
         ssize_t n;
-        while ((n = recv(h->fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == ENOBUFS)) {
-                if (n < 0)
-                        continue; /* warnings were dropped: the count is short by them */
-                for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-                     nh = NLMSG_NEXT(nh, n))
-                        quota_message(h, nh, &changed);
-        }
+        while ((n = recv(h->fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == ENOBUFS))
+                /* ENOBUFS: warnings were dropped; the count is short by them. */
+                if (n > 0 && vps_disk_hits_datagram(h, buf, (size_t)n))
+                        changed = true;
         return changed;
 }
 

@@ -416,6 +416,9 @@ int vps_disk_hits_open(const struct berth_vps_ctx *v, const struct berth_vps_con
 /* In the keeper, when fd is readable: counts and saves. */
 void vps_disk_hits_event(struct vps_disk_hits *h, const struct berth_vps_ctx *v, const char *name);
 void vps_disk_hits_close(struct vps_disk_hits *h);
+/* Counts the quota warnings of one netlink datagram that are h's (a hard
+ * limit of its project on its file system); true when one was. */
+bool vps_disk_hits_datagram(struct vps_disk_hits *h, const void *buf, size_t len);
 /* The counts saved at path: 0, or -errno (-ENOENT: nothing counted yet). */
 int vps_disk_hits_read(const char *path, uint64_t n[2]);
 /* What the backend's count means, for status. */
