@@ -283,7 +283,7 @@ void vps_disk_status(const struct berth_vps_ctx *v, const struct berth_vps_confi
         char hits[PATH_MAX];
         uint64_t n[2];
         berth_vps_path(v, cfg->name, "disk-hits", hits, sizeof(hits));
-        if (cfg->disk.backend != BERTH_VPS_DISK_NONE && vps_disk_hits_read(hits, n) == 0) {
+        if (cfg->disk.backend != BERTH_VPS_DISK_NONE && vps_disk_hits_read(hits, n, NULL) == 0) {
                 st->has_disk_hits = true;
                 st->disk_limit_hits = n[0], st->inode_limit_hits = n[1];
                 st->hits_counted = vps_disk_hits_kind(cfg->disk.backend);

@@ -54,15 +54,19 @@
  * after dd bs=1M got ENOSPC). */
 #define FULL_SLACK (1 << 20)
 
-int vps_disk_hits_read(const char *path, uint64_t n[2])
+int vps_disk_hits_read(const char *path, uint64_t n[2], bool full[2])
 {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f)
                 return -errno;
         unsigned long long d, i;
-        if (fscanf(f, "disk %llu inodes %llu", &d, &i) != 2)
+        int fd = 0, fi = 0;
+        int k = fscanf(f, "disk %llu inodes %llu full %d %d", &d, &i, &fd, &fi);
+        if (k < 2)
                 return -EINVAL;
         n[0] = d, n[1] = i;
+        if (full)
+                full[0] = k == 4 && fd, full[1] = k == 4 && fi;
         return 0;
 }
 
@@ -73,8 +77,10 @@ static void hits_save(const struct vps_disk_hits *h)
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return;
-        if (dprintf(fd, "disk %llu inodes %llu\n", (unsigned long long)h->n[0], (unsigned long long)h->n[1]) >
-            0)
+        /* The image's last look goes with the counts: a VPS restarted with
+         * its disk still full has not hit the limit again. */
+        if (dprintf(fd, "disk %llu inodes %llu full %d %d\n", (unsigned long long)h->n[0],
+                    (unsigned long long)h->n[1], h->full[0], h->full[1]) > 0)
                 rename(tmp, h->path);
 }
 
@@ -146,8 +152,8 @@ int vps_disk_hits_open(const struct berth_vps_ctx *v, const struct berth_vps_con
         }
         /* The count goes on from the VPS's earlier runs; a VPS that counts
          * has the file (0 0 at first). */
-        if (vps_disk_hits_read(h->path, h->n) < 0)
-                h->n[0] = h->n[1] = 0;
+        if (vps_disk_hits_read(h->path, h->n, h->full) < 0)
+                h->n[0] = h->n[1] = 0, h->full[0] = h->full[1] = false;
         hits_save(h);
         return 0;
 }
@@ -235,8 +241,10 @@ static bool image_look(struct vps_disk_hits *h, const struct berth_vps_ctx *v, c
         bool full[2] = {(uint64_t)f.f_bavail * (uint64_t)f.f_bsize < FULL_SLACK, f.f_ffree == 0};
         bool changed = false;
         for (int i = 0; i < 2; i++) {
+                if (full[i] != h->full[i])
+                        changed = true;
                 if (full[i] && !h->full[i])
-                        h->n[i]++, changed = true;
+                        h->n[i]++;
                 h->full[i] = full[i];
         }
         return changed;

@@ -419,8 +419,9 @@ void vps_disk_hits_close(struct vps_disk_hits *h);
 /* Counts the quota warnings of one netlink datagram that are h's (a hard
  * limit of its project on its file system); true when one was. */
 bool vps_disk_hits_datagram(struct vps_disk_hits *h, const void *buf, size_t len);
-/* The counts saved at path: 0, or -errno (-ENOENT: nothing counted yet). */
-int vps_disk_hits_read(const char *path, uint64_t n[2]);
+/* The counts saved at path (and the image's last look, full, unless
+ * NULL): 0, or -errno (-ENOENT: nothing counted yet). */
+int vps_disk_hits_read(const char *path, uint64_t n[2], bool full[2]);
 /* What the backend's count means, for status. */
 const char *vps_disk_hits_kind(enum berth_vps_disk_backend b);
 /* Host defaults: a disk/io key of vps-defaults.json into d (-ENOENT: not

@@ -172,14 +172,20 @@ START_TEST(test_hits_file)
         int fd = mkstemp(path);
         ck_assert_int_ge(fd, 0);
         uint64_t n[2] = {9, 9};
-        ck_assert_int_eq(vps_disk_hits_read(path, n), -EINVAL); /* empty */
+        bool full[2] = {true, true};
+        ck_assert_int_eq(vps_disk_hits_read(path, n, full), -EINVAL); /* empty */
         ck_assert(write(fd, "disk 12 inodes 3\n", 17) == 17);
-        close(fd);
-        ck_assert_int_eq(vps_disk_hits_read(path, n), 0);
+        ck_assert_int_eq(vps_disk_hits_read(path, n, full), 0);
         ck_assert_uint_eq(n[0], 12);
         ck_assert_uint_eq(n[1], 3);
+        ck_assert(!full[0] && !full[1]); /* no last look: not full */
+        ck_assert(lseek(fd, 0, SEEK_SET) == 0 && write(fd, "disk 12 inodes 4 full 1 0\n", 26) == 26);
+        close(fd);
+        ck_assert_int_eq(vps_disk_hits_read(path, n, full), 0);
+        ck_assert_uint_eq(n[1], 4);
+        ck_assert(full[0] && !full[1]);
         unlink(path);
-        ck_assert_int_eq(vps_disk_hits_read(path, n), -ENOENT);
+        ck_assert_int_eq(vps_disk_hits_read(path, n, NULL), -ENOENT);
 }
 END_TEST
 

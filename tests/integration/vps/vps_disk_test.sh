@@ -150,6 +150,11 @@ test_enospc() {
                 fail "disk_limit_hits ${hd0:-?} -> $hd1 after ENOSPC"
         fi
         [ "$(disk_hits stq2 disk_limit_hits)" = 0 ] || fail "the neighbour counts a hit: $(disk_hits stq2 disk_limit_hits)"
+        # Restarted with its disk still full, it has not hit the limit again.
+        expect 0 berth restart stq1
+        sleep 2
+        [ "$(disk_hits stq1 disk_limit_hits)" = "$hd1" ] ||
+                fail "a restart while full counted a hit: $hd1 -> $(disk_hits stq1 disk_limit_hits)"
         berth exec stq1 -- rm -f /big
 
         # Inodes: files until the limit.
