@@ -92,10 +92,17 @@ static json_t *disk_doc(const struct berth_vps_config *cfg, const struct berth_v
 {
         if (!st->has_disk)
                 return json_null();
-        return json_pack("{s:s, s:I, s:I, s:I, s:I}", "backend",
-                         berth_vps_disk_backend_name(cfg->disk.backend), "used", (json_int_t)st->disk_used,
-                         "size", (json_int_t)st->disk_total, "inodes_used", (json_int_t)st->inodes_used,
-                         "inodes", (json_int_t)st->inodes_total);
+        json_t *d =
+            json_pack("{s:s, s:I, s:I, s:I, s:I}", "backend", berth_vps_disk_backend_name(cfg->disk.backend),
+                      "used", (json_int_t)st->disk_used, "size", (json_int_t)st->disk_total, "inodes_used",
+                      (json_int_t)st->inodes_used, "inodes", (json_int_t)st->inodes_total);
+        /* How often it hit the limits, and what that count is (null: not
+         * counted, e.g. never started). */
+        json_object_set_new(d, "disk_limit_hits", opt_int(st->has_disk_hits, (int64_t)st->disk_limit_hits));
+        json_object_set_new(d, "inode_limit_hits", opt_int(st->has_disk_hits, (int64_t)st->inode_limit_hits));
+        json_object_set_new(d, "hits_counted",
+                            st->has_disk_hits ? json_string(st->hits_counted) : json_null());
+        return d;
 }
 
 /* Bytes and operations done on the disk's device while running. */

@@ -453,6 +453,14 @@ struct berth_vps_status {
          * inodes used and available to it. */
         bool has_disk;
         uint64_t disk_used, disk_total, inodes_used, inodes_total;
+        /* How often it hit its disk and inode limits since create, as its
+         * console keeper counts them (has_disk_hits); hits_counted says
+         * what is counted: "quota warnings" (project backend: each run
+         * into the limit, from the kernel) or "full seen" (image backend:
+         * the keeper's look each second found it full). */
+        bool has_disk_hits;
+        uint64_t disk_limit_hits, inode_limit_hits;
+        const char *hits_counted;
         /* I/O done on its data's device while running (has_io). */
         bool has_io;
         uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;

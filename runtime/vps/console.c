@@ -27,7 +27,8 @@
  * K itself only loops.
  *
  * K also answers the guest's sysinfo(2) calls (sysinfo.c): the VPS's
- * processes hand their seccomp listeners to it at sysinfo.sock. */
+ * processes hand their seccomp listeners to it at sysinfo.sock, and counts
+ * how often the VPS hits its disk limit (disk_hits.c). */
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
@@ -87,6 +88,7 @@ struct keeper {
         int result;         /* write end of the pipe to P */
         int sysinfo_listen; /* sysinfo.sock: seccomp listeners come in */
         struct vps_sysinfo sysinfo;
+        struct vps_disk_hits hits;
         pid_t worker;
         pid_t pid; /* K itself: the worker checks that K is still its parent */
         char handoff_path[PATH_MAX], log_path[PATH_MAX], sock_path[PATH_MAX], sysinfo_path[PATH_MAX];
@@ -220,6 +222,7 @@ __attribute__((noreturn)) static void keeper_end(struct keeper *k, const struct 
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
                 berth_closep(fds[i]);
         vps_sysinfo_clear(&k->sysinfo);
+        vps_disk_hits_close(&k->hits);
         prctl(PR_SET_CHILD_SUBREAPER, 0);
         signal(SIGPIPE, SIG_DFL); /* a restarted guest must not inherit K's */
         size_t n = k->n_reaped < KEEPER_REAPED_MAX ? k->n_reaped : KEEPER_REAPED_MAX;
@@ -232,15 +235,16 @@ __attribute__((noreturn)) static void keeper_loop(struct keeper *k, const struct
 {
         for (;;) {
                 bool live = k->master >= 0;
-                struct pollfd f[6 + VPS_SYSINFO_MAX_FDS] = {
+                struct pollfd f[7 + VPS_SYSINFO_MAX_FDS] = {
                     {.fd = k->handoff, .events = POLLIN}, {.fd = k->master, .events = POLLIN},
                     {.fd = k->sigfd, .events = POLLIN},   {.fd = live ? k->listen : -1, .events = POLLIN},
-                    {.fd = k->client, .events = POLLIN},  {.fd = k->sysinfo_listen, .events = POLLIN}};
-                nfds_t n = 6 + vps_sysinfo_pollfds(&k->sysinfo, f + 6);
+                    {.fd = k->client, .events = POLLIN},  {.fd = k->sysinfo_listen, .events = POLLIN},
+                    {.fd = k->hits.fd, .events = POLLIN}};
+                nfds_t n = 7 + vps_sysinfo_pollfds(&k->sysinfo, f + 7);
                 if (poll(f, n, -1) < 0 && errno != EINTR)
                         break;
                 /* First: a guest process waits for each of these. */
-                vps_sysinfo_events(&k->sysinfo, f + 6);
+                vps_sysinfo_events(&k->sysinfo, f + 7);
                 if (f[5].revents)
                         vps_sysinfo_accept(&k->sysinfo, k->sysinfo_listen);
                 if (f[0].revents)
@@ -256,6 +260,8 @@ __attribute__((noreturn)) static void keeper_loop(struct keeper *k, const struct
                         accept_client(k);
                 if (k->client >= 0 && f[4].revents)
                         from_client(k);
+                if (f[6].revents)
+                        vps_disk_hits_event(&k->hits, &k->v, cfg->name);
         }
         /* The socket files stay: a `vps start` right after this one has
          * made its own already, which must not be unlinked here. */
@@ -287,7 +293,7 @@ static void close_all_but(int *keep, size_t n)
  * to console.log, not to the caller's sink (its --log file is closed). */
 static void keeper_detach(struct keeper *k, const struct berth_vps_ctx *v, const char *name)
 {
-        int keep[] = {k->handoff, k->log, k->listen, k->sigfd, k->sysinfo_listen};
+        int keep[] = {k->handoff, k->log, k->listen, k->sigfd, k->sysinfo_listen, k->hits.fd};
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd < 3 && null >= 0; fd++)
                 dup3(null, fd, 0); /* no CLOEXEC: stdio stays /dev/null */
@@ -360,6 +366,7 @@ static void keeper_close(struct keeper *k)
                       &k->client,  &k->sigfd,  &k->result, &k->sysinfo_listen};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
                 berth_closep(fds[i]);
+        vps_disk_hits_close(&k->hits);
 }
 
 /* P's share: what can fail is opened here, where it can be reported. */
@@ -416,7 +423,14 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
                            .result = -EBADF,
                            .sysinfo_listen = -EBADF};
         int result_pipe[2] = {-EBADF, -EBADF};
+        k.hits.fd = -EBADF;
         int r = keeper_prepare(v, cfg->name, flags, &k, result_pipe, err);
+        /* Without its count the VPS still starts: status shows none. */
+        struct berth_err herr = {0};
+        if (r >= 0 && vps_disk_hits_open(v, cfg, &k.hits, &herr) < 0) {
+                berth_warn(v->ctx, "VPS %s: its disk limit hits are not counted: %s", cfg->name, herr.msg);
+                vps_disk_hits_close(&k.hits);
+        }
         /* SIGCHLD is blocked in K before W exists, so no exit is missed. */
         sigset_t chld, old;
         sigemptyset(&chld);

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -49,7 +50,21 @@ int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
                 l->inodes = l->disk / VPS_BYTES_PER_INODE;
         }
         int r;
-        if (vps_quota_enforced(dir)) {
+        /* $BERTH_VPS_DISK_BACKEND=image takes the image even where project
+         * quotas are enforced (tests of the image on such a host, a
+         * provider who wants a VPS's blocks in one file). */
+        const char *want = getenv("BERTH_VPS_DISK_BACKEND");
+        if (want && *want && strcmp(want, "image") && strcmp(want, "project"))
+                return berth_err_set(err, EINVAL, "$BERTH_VPS_DISK_BACKEND: image or project, not '%s'",
+                                     want);
+        bool project = vps_quota_enforced(dir);
+        if (want && !strcmp(want, "project") && !project)
+                return berth_err_set(err, ENOTSUP,
+                                     "$BERTH_VPS_DISK_BACKEND=project: the data file system enforces no "
+                                     "project quotas (ext4 or XFS mounted with prjquota)");
+        if (want && !strcmp(want, "image"))
+                project = false;
+        if (project) {
                 cfg->disk.backend = BERTH_VPS_DISK_PROJECT;
                 cfg->disk.project_id = project_id(cfg, dir);
                 r = vps_quota_setup(dir, cfg->disk.project_id, l->disk, l->inodes, err);
@@ -264,6 +279,14 @@ void vps_disk_status(const struct berth_vps_ctx *v, const struct berth_vps_confi
                 st->inodes_used = u.inodes_used, st->inodes_total = u.inodes_total;
         } else if (cfg->disk.backend != BERTH_VPS_DISK_NONE) {
                 vps_trace(v, "VPS %s: disk usage unavailable: %s", cfg->name, e.msg);
+        }
+        char hits[PATH_MAX];
+        uint64_t n[2];
+        berth_vps_path(v, cfg->name, "disk-hits", hits, sizeof(hits));
+        if (cfg->disk.backend != BERTH_VPS_DISK_NONE && vps_disk_hits_read(hits, n, NULL) == 0) {
+                st->has_disk_hits = true;
+                st->disk_limit_hits = n[0], st->inode_limit_hits = n[1];
+                st->hits_counted = vps_disk_hits_kind(cfg->disk.backend);
         }
         struct berth_vps_config c = *cfg;
         vps_disk_io_dev(v, &c);

@@ -4,8 +4,10 @@
 #define BERTH_RUNTIME_VPS_INTERNAL_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "berth/nft.h"
@@ -402,6 +404,33 @@ int vps_disk_set(const struct berth_vps_ctx *v, const struct berth_vps_config *o
 /* vps status: disk usage (and I/O done, from the init's cgroup when pid). */
 void vps_disk_status(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t pid,
                      struct berth_vps_status *st);
+/* How often the VPS hit its disk and inode limits (disk_hits.c), counted
+ * by its console keeper into <dir>/disk-hits: n[0] blocks, n[1] inodes. */
+struct vps_disk_hits {
+        int fd; /* quota warnings socket (project) or a 1 s timer (image); -EBADF */
+        enum berth_vps_disk_backend backend;
+        uint32_t project_id;
+        dev_t dev;    /* project: the data file system's */
+        pid_t pid;    /* image: the guest's init, whose root shows the image */
+        bool full[2]; /* image: full at the last look */
+        uint64_t n[2];
+        char path[PATH_MAX];
+};
+/* In `vps start`, before the keeper forks: opens what the keeper polls
+ * (nothing without a disk limit: fd stays -EBADF). */
+int vps_disk_hits_open(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                       struct vps_disk_hits *h, struct berth_err *err);
+/* In the keeper, when fd is readable: counts and saves. */
+void vps_disk_hits_event(struct vps_disk_hits *h, const struct berth_vps_ctx *v, const char *name);
+void vps_disk_hits_close(struct vps_disk_hits *h);
+/* Counts the quota warnings of one netlink datagram that are h's (a hard
+ * limit of its project on its file system); true when one was. */
+bool vps_disk_hits_datagram(struct vps_disk_hits *h, const void *buf, size_t len);
+/* The counts saved at path (and the image's last look, full, unless
+ * NULL): 0, or -errno (-ENOENT: nothing counted yet). */
+int vps_disk_hits_read(const char *path, uint64_t n[2], bool full[2]);
+/* What the backend's count means, for status. */
+const char *vps_disk_hits_kind(enum berth_vps_disk_backend b);
 /* Host defaults: a disk/io key of vps-defaults.json into d (-ENOENT: not
  * one of them), and applied to what is unset. */
 int vps_storage_default_key(const char *key, json_t *v, struct berth_vps_limits *d);

@@ -2,12 +2,19 @@
 /* Disk and I/O limits as vps.json and OCI resources see them (no root):
  * runtime/vps/disk_limits.c and the blockIO of the VPS's config. */
 #include <errno.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/quota.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "berth/spec.h"
 #include "berth/vps.h"
+#include "runtime/vps/internal.h"
 
 static const char sample[] =
     "{\"name\": \"web1\", \"template\": \"bb\", \"hostname\": \"web1\","
@@ -101,6 +108,87 @@ START_TEST(test_io_resources)
 }
 END_TEST
 
+/* A quota warning as fs/quota/netlink.c sends it: u32 type, u64 id, u32
+ * warning, u32 major and minor, u64 causer. Returns its length. */
+static size_t quota_warning(char *buf, uint32_t qtype, uint64_t id, uint32_t warning, uint32_t major,
+                            uint32_t minor)
+{
+        struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+        char *p = buf + NLMSG_HDRLEN + GENL_HDRLEN;
+        struct {
+                uint16_t type;
+                uint64_t v;
+                size_t len;
+        } a[] = {{QUOTA_NL_A_QTYPE, qtype, 4},     {QUOTA_NL_A_EXCESS_ID, id, 8},
+                 {QUOTA_NL_A_WARNING, warning, 4}, {QUOTA_NL_A_DEV_MAJOR, major, 4},
+                 {QUOTA_NL_A_DEV_MINOR, minor, 4}, {QUOTA_NL_A_CAUSED_ID, 0, 8}};
+        for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
+                struct nlattr na = {.nla_len = (uint16_t)(NLA_HDRLEN + a[i].len), .nla_type = a[i].type};
+                memcpy(p, &na, sizeof(na));
+                memcpy(p + NLA_HDRLEN, &a[i].v, a[i].len); /* little-endian */
+                p += NLA_ALIGN(na.nla_len);
+        }
+        memset(buf + NLMSG_HDRLEN, 0, GENL_HDRLEN);
+        buf[NLMSG_HDRLEN] = QUOTA_NL_C_WARNING;
+        nh->nlmsg_len = (uint32_t)(p - buf);
+        nh->nlmsg_type = GENL_ID_VFS_DQUOT;
+        nh->nlmsg_flags = 0;
+        return nh->nlmsg_len;
+}
+
+/* Only hard-limit warnings of the VPS's own project on its own file
+ * system count: blocks and inodes apart. */
+START_TEST(test_quota_warnings)
+{
+        char buf[512] __attribute__((aligned(8)));
+        struct vps_disk_hits h = {
+            .backend = BERTH_VPS_DISK_PROJECT, .project_id = 1073741824, .dev = makedev(7, 3)};
+        size_t n = quota_warning(buf, 2 /* PRJQUOTA */, 1073741824, QUOTA_NL_BHARDWARN, 7, 3);
+        ck_assert(vps_disk_hits_datagram(&h, buf, n));
+        n = quota_warning(buf, 2, 1073741824, QUOTA_NL_IHARDWARN, 7, 3);
+        ck_assert(vps_disk_hits_datagram(&h, buf, n));
+        ck_assert_uint_eq(h.n[0], 1);
+        ck_assert_uint_eq(h.n[1], 1);
+        /* Not ours: another project, a user quota, another device, a soft limit. */
+        n = quota_warning(buf, 2, 1073807360, QUOTA_NL_BHARDWARN, 7, 3);
+        ck_assert(!vps_disk_hits_datagram(&h, buf, n));
+        n = quota_warning(buf, 0 /* USRQUOTA */, 1073741824, QUOTA_NL_BHARDWARN, 7, 3);
+        ck_assert(!vps_disk_hits_datagram(&h, buf, n));
+        n = quota_warning(buf, 2, 1073741824, QUOTA_NL_BHARDWARN, 7, 4);
+        ck_assert(!vps_disk_hits_datagram(&h, buf, n));
+        n = quota_warning(buf, 2, 1073741824, QUOTA_NL_BSOFTWARN, 7, 3);
+        ck_assert(!vps_disk_hits_datagram(&h, buf, n));
+        /* Truncated: ignored. */
+        n = quota_warning(buf, 2, 1073741824, QUOTA_NL_BHARDWARN, 7, 3);
+        ck_assert(!vps_disk_hits_datagram(&h, buf, n - 12));
+        ck_assert_uint_eq(h.n[0], 1);
+        ck_assert_uint_eq(h.n[1], 1);
+}
+END_TEST
+
+START_TEST(test_hits_file)
+{
+        char path[] = "/tmp/berth-test-hits.XXXXXX";
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        uint64_t n[2] = {9, 9};
+        bool full[2] = {true, true};
+        ck_assert_int_eq(vps_disk_hits_read(path, n, full), -EINVAL); /* empty */
+        ck_assert(write(fd, "disk 12 inodes 3\n", 17) == 17);
+        ck_assert_int_eq(vps_disk_hits_read(path, n, full), 0);
+        ck_assert_uint_eq(n[0], 12);
+        ck_assert_uint_eq(n[1], 3);
+        ck_assert(!full[0] && !full[1]); /* no last look: not full */
+        ck_assert(lseek(fd, 0, SEEK_SET) == 0 && write(fd, "disk 12 inodes 4 full 1 0\n", 26) == 26);
+        close(fd);
+        ck_assert_int_eq(vps_disk_hits_read(path, n, full), 0);
+        ck_assert_uint_eq(n[1], 4);
+        ck_assert(full[0] && !full[1]);
+        unlink(path);
+        ck_assert_int_eq(vps_disk_hits_read(path, n, NULL), -ENOENT);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = suite_create("vps_disk");
@@ -108,6 +196,8 @@ Suite *test_suite(void)
         tcase_add_test(tc, test_disk_round_trip);
         tcase_add_test(tc, test_disk_invalid);
         tcase_add_test(tc, test_io_resources);
+        tcase_add_test(tc, test_quota_warnings);
+        tcase_add_test(tc, test_hits_file);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -69,6 +69,24 @@ within() { # within VALUE TARGET PERCENT: VALUE is within PERCENT % of TARGET
         awk -v v="$1" -v t="$2" -v p="$3" 'BEGIN {d = v - t; if (d < 0) d = -d; exit !(d * 100 <= t * p)}'
 }
 
+# disk_hits NAME KEY: status's disk.KEY (disk_limit_hits, inode_limit_hits).
+disk_hits() { berth status "$1" --json | json_field "$2"; }
+
+# hits_grew NAME KEY BEFORE: waits up to 5 s (the image backend's keeper
+# looks once a second) for disk.KEY to pass BEFORE; prints the count.
+hits_grew() {
+        i=0
+        while :; do
+                h=$(disk_hits "$1" "$2")
+                if [ "${h:-0}" -gt "$3" ] || [ $i -ge 50 ]; then
+                        echo "${h:-none}"
+                        return 0
+                fi
+                sleep 0.1
+                i=$((i + 1))
+        done
+}
+
 host_avail_k() { df -Pk "$data" | awk 'NR == 2 {print $4}'; }
 host_ifree() { df -Pi "$data" | awk 'NR == 2 {print $4}'; }
 
@@ -101,6 +119,20 @@ test_enospc() {
         ni_before=$(guest_df stq2 -i)
         h_before=$(host_avail_k)
         hi_before=$(host_ifree)
+        hits_kind=$(disk_hits stq1 hits_counted)
+        case $want_backend in
+        project) [ "$hits_kind" = "quota warnings" ] || fail "hits_counted '$hits_kind' with a project quota" ;;
+        image) [ "$hits_kind" = "full seen" ] || fail "hits_counted '$hits_kind' with an image" ;;
+        esac
+        hd0=$(disk_hits stq1 disk_limit_hits)
+        hi0=$(disk_hits stq1 inode_limit_hits)
+        if [ -z "$hd0" ] || [ -z "$hi0" ]; then
+                fail "no limit hit counts in status: $(berth status stq1 --json)"
+        fi
+        # /pad, freed after the fill, leaves the disk all but full (a VPS
+        # whose disk is full to the last block cannot start: start writes
+        # its /etc/hostname).
+        berth exec stq1 -- dd if=/dev/zero of=/pad bs=256k count=1 2>/dev/null
         out=$(berth exec stq1 -- dd if=/dev/zero of=/big bs=1M count=100 2>&1)
         rc=$?
         [ "$rc" != 0 ] || fail "a 100M write into a 64M disk succeeded: $out"
@@ -116,6 +148,19 @@ test_enospc() {
         st=$(berth status stq1 --json)
         used=$(echo "$st" | json_field used)
         [ "${used:-0}" -gt $((50 * 1048576)) ] || fail "status: $used bytes used after filling the disk"
+        hd1=$(hits_grew stq1 disk_limit_hits "${hd0:-0}")
+        echo "   disk_limit_hits ${hd0:-?} -> $hd1 ($hits_kind)"
+        if [ "$hd1" = none ] || [ "$hd1" -le "${hd0:-0}" ]; then
+                fail "disk_limit_hits ${hd0:-?} -> $hd1 after ENOSPC"
+        fi
+        [ "$(disk_hits stq2 disk_limit_hits)" = 0 ] || fail "the neighbour counts a hit: $(disk_hits stq2 disk_limit_hits)"
+        # Restarted with its disk still (all but) full, it has not hit the
+        # limit again.
+        berth exec stq1 -- rm -f /pad
+        expect 0 berth restart stq1
+        sleep 2
+        [ "$(disk_hits stq1 disk_limit_hits)" = "$hd1" ] ||
+                fail "a restart while full counted a hit: $hd1 -> $(disk_hits stq1 disk_limit_hits)"
         berth exec stq1 -- rm -f /big
 
         # Inodes: files until the limit.
@@ -125,6 +170,11 @@ test_enospc() {
         made=$(echo "$out" | head -n1)
         if [ "${made:-0}" -gt 1000 ] || [ "${made:-0}" -lt 900 ]; then
                 fail "$made files made with --inodes 1000"
+        fi
+        hi1=$(hits_grew stq1 inode_limit_hits "${hi0:-0}")
+        echo "   inode_limit_hits ${hi0:-?} -> $hi1"
+        if [ "$hi1" = none ] || [ "$hi1" -le "${hi0:-0}" ]; then
+                fail "inode_limit_hits ${hi0:-?} -> $hi1 at the inode limit"
         fi
         hi_after=$(host_ifree)
         # The image costs the host no inode; a project quota counts the VPS's own.
@@ -180,6 +230,59 @@ test_shrink() {
                 set -- $(guest_df stq1)
                 within "$1" 98304 8 || fail "df after the offline shrink to 96M: $1 KiB"
         fi
+}
+
+# with_backend BACKEND ARGS...: berth ARGS with $BERTH_VPS_DISK_BACKEND.
+with_backend() {
+        (
+                BERTH_VPS_DISK_BACKEND=$1
+                export BERTH_VPS_DISK_BACKEND
+                shift
+                berth "$@"
+        )
+}
+
+# The image backend forced ($BERTH_VPS_DISK_BACKEND=image, also where
+# project quotas are enforced) grows live where berth holds
+# CAP_SYS_RESOURCE (the test guest's root), else refuses saying why and
+# changes nothing.
+test_image_grow() {
+        out=$(with_backend bogus create stbad --template bb --disk 32M 2>&1) &&
+                fail "BERTH_VPS_DISK_BACKEND=bogus accepted"
+        echo "$out" | grep -q BERTH_VPS_DISK_BACKEND || fail "bad backend knob not named: $out"
+        [ ! -e "$data/vps/stbad" ] || fail "a refused backend left $data/vps/stbad"
+        if [ "$want_backend" = image ]; then
+                out=$(with_backend project create stbad --template bb --disk 32M 2>&1) &&
+                        fail "BERTH_VPS_DISK_BACKEND=project accepted without project quotas"
+                echo "$out" | grep -q prjquota || fail "project knob refusal does not say why: $out"
+                [ ! -e "$data/vps/stbad" ] || fail "a refused backend left $data/vps/stbad"
+        fi
+        expect 0 with_backend image create stimg --template bb --ip 10.77.8.5 --disk 32M
+        [ "$(berth status stimg --json | json_field backend)" = image ] || fail "image backend not forced"
+        expect 0 berth start stimg
+        berth exec stimg -- dd if=/dev/zero of=/fill bs=1M count=20 2>/dev/null
+        set -- $(guest_df stimg)
+        before=$1
+        if [ $((0x$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status) >> 24 & 1)) = 1 ]; then
+                echo "   (CAP_SYS_RESOURCE: live grow of a mounted image)"
+                expect 0 berth set stimg --disk 96M
+                set -- $(guest_df stimg)
+                echo "   df in the guest: $before KiB -> $1 KiB"
+                within "$1" 98304 8 || fail "df after a live grow to 96M: $1 KiB (was $before)"
+                out=$(berth exec stimg -- dd if=/dev/zero of=/more bs=1M count=50 2>&1) ||
+                        fail "a 50M write after the live grow failed: $out"
+                [ "$(berth status stimg --json | json_field disk)" = $((96 << 20)) ] || fail "limits.disk not saved"
+        else
+                echo "   (no CAP_SYS_RESOURCE: the live grow is refused)"
+                out=$(berth set stimg --disk 96M 2>&1) && fail "live grow without CAP_SYS_RESOURCE succeeded: $out"
+                echo "$out" | grep -q CAP_SYS_RESOURCE || fail "refusal does not name CAP_SYS_RESOURCE: $out"
+                echo "$out" | grep -q "stop the VPS" || fail "refusal does not say what to do: $out"
+                set -- $(guest_df stimg)
+                [ "$1" = "$before" ] || fail "df changed after a refused grow: $before -> $1 KiB"
+                [ "$(berth status stimg --json | json_field disk)" = $((32 << 20)) ] || fail "a refused grow was saved"
+                [ "$(stat -c %s "$data/vps/stimg/disk.img")" = $((32 << 20)) ] || fail "a refused grow left the image grown"
+        fi
+        expect 0 berth destroy --force stimg
 }
 
 test_bad_sizes() {
@@ -289,5 +392,5 @@ export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
 trap cleanup EXIT
 bb_template
 
-run_named "backend enospc grow shrink bad_sizes io_limit stop_clean" "$@"
+run_named "backend enospc grow shrink image_grow bad_sizes io_limit stop_clean" "$@"
 finish
