@@ -58,6 +58,9 @@ static int open_bus(sd_bus **ret, struct berth_err *err)
 static int bus_err(struct berth_err *err, const sd_bus_error *e, int r, const char *what, const char *unit)
 {
         int code = sd_bus_error_is_set(e) ? sd_bus_error_get_errno(e) : -r;
+        if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists"))
+                return berth_err_set(
+                    err, EEXIST, "systemd: unit %s already exists (another container's cgroupsPath?)", unit);
         if (sd_bus_error_is_set(e))
                 return berth_err_set(err, code ? code : EIO, "systemd: %s %s: %s (%s)", what, unit,
                                      e->message ? e->message : "failed", e->name);
