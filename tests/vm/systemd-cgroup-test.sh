@@ -43,7 +43,7 @@ ROOT=$D/state
 ID=sdcg-$$
 b() { "$BERTH" --root "$ROOT" "$@"; }
 sb() { "$BERTH" --root "$ROOT" --systemd-cgroup "$@"; }
-ids=("$ID" "$ID-run" "$ID-bad" "$ID-dup" "$ID-priv")
+ids=("$ID" "$ID-run" "$ID-bad" "$ID-dup" "$ID-priv" "$ID-slice")
 
 cleanup() {
 	local i
@@ -54,29 +54,35 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# make_bundle DIR CGROUPS_PATH CGROUPNS(0/1) ARGS-as-JSON
-make_bundle() {
-	local r=$1/rootfs
-	mkdir -p "$r/bin" "$r/proc" "$r/dev" "$r/sys" "$r/tmp"
+# All bundles at once (python3 and berth spec are slow under TCG): one
+# busybox root, and per line of stdin "DIR CGROUPS_PATH CGROUPNS(0/1)
+# ARGS-as-JSON" a config.json in DIR.
+make_bundles() {
+	local r=$D/rootfs
+	mkdir -p "$r/bin" "$r/proc" "$r/dev" "$r/sys" "$r/tmp" "$D/spec"
 	cp "$BB" "$r/bin/busybox"
-	for a in sh sleep cat echo; do ln -s busybox "$r/bin/$a"; done
-	(cd "$1" && "$BERTH" spec) || return 1
-	python3 - "$1/config.json" "$2" "$3" "$4" <<-'PY'
-		import json, sys
-		path, cgpath, cgns, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-		c = json.load(open(path))
-		c["process"]["terminal"] = False
-		c["process"]["args"] = json.loads(args)
-		c["linux"]["cgroupsPath"] = cgpath
-		if cgns == "0":
-		    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "cgroup"]
-		c["linux"]["resources"] = {
-		    "memory": {"limit": 67108864},
-		    "pids": {"limit": 100},
-		    "cpu": {"shares": 512, "quota": 50000, "period": 100000},
-		}
-		json.dump(c, open(path, "w"), indent=2)
-	PY
+	for a in sh sleep cat echo true; do ln -s busybox "$r/bin/$a"; done
+	(cd "$D/spec" && "$BERTH" spec) || return 1
+	python3 -c '
+import json, os, sys
+base = json.load(open(sys.argv[1]))
+for line in sys.stdin:
+    d, cgpath, cgns, args = line.rstrip("\n").split(" ", 3)
+    c = json.loads(json.dumps(base))
+    c["root"]["path"] = sys.argv[2]
+    c["process"]["terminal"] = False
+    c["process"]["args"] = json.loads(args)
+    c["linux"]["cgroupsPath"] = cgpath
+    if cgns == "0":
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "cgroup"]
+    c["linux"]["resources"] = {
+        "memory": {"limit": 67108864},
+        "pids": {"limit": 100},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+    }
+    os.makedirs(d, exist_ok=True)
+    json.dump(c, open(d + "/config.json", "w"), indent=2)
+' "$D/spec/config.json" "$r"
 }
 
 status() { b state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
@@ -90,8 +96,16 @@ props() {
 	while IFS='=' read -r k v; do P[$k]=$v; done < <(systemctl show "$1" -p ActiveState \
 		-p Delegate -p MemoryMax -p TasksMax -p CPUQuotaPerSecUSec -p CPUWeight 2>/dev/null)
 }
-gone() { # the unit is unknown to systemd and its cgroup directory is gone
-	[ "$(prop "$1" LoadState)" = not-found ] && [ ! -e "/sys/fs/cgroup/system.slice/$1" ]
+# gone UNIT: its cgroup directory is gone and systemd has collected the
+# unit (right after its stop job, or a moment later).
+gone() {
+	local i
+	[ ! -e "/sys/fs/cgroup/system.slice/$1" ] || return 1
+	for ((i = 0; i < 20; i++)); do
+		[ "$(prop "$1" LoadState)" = not-found ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 wait_status() {
 	local i
@@ -103,7 +117,7 @@ wait_status() {
 }
 
 no_systemd() {
-	make_bundle "$D/bundle" "system.slice:berth:$ID" 1 '["true"]' || { notok "bundle"; return; }
+	make_bundles <<<"$D/bundle system.slice:berth:$ID 1 [\"true\"]" || { notok "bundle"; return; }
 	local out
 	out=$(cd "$D/bundle" && sb run "$ID" 2>&1)
 	local rc=$?
@@ -115,7 +129,6 @@ no_systemd() {
 
 lifecycle() {
 	local unit=berth-$ID.scope cg=/sys/fs/cgroup/system.slice/berth-$ID.scope
-	make_bundle "$D/bundle" "system.slice:berth:$ID" 0 '["sleep", "600"]' || { notok "bundle"; return; }
 	(cd "$D/bundle" && sb create "$ID") || { notok "create"; return; }
 	ok "create with cgroupsPath system.slice:berth:$ID"
 	props "$unit"
@@ -157,16 +170,16 @@ lifecycle() {
 # its end removes the unit.
 run_cgroupns() {
 	local id=$ID-run
-	make_bundle "$D/run" "system.slice:berth:$id" 1 '["cat", "/proc/self/cgroup"]' || { notok "bundle"; return; }
 	local out
-	out=$(cd "$D/run" && sb run "$id")
-	check "run with a cgroup namespace: the container sees 0::/ ($out)" [ "$out" = "0::/" ]
+	out=$(cd "$D/run" && sb run "$id" 2>&1)
+	local rc=$?
+	check "run with a cgroup namespace: the container sees 0::/ ($out), run exits 0 ($rc)" \
+		[ "$out/$rc" = "0:://0" ]
 	check "after run: unit and cgroup gone" gone "berth-$id.scope"
 }
 
 errors() {
 	local id=$ID-bad out
-	make_bundle "$D/bad" "berth/$id" 0 '["true"]' || { notok "bundle"; return; }
 	out=$(cd "$D/bad" && sb run "$id" 2>&1)
 	check "malformed cgroupsPath refused: $out" \
 		grep -q 'expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups' <<<"$out"
@@ -174,7 +187,6 @@ errors() {
 	check "malformed: no unit" [ -z "$(systemctl list-units --all --no-legend "*$id*" 2>/dev/null)" ]
 	# A unit name already taken (two containers, one cgroupsPath): the
 	# second fails, the first's processes live on.
-	make_bundle "$D/dup1" "system.slice:berth:$id" 0 '["sleep", "600"]' || { notok "bundle"; return; }
 	(cd "$D/dup1" && sb run --detach "$ID-dup") || { notok "first of two"; return; }
 	out=$(cd "$D/dup1" && sb run "$id" 2>&1)
 	check "a taken unit name fails: $out" grep -q "already exists" <<<"$out"
@@ -187,19 +199,40 @@ errors() {
 # No D-Bus daemon to reach: systemd's private socket serves.
 private_socket() {
 	local id=$ID-priv
-	make_bundle "$D/priv" "system.slice:berth:$id" 0 '["cat", "/proc/self/cgroup"]' || { notok "bundle"; return; }
 	local out
 	out=$(cd "$D/priv" && DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent sb run "$id" 2>&1)
+	[ $? = 0 ] || notok "run exits 0"
 	check "without the system bus (private socket): $out" [ "$out" = "0::/system.slice/berth-$id.scope" ]
 	check "private socket: unit gone after run" gone "berth-$id.scope"
 }
 
+# A name ending in ".slice" is a slice unit of its own; the init joins it.
+slice_unit() {
+	local id=$ID-slice sl=berthsl$$.slice
+	local out
+	out=$(cd "$D/slice" && sb run "$id" 2>&1)
+	[ $? = 0 ] || notok "run exits 0"
+	check "a slice unit: the container is in /$sl ($out)" [ "$out" = "0::/$sl" ]
+	# systemd loads a slice without a unit file on any query: "inactive".
+	check "a slice unit: stopped, its cgroup gone after run" \
+		[ "$(prop "$sl" ActiveState)" = inactive ] && [ ! -e "/sys/fs/cgroup/$sl" ]
+}
+
 if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
 	SECONDS=0
+	make_bundles <<-EOF || { echo "not ok - bundles"; exit 1; }
+		$D/bundle system.slice:berth:$ID 0 ["sleep", "600"]
+		$D/run system.slice:berth:$ID-run 1 ["cat", "/proc/self/cgroup"]
+		$D/bad berth/$ID-bad 0 ["true"]
+		$D/dup1 system.slice:berth:$ID-bad 0 ["sleep", "600"]
+		$D/priv system.slice:berth:$ID-priv 0 ["cat", "/proc/self/cgroup"]
+		$D/slice :berth:berthsl$$.slice 0 ["cat", "/proc/self/cgroup"]
+	EOF
 	lifecycle
 	run_cgroupns
 	errors
 	private_socket
+	slice_unit
 	echo "# the systemd driver checks took ${SECONDS}s"
 else
 	no_systemd
