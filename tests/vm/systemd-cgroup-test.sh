@@ -206,6 +206,9 @@ private_socket() {
 	check "private socket: unit gone after run" gone "berth-$id.scope"
 }
 
+# systemd loads a slice without a unit file on any query ("inactive").
+slice_gone() { [ "$(prop "$1" ActiveState)" = inactive ] && [ ! -e "/sys/fs/cgroup/$1" ]; }
+
 # A name ending in ".slice" is a slice unit of its own; the init joins it.
 slice_unit() {
 	local id=$ID-slice sl=berthsl$$.slice
@@ -213,9 +216,7 @@ slice_unit() {
 	out=$(cd "$D/slice" && sb run "$id" 2>&1)
 	[ $? = 0 ] || notok "run exits 0"
 	check "a slice unit: the container is in /$sl ($out)" [ "$out" = "0::/$sl" ]
-	# systemd loads a slice without a unit file on any query: "inactive".
-	check "a slice unit: stopped, its cgroup gone after run" \
-		[ "$(prop "$sl" ActiveState)" = inactive ] && [ ! -e "/sys/fs/cgroup/$sl" ]
+	check "a slice unit: stopped, its cgroup gone after run" slice_gone "$sl"
 }
 
 if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
