@@ -192,7 +192,7 @@ errors() {
 	check "a taken unit name fails: $out" grep -q "already exists" <<<"$out"
 	check "the taken name: no state left" [ ! -e "$ROOT/$id" ]
 	check "the first container lives on" [ "$(status "$ID-dup")" = running ]
-	b delete --force "$ID-dup" || notok "delete --force"
+	sb delete --force "$ID-dup" || notok "delete --force" # kills, then StopUnit
 	check "delete --force: unit gone" gone "berth-$id.scope"
 }
 
@@ -210,10 +210,11 @@ private_socket() {
 slice_gone() { [ "$(prop "$1" ActiveState)" = inactive ] && [ ! -e "/sys/fs/cgroup/$1" ]; }
 
 # A name ending in ".slice" is a slice unit of its own; the init joins it.
+# (--cgroup-manager systemd is --systemd-cgroup.)
 slice_unit() {
 	local id=$ID-slice sl=berthsl$$.slice
 	local out
-	out=$(cd "$D/slice" && sb run "$id" 2>&1)
+	out=$(cd "$D/slice" && b --cgroup-manager systemd run "$id" 2>&1)
 	[ $? = 0 ] || notok "run exits 0"
 	check "a slice unit: the container is in /$sl ($out)" [ "$out" = "0::/$sl" ]
 	check "a slice unit: stopped, its cgroup gone after run" slice_gone "$sl"
