@@ -39,6 +39,7 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 D=$(mktemp -d /tmp/berth-sdcg.XXXXXX)
+chmod 755 "$D" # the user namespace's root reaches the rootfs in it
 ROOT=$D/state
 ID=sdcg-$$
 b() { "$BERTH" --root "$ROOT" "$@"; }
@@ -55,8 +56,9 @@ cleanup() {
 trap cleanup EXIT
 
 # All bundles at once (python3 and berth spec are slow under TCG): one
-# busybox root, and per line of stdin "DIR CGROUPS_PATH CGROUPNS(0/1)
-# ARGS-as-JSON" a config.json in DIR.
+# busybox root, and per line of stdin "DIR CGROUPS_PATH NS ARGS-as-JSON"
+# a config.json in DIR; NS: 0 no cgroup namespace, 1 one, u one and a
+# user namespace.
 make_bundles() {
 	local r=$D/rootfs
 	mkdir -p "$r/bin" "$r/proc" "$r/dev" "$r/sys" "$r/tmp" "$D/spec"
@@ -75,6 +77,10 @@ for line in sys.stdin:
     c["linux"]["cgroupsPath"] = cgpath
     if cgns == "0":
         c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "cgroup"]
+    if cgns == "u":  # and a user namespace
+        c["linux"]["namespaces"].append({"type": "user"})
+        for k in ("uidMappings", "gidMappings"):
+            c["linux"][k] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     c["linux"]["resources"] = {
         "memory": {"limit": 67108864},
         "pids": {"limit": 100},
@@ -176,6 +182,11 @@ run_cgroupns() {
 	check "run with a cgroup namespace: the container sees 0::/ ($out), run exits 0 ($rc)" \
 		[ "$out/$rc" = "0:://0" ]
 	check "after run: unit and cgroup gone" gone "berth-$id.scope"
+	# With a user namespace too: the scope is started before the init
+	# makes its cgroup namespace all the same.
+	out=$(cd "$D/userns" && sb run "$id" 2>&1)
+	check "run in a user namespace: 0::/ ($out)" [ "$out" = "0::/" ]
+	check "after that run: unit and cgroup gone" gone "berth-$id.scope"
 }
 
 errors() {
@@ -225,6 +236,7 @@ if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
 	make_bundles <<-EOF || { echo "not ok - bundles"; exit 1; }
 		$D/bundle system.slice:berth:$ID 0 ["sleep", "600"]
 		$D/run system.slice:berth:$ID-run 1 ["cat", "/proc/self/cgroup"]
+		$D/userns system.slice:berth:$ID-run u ["cat", "/proc/self/cgroup"]
 		$D/bad berth/$ID-bad 0 ["true"]
 		$D/dup1 system.slice:berth:$ID-bad 0 ["sleep", "600"]
 		$D/priv system.slice:berth:$ID-priv 0 ["cat", "/proc/self/cgroup"]
