@@ -84,7 +84,7 @@ for line in sys.stdin:
     c["linux"]["resources"] = {
         "memory": {"limit": 67108864},
         "pids": {"limit": 100},
-        "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
     }
     os.makedirs(d, exist_ok=True)
     json.dump(c, open(d + "/config.json", "w"), indent=2)
@@ -100,7 +100,7 @@ props() {
 	local k v
 	P=()
 	while IFS='=' read -r k v; do P[$k]=$v; done < <(systemctl show "$1" -p ActiveState \
-		-p Delegate -p MemoryMax -p TasksMax -p CPUQuotaPerSecUSec -p CPUWeight 2>/dev/null)
+		-p Delegate -p MemoryMax -p TasksMax -p CPUQuotaPerSecUSec -p CPUWeight -p AllowedCPUs 2>/dev/null)
 }
 # gone UNIT: its cgroup directory is gone and systemd has collected the
 # unit (right after its stop job, or a moment later).
@@ -149,6 +149,8 @@ lifecycle() {
 	check "CPU quota 50% (${P[CPUQuotaPerSecUSec]}, cpu.max $(cat "$cg/cpu.max"))" \
 		[ "${P[CPUQuotaPerSecUSec]}/$(cat "$cg/cpu.max")" = "500ms/50000 100000" ]
 	check "CPUWeight from shares 512 (${P[CPUWeight]})" [ "${P[CPUWeight]}" = "$(cat "$cg/cpu.weight")" ]
+	check "AllowedCPUs and cpuset.cpus are 0 (${P[AllowedCPUs]}, $(cat "$cg/cpuset.cpus"))" \
+		[ "${P[AllowedCPUs]}/$(cat "$cg/cpuset.cpus")" = 0/0 ]
 	b start "$ID" || notok "start"
 	check "running" [ "$(status "$ID")" = running ]
 	local inside
