@@ -167,6 +167,7 @@ lifecycle() {
 		[ "${P[MemoryMax]}/$(cat "$cg/memory.max")" = 134217728/134217728 ]
 	check "update: TasksMax and pids.max 50" [ "${P[TasksMax]}/$(cat "$cg/pids.max")" = 50/50 ]
 	check "ps lists the init" grep -qw "$pid" <(b ps "$ID")
+	check "events --stats reads the scope (memory limit 128M)" grep -q '"limit": *134217728' <(b events --stats "$ID")
 	b kill "$ID" KILL || notok "kill"
 	check "stopped after kill" wait_status "$ID" stopped
 	b delete "$ID" || notok "delete"
