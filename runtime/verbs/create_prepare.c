@@ -262,7 +262,7 @@ static void trace_namespaces(const struct container_setup *s)
                     container_ns_names(s->unshare_flags, later, sizeof(later)),
                     container_ns_names(join, joined, sizeof(joined)),
                     s->two_stage             ? " (two-stage: a user namespace with paths)"
-                    : s->early_unshare_flags ? " (deferred: v1 cgroups are made meanwhile)"
+                    : s->early_unshare_flags ? " (deferred: the cgroups are made meanwhile)"
                                              : "");
 }
 
