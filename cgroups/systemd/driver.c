@@ -173,14 +173,11 @@ static int append_start_props(sd_bus_message *m, const struct berth_systemd_unit
         return r < 0 ? r : sd_bus_message_append(m, "a(sa(sv))", 0);
 }
 
-static int sd_start(const struct berth_systemd_unit *u, const char *description, pid_t pid,
-                    const struct berth_resources *res, struct berth_err *err)
+static int start_once(sd_bus *bus, const struct berth_systemd_unit *u, const char *description, pid_t pid,
+                      const struct berth_resources *res, struct berth_err *err)
 {
-        _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_msg_ sd_bus_message *m = NULL;
-        int r = open_bus(&bus, err);
-        if (r >= 0)
-                r = new_call(bus, &m, "StartTransientUnit", err);
+        int r = new_call(bus, &m, "StartTransientUnit", err);
         if (r < 0)
                 return r;
         r = append_start_props(m, u, description, pid, res);
@@ -192,6 +189,26 @@ static int sd_start(const struct berth_systemd_unit *u, const char *description,
                 return berth_err_set(err, EIO, "systemd: start of unit %s ended with \"%s\"", u->name,
                                      result);
         return r;
+}
+
+/* A unit of that name that failed (an earlier container of the same
+ * name, killed by the OOM killer, deleted without the driver) stays
+ * loaded until reset: reset it and try once more, as runc does. An
+ * active unit stays as it is, and the name stays taken. */
+static int sd_start(const struct berth_systemd_unit *u, const char *description, pid_t pid,
+                    const struct berth_resources *res, struct berth_err *err)
+{
+        _cleanup_bus_ sd_bus *bus = NULL;
+        int r = open_bus(&bus, err);
+        if (r >= 0)
+                r = start_once(bus, u, description, pid, res, err);
+        if (r != -EEXIST)
+                return r;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        bool reset = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", &e, NULL, "s",
+                                        u->name) >= 0;
+        sd_bus_error_free(&e);
+        return reset ? start_once(bus, u, description, pid, res, err) : r;
 }
 
 static int sd_set(const char *unit, const struct berth_resources *res, struct berth_err *err)

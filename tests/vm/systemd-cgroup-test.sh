@@ -44,7 +44,7 @@ ROOT=$D/state
 ID=sdcg-$$
 b() { "$BERTH" --root "$ROOT" "$@"; }
 sb() { "$BERTH" --root "$ROOT" --systemd-cgroup "$@"; }
-ids=("$ID" "$ID-run" "$ID-bad" "$ID-dup" "$ID-priv" "$ID-slice")
+ids=("$ID" "$ID-run" "$ID-bad" "$ID-dup" "$ID-priv" "$ID-slice" "$ID-fail")
 
 cleanup() {
 	local i
@@ -210,6 +210,25 @@ errors() {
 	check "delete --force: unit gone" gone "berth-$id.scope"
 }
 
+# A failed unit of the same name left over (here: its stop timed out) is
+# reset and the name reused.
+failed_unit() {
+	local id=$ID-fail unit=berth-$ID-fail.scope i
+	(systemd-run --quiet --scope --unit="$unit" -p TimeoutStopSec=1 \
+		"$BB" sh -c 'trap "" TERM; exec '"$BB"' sleep 100') 2>/dev/null &
+	for ((i = 0; i < 50; i++)); do
+		[ "$(prop "$unit" ActiveState)" = active ] && break
+		sleep 0.1
+	done
+	systemctl stop "$unit" 2>/dev/null
+	wait
+	check "a failed unit is left over ($(prop "$unit" ActiveState))" [ "$(prop "$unit" ActiveState)" = failed ]
+	local out
+	out=$(cd "$D/fail" && sb run "$id" 2>&1)
+	check "its name is reused: $out" [ "$out" = "0::/system.slice/$unit" ]
+	check "and gone after the run" gone "$unit"
+}
+
 # No D-Bus daemon to reach: systemd's private socket serves.
 private_socket() {
 	local id=$ID-priv
@@ -244,12 +263,14 @@ if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
 		$D/dup1 system.slice:berth:$ID-bad 0 ["sleep", "600"]
 		$D/priv system.slice:berth:$ID-priv 0 ["cat", "/proc/self/cgroup"]
 		$D/slice :berth:berthsl$$.slice 0 ["cat", "/proc/self/cgroup"]
+		$D/fail system.slice:berth:$ID-fail 0 ["cat", "/proc/self/cgroup"]
 	EOF
 	lifecycle
 	run_cgroupns
 	errors
 	private_socket
 	slice_unit
+	failed_unit
 	echo "# the systemd driver checks took ${SECONDS}s"
 else
 	no_systemd
