@@ -215,7 +215,7 @@ errors() {
 failed_unit() {
 	local id=$ID-fail unit=berth-$ID-fail.scope i
 	(systemd-run --quiet --scope --unit="$unit" -p TimeoutStopSec=1 \
-		"$BB" sh -c 'trap "" TERM; exec '"$BB"' sleep 100') 2>/dev/null &
+		"$BB" sh -c 'trap "" TERM; exec '"$BB"' sleep 100'; true) 2>/dev/null &
 	for ((i = 0; i < 50; i++)); do
 		[ "$(prop "$unit" ActiveState)" = active ] && break
 		sleep 0.1
