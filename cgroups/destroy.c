@@ -69,9 +69,11 @@ static int wait_empty(struct berth_cgroup *cg, struct berth_err *err)
         if (fd < 0)
                 return fd == -ENOENT ? 0 : fd;
         if (h->unified) {
-                /* A cgroup someone else already removed is empty. */
+                /* A cgroup someone else already removed is empty; ENODEV:
+                 * removed while we had it open (systemd collects a scope
+                 * as soon as its last process is gone). */
                 int r = cg_wait_events(fd, "populated", 0, CG_WAIT_TIMEOUT_MS, err);
-                return r == -ENOENT ? 0 : r;
+                return r == -ENOENT || r == -ENODEV ? 0 : r;
         }
         int64_t deadline = now_ms() + CG_WAIT_TIMEOUT_MS;
         for (;;) {
@@ -127,7 +129,7 @@ static int remove_hier(struct cg_hier *h, struct berth_err *err)
 int berth_cgroup_destroy(struct berth_cgroup *cg, struct berth_err *err)
 {
         int r = berth_cgroup_kill(cg, SIGKILL, err);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0 && r != -ENOENT && r != -ENODEV)
                 return berth_err_wrap(err, "delete cgroup");
         /* v1 frozen tasks cannot act on SIGKILL until thawed; v2 ones can. */
         struct cg_hier *fz = cg_unified(cg) ? NULL : cg_v1(cg, CG_FREEZER);

@@ -251,6 +251,6 @@ int cg_host_load(struct cg_host *h, struct berth_err *err)
 
 int berth_cgroup_features(struct berth_cgroup_features *f, struct berth_err *err)
 {
-        *f = (struct berth_cgroup_features){.v1 = true, .v2 = true};
+        *f = (struct berth_cgroup_features){.v1 = true, .v2 = true, .systemd = true};
         return berth_cgroup_detect_layout(&f->host_layout, err);
 }

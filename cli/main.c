@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "berth/systemd.h"
 #include "cli/cli.h"
 
 #define BERTH_SPEC_VERSION "1.2.0"
@@ -23,7 +23,8 @@ static void usage(FILE *out, const char *prog)
                 "  --log FILE            also write errors to FILE\n"
                 "  --log-format FORMAT   text (default) or json\n"
                 "  --debug               verbose output\n"
-                "  --systemd-cgroup      use systemd's cgroup driver (needs systemd)\n"
+                "  --systemd-cgroup      cgroups through systemd: a transient scope per\n"
+                "                        container, cgroupsPath \"slice:prefix:name\"\n"
                 "  --cgroup-manager M    cgroupfs (default), systemd or disabled\n"
                 "  --version, -v         print the version\n"
                 "  --help, -h            this text\n\nCommands:\n",
@@ -33,19 +34,18 @@ static void usage(FILE *out, const char *prog)
         fprintf(out, "\nRun '%s COMMAND --help' for a command's options.\n", prog);
 }
 
-static int check_systemd(struct cli *cli)
+/* The systemd driver talks to systemd as the host's init: refuse at once,
+ * before anything is made, where it is not. */
+static int use_systemd(struct cli *cli)
 {
-        struct stat sb;
-        if (stat("/run/systemd/system", &sb) < 0) {
+        if (!berth_systemd_booted()) {
                 cli_errorf(cli, ENOTSUP,
                            "--systemd-cgroup: systemd is not running on this host "
                            "(no /run/systemd/system); use the default cgroupfs driver");
                 return -1;
         }
-        cli_errorf(cli, ENOTSUP,
-                   "--systemd-cgroup: berth manages cgroups through cgroupfs only; "
-                   "drop --systemd-cgroup");
-        return -1;
+        cli->ctx.systemd_cgroup = true;
+        return 0;
 }
 
 static int parse_cgroup_manager(struct cli *cli, const char *m)
@@ -53,7 +53,7 @@ static int parse_cgroup_manager(struct cli *cli, const char *m)
         if (!strcmp(m, "disabled"))
                 cli->ctx.cgroup_disabled = true;
         else if (!strcmp(m, "systemd"))
-                return check_systemd(cli);
+                return use_systemd(cli);
         else if (strcmp(m, "cgroupfs")) {
                 cli_errorf(cli, EINVAL,
                            "--cgroup-manager: unknown manager \"%s\" (cgroupfs, systemd, disabled)", m);
@@ -121,7 +121,7 @@ static int parse_globals(struct cli *cli, int argc, char **argv)
                         return -1;
                 }
         }
-        if (systemd && check_systemd(cli) < 0)
+        if (systemd && use_systemd(cli) < 0)
                 return -1;
         return optind;
 }
@@ -155,6 +155,13 @@ int main(int argc, char **argv)
         int first = parse_globals(&cli, argc, argv);
         if (first < 0)
                 return 1;
+#ifdef BERTH_OCI_ONLY
+        /* No libsystemd in the static binary (Debian ships none to link). */
+        if (cli.ctx.systemd_cgroup)
+                return run_full(&cli, argv);
+#else
+        cli.ctx.systemd = berth_systemd_driver();
+#endif
         if (first >= argc) {
                 usage(stderr, cli.prog);
                 return 1;

@@ -29,7 +29,7 @@ BELOW = {
 # include/berth/<name>.h -> the layer that implements it.
 PUBLIC = {
     "base": "err cleanup log oci exit_code unix_socket file proc cpu_weight rmtree",
-    "cgroups": "cgroup",
+    "cgroups": "cgroup systemd",
     "netns": "netns nft",
     "rootfs": "rootfs idmap",
     "oci": "spec seccomp process state container checkpoint features tty lxcfs",

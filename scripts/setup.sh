@@ -6,10 +6,10 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config git
-libcap-dev libseccomp-dev libmnl-dev libjansson-dev libarchive-dev libzstd-dev check
+libcap-dev libseccomp-dev libmnl-dev libjansson-dev libarchive-dev libzstd-dev check libsystemd-dev
 clang clang-format libclang-rt-14-dev llvm python3
 busybox-static iproute2 procps kmod cpio xz-utils zstd e2fsprogs
-qemu-system-x86 criu debootstrap
+qemu-system-x86 criu debootstrap systemd dbus
 runc crun hyperfine podman containerd uidmap slirp4netns fuse-overlayfs
 libnftables-dev lxcfs openssh-client openssh-server rsync scdoc bash-completion"
 

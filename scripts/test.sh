@@ -71,6 +71,10 @@ step "checkpoint/restore: refused clearly on this host, round trip in the guest"
 bounded 300 tests/vm/criu-test.sh "$root/build/berth"
 bounded 900 tests/vm/run.sh --timeout 600 -- tests/vm/criu-test.sh "$root/build/berth"
 
+step "systemd cgroup driver: refused clearly on this host, transient scopes in the systemd guest"
+bounded 120 tests/vm/systemd-cgroup-test.sh "$root/build/berth"
+bounded 600 tests/vm/run.sh --systemd --timeout 500 -- tests/vm/systemd-cgroup-test.sh "$root/build/berth"
+
 if [ -x tests/clients/run.sh ]; then
     step "real clients: podman and containerd"
     bounded 1500 tests/clients/run.sh "$root/build/berth"

@@ -11,11 +11,16 @@
 #include "berth/log.h"
 #include "berth/state.h"
 
+struct berth_systemd_driver; /* berth/systemd.h */
+
 struct berth_ctx {
         const char *state_root; /* --root */
-        bool systemd_cgroup;    /* --systemd-cgroup */
-        bool cgroup_disabled;   /* --cgroup-manager disabled */
-        struct berth_log log;   /* warnings and the --debug trace */
+        bool systemd_cgroup;    /* --systemd-cgroup: new containers get a systemd scope */
+        /* The D-Bus side of the systemd driver, or NULL where it is not
+         * linked (the static berth runs berth-full for --systemd-cgroup). */
+        const struct berth_systemd_driver *systemd;
+        bool cgroup_disabled; /* --cgroup-manager disabled */
+        struct berth_log log; /* warnings and the --debug trace */
 };
 
 /* A warning or a trace line through the context's log (berth/log.h). */

@@ -228,6 +228,12 @@ static int restore_checks(const struct berth_restore_opts *o, struct restore_job
                 return berth_err_set(err, ENOTSUP, "restore: containers with a terminal cannot be restored");
         if (!berth_id_valid(o->c.id))
                 return berth_err_set(err, EINVAL, "invalid container id \"%s\"", o->c.id);
+        /* criu forks the restored tasks inside a cgroup that must exist
+         * first, and a systemd scope cannot exist without a process. */
+        if (r->j.setup.ctx->systemd_cgroup)
+                return berth_err_set(err, ENOTSUP,
+                                     "restore: --systemd-cgroup is not supported (criu needs the cgroup "
+                                     "before any process; restore with the cgroupfs driver)");
         return criu_prepare(o->c.criu, r->criu, sizeof(r->criu), "restore", err);
 }
 

@@ -6,6 +6,7 @@
 
 #include "berth/cgroup.h"
 #include "berth/container.h"
+#include "berth/systemd.h"
 #include "runtime/container.h"
 
 /* Loads the container, checks it is alive, and restores its cgroup. */
@@ -62,10 +63,25 @@ static int do_resume(struct berth_cgroup *cg, struct berth_container_info *info,
         return berth_cgroup_freeze(cg, false, err);
 }
 
+struct update_arg {
+        const struct berth_ctx *ctx;
+        const struct berth_resources *res;
+};
+
+/* A systemd unit's properties first (systemd rewrites the cgroup from
+ * them when it realizes the unit again), then the files, as runc does.
+ * Without the driver linked, the files alone, and a warning. */
 static int do_update(struct berth_cgroup *cg, struct berth_container_info *info, const void *arg,
                      struct berth_err *err)
 {
-        return berth_cgroup_update(cg, arg, err);
+        const struct update_arg *a = arg;
+        const char *unit = berth_systemd_unit_of_path(berth_cgroup_path(cg));
+        if (info->st.systemd_cgroup && !a->ctx->systemd)
+                berth_warn(a->ctx,
+                           "systemd unit %s keeps its old properties: run berth with --systemd-cgroup", unit);
+        else if (info->st.systemd_cgroup && a->ctx->systemd->set(unit, a->res, err) < 0)
+                return -err->code;
+        return berth_cgroup_update(cg, a->res, err);
 }
 
 struct pids_out {
@@ -99,7 +115,8 @@ int berth_container_resume(const struct berth_ctx *ctx, const char *id, struct b
 int berth_container_update(const struct berth_ctx *ctx, const char *id, const struct berth_resources *r,
                            struct berth_err *err)
 {
-        return with_cgroup(ctx, id, err, do_update, r);
+        struct update_arg a = {ctx, r};
+        return with_cgroup(ctx, id, err, do_update, &a);
 }
 
 /* A stopped container has no init, but its cgroup may still hold

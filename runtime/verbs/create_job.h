@@ -7,6 +7,7 @@
 #include "berth/cgroup.h"
 #include "berth/seccomp.h"
 #include "berth/state.h"
+#include "berth/systemd.h"
 #include "berth/tty.h"
 #include "runtime/container.h"
 #include "runtime/verbs/stdio_guard.h"
@@ -29,6 +30,11 @@ struct create_job {
         struct berth_seccomp_filter *seccomp_filter; /* setup.seccomp_filter's owner */
         struct stdio_guard guard;                    /* the caller's terminal, kept out */
         struct berth_tty_proxy *proxy;               /* foreground run with process.terminal */
+        /* --systemd-cgroup: the container's unit, started once the init
+         * exists (a scope needs a pid); unit_started: ours to stop. */
+        bool systemd;
+        bool unit_started;
+        struct berth_systemd_unit unit;
 };
 
 /* Loads the bundle and validates what berth needs beyond the parser. */
@@ -37,6 +43,10 @@ int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, str
 int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err);
 /* Fails ("container's cgroup unexpectedly frozen") when the cgroup is frozen. */
 int job_check_not_frozen(struct create_job *j, struct berth_err *err);
+/* --systemd-cgroup, right after the clone: systemd starts the unit with
+ * the init in it, then the limits go to its cgroup files and the init
+ * joins the v1 hierarchies systemd does not manage. */
+int job_start_unit(struct create_job *j, struct berth_err *err);
 /* Clone and drive the init until it is ready for start. */
 int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err);
 /* What only the state needs (the owner's name, the config copy), done by

@@ -50,10 +50,15 @@ static void trace_cgroup(const struct create_job *j)
                               : "v1 only: every v1 hierarchy, the init joins them itself";
         berth_trace(ctx, "cgroup: host layout %s (%s); path %s (%s)", berth_cgroup_layout_name(l), why,
                     berth_cgroup_path(j->cgroup),
-                    j->spec->cgroups_path
+                    j->systemd ? "systemd unit"
+                    : j->spec->cgroups_path
                         ? (j->spec->cgroups_path[0] == '/' ? "cgroupsPath, absolute"
                                                            : "cgroupsPath, below our own cgroup")
                         : "default, below our own cgroup");
+        if (j->systemd) {
+                berth_trace(ctx, "cgroup: made by systemd after the clone (a scope needs the init's pid)");
+                return;
+        }
         berth_trace(ctx, "cgroup: made for the clone (%s)",
                     berth_cgroup_clone_fd(j->cgroup) >= 0 ? "clone3 lands in it: CLONE_INTO_CGROUP"
                                                           : "the init is attached after the clone");
@@ -70,15 +75,49 @@ int job_check_not_frozen(struct create_job *j, struct berth_err *err)
         return frozen ? berth_err_set(err, EBUSY, "container's cgroup unexpectedly frozen") : 0;
 }
 
+/* --systemd-cgroup: cgroupsPath is "slice:prefix:name"; the cgroup is
+ * the unit's, made by systemd after the clone (job_start_unit). */
+static int plan_unit(struct create_job *j, const struct berth_ctx *ctx, struct berth_err *err)
+{
+        if (!ctx->systemd)
+                return berth_err_set(err, ENOTSUP,
+                                     "--systemd-cgroup: this binary has no systemd driver (use berth-full)");
+        int r = berth_systemd_unit_parse(j->spec->cgroups_path, j->setup.id, &j->unit, err);
+        if (r < 0)
+                return r;
+        j->systemd = true;
+        j->st.systemd_cgroup = true;
+        berth_trace(ctx, "cgroup: systemd unit %s%s%s, cgroup %s", j->unit.name,
+                    j->unit.is_slice ? "" : " in ", j->unit.slice, j->unit.path);
+        return 0;
+}
+
+/* What the clone needs (the unified level), or, with systemd, nothing
+ * yet. */
+static int create_for_clone(struct create_job *j, struct berth_err *err)
+{
+        if (j->systemd)
+                return 0;
+        int r = berth_cgroup_create_for_clone(j->cgroup, err);
+        /* On cgroup v2 the init is cloned into it: check now. The v1
+         * hierarchies are checked once made (finish_cgroup). */
+        if (r >= 0 && berth_cgroup_layout(j->cgroup) == BERTH_CG_UNIFIED)
+                r = job_check_not_frozen(j, err);
+        return r;
+}
+
 static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struct berth_err *err)
 {
         if (ctx->cgroup_disabled) {
                 berth_trace(ctx, "cgroup: none (--cgroup-manager disabled)");
                 return 0;
         }
+        int r = ctx->systemd_cgroup ? plan_unit(j, ctx, err) : 0;
+        if (r < 0)
+                return r;
         struct berth_cgroup_opts co = {
             .id = j->setup.id,
-            .path = j->spec->cgroups_path,
+            .path = j->systemd ? j->unit.path : j->spec->cgroups_path,
             .resources = j->spec->has_resources ? &j->spec->resources : NULL,
             .default_devices = true,
             /* Like runc: every v1 controller hierarchy and the named
@@ -96,8 +135,8 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
          * process or to state.json, delete --force finds the cgroup. A
          * record cut short by a crash means no cgroup was made yet. */
         _cleanup_free_ char *dump = berth_cgroup_dump_before_create(j->cgroup);
-        int r = dump ? write_new_file(j->state_fd, BERTH_STATE_CGROUP_FILE, dump, strlen(dump), err)
-                     : berth_err_set(err, ENOMEM, "cgroup record");
+        r = dump ? write_new_file(j->state_fd, BERTH_STATE_CGROUP_FILE, dump, strlen(dump), err)
+                 : berth_err_set(err, ENOMEM, "cgroup record");
         if (r < 0) {
                 berth_cgroup_free(j->cgroup);
                 j->cgroup = NULL;
@@ -105,11 +144,7 @@ static int setup_cgroup(struct create_job *j, const struct berth_ctx *ctx, struc
         }
         /* Only what the clone needs: the v1 hierarchies are made after it,
          * while the init creates its namespaces (job_spawn). */
-        r = berth_cgroup_create_for_clone(j->cgroup, err);
-        /* On cgroup v2 the init is cloned into it: check now. The v1
-         * hierarchies are checked once made (finish_cgroup). */
-        if (r >= 0 && berth_cgroup_layout(j->cgroup) == BERTH_CG_UNIFIED)
-                r = job_check_not_frozen(j, err);
+        r = create_for_clone(j, err);
         if (r < 0) {
                 berth_cgroup_free(j->cgroup);
                 j->cgroup = NULL;
@@ -227,7 +262,7 @@ static void trace_namespaces(const struct container_setup *s)
                     container_ns_names(s->unshare_flags, later, sizeof(later)),
                     container_ns_names(join, joined, sizeof(joined)),
                     s->two_stage             ? " (two-stage: a user namespace with paths)"
-                    : s->early_unshare_flags ? " (deferred: v1 cgroups are made meanwhile)"
+                    : s->early_unshare_flags ? " (deferred: the cgroups are made meanwhile)"
                                              : "");
 }
 
@@ -251,7 +286,9 @@ int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct 
         r = setup_cgroup(j, ctx, err);
         if (r >= 0)
                 r = container_plan_namespaces(&j->setup, err);
-        if (r >= 0 && j->cgroup && berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED)
+        /* The init makes its namespaces while we create the cgroups (v1,
+         * or systemd's unit) after the clone. */
+        if (r >= 0 && j->cgroup && (j->systemd || berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED))
                 container_defer_namespaces(&j->setup);
         if (r >= 0)
                 trace_namespaces(&j->setup);

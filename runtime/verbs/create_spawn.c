@@ -137,17 +137,47 @@ static int finish_cgroup_late(struct create_job *j, struct berth_err *err)
         return r;
 }
 
+int job_start_unit(struct create_job *j, struct berth_err *err)
+{
+        const struct berth_ctx *ctx = j->setup.ctx;
+        char description[128];
+        snprintf(description, sizeof(description), "berth container %s", j->setup.id);
+        int r = ctx->systemd->start(&j->unit, description, j->pid,
+                                    j->spec->has_resources ? &j->spec->resources : NULL, err);
+        if (r < 0)
+                return r;
+        j->unit_started = true;
+        berth_trace(ctx, "cgroup: systemd started %s with %d in it", j->unit.name, (int)j->pid);
+        /* The unit's directory exists now: create() leaves it to systemd
+         * (never removes it) and writes every limit, as runc does after
+         * its unit properties; attach() puts the init where systemd did
+         * not (a slice unit, v1 hierarchies on a hybrid host). */
+        r = berth_cgroup_create(j->cgroup, err);
+        if (r >= 0)
+                r = berth_cgroup_attach(j->cgroup, j->pid, err);
+        if (r >= 0)
+                r = job_check_not_frozen(j, err);
+        if (r < 0)
+                return r;
+        const char *warnings = berth_cgroup_warnings(j->cgroup);
+        if (warnings)
+                berth_warn(ctx, "%s", warnings);
+        return 0;
+}
+
 static int proceed_after_clone(struct create_job *j, struct berth_err *err)
 {
-        /* The init joins the v1 cgroups at PROCEED, or at SYNC_CGROUPS. */
+        /* The init joins the v1 cgroups at PROCEED, or at SYNC_CGROUPS;
+         * with systemd, we put it there before PROCEED (its cgroup
+         * namespace, made after, is rooted in the unit). */
         bool late = j->setup.join_cgroups_late;
-        int r = late ? 0 : finish_cgroup(j, err);
+        int r = j->systemd ? job_start_unit(j, err) : late ? 0 : finish_cgroup(j, err);
         if (r >= 0 && j->setup.new_userns && !j->setup.two_stage) {
                 r = container_write_id_maps(j->spec, j->pid, err);
                 if (r >= 0)
                         berth_trace(j->setup.ctx, "user namespace: id maps written");
         }
-        if (r >= 0 && j->cgroup && j->setup.two_stage) {
+        if (r >= 0 && j->cgroup && j->setup.two_stage && !j->systemd) {
                 r = berth_cgroup_attach(j->cgroup, j->pid, err);
                 if (r >= 0)
                         berth_trace(j->setup.ctx, "cgroup: attached %d (two-stage)", (int)j->pid);
@@ -171,8 +201,9 @@ int job_spawn(struct create_job *j, const struct berth_create_opts *o, struct be
                 return berth_err_sys(err, errno, "socketpair");
         j->sync_parent = sv[0];
         j->setup.sync_fd = sv[1];
-        int cgroup_fd = j->cgroup ? berth_cgroup_clone_fd(j->cgroup) : -1;
-        j->setup.cgroup = j->setup.two_stage ? NULL : j->cgroup;
+        /* systemd: no cgroup yet, the parent moves the init (job_start_unit). */
+        int cgroup_fd = j->cgroup && !j->systemd ? berth_cgroup_clone_fd(j->cgroup) : -1;
+        j->setup.cgroup = j->setup.two_stage || j->systemd ? NULL : j->cgroup;
         j->setup.join_cgroups_late =
             j->setup.cgroup && !j->setup.new_userns && berth_cgroup_layout(j->cgroup) != BERTH_CG_UNIFIED;
         if (j->cgroup)
@@ -243,7 +274,10 @@ void job_abort(struct create_job *j)
         /* The init is our child except after a two-stage start. */
         if (j->pid > 0 && waitpid(j->pid, NULL, WNOHANG) == 0)
                 berth_kill_and_reap(&j->pid);
-        if (j->cgroup && berth_cgroup_destroy(j->cgroup, &undo) < 0) {
+        /* A unit that did not start made no cgroup: its path may be
+         * another container's unit (a name taken), not ours to kill. */
+        bool made = j->cgroup && (!j->systemd || j->unit_started);
+        if (made && berth_cgroup_destroy(j->cgroup, &undo) < 0) {
                 /* The state directory holds the cgroup record: keep it, so
                  * that delete --force can finish what we could not. */
                 berth_warn(ctx,
@@ -252,6 +286,8 @@ void job_abort(struct create_job *j)
                            j->setup.id, undo.msg, j->setup.id);
                 return;
         }
+        if (j->unit_started && j->setup.ctx->systemd->stop(j->unit.name, &undo) < 0)
+                berth_warn(ctx, "container '%s': %s", j->setup.id, undo.msg);
         if (j->state_fd >= 0 && berth_state_dir_remove(j->root_fd, j->setup.id, &undo) < 0)
                 berth_warn(ctx, "container '%s': could not remove its state directory: %s", j->setup.id,
                            undo.msg);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "berth/cleanup.h"
+#include "berth/systemd.h"
 #include "runtime/verbs/destroy.h"
 #include "runtime/hooks/hooks.h"
 
@@ -19,6 +20,25 @@ static void run_poststop(const struct berth_ctx *ctx, const struct berth_spec *s
                 hooks_run_all(ctx, &spec->hooks, BERTH_HOOK_POSTSTOP, state);
 }
 
+/* --systemd-cgroup: the unit goes with the container. Its cgroup is
+ * empty by now, so systemd would collect a scope by itself soon; stopping
+ * it here means it is gone when delete returns. Without the driver (the
+ * static berth, called without --systemd-cgroup) that collection is all. */
+static int stop_unit(const struct berth_ctx *ctx, const char *id, const struct berth_cgroup *cg,
+                     struct berth_err *err)
+{
+        const char *unit = berth_systemd_unit_of_path(berth_cgroup_path(cg));
+        if (!ctx->systemd) {
+                berth_trace(ctx, "delete '%s': systemd collects %s (no driver linked)", id, unit);
+                return 0;
+        }
+        int r = ctx->systemd->stop(unit, err);
+        if (r < 0)
+                return berth_err_wrap(err, "delete container '%s'", id);
+        berth_trace(ctx, "delete '%s': systemd unit %s stopped", id, unit);
+        return 0;
+}
+
 int container_destroy(const struct berth_ctx *ctx, int root_fd, const char *id, struct berth_cgroup *cg,
                       const struct berth_spec *spec, const struct berth_state *st, struct berth_err *err)
 {
@@ -27,6 +47,8 @@ int container_destroy(const struct berth_ctx *ctx, int root_fd, const char *id, 
                 if (r < 0)
                         return berth_err_wrap(err, "delete container '%s'", id);
                 berth_trace(ctx, "delete '%s': cgroup %s removed", id, berth_cgroup_path(cg));
+                if (st->systemd_cgroup && (r = stop_unit(ctx, id, cg, err)) < 0)
+                        return r;
         }
         int r = berth_state_dir_remove(root_fd, id, err);
         if (r < 0)

@@ -22,6 +22,9 @@
 #   --mem SIZE    guest memory (default 2G, or $BERTH_VM_MEM)
 #   --smp N       guest vCPUs (default 2)
 #   --verbose     copy the guest's kernel console log to stderr afterwards
+#   --systemd     boot systemd as PID 1 (with a D-Bus system bus) and run
+#                 COMMAND as its only service, berth-vm.service; nothing
+#                 of sysinit.target runs (see guest-init.sh)
 #
 # Exit status: COMMAND's; 124 on timeout; 125 if the guest failed before
 # reporting a status (the console log is then printed on stderr).
@@ -37,6 +40,7 @@ timeout=${BERTH_VM_TIMEOUT:-600}
 mem=${BERTH_VM_MEM:-2G}
 smp=2
 verbose=0
+systemd=0
 rw=()
 envs=()
 
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2:?}; shift 2 ;;
 	--smp) smp=${2:?}; shift 2 ;;
 	--verbose) verbose=1; shift ;;
+	--systemd) systemd=1; shift ;;
 	--) shift; break ;;
 	*) usage ;;
 	esac
@@ -99,6 +104,7 @@ mkdir "$res"
 	echo "BERTH_VM_MODDIR=$(printf %q "$BERTH_VM_MODDIR")"
 	echo "BERTH_VM_LATE_MODULES='${BERTH_VM_MODULES:-}'"
 	echo "BERTH_VM_CWD=$(printf %q "$PWD")"
+	echo "BERTH_VM_SYSTEMD=$systemd"
 	# The guest has no RTC worth trusting under TCG; make would see host
 	# files from the "future" without this.
 	echo "BERTH_VM_DATE=$(date -u +%s)"
@@ -108,7 +114,7 @@ mkdir "$res"
 {
 	echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 	echo 'export HOME=/root LANG=C.UTF-8 TERM=dumb USER=root LOGNAME=root'
-	echo 'unset BERTH_VM_STAGE2 BERTH_VM_KVER BERTH_VM_MODDIR BERTH_VM_LATE_MODULES BERTH_VM_CWD BERTH_VM_DATE'
+	echo 'unset BERTH_VM_STAGE2 BERTH_VM_KVER BERTH_VM_MODDIR BERTH_VM_LATE_MODULES BERTH_VM_CWD BERTH_VM_DATE BERTH_VM_SYSTEMD'
 	for e in ${envs[@]+"${envs[@]}"}; do
 		echo "export ${e%%=*}=$(printf %q "${e#*=}")"
 	done
@@ -161,7 +167,7 @@ while kill -0 "$qpid" 2>/dev/null; do
 		wait "$qpid" 2>/dev/null || true
 		qpid=
 		echo "run.sh: guest timed out after ${timeout}s; console log:" >&2
-		tail -n 40 "$tmp/console.log" >&2
+		tail -n 40 "$tmp/console.log" >&2; [ -z "${BERTH_VM_KEEPLOG:-}" ] || cp "$tmp/console.log" "$BERTH_VM_KEEPLOG"
 		exit 124
 	fi
 	sleep 0.2
