@@ -21,20 +21,26 @@
 #define JOB_TIMEOUT_USEC  (30ULL * 1000000)
 #define CALL_TIMEOUT_USEC (25ULL * 1000000)
 
+/* NULL when libsystemd was never loaded (sdbus.h): nothing to call. */
 static void bus_unrefp(sd_bus **b)
 {
-        sd_bus_flush_close_unref(*b);
+        if (*b)
+                sd_bus_flush_close_unref(*b);
 }
 static void msg_unrefp(sd_bus_message **m)
 {
-        sd_bus_message_unref(*m);
+        if (*m)
+                sd_bus_message_unref(*m);
 }
 #define _cleanup_bus_ __attribute__((cleanup(bus_unrefp)))
 #define _cleanup_msg_ __attribute__((cleanup(msg_unrefp)))
 
 static int open_bus(sd_bus **ret, struct berth_err *err)
 {
-        int r = sd_bus_open_system(ret);
+        int r = sdbus_load(err);
+        if (r < 0)
+                return r;
+        r = sd_bus_open_system(ret);
         if (r >= 0)
                 return 0;
         sd_bus *b = NULL;

@@ -129,10 +129,6 @@ test_enospc() {
         if [ -z "$hd0" ] || [ -z "$hi0" ]; then
                 fail "no limit hit counts in status: $(berth status stq1 --json)"
         fi
-        # /pad, freed after the fill, leaves the disk all but full (a VPS
-        # whose disk is full to the last block cannot start: start writes
-        # its /etc/hostname).
-        berth exec stq1 -- dd if=/dev/zero of=/pad bs=256k count=1 2>/dev/null
         out=$(berth exec stq1 -- dd if=/dev/zero of=/big bs=1M count=100 2>&1)
         rc=$?
         [ "$rc" != 0 ] || fail "a 100M write into a 64M disk succeeded: $out"
@@ -154,13 +150,17 @@ test_enospc() {
                 fail "disk_limit_hits ${hd0:-?} -> $hd1 after ENOSPC"
         fi
         [ "$(disk_hits stq2 disk_limit_hits)" = 0 ] || fail "the neighbour counts a hit: $(disk_hits stq2 disk_limit_hits)"
-        # Restarted with its disk still (all but) full, it has not hit the
-        # limit again.
-        berth exec stq1 -- rm -f /pad
+        # Restarted with its disk still full, it starts (berth's guest files
+        # are as they were: nothing to write). The image's keeper finds it
+        # as full as before: no new hit. With a project quota a write the
+        # guest's boot tries is refused, and the kernel warns: one hit.
         expect 0 berth restart stq1
         sleep 2
-        [ "$(disk_hits stq1 disk_limit_hits)" = "$hd1" ] ||
-                fail "a restart while full counted a hit: $hd1 -> $(disk_hits stq1 disk_limit_hits)"
+        hd2=$(disk_hits stq1 disk_limit_hits)
+        case $want_backend in
+        image) [ "$hd2" = "$hd1" ] || fail "a restart while full counted a hit: $hd1 -> $hd2" ;;
+        *) [ "$hd2" -le $((hd1 + 1)) ] || fail "a restart while full counted $((hd2 - hd1)) hits" ;;
+        esac
         berth exec stq1 -- rm -f /big
 
         # Inodes: files until the limit.

@@ -346,6 +346,13 @@ test_sysinfo() {
         echo '/bin/probe sysinfo > /run-sysinfo; uptime > /run-uptime' >>"$rcs"
         expect 0 berth create $n --template bb --memory 256M --swap 64M
         expect 0 berth start $n
+        # start returns once the init runs, not once its rcS is done: wait
+        # for the file rcS writes last, then give the template its rcS back.
+        i=0
+        while [ $i -lt 100 ] && ! gexec $n test -s /run-uptime; do
+                sleep 0.2
+                i=$((i + 1))
+        done
         cp "$tmp/rcS.orig" "$rcs"
         gexec $n /bin/probe sysinfo >"$tmp/si"
         [ "$(probe_field "$tmp/si" sysinfo)" = ok ] || fail "sysinfo in vps exec: $(cat "$tmp/si")"
