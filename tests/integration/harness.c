@@ -116,13 +116,18 @@ Suite *itest_suite(const char *name)
         return suite_create(name);
 }
 
-void itest_add(Suite *s, const char *name, const TTest *test)
+void itest_add_timeout(Suite *s, const char *name, const TTest *test, double seconds)
 {
         TCase *tc = tcase_create(name);
         tcase_add_unchecked_fixture(tc, fixture_setup, fixture_teardown);
-        tcase_set_timeout(tc, 60);
+        tcase_set_timeout(tc, seconds);
         _tcase_add_test(tc, test, 0, 0, 0, 1);
         suite_add_tcase(s, tc);
+}
+
+void itest_add(Suite *s, const char *name, const TTest *test)
+{
+        itest_add_timeout(s, name, test, 60);
 }
 
 /* ---- running the runtime ------------------------------------------------- */

@@ -43,6 +43,9 @@ Suite *itest_suite(const char *name);
  * skips the test (SKIP_IF) unless root, a rootfs with busybox and probe
  * (and what itest_require names), and the runtime binary exist. */
 void itest_add(Suite *s, const char *name, const TTest *test);
+/* The same with its own time bound (Check's, seconds, times
+ * CK_TIMEOUT_MULTIPLIER), for a case that runs a verb many times. */
+void itest_add_timeout(Suite *s, const char *name, const TTest *test, double seconds);
 /* A further executable, relative to the rootfs, that every test needs. */
 void itest_require(const char *rel);
 /* Why the environment cannot run the tests, or NULL when it can. */

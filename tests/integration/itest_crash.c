@@ -492,9 +492,11 @@ Suite *test_suite(void)
         itest_add(s, "damaged_state_runs_poststop", damaged_state_runs_poststop);
         itest_add(s, "repair_removes_created_levels", repair_removes_created_levels);
         itest_add(s, "create_on_full_root", create_on_full_root);
-        itest_add(s, "kill9_create", kill9_create);
-        itest_add(s, "kill9_run_detached", kill9_run_detached);
-        itest_add(s, "kill9_start", kill9_start);
-        itest_add(s, "kill9_delete_force", kill9_delete_force);
+        /* Each runs its verb ~200 times (CRASH_POINTS per kill mode): 20 s
+         * on an idle host, and a few times that beside the VPS suites. */
+        itest_add_timeout(s, "kill9_create", kill9_create, 240);
+        itest_add_timeout(s, "kill9_run_detached", kill9_run_detached, 240);
+        itest_add_timeout(s, "kill9_start", kill9_start, 240);
+        itest_add_timeout(s, "kill9_delete_force", kill9_delete_force, 240);
         return s;
 }
