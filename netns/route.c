@@ -31,7 +31,7 @@ static void mask_prefix(struct berth_ip_addr *a)
         }
 }
 
-static int check_route(const struct berth_route *r, struct berth_err *err)
+static int check_route(const struct berth_route *r, bool del, struct berth_err *err)
 {
         int f = r->dst.family;
         if (f != AF_INET && f != AF_INET6)
@@ -40,7 +40,7 @@ static int check_route(const struct berth_route *r, struct berth_err *err)
                 return berth_err_set(err, EINVAL, "route with invalid prefix length %u", r->dst.prefixlen);
         if (r->via.family && r->via.family != f)
                 return berth_err_set(err, EINVAL, "route gateway of another address family");
-        if (!r->via.family && !r->dev)
+        if (!r->via.family && !r->dev && !r->oif && !(del && r->protocol))
                 return berth_err_set(err, EINVAL, "route needs a gateway or a device");
         return 0;
 }
@@ -55,10 +55,11 @@ static struct nlmsghdr *route_msg(struct berth_nl *nl, uint16_t type, uint16_t f
         rtm->rtm_table = RT_TABLE_MAIN;
         rtm->rtm_type = RTN_UNICAST;
         if (type == RTM_NEWROUTE) {
-                rtm->rtm_protocol = RTPROT_STATIC;
+                rtm->rtm_protocol = r->protocol ? r->protocol : RTPROT_STATIC;
                 rtm->rtm_scope = r->via.family ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
         } else {
                 rtm->rtm_scope = RT_SCOPE_NOWHERE; /* delete whatever the scope */
+                rtm->rtm_protocol = r->protocol;   /* 0: whatever the protocol */
         }
         if (r->onlink)
                 rtm->rtm_flags |= RTNH_F_ONLINK;
@@ -79,7 +80,7 @@ static int route_change(struct berth_nl *nl, uint16_t type, uint16_t flags, cons
 {
         char text[3 * BERTH_IP_ADDR_STRLEN];
         const char *op = type == RTM_NEWROUTE ? "add" : "delete";
-        int rc = check_route(r, err);
+        int rc = check_route(r, type == RTM_DELROUTE, err);
         if (rc < 0)
                 return rc;
         int oif = r->oif;
