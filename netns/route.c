@@ -164,3 +164,33 @@ int berth_route_list(struct berth_nl *nl, int family, struct berth_route *out, s
                 return berth_nl_fail(nl, err, r, "list routes");
         return (int)l.n;
 }
+
+static int route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+        const struct nlattr *tb[RTA_MAX + 1] = {NULL};
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        if (nlh->nlmsg_type != RTM_NEWROUTE)
+                return MNL_CB_OK;
+        mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+        if (tb[RTA_OIF])
+                *(int *)data = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+        return MNL_CB_OK;
+}
+
+int berth_route_get_oif(struct berth_nl *nl, const struct berth_ip_addr *dst, struct berth_err *err)
+{
+        char text[BERTH_IP_ADDR_STRLEN];
+        if (dst->family != AF_INET && dst->family != AF_INET6)
+                return berth_err_set(err, EAFNOSUPPORT, "route lookup without an address family");
+        struct nlmsghdr *nlh = berth_nl_msg(nl, RTM_GETROUTE, 0, sizeof(struct rtmsg));
+        struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        rtm->rtm_family = (unsigned char)dst->family;
+        rtm->rtm_dst_len = (unsigned char)(berth_ip_addr_len(dst) * 8);
+        mnl_attr_put(nlh, RTA_DST, berth_ip_addr_len(dst), dst->u.raw);
+        int oif = 0;
+        int r = berth_nl_query(nl, nlh, route_get_cb, &oif);
+        if (r < 0)
+                return berth_nl_fail(nl, err, r, "route lookup of %s",
+                                     berth_ip_addr_format(dst, false, text, sizeof(text)));
+        return oif;
+}

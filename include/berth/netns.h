@@ -221,6 +221,9 @@ struct berth_route {
 
 int berth_route_add(struct berth_nl *nl, const struct berth_route *r, struct berth_err *err);
 int berth_route_del(struct berth_nl *nl, const struct berth_route *r, struct berth_err *err);
+/* The output interface (ifindex > 0, 0 for none) of the route the host
+ * takes to dst, as `ip route get`; -ENETUNREACH and the like when none. */
+int berth_route_get_oif(struct berth_nl *nl, const struct berth_ip_addr *dst, struct berth_err *err);
 /* Unicast routes of the main table (family 0 = both) into out[0..max);
  * returns the total count. `dev` of listed routes is NULL. */
 int berth_route_list(struct berth_nl *nl, int family, struct berth_route *out, size_t max,
@@ -238,6 +241,12 @@ int berth_neigh_proxy_del(struct berth_nl *nl, const char *ifname, const struct 
  * or -errno. */
 int berth_neigh_proxy_exists(struct berth_nl *nl, int ifindex, const struct berth_ip_addr *a,
                              struct berth_err *err);
+
+/* Gratuitous ARP for IPv4 address a from ifname's own MAC (netns/garp.c):
+ * the host answers for a there now (proxy ARP); neighbours holding
+ * another MAC for it take this one. A no-op for IPv6. */
+int berth_neigh_announce(struct berth_nl *nl, const char *ifname, const struct berth_ip_addr *a,
+                         struct berth_err *err);
 
 /* ---- per-netns sysctls ---------------------------------------------------- */
 

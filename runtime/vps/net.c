@@ -554,7 +554,7 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
         char own[NET_IFNAMSIZ] = "";
         bool bridged = c->mode == BERTH_NET_BRIDGED;
         if (r >= 0 && bridged)
-                r = net_bridge_of(nl, c->host_if, own, err);
+                r = net_bridge_of_vps(nl, c, own, err);
         if (r >= 0)
                 r = tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
         if (r >= 0 && !(flags & BERTH_NET_TEARDOWN_KEEP_FILTER))

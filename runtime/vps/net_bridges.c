@@ -149,6 +149,30 @@ static int overflow_try(struct berth_nl *nl, const struct berth_net_config *c, c
         return r < 0 ? r : 1;
 }
 
+/* The guest's neighbours on the other bridges of the group may hold its
+ * MAC from a life on their bridge: they learn the proxy's now. */
+static int announce_on(struct berth_nl *nl, const struct berth_net_config *c, const char *br,
+                       struct berth_err *err)
+{
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < c->n_addrs; i++)
+                r = tolerate(berth_neigh_announce(nl, br, &c->addrs[i], err), ENETDOWN, err);
+        return tolerate(r, ENODEV, err);
+}
+
+static int announce_moved(struct berth_nl *nl, const struct berth_net_config *c, const char *used,
+                          struct berth_err *err)
+{
+        int r = if_nametoindex(c->bridge) ? announce_on(nl, c, c->bridge, err) : 0;
+        for (unsigned n = 1; r >= 0 && n <= BERTH_BRIDGE_OVERFLOW_MAX; n++) {
+                char br[NET_IFNAMSIZ];
+                r = berth_bridge_overflow_name(c->bridge, n, br, err);
+                if (r >= 0 && strcmp(br, used) && if_nametoindex(br))
+                        r = announce_on(nl, c, br, err);
+        }
+        return r;
+}
+
 int net_bridge_overflow_attach(struct berth_nl *nl, const struct berth_net_config *c,
                                const struct berth_ip_addr *gw4, const struct berth_ip_addr *gw6, char *used,
                                struct berth_err *err)
@@ -170,7 +194,16 @@ int net_bridge_overflow_attach(struct berth_nl *nl, const struct berth_net_confi
                 r = proxy_arp_on(br, err);
         if (r >= 0 && gw4->family)
                 r = proxy_arp_on(c->bridge, err);
-        return r < 0 ? r : routes_add(nl, c, br, err);
+        if (r >= 0)
+                r = routes_add(nl, c, br, err);
+        return r < 0 ? r : announce_moved(nl, c, br, err);
+}
+
+static void index_name(int ifindex, char *out)
+{
+        char name[IF_NAMESIZE];
+        if (ifindex > 0 && if_indextoname((unsigned)ifindex, name))
+                snprintf(out, NET_IFNAMSIZ, "%s", name);
 }
 
 int net_bridge_of(struct berth_nl *nl, const char *ifname, char *out, struct berth_err *err)
@@ -180,11 +213,25 @@ int net_bridge_of(struct berth_nl *nl, const char *ifname, char *out, struct ber
         int r = berth_link_get(nl, ifname, &info, err);
         if (r == -ENODEV)
                 return tolerate(r, ENODEV, err);
-        if (r < 0)
+        if (r >= 0)
+                index_name(info.master, out);
+        return r < 0 ? r : 0;
+}
+
+int net_bridge_of_vps(struct berth_nl *nl, const struct berth_net_config *c, char *out, struct berth_err *err)
+{
+        int r = net_bridge_of(nl, c->host_if, out, err);
+        if (r < 0 || out[0] || !c->n_addrs)
                 return r;
-        char name[IF_NAMESIZE];
-        if (info.master > 0 && if_indextoname((unsigned)info.master, name))
-                snprintf(out, NET_IFNAMSIZ, "%s", name);
+        /* The host end went with the guest's netns: its route still says. */
+        r = berth_route_get_oif(nl, &c->addrs[0], err);
+        if (r < 0) { /* no route at all: no bridge of ours */
+                berth_err_clear(err);
+                return 0;
+        }
+        index_name(r, out);
+        if (!berth_bridge_overflow_index(c->bridge, out))
+                out[0] = '\0';
         return 0;
 }
 

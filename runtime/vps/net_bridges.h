@@ -21,6 +21,10 @@ int net_bridge_overflow_attach(struct berth_nl *nl, const struct berth_net_confi
                                struct berth_err *err);
 /* The master of ifname into out ("" when it has none or does not exist). */
 int net_bridge_of(struct berth_nl *nl, const char *ifname, char *out, struct berth_err *err);
+/* The bridge of c's host end, or (the host end gone already) the overflow
+ * bridge its first address is routed to; "" when neither. */
+int net_bridge_of_vps(struct berth_nl *nl, const struct berth_net_config *c, char *out,
+                      struct berth_err *err);
 /* Deletes the host routes of c's addresses to an overflow bridge, or of
  * address a alone when not NULL, wherever they point; idempotent. */
 int net_bridge_routes_del(struct berth_nl *nl, const struct berth_net_config *c,
