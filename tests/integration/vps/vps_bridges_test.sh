@@ -8,6 +8,9 @@
 #   setup      two ports on berth0, two on berth0-1, one on berth0-2
 #   reach      every guest pings every other guest (across bridges), the
 #              gateway, and the host reaches each guest
+#   out        --nat and --rate-out/--rate-in on a VPS on an overflow
+#              bridge: it reaches an "internet" namespace seen as the host's
+#              address, and its transfers hold the rates within 10%
 #   spoof      a guest on an overflow bridge sending with a neighbour's
 #              address (on its own bridge and on another) is still dropped
 #   ip_add     an address added live on an overflow VPS is reachable, and
@@ -39,6 +42,8 @@ command -v nft >/dev/null || skip "no nft(8) to look at berth's filter"
 
 failures=0
 current=""
+inet_pid=""
+bg_pids=""
 names="v1 v2 v3 v4 v5"
 
 berth() {
@@ -46,7 +51,7 @@ berth() {
 }
 
 cleanup() {
-        [ -n "${recv_pid:-}" ] && kill "$recv_pid" 2>/dev/null
+        for p in ${recv_pid:-} $bg_pids $inet_pid; do kill "$p" 2>/dev/null; done
         for d in "$data"/vps/*/; do
                 [ -d "$d" ] && berth destroy --force "$(basename "$d")" >/dev/null 2>&1
         done
@@ -59,6 +64,57 @@ addr_of() { echo "10.77.0.$((${1#v} + 1))"; }
 # The bridge the host end of VPS $1 is on.
 bridge_of() { ip -o link show "$(host_if_of "$1")" | sed -n 's/.* master \([^ ]*\) .*/\1/p'; }
 ports_of() { ip -o link show master "$1" 2>/dev/null | wc -l; }
+
+inet() { nsenter -t "$inet_pid" -n "$@"; }
+
+# The "internet" (as in vps_nat_test.sh): 198.51.100.254 on the host's
+# uplink, 203.0.113.7 behind it, no route back to the guests' 10.77.0.0/16.
+make_internet() {
+        unshare --net sleep 600 &
+        inet_pid=$!
+        for _ in $(seq 100); do # until it has its own namespace
+                [ "$(readlink "/proc/$inet_pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+                sleep 0.05
+        done
+        ip link add up0 type veth peer name inet0 || return 1
+        ip link set inet0 netns "$inet_pid" || return 1
+        ip addr add 198.51.100.1/24 dev up0 && ip link set up0 up &&
+                ip route add default via 198.51.100.254 || return 1
+        inet ip addr add 198.51.100.254/24 dev inet0 && inet ip link set inet0 up &&
+                inet ip link set lo up && inet ip addr add 203.0.113.7/32 dev lo
+}
+
+# sink_start WHERE ADDR PORT: a netprobe tcp-sink (WHERE: host, inet, or a
+# VPS name); its output in $sink_out.
+sink_start() {
+        sink_out=$tmp/sink.$3
+        : >"$sink_out"
+        case $1 in
+        host) "$probe" tcp-sink "$2" "$3" 30 >"$sink_out" 2>&1 & ;;
+        inet) nsenter -t "$inet_pid" -n "$probe" tcp-sink "$2" "$3" 30 >"$sink_out" 2>&1 & ;;
+        *) berth exec "$1" -- netprobe tcp-sink "$2" "$3" 30 >"$sink_out" 2>&1 & ;;
+        esac
+        sink_pid=$!
+        for _ in $(seq 50); do
+                grep -q listening "$sink_out" && return 0
+                sleep 0.1
+        done
+        fail "sink on $1 did not start: $(cat "$sink_out")"
+}
+
+sink_wait() {
+        wait "$sink_pid" 2>/dev/null
+        cat "$sink_out"
+}
+
+bps_of() { sed -n 's/.* bps \([0-9]*\).*/\1/p'; }
+
+# within WHAT BPS WANT: BPS is within 10% of WANT.
+within() {
+        awk -v got="$2" -v want="$3" 'BEGIN { exit !(got >= want * 0.9 && got <= want * 1.1) }' ||
+                fail "$1: $2 bit/s, not within 10% of $3"
+        echo "   $1: $2 bit/s (limit $3)"
+}
 
 # recv_start NAME PORT SECONDS: a UDP receiver in VPS NAME, output in $recv_out.
 recv_start() {
@@ -107,6 +163,31 @@ test_reach() {
         # IPv6: an overflow guest reaches its gateway and the host it.
         expect 0 berth exec v5 -- ping -c1 -W2 fd77::1
         expect 0 busybox ping -c1 -W2 fd77::6
+}
+
+test_out() {
+        make_internet || fail "cannot make the internet namespace"
+        # Not through inet(): a function in the background is a subshell,
+        # whose pid is not the probe's.
+        nsenter -t "$inet_pid" -n "$probe" tcp-listen 203.0.113.7 8080 &
+        bg_pids="$bg_pids $!"
+        sleep 0.2
+        out=$(berth exec v5 -- netprobe tcp-connect 203.0.113.7 8080 2)
+        [ "$out" = timeout ] || fail "without NAT v5 got an answer from the internet: $out"
+        expect 0 berth set v5 --nat
+        expect 0 berth exec v5 -- netprobe tcp-connect 203.0.113.7 8080 3
+        sink_start inet 203.0.113.7 8081
+        expect 0 berth exec v5 -- netprobe tcp-send 203.0.113.7 8081 1000
+        seen=$(sink_wait)
+        echo "$seen" | grep -q "from 198.51.100.1 " || fail "the internet saw not the host's address: $seen"
+        expect 0 berth set v5 --rate-out 20mbit --rate-in 30mbit
+        sink_start host 10.77.0.1 7100
+        expect 0 berth exec v5 -- netprobe tcp-send 10.77.0.1 7100 10000000
+        within "out 20mbit" "$(sink_wait | bps_of)" 20000000
+        sink_start v5 "$(addr_of v5)" 7101
+        expect 0 "$probe" tcp-send "$(addr_of v5)" 7101 15000000
+        within "in 30mbit" "$(sink_wait | bps_of)" 30000000
+        expect 0 berth set v5 --rate-out none --rate-in none
 }
 
 # spoof_case SENDER RECEIVER: SENDER (on an overflow bridge) sends to
@@ -178,6 +259,7 @@ test_gone() {
         [ -z "$left" ] || fail "bridges left: $left"
         left=$(ip route show proto 98; ip -6 route show proto 98)
         [ -z "$left" ] || fail "host routes left: $left"
+        nft list chain ip berth_nat post_berth0 >/dev/null 2>&1 && fail "NAT chain left after the bridges went"
         left=$(nft list set inet berth ifs 2>/dev/null | grep -o 'berth0-[0-9]*')
         [ -z "$left" ] || fail "overflow bridges left in the filter's ifs: $left"
         for set in macs addr4 addr6 ndtarget; do
@@ -197,9 +279,10 @@ export BERTH_DATA="$data"
 export BERTH_CONFIG_DIR="$tmp/etc"
 export BERTH_BRIDGE_PORTS_MAX=2
 mkdir -p "$BERTH_CONFIG_DIR"
+echo '{"host_ports": ["tcp/7100"]}' >"$BERTH_CONFIG_DIR/network.json"
 trap cleanup EXIT
 bb_template
 cp "$probe" "$data/templates/bb/rootfs/bin/netprobe"
 
-run_named "setup reach spoof ip_add shrink repair gone" "$@"
+run_named "setup reach out spoof ip_add shrink repair gone" "$@"
 finish
