@@ -450,7 +450,7 @@ static void rollback(struct net_ctx *x)
             net_bridge_routes_del(x->host, x->c, NULL, &scratch) < 0)
                 undo_failed(x, "the host routes to an overflow bridge", &scratch);
         /* The bridges this setup made, or left without ports. */
-        if (x->c->mode == BERTH_NET_BRIDGED && (x->created_bridge || x->bridge_used[0]) &&
+        if (x->c->mode == BERTH_NET_BRIDGED && (x->created_bridge || x->created_veth) &&
             net_bridges_remove(x->host, x->c->bridge, x->bridge_used, x->c->flags & BERTH_NET_F_NAT,
                                &scratch) < 0 &&
             scratch.code != EBUSY)

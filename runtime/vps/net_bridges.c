@@ -69,11 +69,17 @@ static struct berth_ip_addr host_prefix(const struct berth_ip_addr *a)
         return h;
 }
 
-/* Proxy ARP answers only where the packets may be forwarded. */
+/* Proxy ARP answers only where the packets may be forwarded, and by
+ * default after a random delay of up to 0.8 s (proxy_delay, for a router
+ * that should lose to the real owner): here no one else answers. */
 static int proxy_arp_on(const char *br, struct berth_err *err)
 {
+        char key[64];
         int r = set_sysctl("ipv4", br, "forwarding", "1", err);
-        return r < 0 ? r : set_sysctl("ipv4", br, "proxy_arp", "1", err);
+        if (r >= 0)
+                r = set_sysctl("ipv4", br, "proxy_arp", "1", err);
+        snprintf(key, sizeof(key), "ipv4/neigh/%s/proxy_delay", br);
+        return r < 0 ? r : berth_sysctl_net_write(-1, key, "0", err);
 }
 
 /* Made when missing; set up every time, so that a bridge a killed start

@@ -60,7 +60,9 @@ cleanup() {
 }
 
 host_if_of() { json_field host_if <"$data/vps/$1/vps.json"; }
-addr_of() { echo "10.77.0.$((${1#v} + 1))"; }
+# Addresses no other test uses (another test's VPS in the id registry
+# would hold 10.77.0.2): in berth0's 10.77.0.0/16.
+addr_of() { echo "10.77.217.$((${1#v} + 1))"; }
 # The bridge the host end of VPS $1 is on.
 bridge_of() { ip -o link show "$(host_if_of "$1")" | sed -n 's/.* master \([^ ]*\) .*/\1/p'; }
 ports_of() { ip -o link show master "$1" 2>/dev/null | wc -l; }
@@ -133,7 +135,7 @@ test_setup() {
         for n in $names; do
                 expect 0 berth create "$n" --template bb --ip "$(addr_of "$n")"
         done
-        expect 0 berth set v5 --ip-add fd77::6
+        expect 0 berth set v5 --ip-add fd77::d9:6
         for n in $names; do expect 0 berth start "$n"; done
         [ "$(ports_of berth0)" = 2 ] || fail "berth0 has $(ports_of berth0) ports, expected 2"
         [ "$(ports_of berth0-1)" = 2 ] || fail "berth0-1 has $(ports_of berth0-1) ports, expected 2"
@@ -149,6 +151,11 @@ test_setup() {
         ip route show proto 98 | grep -q "^$(addr_of v5) dev berth0-2" ||
                 fail "no host route to v5 on berth0-2: $(ip route show proto 98)"
         nft list set inet berth ifs | grep -q '"berth0-2"' || fail "berth0-2 not among the filter's ifs"
+        # Proxy ARP on every bridge of the group, answering at once.
+        for br in berth0 berth0-1 berth0-2; do
+                [ "$(cat /proc/sys/net/ipv4/conf/$br/proxy_arp)" = 1 ] || fail "no proxy ARP on $br"
+                [ "$(cat /proc/sys/net/ipv4/neigh/$br/proxy_delay)" = 0 ] || fail "proxy ARP on $br answers late"
+        done
 }
 
 test_reach() {
@@ -162,7 +169,7 @@ test_reach() {
         done
         # IPv6: an overflow guest reaches its gateway and the host it.
         expect 0 berth exec v5 -- ping -c1 -W2 fd77::1
-        expect 0 busybox ping -c1 -W2 fd77::6
+        expect 0 busybox ping -c1 -W2 fd77::d9:6
 }
 
 test_out() {
@@ -211,18 +218,18 @@ spoof_case() {
 
 test_spoof() {
         # v4 (berth0-1) as v3 (its own bridge), v1 (berth0), v5 (berth0-2).
-        spoof_case v4 v1 "$(addr_of v3)" "$(addr_of v1)" "$(addr_of v5)" 10.77.0.99
-        spoof_case v5 v3 "$(addr_of v3)" "$(addr_of v2)" 10.77.0.99
+        spoof_case v4 v1 "$(addr_of v3)" "$(addr_of v1)" "$(addr_of v5)" 10.77.217.99
+        spoof_case v5 v3 "$(addr_of v3)" "$(addr_of v2)" 10.77.217.99
 }
 
 test_ip_add() {
-        expect 0 berth set v4 --ip-add 10.77.0.40
-        ip route show proto 98 | grep -q "^10.77.0.40 dev berth0-1" ||
+        expect 0 berth set v4 --ip-add 10.77.217.40
+        ip route show proto 98 | grep -q "^10.77.217.40 dev berth0-1" ||
                 fail "no host route for the added address: $(ip route show proto 98)"
-        expect 0 berth exec v1 -- ping -c1 -W2 10.77.0.40
-        expect 0 berth exec v5 -- ping -c1 -W2 10.77.0.40
-        expect 0 berth set v4 --ip-del 10.77.0.40
-        ip route show proto 98 | grep -q "^10.77.0.40 " && fail "host route of a deleted address left"
+        expect 0 berth exec v1 -- ping -c1 -W2 10.77.217.40
+        expect 0 berth exec v5 -- ping -c1 -W2 10.77.217.40
+        expect 0 berth set v4 --ip-del 10.77.217.40
+        ip route show proto 98 | grep -q "^10.77.217.40 " && fail "host route of a deleted address left"
 }
 
 test_shrink() {
@@ -277,6 +284,7 @@ scratch_dir berth-bridgestest
 data=$tmp/data
 export BERTH_DATA="$data"
 export BERTH_CONFIG_DIR="$tmp/etc"
+export BERTH_ID_REGISTRY="$tmp/id-ranges"
 export BERTH_BRIDGE_PORTS_MAX=2
 mkdir -p "$BERTH_CONFIG_DIR"
 echo '{"host_ports": ["tcp/7100"]}' >"$BERTH_CONFIG_DIR/network.json"
