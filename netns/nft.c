@@ -488,6 +488,24 @@ int berth_nft_guest_remove(const struct berth_nft_guest *g, struct berth_err *er
         return r == -ENOENT ? (berth_err_clear(err), 0) : r;
 }
 
+static int batch_ifs_remove(struct nft_batch *b, const struct apply *x)
+{
+        return batch_ifname(b, BERTH_NFT_INET, "ifs", x->g->host_side, true);
+}
+
+int berth_nft_ifs_remove(const char *ifname, struct berth_err *err)
+{
+        if (!berth_ifname_valid(ifname))
+                return berth_err_set(err, EINVAL, "network filter: invalid interface name");
+        char what[64];
+        snprintf(what, sizeof(what), "remove %s from the filter", ifname);
+        struct berth_nft_guest g = {.host_if = ifname, .host_side = ifname};
+        struct apply x = {.g = &g};
+        int r = run_batch(batch_ifs_remove, &x, what, err);
+        /* No tables (or no nf_tables at all): nothing to remove. */
+        return r == -ENOENT || r == -EOPNOTSUPP ? (berth_err_clear(err), 0) : r;
+}
+
 int berth_nft_guest_open(const char *host_if, struct berth_err *err)
 {
         if (!berth_ifname_valid(host_if))

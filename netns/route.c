@@ -31,7 +31,7 @@ static void mask_prefix(struct berth_ip_addr *a)
         }
 }
 
-static int check_route(const struct berth_route *r, struct berth_err *err)
+static int check_route(const struct berth_route *r, bool del, struct berth_err *err)
 {
         int f = r->dst.family;
         if (f != AF_INET && f != AF_INET6)
@@ -40,7 +40,7 @@ static int check_route(const struct berth_route *r, struct berth_err *err)
                 return berth_err_set(err, EINVAL, "route with invalid prefix length %u", r->dst.prefixlen);
         if (r->via.family && r->via.family != f)
                 return berth_err_set(err, EINVAL, "route gateway of another address family");
-        if (!r->via.family && !r->dev)
+        if (!r->via.family && !r->dev && !r->oif && !(del && r->protocol))
                 return berth_err_set(err, EINVAL, "route needs a gateway or a device");
         return 0;
 }
@@ -55,10 +55,11 @@ static struct nlmsghdr *route_msg(struct berth_nl *nl, uint16_t type, uint16_t f
         rtm->rtm_table = RT_TABLE_MAIN;
         rtm->rtm_type = RTN_UNICAST;
         if (type == RTM_NEWROUTE) {
-                rtm->rtm_protocol = RTPROT_STATIC;
+                rtm->rtm_protocol = r->protocol ? r->protocol : RTPROT_STATIC;
                 rtm->rtm_scope = r->via.family ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
         } else {
                 rtm->rtm_scope = RT_SCOPE_NOWHERE; /* delete whatever the scope */
+                rtm->rtm_protocol = r->protocol;   /* 0: whatever the protocol */
         }
         if (r->onlink)
                 rtm->rtm_flags |= RTNH_F_ONLINK;
@@ -79,7 +80,7 @@ static int route_change(struct berth_nl *nl, uint16_t type, uint16_t flags, cons
 {
         char text[3 * BERTH_IP_ADDR_STRLEN];
         const char *op = type == RTM_NEWROUTE ? "add" : "delete";
-        int rc = check_route(r, err);
+        int rc = check_route(r, type == RTM_DELROUTE, err);
         if (rc < 0)
                 return rc;
         int oif = r->oif;
@@ -162,4 +163,34 @@ int berth_route_list(struct berth_nl *nl, int family, struct berth_route *out, s
         if (r < 0)
                 return berth_nl_fail(nl, err, r, "list routes");
         return (int)l.n;
+}
+
+static int route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+        const struct nlattr *tb[RTA_MAX + 1] = {NULL};
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        if (nlh->nlmsg_type != RTM_NEWROUTE)
+                return MNL_CB_OK;
+        mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+        if (tb[RTA_OIF])
+                *(int *)data = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+        return MNL_CB_OK;
+}
+
+int berth_route_get_oif(struct berth_nl *nl, const struct berth_ip_addr *dst, struct berth_err *err)
+{
+        char text[BERTH_IP_ADDR_STRLEN];
+        if (dst->family != AF_INET && dst->family != AF_INET6)
+                return berth_err_set(err, EAFNOSUPPORT, "route lookup without an address family");
+        struct nlmsghdr *nlh = berth_nl_msg(nl, RTM_GETROUTE, 0, sizeof(struct rtmsg));
+        struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        rtm->rtm_family = (unsigned char)dst->family;
+        rtm->rtm_dst_len = (unsigned char)(berth_ip_addr_len(dst) * 8);
+        mnl_attr_put(nlh, RTA_DST, berth_ip_addr_len(dst), dst->u.raw);
+        int oif = 0;
+        int r = berth_nl_query(nl, nlh, route_get_cb, &oif);
+        if (r < 0)
+                return berth_nl_fail(nl, err, r, "route lookup of %s",
+                                     berth_ip_addr_format(dst, false, text, sizeof(text)));
+        return oif;
 }

@@ -166,6 +166,23 @@ int berth_link_count_ports(struct berth_nl *nl, const char *master, struct berth
  * socket of its own, left unfinished). */
 int berth_link_has_ports(struct berth_nl *nl, const char *master, struct berth_err *err);
 
+/* ---- bridge groups: a bridge and its overflow bridges ------------------- */
+
+/* A Linux bridge takes at most 1023 ports (BR_MAX_PORTS 1024, port 0 being
+ * reserved); the next port fails with EXFULL. A bridged VPS whose bridge is
+ * full goes onto overflow bridge 1, 2, ... (BERTH_BRIDGE_OVERFLOW_MAX at
+ * most), which carry the gateway as a host address and are joined to the
+ * bridge by host routes and proxy ARP (runtime/vps/net_bridges.c). */
+#define BERTH_BRIDGE_OVERFLOW_MAX 64
+/* The name of overflow bridge n (1..BERTH_BRIDGE_OVERFLOW_MAX) of base:
+ * "<base>-<n>", or where that exceeds 15 bytes, base cut short followed by
+ * four hex digits of a hash of the whole base and "-<n>", so that two long
+ * names with one beginning get different overflow bridges. out has 16
+ * bytes. -EINVAL for an invalid base or n. */
+int berth_bridge_overflow_name(const char *base, unsigned n, char *out, struct berth_err *err);
+/* n when name is overflow bridge n of base, else 0. */
+unsigned berth_bridge_overflow_index(const char *base, const char *name);
+
 /* An IFB device (the shaper of a host end's inbound traffic, netns/tc.c). */
 int berth_link_add_ifb(struct berth_nl *nl, const char *name, struct berth_err *err);
 
@@ -191,10 +208,22 @@ struct berth_route {
         const char *dev;          /* output device name (for add/del), or NULL */
         int oif;                  /* output ifindex (filled by berth_route_list) */
         bool onlink;              /* gateway is on the link whatever the prefixes say */
+        /* Add: the route's protocol (0 = RTPROT_STATIC). Delete: only a
+         * route of this protocol (0 = any); with a protocol, a delete needs
+         * neither device nor gateway. */
+        unsigned char protocol;
 };
+
+/* The protocol of the host routes berth adds for guests on overflow
+ * bridges (unused by iproute2's /etc/iproute2/rt_protos): found and
+ * deleted by it, whichever bridge they point to. */
+#define BERTH_RTPROT_BRIDGE 98
 
 int berth_route_add(struct berth_nl *nl, const struct berth_route *r, struct berth_err *err);
 int berth_route_del(struct berth_nl *nl, const struct berth_route *r, struct berth_err *err);
+/* The output interface (ifindex > 0, 0 for none) of the route the host
+ * takes to dst, as `ip route get`; -ENETUNREACH and the like when none. */
+int berth_route_get_oif(struct berth_nl *nl, const struct berth_ip_addr *dst, struct berth_err *err);
 /* Unicast routes of the main table (family 0 = both) into out[0..max);
  * returns the total count. `dev` of listed routes is NULL. */
 int berth_route_list(struct berth_nl *nl, int family, struct berth_route *out, size_t max,
@@ -212,6 +241,12 @@ int berth_neigh_proxy_del(struct berth_nl *nl, const char *ifname, const struct 
  * or -errno. */
 int berth_neigh_proxy_exists(struct berth_nl *nl, int ifindex, const struct berth_ip_addr *a,
                              struct berth_err *err);
+
+/* Gratuitous ARP for IPv4 address a from ifname's own MAC (netns/garp.c):
+ * the host answers for a there now (proxy ARP); neighbours holding
+ * another MAC for it take this one. A no-op for IPv6. */
+int berth_neigh_announce(struct berth_nl *nl, const char *ifname, const struct berth_ip_addr *a,
+                         struct berth_err *err);
 
 /* ---- per-netns sysctls ---------------------------------------------------- */
 
@@ -311,6 +346,9 @@ struct berth_net_config {
         /* Ports on the host's own addresses guests may reach (filter). */
         const struct berth_nft_port *host_ports;
         size_t n_host_ports;
+        /* Bridged: ports a bridge takes before the next VPS goes onto an
+         * overflow bridge; 0 = as many as the kernel takes (1023). */
+        unsigned bridge_ports_max;
 };
 
 /* Creates the VPS network; netns_fd is the guest's network namespace (see

@@ -73,6 +73,9 @@ int berth_nft_guest_apply(const struct berth_nft_guest *g, const struct berth_nf
  * the devices of "guest" (nftables 1.0.6 cannot remove one): with no
  * elements, all its frames are dropped. */
 int berth_nft_guest_remove(const struct berth_nft_guest *g, struct berth_err *err);
+/* Removes ifname (an overflow bridge that goes) from the host's "ifs" set;
+ * idempotent, a no-op without berth's tables or nf_tables. */
+int berth_nft_ifs_remove(const char *ifname, struct berth_err *err);
 /* Lets every frame of host_if pass (a VPS started --no-filter: set
  * "unfiltered", and no base chain of its own); a no-op without berth's
  * tables or nf_tables. */

@@ -23,6 +23,7 @@
 #include "berth/log.h"
 #include "berth/netns.h"
 #include "berth/nft.h"
+#include "runtime/vps/net_bridges.h"
 
 struct net_ctx {
         const struct berth_net_config *c;
@@ -33,8 +34,9 @@ struct net_ctx {
         bool created_bridge;
         bool created_veth;
         bool created_filter;
-        unsigned char mac[6]; /* the guest's: c->mac, or a random one */
-        size_t n_proxied;     /* c->addrs[0..n) have their host route and proxy entry */
+        char bridge_used[NET_IFNAMSIZ]; /* bridged: the bridge the host end went onto */
+        unsigned char mac[6];           /* the guest's: c->mac, or a random one */
+        size_t n_proxied;               /* c->addrs[0..n) have their host route and proxy entry */
 };
 
 static bool has_family(const struct berth_net_config *c, int family)
@@ -352,11 +354,14 @@ static int guest_setup(struct net_ctx *x, int netns_fd, struct berth_err *err)
 
 /* ---- filter (berth/nft.h) ------------------------------------------------------- */
 
-static void guest_filter(const struct berth_net_config *c, const unsigned char *mac,
+/* bridge: the one the host end is on, when known (NULL: c->bridge). */
+static void guest_filter(const struct berth_net_config *c, const unsigned char *mac, const char *bridge,
                          struct berth_nft_guest *g)
 {
         *g = (struct berth_nft_guest){.host_if = c->host_if,
-                                      .host_side = c->mode == BERTH_NET_BRIDGED ? c->bridge : c->host_if,
+                                      .host_side = c->mode != BERTH_NET_BRIDGED ? c->host_if
+                                                   : bridge && bridge[0]        ? bridge
+                                                                                : c->bridge,
                                       .addrs = c->addrs,
                                       .n_addrs = c->n_addrs,
                                       .ports = c->host_ports,
@@ -365,7 +370,7 @@ static void guest_filter(const struct berth_net_config *c, const unsigned char *
 }
 
 /* old: the configuration whose elements this one replaces, or NULL. */
-static int filter_apply(const struct berth_net_config *c, const unsigned char *mac,
+static int filter_apply(const struct berth_net_config *c, const unsigned char *mac, const char *bridge,
                         const struct berth_net_config *old, struct berth_err *err)
 {
         if (c->flags & BERTH_NET_F_NO_FILTER)
@@ -376,9 +381,9 @@ static int filter_apply(const struct berth_net_config *c, const unsigned char *m
         if (old && !old->mac)
                 old = NULL;
         struct berth_nft_guest g, o;
-        guest_filter(c, mac, &g);
+        guest_filter(c, mac, bridge, &g);
         if (old)
-                guest_filter(old, old->mac, &o);
+                guest_filter(old, old->mac, NULL, &o);
         return berth_nft_guest_apply(&g, old ? &o : NULL, err);
 }
 
@@ -387,7 +392,7 @@ static int filter_apply(const struct berth_net_config *c, const unsigned char *m
 static int filter_remove(const struct berth_net_config *c, const unsigned char *mac, struct berth_err *err)
 {
         struct berth_nft_guest g;
-        guest_filter(c, mac ? mac : (const unsigned char[6]){0x02}, &g);
+        guest_filter(c, mac ? mac : (const unsigned char[6]){0x02}, NULL, &g);
         if (c->mode == BERTH_NET_BRIDGED)
                 g.host_side = NULL;
         int r = berth_nft_guest_remove(&g, err);
@@ -403,7 +408,8 @@ int berth_net_filter_update(const struct berth_net_config *old, const struct ber
         if (r >= 0 && old && !(old->flags & BERTH_NET_F_NO_FILTER) && (c->flags & BERTH_NET_F_NO_FILTER))
                 r = filter_remove(old, old->mac, err);
         if (r >= 0)
-                r = filter_apply(c, c->mac, old && !(old->flags & BERTH_NET_F_NO_FILTER) ? old : NULL, err);
+                r = filter_apply(c, c->mac, NULL, old && !(old->flags & BERTH_NET_F_NO_FILTER) ? old : NULL,
+                                 err);
         return r;
 }
 
@@ -440,26 +446,50 @@ static void rollback(struct net_ctx *x)
                 undo_failed(x, "the filter entries", &scratch);
         if (x->created_veth && berth_link_del(x->host, x->c->host_if, &scratch) < 0)
                 undo_failed(x, "the veth pair", &scratch);
-        if (x->created_bridge && berth_link_del(x->host, x->c->bridge, &scratch) < 0)
+        if (x->created_veth && x->c->mode == BERTH_NET_BRIDGED &&
+            net_bridge_routes_del(x->host, x->c, NULL, &scratch) < 0)
+                undo_failed(x, "the host routes to an overflow bridge", &scratch);
+        /* The bridges this setup made, or left without ports. */
+        if (x->c->mode == BERTH_NET_BRIDGED && (x->created_bridge || x->created_veth) &&
+            net_bridges_remove(x->host, x->c->bridge, x->bridge_used, x->c->flags & BERTH_NET_F_NAT,
+                               &scratch) < 0 &&
+            scratch.code != EBUSY)
                 undo_failed(x, "the bridge", &scratch);
-        if (x->created_bridge && (x->c->flags & BERTH_NET_F_NAT) &&
-            berth_nat_remove(x->c->bridge, &scratch) < 0)
-                undo_failed(x, "the bridge's NAT", &scratch);
 }
 
+/* Bridged: onto the bridge, or where it is full (the kernel's EXFULL, or
+ * the test knob's count) onto an overflow bridge (net_bridges.c). */
 static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
 {
+        bool bridged = x->c->mode == BERTH_NET_BRIDGED;
         struct berth_veth_opts o = {
-            .master = x->c->mode == BERTH_NET_BRIDGED ? x->c->bridge : NULL,
+            .master = bridged ? x->c->bridge : NULL,
             .mtu = x->c->mtu,
             .up = true,
             .peer_netns_fd = netns_fd,
             .peer_mac = x->mac,
         };
-        int r = berth_link_add_veth(x->host, x->c->host_if, x->guest_if, &o, err);
-        if (r >= 0)
-                x->created_veth = true;
-        return r;
+        int r = bridged ? net_bridge_full(x->host, x->c->bridge, x->c->bridge_ports_max, err) : 0;
+        if (r < 0)
+                return r;
+        if (r > 0)
+                o.master = NULL;
+        r = berth_link_add_veth(x->host, x->c->host_if, x->guest_if, &o, err);
+        if (r == -EXFULL && o.master) { /* nothing of the pair is left */
+                berth_err_clear(err);
+                o.master = NULL;
+                r = berth_link_add_veth(x->host, x->c->host_if, x->guest_if, &o, err);
+        }
+        if (r < 0)
+                return r;
+        x->created_veth = true;
+        if (!bridged)
+                return 0;
+        if (o.master) {
+                snprintf(x->bridge_used, sizeof(x->bridge_used), "%s", o.master);
+                return 0;
+        }
+        return net_bridge_overflow_attach(x->host, x->c, &x->gw4, &x->gw6, x->bridge_used, err);
 }
 
 static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)
@@ -476,7 +506,7 @@ static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)
         if (r >= 0)
                 r = create_veth(x, netns_fd, err);
         /* Before the guest's link is up: its first frame meets the filter. */
-        if (r >= 0 && (r = filter_apply(x->c, x->mac, NULL, err)) >= 0)
+        if (r >= 0 && (r = filter_apply(x->c, x->mac, x->bridge_used, NULL, err)) >= 0)
                 x->created_filter = true;
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED)
                 r = routed_host(x, err);
@@ -501,38 +531,12 @@ int berth_net_setup(const struct berth_net_config *c, int netns_fd, struct berth
         return r < 0 ? berth_err_wrap(err, "network setup %s", c->host_if) : 0;
 }
 
-/* The bridge's NAT goes with it. Only where nf_tables can have made one:
- * a NAT VPS's teardown, or a host whose bridge has the chain (an ordinary
- * VPS may be the last to leave a NAT bridge). */
-static int remove_bridge_nat(const char *bridge, bool nat, struct berth_err *err)
-{
-        /* Not knowing is no NAT (no nf_tables, say): nothing of ours. */
-        int r = nat ? 1 : berth_nat_active(bridge, err);
-        berth_err_clear(err);
-        return r > 0 ? berth_nat_remove(bridge, err) : 0;
-}
-
-static int remove_bridge(struct berth_nl *nl, const char *bridge, bool nat, struct berth_err *err)
-{
-        /* Whether any port is left, not how many: one netlink message
-         * instead of one per port (a thousand on a full bridge). */
-        int n = berth_link_has_ports(nl, bridge, err);
-        if (n == -ENODEV)
-                return tolerate(n, ENODEV, err);
-        if (n < 0)
-                return n;
-        if (n > 0)
-                return berth_err_set(err, EBUSY, "remove bridge %s: ports left", bridge);
-        int r = tolerate(berth_link_del(nl, bridge, err), ENODEV, err);
-        return r < 0 ? r : remove_bridge_nat(bridge, nat, err);
-}
-
 int berth_net_bridge_remove(const char *bridge, struct berth_err *err)
 {
         _cleanup_nl_ struct berth_nl *nl = berth_nl_open(err);
         if (!nl)
                 return -(err && err->code ? err->code : EIO);
-        return remove_bridge(nl, bridge, false, err);
+        return net_bridges_remove(nl, bridge, NULL, false, err);
 }
 
 int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct berth_err *err)
@@ -547,12 +551,19 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
                 r = tolerate(berth_neigh_proxy_del(nl, c->proxy_if, &c->addrs[i], err), ENOENT, err);
                 r = tolerate(r, ENODEV, err); /* the uplink itself is gone */
         }
+        char own[NET_IFNAMSIZ] = "";
+        bool bridged = c->mode == BERTH_NET_BRIDGED;
+        if (r >= 0 && bridged)
+                r = net_bridge_of_vps(nl, c, own, err);
         if (r >= 0)
                 r = tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
         if (r >= 0 && !(flags & BERTH_NET_TEARDOWN_KEEP_FILTER))
                 r = filter_remove(c, c->mac, err);
-        if (r >= 0 && c->mode == BERTH_NET_BRIDGED && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
-                r = remove_bridge(nl, c->bridge, c->flags & BERTH_NET_F_NAT, err);
+        /* Also where a killed run left them, the host end gone. */
+        if (r >= 0 && bridged)
+                r = net_bridge_routes_del(nl, c, NULL, err);
+        if (r >= 0 && bridged && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
+                r = net_bridges_remove(nl, c->bridge, own, c->flags & BERTH_NET_F_NAT, err);
                 r = tolerate(r, EBUSY, err); /* other VPS still use it */
         }
         return r < 0 ? berth_err_wrap(err, "network teardown %s", c->host_if) : 0;
@@ -577,6 +588,15 @@ static int addr_ctx_open(struct net_ctx *x, const struct berth_net_config *c, in
         return 0;
 }
 
+/* Bridged: the host route of an address of a guest on an overflow bridge. */
+static int overflow_route_add(struct net_ctx *x, const struct berth_ip_addr *a, struct berth_err *err)
+{
+        int r = net_bridge_of(x->host, x->c->host_if, x->bridge_used, err);
+        if (r < 0 || !berth_bridge_overflow_index(x->c->bridge, x->bridge_used))
+                return r;
+        return net_bridge_route_add(x->host, x->bridge_used, a, err);
+}
+
 static int addr_add_steps(struct net_ctx *x, const struct berth_ip_addr *a, struct berth_err *err)
 {
         int r = 0;
@@ -585,6 +605,8 @@ static int addr_add_steps(struct net_ctx *x, const struct berth_ip_addr *a, stru
                 r = routed_host_family(x, a->family, err);
         if (r >= 0 && routed)
                 r = routed_host_addr(x, a, err);
+        if (r >= 0 && !routed)
+                r = overflow_route_add(x, a, err);
         if (r < 0)
                 return r;
         struct berth_ip_addr g = guest_addr(x->c, a);
@@ -599,6 +621,9 @@ static int addr_add_steps(struct net_ctx *x, const struct berth_ip_addr *a, stru
                 if (x->c->proxy_if && berth_neigh_proxy_del(x->host, x->c->proxy_if, a, &scratch) < 0)
                         undo_failed(x, "a proxy ARP/NDP entry", &scratch);
         }
+        struct berth_err scratch = {0};
+        if (r < 0 && !routed && net_bridge_routes_del(x->host, x->c, a, &scratch) < 0)
+                undo_failed(x, "a host route", &scratch);
         return r;
 }
 
@@ -627,6 +652,8 @@ static int addr_del_steps(struct net_ctx *x, const struct berth_ip_addr *a, stru
         }
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED && x->c->proxy_if)
                 r = tolerate(berth_neigh_proxy_del(x->host, x->c->proxy_if, a, err), ENOENT, err);
+        if (r >= 0 && x->c->mode == BERTH_NET_BRIDGED)
+                r = net_bridge_routes_del(x->host, x->c, a, err);
         /* The kernel drops the default route with the last address of its
          * subnet; the guest keeps one while it has an address of the family. */
         for (size_t i = 0; r >= 0 && i < x->c->n_addrs; i++)

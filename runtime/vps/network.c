@@ -1,12 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A VPS's network, from its vps.json to netns/'s berth_net_setup. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "berth/cleanup.h"
 #include "berth/netns.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
+
+/* BERTH_BRIDGE_PORTS_MAX, a test knob (DEVELOPERS.md): a bridge's ports
+ * before the next VPS goes onto an overflow bridge, so that a test sees
+ * them with a few VPS instead of 1024. Unset or not 1..1023: the kernel's
+ * limit. */
+static unsigned bridge_ports_max(void)
+{
+        const char *s = getenv("BERTH_BRIDGE_PORTS_MAX");
+        char *end;
+        unsigned long n = s && *s ? strtoul(s, &end, 10) : 0;
+        return n && n < 1024 && !*end ? (unsigned)n : 0;
+}
 
 void vps_net_config(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                     struct berth_net_config *nc)
@@ -26,6 +39,7 @@ void vps_net_config(const struct berth_vps_ctx *v, const struct berth_vps_config
                 nc->flags |= BERTH_NET_F_NO_FILTER;
         if (cfg->net.nat)
                 nc->flags |= BERTH_NET_F_NAT;
+        nc->bridge_ports_max = bridge_ports_max();
 }
 
 int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t init_pid,

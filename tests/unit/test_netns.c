@@ -146,12 +146,45 @@ START_TEST(test_ifname_valid)
 }
 END_TEST
 
+/* Overflow bridge names stay valid interface names, and long bridge
+ * names with one beginning get different ones. */
+START_TEST(test_bridge_overflow_name)
+{
+        char a[16], b[16];
+        struct berth_err err = {0};
+        ck_assert_int_eq(berth_bridge_overflow_name("berth0", 1, a, &err), 0);
+        ck_assert_str_eq(a, "berth0-1");
+        ck_assert_int_eq(berth_bridge_overflow_name("berth0", BERTH_BRIDGE_OVERFLOW_MAX, a, &err), 0);
+        ck_assert_str_eq(a, "berth0-64");
+        ck_assert_int_eq(berth_bridge_overflow_name("abcdefghijkl", 9, a, &err), 0);
+        ck_assert_str_eq(a, "abcdefghijkl-9"); /* 14 bytes: fits */
+        ck_assert_int_eq(berth_bridge_overflow_name("abcdefghijkl", 10, a, &err), 0);
+        ck_assert_int_eq(strlen(a), 15);
+        ck_assert(berth_ifname_valid(a));
+        ck_assert(!strncmp(a, "abcdefgh", 8) && !strcmp(a + 12, "-10"));
+        ck_assert_int_eq(berth_bridge_overflow_name("provider-br-aa", 3, a, &err), 0);
+        ck_assert_int_eq(berth_bridge_overflow_name("provider-br-ab", 3, b, &err), 0);
+        ck_assert_int_eq(strlen(a), 15);
+        ck_assert_str_ne(a, b);
+        ck_assert_uint_eq(berth_bridge_overflow_index("provider-br-aa", a), 3);
+        ck_assert_uint_eq(berth_bridge_overflow_index("provider-br-ab", a), 0);
+        ck_assert_uint_eq(berth_bridge_overflow_index("berth0", "berth0"), 0);
+        ck_assert_uint_eq(berth_bridge_overflow_index("berth0", "berth0-65"), 0);
+        ck_assert_uint_eq(berth_bridge_overflow_index("berth0", "berth0-12"), 12);
+        ck_assert_int_eq(berth_bridge_overflow_name("berth0", 0, a, &err), -EINVAL);
+        ck_assert_int_eq(berth_bridge_overflow_name("berth0", BERTH_BRIDGE_OVERFLOW_MAX + 1, a, &err),
+                         -EINVAL);
+        ck_assert_int_eq(berth_bridge_overflow_name("bad/name", 1, a, &err), -EINVAL);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = suite_create("netns");
         TCase *tc = tcase_create("pure");
         tcase_add_test(tc, test_addr_parse);
         tcase_add_test(tc, test_ifname_valid);
+        tcase_add_test(tc, test_bridge_overflow_name);
         tcase_add_test(tc, test_nft_pure);
         tcase_add_test(tc, test_nft_elems);
         suite_add_tcase(s, tc);
