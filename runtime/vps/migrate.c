@@ -408,14 +408,18 @@ static int transfer(struct mig *m, struct berth_err *err)
         if (r < 0 || !m->res->was_running)
                 return r;
         say(m, "migrate: stopping VPS %s", m->cfg.name);
+        /* The phase first: a migrate killed right after the stop must not
+         * leave "copy", which a repair reads as "never stopped" and so
+         * leaves the VPS down. A repair's or rollback's start of a VPS
+         * that still runs is refused as "already running": harmless. */
+        if ((r = marker_write(m, "stopped", err)) < 0)
+                return r;
+        m->stopped = true;
         int64_t t0 = now_ms();
         bool forced = false;
         if ((r = berth_vps_stop(m->v, m->cfg.name, m->o->stop_timeout, &forced, err)) < 0)
                 return r;
-        m->stopped = true;
         int64_t t1 = now_ms();
-        if ((r = marker_write(m, "stopped", err)) < 0)
-                return r;
         if ((r = rsync_pass(m, 2, err)) < 0)
                 return r;
         int64_t t2 = now_ms();
