@@ -64,7 +64,7 @@ fi
 
 if [ -x tests/vm/run-tests.sh ]; then
     step "pure cgroup-v2 guest"
-    bounded 1800 tests/vm/run-tests.sh "$root/build"
+    bounded 2700 tests/vm/run-tests.sh "$root/build"
 fi
 
 step "checkpoint/restore: refused clearly on this host, round trip in the guest"

@@ -38,10 +38,13 @@ build=${1:-$repo/build}
 tests='cgroup|netns|itest_cgroup|itest_lifecycle|integration/vps$|vps_guest|debian_vps|vps_disk|vps_backup|vps_lifecycle|vps_net|vps_snapshot'
 exclude=()
 [ -z "${BERTH_VM_EXCLUDE:-}" ] || exclude=(-E "$BERTH_VM_EXCLUDE")
-# Two suites at a time: the guest has two vCPUs and a suite mostly keeps
-# one busy (18 suites in 9m46s so, on a host busy with other work). vps_snapshot's crash test (30 kill points, each a VPS boot)
-# runs on the host only.
-"$here/run.sh" --timeout 1800 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \
+# One suite at a time: with two at once, integration/vps and vps_guest
+# once both stopped making progress after the first four suites (the
+# stage timed out with no output; each passes alone and beside the other
+# in a fresh guest), which is not understood yet. A suite that hangs fails
+# on its own at ctest's --timeout, with its output. vps_snapshot's crash
+# test (30 kill points, each a VPS boot) runs on the host only.
+"$here/run.sh" --timeout 2400 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \
     -e BERTH_DISK_PRJQUOTA=1 -e BERTH_VPS_SKIP=crash -- \
-    ctest --test-dir "$build" --output-on-failure --no-tests=error -j2 -R "${BERTH_VM_TESTS:-$tests}" \
+    ctest --test-dir "$build" --output-on-failure --no-tests=error --timeout 900 -R "${BERTH_VM_TESTS:-$tests}" \
     "${exclude[@]}"
