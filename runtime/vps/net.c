@@ -136,26 +136,6 @@ static void undo_failed(const struct net_ctx *x, const char *what, const struct 
         berth_log_warn(x->c->log, "network %s: could not undo %s: %s", x->c->host_if, what, e->msg);
 }
 
-/* Runs an operation whose "already so" answer (EEXIST, ENOENT, ...) counts
- * as success. */
-static int tolerate(int r, int ok_errno, struct berth_err *err)
-{
-        if (r == -ok_errno) {
-                berth_err_clear(err);
-                return 0;
-        }
-        return r;
-}
-
-/* net/<proto>/conf/<ifname>/<leaf> = value, in the caller's netns. */
-static int set_sysctl(const char *proto, const char *ifname, const char *leaf, const char *value,
-                      struct berth_err *err)
-{
-        char key[128];
-        snprintf(key, sizeof(key), "%s/conf/%s/%s", proto, ifname, leaf);
-        return berth_sysctl_net_write(-1, key, value, err);
-}
-
 /* ---- bridged ------------------------------------------------------------ */
 
 static int bridge_addresses(struct net_ctx *x, struct berth_err *err)
@@ -185,13 +165,13 @@ static int ensure_bridge(struct net_ctx *x, struct berth_err *err)
                 return r;
         r = berth_link_add_bridge(x->host, br, NULL, 0, err);
         if (r == -EEXIST) /* another berth made it a moment ago */
-                return tolerate(r, EEXIST, err);
+                return net_tolerate(r, EEXIST, err);
         if (r < 0)
                 return r;
         x->created_bridge = true;
         /* Before "up": the host never learns routes from the guests' router
          * advertisements on its bridge. No IPv6 in the kernel: nothing to do. */
-        r = tolerate(set_sysctl("ipv6", br, "accept_ra", "0", err), ENOENT, err);
+        r = net_tolerate(net_conf_sysctl("ipv6", br, "accept_ra", "0", err), ENOENT, err);
         if (r >= 0)
                 r = berth_link_set_up(x->host, br, true, err);
         if (r >= 0)
@@ -206,11 +186,11 @@ static int routed_host_ipv4(struct net_ctx *x, struct berth_err *err)
         const char *hif = x->c->host_if;
         int r = berth_addr_add(x->host, hif, &x->gw4, BERTH_ADDR_REPLACE, err);
         if (r >= 0)
-                r = set_sysctl("ipv4", hif, "forwarding", "1", err);
+                r = net_conf_sysctl("ipv4", hif, "forwarding", "1", err);
         /* Answers the guest's ARP for any address routed elsewhere, for
          * guests whose own scripts put a wider prefix on eth0. */
         if (r >= 0)
-                r = set_sysctl("ipv4", hif, "proxy_arp", "1", err);
+                r = net_conf_sysctl("ipv4", hif, "proxy_arp", "1", err);
         if (r >= 0 && (x->c->flags & BERTH_NET_F_HOST_FORWARDING))
                 r = berth_sysctl_net_write(-1, "ipv4/ip_forward", "1", err);
         return r;
@@ -233,11 +213,11 @@ static int routed_host_ipv6(struct net_ctx *x, struct berth_err *err)
          * the host solicit the guest's addresses for a second or more. */
         int r = berth_addr_add(x->host, hif, &x->gw6, BERTH_ADDR_REPLACE | BERTH_ADDR_NODAD, err);
         if (r >= 0)
-                r = set_sysctl("ipv6", hif, "forwarding", "1", err);
+                r = net_conf_sysctl("ipv6", hif, "forwarding", "1", err);
         if (r >= 0)
                 r = routed_ipv6_forwarding(x, err);
         if (r >= 0 && x->c->proxy_if)
-                r = set_sysctl("ipv6", x->c->proxy_if, "proxy_ndp", "1", err);
+                r = net_conf_sysctl("ipv6", x->c->proxy_if, "proxy_ndp", "1", err);
         return r;
 }
 
@@ -295,7 +275,7 @@ static int guest_default_route(struct net_ctx *x, int family, struct berth_err *
         /* Routed: the gateway is in none of the guest's prefixes. */
         rt.onlink = x->c->mode == BERTH_NET_ROUTED && family == AF_INET;
         rt.via.prefixlen = 0;
-        return tolerate(berth_route_add(x->guest, &rt, err), EEXIST, err);
+        return net_tolerate(berth_route_add(x->guest, &rt, err), EEXIST, err);
 }
 
 /* Announce at link up and at a MAC change (gratuitous ARP, unsolicited
@@ -397,7 +377,7 @@ static int filter_remove(const struct berth_net_config *c, const unsigned char *
                 g.host_side = NULL;
         int r = berth_nft_guest_remove(&g, err);
         if (r < 0 && (c->flags & BERTH_NET_F_NO_FILTER))
-                return tolerate(r, -r, err); /* a host without nf_tables */
+                return net_tolerate(r, -r, err); /* a host without nf_tables */
         return r;
 }
 
@@ -548,15 +528,15 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
         if (!nl)
                 return berth_err_wrap(err, "network teardown %s", c->host_if);
         for (size_t i = 0; r >= 0 && c->mode == BERTH_NET_ROUTED && c->proxy_if && i < c->n_addrs; i++) {
-                r = tolerate(berth_neigh_proxy_del(nl, c->proxy_if, &c->addrs[i], err), ENOENT, err);
-                r = tolerate(r, ENODEV, err); /* the uplink itself is gone */
+                r = net_tolerate(berth_neigh_proxy_del(nl, c->proxy_if, &c->addrs[i], err), ENOENT, err);
+                r = net_tolerate(r, ENODEV, err); /* the uplink itself is gone */
         }
         char own[NET_IFNAMSIZ] = "";
         bool bridged = c->mode == BERTH_NET_BRIDGED;
         if (r >= 0 && bridged)
                 r = net_bridge_of_vps(nl, c, own, err);
         if (r >= 0)
-                r = tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
+                r = net_tolerate(berth_link_del(nl, c->host_if, err), ENODEV, err);
         if (r >= 0 && !(flags & BERTH_NET_TEARDOWN_KEEP_FILTER))
                 r = filter_remove(c, c->mac, err);
         /* Also where a killed run left them, the host end gone. */
@@ -564,7 +544,7 @@ int berth_net_teardown(const struct berth_net_config *c, unsigned flags, struct 
                 r = net_bridge_routes_del(nl, c, NULL, err);
         if (r >= 0 && bridged && (flags & BERTH_NET_TEARDOWN_BRIDGE)) {
                 r = net_bridges_remove(nl, c->bridge, own, c->flags & BERTH_NET_F_NAT, err);
-                r = tolerate(r, EBUSY, err); /* other VPS still use it */
+                r = net_tolerate(r, EBUSY, err); /* other VPS still use it */
         }
         return r < 0 ? berth_err_wrap(err, "network teardown %s", c->host_if) : 0;
 }
@@ -645,13 +625,13 @@ int berth_net_addr_add(const struct berth_net_config *c, int netns_fd, const str
 static int addr_del_steps(struct net_ctx *x, const struct berth_ip_addr *a, struct berth_err *err)
 {
         struct berth_ip_addr g = guest_addr(x->c, a);
-        int r = tolerate(berth_addr_del(x->guest, x->guest_if, &g, err), EADDRNOTAVAIL, err);
+        int r = net_tolerate(berth_addr_del(x->guest, x->guest_if, &g, err), EADDRNOTAVAIL, err);
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED) {
                 struct berth_route rt = host_route(x, a);
-                r = tolerate(berth_route_del(x->host, &rt, err), ESRCH, err);
+                r = net_tolerate(berth_route_del(x->host, &rt, err), ESRCH, err);
         }
         if (r >= 0 && x->c->mode == BERTH_NET_ROUTED && x->c->proxy_if)
-                r = tolerate(berth_neigh_proxy_del(x->host, x->c->proxy_if, a, err), ENOENT, err);
+                r = net_tolerate(berth_neigh_proxy_del(x->host, x->c->proxy_if, a, err), ENOENT, err);
         if (r >= 0 && x->c->mode == BERTH_NET_BRIDGED)
                 r = net_bridge_routes_del(x->host, x->c, a, err);
         /* The kernel drops the default route with the last address of its

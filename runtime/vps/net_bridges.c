@@ -36,7 +36,7 @@
 #include "berth/nft.h"
 #include "runtime/vps/net_bridges.h"
 
-static int tolerate(int r, int ok_errno, struct berth_err *err)
+int net_tolerate(int r, int ok_errno, struct berth_err *err)
 {
         if (r == -ok_errno) {
                 berth_err_clear(err);
@@ -45,8 +45,8 @@ static int tolerate(int r, int ok_errno, struct berth_err *err)
         return r;
 }
 
-static int set_sysctl(const char *proto, const char *ifname, const char *leaf, const char *value,
-                      struct berth_err *err)
+int net_conf_sysctl(const char *proto, const char *ifname, const char *leaf, const char *value,
+                    struct berth_err *err)
 {
         char key[128];
         snprintf(key, sizeof(key), "%s/conf/%s/%s", proto, ifname, leaf);
@@ -58,7 +58,7 @@ int net_bridge_full(struct berth_nl *nl, const char *br, unsigned max, struct be
         if (!max)
                 return 0;
         /* Counting costs a message per port: only with the test knob. */
-        int n = tolerate(berth_link_count_ports(nl, br, err), ENODEV, err);
+        int n = net_tolerate(berth_link_count_ports(nl, br, err), ENODEV, err);
         return n < 0 ? n : (unsigned)n >= max;
 }
 
@@ -75,9 +75,9 @@ static struct berth_ip_addr host_prefix(const struct berth_ip_addr *a)
 static int proxy_arp_on(const char *br, struct berth_err *err)
 {
         char key[64];
-        int r = set_sysctl("ipv4", br, "forwarding", "1", err);
+        int r = net_conf_sysctl("ipv4", br, "forwarding", "1", err);
         if (r >= 0)
-                r = set_sysctl("ipv4", br, "proxy_arp", "1", err);
+                r = net_conf_sysctl("ipv4", br, "proxy_arp", "1", err);
         snprintf(key, sizeof(key), "ipv4/neigh/%s/proxy_delay", br);
         return r < 0 ? r : berth_sysctl_net_write(-1, key, "0", err);
 }
@@ -93,11 +93,11 @@ static int overflow_ensure(struct berth_nl *nl, const char *br, const struct ber
                 return berth_err_set(err, EEXIST, "overflow bridge %s: exists and is not a bridge", br);
         if (r == -ENODEV) {
                 berth_err_clear(err);
-                r = tolerate(berth_link_add_bridge(nl, br, NULL, 0, err), EEXIST, err);
+                r = net_tolerate(berth_link_add_bridge(nl, br, NULL, 0, err), EEXIST, err);
         }
         /* As the bridge: no routes learned from the guests' RAs. */
         if (r >= 0)
-                r = tolerate(set_sysctl("ipv6", br, "accept_ra", "0", err), ENOENT, err);
+                r = net_tolerate(net_conf_sysctl("ipv6", br, "accept_ra", "0", err), ENOENT, err);
         if (r >= 0)
                 r = berth_link_set_up(nl, br, true, err);
         struct berth_ip_addr h;
@@ -114,7 +114,7 @@ int net_bridge_route_add(struct berth_nl *nl, const char *br, const struct berth
         struct berth_route rt = {.dst = host_prefix(a), .dev = br, .protocol = BERTH_RTPROT_BRIDGE};
         /* A route a killed run left, to whichever bridge, goes first. */
         struct berth_route old = {.dst = rt.dst, .protocol = BERTH_RTPROT_BRIDGE};
-        int r = tolerate(berth_route_del(nl, &old, err), ESRCH, err);
+        int r = net_tolerate(berth_route_del(nl, &old, err), ESRCH, err);
         return r < 0 ? r : berth_route_add(nl, &rt, err);
 }
 
@@ -134,7 +134,7 @@ int net_bridge_routes_del(struct berth_nl *nl, const struct berth_net_config *c,
         for (size_t i = 0; r >= 0 && i < (a ? 1 : c->n_addrs); i++) {
                 struct berth_route rt = {.dst = host_prefix(a ? a : &c->addrs[i]),
                                          .protocol = BERTH_RTPROT_BRIDGE};
-                r = tolerate(berth_route_del(nl, &rt, err), ESRCH, err);
+                r = net_tolerate(berth_route_del(nl, &rt, err), ESRCH, err);
         }
         return r;
 }
@@ -151,7 +151,7 @@ static int overflow_try(struct berth_nl *nl, const struct berth_net_config *c, c
                 return r < 0 ? r : 0;
         r = berth_link_set_master(nl, c->host_if, br, err);
         if (r == -EXFULL)
-                return tolerate(r, EXFULL, err);
+                return net_tolerate(r, EXFULL, err);
         return r < 0 ? r : 1;
 }
 
@@ -162,8 +162,8 @@ static int announce_on(struct berth_nl *nl, const struct berth_net_config *c, co
 {
         int r = 0;
         for (size_t i = 0; r >= 0 && i < c->n_addrs; i++)
-                r = tolerate(berth_neigh_announce(nl, br, &c->addrs[i], err), ENETDOWN, err);
-        return tolerate(r, ENODEV, err);
+                r = net_tolerate(berth_neigh_announce(nl, br, &c->addrs[i], err), ENETDOWN, err);
+        return net_tolerate(r, ENODEV, err);
 }
 
 static int announce_moved(struct berth_nl *nl, const struct berth_net_config *c, const char *used,
@@ -218,7 +218,7 @@ int net_bridge_of(struct berth_nl *nl, const char *ifname, char *out, struct ber
         out[0] = '\0';
         int r = berth_link_get(nl, ifname, &info, err);
         if (r == -ENODEV)
-                return tolerate(r, ENODEV, err);
+                return net_tolerate(r, ENODEV, err);
         if (r >= 0)
                 index_name(info.master, out);
         return r < 0 ? r : 0;
@@ -259,10 +259,10 @@ static int remove_if_empty(struct berth_nl *nl, const char *br, bool overflow, s
          * instead of one per port (a thousand on a full bridge). */
         int n = berth_link_has_ports(nl, br, err);
         if (n == -ENODEV)
-                return tolerate(n, ENODEV, err);
+                return net_tolerate(n, ENODEV, err);
         if (n != 0)
                 return n;
-        int r = tolerate(berth_link_del(nl, br, err), ENODEV, err);
+        int r = net_tolerate(berth_link_del(nl, br, err), ENODEV, err);
         if (r >= 0 && overflow)
                 r = berth_nft_ifs_remove(br, err);
         return r;
@@ -294,7 +294,7 @@ int net_bridges_remove(struct berth_nl *nl, const char *base, const char *own, b
         if (r >= 0 && (r = berth_link_has_ports(nl, base, err)) > 0)
                 return berth_err_set(err, EBUSY, "remove bridge %s: ports left", base);
         bool exists = r != -ENODEV;
-        r = tolerate(r, ENODEV, err);
+        r = net_tolerate(r, ENODEV, err);
         if (r >= 0)
                 r = sweep_overflow(nl, base, err);
         if (r > 0)

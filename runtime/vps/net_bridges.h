@@ -39,4 +39,11 @@ int net_bridge_route_add(struct berth_nl *nl, const char *br, const struct berth
 int net_bridges_remove(struct berth_nl *nl, const char *base, const char *own, bool nat,
                        struct berth_err *err);
 
+/* Shared by net.c and net_bridges.c: r, or 0 (err cleared) when r is
+ * -ok_errno ("already so": EEXIST, ENOENT, ...). */
+int net_tolerate(int r, int ok_errno, struct berth_err *err);
+/* net/<proto>/conf/<ifname>/<leaf> = value, in the caller's netns. */
+int net_conf_sysctl(const char *proto, const char *ifname, const char *leaf, const char *value,
+                    struct berth_err *err);
+
 #endif
