@@ -63,6 +63,16 @@ uint32_t vps_id_to_host(const struct vps_idshift *s, uint32_t guest);
  * -EINVAL when the value is malformed. */
 int vps_xattr_shift(const struct vps_idshift *s, bool to_guest, const char *name, unsigned char *buf,
                     size_t *len, size_t cap);
+/* From one host id range into another (a VPS that changes hosts): ids in
+ * [from, from + size) move to the same offset from `to`; others stay, as
+ * they belong to the host (berth's own files beside the guest's). */
+struct vps_idrebase {
+        uint32_t from, to, size;
+};
+uint32_t vps_id_rebase(const struct vps_idrebase *r, uint32_t id);
+/* The same for the ids in an xattr value (a v3 capability's root id, POSIX
+ * ACL entries), in place; other names untouched; -EINVAL when malformed. */
+int vps_xattr_rebase(const struct vps_idrebase *r, const char *name, unsigned char *buf, size_t len);
 
 /* ---- backup_sum.c: SHA-256 and the template checksum ---- */
 struct vps_sha256 {

@@ -96,16 +96,34 @@ static int cap_shift(const struct vps_idshift *s, bool to_guest, unsigned char *
         return 0;
 }
 
-static int acl_shift(const struct vps_idshift *s, bool to_guest, unsigned char *buf, size_t len)
+/* Each named user/group entry's id through map(ctx, id). */
+static int acl_map(unsigned char *buf, size_t len, uint32_t (*map)(const void *ctx, uint32_t id),
+                   const void *ctx)
 {
         if (len < 4 || (len - 4) % 8 || le32(buf) != ACL_VERSION)
                 return -EINVAL;
         for (size_t off = 4; off < len; off += 8) {
                 unsigned tag = (unsigned)buf[off] | (unsigned)buf[off + 1] << 8;
                 if (tag == ACL_USER || tag == ACL_GROUP)
-                        put_le32(buf + off + 4, shift(s, to_guest, le32(buf + off + 4)));
+                        put_le32(buf + off + 4, map(ctx, le32(buf + off + 4)));
         }
         return 0;
+}
+
+struct shift_dir {
+        const struct vps_idshift *s;
+        bool to_guest;
+};
+
+static uint32_t map_shift(const void *ctx, uint32_t id)
+{
+        const struct shift_dir *d = ctx;
+        return shift(d->s, d->to_guest, id);
+}
+
+static bool is_acl(const char *name)
+{
+        return !strcmp(name, "system.posix_acl_access") || !strcmp(name, "system.posix_acl_default");
 }
 
 int vps_xattr_shift(const struct vps_idshift *s, bool to_guest, const char *name, unsigned char *buf,
@@ -113,7 +131,33 @@ int vps_xattr_shift(const struct vps_idshift *s, bool to_guest, const char *name
 {
         if (!strcmp(name, "security.capability"))
                 return cap_shift(s, to_guest, buf, len, cap);
-        if (!strcmp(name, "system.posix_acl_access") || !strcmp(name, "system.posix_acl_default"))
-                return acl_shift(s, to_guest, buf, *len);
+        if (is_acl(name))
+                return acl_map(buf, *len, map_shift, &(struct shift_dir){s, to_guest});
+        return 0;
+}
+
+uint32_t vps_id_rebase(const struct vps_idrebase *r, uint32_t id)
+{
+        return id >= r->from && id - r->from < r->size ? r->to + (id - r->from) : id;
+}
+
+static uint32_t map_rebase(const void *ctx, uint32_t id)
+{
+        return vps_id_rebase(ctx, id);
+}
+
+int vps_xattr_rebase(const struct vps_idrebase *r, const char *name, unsigned char *buf, size_t len)
+{
+        if (is_acl(name))
+                return acl_map(buf, len, map_rebase, r);
+        if (strcmp(name, "security.capability"))
+                return 0;
+        if (len < 4)
+                return -EINVAL;
+        uint32_t rev = le32(buf) & CAP_REV_MASK;
+        if (rev == CAP_REV3 && len == CAP_V3_SIZE)
+                put_le32(buf + CAP_V2_SIZE, vps_id_rebase(r, le32(buf + CAP_V2_SIZE)));
+        else if (!(rev == CAP_REV2 && len == CAP_V2_SIZE))
+                return -EINVAL;
         return 0;
 }

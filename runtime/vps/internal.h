@@ -362,6 +362,8 @@ uid_t vps_host_uid(const struct berth_vps_config *cfg, uid_t guest_uid);
  * read-only, on target (in the caller's private mount namespace). */
 int vps_userns_lower(const struct berth_vps_config *cfg, const char *tmpl, const char *target,
                      struct berth_err *err);
+/* Whether this kernel can make that mount (nothing attached, nothing left). */
+int vps_userns_lower_check(const struct berth_vps_config *cfg, const char *tmpl, struct berth_err *err);
 /* Lets the guest's root reach <dir>/rootfs (see there); EACCES naming the
  * directory when one above <data>/vps is closed. No-op when privileged. */
 int vps_userns_reachable(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,12 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "runtime/vps/backup.h"
 #include "runtime/vps/migrate.h"
+
+/* Largest xattr value (XATTR_SIZE_MAX) and a capability (v3). */
+#define VPS_XATTR_MAX 65536
+#define VPS_CAP_MAX   24
 
 struct walk;
 typedef int (*walk_fn)(struct walk *w, int dir_fd, const char *name, const struct stat *sb);
@@ -33,7 +37,8 @@ struct walk {
         /* usage */
         uint64_t bytes;
         /* shift */
-        uint32_t from, to, size;
+        struct vps_idrebase shift;
+        unsigned char *xattr; /* VPS_XATTR_MAX bytes for an ACL */
 };
 
 static int cmp_names(const void *a, const void *b)
@@ -204,48 +209,83 @@ int vps_tree_usage(const char *dir, uint64_t *bytes, struct berth_err *err)
 
 /* ---- shift ---- */
 
-static bool in_range(const struct walk *w, uint32_t id)
+/* One xattr whose value holds ids, read and rebased; *len 0 when absent. */
+static int read_rebased(struct walk *w, const char *proc, const char *name, unsigned char *buf, size_t *len)
 {
-        return id >= w->from && id - w->from < w->size;
+        ssize_t n = getxattr(proc, name, buf, VPS_XATTR_MAX);
+        if (n < 0) {
+                *len = 0;
+                return errno == ENODATA || errno == EOPNOTSUPP
+                           ? 0
+                           : berth_err_sys(w->err, errno, "read %s of %s", name, w->path);
+        }
+        *len = (size_t)n;
+        if (vps_xattr_rebase(&w->shift, name, buf, *len) < 0)
+                return berth_err_set(w->err, EINVAL, "%s of %s: malformed", name, w->path);
+        return 0;
 }
 
-static uint32_t shifted(const struct walk *w, uint32_t id)
+static int write_back(struct walk *w, const char *proc, const char *name, const unsigned char *buf,
+                      size_t len)
 {
-        return in_range(w, id) ? w->to + (id - w->from) : id;
+        if (len && setxattr(proc, name, buf, len, 0) < 0)
+                return berth_err_sys(w->err, errno, "write %s of %s", name, w->path);
+        return 0;
+}
+
+/* The named entries of a file's POSIX ACLs hold host ids too. */
+static int shift_acls(struct walk *w, const char *proc, const struct stat *sb)
+{
+        static const char *const names[] = {"system.posix_acl_access", "system.posix_acl_default"};
+        for (size_t i = 0; i < (S_ISDIR(sb->st_mode) ? 2u : 1u); i++) {
+                size_t len;
+                int r = read_rebased(w, proc, names[i], w->xattr, &len);
+                if (r < 0 || (r = write_back(w, proc, names[i], w->xattr, len)) < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* chown clears set-uid/set-gid bits and the file capability: both are put
  * back, the capability's root id (v3, a namespaced capability) shifted too. */
-static int shift_entry(struct walk *w, int dir_fd, const char *name, const struct stat *sb)
+static int shift_owner(struct walk *w, int fd, const char *proc, const struct stat *sb)
 {
-        uid_t uid = shifted(w, sb->st_uid);
-        gid_t gid = shifted(w, sb->st_gid);
+        uid_t uid = vps_id_rebase(&w->shift, sb->st_uid);
+        gid_t gid = vps_id_rebase(&w->shift, sb->st_gid);
         if (uid == sb->st_uid && gid == sb->st_gid)
                 return 0;
-        char proc[64];
-        _cleanup_close_ int fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return berth_err_sys(w->err, errno, "open %s", w->path);
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        struct vfs_ns_cap_data cap;
-        ssize_t caplen = S_ISREG(sb->st_mode) ? getxattr(proc, "security.capability", &cap, sizeof(cap)) : -1;
+        unsigned char cap[VPS_CAP_MAX];
+        size_t caplen = 0;
+        int r = S_ISREG(sb->st_mode) ? read_rebased(w, proc, "security.capability", cap, &caplen) : 0;
+        if (r < 0)
+                return r;
         if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
                 return berth_err_sys(w->err, errno, "chown %s", w->path);
         if (S_ISREG(sb->st_mode) && (sb->st_mode & (S_ISUID | S_ISGID)) &&
             chmod(proc, sb->st_mode & 07777) < 0)
                 return berth_err_sys(w->err, errno, "chmod %s", w->path);
-        if (caplen == (ssize_t)sizeof(cap))
-                cap.rootid = shifted(w, cap.rootid);
-        if (caplen > 0 && setxattr(proc, "security.capability", &cap, (size_t)caplen, 0) < 0)
-                return berth_err_sys(w->err, errno, "restore the capabilities of %s", w->path);
-        return 0;
+        return write_back(w, proc, "security.capability", cap, caplen);
+}
+
+static int shift_entry(struct walk *w, int dir_fd, const char *name, const struct stat *sb)
+{
+        char proc[64];
+        _cleanup_close_ int fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(w->err, errno, "open %s", w->path);
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        int r = shift_owner(w, fd, proc, sb);
+        return r < 0 || !(S_ISREG(sb->st_mode) || S_ISDIR(sb->st_mode)) ? r : shift_acls(w, proc, sb);
 }
 
 int vps_tree_shift(const char *dir, uint32_t from, uint32_t to, uint32_t size, struct berth_err *err)
 {
         if (from == to)
                 return 0;
-        struct walk w = {.fn = shift_entry, .err = err, .from = from, .to = to, .size = size};
+        _cleanup_free_ unsigned char *buf = malloc(VPS_XATTR_MAX);
+        if (!buf)
+                return berth_err_sys(err, ENOMEM, "shift the ids of %s", dir);
+        struct walk w = {.fn = shift_entry, .err = err, .shift = {from, to, size}, .xattr = buf};
         int r = walk_tree(&w, dir);
         return r < 0 ? berth_err_wrap(err, "shift the ids of %s", dir) : 0;
 }

@@ -133,6 +133,8 @@ static int preflight(struct recv *rc, json_t *msg, struct berth_err *err)
                 r = recv_check_addrs(rc->v, &rc->cfg, err);
         if (r >= 0)
                 r = recv_check_disk(rc->v, &rc->cfg, need, err);
+        if (r >= 0)
+                r = recv_check_kernel(rc->v, &rc->cfg, err);
         if (r >= 0 && rc->cfg.userns.enabled) {
                 _cleanup_close_ int idlock = vps_idrange_lock(err);
                 struct berth_vps_config probe = rc->cfg;

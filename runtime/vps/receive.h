@@ -17,6 +17,12 @@ int recv_check_template(const struct berth_vps_ctx *v, const struct berth_vps_co
                         struct berth_err *err);
 int recv_check_addrs(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                      struct berth_err *err);
+/* The kernel features the VPS's start needs, each tried here (overlayfs,
+ * the disk image's file system and loop devices, the idmapped template,
+ * the I/O controller for I/O limits): a VPS that could not start here is
+ * refused before it stops there. */
+int recv_check_kernel(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                      struct berth_err *err);
 int recv_check_disk(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, uint64_t need,
                     struct berth_err *err);
 /* cfg's id range here (under the registry's lock); its host end's name. */

@@ -14,9 +14,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <linux/mount.h>
 #include <unistd.h>
 
+#include "berth/cgroup.h"
 #include "berth/cleanup.h"
+#include "berth/file.h"
 #include "runtime/vps/disk.h"
 #include "runtime/vps/internal.h"
 #include "runtime/vps/migrate.h"
@@ -125,6 +129,70 @@ int recv_check_disk(const struct berth_vps_ctx *v, const struct berth_vps_config
                                      "the VPS's disk limit is a project quota, which %s does not enforce",
                                      v->data_dir);
         return 0;
+}
+
+/* fsopen() loads the file system's module the way a mount would and
+ * mounts nothing. */
+static int kernel_has_fs(const char *type, const char *what, struct berth_err *err)
+{
+        int fd = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "this kernel cannot mount %s (%s), which the VPS's %s needs",
+                                     type, errno == ENODEV ? "no such file system" : "fsopen", what);
+        close(fd);
+        return 0;
+}
+
+static bool has_word(const char *list, const char *word)
+{
+        size_t n = strlen(word);
+        for (const char *p = list; (p = strstr(p, word)); p += n)
+                if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || !p[n]))
+                        return true;
+        return false;
+}
+
+/* I/O limits are throttled by blkio (v1 hierarchies) or io (v2). */
+static int kernel_has_io_controller(struct berth_err *err)
+{
+        enum berth_cgroup_layout layout;
+        int r = berth_cgroup_detect_layout(&layout, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *ctl = NULL;
+        size_t len = 0;
+        bool ok;
+        if (layout != BERTH_CG_UNIFIED)
+                ok = access("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device", F_OK) == 0;
+        else
+                ok = berth_read_file_at(AT_FDCWD, "/sys/fs/cgroup/cgroup.controllers", 0, 4096, &ctl, &len) ==
+                         0 &&
+                     has_word(ctl, "io");
+        return ok ? 0
+                  : berth_err_set(err, EOPNOTSUPP,
+                                  "no I/O controller here (blkio or io), which the VPS's I/O "
+                                  "limits need");
+}
+
+int recv_check_kernel(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                      struct berth_err *err)
+{
+        int r = kernel_has_fs("overlay", "root", err);
+        if (r >= 0 && cfg->disk.backend == BERTH_VPS_DISK_IMAGE) {
+                r = kernel_has_fs("ext4", "disk image", err);
+                if (r >= 0 && access("/dev/loop-control", R_OK | W_OK) < 0)
+                        r = berth_err_sys(err, errno,
+                                          "no loop devices here (/dev/loop-control), which the VPS's "
+                                          "disk image needs");
+        }
+        if (r >= 0 && vps_storage_has_io(&cfg->limits))
+                r = kernel_has_io_controller(err);
+        if (r >= 0 && cfg->userns.enabled) {
+                char tmpl[PATH_MAX];
+                snprintf(tmpl, sizeof(tmpl), "%s/templates/%s/rootfs", v->data_dir, cfg->template_name);
+                r = vps_userns_lower_check(cfg, tmpl, err);
+        }
+        return r;
 }
 
 /* The id ranges of this data directory's VPS (into *used, n of them). */

@@ -157,17 +157,30 @@ static int idmap_unsupported(const char *tmpl, struct berth_err *err)
                              tmpl, type);
 }
 
-int vps_userns_lower(const struct berth_vps_config *cfg, const char *tmpl, const char *target,
-                     struct berth_err *err)
+/* A detached mount of the template seen through the VPS's id range. */
+static int idmapped_template(const struct berth_vps_config *cfg, const char *tmpl, struct berth_err *err)
 {
         struct berth_id_mapping m = {
             .container_id = 0, .host_id = cfg->userns.host_id, .size = cfg->userns.size};
         _cleanup_close_ int ns = berth_userns_new(&m, 1, &m, 1, err);
         if (ns < 0)
                 return ns;
-        _cleanup_close_ int mnt = berth_idmap_clone(AT_FDCWD, tmpl, false, false, ns, err);
-        if (mnt == -EINVAL || mnt == -EOPNOTSUPP)
-                return idmap_unsupported(tmpl, err);
+        int mnt = berth_idmap_clone(AT_FDCWD, tmpl, false, false, ns, err);
+        return mnt == -EINVAL || mnt == -EOPNOTSUPP ? idmap_unsupported(tmpl, err) : mnt;
+}
+
+int vps_userns_lower_check(const struct berth_vps_config *cfg, const char *tmpl, struct berth_err *err)
+{
+        int mnt = idmapped_template(cfg, tmpl, err);
+        if (mnt >= 0)
+                close(mnt);
+        return mnt < 0 ? mnt : 0;
+}
+
+int vps_userns_lower(const struct berth_vps_config *cfg, const char *tmpl, const char *target,
+                     struct berth_err *err)
+{
+        _cleanup_close_ int mnt = idmapped_template(cfg, tmpl, err);
         if (mnt < 0)
                 return mnt;
         /* The overlay only reads its lower layer; nobody else sees it. */

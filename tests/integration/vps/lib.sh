@@ -189,3 +189,66 @@ prjquota_rm() {
         umount "$prj/mnt" 2>/dev/null
         rm -rf "$prj"
 }
+
+# ---- the Debian template: debootstrapped once, cached by suite --------------
+# (vps_debian, vps_migrate). The cache /var/cache/berth-test/<suite> is a
+# berth data directory kept between runs.
+
+has_systemd() {
+        [ -x "$1/usr/lib/systemd/systemd" ] || [ -x "$1/lib/systemd/systemd" ]
+}
+
+# The first http(s) Debian/Ubuntu archive in the host's apt sources (the
+# mirror berth uses too), only to tell "unreachable" (skip) from "broken"
+# (fail) before debootstrapping.
+apt_mirror() {
+        [ -n "${BERTH_TEST_MIRROR:-}" ] && { echo "$BERTH_TEST_MIRROR"; return; }
+        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+                sed -n -e 's/^[[:space:]]*deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\(https\{0,1\}:[^[:space:]]*\).*/\2/p' \
+                        -e 's/^URIs:[[:space:]]*\(https\{0,1\}:[^[:space:]]*\).*/\1/p' |
+                grep -E '/(debian|ubuntu)/?$' | head -n1
+}
+
+reachable() {
+        if command -v curl >/dev/null; then
+                curl -fsS -m 10 -o /dev/null "$1"
+        else
+                wget -q -T 10 -O /dev/null "$1"
+        fi
+}
+
+# debian_template_cache BIN CACHE: builds CACHE/templates/debian unless it
+# has systemd already; skips (77) when debootstrap or the mirror is missing.
+debian_template_cache() {
+        bin=$1 cache=$2 suite=$(basename "$2")
+        mkdir -p "$cache" || skip "cannot create the cache $cache"
+        # One builder at a time: parallel runs share the cache.
+        exec 9>"$cache.lock"
+        flock -w 900 9 2>/dev/null || true
+        debian_template_build
+        exec 9>&-
+}
+
+debian_template_build() {
+        tdir=$cache/templates/debian
+        has_systemd "$tdir/rootfs" && return 0
+        command -v debootstrap >/dev/null || skip "no debootstrap (apt-get install debootstrap)"
+        mirror=$(apt_mirror)
+        [ -n "$mirror" ] || skip "no Debian mirror in the host's apt sources (BERTH_TEST_MIRROR=URL sets one)"
+        reachable "${mirror%/}/dists/$suite/Release" 2>/dev/null || skip "mirror $mirror is not reachable"
+        # A partial tree (an older template without systemd, say) is rebuilt.
+        [ -e "$tdir" ] && "$bin" template --data-dir "$cache" rm debian >/dev/null 2>&1
+        echo "debootstrap $suite into $cache (once; about a minute)..."
+        set -- template --data-dir "$cache" create debian --debootstrap "$suite"
+        [ -n "${BERTH_TEST_MIRROR:-}" ] && set -- "$@" --mirror "$BERTH_TEST_MIRROR"
+        if ! timeout 900 "$bin" "$@" >"$cache.log" 2>&1; then
+                tail -n 20 "$cache.log"
+                echo "FAIL: berth template create --debootstrap $suite failed (log: $cache.log)"
+                exit 1
+        fi
+        tail -n 1 "$cache.log"
+        has_systemd "$tdir/rootfs" || {
+                echo "FAIL: the debootstrapped template has no systemd"
+                exit 1
+        }
+}

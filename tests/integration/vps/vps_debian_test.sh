@@ -36,62 +36,8 @@ boot_timeout=${BERTH_TEST_BOOT_TIMEOUT:-180}
 
 require_vps_host "$bin"
 
-# ---- the template: debootstrapped once, cached by suite ---------------------
-
-has_systemd() {
-        [ -x "$1/usr/lib/systemd/systemd" ] || [ -x "$1/lib/systemd/systemd" ]
-}
-
-# The first http(s) Debian/Ubuntu archive in the host's apt sources (the
-# mirror berth uses too), only to tell "unreachable" (skip) from "broken"
-# (fail) before debootstrapping.
-apt_mirror() {
-        [ -n "${BERTH_TEST_MIRROR:-}" ] && { echo "$BERTH_TEST_MIRROR"; return; }
-        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-                sed -n -e 's/^[[:space:]]*deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\(https\{0,1\}:[^[:space:]]*\).*/\2/p' \
-                        -e 's/^URIs:[[:space:]]*\(https\{0,1\}:[^[:space:]]*\).*/\1/p' |
-                grep -E '/(debian|ubuntu)/?$' | head -n1
-}
-
-reachable() {
-        if command -v curl >/dev/null; then
-                curl -fsS -m 10 -o /dev/null "$1"
-        else
-                wget -q -T 10 -O /dev/null "$1"
-        fi
-}
-
-prepare_template() {
-        tdir=$cache/templates/debian
-        has_systemd "$tdir/rootfs" && return 0
-        command -v debootstrap >/dev/null || skip "no debootstrap (apt-get install debootstrap)"
-        mirror=$(apt_mirror)
-        [ -n "$mirror" ] || skip "no Debian mirror in the host's apt sources (BERTH_TEST_MIRROR=URL sets one)"
-        reachable "${mirror%/}/dists/$suite/Release" 2>/dev/null || skip "mirror $mirror is not reachable"
-        # A partial tree (an older template without systemd, say) is rebuilt.
-        [ -e "$tdir" ] && "$bin" template --data-dir "$cache" rm debian >/dev/null 2>&1
-        echo "debootstrap $suite into $cache (once; about a minute)..."
-        set -- template --data-dir "$cache" create debian --debootstrap "$suite"
-        [ -n "${BERTH_TEST_MIRROR:-}" ] && set -- "$@" --mirror "$BERTH_TEST_MIRROR"
-        if ! timeout 900 "$bin" "$@" >"$cache.log" 2>&1; then
-                tail -n 20 "$cache.log"
-                echo "FAIL: berth template create --debootstrap $suite failed (log: $cache.log)"
-                exit 1
-        fi
-        tail -n 1 "$cache.log"
-        has_systemd "$tdir/rootfs" || {
-                echo "FAIL: the debootstrapped template has no systemd"
-                exit 1
-        }
-}
-
 if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
-        mkdir -p "$cache" || skip "cannot create the cache $cache"
-        # One builder at a time: parallel runs share the cache.
-        exec 9>"$cache.lock"
-        flock -w 900 9 2>/dev/null || true
-        prepare_template
-        exec 9>&-
+        debian_template_cache "$bin" "$cache"
         BERTH_VPS_TEST_NETNS=1 exec unshare --net /bin/sh "$0" "$bin"
 fi
 

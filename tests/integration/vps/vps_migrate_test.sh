@@ -163,6 +163,9 @@ test_offline() {
         expect 0 berth_on a exec mg1 -- sh -c 'echo moved-along >/root/mgfile; chmod 4755 /root; mkdir -p /srv/d && ln /root/mgfile /srv/d/hard'
         mac=$(berth_on a status mg1 --json | json_field mac)
         range_a=$(stat -c %u "$tmp/a/varlib/a/vps/mg1/upper/root/mgfile")
+        # A named ACL entry holds a host id too (guest uid 1000 here).
+        setfacl -m "u:$((range_a + 1000)):rw" "$tmp/a/varlib/a/vps/mg1/upper/root/mgfile" ||
+                fail "setfacl on mg1's file"
         out=$(migrate mg1 root@$wire_b --json 2>"$tmp/progress")
         rc=$?
         [ $rc = 0 ] || { fail "migrate exited $rc: $out $(cat "$tmp/progress")"; return; }
@@ -177,6 +180,8 @@ test_offline() {
                 fail "owner/hard link in the guest: $(berth_on b exec mg1 -- stat -c %u:%h /root/mgfile)"
         range_b=$(stat -c %u "$tmp/b/varlib/b/vps/mg1/upper/root/mgfile")
         [ "$range_b" != "$range_a" ] || fail "the id range did not change ($range_a): the shift was not tested"
+        acl=$(getfacl -n "$tmp/b/varlib/b/vps/mg1/upper/root/mgfile" 2>/dev/null | grep '^user:[0-9]')
+        [ "$acl" = "user:$((range_b + 1000)):rw-" ] || fail "the ACL was not shifted into b's range: '$acl'"
         berth_on b exec mg1 -- ip addr | grep -q "10.77.0.10/16" || fail "mg1 has not its address on b"
         [ "$(berth_on b status mg1 --json | json_field mac)" = "$mac" ] || fail "the MAC changed"
         st=$(berth_on b status mg1 --json)
@@ -230,8 +235,21 @@ test_preflight() {
         echo "$out" | grep -q "differs from the source" || fail "no reason given: $out"
         [ "$(vps_pid a mg3)" = "$pid" ] || fail "mg3 on a was touched"
         assert_gone b mg3
-        expect 0 berth_on a destroy --force mg3
+        # The same template, on a file system b's kernel cannot idmap for
+        # the VPS's user namespace (an overlay): it could not start on b.
         rm -rf "$tmp/b/varlib/b/templates/bb2"
+        cp -a "$tmp/a/varlib/a/templates/bb2" "$tmp/b/varlib/b/templates/bb2"
+        mkdir -p "$tmp/ovl/up" "$tmp/ovl/work"
+        ovl=/var/lib/berth/b/templates/bb2/rootfs
+        on b mount -t overlay -o "lowerdir=$ovl,upperdir=$tmp/ovl/up,workdir=$tmp/ovl/work" mg-ovl "$ovl" ||
+                fail "cannot mount an overlay on b's template"
+        out=$(migrate mg3 root@$wire_b 2>&1) && fail "migrate onto a template b cannot idmap succeeded"
+        echo "$out" | grep -q "cannot idmap" || fail "no reason given: $out"
+        [ "$(vps_pid a mg3)" = "$pid" ] || fail "mg3 on a was touched"
+        on b umount "$ovl"
+        assert_gone b mg3
+        expect 0 berth_on a destroy --force mg3
+        rm -rf "$tmp/b/varlib/b/templates/bb2" "$tmp/ovl"
 }
 
 # kill_migrate WHEN NAME: starts a throttled migrate of NAME and kills it
@@ -355,6 +373,48 @@ test_large() {
         expect 0 berth_on b destroy --force mg4
 }
 
+# systemd's answer once it settled (running, degraded), or the last one.
+system_state() { # system_state HOST NAME
+        i=0
+        while [ $i -lt 360 ]; do
+                st=$(berth_on "$1" exec "$2" -- systemctl is-system-running 2>/dev/null)
+                case $st in running | degraded) break ;; esac
+                i=$((i + 1))
+                sleep 0.5
+        done
+        echo "$st"
+}
+
+# A Debian VPS (systemd, the 250 MB template) moves with its files; the
+# downtime is the guest's own shutdown, the second pass and the start.
+test_debian() {
+        cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}/${BERTH_TEST_SUITE:-bookworm}
+        (debian_template_cache "$bin" "$cache") || {
+                echo "   no Debian template (see above): case skipped"
+                return
+        }
+        for h in a b; do
+                tpl=$tmp/$h/varlib/$h/templates/debian
+                mkdir -p "$tpl/users" && ln -sfn "$cache/templates/debian/rootfs" "$tpl/rootfs" &&
+                        cp "$cache/templates/debian/template.json" "$tpl/"
+        done
+        expect 0 berth_on a create mgd --template debian --ip 10.77.0.14 --memory 512M
+        expect 0 berth_on a start mgd
+        st=$(system_state a mgd)
+        case $st in running | degraded) ;; *) fail "systemd on a: '$st'" && return ;; esac
+        expect 0 berth_on a exec mgd -- sh -c 'echo debian-moved >/root/mgfile'
+        out=$(migrate mgd root@$wire_b --json 2>"$tmp/progress") || { fail "migrate: $out $(tail -c 2000 "$tmp/progress")"; return; }
+        echo "   idle Debian VPS ($(du -sm "$cache/templates/debian/rootfs" | cut -f1) MB template): downtime" \
+                "$(echo "$out" | json_field downtime_ms) ms, $(echo "$out" | json_field total_ms) ms in all"
+        tr '\r' '\n' <"$tmp/progress" | grep "^migrate: stop" | sed 's/^/   /'
+        st=$(system_state b mgd)
+        case $st in running | degraded) ;; *) fail "systemd on b after the move: '$st'" ;; esac
+        [ "$(berth_on b exec mgd -- cat /root/mgfile)" = debian-moved ] || fail "mgd's file did not move"
+        berth_on b exec mgd -- ip addr | grep -q "10.77.0.14/16" || fail "mgd has not its address on b"
+        assert_gone a mgd
+        expect 0 berth_on b destroy --force mgd
+}
+
 # ---- main ------------------------------------------------------------------
 
 ssh-keygen -q -t ed25519 -N "" -f "$tmp/key" || skip "ssh-keygen failed"
@@ -373,5 +433,5 @@ for h in a b; do
         case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the template" && exit 1 ;; esac
 done
 
-run_named "offline preflight killed keep large" "$@"
+run_named "offline preflight killed keep large debian" "$@"
 finish
