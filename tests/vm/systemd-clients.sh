@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+# The systemd guest's client checks, sourced by systemd-cgroup-test.sh
+# (uses its globals and helpers: b, sb, ok/notok/check, props/P, gone,
+# status, wait_status, $D, $ID, $BB):
+#
+#   sd_restore     checkpoint a counting container that lives in a
+#                  transient scope, restore it with --systemd-cgroup: it
+#                  comes back in a new scope of the same name with the
+#                  container's limits and counts on; delete removes it.
+#   sd_containerd  containerd 1.6 (Debian's) with the runc v2 shim running
+#                  berth with the shim options BinaryName = berth and
+#                  SystemdCgroup = true (what a CRI runtime handler with
+#                  those options passes; ctr sets the same two options with
+#                  --runc-binary and --runc-systemd-cgroup): a pod-like
+#                  lifecycle, each container in its own scope, gone after
+#                  its task is deleted.
+
+sd_count() { cat "/proc/$(init_pid "$1")/root/tmp/count" 2>/dev/null || echo 0; }
+init_pid() { b state "$1" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+# wait_count ID N: the counter reaches N (10 s at most).
+wait_count() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(sd_count "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+sd_restore() {
+	local id=$ID-criu unit=berth-$ID-criu.scope out pid before after
+	local cg=/sys/fs/cgroup/system.slice/berth-$ID-criu.scope
+	if ! out=$(criu check 2>&1); then
+		notok "criu check passes in the systemd guest: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+		return
+	fi
+	(cd "$D/criu" && sb run -d "$id" </dev/null >/dev/null 2>"$D/criu.err") ||
+		{ notok "start the counter: $(cat "$D/criu.err")"; return; }
+	wait_count "$id" 10 || { notok "the counter counts"; return; }
+	if ! sb checkpoint --image-path "$D/img" --work-path "$D/work" "$id" 2>"$D/criu.err"; then
+		notok "checkpoint: $(cat "$D/criu.err")"
+		return
+	fi
+	check "checkpointed: the scope is gone" gone "$unit"
+	if ! out=$(sb restore -d --image-path "$D/img" --work-path "$D/work" --bundle "$D/criu" "$id" \
+		</dev/null 2>&1 >/dev/null); then
+		notok "restore --systemd-cgroup: $out"
+		return
+	fi
+	ok "restore --systemd-cgroup"
+	pid=$(init_pid "$id")
+	check "restored: running" [ "$(status "$id")" = running ]
+	check "the restored init is in the scope $unit" grep -qx "0::/system.slice/$unit" "/proc/$pid/cgroup"
+	props "$unit"
+	check "the scope is active (${P[ActiveState]}), delegated (${P[Delegate]})" \
+		[ "${P[ActiveState]}/${P[Delegate]}" = active/yes ]
+	check "the scope has the limits: MemoryMax and memory.max 64M, pids.max 100" \
+		[ "${P[MemoryMax]}/$(cat "$cg/memory.max")/$(cat "$cg/pids.max")" = 67108864/67108864/100 ]
+	# criu itself (the scope's first pid) is gone: only the container's
+	# processes (the shell and its sleep) are left there.
+	out=$(tr '\n' ' ' <"$cg/cgroup.procs")
+	local p only=yes
+	for p in $out; do
+		[ "$p" = "$pid" ] || [ "$(cut -d' ' -f4 "/proc/$p/stat" 2>/dev/null)" = "$pid" ] || only=no
+	done
+	check "only the container is in the scope ($out)" [ $only = yes ]
+	before=$(sd_count "$id")
+	sleep 1
+	after=$(sd_count "$id")
+	check "it counts on in the scope ($before -> $after)" [ "$after" -gt "$before" ]
+	b kill "$id" KILL || notok "kill the restored container"
+	check "stopped after kill" wait_status "$id" stopped
+	b delete "$id" || notok "delete the restored container"
+	check "after delete: the scope and its cgroup are gone" gone "$unit"
+}
+
+# --- containerd -----------------------------------------------------------
+CTD=
+ct() { timeout -k 5 60 ctr --address "$D/ctd/sock" -n berthsd "$@"; }
+# ctr_run ID [ctr run options] -- ARGS: berth through the runc v2 shim with
+# SystemdCgroup; the busybox rootfs as is (no image, no snapshotter).
+ctr_run() {
+	local id=$1
+	shift
+	ct run --runtime io.containerd.runc.v2 --runc-binary "$BERTH" --runc-root "$D/ctd/runc" \
+		--runc-systemd-cgroup --cgroup "system.slice:berthctr:$id-$$" --rootfs "$@"
+}
+task_status() { ct task ls 2>/dev/null | awk -v t="$1" '$1 == t { print $3 }'; }
+task_pid() { ct task ls 2>/dev/null | awk -v t="$1" '$1 == t { print $2 }'; }
+wait_task() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(task_status "$1")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+cunit() { echo "berthctr-$1-$$.scope"; }
+
+containerd_start() {
+	local d=$D/ctd
+	mkdir -p "$d/root" "$d/state"
+	cat >"$d/config.toml" <<-CONF
+		version = 2
+		root = "$d/root"
+		state = "$d/state"
+		disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+		  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs",
+		  "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp",
+		  "io.containerd.internal.v1.tracing"]
+		[grpc]
+		  address = "$d/sock"
+		[ttrpc]
+		  address = "$d/sock.ttrpc"
+		[debug]
+		  address = ""
+		[metrics]
+		  address = ""
+	CONF
+	containerd --config "$d/config.toml" >"$d/log" 2>&1 &
+	CTD=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ct version >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+containerd_stop() {
+	[ -n "$CTD" ] || return 0
+	local t
+	for t in $(ct task ls -q 2>/dev/null); do
+		ct task kill -a -s KILL "$t" >/dev/null 2>&1
+		ct task delete -f "$t" >/dev/null 2>&1
+	done
+	for t in $(ct container ls -q 2>/dev/null); do ct container rm "$t" >/dev/null 2>&1; done
+	kill "$CTD" 2>/dev/null
+	wait "$CTD" 2>/dev/null
+	CTD=
+}
+
+# The exec'd process and the init share the container's scope; the
+# shim's own cgroup is not the container's.
+sd_ctr_exec() {
+	local out
+	out=$(ct task exec --exec-id e1 p2 cat /proc/self/cgroup 2>&1)
+	check "exec: the process is in the scope ($out)" [ "$out" = "0::/system.slice/$(cunit p2)" ]
+	out=$(ct task exec --exec-id e2 p2 sh -c 'exit 6' 2>&1)
+	check "exec: its exit code (6: $? $out)" [ "$?" = 6 ]
+}
+
+sd_containerd() {
+	command -v containerd >/dev/null && command -v ctr >/dev/null ||
+		{ notok "containerd and ctr are installed"; return; }
+	containerd_start || { notok "containerd starts: $(tail -n 3 "$D/ctd/log")"; return; }
+	local r=$D/rootfs spid out rc
+	ctr_run p0 -d --memory-limit 33554432 "$r" p0 sleep 1000 >/dev/null 2>"$D/ctr.err"
+	check "sandbox runs ($(tail -n 2 "$D/ctr.err"))" [ "$(task_status p0)" = RUNNING ]
+	spid=$(task_pid p0)
+	check "sandbox in the scope $(cunit p0)" grep -qx "0::/system.slice/$(cunit p0)" "/proc/$spid/cgroup"
+	props "$(cunit p0)"
+	check "the scope is active with MemoryMax 32M (${P[ActiveState]} ${P[MemoryMax]})" \
+		[ "${P[ActiveState]}/${P[MemoryMax]}" = active/33554432 ]
+	out=$(ct task metrics p0 2>&1)
+	check "task metrics read the scope (memory.max 32M)" \
+		grep -qE '^memory\.max[[:space:]]+33554432$' <<<"$out"
+	ctr_run p1 -d --with-ns "pid:/proc/$spid/ns/pid" "$r" p1 sh -c 'sleep 1; exit 3' >/dev/null 2>&1
+	ctr_run p2 -d --with-ns "pid:/proc/$spid/ns/pid" "$r" p2 sleep 1000 >/dev/null 2>&1
+	check "a container in the sandbox's pid namespace runs" [ "$(task_status p2)" = RUNNING ]
+	sd_ctr_exec
+	check "a container that exits on its own is STOPPED" wait_task p1 STOPPED
+	out=$(ct task kill -a -s KILL p1 2>&1)
+	check "kill --all of the stopped task succeeds ($out)" [ $? = 0 ]
+	out=$(ct task delete p1 2>&1)
+	rc=$?
+	check "task delete gives its exit code 3 (rc $rc: $out)" grep -q "exit code 3" <<<"$out"
+	check "its scope is gone" gone "$(cunit p1)"
+	ct task kill -s TERM p2 >/dev/null 2>&1
+	check "stop of a running container (TERM)" wait_task p2 STOPPED
+	ct task kill -a -s KILL p2 >/dev/null 2>&1
+	check "task delete of the stopped container" ct task delete p2
+	check "its scope is gone" gone "$(cunit p2)"
+	ct task kill -a -s KILL p0 >/dev/null 2>&1
+	check "sandbox stopped with kill --all" wait_task p0 STOPPED
+	check "task delete of the sandbox" ct task delete p0
+	check "the sandbox's scope is gone" gone "$(cunit p0)"
+	for out in p0 p1 p2; do ct container rm $out >/dev/null 2>&1; done
+	check "containers removed" [ -z "$(ct container ls -q)" ]
+	out=$("$BERTH" --root "$D/ctd/runc/berthsd" list -q 2>&1)
+	check "nothing left in the runtime's state ($out)" [ -z "$out" ]
+	containerd_stop
+}
