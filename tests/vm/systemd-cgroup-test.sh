@@ -12,9 +12,11 @@
 #   update changes both, kill and delete work, and after delete the unit
 #   and its cgroup are gone. A malformed cgroupsPath and a unit name
 #   already taken fail clearly, leave nothing and harm no other container;
-#   without a D-Bus daemon systemd's private socket serves.
-# Where systemd is not PID 1 (this host): --systemd-cgroup fails with
-#   "systemd is not running" and leaves no state and no cgroup.
+#   without a D-Bus daemon systemd's private socket serves. Then
+#   systemd-clients.sh: restore of a checkpoint into a scope, containerd
+#   with SystemdCgroup = true.
+# Where systemd is not PID 1 (this host): --systemd-cgroup (run, restore)
+#   fails with "systemd is not running" and leaves no state and no cgroup.
 #
 # Prints "ok - ..." / "not ok - ..." and "N passed, N failed"; exit 1 on a
 # failure, 77 when not root or busybox is missing.
@@ -137,6 +139,11 @@ no_systemd() {
 	check "and says why: $out" grep -q "systemd is not running on this host" <<<"$out"
 	check "no state left" [ ! -e "$ROOT/$ID" ]
 	check "no cgroup left" [ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "*$ID*" 2>/dev/null)" ]
+	mkdir -p "$D/img"
+	out=$(sb restore --image-path "$D/img" --bundle "$D/bundle" "$ID" 2>&1)
+	check "restore --systemd-cgroup without systemd says why: $out" \
+		grep -q "systemd is not running on this host" <<<"$out"
+	check "restore: no state left" [ ! -e "$ROOT/$ID" ]
 }
 
 lifecycle() {

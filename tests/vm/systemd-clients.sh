@@ -13,8 +13,10 @@
 #                  SystemdCgroup = true (what a CRI runtime handler with
 #                  those options passes; ctr sets the same two options with
 #                  --runc-binary and --runc-systemd-cgroup): a pod-like
-#                  lifecycle, each container in its own scope, gone after
-#                  its task is deleted.
+#                  lifecycle, each container in its own scope in a nested
+#                  pod slice (cgroupsPath as containerd's CRI writes it,
+#                  "<pod>.slice:cri-containerd:<id>"), gone after its task
+#                  is deleted.
 
 sd_count() { cat "/proc/$(init_pid "$1")/root/tmp/count" 2>/dev/null || echo 0; }
 init_pid() { b state "$1" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
@@ -57,14 +59,11 @@ sd_restore() {
 		[ "${P[ActiveState]}/${P[Delegate]}" = active/yes ]
 	check "the scope has the limits: MemoryMax and memory.max 64M, pids.max 100" \
 		[ "${P[MemoryMax]}/$(cat "$cg/memory.max")/$(cat "$cg/pids.max")" = 67108864/67108864/100 ]
-	# criu itself (the scope's first pid) is gone: only the container's
-	# processes (the shell and its sleep) are left there.
-	out=$(tr '\n' ' ' <"$cg/cgroup.procs")
-	local p only=yes
-	for p in $out; do
-		[ "$p" = "$pid" ] || [ "$(cut -d' ' -f4 "/proc/$p/stat" 2>/dev/null)" = "$pid" ] || only=no
-	done
-	check "only the container is in the scope ($out)" [ $only = yes ]
+	# criu itself (the scope's first pid) is gone: the container's shell
+	# and its short sleeps are all that is left there.
+	out=$(for p in $(cat "$cg/cgroup.procs"); do cat "/proc/$p/comm"; done 2>/dev/null | sort -u | tr '\n' ' ')
+	check "the init is in the scope, criu is not ($out)" \
+		[ "$(grep -cx "$pid" "$cg/cgroup.procs")/$(grep -c criu <<<"$out")" = 1/0 ]
 	before=$(sd_count "$id")
 	sleep 1
 	after=$(sd_count "$id")
@@ -78,13 +77,29 @@ sd_restore() {
 # --- containerd -----------------------------------------------------------
 CTD=
 ct() { timeout -k 5 60 ctr --address "$D/ctd/sock" -n berthsd "$@"; }
+ctq() { ct "$@" >/dev/null 2>&1; } # ctr's warnings (a task's exit code) are no result
 # ctr_run ID [ctr run options] -- ARGS: berth through the runc v2 shim with
 # SystemdCgroup; the busybox rootfs as is (no image, no snapshotter).
 ctr_run() {
 	local id=$1
 	shift
 	ct run --runtime io.containerd.runc.v2 --runc-binary "$BERTH" --runc-root "$D/ctd/runc" \
-		--runc-systemd-cgroup --cgroup "system.slice:berthctr:$id-$$" --rootfs "$@"
+		--runc-systemd-cgroup --cgroup "$CSLICE:cri-containerd:$id-$$" --rootfs "$@"
+}
+# The containers' slice, nested as the kubelet's pod slices are
+# (kubepods-besteffort-pod<UID>.slice): systemd makes the parents.
+CSLICE=berthpods-pod$$.slice
+CSLICE_DIR=/sys/fs/cgroup/berthpods.slice/berthpods-pod$$.slice
+# cunit ID: the container's scope; cgone ID: it and its cgroup are gone.
+cunit() { echo "cri-containerd-$1-$$.scope"; }
+cgone() {
+	local i
+	[ ! -e "$CSLICE_DIR/$(cunit "$1")" ] || return 1
+	for ((i = 0; i < 20; i++)); do
+		[ "$(prop "$(cunit "$1")" LoadState)" = not-found ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 task_status() { ct task ls 2>/dev/null | awk -v t="$1" '$1 == t { print $3 }'; }
 task_pid() { ct task ls 2>/dev/null | awk -v t="$1" '$1 == t { print $2 }'; }
@@ -96,7 +111,6 @@ wait_task() {
 	done
 	return 1
 }
-cunit() { echo "berthctr-$1-$$.scope"; }
 
 containerd_start() {
 	local d=$D/ctd
@@ -139,6 +153,7 @@ containerd_stop() {
 	kill "$CTD" 2>/dev/null
 	wait "$CTD" 2>/dev/null
 	CTD=
+	systemctl stop berthpods.slice 2>/dev/null
 }
 
 # The exec'd process and the init share the container's scope; the
@@ -146,9 +161,17 @@ containerd_stop() {
 sd_ctr_exec() {
 	local out
 	out=$(ct task exec --exec-id e1 p2 cat /proc/self/cgroup 2>&1)
-	check "exec: the process is in the scope ($out)" [ "$out" = "0::/system.slice/$(cunit p2)" ]
+	check "exec: the process is in the scope ($out)" [ "$out" = "0::${CSLICE_DIR#/sys/fs/cgroup}/$(cunit p2)" ]
 	out=$(ct task exec --exec-id e2 p2 sh -c 'exit 6' 2>&1)
 	check "exec: its exit code (6: $? $out)" [ "$?" = 6 ]
+	local cg=$CSLICE_DIR/$(cunit p2)
+	ctq task pause p2
+	check "pause freezes the scope ($(task_status p2))" grep -qx "frozen 1" "$cg/cgroup.events"
+	ctq task resume p2
+	check "resume thaws it ($(task_status p2))" grep -qx "frozen 0" "$cg/cgroup.events"
+	out=$(ct task ps p2 2>&1)
+	check "task ps lists the init $(task_pid p2) ($(tr -s ' \n' ' ' <<<"$out"))" \
+		grep -qx "$(task_pid p2)" < <(awk 'NR > 1 { print $1 }' <<<"$out")
 }
 
 sd_containerd() {
@@ -159,13 +182,13 @@ sd_containerd() {
 	ctr_run p0 -d --memory-limit 33554432 "$r" p0 sleep 1000 >/dev/null 2>"$D/ctr.err"
 	check "sandbox runs ($(tail -n 2 "$D/ctr.err"))" [ "$(task_status p0)" = RUNNING ]
 	spid=$(task_pid p0)
-	check "sandbox in the scope $(cunit p0)" grep -qx "0::/system.slice/$(cunit p0)" "/proc/$spid/cgroup"
+	check "sandbox in the scope $(cunit p0)" grep -qx "0::${CSLICE_DIR#/sys/fs/cgroup}/$(cunit p0)" "/proc/$spid/cgroup"
 	props "$(cunit p0)"
 	check "the scope is active with MemoryMax 32M (${P[ActiveState]} ${P[MemoryMax]})" \
 		[ "${P[ActiveState]}/${P[MemoryMax]}" = active/33554432 ]
 	out=$(ct task metrics p0 2>&1)
-	check "task metrics read the scope (memory.max 32M)" \
-		grep -qE '^memory\.max[[:space:]]+33554432$' <<<"$out"
+	check "task metrics read the scope ($(grep limit <<<"$out" | tr -s ' \t\n' ' '))" \
+		grep -qE '^memory\.usage_limit[[:space:]]+33554432[[:space:]]*$' <<<"$out"
 	ctr_run p1 -d --with-ns "pid:/proc/$spid/ns/pid" "$r" p1 sh -c 'sleep 1; exit 3' >/dev/null 2>&1
 	ctr_run p2 -d --with-ns "pid:/proc/$spid/ns/pid" "$r" p2 sleep 1000 >/dev/null 2>&1
 	check "a container in the sandbox's pid namespace runs" [ "$(task_status p2)" = RUNNING ]
@@ -176,19 +199,20 @@ sd_containerd() {
 	out=$(ct task delete p1 2>&1)
 	rc=$?
 	check "task delete gives its exit code 3 (rc $rc: $out)" grep -q "exit code 3" <<<"$out"
-	check "its scope is gone" gone "$(cunit p1)"
+	check "its scope is gone" cgone p1
 	ct task kill -s TERM p2 >/dev/null 2>&1
 	check "stop of a running container (TERM)" wait_task p2 STOPPED
 	ct task kill -a -s KILL p2 >/dev/null 2>&1
-	check "task delete of the stopped container" ct task delete p2
-	check "its scope is gone" gone "$(cunit p2)"
+	check "task delete of the stopped container" ctq task delete p2
+	check "its scope is gone" cgone p2
 	ct task kill -a -s KILL p0 >/dev/null 2>&1
 	check "sandbox stopped with kill --all" wait_task p0 STOPPED
-	check "task delete of the sandbox" ct task delete p0
-	check "the sandbox's scope is gone" gone "$(cunit p0)"
+	check "task delete of the sandbox" ctq task delete p0
+	check "the sandbox's scope is gone" cgone p0
 	for out in p0 p1 p2; do ct container rm $out >/dev/null 2>&1; done
 	check "containers removed" [ -z "$(ct container ls -q)" ]
 	out=$("$BERTH" --root "$D/ctd/runc/berthsd" list -q 2>&1)
 	check "nothing left in the runtime's state ($out)" [ -z "$out" ]
+	check "no scope left in the pod slice" [ -z "$(find "$CSLICE_DIR" -mindepth 1 -type d)" ]
 	containerd_stop
 }
