@@ -46,7 +46,7 @@ ROOT=$D/state
 ID=sdcg-$$
 b() { "$BERTH" --root "$ROOT" "$@"; }
 sb() { "$BERTH" --root "$ROOT" --systemd-cgroup "$@"; }
-ids=("$ID" "$ID-run" "$ID-bad" "$ID-dup" "$ID-priv" "$ID-slice" "$ID-fail" "$ID-criu")
+ids=("$ID" "$ID-run" "$ID-bad" "$ID-dup" "$ID-priv" "$ID-slice" "$ID-fail" "$ID-criu" "$ID-criub")
 . "$(dirname "${BASH_SOURCE[0]}")/systemd-clients.sh"
 
 cleanup() {
@@ -281,6 +281,7 @@ if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
 		$D/slice :berth:berthsl$$.slice 0 ["cat", "/proc/self/cgroup"]
 		$D/fail system.slice:berth:$ID-fail 0 ["cat", "/proc/self/cgroup"]
 		$D/criu system.slice:berth:$ID-criu 1t $counter
+		$D/criub system.slice:berth:$ID-criu 0 ["sleep", "600"]
 	EOF
 	lifecycle
 	run_cgroupns

@@ -30,6 +30,21 @@ wait_count() {
 	return 1
 }
 
+# restore_taken ID UNIT: another container holds the unit name: restore
+# fails saying so, leaves no state and no criu, and harms neither the
+# other container nor the images.
+no_trace() { [ ! -e "$ROOT/$1" ] && ! pgrep -x criu >/dev/null; }
+restore_taken() {
+	local out
+	(cd "$D/criub" && sb run -d "$1b" </dev/null >/dev/null 2>&1) || { notok "the blocker runs"; return; }
+	out=$(sb restore -d --image-path "$D/img" --work-path "$D/work" --bundle "$D/criu" "$1" </dev/null 2>&1)
+	check "restore into a taken unit name fails: $out" grep -q "unit $2 already exists" <<<"$out"
+	check "that restore leaves no state and no criu process" no_trace "$1"
+	check "the other container lives on" [ "$(status "$1b")" = running ]
+	sb delete --force "$1b" || notok "delete the blocker"
+	gone "$2" || notok "the blocker's scope is gone"
+}
+
 sd_restore() {
 	local id=$ID-criu unit=berth-$ID-criu.scope out pid before after
 	local cg=/sys/fs/cgroup/system.slice/berth-$ID-criu.scope
@@ -45,6 +60,7 @@ sd_restore() {
 		return
 	fi
 	check "checkpointed: the scope is gone" gone "$unit"
+	restore_taken "$id" "$unit"
 	if ! out=$(sb restore -d --image-path "$D/img" --work-path "$D/work" --bundle "$D/criu" "$id" \
 		</dev/null 2>&1 >/dev/null); then
 		notok "restore --systemd-cgroup: $out"
