@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,7 +180,8 @@ int criu_prepare(const char *criu_opt, char *criu, size_t len, const char *verb,
         return r < 0 ? berth_err_wrap(err, "%s", verb) : 0;
 }
 
-/* In the forked child, before exec: its own mount namespace for the
+/* In the forked child, before exec: with run->place, the parent's word
+ * that it has been placed (a systemd scope); its own mount namespace for the
  * restore root (so nothing is left mounted on the host if criu dies), the
  * container's cgroup (criu forks the restored tasks from itself), and the
  * fds criu must inherit. Reports failures over errfd. */
@@ -245,7 +247,7 @@ static int place_and_wait(pid_t pid, int errfd, int go[2], const struct criu_run
 {
         close(go[0]);
         int r = run->place(run->place_arg, pid, err);
-        if (r >= 0 && write(go[1], "g", 1) != 1)
+        if (r >= 0 && send(go[1], "g", 1, MSG_NOSIGNAL) != 1)
                 r = berth_err_sys(err, errno, "criu %s: wake the criu child", what);
         close(go[1]);
         if (r >= 0)
@@ -264,10 +266,12 @@ int criu_run(const char *criu, const struct criu_argv *a, const struct criu_run 
         int p[2], go[2] = {-1, -1};
         if (pipe2(p, O_CLOEXEC) < 0)
                 return berth_err_sys(err, errno, "criu %s: pipe", what);
-        if (run->place && pipe2(go, O_CLOEXEC) < 0) {
+        /* A socket, not a pipe: a child killed before it reads the go
+         * byte must not take us down with SIGPIPE (MSG_NOSIGNAL). */
+        if (run->place && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0) {
                 close(p[0]);
                 close(p[1]);
-                return berth_err_sys(err, errno, "criu %s: pipe", what);
+                return berth_err_sys(err, errno, "criu %s: socketpair", what);
         }
         pid_t pid = fork();
         if (pid < 0) {
