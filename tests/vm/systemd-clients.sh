@@ -77,7 +77,7 @@ sd_restore() {
 		[ "${P[MemoryMax]}/$(cat "$cg/memory.max")/$(cat "$cg/pids.max")" = 67108864/67108864/100 ]
 	# criu itself (the scope's first pid) is gone: the container's shell
 	# and its short sleeps are all that is left there.
-	out=$(for p in $(cat "$cg/cgroup.procs"); do cat "/proc/$p/comm"; done 2>/dev/null | sort -u | tr '\n' ' ')
+	out=$(while read -r p; do cat "/proc/$p/comm"; done <"$cg/cgroup.procs" 2>/dev/null | sort -u | tr '\n' ' ')
 	check "the init is in the scope, criu is not ($out)" \
 		[ "$(grep -cx "$pid" "$cg/cgroup.procs")/$(grep -c criu <<<"$out")" = 1/0 ]
 	before=$(sd_count "$id")
@@ -180,19 +180,30 @@ sd_ctr_exec() {
 	check "exec: the process is in the scope ($out)" [ "$out" = "0::${CSLICE_DIR#/sys/fs/cgroup}/$(cunit p2)" ]
 	out=$(ct task exec --exec-id e2 p2 sh -c 'exit 6' 2>&1)
 	check "exec: its exit code (6: $? $out)" [ "$?" = 6 ]
-	local cg=$CSLICE_DIR/$(cunit p2)
+	local cg
+	cg=$CSLICE_DIR/$(cunit p2)
 	ctq task pause p2
 	check "pause freezes the scope ($(task_status p2))" grep -qx "frozen 1" "$cg/cgroup.events"
 	ctq task resume p2
 	check "resume thaws it ($(task_status p2))" grep -qx "frozen 0" "$cg/cgroup.events"
+	# ctr has no update; CRI's UpdateContainerResources makes the shim
+	# run this (go-runc's Update), with the shim's --root and flag.
+	echo '{"memory": {"limit": 50331648}, "pids": {"limit": 40}}' |
+		"$BERTH" --root "$D/ctd/runc/berthsd" --systemd-cgroup update --resources - p2 ||
+		notok "update --resources - as the shim runs it"
+	props "$(cunit p2)"
+	check "update: MemoryMax, TasksMax and the files follow (${P[MemoryMax]} ${P[TasksMax]})" \
+		[ "${P[MemoryMax]}/${P[TasksMax]}/$(cat "$cg/memory.max")/$(cat "$cg/pids.max")" = 50331648/40/50331648/40 ]
 	out=$(ct task ps p2 2>&1)
 	check "task ps lists the init $(task_pid p2) ($(tr -s ' \n' ' ' <<<"$out"))" \
 		grep -qx "$(task_pid p2)" < <(awk 'NR > 1 { print $1 }' <<<"$out")
 }
 
 sd_containerd() {
-	command -v containerd >/dev/null && command -v ctr >/dev/null ||
-		{ notok "containerd and ctr are installed"; return; }
+	if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
+		notok "containerd and ctr are installed"
+		return
+	fi
 	containerd_start || { notok "containerd starts: $(tail -n 3 "$D/ctd/log")"; return; }
 	local r=$D/rootfs spid out rc
 	ctr_run p0 -d --memory-limit 33554432 "$r" p0 sleep 1000 >/dev/null 2>"$D/ctr.err"
