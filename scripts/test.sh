@@ -71,7 +71,7 @@ step "checkpoint/restore: refused clearly on this host, round trip in the guest"
 bounded 300 tests/vm/criu-test.sh "$root/build/berth"
 bounded 900 tests/vm/run.sh --timeout 600 -- tests/vm/criu-test.sh "$root/build/berth"
 
-step "systemd cgroup driver: refused clearly on this host, transient scopes in the systemd guest"
+step "systemd cgroup driver: refused clearly on this host; scopes, restore into one, containerd in the systemd guest"
 bounded 120 tests/vm/systemd-cgroup-test.sh "$root/build/berth"
 bounded 600 tests/vm/run.sh --systemd --timeout 500 -- tests/vm/systemd-cgroup-test.sh "$root/build/berth"
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,19 +180,26 @@ int criu_prepare(const char *criu_opt, char *criu, size_t len, const char *verb,
         return r < 0 ? berth_err_wrap(err, "%s", verb) : 0;
 }
 
-/* In the forked child, before exec: its own mount namespace for the
+/* In the forked child, before exec: with run->place, the parent's word
+ * that it has been placed (a systemd scope); its own mount namespace for the
  * restore root (so nothing is left mounted on the host if criu dies), the
  * container's cgroup (criu forks the restored tasks from itself), and the
  * fds criu must inherit. Reports failures over errfd. */
 static __attribute__((noreturn)) void criu_child(const char *criu, char **argv, const struct criu_run *run,
-                                                 int errfd)
+                                                 int errfd, int gofd)
 {
         struct berth_err err = {0};
+        char go = 0;
+        /* Placed first (restore into a systemd scope): nothing of ours
+         * runs before the parent says where we are; EOF means it failed
+         * and reports why itself. */
+        if (gofd >= 0 && read(gofd, &go, 1) != 1)
+                _exit(126);
         if (run->root_bind &&
             (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
              mount(run->root_bind, run->root_mnt, NULL, MS_BIND | MS_REC, NULL) < 0))
                 berth_err_sys(&err, errno, "bind the root %s onto %s", run->root_bind, run->root_mnt);
-        if (!err.code && run->cg && berth_cgroup_attach(run->cg, getpid(), &err) < 0)
+        if (!err.code && run->cg && !run->place && berth_cgroup_attach(run->cg, getpid(), &err) < 0)
                 berth_err_wrap(&err, "join the container's cgroup");
         for (size_t i = 0; !err.code && i < BERTH_ARRAY_SIZE(run->keep_fds) && run->keep_fds[i] >= 0; i++)
                 if (fcntl(run->keep_fds[i], F_SETFD, 0) < 0)
@@ -205,28 +213,12 @@ static __attribute__((noreturn)) void criu_child(const char *criu, char **argv, 
         _exit(126);
 }
 
-int criu_run(const char *criu, const struct criu_argv *a, const struct criu_run *run, const char *work,
-             const char *log, const char *what, struct berth_err *err)
+static int criu_wait(pid_t pid, int errfd, const char *work, const char *log, const char *what,
+                     struct berth_err *err)
 {
-        if (a->oom)
-                return berth_err_set(err, ENOMEM, "criu %s: out of memory", what);
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return berth_err_sys(err, errno, "criu %s: pipe", what);
-        pid_t pid = fork();
-        if (pid < 0) {
-                close(p[0]);
-                close(p[1]);
-                return berth_err_sys(err, errno, "criu %s: fork", what);
-        }
-        if (pid == 0) {
-                close(p[0]);
-                criu_child(criu, a->v, run, p[1]);
-        }
-        close(p[1]);
         struct berth_err child = {0};
-        ssize_t n = read(p[0], &child, sizeof(child));
-        close(p[0]);
+        ssize_t n = read(errfd, &child, sizeof(child));
+        close(errfd);
         int status = 0;
         if (wait_child(pid, &status) < 0)
                 return berth_err_sys(err, errno, "criu %s: wait", what);
@@ -246,4 +238,59 @@ int criu_run(const char *criu, const struct criu_argv *a, const struct criu_run 
                              WIFEXITED(status) ? "exit status" : "signal",
                              WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), path,
                              lines[0] ? ": " : "", lines);
+}
+
+/* The criu child waits (gofd) until place() has put it where the
+ * restored tree must live; on failure it is told nothing and exits. */
+static int place_and_wait(pid_t pid, int errfd, int go[2], const struct criu_run *run, const char *work,
+                          const char *log, const char *what, struct berth_err *err)
+{
+        close(go[0]);
+        int r = run->place(run->place_arg, pid, err);
+        if (r >= 0 && send(go[1], "g", 1, MSG_NOSIGNAL) != 1)
+                r = berth_err_sys(err, errno, "criu %s: wake the criu child", what);
+        close(go[1]);
+        if (r >= 0)
+                return criu_wait(pid, errfd, work, log, what, err);
+        close(errfd);
+        int status;
+        wait_child(pid, &status);
+        return r;
+}
+
+int criu_run(const char *criu, const struct criu_argv *a, const struct criu_run *run, const char *work,
+             const char *log, const char *what, struct berth_err *err)
+{
+        if (a->oom)
+                return berth_err_set(err, ENOMEM, "criu %s: out of memory", what);
+        int p[2], go[2] = {-1, -1};
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return berth_err_sys(err, errno, "criu %s: pipe", what);
+        /* A socket, not a pipe: a child killed before it reads the go
+         * byte must not take us down with SIGPIPE (MSG_NOSIGNAL). */
+        if (run->place && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0) {
+                close(p[0]);
+                close(p[1]);
+                return berth_err_sys(err, errno, "criu %s: socketpair", what);
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(p[0]);
+                close(p[1]);
+                if (run->place) {
+                        close(go[0]);
+                        close(go[1]);
+                }
+                return berth_err_sys(err, errno, "criu %s: fork", what);
+        }
+        if (pid == 0) {
+                close(p[0]);
+                if (run->place)
+                        close(go[1]);
+                criu_child(criu, a->v, run, p[1], go[0]);
+        }
+        close(p[1]);
+        if (run->place)
+                return place_and_wait(pid, p[0], go, run, work, log, what, err);
+        return criu_wait(pid, p[0], work, log, what, err);
 }

@@ -36,6 +36,12 @@ struct criu_run {
         const char *root_mnt;
         struct berth_cgroup *cg; /* restore: join this cgroup first */
         int keep_fds[8];         /* fds to pass on (cleared O_CLOEXEC), -1 terminated */
+        /* restore --systemd-cgroup: called with the criu child's pid while
+         * the child waits before anything else; criu runs only once it
+         * returns >= 0 (the child then sits in the container's scope, cg
+         * is not joined by the child). */
+        int (*place)(void *arg, pid_t pid, struct berth_err *err);
+        void *place_arg;
 };
 
 /* fork + exec criu; waits for it. On failure err quotes the last error

@@ -2,7 +2,8 @@
 /* restore: brings a checkpointed container back from its criu images.
  *
  * The state directory and the cgroup are made the way `create` makes them
- * (same code), then criu runs inside that cgroup and forks the restored
+ * (same code), then criu runs inside that cgroup (with --systemd-cgroup:
+ * in the container's new scope, place_in_unit) and forks the restored
  * tree from there (--restore-sibling makes the restored init our child,
  * like an init `run` clones). The state file then records the new init. */
 #include <errno.h>
@@ -194,6 +195,27 @@ static int make_root_mnt(struct restore_job *r, struct berth_err *err)
         return 0;
 }
 
+/* --systemd-cgroup: criu forks the restored tree from itself, so the tree
+ * lands in criu's cgroup; a scope cannot exist before some process is in
+ * it. So the scope is started with the criu process as its pid (as runc
+ * applies its cgroup manager, systemd's too, to criu's pid before the
+ * restore): systemd moves criu into the new scope with the container's
+ * limits before criu runs, the restored tree is born there, and when
+ * criu exits the scope holds exactly the container. The alternative,
+ * criu's --cgroup-root with a cgroup-managing mode, would make criu write
+ * cgroups systemd owns; a helper process of our own would be one more
+ * thing to kill and reap. */
+static int place_in_unit(void *arg, pid_t criu_pid, struct berth_err *err)
+{
+        struct create_job *j = arg;
+        j->pid = criu_pid;
+        int r = job_start_unit(j, err);
+        /* criu is not the container's init: abort must not kill it by
+         * this pid (criu_run reaps it). */
+        j->pid = 0;
+        return r;
+}
+
 static int restore_spawn(struct restore_job *r, const struct berth_restore_opts *o, struct berth_err *err)
 {
         struct criu_argv a = {0};
@@ -204,6 +226,10 @@ static int restore_spawn(struct restore_job *r, const struct berth_restore_opts 
                 ret = restore_args(r, &a, o, err);
         struct criu_run run = {.root_bind = r->j.setup.rootfs, .root_mnt = r->root_mnt, .cg = r->j.cgroup};
         memcpy(run.keep_fds, r->keep, sizeof(run.keep_fds));
+        if (r->j.systemd) {
+                run.place = place_in_unit;
+                run.place_arg = &r->j;
+        }
         if (ret >= 0)
                 ret = criu_run(r->criu, &a, &run, r->work, "restore.log", "restore", err);
         criu_argv_free(&a);
@@ -228,12 +254,6 @@ static int restore_checks(const struct berth_restore_opts *o, struct restore_job
                 return berth_err_set(err, ENOTSUP, "restore: containers with a terminal cannot be restored");
         if (!berth_id_valid(o->c.id))
                 return berth_err_set(err, EINVAL, "invalid container id \"%s\"", o->c.id);
-        /* criu forks the restored tasks inside a cgroup that must exist
-         * first, and a systemd scope cannot exist without a process. */
-        if (r->j.setup.ctx->systemd_cgroup)
-                return berth_err_set(err, ENOTSUP,
-                                     "restore: --systemd-cgroup is not supported (criu needs the cgroup "
-                                     "before any process; restore with the cgroupfs driver)");
         return criu_prepare(o->c.criu, r->criu, sizeof(r->criu), "restore", err);
 }
 

@@ -12,9 +12,11 @@
 #   update changes both, kill and delete work, and after delete the unit
 #   and its cgroup are gone. A malformed cgroupsPath and a unit name
 #   already taken fail clearly, leave nothing and harm no other container;
-#   without a D-Bus daemon systemd's private socket serves.
-# Where systemd is not PID 1 (this host): --systemd-cgroup fails with
-#   "systemd is not running" and leaves no state and no cgroup.
+#   without a D-Bus daemon systemd's private socket serves. Then
+#   systemd-clients.sh: restore of a checkpoint into a scope, containerd
+#   with SystemdCgroup = true.
+# Where systemd is not PID 1 (this host): --systemd-cgroup (run, restore)
+#   fails with "systemd is not running" and leaves no state and no cgroup.
 #
 # Prints "ok - ..." / "not ok - ..." and "N passed, N failed"; exit 1 on a
 # failure, 77 when not root or busybox is missing.
@@ -44,10 +46,12 @@ ROOT=$D/state
 ID=sdcg-$$
 b() { "$BERTH" --root "$ROOT" "$@"; }
 sb() { "$BERTH" --root "$ROOT" --systemd-cgroup "$@"; }
-ids=("$ID" "$ID-run" "$ID-bad" "$ID-dup" "$ID-priv" "$ID-slice" "$ID-fail")
+ids=("$ID" "$ID-run" "$ID-bad" "$ID-dup" "$ID-priv" "$ID-slice" "$ID-fail" "$ID-criu" "$ID-criub")
+. "$(dirname "${BASH_SOURCE[0]}")/systemd-clients.sh"
 
 cleanup() {
 	local i
+	containerd_stop
 	for i in "${ids[@]}"; do
 		b delete --force "$i" >/dev/null 2>&1
 	done
@@ -58,7 +62,7 @@ trap cleanup EXIT
 # All bundles at once (python3 and berth spec are slow under TCG): one
 # busybox root, and per line of stdin "DIR CGROUPS_PATH NS ARGS-as-JSON"
 # a config.json in DIR; NS: 0 no cgroup namespace, 1 one, u one and a
-# user namespace.
+# user namespace; a "t" after it adds a tmpfs on /tmp.
 make_bundles() {
 	local r=$D/rootfs
 	mkdir -p "$r/bin" "$r/proc" "$r/dev" "$r/sys" "$r/tmp" "$D/spec"
@@ -75,6 +79,10 @@ for line in sys.stdin:
     c["process"]["terminal"] = False
     c["process"]["args"] = json.loads(args)
     c["linux"]["cgroupsPath"] = cgpath
+    if cgns.endswith("t"):
+        cgns = cgns[:-1]
+        c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["nosuid", "nodev", "mode=1777"]})
     if cgns == "0":
         c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "cgroup"]
     if cgns == "u":  # and a user namespace
@@ -131,6 +139,11 @@ no_systemd() {
 	check "and says why: $out" grep -q "systemd is not running on this host" <<<"$out"
 	check "no state left" [ ! -e "$ROOT/$ID" ]
 	check "no cgroup left" [ -z "$(find /sys/fs/cgroup -maxdepth 4 -name "*$ID*" 2>/dev/null)" ]
+	mkdir -p "$D/img"
+	out=$(sb restore --image-path "$D/img" --bundle "$D/bundle" "$ID" 2>&1)
+	check "restore --systemd-cgroup without systemd says why: $out" \
+		grep -q "systemd is not running on this host" <<<"$out"
+	check "restore: no state left" [ ! -e "$ROOT/$ID" ]
 }
 
 lifecycle() {
@@ -255,6 +268,9 @@ slice_unit() {
 
 if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
 	SECONDS=0
+	# Counts into its tmpfs (criu saves the content), stdio on its own
+	# /dev/null (nothing of ours for criu to reconnect).
+	counter='["sh", "-c", "exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done"]'
 	make_bundles <<-EOF || { echo "not ok - bundles"; exit 1; }
 		$D/bundle system.slice:berth:$ID 0 ["sleep", "600"]
 		$D/run system.slice:berth:$ID-run 1 ["cat", "/proc/self/cgroup"]
@@ -264,6 +280,8 @@ if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
 		$D/priv system.slice:berth:$ID-priv 0 ["cat", "/proc/self/cgroup"]
 		$D/slice :berth:berthsl$$.slice 0 ["cat", "/proc/self/cgroup"]
 		$D/fail system.slice:berth:$ID-fail 0 ["cat", "/proc/self/cgroup"]
+		$D/criu system.slice:berth:$ID-criu 1t $counter
+		$D/criub system.slice:berth:$ID-criu 0 ["sleep", "600"]
 	EOF
 	lifecycle
 	run_cgroupns
@@ -272,6 +290,12 @@ if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
 	slice_unit
 	failed_unit
 	echo "# the systemd driver checks took ${SECONDS}s"
+	SECONDS=0
+	sd_restore
+	echo "# restore into a scope took ${SECONDS}s"
+	SECONDS=0
+	sd_containerd
+	echo "# containerd with SystemdCgroup took ${SECONDS}s"
 else
 	no_systemd
 fi
