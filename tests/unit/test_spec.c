@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "berth/cgroup.h"
 #include "berth/spec.h"
 
 static struct berth_spec *parse(const char *json, struct berth_err *err)
@@ -753,7 +754,12 @@ static void check_default(bool rootless)
         ck_assert_str_eq(s->mounts[1].destination, "/dev");
         ck_assert_str_eq(s->mounts[1].data, "mode=755,size=65536k");
         ck_assert(s->namespaces[BERTH_NS_PID].present && s->namespaces[BERTH_NS_MOUNT].present);
-        ck_assert(s->namespaces[BERTH_NS_CGROUP].present && s->namespaces[BERTH_NS_UTS].present);
+        ck_assert(s->namespaces[BERTH_NS_UTS].present);
+        /* As runc's: a cgroup namespace only on a pure v2 host. */
+        enum berth_cgroup_layout layout;
+        struct berth_err ignore;
+        bool unified = berth_cgroup_detect_layout(&layout, &ignore) == 0 && layout == BERTH_CG_UNIFIED;
+        ck_assert(s->namespaces[BERTH_NS_CGROUP].present == unified);
         ck_assert(s->namespaces[BERTH_NS_NET].present == !rootless);
         ck_assert(s->namespaces[BERTH_NS_USER].present == rootless);
         ck_assert_uint_eq(s->n_masked_paths, 11);
