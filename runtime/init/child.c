@@ -228,7 +228,8 @@ void container_child_main(struct container_setup *s)
         prctl(PR_SET_PDEATHSIG, 0);
         if (sync_send(s->sync_fd, SYNC_READY, 0, NULL) < 0)
                 _exit(1);
-        if (child_wait_start(s, &err) < 0 || child_hooks(s, BERTH_HOOK_START_CONTAINER, pid, &err) < 0)
+        if (child_wait_start(s, &err) < 0 || berth_process_load_late_filter(&x, &late, &err) < 0 ||
+            child_hooks(s, BERTH_HOOK_START_CONTAINER, pid, &err) < 0)
                 child_fail_late(s, &err);
         child_set_report(s, &x);
         berth_process_finish(&x, &late, &err);

@@ -530,7 +530,7 @@ static const struct invalid_case {
     {SCMP("\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]"),
      "linux.seccomp.listenerPath: required"},
     {SCMP("\"listenerPath\":\"/s\",\"syscalls\":[{\"names\":[\"write\"],\"action\":\"SCMP_ACT_NOTIFY\"}]"),
-     "linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for write"},
+     "linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall"},
     {SCMP("\"defaultErrnoRet\":-1"), "linux.seccomp.defaultErrnoRet"},
 };
 
