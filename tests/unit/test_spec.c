@@ -491,7 +491,7 @@ static const struct invalid_case {
     {LINUX("\"cgroupsPath\":{}"), "linux.cgroupsPath: must be a string"},
     {LINUX("\"resources\":[]"), "linux.resources: must be an object"},
     {RES("\"devices\":[{\"allow\":true,\"type\":\"z\"}]"), "linux.resources.devices[0].type"},
-    {RES("\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]"), "linux.resources.devices[0].access"},
+    {RES("\"devices\":[{\"allow\":true,\"access\":\"xa\"}]"), "linux.resources.devices[0].access"},
     {RES("\"devices\":[{\"access\":\"r\"}]"), "linux.resources.devices[0].allow: missing"},
     {RES("\"devices\":[{\"allow\":true,\"major\":-2}]"), "linux.resources.devices[0].major"},
     {RES("\"memory\":{\"limit\":-2}"), "linux.resources.memory.limit"},
