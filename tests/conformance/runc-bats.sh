@@ -292,7 +292,10 @@ run_runtime() {
 		# (runc run with process.terminal and no console socket uses it).
 		sandbox_run "bats-$rt-$$" env RUNC="$bin" timeout -k 10 900 \
 			script -qec "bats --tap $(printf %q "$SUITE/tests/integration/$(basename "$f")") \
-				>$(printf %q "$out") 2>&1" /dev/null </dev/null >/dev/null 2>&1 || true
+				>$(printf %q "$out") 2>&1" /dev/null </dev/null >/dev/null 2>&1 &
+		# In the background and waited for, so that a signal to this
+		# script runs the EXIT trap (which empties the sandbox) at once.
+		wait $! || true
 		sandbox_remove "bats-$rt-$$"
 	done
 }
