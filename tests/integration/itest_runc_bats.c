@@ -287,6 +287,56 @@ START_TEST(device_access_extra_letters)
 }
 END_TEST
 
+/* events: an "oom" event within seconds of an OOM kill, and no "oom"
+ * word in the stats lines before it (runc's events.bats greps the stream
+ * for "oom" and then for the event). */
+START_TEST(events_oom)
+{
+        struct itest_bundle b;
+        struct itest_result r;
+        json_t *cfg = itest_spec("probe", "sleep", NULL);
+        itest_set(cfg, "linux.resources.memory",
+                  json_pack("{s:I, s:I}", "limit", (json_int_t)(32 << 20), "swap", (json_int_t)(32 << 20)));
+        itest_bundle_new(&b, "memhog", cfg);
+        json_decref(cfg);
+        itest_rt(&r, "run", "--detach", "--bundle", b.dir, b.id, NULL);
+        itest_assert_status(&r, 0);
+
+        struct itest_proc ev;
+        struct itest_opts o = ITEST_OPTS_DEFAULT;
+        const char *argv[] = {"events", b.id, NULL};
+        ck_assert_int_eq(itest_rt_spawn(&ev, &o, argv), 0);
+        char *out = NULL;
+        for (int i = 0; i < 80 && !(out && strstr(out, "\"stats\"")); i++) {
+                free(out);
+                usleep(100 * 1000);
+                out = itest_proc_out(&ev);
+        }
+        ck_assert_msg(out && strstr(out, "\"stats\""), "no stats line");
+        ck_assert_msg(!strstr(out, "oom"), "the stats mention oom before any OOM:\n%.600s", out);
+        free(out);
+        itest_rt(&r, "exec", "--detach", b.id, "sh", "-c", "x=$(dd if=/dev/urandom bs=1M count=128)", NULL);
+        itest_assert_status(&r, 0);
+        char want[128];
+        snprintf(want, sizeof(want), "{\"type\":\"oom\",\"id\":\"%s\"}", b.id);
+        out = NULL;
+        for (int i = 0; i < 100 && !(out && strstr(out, want)); i++) {
+                free(out);
+                usleep(100 * 1000);
+                out = itest_proc_out(&ev);
+        }
+        bool seen = out && strstr(out, want);
+        itest_rt(&r, "delete", "--force", b.id, NULL);
+        itest_assert_status(&r, 0);
+        itest_proc_wait(&ev, &r, 10000);
+        size_t len = out ? strlen(out) : 0;
+        ck_assert_msg(seen, "no oom event within 10 s, the stream ends:\n%s",
+                      out ? out + (len > 600 ? len - 600 : 0) : "");
+        free(out);
+        itest_assert_clean(b.id, b.dir);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = itest_suite("integration/runc_bats");
@@ -298,5 +348,6 @@ Suite *test_suite(void)
         itest_add(s, "shared_cgroup_warned", shared_cgroup_warned);
         itest_add(s, "exec_ignore_paused", exec_ignore_paused);
         itest_add(s, "device_access_extra_letters", device_access_extra_letters);
+        itest_add(s, "events_oom", events_oom);
         return s;
 }
