@@ -64,11 +64,14 @@ EXEMPT=$(
 debug.bats	global --debug	expects runc's logrus debug lines ("level=debug") on stderr
 debug.bats	global --debug to --log	expects runc's logrus debug lines ("level=debug") in the log
 debug.bats	global --debug to --log --log-format 'text'	expects runc's logrus debug lines ("level=debug") in the log
-debug.bats	global --debug to --log --log-format 'json'	expects runc's logrus debug lines (\"level\":\"debug\") in the log
+debug.bats	global --debug to --log --log-format 'json'	expects runc's logrus debug lines ("level":"debug") in the log
+exec.bats	runc --debug exec	expects runc's logrus debug lines ("level=debug")
+exec.bats	runc --debug --log exec	expects runc's logrus debug lines ("level=debug") in the log
+exec.bats	runc exec --cgroup sub-cgroups [v1]	expects Go's lowercase errno text ("no such file "); berth says strerror's "No such file or directory" (the rest of the test passes)
 help.bats	runc -h	expects runc's help text ("NAME:" / "runc")
-help.bats	runc command -h	expects runc's help texts ("runc checkpoint" ...)
+help.bats	runc command -h	expects runc's help texts per command
 help.bats	runc foo -h	expects runc's text for an unknown command ("No help topic for 'foo'")
-version.bats	runc version	expects "runc version" and runc's "spec:" line
+no_pivot.bats	runc run --no-pivot must not expose bare /proc	berth spec's default seccomp profile (Docker's policy) refuses unshare(CLONE_NEWUSER) without CAP_SYS_ADMIN, runc spec has no profile; with .linux.seccomp removed berth passes
 EOF
 )
 
@@ -113,8 +116,17 @@ fetch_suite() {
 	[ -n "$SUITE" ] || die "apt-get source runc gave no runc 1.1.5 tree"
 	# Go and the build dependencies of runc (the Go libraries the helper
 	# programs import), from the same private sources.
-	apt_private install -y -qq golang-go debootstrap busybox-static jq gawk >/dev/null
+	apt_private install -y -qq golang-go debootstrap busybox-static jq gawk xz-utils >/dev/null
 	apt_private build-dep -y -qq runc >/dev/null
+}
+
+# What the suite and this script run (helpers.bash uses gawk and jq).
+check_tools() {
+	local t missing=
+	for t in go gawk jq debootstrap xz script unshare /bin/busybox; do
+		command -v "$t" >/dev/null || missing+=" $t"
+	done
+	[ -z "$missing" ] || die "missing:$missing (apt-get install golang-go gawk jq debootstrap xz-utils busybox-static)"
 }
 
 build_helpers() {
@@ -189,6 +201,7 @@ debian_image() {
 
 prepare() {
 	fetch_suite
+	check_tools
 	build_helpers
 	local arch
 	arch=$(go env GOARCH)
