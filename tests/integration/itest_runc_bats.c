@@ -337,6 +337,21 @@ START_TEST(events_oom)
 }
 END_TEST
 
+/* Foreground run with a terminal: the output comes with "\n", not
+ * "\r\n", as with runc (x=$(runc run ...) gets no "\r"). */
+START_TEST(run_foreground_tty_no_cr)
+{
+        struct itest_result r;
+        json_t *cfg = itest_spec("sh", "-c", "echo line1; echo line2", NULL);
+        itest_set(cfg, "process.terminal", json_true());
+        itest_run_cfg(&r, "ttynl", cfg);
+        itest_assert_status(&r, 0);
+        ck_assert_msg(strstr(r.out, "line1\nline2\n"), "lines not as written: %s", r.out);
+        ck_assert_msg(!strchr(r.out, '\r'), "a \\r in the output: %s", r.out);
+        json_decref(cfg);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = itest_suite("integration/runc_bats");
@@ -349,5 +364,6 @@ Suite *test_suite(void)
         itest_add(s, "exec_ignore_paused", exec_ignore_paused);
         itest_add(s, "device_access_extra_letters", device_access_extra_letters);
         itest_add(s, "events_oom", events_oom);
+        itest_add(s, "run_foreground_tty_no_cr", run_foreground_tty_no_cr);
         return s;
 }
