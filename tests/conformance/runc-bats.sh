@@ -71,6 +71,7 @@ exec.bats	runc exec --cgroup sub-cgroups [v1]	expects Go's lowercase errno text 
 help.bats	runc -h	expects runc's help text ("NAME:" / "runc")
 help.bats	runc command -h	expects runc's help texts per command
 help.bats	runc foo -h	expects runc's text for an unknown command ("No help topic for 'foo'")
+version.bats	runc version	expects "runc version X.Y.Z" and a "commit:" line (berth prints "berth version" and "spec:")
 no_pivot.bats	runc run --no-pivot must not expose bare /proc	berth spec's default seccomp profile (Docker's policy) refuses unshare(CLONE_NEWUSER) without CAP_SYS_ADMIN, runc spec has no profile; with .linux.seccomp removed berth passes
 EOF
 )
