@@ -354,6 +354,34 @@ START_TEST(run_foreground_tty_no_cr)
 }
 END_TEST
 
+/* Texts runc's suite (and scripts) match, in runc's words: a seccomp
+ * agent that is not listening, and unified resources a host without
+ * cgroup v2 controllers cannot take. */
+START_TEST(runc_error_texts)
+{
+        struct itest_result r;
+        json_t *cfg = itest_spec("probe", "exit", "0", NULL);
+        itest_set(cfg, "linux.seccomp",
+                  json_pack("{s:s, s:s, s:[{s:[s], s:s}]}", "defaultAction", "SCMP_ACT_ALLOW", "listenerPath",
+                            itest_path("no-agent.sock"), "syscalls", "names", "mkdir", "action",
+                            "SCMP_ACT_NOTIFY"));
+        itest_run_cfg(&r, "noagent", cfg);
+        ck_assert_msg(r.status != 0, "ran without its seccomp agent");
+        ck_assert_msg(strstr(r.err, "failed to connect with seccomp agent"), "unexpected error: %s", r.err);
+        json_decref(cfg);
+
+        struct statfs fs;
+        SKIP_IF(statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC,
+                "a pure v2 host takes memory.min");
+        cfg = itest_spec("probe", "exit", "0", NULL);
+        itest_set(cfg, "linux.resources.unified", json_pack("{s:s}", "memory.min", "131072"));
+        itest_run_cfg(&r, "unified", cfg);
+        ck_assert_msg(r.status != 0, "memory.min accepted without a v2 memory controller");
+        ck_assert_msg(strstr(r.err, "invalid configuration"), "unexpected error: %s", r.err);
+        json_decref(cfg);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = itest_suite("integration/runc_bats");
@@ -367,5 +395,6 @@ Suite *test_suite(void)
         itest_add(s, "device_access_extra_letters", device_access_extra_letters);
         itest_add(s, "events_oom", events_oom);
         itest_add(s, "run_foreground_tty_no_cr", run_foreground_tty_no_cr);
+        itest_add(s, "runc_error_texts", runc_error_texts);
         return s;
 }
