@@ -25,7 +25,8 @@
 #   FILE.bats: run only these files of the suite (default: all).
 #   --compare-only: do not run, compare the results already in DIR.
 # Prints per-runtime pass counts and the tests that pass with runc and fail
-# with berth, each marked exempt (with the reason) or BERTH BUG.
+# with berth, each marked exempt (with the reason) or BERTH BUG; exits 1
+# when there is a BERTH BUG.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -214,8 +215,8 @@ prepare() {
 
 # One line per hierarchy: "mountpoint<TAB>mount options<TAB>own path".
 cgroup_hierarchies() {
-	local id ctl path mp
-	while IFS=: read -r id ctl path; do
+	local ctl path mp
+	while IFS=: read -r _ ctl path; do
 		if [ -z "$ctl" ]; then
 			mp=$(awk '$(NF-2) == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
 			[ -n "$mp" ] && printf '%s\t%s\t%s\n' "$mp" - "$path"
@@ -231,15 +232,14 @@ cgroup_hierarchies() {
 # Kill what is left in a sandbox tree (only processes the suite started:
 # nothing else is in it), then remove its cgroups leaf first.
 sandbox_remove() {
-	local name=$1 mp ctl path d try pid
-	for try in 1 2 3 4 5; do
+	local name=$1 mp ctl path d pid
+	for _ in 1 2 3 4 5; do
 		while IFS=$'\t' read -r mp ctl path; do
 			d=$mp${path%/}/$name
 			[ -d "$d" ] || continue
 			find "$d" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null || true
-			for pid in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do
-				kill -9 "$pid" 2>/dev/null || true
-			done
+			find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null |
+				while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
 			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
 		done < <(cgroup_hierarchies)
 		sleep 0.5
@@ -355,17 +355,24 @@ compare() {
 		fi
 	done <"$RES/runc.list"
 	echo "berth-only failures that are not exempt: $bugs"
+	[ "$bugs" -eq 0 ]
 }
 
-[ "$(id -u)" = 0 ] || die "needs root"
-if [ -z "$COMPARE_ONLY" ]; then
-	command -v bats >/dev/null || die "needs bats (apt-get install bats)"
-	prepare
-	if [ ${#FILES[@]} -eq 0 ]; then
-		for f in "$SUITE"/tests/integration/*.bats; do FILES+=("$f"); done
+# A function read whole before it runs: editing this file during a run
+# (bash reads scripts as it goes) cannot change what the run does.
+main() {
+	[ "$(id -u)" = 0 ] || die "needs root"
+	if [ -z "$COMPARE_ONLY" ]; then
+		command -v bats >/dev/null || die "needs bats (apt-get install bats)"
+		prepare
+		if [ ${#FILES[@]} -eq 0 ]; then
+			for f in "$SUITE"/tests/integration/*.bats; do FILES+=("$f"); done
+		fi
+		for rt in $RUNTIMES; do
+			run_runtime "$rt"
+		done
 	fi
-	for rt in $RUNTIMES; do
-		run_runtime "$rt"
-	done
-fi
-compare
+	compare
+}
+
+main; exit
