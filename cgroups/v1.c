@@ -89,6 +89,29 @@ static int apply_kernel_tcp(struct berth_cgroup *cg, const struct berth_memory *
                          m->kernel_tcp.v);
 }
 
+/* A period shorter than the current one is refused (EINVAL) while the
+ * old quota over the new period exceeds the parent's limit: with a quota
+ * to set as well, set the quota first and the period again (runc does). */
+static int apply_cfs(int fd, const struct berth_cpu *c, struct berth_err *err)
+{
+        bool period_again = false;
+        int r = 0;
+        if (c->period.set) {
+                r = cg_writef(fd, "cpu.cfs_period_us", "cpu.period", err, "%" PRIu64, c->period.v);
+                if (r == -EINVAL && c->quota.set) {
+                        berth_err_clear(err);
+                        period_again = true;
+                        r = 0;
+                }
+        }
+        if (r >= 0 && c->quota.set)
+                r = cg_writef(fd, "cpu.cfs_quota_us", "cpu.quota", err, "%" PRId64,
+                              c->quota.v > 0 ? c->quota.v : -1);
+        if (r >= 0 && period_again)
+                r = cg_writef(fd, "cpu.cfs_period_us", "cpu.period", err, "%" PRIu64, c->period.v);
+        return r;
+}
+
 static int apply_cpu(struct berth_cgroup *cg, const struct berth_cpu *c, struct berth_err *err)
 {
         if (!c->shares.set && !c->quota.set && !c->period.set && !c->burst.set && !c->realtime_period.set &&
@@ -99,11 +122,8 @@ static int apply_cpu(struct berth_cgroup *cg, const struct berth_cpu *c, struct 
                 return fd;
         if (c->shares.set)
                 r = cg_writef(fd, "cpu.shares", "cpu.shares", err, "%" PRIu64, c->shares.v);
-        if (r >= 0 && c->period.set)
-                r = cg_writef(fd, "cpu.cfs_period_us", "cpu.period", err, "%" PRIu64, c->period.v);
-        if (r >= 0 && c->quota.set)
-                r = cg_writef(fd, "cpu.cfs_quota_us", "cpu.quota", err, "%" PRId64,
-                              c->quota.v > 0 ? c->quota.v : -1);
+        if (r >= 0)
+                r = apply_cfs(fd, c, err);
         if (r >= 0 && c->burst.set)
                 r = cg_writef(fd, "cpu.cfs_burst_us", "cpu.burst", err, "%" PRIu64, c->burst.v);
         if (r >= 0 && c->realtime_period.set)

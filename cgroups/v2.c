@@ -149,10 +149,11 @@ static int apply_unified(struct berth_cgroup *cg, int fd, const struct berth_res
                 snprintf(what, sizeof(what), "unified.%s", kv->key);
                 int r = cg_write(fd, kv->key, kv->value, what, err);
                 if (r == -ENOENT && cg->layout == BERTH_CG_HYBRID)
-                        return berth_err_set(err, ENOENT,
-                                             "%s: no such file in the cgroup2 mirror of this hybrid "
-                                             "host (its controllers are on v1)",
-                                             what);
+                        return berth_err_set(
+                            err, ENOENT,
+                            "invalid configuration: %s: no such file in the cgroup2 mirror of this hybrid "
+                            "host (its controllers are on v1)",
+                            what);
                 if (r < 0)
                         return r;
         }

@@ -19,7 +19,7 @@ _berth_verb_opts() {
     create) echo "--bundle -b --pid-file --console-socket --no-pivot --no-new-keyring --preserve-fds" ;;
     run) echo "--bundle -b --detach -d --keep --pid-file --console-socket --no-pivot --no-new-keyring --preserve-fds" ;;
     exec) echo "--process -p --tty -t --console-socket --detach -d --pid-file --env -e --cwd --user -u
-                --additional-gids -g --cap -c --no-new-privs --preserve-fds --cgroup" ;;
+                --additional-gids -g --cap -c --no-new-privs --preserve-fds --cgroup --ignore-paused" ;;
     kill) echo "--all -a" ;;
     delete) echo "--force -f" ;;
     update) echo "--resources -r --memory --memory-swap --memory-reservation --cpu-shares --cpu-share --cpu-quota

@@ -13,6 +13,8 @@
 #include "berth/cgroup.h"
 #include "cli/cli.h"
 
+#define OOM_TICK_MS 250
+
 static json_t *u64(uint64_t v)
 {
         return json_integer((json_int_t)(v > INT64_MAX ? INT64_MAX : v));
@@ -43,8 +45,9 @@ static json_t *limits_json(const struct berth_cgroup_stats *s)
         uint64_t oom_kill = s->memory.has_events ? s->memory.ev_oom_kill : s->memory.oom_kill;
         return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "memoryMax",
                          u64(s->memory.has_events ? s->memory.ev_max : s->memory.failcnt), "memoryHigh",
-                         u64(s->memory.ev_high), "oom", u64(s->memory.ev_oom), "oomKill", u64(oom_kill),
-                         "pidsMax", u64(s->pids.ev_max), "cpuThrottledPeriods", u64(s->cpu.nr_throttled));
+                         u64(s->memory.ev_high), "outOfMemory", u64(s->memory.ev_oom), "outOfMemoryKills",
+                         u64(oom_kill), "pidsMax", u64(s->pids.ev_max), "cpuThrottledPeriods",
+                         u64(s->cpu.nr_throttled));
 }
 
 static json_t *stats_json(const char *id, const struct berth_cgroup_stats *s)
@@ -118,7 +121,11 @@ int cmd_events(struct cli *cli, int argc, char **argv)
                 return 1;
         const char *id = argv[optind];
         uint64_t last_oom = UINT64_MAX;
-        for (;;) {
+        /* The OOM counter is checked every tick, the stats printed every
+         * interval: an "oom" event comes within a tick of the kill (runc's
+         * comes at once; clients wait for it a few seconds). */
+        int tick = interval < OOM_TICK_MS ? interval : OOM_TICK_MS, waited = interval;
+        for (;; waited += tick) {
                 struct berth_cgroup_stats st;
                 struct berth_err err = {0};
                 if (berth_container_stats(&cli->ctx, id, &st, &err) < 0) {
@@ -129,9 +136,12 @@ int cmd_events(struct cli *cli, int argc, char **argv)
                 if (last_oom != UINT64_MAX && oom_kills(&st) > last_oom)
                         emit(json_pack("{s:s, s:s}", "type", "oom", "id", id));
                 last_oom = oom_kills(&st);
-                emit(stats_json(id, &st));
+                if (waited >= interval) {
+                        emit(stats_json(id, &st));
+                        waited = 0;
+                }
                 if (once)
                         return 0;
-                poll(NULL, 0, interval);
+                poll(NULL, 0, tick);
         }
 }

@@ -8,24 +8,35 @@
 
 #include "cli/cli.h"
 
-static const char exec_usage[] = "usage: berth exec [options] CONTAINER_ID [COMMAND [ARG...]]\n\n"
-                                 "Runs a process inside a running container and returns its exit code;\n"
-                                 "255 when it cannot be run (as runc).\n\n"
-                                 "  --process, -p FILE      an OCI process JSON instead of COMMAND\n"
-                                 "  --tty, -t               allocate a pseudo-terminal\n"
-                                 "  --console-socket PATH   send the pty master to this unix socket\n"
-                                 "  --detach, -d            do not wait for the process\n"
-                                 "  --pid-file FILE         write the process's pid to FILE\n"
-                                 "  --env, -e KEY=VALUE     set an environment variable (repeatable)\n"
-                                 "  --cwd DIR               working directory inside the container\n"
-                                 "  --user, -u UID[:GID]    run as this user\n"
-                                 "  --additional-gids, -g GID   add a supplementary group (repeatable)\n"
-                                 "  --cap, -c CAP           add a capability (repeatable)\n"
-                                 "  --no-new-privs          set no_new_privs\n"
-                                 "  --preserve-fds N        pass N extra fds (3 .. 3+N-1)\n"
-                                 "  --cgroup [CTRL[,CTRL]:]PATH  run in this sub-cgroup of the container\n";
+static const char exec_usage[] =
+    "usage: berth exec [options] CONTAINER_ID [COMMAND [ARG...]]\n\n"
+    "Runs a process inside a running container and returns its exit code;\n"
+    "255 when it cannot be run (as runc).\n\n"
+    "  --process, -p FILE      an OCI process JSON instead of COMMAND\n"
+    "  --tty, -t               allocate a pseudo-terminal\n"
+    "  --console-socket PATH   send the pty master to this unix socket\n"
+    "  --detach, -d            do not wait for the process\n"
+    "  --pid-file FILE         write the process's pid to FILE\n"
+    "  --env, -e KEY=VALUE     set an environment variable (repeatable)\n"
+    "  --cwd DIR               working directory inside the container\n"
+    "  --user, -u UID[:GID]    run as this user\n"
+    "  --additional-gids, -g GID   add a supplementary group (repeatable)\n"
+    "  --cap, -c CAP           add a capability (repeatable)\n"
+    "  --no-new-privs          set no_new_privs\n"
+    "  --preserve-fds N        pass N extra fds (3 .. 3+N-1)\n"
+    "  --ignore-paused         exec into a paused container (runs once resumed)\n"
+    "  --cgroup [CTRL[,CTRL]:]PATH  run in this sub-cgroup of the container\n";
 
-enum { OPT_CONSOLE = 256, OPT_PID_FILE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_CGROUP, OPT_IGNORED };
+enum {
+        OPT_CONSOLE = 256,
+        OPT_PID_FILE,
+        OPT_CWD,
+        OPT_NNP,
+        OPT_PRESERVE,
+        OPT_CGROUP,
+        OPT_IGNORE_PAUSED,
+        OPT_IGNORED
+};
 
 /* Appends to a NULL-terminated vector that borrows argv's strings. */
 static int push(char ***v, size_t *n, char *s)
@@ -110,6 +121,9 @@ static int parse_exec_opt(struct cli *cli, int c, struct berth_exec_opts *o, siz
                 return 0;
         case OPT_CGROUP:
                 return push(&o->cgroups, &o->n_cgroups, optarg);
+        case OPT_IGNORE_PAUSED:
+                o->ignore_paused = true;
+                return 0;
         case OPT_IGNORED:
                 return 0;
         case OPT_PRESERVE:
@@ -138,6 +152,7 @@ static int parse_exec(struct cli *cli, int argc, char **argv, struct berth_exec_
                                              {"no-new-privs", no_argument, NULL, OPT_NNP},
                                              {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
                                              {"cgroup", required_argument, NULL, OPT_CGROUP},
+                                             {"ignore-paused", no_argument, NULL, OPT_IGNORE_PAUSED},
                                              {"process-label", required_argument, NULL, OPT_IGNORED},
                                              {"apparmor", required_argument, NULL, OPT_IGNORED},
                                              {0}};

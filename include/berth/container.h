@@ -108,6 +108,7 @@ struct berth_exec_opts {
         size_t n_cgroups;
         unsigned preserve_fds;
         bool detach;
+        bool ignore_paused; /* exec into a paused container: runs once resumed */
 };
 
 /* Runs a new process inside a running container. In the foreground it

@@ -147,5 +147,10 @@ int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_exec_la
 int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
                          struct berth_err *err);
 void berth_exec_late_clear(struct berth_exec_late *late);
+/* Loads late->filter now (finish then has none to load): the init calls
+ * it once `start` came, before the startContainer hooks, which run with
+ * the container's seccomp filter in force as runc's do. */
+int berth_process_load_late_filter(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
+                                   struct berth_err *err);
 
 #endif

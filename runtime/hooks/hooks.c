@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Hook execution: fork + exec with the state on a pipe, bounded by the
  * hook's timeout through a pidfd (no sleep loops). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -82,10 +84,16 @@ static int run_one(const struct berth_hook *h, const char *state, struct berth_e
                 return r;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
+        /* runc's words ("error running hook: signal: bad system call"):
+         * its suite and scripts match them. */
         if (WIFEXITED(status))
-                return berth_err_set(err, EIO, "hook %s: exited with status %d", h->path,
+                return berth_err_set(err, EIO, "hook %s: error running hook: exit status %d", h->path,
                                      WEXITSTATUS(status));
-        return berth_err_set(err, EIO, "hook %s: killed by signal %d", h->path, WTERMSIG(status));
+        char sig[64];
+        snprintf(sig, sizeof(sig), "%s", strsignal(WTERMSIG(status)));
+        sig[0] = (char)tolower((unsigned char)sig[0]);
+        return berth_err_set(err, EIO, "hook %s: error running hook: signal: %s (%d)", h->path, sig,
+                             WTERMSIG(status));
 }
 
 int hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,

@@ -142,6 +142,11 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
         r = sync_expect(s->sync_fd, SYNC_HOOKS_DONE, NULL, err);
         if (r < 0)
                 return r;
+        /* createContainer hooks run in the rootfs, as runc's do (before
+         * pivot_root, its cwd is the rootfs): hooks written for runc use
+         * paths relative to it ("mount --bind X ./lib/Y"). */
+        if (s->spec->hooks.n[BERTH_HOOK_CREATE_CONTAINER] && chdir(s->rootfs) < 0)
+                return berth_err_sys(err, errno, "chdir %s for the createContainer hooks", s->rootfs);
         r = child_hooks(s, BERTH_HOOK_CREATE_CONTAINER, pid, err);
         if (r < 0)
                 return r;
@@ -223,7 +228,8 @@ void container_child_main(struct container_setup *s)
         prctl(PR_SET_PDEATHSIG, 0);
         if (sync_send(s->sync_fd, SYNC_READY, 0, NULL) < 0)
                 _exit(1);
-        if (child_wait_start(s, &err) < 0 || child_hooks(s, BERTH_HOOK_START_CONTAINER, pid, &err) < 0)
+        if (child_wait_start(s, &err) < 0 || berth_process_load_late_filter(&x, &late, &err) < 0 ||
+            child_hooks(s, BERTH_HOOK_START_CONTAINER, pid, &err) < 0)
                 child_fail_late(s, &err);
         child_set_report(s, &x);
         berth_process_finish(&x, &late, &err);

@@ -181,6 +181,17 @@ int berth_process_prepare(const struct berth_exec_ctx *ctx, struct berth_exec_la
         return r;
 }
 
+int berth_process_load_late_filter(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
+                                   struct berth_err *err)
+{
+        if (!late->filter)
+                return 0;
+        int r = load_filter(ctx, late->filter, err);
+        berth_seccomp_filter_free(late->filter);
+        late->filter = NULL;
+        return r;
+}
+
 int berth_process_finish(const struct berth_exec_ctx *ctx, struct berth_exec_late *late,
                          struct berth_err *err)
 {

@@ -43,7 +43,8 @@ static int connect_unix(const char *path, struct berth_err *err)
         if (fd < 0)
                 return berth_err_sys(err, errno, "socket");
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                return berth_err_sys(err, errno, "connect to listenerPath %s", path);
+                return berth_err_sys(err, errno, "failed to connect with seccomp agent at listenerPath %s",
+                                     path);
         return TAKE_FD(fd);
 }
 

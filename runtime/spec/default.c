@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "runtime/spec/default_seccomp.h"
 #include "runtime/spec/internal.h"
@@ -115,12 +116,24 @@ static json_t *make_mounts(bool rootless)
         return arr;
 }
 
+/* runc's default has a cgroup namespace only on a pure cgroup v2 host: on
+ * v1 and hybrid hosts its spec (and runc's own test suite, which adds one
+ * itself where it wants it) leaves the container in the host's cgroup
+ * namespace, and a config with the namespace listed twice is refused. */
+static bool host_is_unified(void)
+{
+        enum berth_cgroup_layout layout;
+        struct berth_err ignore;
+        return berth_cgroup_detect_layout(&layout, &ignore) == 0 && layout == BERTH_CG_UNIFIED;
+}
+
 static json_t *make_namespaces(bool rootless)
 {
         static const char *const types[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
+        size_t n = BERTH_ARRAY_SIZE(types) - (host_is_unified() ? 0 : 1);
         json_t *arr = json_array();
 
-        for (size_t i = 0; arr && i < BERTH_ARRAY_SIZE(types); i++) {
+        for (size_t i = 0; arr && i < n; i++) {
                 /* Without privileges the new netns would have no usable link. */
                 if (rootless && strcmp(types[i], "network") == 0)
                         continue;

@@ -210,8 +210,9 @@ static int parse_rules(json_t *sc, const char *parent, struct berth_seccomp *s, 
                 if (s->rules[i].action == BERTH_SCMP_ACT_NOTIFY)
                         for (size_t k = 0; k < s->rules[i].n_names; k++)
                                 if (strcmp(s->rules[i].names[k], "write") == 0)
-                                        return spec_fail(err, ipath,
-                                                         "SCMP_ACT_NOTIFY cannot be used for write");
+                                        return spec_fail(
+                                            err, ipath,
+                                            "SCMP_ACT_NOTIFY cannot be used for the write syscall");
         }
         return 0;
 }

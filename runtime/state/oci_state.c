@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The OCI state document given to hooks, `berth state` and seccomp agents. */
+/* The OCI state document given to hooks, `berth state` and seccomp agents.
+ * Keys in runc's order (pid before status): scripts, and runc's own test
+ * suite, match `list --format json` and `state` output as text. */
 #include <jansson.h>
 
 #include "berth/cleanup.h"
@@ -12,8 +14,8 @@ char *berth_oci_state_format(const struct berth_state *st, enum berth_status sta
 {
         bool has_pid = status != BERTH_STATUS_STOPPED && st->pid > 0;
         _cleanup_json_ json_t *j =
-            json_pack("{s:s, s:s, s:s, s:i}", "ociVersion", BERTH_OCI_VERSION, "id", st->id, "status",
-                      berth_status_name(status), "pid", has_pid ? (int)st->pid : 0);
+            json_pack("{s:s, s:s, s:i, s:s}", "ociVersion", BERTH_OCI_VERSION, "id", st->id, "pid",
+                      has_pid ? (int)st->pid : 0, "status", berth_status_name(status));
         if (!j)
                 return NULL;
         json_object_set_new(j, "bundle", json_string(st->bundle ? st->bundle : ""));

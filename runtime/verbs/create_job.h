@@ -43,6 +43,7 @@ int job_load_bundle(struct create_job *j, const struct berth_create_opts *o, str
 int job_prepare(struct create_job *j, const struct berth_create_opts *o, struct berth_err *err);
 /* Fails ("container's cgroup unexpectedly frozen") when the cgroup is frozen. */
 int job_check_not_frozen(struct create_job *j, struct berth_err *err);
+void job_warn_not_empty(struct create_job *j);
 /* --systemd-cgroup, right after the clone: systemd starts the unit with
  * the init in it, then the limits go to its cgroup files and the init
  * joins the v1 hierarchies systemd does not manage. */

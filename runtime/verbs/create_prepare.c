@@ -75,6 +75,18 @@ int job_check_not_frozen(struct create_job *j, struct berth_err *err)
         return frozen ? berth_err_set(err, EBUSY, "container's cgroup unexpectedly frozen") : 0;
 }
 
+/* A cgroup that already holds processes (another container's, shared
+ * through cgroupsPath) works, but kill --all, pause and delete will hit
+ * them too: warn, in runc's words. Called before the init is in it. */
+void job_warn_not_empty(struct create_job *j)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        struct berth_err ignore = {0};
+        if (berth_cgroup_pids(j->cgroup, &pids, &n, &ignore) == 0 && n > 0)
+                berth_warn(j->setup.ctx, "container's cgroup is not empty: %zu process(es) found", n);
+}
+
 /* --systemd-cgroup: cgroupsPath is "slice:prefix:name"; the cgroup is
  * the unit's, made by systemd after the clone (job_start_unit). */
 static int plan_unit(struct create_job *j, const struct berth_ctx *ctx, struct berth_err *err)
@@ -103,6 +115,10 @@ static int create_for_clone(struct create_job *j, struct berth_err *err)
          * hierarchies are checked once made (finish_cgroup). */
         if (r >= 0 && berth_cgroup_layout(j->cgroup) == BERTH_CG_UNIFIED)
                 r = job_check_not_frozen(j, err);
+        /* The unified level is where the processes are, hybrid hosts
+         * included; a legacy host's v1 levels are checked once made. */
+        if (r >= 0 && berth_cgroup_layout(j->cgroup) != BERTH_CG_LEGACY)
+                job_warn_not_empty(j);
         return r;
 }
 

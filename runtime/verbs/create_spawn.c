@@ -117,6 +117,8 @@ static int finish_cgroup(struct create_job *j, struct berth_err *err)
         int r = berth_cgroup_create_v1(j->cgroup, err);
         if (r < 0 || (r = job_check_not_frozen(j, err)) < 0)
                 return r;
+        if (berth_cgroup_layout(j->cgroup) == BERTH_CG_LEGACY)
+                job_warn_not_empty(j);
         berth_trace(j->setup.ctx, "cgroup: v1 hierarchies ready");
         const char *warnings = berth_cgroup_warnings(j->cgroup);
         if (warnings)

@@ -34,11 +34,15 @@ struct exec_job {
         pid_t pid;
 };
 
-static int check_status(const struct berth_container_info *info, struct berth_err *err)
+static int check_status(const struct berth_container_info *info, bool ignore_paused, struct berth_err *err)
 {
         if (info->status == BERTH_STATUS_UNKNOWN)
                 return container_damaged_err(info, "exec in", err);
         if (info->status == BERTH_STATUS_RUNNING || info->status == BERTH_STATUS_CREATED)
+                return 0;
+        /* --ignore-paused: the process joins the frozen cgroup and runs
+         * once the container is resumed (runc's flag). */
+        if (info->status == BERTH_STATUS_PAUSED && ignore_paused)
                 return 0;
         return berth_err_set(err, EINVAL, "cannot exec in a %s container: %s",
                              berth_status_name(info->status), info->st.id);
@@ -66,7 +70,7 @@ static int load_container(struct exec_job *j, const struct berth_ctx *ctx, const
                           struct berth_err *err)
 {
         int r = berth_container_load(ctx, o->id, &j->info, err);
-        if (r < 0 || (r = check_status(&j->info, err)) < 0)
+        if (r < 0 || (r = check_status(&j->info, o->ignore_paused, err)) < 0)
                 return r;
         _cleanup_close_ int root_fd = open(ctx->state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int state_fd = root_fd >= 0 ? berth_state_dir_open(root_fd, o->id, err) : -ENOENT;

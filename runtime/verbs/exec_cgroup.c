@@ -19,8 +19,7 @@ static int check_path(const char *path, struct berth_err *err)
         for (const char *p = path; *p;) {
                 size_t n = strcspn(p, "/");
                 if (n == 2 && p[0] == '.' && p[1] == '.')
-                        return berth_err_set(err, EINVAL, "--cgroup: %s is not a valid sub-cgroup path",
-                                             path);
+                        return berth_err_set(err, EINVAL, "--cgroup: %s is not a sub cgroup path", path);
                 p += n;
                 p += strspn(p, "/");
         }

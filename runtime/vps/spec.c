@@ -237,6 +237,21 @@ static int patch_cgroup_mount(json_t *mounts)
         return 0;
 }
 
+/* A guest always gets its own cgroup namespace (its systemd mounts its
+ * tree there, see patch_cgroup_mount), whereas the OCI default has one
+ * only on pure v2 hosts, as runc's. */
+static int patch_cgroupns(json_t *lx)
+{
+        json_t *ns = json_object_get(lx, "namespaces"), *n;
+        size_t i;
+        json_array_foreach(ns, i, n)
+        {
+                if (strcmp(json_string_value(json_object_get(n, "type")) ?: "", "cgroup") == 0)
+                        return 0;
+        }
+        return json_array_append_new(ns, json_pack("{s:s}", "type", "cgroup"));
+}
+
 /* The VPS's own user namespace: the guest's ids are its range of host ids
  * (created with the other namespaces, so that it owns them: the guest's
  * root may mount proc, sysfs and cgroup2 there, not on the host). */
@@ -259,8 +274,8 @@ static int patch_userns(json_t *lx, const struct berth_vps_userns *u)
 static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *init, const char *cgroup)
 {
         json_t *lx = json_object_get(doc, "linux");
-        if (!lx || patch_linux(lx, cfg, cgroup) < 0 || patch_userns(lx, &cfg->userns) < 0 ||
-            patch_cgroup_mount(json_object_get(doc, "mounts")) < 0)
+        if (!lx || patch_linux(lx, cfg, cgroup) < 0 || patch_cgroupns(lx) < 0 ||
+            patch_userns(lx, &cfg->userns) < 0 || patch_cgroup_mount(json_object_get(doc, "mounts")) < 0)
                 return -1;
         if (json_object_set_new(doc, "process", make_process(init)) < 0 ||
             json_object_set_new(doc, "root", json_pack("{s:s, s:b}", "path", "rootfs", "readonly", 0)) < 0 ||

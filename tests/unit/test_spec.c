@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "berth/cgroup.h"
 #include "berth/spec.h"
 
 static struct berth_spec *parse(const char *json, struct berth_err *err)
@@ -490,7 +491,7 @@ static const struct invalid_case {
     {LINUX("\"cgroupsPath\":{}"), "linux.cgroupsPath: must be a string"},
     {LINUX("\"resources\":[]"), "linux.resources: must be an object"},
     {RES("\"devices\":[{\"allow\":true,\"type\":\"z\"}]"), "linux.resources.devices[0].type"},
-    {RES("\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]"), "linux.resources.devices[0].access"},
+    {RES("\"devices\":[{\"allow\":true,\"access\":\"xa\"}]"), "linux.resources.devices[0].access"},
     {RES("\"devices\":[{\"access\":\"r\"}]"), "linux.resources.devices[0].allow: missing"},
     {RES("\"devices\":[{\"allow\":true,\"major\":-2}]"), "linux.resources.devices[0].major"},
     {RES("\"memory\":{\"limit\":-2}"), "linux.resources.memory.limit"},
@@ -529,7 +530,7 @@ static const struct invalid_case {
     {SCMP("\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]"),
      "linux.seccomp.listenerPath: required"},
     {SCMP("\"listenerPath\":\"/s\",\"syscalls\":[{\"names\":[\"write\"],\"action\":\"SCMP_ACT_NOTIFY\"}]"),
-     "linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for write"},
+     "linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall"},
     {SCMP("\"defaultErrnoRet\":-1"), "linux.seccomp.defaultErrnoRet"},
 };
 
@@ -753,7 +754,12 @@ static void check_default(bool rootless)
         ck_assert_str_eq(s->mounts[1].destination, "/dev");
         ck_assert_str_eq(s->mounts[1].data, "mode=755,size=65536k");
         ck_assert(s->namespaces[BERTH_NS_PID].present && s->namespaces[BERTH_NS_MOUNT].present);
-        ck_assert(s->namespaces[BERTH_NS_CGROUP].present && s->namespaces[BERTH_NS_UTS].present);
+        ck_assert(s->namespaces[BERTH_NS_UTS].present);
+        /* As runc's: a cgroup namespace only on a pure v2 host. */
+        enum berth_cgroup_layout layout;
+        struct berth_err ignore;
+        bool unified = berth_cgroup_detect_layout(&layout, &ignore) == 0 && layout == BERTH_CG_UNIFIED;
+        ck_assert(s->namespaces[BERTH_NS_CGROUP].present == unified);
         ck_assert(s->namespaces[BERTH_NS_NET].present == !rootless);
         ck_assert(s->namespaces[BERTH_NS_USER].present == rootless);
         ck_assert_uint_eq(s->n_masked_paths, 11);
