@@ -287,6 +287,17 @@ sandbox_run() {
 
 # ---- 4. run and compare ----
 
+# checkpoint.bats writes /etc/criu/default.conf for one test and removes it
+# only when that test gets to its end, which criu 3.17 on this kernel does
+# not: a file the suite left is removed (one that was there is kept).
+criu_conf_had=
+[ -e /etc/criu/default.conf ] && criu_conf_had=1
+criu_conf_restore() {
+	[ -z "$criu_conf_had" ] || return 0
+	rm -f /etc/criu/default.conf
+	rmdir /etc/criu 2>/dev/null || true
+}
+
 run_runtime() {
 	local rt=$1 bin f out
 	case $rt in
@@ -296,7 +307,7 @@ run_runtime() {
 	esac
 	[ -x "$bin" ] || die "$rt: no executable $bin"
 	mkdir -p "$RES/$rt"
-	trap 'sandbox_remove "bats-$rt-$$"' EXIT
+	trap 'sandbox_remove "bats-$rt-$$"; criu_conf_restore' EXIT
 	trap 'exit 130' INT TERM
 	for f in "${FILES[@]}"; do
 		out=$RES/$rt/$(basename "$f" .bats).tap
@@ -311,6 +322,7 @@ run_runtime() {
 		# script runs the EXIT trap (which empties the sandbox) at once.
 		wait $! || true
 		sandbox_remove "bats-$rt-$$"
+		criu_conf_restore
 	done
 }
 
