@@ -8,6 +8,7 @@
  * container frozen) by source_open, released by source_close. Today the
  * source is the live upper layer under a freeze; a snapshot can take its
  * place there without the archive code knowing. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -40,15 +41,23 @@ int vps_backup_layers(const struct berth_vps_config *cfg, const char *dir, char 
         int r = vps_image_loop_attach(dir, dev, sizeof(dev), &major, &minor, err);
         if (r < 0)
                 return berth_err_wrap(err, "attach the disk image");
-        r = vps_image_mount(dir, dev, err);
+        r = vps_image_mount(dir, dev, cfg->disk.fs, err);
         /* Ours (the VPS does not run): the device goes with our mount. */
         if (found <= 0)
                 vps_image_loop_release(dev);
         if (r < 0)
                 return r;
         *mounted = true;
-        snprintf(out, len, "%s/" VPS_DISK_MOUNT "/upper", dir);
+        /* btrfs: upper/ is in the subvolume cur/ (disk_btrfs.c says why). */
+        snprintf(out, len, "%s/" VPS_DISK_MOUNT "%s/upper", dir,
+                 cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS ? "/" VPS_BTRFS_CUR : "");
         return 0;
+}
+
+void vps_backup_layers_dir(const struct berth_vps_config *cfg, const char *dir, char *out, size_t len)
+{
+        snprintf(out, len, "%s%s/" VPS_SNAP_LAYERS, dir,
+                 cfg->disk.backend == BERTH_VPS_DISK_IMAGE ? "/" VPS_DISK_MOUNT : "");
 }
 
 void vps_backup_layers_done(const char *dir, bool mounted)
@@ -137,21 +146,51 @@ static char *manifest_text(const struct berth_vps_config *cfg, const char *check
         return doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 }
 
+/* A btrfs image's layers one by one: a subvolume's content is its upper/
+ * (beside its overlay work/), archived as l/<id> as on ext4. */
+static int write_btrfs_layers(struct vps_archive_out *out, const char *layers, const struct vps_idshift *s,
+                              bool progress, struct berth_err *err)
+{
+        _cleanup_close_ int fd = open(layers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(dup(fd)) : NULL;
+        if (!d)
+                return berth_err_sys(err, errno, "list %s", layers);
+        struct dirent *de;
+        int r = 0;
+        for (int pass = progress ? 0 : 1; pass < 2 && r >= 0; pass++) {
+                rewinddir(d);
+                while (r >= 0 && (de = readdir(d))) {
+                        char *end, path[PATH_MAX], prefix[64];
+                        strtoul(de->d_name, &end, 10);
+                        if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end)
+                                continue; /* half-made ones (.new.N, .rm.upper) */
+                        snprintf(path, sizeof(path), "%s/%s%s", layers, de->d_name,
+                                 vps_btrfs_is_subvol(fd, de->d_name) ? "/upper" : "");
+                        snprintf(prefix, sizeof(prefix), VPS_BACKUP_LAYERS "/%s", de->d_name);
+                        if (pass == 0)
+                                vps_archive_out_expect(out, vps_tree_bytes(path));
+                        else
+                                r = vps_archive_out_tree(out, path, prefix, s, err);
+                }
+        }
+        return r;
+}
+
 /* upper/, then the layers beside it (l/: a VPS with snapshots). */
-static int write_layers(struct vps_archive_out *out, const char *upper, const struct vps_idshift *s,
-                        bool progress, struct berth_err *err)
+static int write_layers(struct vps_archive_out *out, const struct berth_vps_config *cfg, const char *dir,
+                        const char *upper, const struct vps_idshift *s, bool progress, struct berth_err *err)
 {
         char layers[PATH_MAX];
-        snprintf(layers, sizeof(layers), "%s", upper);
-        char *slash = strrchr(layers, '/');
-        snprintf(slash + 1, sizeof(layers) - (size_t)(slash + 1 - layers), VPS_SNAP_LAYERS);
+        vps_backup_layers_dir(cfg, dir, layers, sizeof(layers));
         bool has_layers = access(layers, F_OK) == 0;
+        bool btrfs = cfg->disk.backend == BERTH_VPS_DISK_IMAGE && cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS;
         if (progress)
-                vps_archive_out_expect(out,
-                                       vps_tree_bytes(upper) + (has_layers ? vps_tree_bytes(layers) : 0));
+                vps_archive_out_expect(out, vps_tree_bytes(upper) +
+                                                (has_layers && !btrfs ? vps_tree_bytes(layers) : 0));
         int r = vps_archive_out_tree(out, upper, VPS_BACKUP_UPPER, s, err);
         if (r >= 0 && has_layers)
-                r = vps_archive_out_tree(out, layers, VPS_BACKUP_LAYERS, s, err);
+                r = btrfs ? write_btrfs_layers(out, layers, s, progress, err)
+                          : vps_archive_out_tree(out, layers, VPS_BACKUP_LAYERS, s, err);
         return r;
 }
 
@@ -216,7 +255,7 @@ static int backup_locked(const struct berth_vps_ctx *v, const struct berth_vps_c
         vps_idshift_of(cfg, &s);
         if (r >= 0 && (r = source_open(v, cfg, status, &src, err)) >= 0) {
                 res->frozen = src.frozen_id[0] != '\0';
-                r = write_layers(out, src.upper, &s, o->progress != NULL, err);
+                r = write_layers(out, cfg, src.dir, src.upper, &s, o->progress != NULL, err);
         }
         source_close(v, &src);
         if (r >= 0)

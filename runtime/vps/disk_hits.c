@@ -238,7 +238,8 @@ static bool image_look(struct vps_disk_hits *h, const struct berth_vps_ctx *v, c
                 if (h->pid <= 0 || statfs(root, &f) < 0)
                         return false;
         }
-        bool full[2] = {(uint64_t)f.f_bavail * (uint64_t)f.f_bsize < FULL_SLACK, f.f_ffree == 0};
+        /* btrfs counts no inodes (f_files 0): never full of them. */
+        bool full[2] = {(uint64_t)f.f_bavail * (uint64_t)f.f_bsize < FULL_SLACK, f.f_files && f.f_ffree == 0};
         bool changed = false;
         for (int i = 0; i < 2; i++) {
                 if (full[i] != h->full[i])

@@ -48,14 +48,41 @@ static void paths(const char *dir, char *img, char *mnt)
         snprintf(mnt, PATH_MAX, "%s/" VPS_DISK_MOUNT, dir);
 }
 
+/* btrfs: made empty, then cur/ is made in it, mounted in a child's mount
+ * namespace of its own (a subvolume needs the kernel). */
+static int create_btrfs(const char *dir, const char *img, int64_t size, struct berth_err *err)
+{
+        _cleanup_close_ int fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "create %s", img);
+        if (ftruncate(fd, size) < 0)
+                return berth_err_sys(err, errno, "size %s", img);
+        int r = vps_btrfs_mkfs(img, size, err);
+        if (r >= 0)
+                r = vps_btrfs_populate(dir, err);
+        if (r < 0)
+                return r;
+        static const char *const sub[] = {"upper", "work"};
+        for (size_t i = 0; i < 2; i++) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof(p), "%s/%s", dir, sub[i]);
+                if (rmdir(p) < 0)
+                        return berth_err_sys(err, errno, "rmdir %s", p);
+        }
+        return 0;
+}
+
 /* upper/ and work/ (made by create with their owners and modes) go into
  * the image through mke2fs -d: nothing is mounted at create. */
-int vps_image_create(const char *dir, int64_t size, int64_t inodes, struct berth_err *err)
+int vps_image_create(const char *dir, int64_t size, int64_t inodes, enum berth_vps_disk_fs fs,
+                     struct berth_err *err)
 {
         char img[PATH_MAX], mnt[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
         paths(dir, img, mnt);
         if (mkdir(mnt, 0700) < 0)
                 return berth_err_sys(err, errno, "mkdir %s", mnt);
+        if (fs == BERTH_VPS_DISK_FS_BTRFS)
+                return create_btrfs(dir, img, size, err);
         static const char *const sub[] = {"upper", "work"};
         for (size_t i = 0; i < 2; i++) {
                 snprintf(from, sizeof(from), "%s/%s", dir, sub[i]);
@@ -202,13 +229,20 @@ void vps_image_loop_release(const char *dev)
                 ioctl(fd, LOOP_CLR_FD, 0);
 }
 
-int vps_image_mount(const char *dir, const char *dev, struct berth_err *err)
+static const char *fs_type(enum berth_vps_disk_fs fs)
+{
+        return fs == BERTH_VPS_DISK_FS_BTRFS ? "btrfs" : "ext4";
+}
+
+int vps_image_mount(const char *dir, const char *dev, enum berth_vps_disk_fs fs, struct berth_err *err)
 {
         char img[PATH_MAX], mnt[PATH_MAX];
         paths(dir, img, mnt);
         if (mkdir(mnt, 0700) < 0 && errno != EEXIST)
                 return berth_err_sys(err, errno, "mkdir %s", mnt);
-        if (mount(dev, mnt, "ext4", MS_NOATIME, NULL) < 0)
+        /* btrfs: a second mount of a mounted device shares its super block,
+         * as ext4's does. */
+        if (mount(dev, mnt, fs_type(fs), MS_NOATIME, NULL) < 0)
                 return berth_err_sys(err, errno, "mount %s (%s) on %s", img, dev, mnt);
         return 0;
 }
@@ -264,8 +298,10 @@ static int resize_offline(const char *img, int64_t size, struct berth_err *err)
 }
 
 /* Attached (running): online, through the loop device; else offline. */
-int vps_image_grow(const char *dir, int64_t size, struct berth_err *err)
+int vps_image_grow(const char *dir, int64_t size, enum berth_vps_disk_fs fs, struct berth_err *err)
 {
+        if (fs == BERTH_VPS_DISK_FS_BTRFS)
+                return vps_btrfs_image_resize(dir, size, err);
         char img[PATH_MAX], mnt[PATH_MAX], dev[64];
         paths(dir, img, mnt);
         unsigned major, minor;
@@ -319,8 +355,10 @@ static int read_sb(const char *img, struct sb *s, struct berth_err *err)
         return 0;
 }
 
-int vps_image_shrink(const char *dir, int64_t size, struct berth_err *err)
+int vps_image_shrink(const char *dir, int64_t size, enum berth_vps_disk_fs fs, struct berth_err *err)
 {
+        if (fs == BERTH_VPS_DISK_FS_BTRFS)
+                return vps_btrfs_image_resize(dir, size, err);
         char img[PATH_MAX], mnt[PATH_MAX], dev[64];
         paths(dir, img, mnt);
         unsigned major, minor;
@@ -334,7 +372,8 @@ int vps_image_shrink(const char *dir, int64_t size, struct berth_err *err)
         return 0;
 }
 
-int vps_image_usage(const char *dir, pid_t pid, struct vps_disk_usage *u, struct berth_err *err)
+int vps_image_usage(const char *dir, pid_t pid, enum berth_vps_disk_fs fs, struct vps_disk_usage *u,
+                    struct berth_err *err)
 {
         char img[PATH_MAX], mnt[PATH_MAX], root[64];
         paths(dir, img, mnt);
@@ -348,6 +387,8 @@ int vps_image_usage(const char *dir, pid_t pid, struct vps_disk_usage *u, struct
                 u->inodes_used = f.f_files - f.f_ffree;
                 return 0;
         }
+        if (fs == BERTH_VPS_DISK_FS_BTRFS)
+                return vps_btrfs_usage(img, u, err);
         struct sb s = {0};
         int r = read_sb(img, &s, err);
         if (r < 0)
