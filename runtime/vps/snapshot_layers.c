@@ -17,7 +17,9 @@
  * and work/ in it: overlayfs renames from one to the other, which btrfs
  * does only within a subvolume), and every snapshot, of a running VPS or
  * not, is a "copy" that is a read-only subvolume snapshot of cur/: no
- * data is copied, the stack does not grow, l/<id>/upper is the layer. */
+ * data is copied, the stack does not grow, l/<id>/upper is the layer. A
+ * restore makes cur/ a writable snapshot of the snapshot's top layer
+ * again, over the stack below it: the stack does not grow either. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -308,6 +310,28 @@ static int recover_copy(struct vps_snap_base *b, struct vps_snaps *s, const stru
         return r;
 }
 
+/* btrfs: the snapshot's top layer, a read-only snapshot of cur/, becomes
+ * cur/ again as a writable snapshot of it, so the VPS stands where the
+ * snapshot did with its stack as it was then (no layer more). 1 when done
+ * so, 0 when the layer is no subvolume (restored from an archive). */
+static int cur_from_layer(const struct vps_snap_base *b, unsigned id, struct berth_err *err)
+{
+        if (!b->btrfs)
+                return 0;
+        char l[PATH_MAX], n[16];
+        at(b, VPS_SNAP_LAYERS, l);
+        snprintf(n, sizeof(n), "%u", id);
+        _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lfd < 0 || !vps_btrfs_is_subvol(lfd, n))
+                return 0;
+        _cleanup_close_ int src = openat(lfd, n, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int base = open(b->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (src < 0 || base < 0)
+                return berth_err_sys(err, errno, "open layer %u", id);
+        int r = vps_btrfs_snapshot(src, base, VPS_BTRFS_CUR, false);
+        return r < 0 ? vps_err_write(err, -r, b->path, "snapshot layer %u as the upper layer", id) : 1;
+}
+
 /* Restore, from its journal on: also its normal path. */
 static int finish_restore(struct vps_snap_base *b, struct vps_snaps *s, const char *snap,
                           struct berth_err *err)
@@ -322,12 +346,15 @@ static int finish_restore(struct vps_snap_base *b, struct vps_snaps *s, const ch
         int r = layers_dir(b, err);
         if (r < 0)
                 return r;
-        /* Once the old upper is aside, an upper is the new, empty one. */
+        /* Once the old upper is aside, an upper is the new one. */
         if (access(old, F_OK) == 0)
                 r = rm(upper, err);
         else if (access(upper, F_OK) == 0 && rename(upper, old) < 0)
                 r = berth_err_sys(err, errno, "rename %s to %s", upper, old);
-        if (r >= 0)
+        int from = r >= 0 ? cur_from_layer(b, sn->layers[0], err) : 0;
+        if (from < 0)
+                r = from;
+        else if (r >= 0 && from == 0)
                 r = make_cur(b, upper, top, err);
         if (r >= 0)
                 r = sync_dirs(b, err);
@@ -336,10 +363,12 @@ static int finish_restore(struct vps_snap_base *b, struct vps_snaps *s, const ch
                 r = berth_err_set(err, ENOMEM, "out of memory");
         if (r < 0)
                 return r;
-        memcpy(l, sn->layers, sn->n_layers * sizeof(*l));
+        size_t skip = from > 0 ? 1 : 0; /* the top layer is the upper again */
+        if (sn->n_layers > skip)
+                memcpy(l, sn->layers + skip, (sn->n_layers - skip) * sizeof(*l));
         free(s->lowers);
         s->lowers = l;
-        s->n_lowers = sn->n_layers;
+        s->n_lowers = sn->n_layers - skip;
         s->rotate = false;
         if ((r = vps_snaps_save(b->dir, s, err)) < 0 || (r = rm(old, err)) < 0)
                 return r;
