@@ -43,7 +43,7 @@ static uint32_t project_id(const struct berth_vps_config *cfg, const char *dir)
 
 /* The image's file system: $BERTH_VPS_DISK_FS (ext4 or btrfs) when set;
  * else btrfs where the host has it, unless an inode limit is asked for
- * (btrfs has none: ext4 keeps one). */
+ * (btrfs has none: ext4 keeps one) or the disk is too small to resize. */
 static int image_fs(const struct berth_vps_limits *l, enum berth_vps_disk_fs *fs, struct berth_err *err)
 {
         const char *want = getenv("BERTH_VPS_DISK_FS");
@@ -58,9 +58,13 @@ static int image_fs(const struct berth_vps_limits *l, enum berth_vps_disk_fs *fs
                 return berth_err_set(err, EINVAL,
                                      "--inodes: a btrfs disk image has no inode limit (drop --inodes, or "
                                      "BERTH_VPS_DISK_FS=ext4)");
+        if (want && !strcmp(want, "btrfs") && l->disk < VPS_BTRFS_MIN)
+                return berth_err_set(err, EINVAL, "--disk: a btrfs disk image is at least %lldM (or ext4)",
+                                     VPS_BTRFS_MIN >> 20);
         if (want && *want)
                 btrfs = !strcmp(want, "btrfs");
-        *fs = btrfs && !l->has_inodes ? BERTH_VPS_DISK_FS_BTRFS : BERTH_VPS_DISK_FS_EXT4;
+        *fs = btrfs && !l->has_inodes && l->disk >= VPS_BTRFS_MIN ? BERTH_VPS_DISK_FS_BTRFS
+                                                                  : BERTH_VPS_DISK_FS_EXT4;
         return 0;
 }
 
@@ -259,6 +263,9 @@ static int set_image(const char *dir, const struct berth_vps_config *old, const 
                                      (long long)o->inodes);
         if (l->disk == o->disk)
                 return 0;
+        if (btrfs && l->disk < VPS_BTRFS_MIN)
+                return berth_err_set(err, EINVAL, "--disk: a btrfs disk image is at least %lldM",
+                                     VPS_BTRFS_MIN >> 20);
         if (l->disk > o->disk)
                 return vps_image_grow(dir, l->disk, old->disk.fs, err);
         if (running && !btrfs)

@@ -12,7 +12,10 @@
 #include "berth/err.h"
 #include "berth/vps.h"
 
-#define VPS_DISK_MIN   (16LL << 20) /* an ext4 with its journal needs some room */
+#define VPS_DISK_MIN (16LL << 20) /* an ext4 with its journal needs some room */
+/* btrfs resizes no file system to less (BTRFS_IOC_RESIZE: EINVAL): a
+ * smaller disk is ext4. */
+#define VPS_BTRFS_MIN  (256LL << 20)
 #define VPS_DISK_MAX   (64LL << 40)
 #define VPS_INODES_MIN 64
 /* Inodes given with --disk alone: mke2fs's own default ratio. */

@@ -36,8 +36,7 @@
 
 #define FIRST_FREE_OBJECTID 256 /* a subvolume's root directory's inode number */
 /* Below this, data and metadata share block groups (mkfs.btrfs --mixed):
- * what btrfs advises for small file systems, and what lets one fit in
- * VPS_DISK_MIN (apart, they need 114 MiB). */
+ * what btrfs advises for small file systems. */
 #define MIXED_BELOW (1LL << 30)
 
 static bool has_tool(const char *name)

@@ -330,7 +330,10 @@ test_io_limit() {
         limited_rate "read at --io-read 16M" $((16 << 20)) 40 if=/io of=/dev/null bs=1M iflag=direct
         st=$(berth status stio --json)
         wb=$(echo "$st" | json_field write_bytes)
-        [ "${wb:-0}" -ge $((40 << 20)) ] || fail "status io.write_bytes $wb after 40M written: $st"
+        # 95%: a btrfs image (256M: the default where the host has btrfs)
+        # writes a little of a direct write through its page cache, whose
+        # writeback v1 charges to no cgroup.
+        [ "${wb:-0}" -ge $((38 << 20)) ] || fail "status io.write_bytes $wb after 40M written: $st"
         # Live: half as fast again.
         expect 0 berth set stio --io-write 12M
         limited_rate "write after set --io-write 12M" $((12 << 20)) 48 if=/dev/zero of=/io bs=1M count=48 \

@@ -167,7 +167,8 @@ test_delete() {
 # project quota with BERTH_DISK_PRJQUOTA=1 (the pure cgroup-v2 guest).
 test_disk() {
         command -v mkfs.ext4 >/dev/null || { echo "   (no mkfs.ext4: disk backends not tested)"; return; }
-        expect 0 berth create snp2 --template bb --ip 10.77.9.3 --disk 64M
+        # 256M: the least a btrfs image is made of (smaller ones are ext4).
+        expect 0 berth create snp2 --template bb --ip 10.77.9.3 --disk 256M
         b=$(berth status snp2 --json | json_field backend)
         [ "$b" = "$want_backend" ] || fail "backend $b, expected $want_backend"
         if [ "$b" = image ]; then
@@ -337,7 +338,7 @@ test_bench() {
 snp1_disk() {
         berth destroy --force snp1 >/dev/null 2>&1
         expect 0 env BERTH_VPS_DISK_FS="$1" "$bin" --root "$root" vps --data-dir "$data" \
-                create snp1 --template bb --ip 10.77.9.2 --disk 128M
+                create snp1 --template bb --ip 10.77.9.2 --disk 256M
         echo "   crash VPS: image of $(berth status snp1 --json | json_field fs)"
         expect 0 berth start snp1
         in_guest snp1 'echo crash >/root/a'
