@@ -32,7 +32,7 @@ struct vps_disk_usage {
  * stdout and stdin on /dev/null; its last line of stderr names a failure. */
 int vps_storage_run(const char *const *argv, struct berth_err *err);
 
-/* ---- image.c: <dir>/disk.img, an ext4 or btrfs file system of its own ---- */
+/* ---- image.c, loop.c: <dir>/disk.img, an ext4 or btrfs file system of its own ---- */
 /* Makes the image of size bytes and inodes (ext4; 0: mke2fs's default)
  * holding dir's upper/ and work/ (moved into it; btrfs: into cur/). */
 int vps_image_create(const char *dir, int64_t size, int64_t inodes, enum berth_vps_disk_fs fs,
