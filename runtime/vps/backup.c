@@ -5,9 +5,11 @@
  * meanwhile). What is read is a "source": the directory holding the
  * VPS's upper layer, made readable (the image backend's file system
  * mounted in our private mount namespace) and consistent (a running VPS's
- * container frozen) by source_open, released by source_close. Today the
- * source is the live upper layer under a freeze; a snapshot can take its
- * place there without the archive code knowing. */
+ * container frozen) by source_open, released by source_close. The source
+ * is the live upper layer under a freeze, or on a btrfs image a read-only
+ * subvolume snapshot of it taken while frozen (l/.backup.<pid>): the VPS
+ * runs on while the archive is written, and the archive code does not
+ * know the difference. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,7 +79,50 @@ struct source {
         char upper[PATH_MAX]; /* the tree to archive */
         bool mounted;
         char frozen_id[BERTH_VPS_ID_MAX]; /* the container we froze ("" none) */
+        bool froze;                       /* we froze it (for the copy, or for its snapshot) */
+        char snap[32];                    /* btrfs: our snapshot in l/ ("" none) */
 };
+
+static void layers_of(const struct source *src, char *out)
+{
+        snprintf(out, PATH_MAX, "%s/" VPS_DISK_MOUNT "/" VPS_SNAP_LAYERS, src->dir);
+}
+
+/* btrfs, the VPS frozen: its cur/ synced and snapshotted read-only as
+ * l/.backup.<pid> (constant time), whose upper/ is then the source. A
+ * crash leaves it to the next snapshot command's gc (a dot name). */
+static int source_snapshot(struct source *src, struct berth_err *err)
+{
+        char l[PATH_MAX], cur[PATH_MAX];
+        layers_of(src, l);
+        snprintf(cur, sizeof(cur), "%s/" VPS_DISK_MOUNT "/" VPS_BTRFS_CUR, src->dir);
+        if (mkdir(l, 0700) < 0 && errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir %s", l);
+        _cleanup_close_ int cfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cfd < 0 || lfd < 0)
+                return berth_err_sys(err, errno, "open %s", cfd < 0 ? cur : l);
+        if (syncfs(cfd) < 0)
+                return berth_err_sys(err, errno, "sync %s", cur);
+        char name[32];
+        snprintf(name, sizeof(name), ".backup.%d", (int)getpid());
+        int r = vps_btrfs_snapshot(cfd, lfd, name, true);
+        if (r < 0)
+                return berth_err_sys(err, -r, "snapshot %s", cur);
+        snprintf(src->snap, sizeof(src->snap), "%s", name);
+        snprintf(src->upper, sizeof(src->upper), "%s/%s/upper", l, name);
+        return 0;
+}
+
+static void source_thaw(const struct berth_vps_ctx *v, struct source *src)
+{
+        if (!src->frozen_id[0])
+                return;
+        struct berth_err e = {0};
+        if (berth_container_resume(v->ctx, src->frozen_id, &e) < 0)
+                vps_warn(v, "%s; `berth resume %s` thaws it", e.msg, src->frozen_id);
+        src->frozen_id[0] = '\0';
+}
 
 static int source_open(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, int status,
                        struct source *src, struct berth_err *err)
@@ -95,18 +141,31 @@ static int source_open(const struct berth_vps_ctx *v, const struct berth_vps_con
                 if ((r = berth_container_pause(v->ctx, id, err)) < 0)
                         return berth_err_wrap(err, "freeze VPS %s for a consistent copy", cfg->name);
                 snprintf(src->frozen_id, sizeof(src->frozen_id), "%s", id);
+                src->froze = true;
                 vps_trace(v, "VPS %s: frozen for the backup", cfg->name);
+                if (cfg->disk.backend == BERTH_VPS_DISK_IMAGE && cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS) {
+                        if ((r = source_snapshot(src, err)) < 0)
+                                return r;
+                        source_thaw(v, src);
+                        vps_trace(v, "VPS %s: thawed; the backup reads its snapshot %s", cfg->name,
+                                  src->snap);
+                }
         }
         return 0;
 }
 
 static void source_close(const struct berth_vps_ctx *v, struct source *src)
 {
-        if (src->frozen_id[0]) {
-                struct berth_err e = {0};
-                if (berth_container_resume(v->ctx, src->frozen_id, &e) < 0)
-                        vps_warn(v, "%s; `berth resume %s` thaws it", e.msg, src->frozen_id);
-                src->frozen_id[0] = '\0';
+        source_thaw(v, src);
+        if (src->snap[0]) {
+                char l[PATH_MAX];
+                layers_of(src, l);
+                _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                int r = lfd < 0 ? -errno : vps_btrfs_subvol_delete(lfd, src->snap);
+                if (r < 0)
+                        vps_warn(v, "could not delete the backup's snapshot %s/%s: %s", l, src->snap,
+                                 strerror(-r));
+                src->snap[0] = '\0';
         }
         vps_backup_layers_done(src->dir, src->mounted);
         src->mounted = false;
@@ -254,7 +313,7 @@ static int backup_locked(const struct berth_vps_ctx *v, const struct berth_vps_c
         struct vps_idshift s;
         vps_idshift_of(cfg, &s);
         if (r >= 0 && (r = source_open(v, cfg, status, &src, err)) >= 0) {
-                res->frozen = src.frozen_id[0] != '\0';
+                res->frozen = src.froze;
                 r = write_layers(out, cfg, src.dir, src.upper, &s, o->progress != NULL, err);
         }
         source_close(v, &src);

@@ -224,6 +224,14 @@ snapshots_roundtrip() { # snapshots_roundtrip NAME IP [create options]
         expect 0 berth snapshot $n s2 # running: a copy of upper/
         expect 0 berth exec $n -- sh -c 'echo three >/root/a'
         expect 0 berth backup $n "$tmp/bks.tar.zst"
+        # A btrfs image's backup reads a snapshot of its own, deleted after.
+        if [ "$(json_field fs <"$data/vps/$n/vps.json")" = btrfs ]; then
+                expect 0 berth stop $n --timeout 10 # its image mounted once only
+                subs=$(unshare --mount sh -c "mount -o ro,loop '$data/vps/$n/disk.img' '$data/vps/$n/disk' &&
+                        btrfs subvolume list -o '$data/vps/$n/disk'" 2>&1)
+                echo "$subs" | grep -q " cur$" || fail "$n: no subvolumes seen: $subs"
+                ! echo "$subs" | grep -q backup || fail "$n: the backup's snapshot is left: $subs"
+        fi
         expect 0 berth destroy --force $n
         expect 0 berth restore "$tmp/bks.tar.zst"
         berth snapshot-list $n | grep -q s1 || fail "$n: s1 lost: $(berth snapshot-list $n 2>&1)"
