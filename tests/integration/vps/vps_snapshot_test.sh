@@ -364,6 +364,9 @@ subvols() { # subvols NAME
                 btrfs subvolume list -o '$data/vps/$1/disk' | awk '{print \$NF}' | sort | tr '\n' ' '"
 }
 
+# within_k VALUE LOW HIGH: LOW < VALUE <= HIGH.
+within_k() { [ "${1:-0}" -gt "$2" ] && [ "${1:-0}" -le "$3" ]; }
+
 # ms to take snapshot SNAP of running VPS NAME (the whole command).
 snap_ms() { # snap_ms NAME SNAP
         ts=$(date +%s%N)
@@ -387,12 +390,12 @@ test_btrfs() {
         expect 0 env BERTH_VPS_DISK_FS=btrfs "$bin" --root "$root" vps --data-dir "$data" \
                 create snb2 --template bb --ip 10.77.9.6 --disk 2G
         for n in snb1 snb2; do
-                [ "$(berth status $n --json | json_field fs)" = btrfs ] || fail "$n: not a btrfs image"
-                expect 0 berth start $n
+                [ "$(berth status "$n" --json | json_field fs)" = btrfs ] || fail "$n: not a btrfs image"
+                expect 0 berth start "$n"
         done
         # df in the guest: the image's size (2 GiB, less btrfs's own).
         size=$(in_guest snb1 'df -k / | tail -1' | awk '{print $2}')
-        [ "${size:-0}" -gt 1900000 ] && [ "${size:-0}" -le 2097152 ] || fail "df in the guest says $size KiB of 2G"
+        within_k "$size" 1900000 2097152 || fail "df in the guest says $size KiB of 2G"
         in_guest snb1 'dd if=/dev/zero of=/root/big bs=1M count=1024 2>/dev/null; echo before >/root/f; sync'
         in_guest snb2 'echo small >/root/small; echo before >/root/f'
         big=$(snap_ms snb1 s1)
@@ -431,7 +434,7 @@ test_btrfs() {
         expect 0 berth start snb2
         expect 0 berth set snb2 --disk 512M
         size=$(in_guest snb2 'df -k / | tail -1' | awk '{print $2}')
-        [ "${size:-0}" -gt 400000 ] && [ "${size:-0}" -le 524288 ] || fail "df after a live shrink to 512M says $size KiB"
+        within_k "$size" 400000 524288 || fail "df after a live shrink to 512M says $size KiB"
         [ "$(stat -c %s "$data/vps/snb2/disk.img")" = 536870912 ] || fail "the image file did not shrink"
         check snb2 /root/small small
         check snb1 /root/f before
@@ -446,9 +449,9 @@ test_btrfs() {
 # with the time the guest was frozen, 3 times each.
 test_bench_disk() {
         for fs in ext4 btrfs; do
-                [ $fs = btrfs ] && ! command -v mkfs.btrfs >/dev/null && continue
+                [ "$fs" = btrfs ] && ! command -v mkfs.btrfs >/dev/null && continue
                 # ext4 copies: three copies of 1 GiB need the room.
-                expect 0 env BERTH_VPS_DISK_FS=$fs "$bin" --root "$root" vps --data-dir "$data" \
+                expect 0 env BERTH_VPS_DISK_FS="$fs" "$bin" --root "$root" vps --data-dir "$data" \
                         create snpd --template bb --ip 10.77.9.7 --disk 6G
                 expect 0 berth start snpd
                 for mib in 10 1024; do
