@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config git
 libcap-dev libseccomp-dev libmnl-dev libjansson-dev libarchive-dev libzstd-dev check libsystemd-dev
 clang clang-format libclang-rt-14-dev llvm python3
-busybox-static iproute2 procps kmod cpio xz-utils zstd e2fsprogs
+busybox-static iproute2 procps kmod cpio xz-utils zstd e2fsprogs btrfs-progs
 qemu-system-x86 criu debootstrap systemd dbus
 runc crun hyperfine podman containerd uidmap slirp4netns fuse-overlayfs
 libnftables-dev lxcfs openssh-client openssh-server rsync scdoc bash-completion acl"

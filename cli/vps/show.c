@@ -98,6 +98,11 @@ static json_t *disk_doc(const struct berth_vps_config *cfg, const struct berth_v
                       (json_int_t)st->inodes_used, "inodes", (json_int_t)st->inodes_total);
         /* How often it hit the limits, and what that count is (null: not
          * counted, e.g. never started). */
+        /* An image's file system (null for a project quota). */
+        json_object_set_new(d, "fs",
+                            cfg->disk.backend == BERTH_VPS_DISK_IMAGE
+                                ? json_string(berth_vps_disk_fs_name(cfg->disk.fs))
+                                : json_null());
         json_object_set_new(d, "disk_limit_hits", opt_int(st->has_disk_hits, (int64_t)st->disk_limit_hits));
         json_object_set_new(d, "inode_limit_hits", opt_int(st->has_disk_hits, (int64_t)st->inode_limit_hits));
         json_object_set_new(d, "hits_counted",

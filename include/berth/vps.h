@@ -66,14 +66,24 @@ struct berth_vps_limits {
 /* Where the disk limit of a VPS lives (runtime/vps/disk*.c). */
 enum berth_vps_disk_backend {
         BERTH_VPS_DISK_NONE,    /* no --disk: the upper layer on the data file system */
-        BERTH_VPS_DISK_IMAGE,   /* a sparse ext4 image, loop-mounted under the overlay */
+        BERTH_VPS_DISK_IMAGE,   /* a sparse image (ext4 or btrfs), loop-mounted under the overlay */
         BERTH_VPS_DISK_PROJECT, /* a project quota on the data file system (ext4/XFS prjquota) */
 };
 const char *berth_vps_disk_backend_name(enum berth_vps_disk_backend b);
 
+/* The file system of an image (BERTH_VPS_DISK_IMAGE): btrfs where the
+ * kernel and mkfs.btrfs have it and no inode limit is asked for (its
+ * snapshots are subvolumes: constant time, running or not), else ext4. */
+enum berth_vps_disk_fs {
+        BERTH_VPS_DISK_FS_EXT4,
+        BERTH_VPS_DISK_FS_BTRFS,
+};
+const char *berth_vps_disk_fs_name(enum berth_vps_disk_fs fs);
+
 struct berth_vps_disk {
         enum berth_vps_disk_backend backend;
-        uint32_t project_id; /* BERTH_VPS_DISK_PROJECT */
+        uint32_t project_id;       /* BERTH_VPS_DISK_PROJECT */
+        enum berth_vps_disk_fs fs; /* BERTH_VPS_DISK_IMAGE */
 };
 
 struct berth_vps_net {

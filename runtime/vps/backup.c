@@ -5,9 +5,12 @@
  * meanwhile). What is read is a "source": the directory holding the
  * VPS's upper layer, made readable (the image backend's file system
  * mounted in our private mount namespace) and consistent (a running VPS's
- * container frozen) by source_open, released by source_close. Today the
- * source is the live upper layer under a freeze; a snapshot can take its
- * place there without the archive code knowing. */
+ * container frozen) by source_open, released by source_close. The source
+ * is the live upper layer under a freeze, or on a btrfs image a read-only
+ * subvolume snapshot of it taken while frozen (l/.backup.<pid>): the VPS
+ * runs on while the archive is written, and the archive code does not
+ * know the difference. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,15 +44,23 @@ int vps_backup_layers(const struct berth_vps_config *cfg, const char *dir, char 
         int r = vps_image_loop_attach(dir, dev, sizeof(dev), &major, &minor, err);
         if (r < 0)
                 return berth_err_wrap(err, "attach the disk image");
-        r = vps_image_mount(dir, dev, err);
+        r = vps_image_mount(dir, dev, cfg->disk.fs, err);
         /* Ours (the VPS does not run): the device goes with our mount. */
         if (found <= 0)
                 vps_image_loop_release(dev);
         if (r < 0)
                 return r;
         *mounted = true;
-        snprintf(out, len, "%s/" VPS_DISK_MOUNT "/upper", dir);
+        /* btrfs: upper/ is in the subvolume cur/ (disk_btrfs.c says why). */
+        snprintf(out, len, "%s/" VPS_DISK_MOUNT "%s/upper", dir,
+                 cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS ? "/" VPS_BTRFS_CUR : "");
         return 0;
+}
+
+void vps_backup_layers_dir(const struct berth_vps_config *cfg, const char *dir, char *out, size_t len)
+{
+        snprintf(out, len, "%s%s/" VPS_SNAP_LAYERS, dir,
+                 cfg->disk.backend == BERTH_VPS_DISK_IMAGE ? "/" VPS_DISK_MOUNT : "");
 }
 
 void vps_backup_layers_done(const char *dir, bool mounted)
@@ -67,7 +79,50 @@ struct source {
         char upper[PATH_MAX]; /* the tree to archive */
         bool mounted;
         char frozen_id[BERTH_VPS_ID_MAX]; /* the container we froze ("" none) */
+        bool froze;                       /* we froze it (for the copy, or for its snapshot) */
+        char snap[32];                    /* btrfs: our snapshot in l/ ("" none) */
 };
+
+static void layers_of(const struct source *src, char *out)
+{
+        snprintf(out, PATH_MAX, "%s/" VPS_DISK_MOUNT "/" VPS_SNAP_LAYERS, src->dir);
+}
+
+/* btrfs, the VPS frozen: its cur/ synced and snapshotted read-only as
+ * l/.backup.<pid> (constant time), whose upper/ is then the source. A
+ * crash leaves it to the next snapshot command's gc (a dot name). */
+static int source_snapshot(struct source *src, struct berth_err *err)
+{
+        char l[PATH_MAX], cur[PATH_MAX];
+        layers_of(src, l);
+        snprintf(cur, sizeof(cur), "%s/" VPS_DISK_MOUNT "/" VPS_BTRFS_CUR, src->dir);
+        if (mkdir(l, 0700) < 0 && errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir %s", l);
+        _cleanup_close_ int cfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cfd < 0 || lfd < 0)
+                return berth_err_sys(err, errno, "open %s", cfd < 0 ? cur : l);
+        if (syncfs(cfd) < 0)
+                return berth_err_sys(err, errno, "sync %s", cur);
+        char name[32];
+        snprintf(name, sizeof(name), ".backup.%d", (int)getpid());
+        int r = vps_btrfs_snapshot(cfd, lfd, name, true);
+        if (r < 0)
+                return berth_err_sys(err, -r, "snapshot %s", cur);
+        snprintf(src->snap, sizeof(src->snap), "%s", name);
+        snprintf(src->upper, sizeof(src->upper), "%s/%s/upper", l, name);
+        return 0;
+}
+
+static void source_thaw(const struct berth_vps_ctx *v, struct source *src)
+{
+        if (!src->frozen_id[0])
+                return;
+        struct berth_err e = {0};
+        if (berth_container_resume(v->ctx, src->frozen_id, &e) < 0)
+                vps_warn(v, "%s; `berth resume %s` thaws it", e.msg, src->frozen_id);
+        src->frozen_id[0] = '\0';
+}
 
 static int source_open(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, int status,
                        struct source *src, struct berth_err *err)
@@ -86,18 +141,31 @@ static int source_open(const struct berth_vps_ctx *v, const struct berth_vps_con
                 if ((r = berth_container_pause(v->ctx, id, err)) < 0)
                         return berth_err_wrap(err, "freeze VPS %s for a consistent copy", cfg->name);
                 snprintf(src->frozen_id, sizeof(src->frozen_id), "%s", id);
+                src->froze = true;
                 vps_trace(v, "VPS %s: frozen for the backup", cfg->name);
+                if (cfg->disk.backend == BERTH_VPS_DISK_IMAGE && cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS) {
+                        if ((r = source_snapshot(src, err)) < 0)
+                                return r;
+                        source_thaw(v, src);
+                        vps_trace(v, "VPS %s: thawed; the backup reads its snapshot %s", cfg->name,
+                                  src->snap);
+                }
         }
         return 0;
 }
 
 static void source_close(const struct berth_vps_ctx *v, struct source *src)
 {
-        if (src->frozen_id[0]) {
-                struct berth_err e = {0};
-                if (berth_container_resume(v->ctx, src->frozen_id, &e) < 0)
-                        vps_warn(v, "%s; `berth resume %s` thaws it", e.msg, src->frozen_id);
-                src->frozen_id[0] = '\0';
+        source_thaw(v, src);
+        if (src->snap[0]) {
+                char l[PATH_MAX];
+                layers_of(src, l);
+                _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                int r = lfd < 0 ? -errno : vps_btrfs_subvol_delete(lfd, src->snap);
+                if (r < 0)
+                        vps_warn(v, "could not delete the backup's snapshot %s/%s: %s", l, src->snap,
+                                 strerror(-r));
+                src->snap[0] = '\0';
         }
         vps_backup_layers_done(src->dir, src->mounted);
         src->mounted = false;
@@ -137,21 +205,51 @@ static char *manifest_text(const struct berth_vps_config *cfg, const char *check
         return doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 }
 
+/* A btrfs image's layers one by one: a subvolume's content is its upper/
+ * (beside its overlay work/), archived as l/<id> as on ext4. */
+static int write_btrfs_layers(struct vps_archive_out *out, const char *layers, const struct vps_idshift *s,
+                              bool progress, struct berth_err *err)
+{
+        _cleanup_close_ int fd = open(layers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(dup(fd)) : NULL;
+        if (!d)
+                return berth_err_sys(err, errno, "list %s", layers);
+        struct dirent *de;
+        int r = 0;
+        for (int pass = progress ? 0 : 1; pass < 2 && r >= 0; pass++) {
+                rewinddir(d);
+                while (r >= 0 && (de = readdir(d))) {
+                        char *end, path[PATH_MAX], prefix[64];
+                        strtoul(de->d_name, &end, 10);
+                        if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end)
+                                continue; /* half-made ones (.new.N, .rm.upper) */
+                        snprintf(path, sizeof(path), "%s/%s%s", layers, de->d_name,
+                                 vps_btrfs_is_subvol(fd, de->d_name) ? "/upper" : "");
+                        snprintf(prefix, sizeof(prefix), VPS_BACKUP_LAYERS "/%s", de->d_name);
+                        if (pass == 0)
+                                vps_archive_out_expect(out, vps_tree_bytes(path));
+                        else
+                                r = vps_archive_out_tree(out, path, prefix, s, err);
+                }
+        }
+        return r;
+}
+
 /* upper/, then the layers beside it (l/: a VPS with snapshots). */
-static int write_layers(struct vps_archive_out *out, const char *upper, const struct vps_idshift *s,
-                        bool progress, struct berth_err *err)
+static int write_layers(struct vps_archive_out *out, const struct berth_vps_config *cfg, const char *dir,
+                        const char *upper, const struct vps_idshift *s, bool progress, struct berth_err *err)
 {
         char layers[PATH_MAX];
-        snprintf(layers, sizeof(layers), "%s", upper);
-        char *slash = strrchr(layers, '/');
-        snprintf(slash + 1, sizeof(layers) - (size_t)(slash + 1 - layers), VPS_SNAP_LAYERS);
+        vps_backup_layers_dir(cfg, dir, layers, sizeof(layers));
         bool has_layers = access(layers, F_OK) == 0;
+        bool btrfs = cfg->disk.backend == BERTH_VPS_DISK_IMAGE && cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS;
         if (progress)
-                vps_archive_out_expect(out,
-                                       vps_tree_bytes(upper) + (has_layers ? vps_tree_bytes(layers) : 0));
+                vps_archive_out_expect(out, vps_tree_bytes(upper) +
+                                                (has_layers && !btrfs ? vps_tree_bytes(layers) : 0));
         int r = vps_archive_out_tree(out, upper, VPS_BACKUP_UPPER, s, err);
         if (r >= 0 && has_layers)
-                r = vps_archive_out_tree(out, layers, VPS_BACKUP_LAYERS, s, err);
+                r = btrfs ? write_btrfs_layers(out, layers, s, progress, err)
+                          : vps_archive_out_tree(out, layers, VPS_BACKUP_LAYERS, s, err);
         return r;
 }
 
@@ -215,8 +313,8 @@ static int backup_locked(const struct berth_vps_ctx *v, const struct berth_vps_c
         struct vps_idshift s;
         vps_idshift_of(cfg, &s);
         if (r >= 0 && (r = source_open(v, cfg, status, &src, err)) >= 0) {
-                res->frozen = src.frozen_id[0] != '\0';
-                r = write_layers(out, src.upper, &s, o->progress != NULL, err);
+                res->frozen = src.froze;
+                r = write_layers(out, cfg, src.dir, src.upper, &s, o->progress != NULL, err);
         }
         source_close(v, &src);
         if (r >= 0)

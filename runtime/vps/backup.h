@@ -149,6 +149,8 @@ void vps_archive_in_counts(const struct vps_archive_in *in, uint64_t *bytes, uin
 int vps_backup_layers(const struct berth_vps_config *cfg, const char *dir, char *out, size_t len,
                       bool *mounted, struct berth_err *err);
 void vps_backup_layers_done(const char *dir, bool mounted);
+/* Where the layers of snapshots (l/) are, the image mounted as above. */
+void vps_backup_layers_dir(const struct berth_vps_config *cfg, const char *dir, char *out, size_t len);
 
 /* restore_template.c: the archive's template section (next in the
  * stream): the host's template name with checksum sum, or the archive's

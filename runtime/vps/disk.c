@@ -5,9 +5,11 @@
  *   project  a project quota on the data file system, where it enforces
  *            them (ext4/XFS mounted with prjquota): nothing to mount, grows
  *            and shrinks live (quota.c)
- *   image    otherwise, a sparse ext4 image loop-mounted as the directory
- *            holding the overlay's upper and work (image.c): grows live,
- *            shrinks while stopped
+ *   image    otherwise, a sparse image loop-mounted as the directory
+ *            holding the overlay's upper and work (image.c): btrfs where
+ *            the host has it and no inode limit is asked for (grows and
+ *            shrinks live, O(1) snapshots: btrfs.c), else ext4 (grows
+ *            live, shrinks while stopped)
  *
  * The backend is chosen at create by what the data file system offers and
  * kept: a VPS does not move between them. */
@@ -39,16 +41,60 @@ static uint32_t project_id(const struct berth_vps_config *cfg, const char *dir)
         return BERTH_VPS_USERNS_LIMIT + h % (UINT32_MAX - BERTH_VPS_USERNS_LIMIT);
 }
 
+/* The image's file system: $BERTH_VPS_DISK_FS (ext4 or btrfs) when set;
+ * else btrfs where the host has it, unless an inode limit is asked for
+ * (btrfs has none: ext4 keeps one) or the disk is too small to resize. */
+static int image_fs(const struct berth_vps_limits *l, enum berth_vps_disk_fs *fs, struct berth_err *err)
+{
+        const char *want = getenv("BERTH_VPS_DISK_FS");
+        bool btrfs = vps_btrfs_available();
+        if (want && *want && strcmp(want, "ext4") && strcmp(want, "btrfs"))
+                return berth_err_set(err, EINVAL, "$BERTH_VPS_DISK_FS: ext4 or btrfs, not '%s'", want);
+        if (want && !strcmp(want, "btrfs") && !btrfs)
+                return berth_err_set(err, ENOTSUP,
+                                     "$BERTH_VPS_DISK_FS=btrfs: the kernel has no btrfs or mkfs.btrfs is "
+                                     "not installed (btrfs-progs)");
+        if (want && !strcmp(want, "btrfs") && l->has_inodes)
+                return berth_err_set(err, EINVAL,
+                                     "--inodes: a btrfs disk image has no inode limit (drop --inodes, or "
+                                     "BERTH_VPS_DISK_FS=ext4)");
+        if (want && !strcmp(want, "btrfs") && l->disk < VPS_BTRFS_MIN)
+                return berth_err_set(err, EINVAL, "--disk: a btrfs disk image is at least %lldM (or ext4)",
+                                     VPS_BTRFS_MIN >> 20);
+        if (want && *want)
+                btrfs = !strcmp(want, "btrfs");
+        *fs = btrfs && !l->has_inodes && l->disk >= VPS_BTRFS_MIN ? BERTH_VPS_DISK_FS_BTRFS
+                                                                  : BERTH_VPS_DISK_FS_EXT4;
+        return 0;
+}
+
+static int create_image(struct berth_vps_config *cfg, const char *dir, struct berth_err *err)
+{
+        struct berth_vps_limits *l = &cfg->limits;
+        cfg->disk.backend = BERTH_VPS_DISK_IMAGE;
+        int r = image_fs(l, &cfg->disk.fs, err);
+        if (r < 0)
+                return r;
+        if (cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS)
+                return vps_image_create(dir, l->disk, 0, cfg->disk.fs, err);
+        if (!l->has_inodes) {
+                l->has_inodes = true;
+                l->inodes = l->disk / VPS_BYTES_PER_INODE;
+        }
+        r = vps_image_create(dir, l->disk, l->inodes, cfg->disk.fs, err);
+        struct vps_disk_usage u;
+        /* mke2fs rounds the inode count up to whole groups: keep what it made. */
+        if (r >= 0 && vps_image_usage(dir, 0, cfg->disk.fs, &u, err) >= 0)
+                l->inodes = (int64_t)u.inodes_total;
+        return r;
+}
+
 int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, const char *dir,
                     struct berth_err *err)
 {
         struct berth_vps_limits *l = &cfg->limits;
         if (!l->has_disk)
                 return 0;
-        if (!l->has_inodes) {
-                l->has_inodes = true;
-                l->inodes = l->disk / VPS_BYTES_PER_INODE;
-        }
         int r;
         /* $BERTH_VPS_DISK_BACKEND=image takes the image even where project
          * quotas are enforced (tests of the image on such a host, a
@@ -64,23 +110,25 @@ int vps_disk_create(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
                                      "project quotas (ext4 or XFS mounted with prjquota)");
         if (want && !strcmp(want, "image"))
                 project = false;
+        if (project && !l->has_inodes) {
+                l->has_inodes = true;
+                l->inodes = l->disk / VPS_BYTES_PER_INODE;
+        }
         if (project) {
                 cfg->disk.backend = BERTH_VPS_DISK_PROJECT;
                 cfg->disk.project_id = project_id(cfg, dir);
                 r = vps_quota_setup(dir, cfg->disk.project_id, l->disk, l->inodes, err);
         } else {
-                cfg->disk.backend = BERTH_VPS_DISK_IMAGE;
-                r = vps_image_create(dir, l->disk, l->inodes, err);
-                struct vps_disk_usage u;
-                /* mke2fs rounds the inode count up to whole groups: keep what it made. */
-                if (r >= 0 && vps_image_usage(dir, 0, &u, err) >= 0)
-                        l->inodes = (int64_t)u.inodes_total;
+                r = create_image(cfg, dir, err);
         }
         if (r < 0)
                 return berth_err_wrap(err, "disk (%s backend)",
                                       berth_vps_disk_backend_name(cfg->disk.backend));
-        vps_trace(v, "VPS %s: disk of %lld bytes, %lld inodes (%s backend)", cfg->name, (long long)l->disk,
-                  (long long)l->inodes, berth_vps_disk_backend_name(cfg->disk.backend));
+        vps_trace(v, "VPS %s: disk of %lld bytes, %lld inodes (%s backend%s%s)", cfg->name,
+                  (long long)l->disk, l->has_inodes ? (long long)l->inodes : 0LL,
+                  berth_vps_disk_backend_name(cfg->disk.backend),
+                  cfg->disk.backend == BERTH_VPS_DISK_IMAGE ? ", " : "",
+                  cfg->disk.backend == BERTH_VPS_DISK_IMAGE ? berth_vps_disk_fs_name(cfg->disk.fs) : "");
         return 0;
 }
 
@@ -183,7 +231,7 @@ int vps_disk_overlay_mount(const struct berth_vps_ctx *v, const struct berth_vps
                 r = vps_image_loop_find(dir, dev, sizeof(dev), &major, &minor);
                 r = r < 0    ? berth_err_sys(err, -r, "find the loop device of the disk image")
                     : r == 0 ? berth_err_set(err, ENODEV, "the disk image is not attached")
-                             : vps_image_mount(dir, dev, err);
+                             : vps_image_mount(dir, dev, cfg->disk.fs, err);
                 if (r < 0)
                         return r;
                 vps_trace(v, "VPS %s: disk image %s mounted on %s", cfg->name, dev, layers);
@@ -207,6 +255,7 @@ static int set_image(const char *dir, const struct berth_vps_config *old, const 
                      pid_t running, struct berth_err *err)
 {
         const struct berth_vps_limits *o = &old->limits, *l = &cfg->limits;
+        bool btrfs = old->disk.fs == BERTH_VPS_DISK_FS_BTRFS;
         if (l->has_inodes && l->inodes != o->inodes)
                 return berth_err_set(err, EINVAL,
                                      "--inodes: the image backend fixes the inode count at create (%lld; it "
@@ -214,11 +263,14 @@ static int set_image(const char *dir, const struct berth_vps_config *old, const 
                                      (long long)o->inodes);
         if (l->disk == o->disk)
                 return 0;
+        if (btrfs && l->disk < VPS_BTRFS_MIN)
+                return berth_err_set(err, EINVAL, "--disk: a btrfs disk image is at least %lldM",
+                                     VPS_BTRFS_MIN >> 20);
         if (l->disk > o->disk)
-                return vps_image_grow(dir, l->disk, err);
-        if (running)
+                return vps_image_grow(dir, l->disk, old->disk.fs, err);
+        if (running && !btrfs)
                 return berth_err_set(err, EBUSY, "--disk: ext4 shrinks only offline: stop the VPS first");
-        return vps_image_shrink(dir, l->disk, err);
+        return vps_image_shrink(dir, l->disk, old->disk.fs, err);
 }
 
 int vps_disk_set(const struct berth_vps_ctx *v, const struct berth_vps_config *old,
@@ -236,20 +288,25 @@ int vps_disk_set(const struct berth_vps_ctx *v, const struct berth_vps_config *o
                                      "--disk/--inodes: VPS %s was created without a disk limit "
                                      "(give --disk at create)",
                                      cfg->name);
-        if (!l->has_disk || !l->has_inodes)
+        bool no_inodes = cfg->disk.backend == BERTH_VPS_DISK_IMAGE && cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS;
+        if (no_inodes && l->has_inodes)
+                return berth_err_set(err, EINVAL,
+                                     "--inodes: VPS %s's disk image is btrfs, which has no inode limit",
+                                     cfg->name);
+        if (!l->has_disk || (!l->has_inodes && !no_inodes))
                 return berth_err_set(err, EINVAL, "--disk/--inodes: the disk limit of a VPS stays");
         char dir[PATH_MAX];
         berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
         struct vps_disk_usage u;
         int r = cfg->disk.backend == BERTH_VPS_DISK_PROJECT
                     ? vps_quota_usage(dir, old->disk.project_id, &u, err)
-                    : vps_image_usage(dir, running, &u, err);
+                    : vps_image_usage(dir, running, cfg->disk.fs, &u, err);
         if (r < 0)
                 return r;
         if ((uint64_t)l->disk < u.used)
                 return berth_err_set(err, ENOSPC, "--disk %lld: VPS %s uses %llu bytes already",
                                      (long long)l->disk, cfg->name, (unsigned long long)u.used);
-        if ((uint64_t)l->inodes < u.inodes_used)
+        if (l->has_inodes && (uint64_t)l->inodes < u.inodes_used)
                 return berth_err_set(err, ENOSPC, "--inodes %lld: VPS %s uses %llu inodes already",
                                      (long long)l->inodes, cfg->name, (unsigned long long)u.inodes_used);
         r = cfg->disk.backend == BERTH_VPS_DISK_PROJECT
@@ -272,7 +329,7 @@ void vps_disk_status(const struct berth_vps_ctx *v, const struct berth_vps_confi
         if (cfg->disk.backend == BERTH_VPS_DISK_PROJECT)
                 r = vps_quota_usage(dir, cfg->disk.project_id, &u, &e);
         else if (cfg->disk.backend == BERTH_VPS_DISK_IMAGE)
-                r = vps_image_usage(dir, pid, &u, &e);
+                r = vps_image_usage(dir, pid, cfg->disk.fs, &u, &e);
         if (r >= 0) {
                 st->has_disk = true;
                 st->disk_used = u.used, st->disk_total = u.total;

@@ -18,7 +18,8 @@
  *            and the loop-mounted image cannot carry a quota of its own on
  *            a kernel without quota formats (this host's). So the keeper
  *            looks at the image's statfs once a second and counts each
- *            time it finds it full (less than 1 MiB, or no inode, free)
+ *            time it finds it full (less than 1 MiB, or no inode, free;
+ *            btrfs: less than 1/64 of its size, 1 to 16 MiB, free)
  *            after finding it not full: an episode shorter than a second between two looks is
  *            missed ("full seen").
  *
@@ -238,7 +239,16 @@ static bool image_look(struct vps_disk_hits *h, const struct berth_vps_ctx *v, c
                 if (h->pid <= 0 || statfs(root, &f) < 0)
                         return false;
         }
-        bool full[2] = {(uint64_t)f.f_bavail * (uint64_t)f.f_bsize < FULL_SLACK, f.f_ffree == 0};
+        /* btrfs counts no inodes (f_files 0: the overlay's statfs says
+         * overlay, not which file system is below): never full of them, and
+         * it refuses a write with more room left than ext4 (measured: 1.6
+         * MiB of 256M), its metadata's reserve: 1/64 of it, 1 to 16 MiB. */
+        uint64_t size = (uint64_t)f.f_blocks * (uint64_t)f.f_bsize, slack = FULL_SLACK;
+        if (!f.f_files)
+                slack = size / 64 < FULL_SLACK        ? FULL_SLACK
+                        : size / 64 > 16 * FULL_SLACK ? 16 * FULL_SLACK
+                                                      : size / 64;
+        bool full[2] = {(uint64_t)f.f_bavail * (uint64_t)f.f_bsize < slack, f.f_files && f.f_ffree == 0};
         bool changed = false;
         for (int i = 0; i < 2; i++) {
                 if (full[i] != h->full[i])

@@ -16,7 +16,6 @@
  * between mounts of one device, so the online resize reaches the guest's);
  * the kernel allows that only with CAP_SYS_RESOURCE. A stopped VPS's image
  * is grown or shrunk by resize2fs on the file. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,14 +47,41 @@ static void paths(const char *dir, char *img, char *mnt)
         snprintf(mnt, PATH_MAX, "%s/" VPS_DISK_MOUNT, dir);
 }
 
+/* btrfs: made empty, then cur/ is made in it, mounted in a child's mount
+ * namespace of its own (a subvolume needs the kernel). */
+static int create_btrfs(const char *dir, const char *img, int64_t size, struct berth_err *err)
+{
+        _cleanup_close_ int fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "create %s", img);
+        if (ftruncate(fd, size) < 0)
+                return berth_err_sys(err, errno, "size %s", img);
+        int r = vps_btrfs_mkfs(img, size, err);
+        if (r >= 0)
+                r = vps_btrfs_populate(dir, err);
+        if (r < 0)
+                return r;
+        static const char *const sub[] = {"upper", "work"};
+        for (size_t i = 0; i < 2; i++) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof(p), "%s/%s", dir, sub[i]);
+                if (rmdir(p) < 0)
+                        return berth_err_sys(err, errno, "rmdir %s", p);
+        }
+        return 0;
+}
+
 /* upper/ and work/ (made by create with their owners and modes) go into
  * the image through mke2fs -d: nothing is mounted at create. */
-int vps_image_create(const char *dir, int64_t size, int64_t inodes, struct berth_err *err)
+int vps_image_create(const char *dir, int64_t size, int64_t inodes, enum berth_vps_disk_fs fs,
+                     struct berth_err *err)
 {
         char img[PATH_MAX], mnt[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
         paths(dir, img, mnt);
         if (mkdir(mnt, 0700) < 0)
                 return berth_err_sys(err, errno, "mkdir %s", mnt);
+        if (fs == BERTH_VPS_DISK_FS_BTRFS)
+                return create_btrfs(dir, img, size, err);
         static const char *const sub[] = {"upper", "work"};
         for (size_t i = 0; i < 2; i++) {
                 snprintf(from, sizeof(from), "%s/%s", dir, sub[i]);
@@ -99,117 +125,6 @@ int vps_image_create(const char *dir, int64_t size, int64_t inodes, struct berth
                 if (rmdir(to) < 0)
                         return berth_err_sys(err, errno, "rmdir %s", to);
         }
-        return 0;
-}
-
-static int read_dev(const char *sysdir, unsigned *major, unsigned *minor)
-{
-        char p[PATH_MAX], buf[32];
-        snprintf(p, sizeof(p), "%s/dev", sysdir);
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return -ENOENT;
-        buf[n] = 0;
-        return sscanf(buf, "%u:%u", major, minor) == 2 ? 0 : -EINVAL;
-}
-
-int vps_image_loop_find(const char *dir, char *dev, size_t len, unsigned *major, unsigned *minor)
-{
-        char img[PATH_MAX], mnt[PATH_MAX], real[PATH_MAX];
-        paths(dir, img, mnt);
-        if (!realpath(img, real))
-                return -errno;
-        _cleanup_closedir_ DIR *d = opendir("/sys/block");
-        if (!d)
-                return -errno;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-                if (strncmp(e->d_name, "loop", 4))
-                        continue;
-                char p[PATH_MAX], back[PATH_MAX];
-                snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", e->d_name);
-                _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
-                ssize_t n = fd < 0 ? -1 : read(fd, back, sizeof(back) - 1);
-                if (n <= 0)
-                        continue;
-                back[n] = 0;
-                if (back[n - 1] == '\n')
-                        back[n - 1] = 0;
-                if (strcmp(back, real))
-                        continue;
-                snprintf(p, sizeof(p), "/sys/block/%s", e->d_name);
-                if (read_dev(p, major, minor) < 0)
-                        continue;
-                snprintf(dev, len, "/dev/%s", e->d_name);
-                return 1;
-        }
-        return 0;
-}
-
-/* A free loop device can be taken by someone else between GET_FREE and
- * CONFIGURE: try the next one. */
-static int attach(const char *img, char *dev, size_t len, struct berth_err *err)
-{
-        _cleanup_close_ int fd = open(img, O_RDWR | O_CLOEXEC);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "open %s", img);
-        _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-        if (ctl < 0)
-                return berth_err_sys(err, errno, "open /dev/loop-control");
-        for (int tries = 0; tries < 16; tries++) {
-                int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-                if (n < 0)
-                        return berth_err_sys(err, errno, "no free loop device");
-                snprintf(dev, len, "/dev/loop%d", n);
-                _cleanup_close_ int lfd = open(dev, O_RDWR | O_CLOEXEC);
-                if (lfd < 0)
-                        return berth_err_sys(err, errno, "open %s", dev);
-                struct loop_config c = {.fd = (unsigned)fd};
-                snprintf((char *)c.info.lo_file_name, sizeof(c.info.lo_file_name), "%s", img);
-                if (ioctl(lfd, LOOP_CONFIGURE, &c) == 0)
-                        return 0;
-                if (errno != EBUSY)
-                        return berth_err_sys(err, errno, "attach %s to %s", img, dev);
-        }
-        return berth_err_set(err, EBUSY, "attach %s: every free loop device was taken", img);
-}
-
-int vps_image_loop_attach(const char *dir, char *dev, size_t len, unsigned *major, unsigned *minor,
-                          struct berth_err *err)
-{
-        int r = vps_image_loop_find(dir, dev, len, major, minor);
-        if (r != 0)
-                return r < 0 ? berth_err_sys(err, -r, "find the loop device of %s/" VPS_DISK_IMAGE, dir) : 0;
-        char img[PATH_MAX], mnt[PATH_MAX], sys[PATH_MAX];
-        paths(dir, img, mnt);
-        if ((r = attach(img, dev, len, err)) < 0)
-                return r;
-        snprintf(sys, sizeof(sys), "/sys/block/%s", dev + 5);
-        if (read_dev(sys, major, minor) < 0) {
-                vps_image_loop_release(dev);
-                return berth_err_set(err, ENODEV, "%s: no device number", dev);
-        }
-        return 0;
-}
-
-void vps_image_loop_release(const char *dev)
-{
-        /* A busy device gets LO_FLAGS_AUTOCLEAR instead: it goes with its
-         * last user. */
-        _cleanup_close_ int fd = open(dev, O_RDWR | O_CLOEXEC);
-        if (fd >= 0)
-                ioctl(fd, LOOP_CLR_FD, 0);
-}
-
-int vps_image_mount(const char *dir, const char *dev, struct berth_err *err)
-{
-        char img[PATH_MAX], mnt[PATH_MAX];
-        paths(dir, img, mnt);
-        if (mkdir(mnt, 0700) < 0 && errno != EEXIST)
-                return berth_err_sys(err, errno, "mkdir %s", mnt);
-        if (mount(dev, mnt, "ext4", MS_NOATIME, NULL) < 0)
-                return berth_err_sys(err, errno, "mount %s (%s) on %s", img, dev, mnt);
         return 0;
 }
 
@@ -264,8 +179,10 @@ static int resize_offline(const char *img, int64_t size, struct berth_err *err)
 }
 
 /* Attached (running): online, through the loop device; else offline. */
-int vps_image_grow(const char *dir, int64_t size, struct berth_err *err)
+int vps_image_grow(const char *dir, int64_t size, enum berth_vps_disk_fs fs, struct berth_err *err)
 {
+        if (fs == BERTH_VPS_DISK_FS_BTRFS)
+                return vps_btrfs_image_resize(dir, size, err);
         char img[PATH_MAX], mnt[PATH_MAX], dev[64];
         paths(dir, img, mnt);
         unsigned major, minor;
@@ -319,8 +236,10 @@ static int read_sb(const char *img, struct sb *s, struct berth_err *err)
         return 0;
 }
 
-int vps_image_shrink(const char *dir, int64_t size, struct berth_err *err)
+int vps_image_shrink(const char *dir, int64_t size, enum berth_vps_disk_fs fs, struct berth_err *err)
 {
+        if (fs == BERTH_VPS_DISK_FS_BTRFS)
+                return vps_btrfs_image_resize(dir, size, err);
         char img[PATH_MAX], mnt[PATH_MAX], dev[64];
         paths(dir, img, mnt);
         unsigned major, minor;
@@ -334,7 +253,8 @@ int vps_image_shrink(const char *dir, int64_t size, struct berth_err *err)
         return 0;
 }
 
-int vps_image_usage(const char *dir, pid_t pid, struct vps_disk_usage *u, struct berth_err *err)
+int vps_image_usage(const char *dir, pid_t pid, enum berth_vps_disk_fs fs, struct vps_disk_usage *u,
+                    struct berth_err *err)
 {
         char img[PATH_MAX], mnt[PATH_MAX], root[64];
         paths(dir, img, mnt);
@@ -348,6 +268,8 @@ int vps_image_usage(const char *dir, pid_t pid, struct vps_disk_usage *u, struct
                 u->inodes_used = f.f_files - f.f_ffree;
                 return 0;
         }
+        if (fs == BERTH_VPS_DISK_FS_BTRFS)
+                return vps_btrfs_usage(img, u, err);
         struct sb s = {0};
         int r = read_sb(img, &s, err);
         if (r < 0)

@@ -23,6 +23,11 @@ const char *berth_vps_disk_backend_name(enum berth_vps_disk_backend b)
         }
 }
 
+const char *berth_vps_disk_fs_name(enum berth_vps_disk_fs fs)
+{
+        return fs == BERTH_VPS_DISK_FS_BTRFS ? "btrfs" : "ext4";
+}
+
 int vps_storage_limits_check(const struct berth_vps_limits *l, struct berth_err *err)
 {
         if (l->has_disk && l->disk < VPS_DISK_MIN)
@@ -150,8 +155,13 @@ int vps_disk_parse(json_t *o, struct berth_vps_disk *d, struct berth_err *err)
                 return 0;
         const char *b = json_string_value(json_object_get(o, "backend"));
         json_t *id = json_object_get(o, "project_id");
+        const char *fs = json_string_value(json_object_get(o, "fs"));
+        if (b && !strcmp(b, "image") && fs && strcmp(fs, "ext4") && strcmp(fs, "btrfs"))
+                return berth_err_set(err, EINVAL, "vps.json: disk: fs ext4 or btrfs, not \"%s\"", fs);
+        /* An image without "fs" is ext4 (made before btrfs images were). */
         if (b && !strcmp(b, "image"))
-                d->backend = BERTH_VPS_DISK_IMAGE;
+                d->backend = BERTH_VPS_DISK_IMAGE,
+                d->fs = fs && !strcmp(fs, "btrfs") ? BERTH_VPS_DISK_FS_BTRFS : BERTH_VPS_DISK_FS_EXT4;
         else if (b && !strcmp(b, "project") && json_is_integer(id) && json_integer_value(id) > 0 &&
                  json_integer_value(id) <= UINT32_MAX)
                 d->backend = BERTH_VPS_DISK_PROJECT, d->project_id = (uint32_t)json_integer_value(id);
@@ -166,5 +176,7 @@ json_t *vps_disk_json(const struct berth_vps_disk *d)
 {
         if (d->backend == BERTH_VPS_DISK_PROJECT)
                 return json_pack("{s:s, s:I}", "backend", "project", "project_id", (json_int_t)d->project_id);
+        if (d->backend == BERTH_VPS_DISK_IMAGE)
+                return json_pack("{s:s, s:s}", "backend", "image", "fs", berth_vps_disk_fs_name(d->fs));
         return json_pack("{s:s}", "backend", berth_vps_disk_backend_name(d->backend));
 }

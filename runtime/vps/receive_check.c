@@ -14,8 +14,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <linux/mount.h>
 #include <unistd.h>
 
 #include "berth/cgroup.h"
@@ -131,16 +129,12 @@ int recv_check_disk(const struct berth_vps_ctx *v, const struct berth_vps_config
         return 0;
 }
 
-/* fsopen() loads the file system's module the way a mount would and
- * mounts nothing. */
 static int kernel_has_fs(const char *type, const char *what, struct berth_err *err)
 {
-        int fd = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
-        if (fd < 0)
-                return berth_err_sys(err, errno, "this kernel cannot mount %s (%s), which the VPS's %s needs",
-                                     type, errno == ENODEV ? "no such file system" : "fsopen", what);
-        close(fd);
-        return 0;
+        int r = vps_kernel_fs_open(type);
+        return r < 0 ? berth_err_sys(err, -r, "this kernel cannot mount %s (%s), which the VPS's %s needs",
+                                     type, r == -ENODEV ? "no such file system" : "fsopen", what)
+                     : 0;
 }
 
 static bool has_word(const char *list, const char *word)
@@ -179,7 +173,7 @@ int recv_check_kernel(const struct berth_vps_ctx *v, const struct berth_vps_conf
 {
         int r = kernel_has_fs("overlay", "root", err);
         if (r >= 0 && cfg->disk.backend == BERTH_VPS_DISK_IMAGE) {
-                r = kernel_has_fs("ext4", "disk image", err);
+                r = kernel_has_fs(berth_vps_disk_fs_name(cfg->disk.fs), "disk image", err);
                 if (r >= 0 && access("/dev/loop-control", R_OK | W_OK) < 0)
                         r = berth_err_sys(err, errno,
                                           "no loop devices here (/dev/loop-control), which the VPS's "

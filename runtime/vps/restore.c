@@ -43,13 +43,13 @@ static bool identity_file(const char *rel)
 }
 
 /* The layers below upper/ (l/, a VPS with snapshots) and their record. */
-static int populate_layers(const struct restore *rs, const char *dir, const char *upper,
+static int populate_layers(const struct restore *rs, const struct berth_vps_config *cfg, const char *dir,
                            const struct vps_idshift *s, struct berth_err *err)
 {
         char layers[PATH_MAX];
-        snprintf(layers, sizeof(layers), "%s", upper);
-        char *slash = strrchr(layers, '/');
-        snprintf(slash + 1, sizeof(layers) - (size_t)(slash + 1 - layers), VPS_SNAP_LAYERS);
+        /* Plain directories, on a btrfs image too (a layer that is no
+         * subvolume is its own content). */
+        vps_backup_layers_dir(cfg, dir, layers, sizeof(layers));
         if (!rs->snapshots)
                 return 0;
         if (mkdir(layers, 0700) < 0)
@@ -80,7 +80,7 @@ static int populate(const struct berth_vps_ctx *v, const struct berth_vps_config
         if (r == 0)
                 r = berth_err_set(err, EBADMSG, "the archive holds no %s/ section", VPS_BACKUP_UPPER);
         if (r >= 0)
-                r = populate_layers(rs, dir, upper, &s, err);
+                r = populate_layers(rs, cfg, dir, &s, err);
         if (r >= 0)
                 r = vps_archive_in_end(rs->in, err);
         vps_backup_layers_done(dir, mounted);

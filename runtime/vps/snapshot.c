@@ -78,7 +78,7 @@ static int snapshot_live(const struct berth_vps_ctx *v, struct vps_snap_base *b,
         if (!cg)
                 return has_cg ? -err->code : berth_err_set(err, ENOENT, "VPS %s has no cgroup", name);
         /* A paused VPS stays paused: nothing to freeze or thaw. */
-        r = vps_snap_copy(b, s, snap, paused ? NULL : cg, err);
+        r = vps_snap_copy(b, s, snap, true, paused ? NULL : cg, err);
         berth_cgroup_free(cg);
         return r;
 }
@@ -101,11 +101,16 @@ int berth_vps_snapshot_create(const struct berth_vps_ctx *v, const char *name, c
         if (r >= 0 && (r = open_layers(v, &cfg, &b, &s, err)) >= 0) {
                 if (vps_snaps_find(&s, snap))
                         r = berth_err_set(err, EEXIST, "snapshot %s already exists", snap);
-                else
-                        r = live ? snapshot_live(v, &b, &s, snap, err) : vps_snap_rotate(&b, &s, snap, err);
+                else if (live)
+                        r = snapshot_live(v, &b, &s, snap, err);
+                else /* btrfs: a subvolume snapshot keeps the stack as deep as it is */
+                        r = b.btrfs ? vps_snap_copy(&b, &s, snap, false, NULL, err)
+                                    : vps_snap_rotate(&b, &s, snap, err);
                 if (r >= 0)
                         vps_trace(v, "VPS %s: snapshot %s taken (%s), %zu layers", name, snap,
-                                  live ? "running: upper copied while frozen" : "stopped: upper rotated",
+                                  b.btrfs ? "btrfs subvolume snapshot"
+                                  : live  ? "running: upper copied while frozen"
+                                          : "stopped: upper rotated",
                                   s.n_lowers);
                 vps_snaps_clear(&s);
                 vps_snap_base_close(&b);

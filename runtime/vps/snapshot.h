@@ -72,6 +72,7 @@ struct vps_snap_base {
         char path[PATH_MAX]; /* where upper/ work/ l/ are */
         char dev[64];        /* image backend: its loop device */
         bool mounted, attached;
+        bool btrfs; /* a btrfs image: the current layer is the subvolume cur/ */
 };
 /* The base of cfg for an operation of this process, which must be in a
  * private mount namespace: the image backend's image gets mounted there
@@ -90,11 +91,12 @@ int vps_snap_recover(struct vps_snap_base *b, char *what, size_t len, struct ber
  * result as a snapshot. Saves snapshots.json. */
 int vps_snap_rotate(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_err *err);
 /* upper/ of a running VPS copied into a new layer while cg (its
- * container's cgroup; NULL: paused already) is frozen, recorded as
- * snapshot snap over the stack; saves snapshots.json. */
+ * container's cgroup; NULL: paused already, or not running) is frozen,
+ * recorded as snapshot snap over the stack; saves snapshots.json. On a
+ * btrfs image the "copy" is a subvolume snapshot, for a stopped VPS too. */
 struct berth_cgroup;
-int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_cgroup *cg,
-                  struct berth_err *err);
+int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, bool live,
+                  struct berth_cgroup *cg, struct berth_err *err);
 /* The VPS's stack becomes snap's; its upper is emptied. */
 int vps_snap_restore(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_err *err);
 /* Removes the layers below l/ that nothing uses (and half-made ones). */

@@ -11,7 +11,15 @@
  *            removed) unless the snapshot is recorded
  *   restore  upper -> l/.rm.upper, new empty upper, the snapshot's layers
  *            as the stack: always completed (the old upper is discarded
- *            either way) */
+ *            either way)
+ *
+ * On a btrfs disk image the current layer is the subvolume cur/ (upper/
+ * and work/ in it: overlayfs renames from one to the other, which btrfs
+ * does only within a subvolume), and every snapshot, of a running VPS or
+ * not, is a "copy" that is a read-only subvolume snapshot of cur/: no
+ * data is copied, the stack does not grow, l/<id>/upper is the layer. A
+ * restore makes cur/ a writable snapshot of the snapshot's top layer
+ * again, over the stack below it: the stack does not grow either. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +56,43 @@ static void layer_id_at(const struct vps_snap_base *b, unsigned id, char *out)
         layer_at(b, n, out);
 }
 
+/* What moves when the current layer becomes a layer: upper/, or on btrfs
+ * the subvolume cur/ holding it and work/. */
+static void cur_at(const struct vps_snap_base *b, char *out)
+{
+        at(b, b->btrfs ? VPS_BTRFS_CUR : "upper", out);
+}
+
+/* The overlay's upper and work directories, relative to b->path. */
+static const char *upper_rel(const struct vps_snap_base *b)
+{
+        return b->btrfs ? VPS_BTRFS_CUR "/upper" : "upper";
+}
+
+static const char *work_rel(const struct vps_snap_base *b)
+{
+        return b->btrfs ? VPS_BTRFS_CUR "/work" : "work";
+}
+
+/* A layer's content relative to b->path: l/<id>, or l/<id>/upper when it
+ * is a btrfs subvolume (a snapshot of cur/). */
+static void layer_rel(const struct vps_snap_base *b, int lfd, unsigned id, char *out, size_t len)
+{
+        char n[16];
+        snprintf(n, sizeof(n), "%u", id);
+        bool sub = b->btrfs && lfd >= 0 && vps_btrfs_is_subvol(lfd, n);
+        snprintf(out, len, VPS_SNAP_LAYERS "/%u%s", id, sub ? "/upper" : "");
+}
+
+static void layer_content_at(const struct vps_snap_base *b, unsigned id, char *out)
+{
+        char l[PATH_MAX], rel[64];
+        at(b, VPS_SNAP_LAYERS, l);
+        _cleanup_close_ int fd = b->btrfs ? open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+        layer_rel(b, fd, id, rel, sizeof(rel));
+        at(b, rel, out);
+}
+
 void vps_snap_base_at(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *path,
                       struct vps_snap_base *b)
 {
@@ -56,6 +101,7 @@ void vps_snap_base_at(const struct berth_vps_ctx *v, const struct berth_vps_conf
         b->cfg = cfg;
         berth_vps_path(v, cfg->name, NULL, b->dir, sizeof(b->dir));
         snprintf(b->path, sizeof(b->path), "%s", path);
+        b->btrfs = cfg->disk.backend == BERTH_VPS_DISK_IMAGE && cfg->disk.fs == BERTH_VPS_DISK_FS_BTRFS;
 }
 
 int vps_snap_base_open(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
@@ -81,7 +127,7 @@ int vps_snap_base_open(const struct berth_vps_ctx *v, const struct berth_vps_con
         }
         /* The running guest's super block when it runs: ext4 shares it
          * between mounts of one device. */
-        if ((r = vps_image_mount(dir, b->dev, err)) < 0) {
+        if ((r = vps_image_mount(dir, b->dev, cfg->disk.fs, err)) < 0) {
                 vps_snap_base_close(b);
                 return r;
         }
@@ -115,6 +161,15 @@ static int mkdir_like(const struct vps_snap_base *b, const char *path, const cha
         return 0;
 }
 
+/* A new, empty current layer at path (cur_at) whose root is like's. */
+static int make_cur(const struct vps_snap_base *b, const char *path, const char *like, struct berth_err *err)
+{
+        if (!b->btrfs)
+                return mkdir_like(b, path, like, err);
+        int r = vps_btrfs_make_cur(b->path, like, vps_host_uid(b->cfg, 0), vps_host_uid(b->cfg, 0));
+        return r < 0 ? vps_err_write(err, -r, b->path, "make the subvolume %s", path) : 0;
+}
+
 /* l/ itself (in the VPS's project: ext4 renames only within one). */
 static int layers_dir(const struct vps_snap_base *b, struct berth_err *err)
 {
@@ -140,6 +195,15 @@ static int sync_dirs(const struct vps_snap_base *b, struct berth_err *err)
         return r < 0 ? berth_err_sys(err, -r, "fsync %s", b->path) : 0;
 }
 
+/* A layer or upper: a btrfs subvolume goes whole (read-only or not). */
+static int rm_at(int fd, const char *name, struct berth_err *err)
+{
+        if (!vps_btrfs_is_subvol(fd, name))
+                return berth_rmtree_at(fd, name, err);
+        int r = vps_btrfs_subvol_delete(fd, name);
+        return r < 0 ? berth_err_sys(err, -r, "delete the subvolume %s", name) : 0;
+}
+
 static int rm(const char *path, struct berth_err *err)
 {
         char parent[PATH_MAX];
@@ -149,7 +213,7 @@ static int rm(const char *path, struct berth_err *err)
         _cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOENT ? 0 : berth_err_sys(err, errno, "open %s", parent);
-        return berth_rmtree_at(fd, slash + 1, err);
+        return rm_at(fd, slash + 1, err);
 }
 
 int vps_snap_gc(struct vps_snap_base *b, const struct vps_snaps *s, struct berth_err *err)
@@ -173,7 +237,7 @@ int vps_snap_gc(struct vps_snap_base *b, const struct vps_snaps *s, struct berth
                 if (n[0] != '.' && !*end && vps_snaps_uses(s, (unsigned)id))
                         continue;
                 vps_trace(b->v, "VPS %s: removing layer %s (nothing uses it)", b->cfg->name, n);
-                r = berth_rmtree_at(fd, n, err);
+                r = rm_at(fd, n, err);
         }
         return r;
 }
@@ -183,14 +247,15 @@ int vps_snap_gc(struct vps_snap_base *b, const struct vps_snaps *s, struct berth
 static int recover_rotate(struct vps_snap_base *b, const struct vps_snaps *s,
                           const struct vps_snap_pending *p, char *what, size_t len, struct berth_err *err)
 {
-        char upper[PATH_MAX], layer[PATH_MAX];
-        at(b, "upper", upper);
+        char upper[PATH_MAX], layer[PATH_MAX], content[PATH_MAX];
+        cur_at(b, upper);
         layer_id_at(b, p->layer, layer);
         bool has_layer = access(layer, F_OK) == 0, has_upper = access(upper, F_OK) == 0;
         if (vps_snaps_uses(s, p->layer)) {
                 snprintf(what, len, "completed a snapshot%s%s (its new upper layer)", p->snap[0] ? " " : "",
                          p->snap);
-                return has_upper ? 0 : mkdir_like(b, upper, layer, err);
+                layer_content_at(b, p->layer, content);
+                return has_upper ? 0 : make_cur(b, upper, content, err);
         }
         snprintf(what, len, "undid a half-made snapshot%s%s (upper layer put back)", p->snap[0] ? " " : "",
                  p->snap);
@@ -245,6 +310,28 @@ static int recover_copy(struct vps_snap_base *b, struct vps_snaps *s, const stru
         return r;
 }
 
+/* btrfs: the snapshot's top layer, a read-only snapshot of cur/, becomes
+ * cur/ again as a writable snapshot of it, so the VPS stands where the
+ * snapshot did with its stack as it was then (no layer more). 1 when done
+ * so, 0 when the layer is no subvolume (restored from an archive). */
+static int cur_from_layer(const struct vps_snap_base *b, unsigned id, struct berth_err *err)
+{
+        if (!b->btrfs)
+                return 0;
+        char l[PATH_MAX], n[16];
+        at(b, VPS_SNAP_LAYERS, l);
+        snprintf(n, sizeof(n), "%u", id);
+        _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lfd < 0 || !vps_btrfs_is_subvol(lfd, n))
+                return 0;
+        _cleanup_close_ int src = openat(lfd, n, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int base = open(b->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (src < 0 || base < 0)
+                return berth_err_sys(err, errno, "open layer %u", id);
+        int r = vps_btrfs_snapshot(src, base, VPS_BTRFS_CUR, false);
+        return r < 0 ? vps_err_write(err, -r, b->path, "snapshot layer %u as the upper layer", id) : 1;
+}
+
 /* Restore, from its journal on: also its normal path. */
 static int finish_restore(struct vps_snap_base *b, struct vps_snaps *s, const char *snap,
                           struct berth_err *err)
@@ -253,19 +340,22 @@ static int finish_restore(struct vps_snap_base *b, struct vps_snaps *s, const ch
         if (!sn || !sn->n_layers)
                 return berth_err_set(err, ENOENT, "snapshot %s does not exist", snap);
         char upper[PATH_MAX], old[PATH_MAX], top[PATH_MAX];
-        at(b, "upper", upper);
+        cur_at(b, upper);
         layer_at(b, ".rm.upper", old);
-        layer_id_at(b, sn->layers[0], top);
+        layer_content_at(b, sn->layers[0], top);
         int r = layers_dir(b, err);
         if (r < 0)
                 return r;
-        /* Once the old upper is aside, an upper is the new, empty one. */
+        /* Once the old upper is aside, an upper is the new one. */
         if (access(old, F_OK) == 0)
                 r = rm(upper, err);
         else if (access(upper, F_OK) == 0 && rename(upper, old) < 0)
                 r = berth_err_sys(err, errno, "rename %s to %s", upper, old);
-        if (r >= 0)
-                r = mkdir_like(b, upper, top, err);
+        int from = r >= 0 ? cur_from_layer(b, sn->layers[0], err) : 0;
+        if (from < 0)
+                r = from;
+        else if (r >= 0 && from == 0)
+                r = make_cur(b, upper, top, err);
         if (r >= 0)
                 r = sync_dirs(b, err);
         unsigned *l = r >= 0 ? calloc(sn->n_layers + 1, sizeof(*l)) : NULL;
@@ -273,10 +363,12 @@ static int finish_restore(struct vps_snap_base *b, struct vps_snaps *s, const ch
                 r = berth_err_set(err, ENOMEM, "out of memory");
         if (r < 0)
                 return r;
-        memcpy(l, sn->layers, sn->n_layers * sizeof(*l));
+        size_t skip = from > 0 ? 1 : 0; /* the top layer is the upper again */
+        if (sn->n_layers > skip)
+                memcpy(l, sn->layers + skip, (sn->n_layers - skip) * sizeof(*l));
         free(s->lowers);
         s->lowers = l;
-        s->n_lowers = sn->n_layers;
+        s->n_lowers = sn->n_layers - skip;
         s->rotate = false;
         if ((r = vps_snaps_save(b->dir, s, err)) < 0 || (r = rm(old, err)) < 0)
                 return r;
@@ -349,14 +441,15 @@ int vps_snap_rotate(struct vps_snap_base *b, struct vps_snaps *s, const char *sn
         unsigned id = s->next;
         struct vps_snap_pending p = {.op = VPS_SNAP_OP_ROTATE, .layer = id};
         snprintf(p.snap, sizeof(p.snap), "%s", snap ? snap : "");
-        char upper[PATH_MAX], layer[PATH_MAX];
-        at(b, "upper", upper);
+        char upper[PATH_MAX], layer[PATH_MAX], content[PATH_MAX];
+        cur_at(b, upper);
         layer_id_at(b, id, layer);
         if ((r = layers_dir(b, err)) < 0 || (r = vps_snap_pending_save(b->dir, &p, err)) < 0)
                 return r;
         if (rename(upper, layer) < 0)
                 return undo(b, berth_err_sys(err, errno, "rename %s to %s", upper, layer));
-        if ((r = mkdir_like(b, upper, layer, err)) < 0 || (r = sync_dirs(b, err)) < 0)
+        layer_content_at(b, id, content);
+        if ((r = make_cur(b, upper, content, err)) < 0 || (r = sync_dirs(b, err)) < 0)
                 return undo(b, r);
         s->next = id + 1;
         s->rotate = false;
@@ -367,9 +460,29 @@ int vps_snap_rotate(struct vps_snap_base *b, struct vps_snaps *s, const char *sn
         return vps_snap_pending_drop(b->dir, err);
 }
 
+/* btrfs: cur/ synced (what the frozen guest wrote is on disk: the
+ * snapshot is what it would read back) and snapshotted read-only as
+ * tmp. Constant time: no data is read or written. */
+static int snapshot_cur(struct vps_snap_base *b, const char *tmp, struct berth_err *err)
+{
+        char cur[PATH_MAX], l[PATH_MAX];
+        cur_at(b, cur);
+        at(b, VPS_SNAP_LAYERS, l);
+        _cleanup_close_ int cfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cfd < 0 || lfd < 0)
+                return berth_err_sys(err, errno, "open %s", cfd < 0 ? cur : l);
+        if (syncfs(cfd) < 0)
+                return berth_err_sys(err, errno, "sync %s", cur);
+        int r = vps_btrfs_snapshot(cfd, lfd, strrchr(tmp, '/') + 1, true);
+        return r < 0 ? vps_err_write(err, -r, b->path, "snapshot the subvolume %s", cur) : 0;
+}
+
 /* The copy itself, while frozen. */
 static int copy_upper(struct vps_snap_base *b, const char *tmp, struct berth_err *err)
 {
+        if (b->btrfs)
+                return snapshot_cur(b, tmp, err);
         char upper[PATH_MAX];
         at(b, "upper", upper);
         /* Owners, modes, xattrs (overlay's whiteouts and opaque marks),
@@ -392,8 +505,8 @@ static int commit_copy(struct vps_snap_base *b, const char *tmp, const char *lay
         return sync_dirs(b, err);
 }
 
-int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, struct berth_cgroup *cg,
-                  struct berth_err *err)
+int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap, bool live,
+                  struct berth_cgroup *cg, struct berth_err *err)
 {
         int r = too_deep(b, s->n_lowers + 1, err);
         if (r < 0)
@@ -417,8 +530,9 @@ int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap
         if (cg && berth_cgroup_freeze(cg, false, &terr) < 0 && r >= 0)
                 r = berth_err_set(err, terr.code, "thaw: %s", terr.msg);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        vps_trace(b->v, "VPS %s: frozen for %ld ms for the snapshot's copy", b->cfg->name,
-                  (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+        vps_trace(b->v, "VPS %s: %s for %ld ms for the snapshot's %s", b->cfg->name, cg ? "frozen" : "held",
+                  (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+                  b->btrfs ? "subvolume" : "copy");
         if (r >= 0)
                 r = commit_copy(b, tmp, layer, err);
         if (r < 0)
@@ -430,8 +544,10 @@ int vps_snap_copy(struct vps_snap_base *b, struct vps_snaps *s, const char *snap
         if (s->n_lowers) /* lowers is NULL without any */
                 memcpy(l + 1, s->lowers, s->n_lowers * sizeof(*l));
         s->next = id + 1;
-        s->rotate = true; /* the next start makes the upper a layer: the next copy is small */
-        if ((r = vps_snaps_add(s, snap, true, l, s->n_lowers + 1, err)) < 0 ||
+        /* The next start makes the upper a layer: the next copy is small.
+         * A subvolume snapshot costs the same whatever the upper holds. */
+        s->rotate = !b->btrfs;
+        if ((r = vps_snaps_add(s, snap, live, l, s->n_lowers + 1, err)) < 0 ||
             (r = vps_snaps_save(b->dir, s, err)) < 0)
                 return undo(b, r);
         return vps_snap_pending_drop(b->dir, err);
@@ -473,7 +589,7 @@ int vps_snap_start_prepare(const struct berth_vps_ctx *v, const struct berth_vps
                 return r;
         if (s.rotate) {
                 char upper[PATH_MAX];
-                at(&b, "upper", upper);
+                at(&b, upper_rel(&b), upper);
                 /* After a live snapshot: what the upper holds becomes a layer. */
                 if (dir_empty(upper) || s.n_lowers >= BERTH_VPS_SNAP_MAX_LAYERS) {
                         s.rotate = false;
@@ -494,9 +610,11 @@ int vps_snap_overlay_mount(const struct berth_vps_ctx *v, const struct berth_vps
                            const char *base, const char *lower, const char *target, struct berth_err *err)
 {
         char dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
+        struct vps_snap_base b;
+        vps_snap_base_at(v, cfg, base, &b);
         berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
-        snprintf(upper, sizeof(upper), "%s/upper", base);
-        snprintf(work, sizeof(work), "%s/work", base);
+        at(&b, upper_rel(&b), upper);
+        at(&b, work_rel(&b), work);
         struct vps_snaps s;
         int r = vps_snaps_load(dir, &s, err);
         if (r < 0)
@@ -513,13 +631,18 @@ int vps_snap_overlay_mount(const struct berth_vps_ctx *v, const struct berth_vps
         /* Layer paths relative to base (the mount resolves them from our
          * working directory) keep even 200 layers within the one page of
          * mount(2)'s options; fsconfig(2) takes only 256 bytes a value. */
-        char data[4096];
+        char data[4096], l[PATH_MAX], rel[64];
+        at(&b, VPS_SNAP_LAYERS, l);
+        _cleanup_close_ int lfd = b.btrfs ? open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
         size_t n = (size_t)snprintf(data, sizeof(data), "lowerdir=");
-        for (size_t i = 0; i < s.n_lowers && n < sizeof(data); i++)
-                n += (size_t)snprintf(data + n, sizeof(data) - n, VPS_SNAP_LAYERS "/%u:", s.lowers[i]);
+        for (size_t i = 0; i < s.n_lowers && n < sizeof(data); i++) {
+                layer_rel(&b, lfd, s.lowers[i], rel, sizeof(rel));
+                n += (size_t)snprintf(data + n, sizeof(data) - n, "%s:", rel);
+        }
         if (n < sizeof(data))
                 n += (size_t)snprintf(data + n, sizeof(data) - n,
-                                      "%s,upperdir=upper,workdir=work,index=off,xino=off", lower);
+                                      "%s,upperdir=%s,workdir=%s,index=off,xino=off", lower, upper_rel(&b),
+                                      work_rel(&b));
         size_t depth = s.n_lowers;
         vps_snaps_clear(&s);
         if (n >= sizeof(data))

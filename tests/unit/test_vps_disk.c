@@ -51,6 +51,37 @@ START_TEST(test_disk_round_trip)
 }
 END_TEST
 
+/* An image's file system: kept as "fs"; an image from before has none
+ * and is ext4. */
+START_TEST(test_disk_image_fs)
+{
+        static const char *const docs[] = {
+            "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\",\"disk\":{\"backend\":\"image\","
+            "\"fs\":\"btrfs\"},\"net\":{\"mode\":\"routed\",\"host_if\":\"bth1\"}}",
+            "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\",\"disk\":{\"backend\":\"image\"},"
+            "\"net\":{\"mode\":\"routed\",\"host_if\":\"bth1\"}}",
+        };
+        static const enum berth_vps_disk_fs want[] = {BERTH_VPS_DISK_FS_BTRFS, BERTH_VPS_DISK_FS_EXT4};
+        for (size_t i = 0; i < 2; i++) {
+                struct berth_vps_config cfg, again;
+                struct berth_err err = {0};
+                ck_assert_msg(berth_vps_config_parse(docs[i], strlen(docs[i]), &cfg, &err) == 0, "%s",
+                              err.msg);
+                ck_assert_int_eq(cfg.disk.backend, BERTH_VPS_DISK_IMAGE);
+                ck_assert_int_eq(cfg.disk.fs, want[i]);
+                char *text = berth_vps_config_format(&cfg);
+                ck_assert_ptr_nonnull(text);
+                ck_assert_ptr_nonnull(strstr(text, i == 0 ? "\"btrfs\"" : "\"ext4\""));
+                ck_assert_msg(berth_vps_config_parse(text, strlen(text), &again, &err) == 0, "%s", err.msg);
+                ck_assert_int_eq(again.disk.fs, want[i]);
+                free(text);
+                berth_vps_config_clear(&again);
+                berth_vps_config_clear(&cfg);
+        }
+        ck_assert_str_eq(berth_vps_disk_fs_name(BERTH_VPS_DISK_FS_BTRFS), "btrfs");
+}
+END_TEST
+
 START_TEST(test_disk_invalid)
 {
         struct berth_vps_config cfg;
@@ -61,6 +92,8 @@ START_TEST(test_disk_invalid)
             /* a project without its id */
             "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\",\"disk\":{\"backend\":\"project\"},"
             "\"net\":{\"mode\":\"routed\",\"host_if\":\"bth1\"}}",
+            "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\",\"disk\":{\"backend\":\"image\","
+            "\"fs\":\"zfs\"},\"net\":{\"mode\":\"routed\",\"host_if\":\"bth1\"}}",
             "{\"name\":\"a\",\"template\":\"t\",\"hostname\":\"a\",\"limits\":{\"disk\":-1},"
             "\"net\":{\"mode\":\"routed\",\"host_if\":\"bth1\"}}",
         };
@@ -194,6 +227,7 @@ Suite *test_suite(void)
         Suite *s = suite_create("vps_disk");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_disk_round_trip);
+        tcase_add_test(tc, test_disk_image_fs);
         tcase_add_test(tc, test_disk_invalid);
         tcase_add_test(tc, test_io_resources);
         tcase_add_test(tc, test_quota_warnings);

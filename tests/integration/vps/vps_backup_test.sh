@@ -6,7 +6,8 @@
 # a hard link and a sparse file is backed up (frozen), destroyed,
 # restored and started, and bkprobe inside shows the same files (the
 # capability reads back as v2 inside only when its rootid was shifted
-# into the new range); the same with the disk image backend; a restore
+# into the new range); the same with the disk image backend (ext4, and
+# btrfs where the host has it: also a VPS with snapshots); a restore
 # under another name next to the original; a clone (own machine-id);
 # refusals (name and address taken, template missing or different,
 # truncated archive) that leave nothing behind; --with-template into a
@@ -166,6 +167,19 @@ test_image() {
         [ -z "$(our_loops | grep -v '/vps/bki/' || true)" ] || fail "loop devices left: $(our_loops)"
 }
 
+# A btrfs image (256M and up where the host has btrfs; 64M above is
+# ext4): the same round trip, and the restored VPS keeps btrfs.
+test_image_btrfs() {
+        if ! grep -qw btrfs /proc/filesystems || ! command -v mkfs.btrfs >/dev/null ||
+                [ "$want_backend" != image ]; then
+                echo "   (no btrfs here, or a project quota: btrfs images not tested)"
+                return
+        fi
+        roundtrip bkb 10.77.9.21 --disk 256M
+        [ "$(json_field fs <"$data/vps/bkb/vps.json")" = btrfs ] || fail "bkb is not on a btrfs image"
+        expect 0 berth destroy --force bkb
+}
+
 test_other_name() {
         # Next to the original (running), with a range, MAC and address of its own.
         expect 0 berth restore "$tmp/bk1.tar.zst" --name bk1b --ip 10.77.9.3
@@ -183,8 +197,24 @@ test_other_name() {
 # (l/<id>) as much as in it. The backup carries them and the snapshots'
 # record; the restored VPS has every file and can roll back.
 test_snapshots() {
-        n=bks
-        expect 0 berth create $n --template bb --ip 10.77.9.40
+        snapshots_roundtrip bks 10.77.9.40
+}
+
+# The same on a btrfs image, whose snapshots are subvolumes: the archive
+# holds their content as l/<id> as from any other VPS.
+test_snapshots_btrfs() {
+        if ! grep -qw btrfs /proc/filesystems || ! command -v mkfs.btrfs >/dev/null ||
+                [ "$want_backend" != image ]; then
+                echo "   (no btrfs here, or a project quota: btrfs images not tested)"
+                return
+        fi
+        snapshots_roundtrip bksb 10.77.9.41 --disk 256M
+}
+
+snapshots_roundtrip() { # snapshots_roundtrip NAME IP [create options]
+        n=$1 ip=$2
+        shift 2
+        expect 0 berth create $n --template bb --ip "$ip" "$@"
         expect 0 berth start $n
         expect 0 berth exec $n -- sh -c 'echo one >/root/a'
         expect 0 berth stop $n --timeout 10
@@ -194,6 +224,14 @@ test_snapshots() {
         expect 0 berth snapshot $n s2 # running: a copy of upper/
         expect 0 berth exec $n -- sh -c 'echo three >/root/a'
         expect 0 berth backup $n "$tmp/bks.tar.zst"
+        # A btrfs image's backup reads a snapshot of its own, deleted after.
+        if [ "$(json_field fs <"$data/vps/$n/vps.json")" = btrfs ]; then
+                expect 0 berth stop $n --timeout 10 # its image mounted once only
+                subs=$(unshare --mount sh -c "mount -o ro,loop '$data/vps/$n/disk.img' '$data/vps/$n/disk' &&
+                        btrfs subvolume list -o '$data/vps/$n/disk'" 2>&1)
+                echo "$subs" | grep -q " cur$" || fail "$n: no subvolumes seen: $subs"
+                ! echo "$subs" | grep -q backup || fail "$n: the backup's snapshot is left: $subs"
+        fi
         expect 0 berth destroy --force $n
         expect 0 berth restore "$tmp/bks.tar.zst"
         berth snapshot-list $n | grep -q s1 || fail "$n: s1 lost: $(berth snapshot-list $n 2>&1)"
@@ -318,5 +356,5 @@ export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
 bb_template
 cp "$probe" "$data/templates/bb/rootfs/bin/bkprobe"
 
-run_named "roundtrip image other_name refusals clone template snapshots" "$@"
+run_named "roundtrip image image_btrfs other_name refusals clone template snapshots snapshots_btrfs" "$@"
 finish

@@ -6,14 +6,17 @@
 # snapshot restored (refused while running without --force), the old
 # files back and the newer ones gone; snapshot-list and status; deleting
 # a snapshot a later one stands on; bad and duplicate names; the disk
-# backends (none, and the ext4 image here; with BERTH_DISK_PRJQUOTA=1 a
-# project quota on an ext4 of the test's own, as in the pure cgroup-v2
-# guest); the CLI killed at each rename,
-# mkdir and unlink of a snapshot and a restore, then `vps repair`; destroy
-# removes everything.
+# backends (none, and the image here: btrfs where the host has it, else
+# ext4; with BERTH_DISK_PRJQUOTA=1 a project quota on an ext4 of the
+# test's own, as in the pure cgroup-v2 guest); a btrfs image's subvolume
+# snapshots (as fast with 1 GiB written as with a few KiB, consistent,
+# restored, deleted, live resize); the CLI killed at each rename, mkdir
+# and unlink of a snapshot and a restore, then `vps repair` (without a
+# disk, and on a btrfs image); destroy removes everything.
 #
 #   usage: vps_snapshot_test.sh BERTH_BINARY [TEST...]
 #   bench: start time with 0, 10 and 50 snapshots (not in the default run)
+#   bench_disk: live snapshots of 10 MiB and 1 GiB on ext4 and btrfs images (likewise)
 # shellcheck disable=SC2016 # the guest's shell expands what is quoted for it
 set -u
 
@@ -159,13 +162,20 @@ test_delete() {
         expect 0 berth stop snp1
 }
 
-# The disk backend the data file system offers: the ext4 image here; a
+# The disk backend the data file system offers: the image here (btrfs
+# where the host has it, else ext4; BERTH_VPS_DISK_FS picks one); a
 # project quota with BERTH_DISK_PRJQUOTA=1 (the pure cgroup-v2 guest).
 test_disk() {
         command -v mkfs.ext4 >/dev/null || { echo "   (no mkfs.ext4: disk backends not tested)"; return; }
-        expect 0 berth create snp2 --template bb --ip 10.77.9.3 --disk 64M
+        # 256M: the least a btrfs image is made of (smaller ones are ext4).
+        expect 0 berth create snp2 --template bb --ip 10.77.9.3 --disk 256M
         b=$(berth status snp2 --json | json_field backend)
         [ "$b" = "$want_backend" ] || fail "backend $b, expected $want_backend"
+        if [ "$b" = image ]; then
+                fs=$(berth status snp2 --json | json_field fs)
+                echo "   image file system: $fs"
+                [ "$fs" = "$want_fs" ] || fail "image file system $fs, expected $want_fs"
+        fi
         expect 0 berth start snp2
         in_guest snp2 'echo img1 >/root/i; dd if=/dev/zero of=/root/big bs=1M count=8 2>/dev/null'
         expect 0 berth snapshot snp2 live
@@ -250,11 +260,17 @@ after_live() {
 
 test_crash() {
         command -v strace >/dev/null || { echo "   (no strace: crash points not tested)"; return; }
-        points=0
         berth stop snp1 >/dev/null 2>&1 # running or not, after the tests before
         expect 0 berth start snp1
         in_guest snp1 'echo crash >/root/a'
         expect 0 berth stop snp1
+        crash_points 20
+}
+
+# crash_points MIN: snp1 (stopped, /root/a "crash") killed in snapshots of
+# it stopped and running and in a restore, each repaired; at least MIN.
+crash_points() {
+        points=0
         before=before_snap after=after_snap kill_at snapshot snp1 k
         expect 0 berth start snp1
         before=before_snap after=after_live kill_at snapshot snp1 k
@@ -262,7 +278,7 @@ test_crash() {
         expect 0 berth snapshot snp1 base
         before=before_restore after=after_restore kill_at snapshot-restore snp1 base
         echo "   $points kill points"
-        [ "$points" -ge 20 ] || fail "only $points kill points"
+        [ "$points" -ge "$1" ] || fail "only $points kill points"
         out=$(berth repair --dry-run 2>&1)
         echo "$out" | grep -q consistent || fail "not consistent after the kills: $out"
 }
@@ -317,6 +333,141 @@ test_bench() {
         expect 0 berth destroy --force snpb
 }
 
+# snp1_disk FS: snp1 made again with a disk image of FS ("": what the
+# host picks).
+snp1_disk() {
+        berth destroy --force snp1 >/dev/null 2>&1
+        expect 0 env BERTH_VPS_DISK_FS="$1" "$bin" --root "$root" vps --data-dir "$data" \
+                create snp1 --template bb --ip 10.77.9.2 --disk 256M
+        echo "   crash VPS: image of $(berth status snp1 --json | json_field fs)"
+        expect 0 berth start snp1
+        in_guest snp1 'echo crash >/root/a'
+        expect 0 berth stop snp1
+}
+
+# The crash points again with snp1 on a btrfs image.
+test_crash_btrfs() {
+        if ! grep -qw btrfs /proc/filesystems || ! command -v mkfs.btrfs >/dev/null; then
+                echo "   (no btrfs in the kernel or no mkfs.btrfs: btrfs images not tested)"
+                return
+        fi
+        [ "$want_backend" = image ] || { echo "   (project quota backend: no image)"; return; }
+        command -v strace >/dev/null || { echo "   (no strace: crash points not tested)"; return; }
+        snp1_disk btrfs
+        crash_points 15
+}
+
+# The subvolumes of a VPS's btrfs image (its image mounted in a mount
+# namespace of our own, read-only): "cur" and its layers.
+subvols() { # subvols NAME
+        unshare --mount sh -c "mount -o ro,loop '$data/vps/$1/disk.img' '$data/vps/$1/disk' &&
+                btrfs subvolume list -o '$data/vps/$1/disk' | awk '{print \$NF}' | sort | tr '\n' ' '"
+}
+
+# within_k VALUE LOW HIGH: LOW < VALUE <= HIGH.
+within_k() { [ "${1:-0}" -gt "$2" ] && [ "${1:-0}" -le "$3" ]; }
+
+# ms to take snapshot SNAP of running VPS NAME (the whole command).
+snap_ms() { # snap_ms NAME SNAP
+        ts=$(date +%s%N)
+        berth snapshot "$1" "$2" >/dev/null || fail "snapshot $1 $2"
+        echo $((($(date +%s%N) - ts) / 1000000))
+}
+
+# A btrfs disk image (the default where the host has btrfs): a snapshot of
+# a running VPS is a subvolume snapshot, the same time with 1 GiB written
+# as with a few KiB; consistent (what was written before is in it, what
+# after is not); restored; deleted without a subvolume left; df in the
+# guest shows the image's size; `set --disk` grows and shrinks it live.
+test_btrfs() {
+        if ! grep -qw btrfs /proc/filesystems || ! command -v mkfs.btrfs >/dev/null; then
+                echo "   (no btrfs in the kernel or no mkfs.btrfs: btrfs images not tested)"
+                return
+        fi
+        [ "$want_backend" = image ] || { echo "   (project quota backend: no image)"; return; }
+        expect 0 env BERTH_VPS_DISK_FS=btrfs "$bin" --root "$root" vps --data-dir "$data" \
+                create snb1 --template bb --ip 10.77.9.5 --disk 2G
+        expect 0 env BERTH_VPS_DISK_FS=btrfs "$bin" --root "$root" vps --data-dir "$data" \
+                create snb2 --template bb --ip 10.77.9.6 --disk 2G
+        for n in snb1 snb2; do
+                [ "$(berth status "$n" --json | json_field fs)" = btrfs ] || fail "$n: not a btrfs image"
+                expect 0 berth start "$n"
+        done
+        # df in the guest: the image's size (2 GiB, less btrfs's own).
+        size=$(in_guest snb1 'df -k / | tail -1' | awk '{print $2}')
+        within_k "$size" 1900000 2097152 || fail "df in the guest says $size KiB of 2G"
+        in_guest snb1 'dd if=/dev/zero of=/root/big bs=1M count=1024 2>/dev/null; echo before >/root/f; sync'
+        in_guest snb2 'echo small >/root/small; echo before >/root/f'
+        big=$(snap_ms snb1 s1)
+        small=$(snap_ms snb2 s1)
+        echo "   live snapshot with 1 GiB written: $big ms; with a few KiB: $small ms"
+        # Constant time: not a copy of 1 GiB (seconds here); a loaded host
+        # gets a margin.
+        [ "$big" -le $((small * 3 + 1000)) ] || fail "snapshot with 1 GiB took $big ms, with a few KiB $small ms"
+        in_guest snb1 'echo after >/root/f; echo new >/root/new; rm /root/big'
+        [ "$(berth snapshot-list snb1 --json | json_field layers)" = 1 ] || fail "a btrfs snapshot is not one layer"
+        expect 0 berth snapshot-restore snb1 s1 --force
+        # The snapshot's subvolume is the upper again: no layer below it.
+        depth=$(berth snapshot-list snb1 --json | sed -n 's/^  "layers": \([0-9]*\).*/\1/p')
+        [ "$depth" = 0 ] || fail "snb1 stands on $depth layers after a restore"
+        check snb1 /root/f before
+        check snb1 /root/new absent
+        [ "$(in_guest snb1 'wc -c </root/big')" = 1073741824 ] || fail "the 1 GiB file is not back"
+        # A snapshot of the stopped VPS is a subvolume too: the stack stays.
+        expect 0 berth stop snb2
+        expect 0 berth snapshot snb2 s2
+        depth=$(berth snapshot-list snb2 --json | sed -n 's/^  "layers": \([0-9]*\).*/\1/p')
+        [ "$depth" = 0 ] || fail "the stack of snb2 is $depth layers deep"
+        got=$(subvols snb2)
+        [ "$got" = "cur l/1 l/2 " ] || fail "snb2's subvolumes: $got"
+        expect 0 berth snapshot-delete snb2 s1
+        expect 0 berth snapshot-delete snb2 s2
+        got=$(subvols snb2)
+        [ "$got" = "cur " ] || fail "subvolumes left after the snapshots were deleted: $got"
+        # Live resize: grow, shrink, a shrink below usage refused.
+        expect 0 berth set snb1 --disk 3G
+        size=$(in_guest snb1 'df -k / | tail -1' | awk '{print $2}')
+        [ "${size:-0}" -gt 2900000 ] || fail "df after a live grow to 3G says $size KiB"
+        out=$(berth set snb1 --disk 512M 2>&1) && fail "a shrink below usage was taken"
+        echo "$out" | grep -q "uses" || fail "a shrink below usage: $out"
+        # snb1's stack holds the 1 GiB file (restored from s1): snb2 shrinks.
+        expect 0 berth start snb2
+        expect 0 berth set snb2 --disk 512M
+        size=$(in_guest snb2 'df -k / | tail -1' | awk '{print $2}')
+        within_k "$size" 400000 524288 || fail "df after a live shrink to 512M says $size KiB"
+        [ "$(stat -c %s "$data/vps/snb2/disk.img")" = 536870912 ] || fail "the image file did not shrink"
+        check snb2 /root/small small
+        check snb1 /root/f before
+        out=$(berth set snb1 --inodes 1000 2>&1) && fail "--inodes taken on a btrfs image"
+        echo "$out" | grep -q "inode" || fail "--inodes on btrfs: $out"
+        expect 0 berth destroy --force snb1
+        expect 0 berth destroy --force snb2
+}
+
+# Live snapshots of a VPS on an ext4 and on a btrfs image, with 10 MiB
+# and with 1 GiB written: each `vps snapshot` timed (the whole command)
+# with the time the guest was frozen, 3 times each.
+test_bench_disk() {
+        for fs in ext4 btrfs; do
+                [ "$fs" = btrfs ] && ! command -v mkfs.btrfs >/dev/null && continue
+                # ext4 copies: three copies of 1 GiB need the room.
+                expect 0 env BERTH_VPS_DISK_FS="$fs" "$bin" --root "$root" vps --data-dir "$data" \
+                        create snpd --template bb --ip 10.77.9.7 --disk 6G
+                expect 0 berth start snpd
+                for mib in 10 1024; do
+                        in_guest snpd "dd if=/dev/urandom of=/root/w bs=1M count=$mib 2>/dev/null; sync"
+                        for i in 1 2 3; do
+                                ts=$(date +%s%N)
+                                frozen=$("$bin" --debug --root "$root" vps --data-dir "$data" snapshot snpd "s$mib-$i" 2>&1 |
+                                        sed -n 's/.*frozen for \([0-9]*\) ms.*/\1/p')
+                                echo "   $fs image, $mib MiB written: snapshot $((($(date +%s%N) - ts) / 1000000)) ms," \
+                                        "frozen ${frozen:-?} ms"
+                        done
+                done
+                expect 0 berth destroy --force snpd
+        done
+}
+
 # ---- main ------------------------------------------------------------------
 
 if [ "${BERTH_VPS_TEST_NETNS:-}" != 1 ]; then
@@ -327,6 +478,9 @@ ip link set lo up 2>/dev/null
 scratch_base
 prj=""
 prjquota_base snap-prj
+# The image's file system create picks: btrfs where the host has it.
+want_fs=${BERTH_VPS_DISK_FS:-ext4}
+[ -z "${BERTH_VPS_DISK_FS:-}" ] && grep -qw btrfs /proc/filesystems && command -v mkfs.btrfs >/dev/null && want_fs=btrfs
 scratch_dir berth-snaptest
 data=$tmp/d0
 BERTH_ID_REGISTRY=$tmp/id-ranges # not the host's /var/lib/berth/id-ranges
@@ -335,5 +489,5 @@ export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
 trap cleanup EXIT
 bb_template
 
-run_named "stopped live names delete disk crash destroy" "$@"
+run_named "stopped live names delete disk btrfs crash crash_btrfs destroy" "$@"
 finish
