@@ -53,7 +53,7 @@ bounded 1800 cmake --build build-asan -j"$jobs" >/dev/null
 # time each; so do the crash cases of the other VPS suites (BERTH_VPS_SKIP).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions=$root/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    CK_TIMEOUT_MULTIPLIER=4 CRASH_POINTS=12 BERTH_VPS_SKIP=crash \
+    CK_TIMEOUT_MULTIPLIER=4 CRASH_POINTS=12 BERTH_VPS_SKIP="crash crash_btrfs" \
     bounded 5400 build/tests/berth-test-reaper ctest --test-dir build-asan --output-on-failure --timeout 900 -j"$jobs" \
     -E 'integration/(vps_crash|vps_load|vps_density)$'
 
