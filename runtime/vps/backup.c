@@ -81,7 +81,32 @@ struct source {
         char frozen_id[BERTH_VPS_ID_MAX]; /* the container we froze ("" none) */
         bool froze;                       /* we froze it (for the copy, or for its snapshot) */
         char snap[32];                    /* btrfs: our snapshot in l/ ("" none) */
+        bool journaled;                   /* snapshot.pending records the freeze */
 };
+
+/* Recorded before the freeze, so that a backup killed while the VPS is
+ * frozen, or while its snapshot exists, leaves a journal that `vps
+ * repair`, the next start or snapshot command ends (snapshot_layers.c:
+ * thaw, remove the snapshot). One interrupted operation at a time: an
+ * older journal is finished first. */
+static int journal_freeze(const char *name, struct source *src, struct berth_err *err)
+{
+        struct vps_snap_pending p;
+        int r = vps_snap_pending_load(src->dir, &p, err);
+        if (r > 0)
+                return berth_err_set(
+                    err, EBUSY,
+                    "VPS %s: an interrupted snapshot or backup is pending: `berth vps repair` "
+                    "ends it",
+                    name);
+        if (r < 0)
+                return r;
+        p = (struct vps_snap_pending){.op = VPS_SNAP_OP_BACKUP, .layer = (unsigned)getpid(), .thaw = true};
+        if ((r = vps_snap_pending_save(src->dir, &p, err)) < 0)
+                return r;
+        src->journaled = true;
+        return 0;
+}
 
 static void layers_of(const struct source *src, char *out)
 {
@@ -138,6 +163,8 @@ static int source_open(const struct berth_vps_ctx *v, const struct berth_vps_con
         if (status == BERTH_STATUS_RUNNING || status == BERTH_STATUS_CREATED) {
                 char id[BERTH_VPS_ID_MAX];
                 berth_vps_container_id(v, cfg->name, id, sizeof(id));
+                if ((r = journal_freeze(cfg->name, src, err)) < 0)
+                        return r;
                 if ((r = berth_container_pause(v->ctx, id, err)) < 0)
                         return berth_err_wrap(err, "freeze VPS %s for a consistent copy", cfg->name);
                 snprintf(src->frozen_id, sizeof(src->frozen_id), "%s", id);
@@ -169,6 +196,10 @@ static void source_close(const struct berth_vps_ctx *v, struct source *src)
         }
         vps_backup_layers_done(src->dir, src->mounted);
         src->mounted = false;
+        struct berth_err e = {0};
+        if (src->journaled && vps_snap_pending_drop(src->dir, &e) < 0)
+                vps_warn(v, "%s", e.msg);
+        src->journaled = false;
 }
 
 /* ---- the manifest ---- */

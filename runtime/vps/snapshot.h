@@ -36,11 +36,11 @@ struct vps_snaps {
 };
 
 /* The journal of an operation under way. */
-enum vps_snap_op { VPS_SNAP_OP_ROTATE, VPS_SNAP_OP_COPY, VPS_SNAP_OP_RESTORE };
+enum vps_snap_op { VPS_SNAP_OP_ROTATE, VPS_SNAP_OP_COPY, VPS_SNAP_OP_RESTORE, VPS_SNAP_OP_BACKUP };
 struct vps_snap_pending {
         enum vps_snap_op op;
-        unsigned layer;                         /* rotate, copy: the new layer */
-        bool thaw;                              /* copy: the VPS was frozen for it (thawed on recovery) */
+        unsigned layer; /* rotate, copy: the new layer; backup: the pid of its l/.backup.<pid> */
+        bool thaw;      /* copy, backup: the VPS was frozen for it (thawed on recovery) */
         char snap[BERTH_VPS_SNAP_NAME_MAX + 1]; /* copy, restore; rotate: "" at a start */
 };
 

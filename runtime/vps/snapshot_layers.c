@@ -333,6 +333,21 @@ static int cur_from_layer(const struct vps_snap_base *b, unsigned id, struct ber
 }
 
 /* Restore, from its journal on: also its normal path. */
+static int recover_backup(struct vps_snap_base *b, const struct vps_snap_pending *p, char *what, size_t len,
+                          struct berth_err *err)
+{
+        int r = p->thaw ? thaw(b, err) : 0;
+        char name[32];
+        snprintf(name, sizeof(name), ".backup.%u", p->layer);
+        snprintf(what, len, "ended an interrupted backup%s", p->thaw ? "; VPS thawed" : "");
+        char l[PATH_MAX];
+        at(b, VPS_SNAP_LAYERS, l);
+        _cleanup_close_ int fd = r < 0 ? -1 : open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0 && faccessat(fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                r = rm_at(fd, name, err);
+        return r;
+}
+
 static int finish_restore(struct vps_snap_base *b, struct vps_snaps *s, const char *snap,
                           struct berth_err *err)
 {
@@ -394,6 +409,9 @@ int vps_snap_recover(struct vps_snap_base *b, char *what, size_t len, struct ber
                 break;
         case VPS_SNAP_OP_COPY:
                 r = recover_copy(b, &s, &p, what, len, err);
+                break;
+        case VPS_SNAP_OP_BACKUP:
+                r = recover_backup(b, &p, what, len, err);
                 break;
         case VPS_SNAP_OP_RESTORE:
                 snprintf(what, len, "completed the restore of snapshot %s", p.snap);
@@ -681,9 +699,9 @@ int vps_snap_repair(const struct berth_vps_ctx *v, const struct berth_vps_config
         berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
         struct vps_snap_pending p;
         int r = vps_snap_pending_load(dir, &p, err);
-        if (r <= 0 || (running && p.op != VPS_SNAP_OP_COPY))
+        if (r <= 0 || (running && p.op != VPS_SNAP_OP_COPY && p.op != VPS_SNAP_OP_BACKUP))
                 return r < 0 ? r : 0;
-        static const char *const ops[] = {"snapshot", "live snapshot", "snapshot restore"};
+        static const char *const ops[] = {"snapshot", "live snapshot", "snapshot restore", "backup"};
         snprintf(what, len, "complete or undo an interrupted %s%s%s", ops[p.op], p.snap[0] ? " " : "",
                  p.snap);
         if (dry_run)

@@ -214,7 +214,7 @@ bool vps_snaps_uses(const struct vps_snaps *s, unsigned id)
 
 /* ---- the journal ---- */
 
-static const char *const op_names[] = {"rotate", "copy", "restore"};
+static const char *const op_names[] = {"rotate", "copy", "restore", "backup"};
 
 int vps_snap_pending_load(const char *dir, struct vps_snap_pending *p, struct berth_err *err)
 {

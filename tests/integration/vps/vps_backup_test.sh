@@ -288,6 +288,55 @@ test_refusals() {
         [ -z "$(our_loops | grep '\.new\.' || true)" ] || fail "the killed restore's loop device stayed"
 }
 
+# A backup killed while the VPS is frozen for it (its output a pipe nobody
+# reads, so it blocks in the copy once zstd hands out its first block of
+# several MiB): the VPS stays frozen until `vps repair`, which thaws it
+# from the backup's journal and says so.
+# frozen NAME: the VPS's init is in a frozen cgroup: berth freezes the
+# unified hierarchy's cgroup.freeze where it has the VPS's cgroup (pure v2,
+# and hybrid hosts), else the v1 freezer.
+frozen() {
+        p=$(berth status "$1" --json | json_field pid)
+        v2=$(sed -n 's/^0::\(.*\)/\1/p' "/proc/$p/cgroup" 2>/dev/null)
+        v1=$(sed -n 's/^[0-9]*:freezer:\(.*\)/\1/p' "/proc/$p/cgroup" 2>/dev/null)
+        for u in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+                [ -e "$u$v2/cgroup.freeze" ] || continue
+                grep -qx "frozen 1" "$u$v2/cgroup.events"
+                return
+        done
+        [ "$(cat "/sys/fs/cgroup/freezer$v1/freezer.state" 2>/dev/null)" = FROZEN ]
+}
+
+backup_killed() { # backup_killed NAME
+        berth exec "$1" -- dd if=/dev/urandom of=/root/noise bs=1M count=48 2>/dev/null
+        berth backup "$1" - 2>/dev/null | sleep 60 &
+        i=0
+        while ! frozen "$1" && [ $i -lt 100 ]; do
+                sleep 0.1
+                i=$((i + 1))
+        done
+        pid=$(pgrep -f -n "vps --data-dir $data backup $1 -")
+        [ -n "$pid" ] || { fail "$1: no backup process"; return; }
+        [ $i -lt 100 ] || echo "   ($1: the backup froze the VPS only briefly: btrfs)"
+        kill -9 "$pid"
+        pkill -f -n "^sleep 60$" 2>/dev/null
+        wait
+        out=$(berth repair 2>&1)
+        echo "$out" | grep -q "interrupted backup" || fail "$1: repair did not end the killed backup: $out"
+        ! frozen "$1" || fail "$1 is still frozen after repair"
+        expect 0 berth exec "$1" -- true
+        [ ! -e "$data/vps/$1/snapshot.pending" ] || fail "$1: the backup's journal stayed"
+        out=$(berth repair 2>&1)
+        [ "$out" = consistent ] || fail "repair after repair: $out"
+}
+
+test_killed() {
+        expect 0 berth create bkz --template bb --ip 10.77.9.30
+        expect 0 berth start bkz
+        backup_killed bkz
+        expect 0 berth destroy --force bkz
+}
+
 test_clone() {
         # A host key of the source's own (not the template's): not the clone's.
         berth exec bk1 -- sh -c 'mkdir -p /etc/ssh && echo sourcekey >/etc/ssh/ssh_host_ed25519_key' ||
@@ -356,5 +405,5 @@ export BERTH_ID_REGISTRY BERTH_CONFIG_DIR
 bb_template
 cp "$probe" "$data/templates/bb/rootfs/bin/bkprobe"
 
-run_named "roundtrip image image_btrfs other_name refusals clone template snapshots snapshots_btrfs" "$@"
+run_named "roundtrip image image_btrfs other_name refusals killed clone template snapshots snapshots_btrfs" "$@"
 finish
