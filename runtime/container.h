@@ -21,12 +21,13 @@ struct container_setup {
         const char *id;
         char bundle[PATH_MAX];
         char rootfs[PATH_MAX];
-        int sync_fd;       /* child's end of the socketpair */
-        int fifo_fd;       /* O_PATH of exec.fifo (create), -EBADF for run */
-        int fifo_write_fd; /* the init's open write end, once start came */
-        int self_fd_dir;   /* chrooted init only: /proc/self/fd opened before, -EBADF */
-        int console_sock;  /* connected --console-socket, or -EBADF */
-        int parent_fds[4]; /* the creator's own fds: the init closes them first */
+        int sync_fd;          /* child's end of the socketpair */
+        int fifo_fd;          /* O_PATH of exec.fifo (create), -EBADF for run */
+        int fifo_write_fd;    /* the init's open write end, once start came */
+        int self_fd_dir;      /* chrooted init only: /proc/self/fd opened before, -EBADF */
+        int console_sock;     /* connected --console-socket, or -EBADF */
+        bool console_relayed; /* console_sock is our own relay's (foreground run) */
+        int parent_fds[4];    /* the creator's own fds: the init closes them first */
         unsigned preserve_fds;
         const int *stdio; /* replacement fds 0-2, or NULL */
         bool no_pivot;
@@ -82,8 +83,10 @@ __attribute__((noreturn)) void container_child_main(struct container_setup *s);
 /* Terminal: opens a pty inside the container, sends the master over the
  * console socket and makes the slave the process's controlling tty/stdio. */
 int container_setup_terminal(struct container_setup *s, struct berth_err *err);
-/* The same for any process (exec): bind_dev_console only for the init. */
-int terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
+/* The same for any process (exec): bind_dev_console only for the init;
+ * relayed: the master goes to berth's own relay (foreground run or exec
+ * with a terminal and no --console-socket), whose output has no ONLCR. */
+int terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console, bool relayed,
                    struct berth_err *err);
 
 /* Writes uid_map/gid_map of `pid` from the spec (parent side). */

@@ -59,7 +59,21 @@ static int make_ctty(int slave, struct berth_err *err)
         return 0;
 }
 
-int terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console,
+/* A relayed terminal's "\n" reaches berth's stdout as "\n", not "\r\n",
+ * as with runc's relay: `x=$(berth run -t ...)` and logs get no "\r" (the
+ * caller's own terminal adds it back). Cleared here, before the process
+ * can write: the relay gets the master only later. A --console-socket
+ * client (containerd, podman) gets the pty as the kernel makes it. */
+static int clear_onlcr(int slave, struct berth_err *err)
+{
+        struct termios t;
+        if (tcgetattr(slave, &t) < 0)
+                return berth_err_sys(err, errno, "read the pty's modes");
+        t.c_oflag &= ~ONLCR;
+        return tcsetattr(slave, TCSANOW, &t) < 0 ? berth_err_sys(err, errno, "clear ONLCR on the pty") : 0;
+}
+
+int terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console, bool relayed,
                    struct berth_err *err)
 {
         if (!p->terminal)
@@ -80,6 +94,8 @@ int terminal_setup(const struct berth_process *p, int console_sock, bool bind_de
                         return berth_err_sys(err, errno, "set console size");
         }
         int r = own_pty(slave, p->user.uid, err);
+        if (r >= 0 && relayed)
+                r = clear_onlcr(slave, err);
         if (r < 0)
                 return r;
         r = bind_dev_console ? bind_console(slave, err) : 0;
@@ -93,7 +109,7 @@ int terminal_setup(const struct berth_process *p, int console_sock, bool bind_de
 
 int container_setup_terminal(struct container_setup *s, struct berth_err *err)
 {
-        return terminal_setup(&s->spec->process, s->console_sock, true, err);
+        return terminal_setup(&s->spec->process, s->console_sock, true, s->console_relayed, err);
 }
 
 int fence_fds(unsigned preserve_fds, struct berth_err *err)

@@ -72,19 +72,6 @@ static bool stdin_ours(void)
         return fg < 0 || fg == getpgrp();
 }
 
-/* The container's "\n" reaches our stdout as "\n", not "\r\n", as with
- * runc (it clears ONLCR on the pty it relays): `x=$(berth run ...)` and
- * logs get no "\r". Our own terminal adds the "\r" (make_raw keeps its
- * output processing). */
-static void clear_onlcr(int master)
-{
-        struct termios t;
-        if (tcgetattr(master, &t) == 0) {
-                t.c_oflag &= ~ONLCR;
-                tcsetattr(master, TCSANOW, &t);
-        }
-}
-
 static void make_raw(struct berth_tty_proxy *p)
 {
         if (!isatty(STDIN_FILENO) || !stdin_ours() || tcgetattr(STDIN_FILENO, &p->saved) < 0)
@@ -154,7 +141,6 @@ int berth_tty_proxy_run(struct berth_tty_proxy *p, pid_t pid, int pidfd, int *ex
                 return p->master;
         }
         copy_winsize(p->master);
-        clear_onlcr(p->master);
         sigset_t set, old;
         sigemptyset(&set);
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(forwarded); i++)

@@ -215,6 +215,7 @@ static int connect_console(struct create_job *j, const struct berth_create_opts 
         const char *path = o->console_socket;
         if (!path && j->spec->process.terminal && j->run_mode && !o->detach) {
                 j->proxy = berth_tty_proxy_new(&j->setup.console_sock, err);
+                j->setup.console_relayed = true;
                 berth_tty_proxy_initial_size(&j->spec->process);
                 return j->proxy ? 0 : -err->code;
         }

@@ -160,6 +160,7 @@ static pid_t clone_into(struct exec_job *j, int sync_child, const struct berth_e
                                .root_fd = j->root_fd,
                                .sync_fd = sync_child,
                                .console_sock = j->console_sock,
+                               .console_relayed = j->proxy != NULL,
                                .stdio = stdio_guard_active(&j->guard) ? j->guard.child : NULL,
                                .preserve_fds = o->preserve_fds};
         _cleanup_close_ int own_pidns = -EBADF;

@@ -62,7 +62,7 @@ void exec_child_main(struct exec_child *c)
         prctl(PR_SET_DUMPABLE, 0);
         if (set_stdio(c, &err) < 0 || fence_fds(c->preserve_fds, &err) < 0 ||
             sync_expect(c->sync_fd, SYNC_PROCEED, NULL, &err) < 0 || join_container(c, &err) < 0 ||
-            terminal_setup(p, c->console_sock, false, &err) < 0)
+            terminal_setup(p, c->console_sock, false, c->console_relayed, &err) < 0)
                 sync_fail(c->sync_fd, &err);
         if (chdir_in_root(p->cwd, &err) < 0 ||
             berth_exe_lookup(p->args[0], p->env, exe, sizeof(exe), &err) < 0)

@@ -12,7 +12,8 @@ struct exec_child {
         int root_fd;                   /* the init's root when it has no mount namespace, else -1 */
         int sync_fd;
         int console_sock;
-        const int *stdio; /* replacement fds 0-2 (stdio_guard.h), or NULL */
+        bool console_relayed; /* console_sock is our own relay's */
+        const int *stdio;     /* replacement fds 0-2 (stdio_guard.h), or NULL */
         unsigned preserve_fds;
 };
 
