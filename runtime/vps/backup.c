@@ -123,17 +123,11 @@ static int source_snapshot(struct source *src, struct berth_err *err)
         snprintf(cur, sizeof(cur), "%s/" VPS_DISK_MOUNT "/" VPS_BTRFS_CUR, src->dir);
         if (mkdir(l, 0700) < 0 && errno != EEXIST)
                 return berth_err_sys(err, errno, "mkdir %s", l);
-        _cleanup_close_ int cfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (cfd < 0 || lfd < 0)
-                return berth_err_sys(err, errno, "open %s", cfd < 0 ? cur : l);
-        if (syncfs(cfd) < 0)
-                return berth_err_sys(err, errno, "sync %s", cur);
         char name[32];
         snprintf(name, sizeof(name), ".backup.%d", (int)getpid());
-        int r = vps_btrfs_snapshot(cfd, lfd, name, true);
+        int r = vps_btrfs_snapshot_synced(cur, l, name, err);
         if (r < 0)
-                return berth_err_sys(err, -r, "snapshot %s", cur);
+                return r;
         snprintf(src->snap, sizeof(src->snap), "%s", name);
         snprintf(src->upper, sizeof(src->upper), "%s/%s/upper", l, name);
         return 0;

@@ -74,6 +74,9 @@ int vps_btrfs_subvol_create(int dirfd, const char *name);
 /* A snapshot of subvolume src named name in dirfd. */
 int vps_btrfs_snapshot(int src, int dirfd, const char *name, bool readonly);
 int vps_btrfs_subvol_delete(int dirfd, const char *name);
+/* What the guest wrote, synced and frozen in a read-only snapshot of the
+ * subvolume cur named name in the directory layers (constant time). */
+int vps_btrfs_snapshot_synced(const char *cur, const char *layers, const char *name, struct berth_err *err);
 /* Resizes the mounted file system of fd to size (0: its device's size). */
 int vps_btrfs_resize(int fd, int64_t size);
 /* Grows or shrinks the image and its file system to size, mounted (the

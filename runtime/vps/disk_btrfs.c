@@ -97,6 +97,18 @@ int vps_btrfs_snapshot(int src, int dirfd, const char *name, bool readonly)
         return ioctl(dirfd, BTRFS_IOC_SNAP_CREATE_V2, &a) < 0 ? -errno : 0;
 }
 
+int vps_btrfs_snapshot_synced(const char *cur, const char *layers, const char *name, struct berth_err *err)
+{
+        _cleanup_close_ int cfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int lfd = open(layers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cfd < 0 || lfd < 0)
+                return berth_err_sys(err, errno, "open %s", cfd < 0 ? cur : layers);
+        if (syncfs(cfd) < 0)
+                return berth_err_sys(err, errno, "sync %s", cur);
+        int r = vps_btrfs_snapshot(cfd, lfd, name, true);
+        return r < 0 ? berth_err_sys(err, -r, "snapshot the subvolume %s", cur) : 0;
+}
+
 int vps_btrfs_subvol_delete(int dirfd, const char *name)
 {
         struct btrfs_ioctl_vol_args_v2 a;

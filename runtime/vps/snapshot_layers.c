@@ -486,14 +486,10 @@ static int snapshot_cur(struct vps_snap_base *b, const char *tmp, struct berth_e
         char cur[PATH_MAX], l[PATH_MAX];
         cur_at(b, cur);
         at(b, VPS_SNAP_LAYERS, l);
-        _cleanup_close_ int cfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int lfd = open(l, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (cfd < 0 || lfd < 0)
-                return berth_err_sys(err, errno, "open %s", cfd < 0 ? cur : l);
-        if (syncfs(cfd) < 0)
-                return berth_err_sys(err, errno, "sync %s", cur);
-        int r = vps_btrfs_snapshot(cfd, lfd, strrchr(tmp, '/') + 1, true);
-        return r < 0 ? vps_err_write(err, -r, b->path, "snapshot the subvolume %s", cur) : 0;
+        int r = vps_btrfs_snapshot_synced(cur, l, strrchr(tmp, '/') + 1, err);
+        if (r < 0 && (err->code == ENOSPC || err->code == EDQUOT))
+                return vps_err_write(err, err->code, b->path, "snapshot the subvolume %s", cur);
+        return r;
 }
 
 /* The copy itself, while frozen. */
