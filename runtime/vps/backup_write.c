@@ -260,7 +260,7 @@ static int add_xattrs(struct archive_entry *e, const char *path, const struct vp
         ssize_t n = llistxattr(path, names, sizeof(names));
         if (n < 0)
                 return errno == ENOTSUP ? 0 : berth_err_sys(err, errno, "list xattrs of %s", path);
-        static __thread unsigned char val[XATTR_MAX];
+        static unsigned char val[XATTR_MAX]; /* not __thread: see backup_sum.c */
         for (char *name = names; name < names + n; name += strlen(name) + 1) {
                 ssize_t m = lgetxattr(path, name, val, sizeof(val));
                 if (m < 0 && errno == ENODATA)

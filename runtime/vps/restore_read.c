@@ -239,7 +239,7 @@ static int set_xattrs(struct archive_entry *e, int parent, const char *name, con
 {
         char path[64 + NAME_MAX];
         snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", parent, name);
-        static __thread unsigned char val[XATTR_MAX];
+        static unsigned char val[XATTR_MAX]; /* not __thread: see backup_sum.c */
         const char *xname;
         const void *xval;
         size_t xlen;
