@@ -20,9 +20,10 @@
 #define VPS_INODES_MIN 64
 /* Inodes given with --disk alone: mke2fs's own default ratio. */
 #define VPS_BYTES_PER_INODE 16384
-#define VPS_DISK_IMAGE      "disk.img" /* in the VPS's directory */
-#define VPS_DISK_MOUNT      "disk"     /* its mount point there (holds upper/ and work/) */
-#define VPS_BTRFS_CUR       "cur"      /* btrfs image: the subvolume holding upper/ and work/ */
+#define VPS_DISK_IMAGE      "disk.img"  /* in the VPS's directory */
+#define VPS_DISK_MOUNT      "disk"      /* its mount point there (holds upper/ and work/) */
+#define VPS_DISK_LOOP_HINT  "disk.loop" /* the loop device it was last attached to (disk_loop.c) */
+#define VPS_BTRFS_CUR       "cur"       /* btrfs image: the subvolume holding upper/ and work/ */
 
 struct vps_disk_usage {
         uint64_t used, total, inodes_used, inodes_total;

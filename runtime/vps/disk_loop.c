@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <linux/loop.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,32 +51,71 @@ static int read_dev(const char *sysdir, unsigned *major, unsigned *minor)
         return sscanf(buf, "%u:%u", major, minor) == 2 ? 0 : -EINVAL;
 }
 
+/* Whether /dev/<name> is a loop device backed by the file real. */
+static bool loop_backs(const char *name, const char *real, unsigned *major, unsigned *minor)
+{
+        char p[PATH_MAX], back[PATH_MAX];
+        snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", name);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, back, sizeof(back) - 1);
+        if (n <= 0)
+                return false;
+        back[n] = 0;
+        if (back[n - 1] == '\n')
+                back[n - 1] = 0;
+        if (strcmp(back, real))
+                return false;
+        snprintf(p, sizeof(p), "/sys/block/%s", name);
+        return read_dev(p, major, minor) == 0;
+}
+
+/* The name of the loop device last attached to the image, kept in
+ * <dir>/disk.loop: a start looks there first and reads one backing file
+ * rather than every loop device's (thousands on a host of disk VPS). It is
+ * only a hint, checked each time: stale after a reboot or a copy of the
+ * directory, it costs the scan. */
+static void hint_path(const char *dir, char *p)
+{
+        snprintf(p, PATH_MAX, "%s/" VPS_DISK_LOOP_HINT, dir);
+}
+
+static bool hint_read(const char *dir, char *name, size_t len)
+{
+        char p[PATH_MAX];
+        hint_path(dir, p);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, name, len - 1);
+        if (n <= 0)
+                return false;
+        name[n] = 0;
+        return strncmp(name, "loop", 4) == 0 && !strchr(name, '/');
+}
+
+static void hint_write(const char *dir, const char *name)
+{
+        char p[PATH_MAX];
+        hint_path(dir, p);
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 && write(fd, name, strlen(name)) < 0)
+                unlink(p); /* a partial hint would only cost the scan */
+}
+
 int vps_image_loop_find(const char *dir, char *dev, size_t len, unsigned *major, unsigned *minor)
 {
-        char img[PATH_MAX], mnt[PATH_MAX], real[PATH_MAX];
+        char img[PATH_MAX], mnt[PATH_MAX], real[PATH_MAX], name[32];
         paths(dir, img, mnt);
         if (!realpath(img, real))
                 return -errno;
+        if (hint_read(dir, name, sizeof(name)) && loop_backs(name, real, major, minor)) {
+                snprintf(dev, len, "/dev/%s", name);
+                return 1;
+        }
         _cleanup_closedir_ DIR *d = opendir("/sys/block");
         if (!d)
                 return -errno;
         struct dirent *e;
         while ((e = readdir(d))) {
-                if (strncmp(e->d_name, "loop", 4))
-                        continue;
-                char p[PATH_MAX], back[PATH_MAX];
-                snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", e->d_name);
-                _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
-                ssize_t n = fd < 0 ? -1 : read(fd, back, sizeof(back) - 1);
-                if (n <= 0)
-                        continue;
-                back[n] = 0;
-                if (back[n - 1] == '\n')
-                        back[n - 1] = 0;
-                if (strcmp(back, real))
-                        continue;
-                snprintf(p, sizeof(p), "/sys/block/%s", e->d_name);
-                if (read_dev(p, major, minor) < 0)
+                if (strncmp(e->d_name, "loop", 4) || !loop_backs(e->d_name, real, major, minor))
                         continue;
                 snprintf(dev, len, "/dev/%s", e->d_name);
                 return 1;
@@ -126,6 +166,7 @@ int vps_image_loop_attach(const char *dir, char *dev, size_t len, unsigned *majo
                 vps_image_loop_release(dev);
                 return berth_err_set(err, ENODEV, "%s: no device number", dev);
         }
+        hint_write(dir, dev + 5);
         return 0;
 }
 
