@@ -183,62 +183,68 @@ static int fill_config(const struct berth_vps_create_opts *o, struct berth_vps_c
         return fill_net(o, &cfg->net, err);
 }
 
-static int check_addrs(const struct berth_vps_config *o, const struct berth_vps_config *cfg,
-                       const char *other, struct berth_err *err)
+/* The host interface name of cfg (the 32-bit hash of its name collides
+ * now and then: the salt moves this one aside). The data directory is part
+ * of the hash: two data directories with a VPS of the same name must not
+ * share (and delete) one host link; one already on the host is someone's. */
+static void pick_host_if(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, unsigned salt)
 {
-        for (size_t a = 0; a < o->net.n_addrs; a++)
-                for (size_t b = 0; b < cfg->net.n_addrs; b++)
-                        if (berth_ip_addr_equal(&o->net.addrs[a], &cfg->net.addrs[b]) ||
-                            (o->net.addrs[a].family == cfg->net.addrs[b].family &&
-                             !memcmp(o->net.addrs[a].u.raw, cfg->net.addrs[b].u.raw,
-                                     berth_ip_addr_len(&cfg->net.addrs[b]))))
-                                return berth_err_set(err, EEXIST, "address already used by VPS %s", other);
-        return 0;
+        char tag[12], key[BERTH_VPS_NAME_MAX + 16];
+        berth_vps_data_tag(v, tag);
+        snprintf(key, sizeof(key), "%s%s%s", cfg->name, tag[0] ? "@" : "", tag);
+        berth_vps_host_ifname(key, salt, cfg->net.host_if);
 }
 
-/* Another VPS with the same address, the same host interface name (the
- * 32-bit hash collides now and then: the salt moves this one aside) or ids
- * of the same user namespace range. */
-static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
+/* A data directory without claims yet: every vps.json read once, each
+ * one's claims written, and the id ranges they hold in *used (*n). */
+static int index_claims(const struct berth_vps_ctx *v, struct berth_vps_userns **used, size_t *n,
+                        struct berth_err *err)
 {
         _cleanup_strv_ char **names = NULL;
         int r = berth_vps_list_names(v, &names, err);
         if (r < 0)
                 return r;
-        size_t n = 0;
-        while (names[n])
-                n++;
-        _cleanup_free_ struct berth_vps_userns *used = calloc(n + 1, sizeof(*used));
-        if (!used)
+        while (names[*n])
+                (*n)++;
+        if (!(*used = calloc(*n + 1, sizeof(**used))))
                 return berth_err_set(err, ENOMEM, "out of memory");
-        /* The data directory is part of the name's hash: two data
-         * directories with a VPS of the same name must not share (and
-         * delete) one host link; one already on the host is someone's. */
-        char tag[12], key[BERTH_VPS_NAME_MAX + 16];
-        berth_vps_data_tag(v, tag);
-        snprintf(key, sizeof(key), "%s%s%s", cfg->name, tag[0] ? "@" : "", tag);
-        for (unsigned salt = 0;; salt++) {
-                berth_vps_host_ifname(key, salt, cfg->net.host_if);
-                bool clash = if_nametoindex(cfg->net.host_if) != 0;
-                for (size_t i = 0; names[i] && r >= 0; i++) {
-                        struct berth_vps_config o;
-                        struct berth_err ignore = {0};
-                        if (!strcmp(names[i], cfg->name))
-                                continue;
-                        if (berth_vps_config_load(v, names[i], &o, &ignore) < 0) {
-                                vps_trace(v, "VPS %s: not compared (%s)", names[i], ignore.msg);
-                                continue;
-                        }
-                        clash |= !strcmp(o.net.host_if, cfg->net.host_if);
-                        used[i] = o.userns;
-                        r = check_addrs(&o, cfg, names[i], err);
-                        berth_vps_config_clear(&o);
+        vps_trace(v, "claims: indexing the %zu VPS of %s", *n, v->data_dir);
+        for (size_t i = 0; names[i] && r >= 0; i++) {
+                struct berth_vps_config o;
+                struct berth_err ignore = {0};
+                if (berth_vps_config_load(v, names[i], &o, &ignore) < 0) {
+                        vps_trace(v, "VPS %s: not indexed (%s)", names[i], ignore.msg);
+                        continue;
                 }
-                if (r < 0)
-                        return r;
-                if (!clash)
-                        return vps_idrange_assign(cfg, used, n, err);
+                (*used)[i] = o.userns;
+                r = vps_claims_write(v, &o, err);
+                berth_vps_config_clear(&o);
         }
+        return r < 0 ? r : vps_claims_mark_indexed(v, err);
+}
+
+/* Another VPS with the same address, the same host interface name or ids
+ * of the same user namespace range: asked of the claims and the host's id
+ * range registry, in a time independent of the number of VPS (but for the
+ * first create in a data directory from before claims). */
+static int check_others(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
+{
+        _cleanup_free_ struct berth_vps_userns *used = NULL;
+        size_t n = 0;
+        int r = vps_claims_indexed(v) ? 0 : index_claims(v, &used, &n, err);
+        if (r < 0)
+                return r;
+        char holder[BERTH_VPS_NAME_MAX + 1];
+        for (unsigned salt = 0;; salt++) {
+                pick_host_if(v, cfg, salt);
+                if (!if_nametoindex(cfg->net.host_if) &&
+                    !vps_claim_if_holder(v, cfg->name, cfg->net.host_if, holder, sizeof(holder)))
+                        break;
+        }
+        for (size_t i = 0; i < cfg->net.n_addrs; i++)
+                if (vps_claim_addr_holder(v, cfg->name, &cfg->net.addrs[i], holder, sizeof(holder)))
+                        return berth_err_set(err, EEXIST, "address already used by VPS %s", holder);
+        return vps_idrange_assign(cfg, used, n, err);
 }
 
 /* The upper directory is the root directory of the VPS as the guest sees

@@ -160,6 +160,8 @@ static int destroy_loaded(const struct berth_vps_ctx *v, const struct berth_vps_
                 vps_disk_destroy(v, cfg); /* its loop device, its project quota */
         if (r >= 0)
                 r = remove_dir(v, cfg->name, cfg->template_name, err);
+        if (r >= 0)
+                vps_claims_drop(v, cfg); /* stale now, and only tidied: see claims.c */
         if (r >= 0 && cfg->userns.enabled)
                 r = vps_idrange_release(v, cfg, err);
         return r;

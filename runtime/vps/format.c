@@ -147,6 +147,9 @@ int vps_config_save_in(const struct berth_vps_ctx *v, const struct berth_vps_con
         _cleanup_free_ char *text = berth_vps_config_format(cfg);
         if (!text)
                 return berth_err_set(err, ENOMEM, "format vps.json: out of memory");
+        /* Its claims first: no vps.json holds an address without one. */
+        if (vps_claims_write(v, cfg, err) < 0)
+                return -err->code;
         char path[PATH_MAX];
         int r = snprintf(path, sizeof(path), "%s/vps.json", dir) >= (int)sizeof(path) ? -ENAMETOOLONG : 0;
         if (r >= 0)

@@ -37,6 +37,21 @@ int vps_err_space(const struct berth_vps_ctx *v, struct berth_err *err);
 int vps_config_save_in(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, const char *dir,
                        struct berth_err *err);
 
+/* claims.c: which VPS of a data directory holds an address or a host
+ * interface name, without reading every vps.json. */
+int vps_claims_write(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                     struct berth_err *err);
+void vps_claims_drop(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg);
+/* Whether every VPS of the data directory has its claims (else: a full
+ * read of the vps.json files, vps_claims_mark_indexed after it). */
+bool vps_claims_indexed(const struct berth_vps_ctx *v);
+int vps_claims_mark_indexed(const struct berth_vps_ctx *v, struct berth_err *err);
+/* 1 with the name of the VPS other than self that holds it in out; 0. */
+int vps_claim_addr_holder(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
+                          char *out, size_t len);
+int vps_claim_if_holder(const struct berth_vps_ctx *v, const char *self, const char *ifname, char *out,
+                        size_t len);
+
 json_t *vps_config_json(const struct berth_vps_config *cfg);
 /* A JSON array of the strings of v: n of them, or up to a NULL. */
 json_t *vps_strv_json(const char *const *v, size_t n);

@@ -96,31 +96,41 @@ int vps_addr_check(const struct berth_vps_net *n, const struct berth_ip_addr *a,
         return 0;
 }
 
-/* -EEXIST naming the VPS of data directory v that has address a. */
-static int check_data_dir(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
-                          const char *s, struct berth_err *err)
+/* The VPS of data directory v other than self that has address a, into
+ * holder: 1; 0 when none has it. */
+static int addr_holder(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
+                       char *holder, size_t len)
 {
+        if (vps_claims_indexed(v))
+                return vps_claim_addr_holder(v, self, a, holder, len);
         _cleanup_strv_ char **names = NULL;
         struct berth_err ignore = {0};
         if (berth_vps_list_names(v, &names, &ignore) < 0)
                 return 0; /* another data directory gone or unreadable: nothing to clash with */
-        int r = 0;
-        for (size_t i = 0; r >= 0 && names[i]; i++) {
+        int found = 0;
+        for (size_t i = 0; !found && names[i]; i++) {
                 struct berth_vps_config o;
                 if ((self && !strcmp(names[i], self)) || berth_vps_config_load(v, names[i], &o, &ignore) < 0)
                         continue;
-                for (size_t k = 0; r >= 0 && k < o.net.n_addrs; k++)
+                for (size_t k = 0; !found && k < o.net.n_addrs; k++)
                         if (o.net.addrs[k].family == a->family &&
                             !memcmp(o.net.addrs[k].u.raw, a->u.raw, berth_ip_addr_len(a)))
-                                r = self ? berth_err_set(err, EEXIST,
-                                                         "--ip %s: address already used by VPS %s", s,
-                                                         names[i])
-                                         : berth_err_set(err, EEXIST,
-                                                         "--ip %s: address already used by VPS %s of %s", s,
-                                                         names[i], v->data_dir);
+                                found = snprintf(holder, len, "%s", names[i]) >= 0;
                 berth_vps_config_clear(&o);
         }
-        return r;
+        return found;
+}
+
+/* -EEXIST naming the VPS of data directory v that has address a. */
+static int check_data_dir(const struct berth_vps_ctx *v, const char *self, const struct berth_ip_addr *a,
+                          const char *s, struct berth_err *err)
+{
+        char holder[BERTH_VPS_NAME_MAX + 1];
+        if (!addr_holder(v, self, a, holder, sizeof(holder)))
+                return 0;
+        return self ? berth_err_set(err, EEXIST, "--ip %s: address already used by VPS %s", s, holder)
+                    : berth_err_set(err, EEXIST, "--ip %s: address already used by VPS %s of %s", s, holder,
+                                    v->data_dir);
 }
 
 /* Data directories share one address space only when their VPS attach to

@@ -245,6 +245,29 @@ test_other_data_dir() {
         rm -rf "$d2"
 }
 
+# Who holds an address is asked of the claims (<data>/claims/addr-IP, a
+# symlink naming the VPS), checked against that VPS's vps.json: a stale
+# claim gives way, a live one refuses, and a data directory without claims
+# is indexed by the first create. Runs after ip_del: 10.77.0.2 was a's.
+test_claims() {
+        c=$data/claims
+        [ "$(readlink "$c/addr-10.77.0.20")" = a ] || fail "no claim of a for 10.77.0.20: $(ls -l "$c")"
+        expect 0 berth create c1 --template bb --ip 10.77.0.2
+        [ "$(readlink "$c/addr-10.77.0.2")" = c1 ] || fail "the stale claim of 10.77.0.2 was not taken over"
+        expect 0 berth destroy c1
+        [ -e "$c/addr-10.77.0.2" ] && fail "destroy left the claim of 10.77.0.2"
+        ln -sfn b "$c/addr-10.77.0.40" # b does not have it
+        expect 0 berth create c1 --template bb --ip 10.77.0.40
+        expect 0 berth destroy c1
+        expect_err 4 "used by VPS a" berth create c2 --template bb --ip 10.77.0.20
+        [ -e "$data/vps/c2" ] && fail "the refused create left $data/vps/c2"
+        rm -rf "$c"
+        expect_err 4 "used by VPS a" berth create c3 --template bb --ip 10.77.0.21
+        [ -e "$c/.indexed" ] || fail "the create did not index the data directory"
+        [ "$(readlink "$c/addr-10.77.0.20")" = a ] || fail "indexing wrote no claim of a: $(ls -l "$c")"
+        [ "$(readlink "$c/if-$(host_if_of b)")" = b ] || fail "indexing wrote no interface claim of b"
+}
+
 # Deleting the first IPv4 address keeps the others and the default route;
 # the filter follows: the deleted address is no longer a's to send from.
 test_ip_del() {
@@ -341,5 +364,5 @@ trap cleanup EXIT
 bb_template
 cp "$probe" "$data/templates/bb/rootfs/bin/netprobe"
 
-run_named "setup stable_mac arp_takeover mac_change rogue_ra spoof_bridged spoof_routed host_listener refused other_data_dir ip_del chain_lost filter_lifecycle" "$@"
+run_named "setup stable_mac arp_takeover mac_change rogue_ra spoof_bridged spoof_routed host_listener refused other_data_dir ip_del claims chain_lost filter_lifecycle" "$@"
 finish
