@@ -50,7 +50,7 @@ _berth_vps_opts() {
     start) echo "--all --autostart" ;;
     stop) echo "--all --timeout" ;;
     restart) echo "--timeout" ;;
-    destroy) echo "--force -f" ;;
+    destroy) echo "--all --force -f" ;;
     exec) echo "--tty -t" ;;
     enter) echo "--shell" ;;
     console) echo "--follow -f --attach -a --raw" ;;
@@ -216,14 +216,14 @@ _berth() {
                 COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur"))
             fi
         elif [ "$sub" = create ] || [ "$sub" = exec ] || [ "$sub" = enter ] || [ "$sub" = console ] ||
-            [ "$sub" = status ] || [ "$sub" = set ] || [ "$sub" = restart ] || [ "$sub" = destroy ] ||
+            [ "$sub" = status ] || [ "$sub" = set ] || [ "$sub" = restart ] ||
             [ "$sub" = repair ] || [ "$sub" = migrate ] || [ "$sub" = receive ]; then
             # One NAME (create: a new one, nothing to offer; migrate: then
             # a host, which ssh's completion knows better).
             [ "$npos" -eq 0 ] && [ "$sub" != create ] &&
                 COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur")) # start, stop: NAME...
+            COMPREPLY=($(compgen -W "$(_berth_vps_names)" -- "$cur")) # start, stop, destroy: NAME...
         fi
         ;;
     template)

@@ -20,7 +20,7 @@ static const char vps_usage[] =
     "  start NAME... | --all [--autostart]  boot\n"
     "  stop NAME... | --all [--timeout S]   graceful stop, killed after S seconds (default 30)\n"
     "  restart NAME [--timeout S]           stop and start\n"
-    "  destroy NAME [--force]               remove everything (--force: also a running VPS)\n"
+    "  destroy NAME... | --all [--force]    remove everything (--force: also a running VPS)\n"
     "  set NAME [options]                   change limits and addresses (live when running)\n"
     "  exec NAME -- CMD [ARG...]            run a command inside; exits with its code\n"
     "  enter NAME [--shell PATH]            interactive shell on a pseudo-terminal\n"
@@ -593,7 +593,8 @@ static int stop_each(struct vps_cli *vc, char **names, const struct life_opts *l
         return code;
 }
 
-/* --all: every VPS (start: not running ones; --autostart: marked ones). */
+/* --all: every VPS (start: not running ones, --autostart: marked ones;
+ * stop: running ones; destroy: all). */
 static int select_all(struct vps_cli *vc, vps_action act, const struct life_opts *lo, char ***out)
 {
         struct berth_err err = {0};
@@ -612,8 +613,9 @@ static int select_all(struct vps_cli *vc, vps_action act, const struct life_opts
                 if (berth_vps_config_load(&vc->v, names[i], &cfg, &err) < 0 ||
                     berth_vps_status_get(&vc->v, names[i], &st, &err) < 0)
                         continue;
-                bool want =
-                    act == act_start ? !st.running && (!lo->autostart_only || cfg.autostart) : st.running;
+                bool want = act == act_start     ? !st.running && (!lo->autostart_only || cfg.autostart)
+                            : act == act_destroy ? true
+                                                 : st.running;
                 berth_vps_config_clear(&cfg);
                 if (want)
                         if ((sel[k] = strdup(names[i])))
@@ -648,7 +650,7 @@ static int cmd_life(struct vps_cli *vc, int argc, char **argv, vps_action act, c
                 else if (c != 'T' && !vps_common_opt(vc, c))
                         return vps_failf(vc, EINVAL, "%s: unknown option (see --help)", vc->verb);
         }
-        bool multi = act == act_start || act == act_stop;
+        bool multi = act == act_start || act == act_stop || act == act_destroy;
         if ((lo.all && (!multi || optind < argc)) || (!lo.all && optind >= argc) ||
             (!multi && argc - optind != 1))
                 return vps_failf(vc, EINVAL, "%s: expects %s", vc->verb,
@@ -752,9 +754,10 @@ static const struct {
      "together: all are signalled first, then share one deadline.\n"},
     {"restart", NULL, act_restart, "usage: berth vps restart NAME [--timeout S]\n"},
     {"destroy", NULL, act_destroy,
-     "usage: berth vps destroy NAME [--force]\n\n"
+     "usage: berth vps destroy NAME... | --all [--force]\n\n"
      "Removes the VPS, its layers, network and container; a running VPS\n"
-     "needs --force.\n"},
+     "needs --force. --all: every VPS of the data directory, one after\n"
+     "another in this one process (a host's thousands in one command).\n"},
     {"exec", cmd_exec_vps, NULL, NULL},
     {"enter", cmd_enter_vps, NULL, NULL},
     {"status", vps_cmd_status, NULL, NULL},

@@ -271,6 +271,34 @@ test_stop_early() {
         expect 0 berth destroy $n
 }
 
+# destroy of several names and --all: one process, each VPS reported; a
+# running one needs --force and does not stop the others.
+test_destroy_many() {
+        for n in lc-d1 lc-d2 lc-d3; do
+                expect 0 berth create $n --template bb --ip 10.77.0.$((30 + ${n#lc-d}))
+        done
+        expect 0 berth start lc-d3
+        k=$(ppid_of "$(vps_pid lc-d3)")
+        hif=$(host_if lc-d3)
+        out=$(berth destroy lc-d1 lc-d3 --json)
+        code=$?
+        [ $code = 5 ] || fail "destroy of a running VPS without --force: exit $code: $out"
+        echo "$out" | grep -q '"name": "lc-d1",[^}]*"destroyed"' || echo "$out" | tr -d '\n' |
+                grep -q '"name": "lc-d1",[[:space:]]*"state": "destroyed"' || fail "lc-d1 not destroyed: $out"
+        [ ! -e "$data/vps/lc-d1" ] || fail "lc-d1 left"
+        [ "$(vps_state lc-d3)" = running ] || fail "the refused lc-d3 is $(vps_state lc-d3)"
+        expect 0 berth destroy --all --force
+        for n in lc-d2 lc-d3; do
+                [ ! -e "$data/vps/$n" ] || fail "destroy --all left $n"
+        done
+        [ -z "$(state_dirs lc-d3)$(cgroups_of lc-d3)" ] || fail "lc-d3: left $(state_dirs lc-d3) $(cgroups_of lc-d3)"
+        ! ip link show "$hif" >/dev/null 2>&1 || fail "lc-d3: host link $hif left"
+        dead "$k" || fail "lc-d3: its console keeper $k outlived it"
+        [ -z "$(ls "$data/vps")" ] || fail "destroy --all left: $(ls "$data/vps")"
+        out=$(berth destroy --all lc-d2 2>&1)
+        [ $? = 2 ] || fail "destroy --all with a name: $out"
+}
+
 # ---- main ------------------------------------------------------------------
 
 in_own_netns "$bin" "$@"
@@ -292,7 +320,7 @@ while :; do sleep 1; done
 INIT
 chmod 755 "$data/templates/bb/rootfs/sbin/late-init"
 
-run_named "poweroff reboot race stop_early" "$@"
+run_named "poweroff reboot race stop_early destroy_many" "$@"
 links=$(ip -o link show | grep -E ' (bth[0-9a-f]+|berth0)[@:]')
 [ -z "$links" ] || fail "links left: $links"
 finish
