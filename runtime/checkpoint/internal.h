@@ -13,6 +13,8 @@
 #include "berth/spec.h"
 
 #define CRIU_DESCRIPTORS "descriptors.json"
+/* The external mount key of a terminal's /dev/console. */
+#define CRIU_CONSOLE_KEY "berth-console"
 
 /* A growing argv; on allocation failure `oom` is set and adds are no-ops. */
 struct criu_argv {
