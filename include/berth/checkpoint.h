@@ -27,6 +27,9 @@ struct berth_checkpoint_opts {
         const char *parent_path;         /* --prev-images-dir, relative to image_path */
         const char *manage_cgroups_mode; /* soft|full|strict|ignore, NULL: criu's default */
         bool leave_running, tcp_established, ext_unix_sk, shell_job, file_locks, pre_dump;
+        /* criu ends the processes, but the container (stopped) stays for
+         * the caller to delete: a VPS removes it with its own cgroups. */
+        bool keep_stopped;
 };
 
 int berth_container_checkpoint(const struct berth_ctx *ctx, const struct berth_checkpoint_opts *o,

@@ -123,7 +123,7 @@ static int checkpoint_loaded(const struct berth_ctx *ctx, int root_fd, int state
         struct criu_argv a = {0};
         dump_args(&a, criu, o, info, work);
         if (!o->pre_dump) {
-                r = criu_add_externals(&a, spec, info->st.bundle, info->st.pid, false, err);
+                r = criu_add_externals(&a, spec, info->st.bundle, info->st.pid, NULL, false, err);
                 if (r >= 0 && spec->process.terminal)
                         r = add_terminal(&a, info->st.pid, err);
                 if (r >= 0)
@@ -134,7 +134,7 @@ static int checkpoint_loaded(const struct berth_ctx *ctx, int root_fd, int state
                 r = criu_run(criu, &a, &run, work, o->pre_dump ? "pre-dump.log" : "dump.log",
                              o->pre_dump ? "pre-dump" : "dump", err);
         criu_argv_free(&a);
-        if (r < 0 || o->leave_running || o->pre_dump)
+        if (r < 0 || o->leave_running || o->pre_dump || o->keep_stopped)
                 return r;
         /* criu killed the processes; the container is gone like runc's. */
         struct berth_cgroup *cg = NULL;

@@ -211,7 +211,8 @@ static int restore_args(struct restore_job *r, struct criu_argv *a, const struct
         criu_argv_addf(a, "--pidfile=%s/restore.pid", r->work);
         criu_argv_addf(a, "--manage-cgroups=%s",
                        o->c.manage_cgroups_mode ? o->c.manage_cgroups_mode : "ignore");
-        int ret = criu_add_externals(a, r->j.spec, r->j.setup.bundle, 0, true, err);
+        const char *cg = r->j.cgroup ? berth_cgroup_dir(r->j.cgroup) : NULL;
+        int ret = criu_add_externals(a, r->j.spec, r->j.setup.bundle, 0, cg, true, err);
         if (ret >= 0)
                 ret = add_namespaces(r, a, err);
         return ret < 0 ? ret : add_inherited_stdio(r, a, o->c.image_path, err);
