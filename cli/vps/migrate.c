@@ -14,8 +14,8 @@
 #include "cli/vps/vps_cli.h"
 
 static const char migrate_usage[] =
-    "usage: berth vps migrate NAME [USER@]HOST [--offline] [--keep-source] [--timeout S] [--json]\n\n"
-    "Moves the VPS to HOST over ssh (offline): the destination runs sshd and\n"
+    "usage: berth vps migrate NAME [USER@]HOST [--offline|--live] [--keep-source] [--timeout S] [--json]\n\n"
+    "Moves the VPS to HOST over ssh (offline, or --live): the destination runs sshd and\n"
     "has the same berth and template; `berth vps receive` is started there.\n"
     "The destination is checked first (berth version and format, the template\n"
     "identical by checksum, the name and addresses free, an id range, disk\n"

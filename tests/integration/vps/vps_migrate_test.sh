@@ -27,8 +27,8 @@
 #   live        where `criu check` passes on both hosts (the v2 test guest):
 #               --live moves a running VPS with a counter process: the same
 #               process counts on on b (its count never went back), the VPS
-#               has its address and MAC there, stops cleanly, nothing is
-#               left on a; the downtime is printed. Where criu check fails
+#               has its address and MAC there, its console works, it stops
+#               cleanly, nothing is left on a; the downtime is printed. Where criu check fails
 #               (this host's kernel): --live is refused before anything
 #               stops (exit 6), the VPS still runs on a, nothing on b
 # usage: vps_migrate_test.sh BERTH_BINARY [TEST...]
@@ -497,6 +497,12 @@ test_live() {
         berth_on b exec mgl -- ip addr | grep -q "10.77.0.20/16" || fail "mgl has not its address on b"
         [ "$(berth_on b status mgl --json | json_field mac)" = "$mac" ] || fail "the MAC changed"
         ls -d "$tmp/b/varlib/b/vps/mgl/criu"* 2>/dev/null && fail "criu images left on b"
+        # The guest's console is the new keeper's terminal: what it writes
+        # there (its init's stdout, and /dev/console) reaches the log.
+        expect 0 berth_on b exec mgl -- sh -c 'echo mgl-console-after-move >/dev/console'
+        sleep 0.5
+        berth_on b console mgl | grep -q mgl-console-after-move ||
+                fail "the console does not work after the move: $(berth_on b console mgl | tail -3)"
         assert_gone a mgl
         expect 0 berth_on b stop mgl
         out=$(berth_on b repair 2>&1)
