@@ -31,6 +31,9 @@
 #               cleanly, nothing is left on a; the downtime is printed. Where criu check fails
 #               (this host's kernel): --live is refused before anything
 #               stops (exit 6), the VPS still runs on a, nothing on b
+#   liveback    (v2 guest) --live whose restore on b fails: the VPS is
+#               restored on a from its own dump (its counter goes on, its
+#               console works), nothing is left on b
 # usage: vps_migrate_test.sh BERTH_BINARY [TEST...]
 set -u
 
@@ -74,7 +77,7 @@ berth_on() { # berth_on HOST ARGS...
 }
 
 migrate() { # migrate ARGS... (from a to b)
-        on a env BERTH_REMOTE="$bin" BERTH_RSYNC="${rsync_opts:-}" TMPDIR="$tmp" \
+        on a env BERTH_REMOTE="${remote:-$bin}" BERTH_RSYNC="${rsync_opts:-}" TMPDIR="$tmp" \
                 BERTH_SSH="-p $port -i $tmp/key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR" \
                 timeout 600 "$bin" vps migrate "$@"
 }
@@ -510,6 +513,46 @@ test_live() {
         expect 0 berth_on b destroy --force mgl
 }
 
+# A live migration whose restore fails on b (a criu there that passes its
+# check and fails every restore): the VPS is restored on a from its own
+# dump, the same counter process counting on; nothing is left on b.
+test_liveback() {
+        if ! on a criu check >/dev/null 2>&1 || ! on b criu check >/dev/null 2>&1; then
+                echo "   (criu check fails on this kernel: tested in the v2 guest)"
+                return
+        fi
+        mkdir -p "$tmp/badcriu"
+        cat >"$tmp/badcriu/criu" <<-'SH'
+		#!/bin/sh
+		[ "$1" = restore ] && { echo "Error (test): this criu fails its restores" >&2; exit 1; }
+		exec /usr/sbin/criu "$@"
+	SH
+        chmod 755 "$tmp/badcriu/criu"
+        expect 0 berth_on a create mgr --template bb --ip 10.77.0.21 --memory 64M --pids 64
+        expect 0 berth_on a start mgr
+        expect 0 berth_on a exec mgr -- sh -c \
+                '(i=0; while :; do i=$((i+1)); echo $i >/root/count; sleep 0.2; done) </dev/null >/dev/null 2>&1 &'
+        sleep 1
+        before=$(count_on a mgr)
+        out=$(remote="env PATH=$tmp/badcriu:/usr/sbin:/usr/bin:/sbin:/bin $bin" migrate mgr root@$wire_b --live 2>&1) &&
+                fail "migrate --live succeeded with a failing restore on b"
+        echo "$out" | grep -q "restoring VPS mgr here" || fail "no restore here: $out"
+        running a mgr || { fail "mgr does not run on a after the failed move: $out"; return; }
+        c1=$(count_on a mgr)
+        sleep 1
+        c2=$(count_on a mgr)
+        [ "$c1" -ge "$before" ] && [ "$c2" -gt "$c1" ] ||
+                fail "the counter did not go on on a ($before, then $c1, $c2): not restored"
+        echo "   restored on a: counter $before before, $c1 then $c2 after"
+        expect 0 berth_on a exec mgr -- sh -c 'echo mgr-console-back >/dev/console'
+        sleep 0.5
+        berth_on a console mgr | grep -q mgr-console-back || fail "the console does not work after the restore"
+        ls -d "$tmp/a/varlib/a/vps/mgr/criu"* 2>/dev/null && fail "criu images left on a"
+        assert_gone b mgr
+        expect 0 berth_on a stop mgr
+        expect 0 berth_on a destroy --force mgr
+}
+
 # ---- main ------------------------------------------------------------------
 
 ssh-keygen -q -t ed25519 -N "" -f "$tmp/key" || skip "ssh-keygen failed"
@@ -528,5 +571,5 @@ for h in a b; do
         case $? in 0) ;; 77) skip "no static busybox" ;; *) echo "FAIL: cannot build the template" && exit 1 ;; esac
 done
 
-run_named "live btrfs offline preflight killed keep large debian" "$@"
+run_named "live liveback btrfs offline preflight killed keep large debian" "$@"
 finish
