@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
+#include "berth/proc.h"
 #include "berth/rootfs.h"
 #include "runtime/checkpoint/internal.h"
 
@@ -180,6 +182,29 @@ static int add_dump_namespaces(struct criu_argv *a, const struct berth_spec *spe
         return 0;
 }
 
+/* FUSE mounts (lxcfs's files, bound at create when lxcfs runs, which the
+ * stored config does not list) cannot be dumped: external, by mount
+ * point. At restore create's code binds them again where lxcfs runs
+ * (the bundle's spec lists them then, as bind mounts). */
+static int add_fuse_mounts(struct criu_argv *a, pid_t pid, struct berth_err *err)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+        _cleanup_free_ char *text = NULL;
+        int r = berth_read_file_at(AT_FDCWD, path, 0, 1 << 22, &text, NULL);
+        if (r < 0)
+                return berth_err_sys(err, -r, "read %s", path);
+        char *cursor = text;
+        struct berth_mountinfo_entry e;
+        while (berth_mountinfo_next(&cursor, &e)) {
+                if (strncmp(e.fstype, "fuse", 4))
+                        continue;
+                criu_argv_add(a, "--external");
+                criu_argv_addf(a, "mnt[%s]:%s", e.mount_point, e.mount_point);
+        }
+        return 0;
+}
+
 int criu_add_externals(struct criu_argv *a, const struct berth_spec *spec, const char *bundle, pid_t pid,
                        const char *cgroup_dir, bool restore, struct berth_err *err)
 {
@@ -188,5 +213,7 @@ int criu_add_externals(struct criu_argv *a, const struct berth_spec *spec, const
                 r = add_masks(a, spec, pid, restore, err);
         if (r >= 0 && !restore)
                 r = add_dump_namespaces(a, spec, err);
+        if (r >= 0 && !restore)
+                r = add_fuse_mounts(a, pid, err);
         return r;
 }

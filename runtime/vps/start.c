@@ -186,6 +186,10 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
                 r = vps_net_down_flags(v, cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
                                        err);
         }
+        /* A live migration killed after its dump leaves its images: a
+         * start makes them stale (and they hold the guest's memory). */
+        if (r >= 0)
+                vps_live_images_remove(v, name);
         /* A VPS from before stable MACs gets its own now, kept from here on. */
         if (r >= 0 && !cfg->net.has_mac && (r = vps_mac_random(cfg->net.mac, err)) >= 0)
                 cfg->net.has_mac = true;

@@ -67,7 +67,7 @@ on() {
         shift
         eval "hp=\$holder_$h"
         # shellcheck disable=SC2154
-        nsenter -t "$hp" -n -m env BERTH_DATA="/var/lib/berth/$h" "$@"
+        nsenter -t "$hp" -n -m env BERTH_DATA="/var/lib/berth/$h" BERTH_LXCFS_DIR="$tmp/$h/lxcfs" "$@"
 }
 
 berth_on() { # berth_on HOST ARGS...
@@ -121,7 +121,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-SetEnv BERTH_DATA=/var/lib/berth/$h
+SetEnv BERTH_DATA=/var/lib/berth/$h BERTH_LXCFS_DIR=$tmp/$h/lxcfs
 CFG
         eval "hp=\$holder_$h"
         nsenter -t "$hp" -n -m /usr/sbin/sshd -D -e -f "$tmp/$h/ssh/sshd_config" 2>>"$tmp/$h/sshd.log" &
@@ -145,6 +145,15 @@ cleanup() {
         done
         for p in $pids; do kill "$p" 2>/dev/null; done
         for p in $pids; do wait "$p" 2>/dev/null; done
+        # lxcfs is no child of ours: its mount namespace (and the scratch
+        # file system under it) goes when it has exited.
+        for p in $pids; do
+                i=0
+                while [ -d "/proc/$p" ] && [ $i -lt 50 ]; do
+                        sleep 0.1
+                        i=$((i + 1))
+                done
+        done
         rm -rf "$tmp"
         ext4_scratch_rm "$ext4"
 }
@@ -456,11 +465,39 @@ test_debian() {
         expect 0 berth_on b destroy --force mgd
 }
 
-count_on() { # count_on HOST NAME: the guest's counter
-        berth_on "$1" exec "$2" -- cat /root/count 2>/dev/null || echo 0
+# start_lxcfs HOST: the host's own lxcfs at $tmp/HOST/lxcfs (in its mount
+# namespace; berth_on and receive look there), or false.
+start_lxcfs() {
+        command -v lxcfs >/dev/null || return 1
+        mkdir -p "$tmp/$1/lxcfs"
+        # shellcheck disable=SC2016 # $$ $0 $1: the inner shell's
+        on "$1" sh -c 'echo $$ >"$0"; exec lxcfs -f -l "$1"' "$tmp/$1/lxcfs.pid" "$tmp/$1/lxcfs" \
+                >"$tmp/$1/lxcfs.log" 2>&1 &
+        i=0
+        until [ -s "$tmp/$1/lxcfs.pid" ] && on "$1" test -f "$tmp/$1/lxcfs/proc/meminfo"; do
+                i=$((i + 1))
+                [ $i -gt 100 ] && { echo "   (lxcfs did not come up on $1: $(tail -n 2 "$tmp/$1/lxcfs.log"))"; break; }
+                sleep 0.05
+        done
+        # lxcfs itself (the exec'd shell), killed by pid at the end.
+        [ -s "$tmp/$1/lxcfs.pid" ] && pids="$pids $(cat "$tmp/$1/lxcfs.pid")"
+        [ $i -le 100 ]
+}
+
+count_on() { # count_on HOST NAME: the guest's counter (0 when none)
+        # Read again when caught between the counter's truncate and write.
+        for _ in 1 2 3 4 5; do
+                c=$(berth_on "$1" exec "$2" -- cat /root/count 2>/dev/null)
+                [ -n "$c" ] && break
+                sleep 0.05
+        done
+        echo "${c:-0}"
 }
 
 test_live() {
+        # Each host with its own lxcfs, where it comes up: the guest has its
+        # FUSE files bound, which criu must leave external.
+        start_lxcfs a && start_lxcfs b
         expect 0 berth_on a create mgl --template bb --ip 10.77.0.20 --memory 64M --pids 64
         expect 0 berth_on a start mgl
         # A counter that is a process of the guest (an orphan of the exec,
@@ -481,6 +518,7 @@ test_live() {
         fi
         sleep 1
         mac=$(berth_on a status mgl --json | json_field mac)
+        lx=$(berth_on a status mgl --json | json_field lxcfs)
         before=$(count_on a mgl)
         [ "$before" -gt 0 ] || { fail "the counter does not count on a"; return; }
         out=$(migrate mgl root@$wire_b --live --json 2>"$tmp/progress")
@@ -498,6 +536,12 @@ test_live() {
         [ "$c2" -gt "$c1" ] || fail "the counter does not count on b ($c1, then $c2)"
         echo "   counter: $before on a before, $c1 then $c2 on b"
         berth_on b exec mgl -- ip addr | grep -q "10.77.0.20/16" || fail "mgl has not its address on b"
+        if [ "$lx" = true ]; then
+                [ "$(berth_on b status mgl --json | json_field lxcfs)" = true ] || fail "lxcfs's files lost on b"
+                echo "   with lxcfs's files (FUSE) bound in the guest"
+        else
+                echo "   (no lxcfs on the hosts: the guest without lxcfs's files)"
+        fi
         [ "$(berth_on b status mgl --json | json_field mac)" = "$mac" ] || fail "the MAC changed"
         ls -d "$tmp/b/varlib/b/vps/mgl/criu"* 2>/dev/null && fail "criu images left on b"
         # The guest's console is the new keeper's terminal: what it writes
