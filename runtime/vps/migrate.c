@@ -371,6 +371,7 @@ static void finish_source(struct mig *m)
 {
         struct berth_err e = {0};
         if (m->o->keep_source) {
+                vps_live_images_remove(m->v, m->cfg.name); /* the kept copy starts afresh */
                 /* A kept copy must not come up at the next boot as well. */
                 struct berth_vps_change c = {.autostart = 0, .allow_io_uring = -1, .filter = -1};
                 if (m->cfg.autostart && berth_vps_set(m->v, m->cfg.name, &c, &e) < 0)
