@@ -352,6 +352,8 @@ int vps_start_locked_again(const struct berth_vps_ctx *v, struct berth_vps_confi
  * a stop; on failure it runs on here. vps_live_restore: the VPS, without a
  * container, restored from <vps>/criu below a new console keeper, with its
  * network wired again. */
+#define VPS_LIVE_PRE    "criu-pre"
+#define VPS_LIVE_IMAGES "criu"
 int vps_live_check(struct berth_err *err);
 int vps_live_predump(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
 int vps_live_dump(const struct berth_vps_ctx *v, const char *name, bool pre, struct berth_err *err);

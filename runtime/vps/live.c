@@ -39,9 +39,6 @@
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
-#define LIVE_PRE    "criu-pre"
-#define LIVE_IMAGES "criu"
-
 int vps_live_check(struct berth_err *err)
 {
         char criu[PATH_MAX];
@@ -59,24 +56,6 @@ static int live_dir(const struct berth_vps_ctx *v, const char *name, const char 
         return 0;
 }
 
-void vps_live_images_remove(const struct berth_vps_ctx *v, const char *name)
-{
-        char dir[PATH_MAX];
-        berth_vps_path(v, name, NULL, dir, sizeof(dir));
-        _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return;
-        berth_rmtree_at(fd, LIVE_IMAGES, NULL);
-        berth_rmtree_at(fd, LIVE_PRE, NULL);
-}
-
-bool vps_live_images_exist(const struct berth_vps_ctx *v, const char *name)
-{
-        char path[PATH_MAX];
-        berth_vps_path(v, name, LIVE_IMAGES "/inventory.img", path, sizeof(path));
-        return access(path, F_OK) == 0;
-}
-
 static void dump_opts(struct berth_checkpoint_opts *o, const char *id, const char *images)
 {
         *o = (struct berth_checkpoint_opts){
@@ -87,7 +66,7 @@ int vps_live_predump(const struct berth_vps_ctx *v, const char *name, struct ber
 {
         char images[PATH_MAX], id[BERTH_VPS_ID_MAX];
         vps_live_images_remove(v, name);
-        int r = live_dir(v, name, LIVE_PRE, images, sizeof(images), err);
+        int r = live_dir(v, name, VPS_LIVE_PRE, images, sizeof(images), err);
         struct berth_checkpoint_opts o;
         dump_opts(&o, berth_vps_container_id(v, name, id, sizeof(id)), images);
         o.pre_dump = true;
@@ -111,7 +90,7 @@ static int dump_locked(const struct berth_vps_ctx *v, struct berth_vps_config *c
                 return r;
         pid_t pid = info.st.pid;
         berth_container_info_clear(&info);
-        r = live_dir(v, cfg->name, LIVE_IMAGES, images, sizeof(images), err);
+        r = live_dir(v, cfg->name, VPS_LIVE_IMAGES, images, sizeof(images), err);
         if (r >= 0)
                 r = vps_net_down_flags(v, cfg, BERTH_NET_TEARDOWN_KEEP_FILTER, err);
         if (r < 0)
@@ -119,7 +98,7 @@ static int dump_locked(const struct berth_vps_ctx *v, struct berth_vps_config *c
         struct berth_checkpoint_opts o;
         dump_opts(&o, berth_vps_container_id(v, cfg->name, id, sizeof(id)), images);
         o.keep_stopped = true;
-        o.parent_path = pre ? "../" LIVE_PRE : NULL;
+        o.parent_path = pre ? "../" VPS_LIVE_PRE : NULL;
         r = berth_container_checkpoint(v->ctx, &o, err);
         if (r < 0) {
                 struct berth_err net = {0};
@@ -129,7 +108,13 @@ static int dump_locked(const struct berth_vps_ctx *v, struct berth_vps_config *c
                 return r;
         }
         vps_trace(v, "VPS %s: dumped to %s; removing its container", cfg->name, images);
-        return vps_container_cleanup(v, cfg, err);
+        /* The dump holds the VPS now: a leftover of the old container is
+         * not its failure (a start removes leftovers). */
+        struct berth_err left = {0};
+        if (vps_container_cleanup(v, cfg, &left) < 0)
+                vps_warn(v, "VPS %s: dumped, but its old container was not all removed: %s", cfg->name,
+                         left.msg);
+        return 0;
 }
 
 int vps_live_dump(const struct berth_vps_ctx *v, const char *name, bool pre, struct berth_err *err)
@@ -152,7 +137,7 @@ static int images_own(const struct berth_vps_ctx *v, const struct berth_vps_conf
 {
         if (!cfg->userns.enabled)
                 return 0;
-        const char *subs[] = {LIVE_IMAGES, LIVE_PRE};
+        const char *subs[] = {VPS_LIVE_IMAGES, VPS_LIVE_PRE};
         uid_t id = cfg->userns.host_id;
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(subs); i++) {
                 char path[PATH_MAX];
@@ -178,7 +163,7 @@ static int live_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
 {
         char dir[PATH_MAX], images[PATH_MAX], id[BERTH_VPS_ID_MAX];
         berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
-        berth_vps_path(v, cfg->name, LIVE_IMAGES, images, sizeof(images));
+        berth_vps_path(v, cfg->name, VPS_LIVE_IMAGES, images, sizeof(images));
         int r = images_own(v, cfg, err);
         if (r >= 0)
                 r = vps_root_mount(v, cfg, err);
@@ -216,9 +201,15 @@ int vps_live_restore(const struct berth_vps_ctx *v, const char *name, struct ber
         _cleanup_close_ int lock = vps_open_locked(v, name, &cfg, &st, err);
         if (lock < 0)
                 return berth_err_wrap(err, "VPS %s: restore", name);
-        int r = 0;
-        if (st >= 0)
-                r = berth_err_set(err, EBUSY, "VPS %s: a container exists (%s)", name, berth_status_name(st));
+        int r;
+        /* As a start: a live container refuses, leftovers go. */
+        if (st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED)
+                r = berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name, berth_status_name(st));
+        else if (st >= 0)
+                r = vps_container_cleanup(v, &cfg, err);
+        else
+                r = vps_net_down_flags(v, &cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
+                                       err);
         bool attached = r >= 0 && (r = vps_disk_attach(v, &cfg, err)) >= 0;
         /* This host's paths (a migrated VPS's config.json has the
          * source's); the same id range, so the same mappings. */
