@@ -46,7 +46,10 @@ exclude=()
 # in a fresh guest), which is not understood yet. A suite that hangs fails
 # on its own at ctest's --timeout, with its output. vps_snapshot's crash
 # test (30 kill points, each a VPS boot) runs on the host only.
-"$here/run.sh" --timeout 2400 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \
+# fuse: vps_migrate_live runs an lxcfs per host, whose files a live
+# migration must carry over (external FUSE mounts).
+BERTH_VM_MODULES="${BERTH_VM_MODULES:+$BERTH_VM_MODULES }fuse" \
+    "$here/run.sh" --timeout 2400 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \
     -e BERTH_DISK_PRJQUOTA=1 -e BERTH_VPS_SKIP=crash -- \
     ctest --test-dir "$build" --output-on-failure --no-tests=error --timeout 900 -R "${BERTH_VM_TESTS:-$tests}" \
     "${exclude[@]}"
