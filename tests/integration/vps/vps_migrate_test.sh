@@ -25,8 +25,10 @@
 #               moves to b: its files and its snapshot (restored there)
 #   large       the downtime of an idle VPS of BERTH_MIGRATE_MB (250) MB
 #   live        where `criu check` passes on both hosts (the v2 test guest):
-#               --live moves a running VPS with a counter process: the same
-#               process counts on on b (its count never went back), the VPS
+#               --live moves a running VPS with a counter process and an
+#               established TCP connection (both ends in the guest): the
+#               same process counts on on b (its count never went back),
+#               lines still arrive over the connection, the VPS
 #               has its address and MAC there, its console works, it stops
 #               cleanly, nothing is left on a; the downtime is printed. Where criu check fails
 #               (this host's kernel): --live is refused before anything
@@ -504,6 +506,13 @@ test_live() {
         # so its init's child): only a live migration keeps it.
         expect 0 berth_on a exec mgl -- sh -c \
                 '(i=0; while :; do i=$((i+1)); echo $i >/root/count; sleep 0.2; done) </dev/null >/dev/null 2>&1 &'
+        # An established TCP connection in the guest (both ends its own,
+        # over its loopback): a line every 0.2 s into /root/tcp.out. The
+        # server's stdin never ends (nc closes at its EOF); nothing keeps
+        # the exec's output open.
+        expect 0 berth_on a exec mgl -- sh -c \
+                '((sleep 100000 | nc -l -p 7000 >/root/tcp.out) </dev/null >/dev/null 2>&1 &); sleep 0.5;
+                 ((while :; do echo line; sleep 0.2; done) | nc 127.0.0.1 7000) </dev/null >/dev/null 2>&1 &'
         if ! on a criu check >/dev/null 2>&1 || ! on b criu check >/dev/null 2>&1; then
                 pid=$(vps_pid a mgl)
                 out=$(migrate mgl root@$wire_b --live 2>&1)
@@ -535,6 +544,11 @@ test_live() {
         [ "$c1" -ge "$before" ] || fail "the count went back ($before on a, $c1 on b): not the same process"
         [ "$c2" -gt "$c1" ] || fail "the counter does not count on b ($c1, then $c2)"
         echo "   counter: $before on a before, $c1 then $c2 on b"
+        t1=$(berth_on b exec mgl -- wc -l /root/tcp.out | awk '{print $1}')
+        sleep 1
+        t2=$(berth_on b exec mgl -- wc -l /root/tcp.out | awk '{print $1}')
+        [ "${t2:-0}" -gt "${t1:-0}" ] || fail "the guest's TCP connection did not survive ($t1, then $t2 lines)"
+        echo "   TCP connection in the guest: $t1 then $t2 lines received on b"
         berth_on b exec mgl -- ip addr | grep -q "10.77.0.20/16" || fail "mgl has not its address on b"
         if [ "$lx" = true ]; then
                 [ "$(berth_on b status mgl --json | json_field lxcfs)" = true ] || fail "lxcfs's files lost on b"
