@@ -26,6 +26,11 @@ static const struct {
     {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
+const char *berth_rootfs_default_device(size_t i)
+{
+        return i < BERTH_ARRAY_SIZE(default_devices) ? default_devices[i].path : NULL;
+}
+
 static const struct {
         const char *name, *target;
 } default_links[] = {

@@ -37,7 +37,7 @@ static const char restore_usage[] =
     "  --bundle, -b DIR          the bundle (default: current directory)\n"
     "  --detach, -d              do not wait for the container\n"
     "  --pid-file FILE           write the restored init's pid to FILE\n"
-    "  --console-socket PATH     refused: terminals are not restored\n"
+    "  --console-socket PATH     a terminal's new master goes there\n"
     "  --tcp-established, --ext-unix-sk, --shell-job, --file-locks,\n"
     "  --manage-cgroups-mode M (default ignore), --criu PATH   as for checkpoint\n";
 

@@ -14,8 +14,8 @@
 #include "cli/vps/vps_cli.h"
 
 static const char migrate_usage[] =
-    "usage: berth vps migrate NAME [USER@]HOST [--offline] [--keep-source] [--timeout S] [--json]\n\n"
-    "Moves the VPS to HOST over ssh (offline): the destination runs sshd and\n"
+    "usage: berth vps migrate NAME [USER@]HOST [--offline|--live] [--keep-source] [--timeout S] [--json]\n\n"
+    "Moves the VPS to HOST over ssh (offline, or --live): the destination runs sshd and\n"
     "has the same berth and template; `berth vps receive` is started there.\n"
     "The destination is checked first (berth version and format, the template\n"
     "identical by checksum, the name and addresses free, an id range, disk\n"
@@ -27,7 +27,11 @@ static const char migrate_usage[] =
     "A stopped VPS is copied and stays stopped. Progress on stderr; the\n"
     "downtime (stop + second pass + start) is reported.\n\n"
     "  --offline       stop the VPS for the last pass (the default)\n"
-    "  --live          refused: berth has no CRIU migration of a VPS (yet)\n"
+    "  --live          checkpoint it with criu instead (memory pre-copied while\n"
+    "                  it runs, then dumped, sent and restored on HOST: its\n"
+    "                  processes go on); refused before anything stops unless\n"
+    "                  `criu check` passes on both hosts and HOST gives it\n"
+    "                  the same id range\n"
     "  --keep-source   keep the stopped copy here (autostart off)\n"
     "  --timeout S     seconds for the graceful stop (default 30)\n"
     "Environment: BERTH_SSH  more ssh options, blank-separated (e.g. \"-p 2222\n"
@@ -74,17 +78,17 @@ static void print_result(struct vps_cli *vc, const char *name, const char *dest,
         uint64_t total = r->bytes_sent[0] + r->bytes_sent[1];
         if (vc->json) {
                 vps_print_json(json_pack(
-                    "{s:s, s:s, s:b, s:i, s:I, s:[I,I], s:I, s:I, s:{s:I, s:I}, s:b}", "name", name,
-                    "destination", dest, "was_running", r->was_running, "passes", r->passes, "bytes_sent",
-                    (json_int_t)total, "bytes_sent_per_pass", (json_int_t)r->bytes_sent[0],
+                    "{s:s, s:s, s:b, s:b, s:i, s:I, s:[I,I], s:I, s:I, s:{s:I, s:I}, s:b}", "name", name,
+                    "destination", dest, "live", r->live, "was_running", r->was_running, "passes", r->passes,
+                    "bytes_sent", (json_int_t)total, "bytes_sent_per_pass", (json_int_t)r->bytes_sent[0],
                     (json_int_t)r->bytes_sent[1], "downtime_ms", (json_int_t)r->downtime_ms, "total_ms",
                     (json_int_t)r->total_ms, "id_range", "source", (json_int_t)r->src_host_id, "destination",
                     (json_int_t)r->dst_host_id, "kept_source", r->kept_source));
                 return;
         }
-        printf("VPS %s migrated to %s: %d pass%s, %llu bytes sent, downtime %lld ms, total %lld ms%s\n", name,
-               dest, r->passes, r->passes == 1 ? "" : "es", (unsigned long long)total,
-               (long long)r->downtime_ms, (long long)r->total_ms,
+        printf("VPS %s migrated%s to %s: %d pass%s, %llu bytes sent, downtime %lld ms, total %lld ms%s\n",
+               name, r->live ? " live" : "", dest, r->passes, r->passes == 1 ? "" : "es",
+               (unsigned long long)total, (long long)r->downtime_ms, (long long)r->total_ms,
                r->src_host_id != r->dst_host_id ? " (ids shifted)" : "");
 }
 
@@ -105,14 +109,9 @@ int vps_cmd_migrate(struct vps_cli *vc, int argc, char **argv)
                 if (c == 'k') {
                         o.keep_source = true;
                 } else if (c == 'l') {
-                        /* Asked for explicitly: refused before anything
-                         * is touched, never quietly made offline. */
-                        return vps_failf(
-                            vc, ENOTSUP,
-                            "migrate: --live: this berth migrates a VPS offline only (no CRIU "
-                            "pre-dump and restore of a VPS); --offline stops it for the last pass");
+                        o.live = true;
                 } else if (c == 'o') {
-                        /* The default. */
+                        o.live = false; /* the default */
                 } else if (c == 'T') {
                         long t = strtol(optarg, &end, 10);
                         if (*end || end == optarg || t < 0 || t > 86400)

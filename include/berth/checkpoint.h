@@ -6,8 +6,10 @@
  * removes it, unless leave_running or pre_dump); restore recreates the
  * container's state directory and cgroup, has criu rebuild the processes
  * inside that cgroup, and records the restored init, so state/kill/delete
- * work as for a created one. Containers with a terminal and hosts whose
- * `criu check` fails are refused with a message that says so. */
+ * work as for a created one. A terminal is external to the dump (its
+ * master lives with whoever took it from --console-socket); restore gives
+ * the processes a new one and sends its master to --console-socket. Hosts
+ * whose `criu check` fails are refused with a message that says so. */
 #ifndef BERTH_CHECKPOINT_H
 #define BERTH_CHECKPOINT_H
 
@@ -25,6 +27,9 @@ struct berth_checkpoint_opts {
         const char *parent_path;         /* --prev-images-dir, relative to image_path */
         const char *manage_cgroups_mode; /* soft|full|strict|ignore, NULL: criu's default */
         bool leave_running, tcp_established, ext_unix_sk, shell_job, file_locks, pre_dump;
+        /* criu ends the processes, but the container (stopped) stays for
+         * the caller to delete: a VPS removes it with its own cgroups. */
+        bool keep_stopped;
 };
 
 int berth_container_checkpoint(const struct berth_ctx *ctx, const struct berth_checkpoint_opts *o,
@@ -37,7 +42,7 @@ struct berth_restore_opts {
         struct berth_checkpoint_opts c;
         const char *bundle;         /* NULL: the current directory */
         const char *pid_file;       /* NULL: none */
-        const char *console_socket; /* refused: terminals are not restored */
+        const char *console_socket; /* a terminal's new master goes there */
         bool detach;
 };
 

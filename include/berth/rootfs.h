@@ -133,6 +133,11 @@ int berth_tmpfs_copyup(int targetfd, int mntfd, const struct berth_mount *m, str
 int berth_rootfs_mount_cgroup(const struct berth_rootfs_opts *o, const struct berth_mount *m, int targetfd,
                               struct berth_err *err);
 
+/* The path of the i-th default device node (/dev/null, ...), NULL past
+ * the last: in a user namespace they are binds of the host's nodes, which
+ * a checkpoint must declare external. */
+const char *berth_rootfs_default_device(size_t i);
+
 /* /dev: linux.devices and the default nodes and symlinks (rootfs/dev.c). */
 int berth_rootfs_setup_dev(const struct berth_rootfs_opts *o, int rootfd, struct berth_err *err);
 

@@ -8,8 +8,9 @@
  * runs, stop, a second pass of what changed, start on the destination,
  * removal from the source once the destination reports it running. The
  * destination checks everything first (preflight) and changes nothing
- * when a check fails. runtime/vps/migrate.c says how a failure or a
- * killed migrate is resolved. */
+ * when a check fails. Live (criu): the processes are checkpointed instead
+ * of stopped and restored instead of started. runtime/vps/migrate.c says
+ * how a failure or a killed migrate is resolved. */
 #ifndef BERTH_VPS_MIGRATE_H
 #define BERTH_VPS_MIGRATE_H
 
@@ -27,7 +28,12 @@ struct berth_vps_migrate_opts {
         const char *remote_berth;      /* the command on the destination; NULL: "berth" */
         const char *const *rsync_opts; /* extra rsync arguments (--bwlimit=...) or NULL */
         bool keep_source;              /* keep a stopped copy (autostart off) on the source */
-        int stop_timeout;              /* seconds for the graceful stop */
+        /* Live: criu pre-dumps the running VPS's memory, dumps it for the
+         * last pass and restores it there (its processes go on with their
+         * state); refused before anything stops unless `criu check` passes
+         * on both sides and the destination gives it the same id range. */
+        bool live;
+        int stop_timeout; /* seconds for the graceful stop */
         /* Progress (rsync's, and a line per step); NULL: none. */
         void (*progress)(void *arg, const char *text, size_t len);
         void *arg;
@@ -41,6 +47,7 @@ struct berth_vps_migrate_result {
         int64_t total_ms;
         uint32_t src_host_id, dst_host_id; /* the id ranges (0: privileged) */
         bool kept_source;
+        bool live;
 };
 
 int berth_vps_migrate(const struct berth_vps_ctx *v, const struct berth_vps_migrate_opts *o,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "berth/cleanup.h"
@@ -28,13 +29,34 @@ static int make_dir(const char *path, const char *what, struct berth_err *err)
         return 0;
 }
 
-/* The init's fds 0-2 as /proc shows them ("pipe:[123]", "/dev/null"), so
- * that restore can hand criu the new pipes for the old ones. */
+/* The key criu knows a terminal by ("tty[rdev:dev]", hex, as crun and
+ * runc write it), or "" when fd is not a pty slave. */
+static void tty_key(pid_t pid, int fd, char *key, size_t len)
+{
+        char link[64];
+        struct stat st;
+        key[0] = '\0';
+        snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+        /* 136-143: the kernel's pty slave majors (devices.txt). */
+        if (stat(link, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) >= 136 &&
+            major(st.st_rdev) <= 143)
+                snprintf(key, len, "tty[%llx:%llx]", (unsigned long long)st.st_rdev,
+                         (unsigned long long)st.st_dev);
+}
+
+/* The init's fds 0-2 as /proc shows them ("pipe:[123]", "/dev/null"), or
+ * a terminal's criu key, so that restore can hand criu the new pipes or
+ * the new terminal for the old ones. */
 static int write_descriptors(const char *image, pid_t pid, struct berth_err *err)
 {
         _cleanup_json_ json_t *a = json_array();
         for (int fd = 0; a && fd < 3; fd++) {
                 char link[64], target[PATH_MAX];
+                tty_key(pid, fd, target, sizeof(target));
+                if (target[0]) {
+                        json_array_append_new(a, json_string(target));
+                        continue;
+                }
                 snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
                 ssize_t n = readlink(link, target, sizeof(target) - 1);
                 target[n < 0 ? 0 : n] = '\0';
@@ -44,6 +66,23 @@ static int write_descriptors(const char *image, pid_t pid, struct berth_err *err
         snprintf(path, sizeof(path), "%s/%s", image, CRIU_DESCRIPTORS);
         int r = a ? json_dump_file(a, path, JSON_COMPACT) : -1;
         return r < 0 ? berth_err_set(err, EIO, "write %s", path) : 0;
+}
+
+/* A terminal's other end (the master) lives outside the container, with
+ * whoever took it from --console-socket: criu is told that the terminal
+ * is external (restore hands it a new one), and so is /dev/console, a
+ * bind of the old terminal's slave (restore binds the new slave there). */
+static int add_terminal(struct criu_argv *a, pid_t pid, struct berth_err *err)
+{
+        char key[64];
+        tty_key(pid, 0, key, sizeof(key));
+        if (!key[0])
+                return berth_err_set(err, ENOTSUP, "the container's terminal is not on its init's stdin");
+        criu_argv_add(a, "--external");
+        criu_argv_add(a, key);
+        criu_argv_add(a, "--external");
+        criu_argv_add(a, "mnt[/dev/console]:" CRIU_CONSOLE_KEY);
+        return 0;
 }
 
 static int dump_args(struct criu_argv *a, const char *criu, const struct berth_checkpoint_opts *o,
@@ -75,8 +114,6 @@ static int checkpoint_loaded(const struct berth_ctx *ctx, int root_fd, int state
         _cleanup_(spec_freep) struct berth_spec *spec = berth_spec_load(state_fd, err);
         if (!spec)
                 return berth_err_wrap(err, "container %s", o->id);
-        if (spec->process.terminal)
-                return berth_err_set(err, ENOTSUP, "containers with a terminal cannot be checkpointed");
         const char *work = o->work_path ? o->work_path : o->image_path;
         int r = make_dir(o->image_path, "image directory", err);
         if (r >= 0)
@@ -86,7 +123,9 @@ static int checkpoint_loaded(const struct berth_ctx *ctx, int root_fd, int state
         struct criu_argv a = {0};
         dump_args(&a, criu, o, info, work);
         if (!o->pre_dump) {
-                r = criu_add_externals(&a, spec, info->st.bundle, info->st.pid, false, err);
+                r = criu_add_externals(&a, spec, info->st.bundle, info->st.pid, NULL, false, err);
+                if (r >= 0 && spec->process.terminal)
+                        r = add_terminal(&a, info->st.pid, err);
                 if (r >= 0)
                         r = write_descriptors(o->image_path, info->st.pid, err);
         }
@@ -95,7 +134,7 @@ static int checkpoint_loaded(const struct berth_ctx *ctx, int root_fd, int state
                 r = criu_run(criu, &a, &run, work, o->pre_dump ? "pre-dump.log" : "dump.log",
                              o->pre_dump ? "pre-dump" : "dump", err);
         criu_argv_free(&a);
-        if (r < 0 || o->leave_running || o->pre_dump)
+        if (r < 0 || o->leave_running || o->pre_dump || o->keep_stopped)
                 return r;
         /* criu killed the processes; the container is gone like runc's. */
         struct berth_cgroup *cg = NULL;

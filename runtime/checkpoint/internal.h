@@ -13,6 +13,10 @@
 #include "berth/spec.h"
 
 #define CRIU_DESCRIPTORS "descriptors.json"
+/* The external mount key of a terminal's /dev/console. */
+#define CRIU_CONSOLE_KEY "berth-console"
+/* The external mount key of a cgroup2 mount in a new user namespace. */
+#define CRIU_CGROUP_KEY "berth-cgroup"
 
 /* A growing argv; on allocation failure `oom` is set and adds are no-ops. */
 struct criu_argv {
@@ -50,9 +54,10 @@ int criu_run(const char *criu, const struct criu_argv *a, const struct criu_run 
              const char *log, const char *what, struct berth_err *err);
 
 /* The external-mount and namespace keys criu must be told about, for a
- * dump (key = val = mountpoint) or a restore (val = host source). */
+ * dump (key = val = mountpoint) or a restore (val = host source;
+ * cgroup_dir: the restored container's cgroup directory). */
 int criu_add_externals(struct criu_argv *a, const struct berth_spec *spec, const char *bundle, pid_t pid,
-                       bool restore, struct berth_err *err);
+                       const char *cgroup_dir, bool restore, struct berth_err *err);
 
 /* Picks the criu program and checks the kernel with `criu check`. */
 int criu_prepare(const char *criu_opt, char *criu, size_t len, const char *verb, struct berth_err *err);

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/file.h"
+#include "berth/proc.h"
 #include "berth/rootfs.h"
 #include "runtime/checkpoint/internal.h"
 
@@ -47,14 +49,69 @@ static int check_cgroup_mount(const struct berth_spec *spec, struct berth_err *e
                              berth_cgroup_layout_name(layout));
 }
 
-static int add_mounts(struct criu_argv *a, const struct berth_spec *spec, const char *bundle, bool restore,
-                      struct berth_err *err)
+static bool in_devices(const struct berth_spec *spec, const char *path)
+{
+        for (size_t i = 0; i < spec->n_devices; i++)
+                if (!strcmp(spec->devices[i].path, path))
+                        return true;
+        return false;
+}
+
+/* In a new user namespace the default nodes are binds of the host's
+ * (rootfs/dev.c), like linux.devices; at restore the key /dev/null is
+ * given already when masked files are binds of it (add_masks). */
+static int add_default_devices(struct criu_argv *a, const struct berth_spec *spec, bool restore)
+{
+        const struct berth_namespace *user = &spec->namespaces[BERTH_NS_USER];
+        if (!user->present || user->path)
+                return 0;
+        const char *d;
+        for (size_t i = 0; (d = berth_rootfs_default_device(i)); i++) {
+                if (in_devices(spec, d) || (restore && !strcmp(d, "/dev/null") && spec->n_masked_paths))
+                        continue;
+                criu_argv_add(a, "--external");
+                criu_argv_addf(a, "mnt[%s]:%s", d, d);
+        }
+        return 0;
+}
+
+/* criu cannot mount cgroup2 again from inside a new user namespace
+ * (EPERM: its cgroup namespace is not restored before the mounts), so
+ * there the mount is external: at restore a bind of the container's new
+ * cgroup directory, which is what the guest saw through its namespace. */
+static bool cgroup_external(const struct berth_spec *spec)
+{
+        const struct berth_namespace *user = &spec->namespaces[BERTH_NS_USER];
+        enum berth_cgroup_layout layout;
+        struct berth_err ignore = {0};
+        return user->present && !user->path && spec->namespaces[BERTH_NS_CGROUP].present &&
+               berth_cgroup_detect_layout(&layout, &ignore) >= 0 && layout == BERTH_CG_UNIFIED;
+}
+
+static int add_cgroup_mount(struct criu_argv *a, const struct berth_spec *spec, const struct berth_mount *m,
+                            const char *cgroup_dir, bool restore, struct berth_err *err)
+{
+        int r = check_cgroup_mount(spec, err);
+        if (r < 0 || !cgroup_external(spec))
+                return r;
+        if (restore && !cgroup_dir)
+                return berth_err_set(err, ENOTSUP, "restore: the cgroup mount needs the container's cgroup");
+        criu_argv_add(a, "--external");
+        if (restore)
+                criu_argv_addf(a, "mnt[%s]:%s", CRIU_CGROUP_KEY, cgroup_dir);
+        else
+                criu_argv_addf(a, "mnt[%s]:%s", m->destination, CRIU_CGROUP_KEY);
+        return 0;
+}
+
+static int add_mounts(struct criu_argv *a, const struct berth_spec *spec, const char *bundle,
+                      const char *cgroup_dir, bool restore, struct berth_err *err)
 {
         char src[PATH_MAX * 2];
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 const struct berth_mount *m = &spec->mounts[i];
                 if (is_cgroup_mount(m)) {
-                        int r = check_cgroup_mount(spec, err);
+                        int r = add_cgroup_mount(a, spec, m, cgroup_dir, restore, err);
                         if (r < 0)
                                 return r;
                         continue;
@@ -69,7 +126,7 @@ static int add_mounts(struct criu_argv *a, const struct berth_spec *spec, const 
                 criu_argv_add(a, "--external");
                 criu_argv_addf(a, "mnt[%s]:%s", spec->devices[i].path, spec->devices[i].path);
         }
-        return 0;
+        return add_default_devices(a, spec, restore);
 }
 
 /* Masked files are binds of the container's /dev/null: named "/dev/null"
@@ -125,13 +182,38 @@ static int add_dump_namespaces(struct criu_argv *a, const struct berth_spec *spe
         return 0;
 }
 
-int criu_add_externals(struct criu_argv *a, const struct berth_spec *spec, const char *bundle, pid_t pid,
-                       bool restore, struct berth_err *err)
+/* FUSE mounts (lxcfs's files, bound at create when lxcfs runs, which the
+ * stored config does not list) cannot be dumped: external, by mount
+ * point. At restore create's code binds them again where lxcfs runs
+ * (the bundle's spec lists them then, as bind mounts). */
+static int add_fuse_mounts(struct criu_argv *a, pid_t pid, struct berth_err *err)
 {
-        int r = add_mounts(a, spec, bundle, restore, err);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+        _cleanup_free_ char *text = NULL;
+        int r = berth_read_file_at(AT_FDCWD, path, 0, 1 << 22, &text, NULL);
+        if (r < 0)
+                return berth_err_sys(err, -r, "read %s", path);
+        char *cursor = text;
+        struct berth_mountinfo_entry e;
+        while (berth_mountinfo_next(&cursor, &e)) {
+                if (strncmp(e.fstype, "fuse", 4))
+                        continue;
+                criu_argv_add(a, "--external");
+                criu_argv_addf(a, "mnt[%s]:%s", e.mount_point, e.mount_point);
+        }
+        return 0;
+}
+
+int criu_add_externals(struct criu_argv *a, const struct berth_spec *spec, const char *bundle, pid_t pid,
+                       const char *cgroup_dir, bool restore, struct berth_err *err)
+{
+        int r = add_mounts(a, spec, bundle, cgroup_dir, restore, err);
         if (r >= 0)
                 r = add_masks(a, spec, pid, restore, err);
         if (r >= 0 && !restore)
                 r = add_dump_namespaces(a, spec, err);
+        if (r >= 0 && !restore)
+                r = add_fuse_mounts(a, pid, err);
         return r;
 }

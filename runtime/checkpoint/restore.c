@@ -19,6 +19,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/rootfs.h"
+#include "berth/unix_socket.h"
 #include "runtime/checkpoint/internal.h"
 #include "runtime/verbs/create_job.h"
 #include "runtime/verbs/destroy.h"
@@ -31,6 +32,7 @@ struct restore_job {
         const char *work;
         int keep[8];
         size_t n_keep;
+        int master; /* the new terminal's master, for --console-socket */
 };
 
 static void restore_job_init(struct restore_job *r, const struct berth_ctx *ctx,
@@ -49,12 +51,14 @@ static void restore_job_init(struct restore_job *r, const struct berth_ctx *ctx,
         r->work = o->c.work_path ? o->c.work_path : o->c.image_path;
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(r->keep); i++)
                 r->keep[i] = -1;
+        r->master = -EBADF;
 }
 
 static void restore_job_release(struct restore_job *r)
 {
         for (size_t i = 0; i < r->n_keep; i++)
                 close(r->keep[i]);
+        berth_closep(&r->master);
         if (r->root_mnt[0])
                 rmdir(r->root_mnt);
         job_release(&r->j);
@@ -100,8 +104,46 @@ static int make_mountpoints(struct restore_job *r, struct berth_err *err)
         return 0;
 }
 
-/* The old pipes on fds 0-2 are replaced with ours (criu --inherit-fd). */
-static int add_inherited_stdio(struct criu_argv *a, const char *image, struct berth_err *err)
+/* The host id of the container's root in a mapping list, or 0. */
+static uint32_t host_root(const struct berth_id_mapping *m, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (m[i].container_id == 0)
+                        return m[i].host_id;
+        return 0;
+}
+
+/* A new terminal for a restored one: the slave goes to criu for the old
+ * terminal's fds (--inherit-fd) and is bound on /dev/console; the master
+ * goes to --console-socket once the tree runs. The slave belongs to the
+ * container's root, who may open /dev/console again. */
+static int new_terminal(struct restore_job *r, struct criu_argv *a, const char *key, struct berth_err *err)
+{
+        if (r->master >= 0)
+                return 0; /* fds 0-2 share one terminal: one slave for them all */
+        r->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        char slave[64];
+        if (r->master < 0 || unlockpt(r->master) < 0 || ptsname_r(r->master, slave, sizeof(slave)) != 0)
+                return berth_err_sys(err, errno, "restore: open a new terminal");
+        const struct berth_spec *s = r->j.spec;
+        if (chown(slave, host_root(s->uid_mappings, s->n_uid_mappings),
+                  host_root(s->gid_mappings, s->n_gid_mappings)) < 0)
+                return berth_err_sys(err, errno, "restore: chown %s", slave);
+        int fd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "restore: open %s", slave);
+        r->keep[r->n_keep++] = fd;
+        criu_argv_add(a, "--inherit-fd");
+        criu_argv_addf(a, "fd[%d]:%s", fd, key);
+        criu_argv_add(a, "--external");
+        criu_argv_addf(a, "mnt[%s]:%s", CRIU_CONSOLE_KEY, slave);
+        return 0;
+}
+
+/* The old pipes on fds 0-2 are replaced with ours, the old terminal with
+ * a new one (criu --inherit-fd). */
+static int add_inherited_stdio(struct restore_job *r, struct criu_argv *a, const char *image,
+                               struct berth_err *err)
 {
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", image, CRIU_DESCRIPTORS);
@@ -111,11 +153,17 @@ static int add_inherited_stdio(struct criu_argv *a, const char *image, struct be
                 return berth_err_set(err, EINVAL, "%s: %s", path, jerr.text);
         for (size_t i = 0; i < json_array_size(fds) && i < 3; i++) {
                 const char *d = json_string_value(json_array_get(fds, i));
-                if (d && strstr(d, "pipe:")) {
+                if (d && !strncmp(d, "tty[", 4) && r->j.spec->process.terminal) {
+                        int ret = new_terminal(r, a, d, err);
+                        if (ret < 0)
+                                return ret;
+                } else if (d && strstr(d, "pipe:")) {
                         criu_argv_add(a, "--inherit-fd");
                         criu_argv_addf(a, "fd[%zu]:%s", i, d);
                 }
         }
+        if (r->j.spec->process.terminal && r->master < 0)
+                return berth_err_set(err, EINVAL, "%s: the checkpoint has no terminal to restore", path);
         return 0;
 }
 
@@ -163,10 +211,11 @@ static int restore_args(struct restore_job *r, struct criu_argv *a, const struct
         criu_argv_addf(a, "--pidfile=%s/restore.pid", r->work);
         criu_argv_addf(a, "--manage-cgroups=%s",
                        o->c.manage_cgroups_mode ? o->c.manage_cgroups_mode : "ignore");
-        int ret = criu_add_externals(a, r->j.spec, r->j.setup.bundle, 0, true, err);
+        const char *cg = r->j.cgroup ? berth_cgroup_dir(r->j.cgroup) : NULL;
+        int ret = criu_add_externals(a, r->j.spec, r->j.setup.bundle, 0, cg, true, err);
         if (ret >= 0)
                 ret = add_namespaces(r, a, err);
-        return ret < 0 ? ret : add_inherited_stdio(a, o->c.image_path, err);
+        return ret < 0 ? ret : add_inherited_stdio(r, a, o->c.image_path, err);
 }
 
 static int read_restored_pid(struct restore_job *r, struct berth_err *err)
@@ -235,6 +284,8 @@ static int restore_spawn(struct restore_job *r, const struct berth_restore_opts 
         criu_argv_free(&a);
         if (ret >= 0)
                 ret = read_restored_pid(r, err);
+        if (ret >= 0 && r->master >= 0)
+                ret = berth_send_fd(r->j.setup.console_sock, r->master, "console", err);
         if (ret < 0)
                 return ret;
         struct create_job *j = &r->j;
@@ -250,8 +301,6 @@ static int restore_checks(const struct berth_restore_opts *o, struct restore_job
 {
         if (!o->c.image_path)
                 return berth_err_set(err, EINVAL, "restore: an image path is required");
-        if (o->console_socket)
-                return berth_err_set(err, ENOTSUP, "restore: containers with a terminal cannot be restored");
         if (!berth_id_valid(o->c.id))
                 return berth_err_set(err, EINVAL, "invalid container id \"%s\"", o->c.id);
         return criu_prepare(o->c.criu, r->criu, sizeof(r->criu), "restore", err);
@@ -267,14 +316,16 @@ int berth_container_restore(const struct berth_ctx *ctx, const struct berth_rest
                 restore_job_release(&r);
                 return ret;
         }
-        /* Not "detached" for the bundle checks: a terminal is refused below
-         * with a clearer message than the console-socket one. */
-        struct berth_create_opts co = {.id = o->c.id, .bundle = o->bundle, .pid_file = o->pid_file};
+        /* Not "detached" for the bundle checks: a terminal without a
+         * console socket is refused below with a clearer message. */
+        struct berth_create_opts co = {
+            .id = o->c.id, .bundle = o->bundle, .pid_file = o->pid_file, .console_socket = o->console_socket};
         if (!o->detach)
                 prctl(PR_SET_CHILD_SUBREAPER, 1);
         ret = job_load_bundle(&r.j, &co, err);
-        if (ret >= 0 && r.j.spec->process.terminal)
-                ret = berth_err_set(err, ENOTSUP, "containers with a terminal cannot be restored");
+        if (ret >= 0 && r.j.spec->process.terminal && !o->console_socket)
+                ret = berth_err_set(err, ENOTSUP,
+                                    "a container with a terminal is restored with --console-socket only");
         if (ret >= 0)
                 ret = job_prepare(&r.j, &co, err);
         if (ret >= 0)

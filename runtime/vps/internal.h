@@ -347,6 +347,35 @@ int vps_addr_check(const struct berth_vps_net *n, const struct berth_ip_addr *a,
  * this data directory's, and (other_dirs) every other data directory the
  * host's id range registry names (VPS with their own user namespace are
  * registered there). s is the text as given, for the message. */
+/* start.c's pieces that a live restore (live.c) shares: the VPS's root
+ * (overlay, idmapped lower) mounted in a new private mount namespace /
+ * unmounted again; the host side of a container whose init exists (cgroup
+ * delegation, the keeper, network), run in the keeper's worker; a start
+ * under the caller's lock of a VPS without a container (console.log goes
+ * on). */
+int vps_root_mount(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err);
+void vps_root_umount(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg);
+int vps_boot_wire(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err);
+int vps_start_locked_again(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
+                           struct berth_err *err);
+
+/* Live checkpoint/restore of a VPS with criu (live.c). vps_live_check:
+ * criu installed and `criu check` passes here. vps_live_predump: the
+ * memory of the running VPS into <vps>/criu-pre (it runs on). vps_live_dump:
+ * its network's host end removed, the final dump into <vps>/criu (on top
+ * of criu-pre with pre), its processes ended, its container removed as at
+ * a stop; on failure it runs on here. vps_live_restore: the VPS, without a
+ * container, restored from <vps>/criu below a new console keeper, with its
+ * network wired again. */
+#define VPS_LIVE_PRE    "criu-pre"
+#define VPS_LIVE_IMAGES "criu"
+int vps_live_check(struct berth_err *err);
+int vps_live_predump(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
+int vps_live_dump(const struct berth_vps_ctx *v, const char *name, bool pre, struct berth_err *err);
+int vps_live_restore(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
+bool vps_live_images_exist(const struct berth_vps_ctx *v, const char *name);
+void vps_live_images_remove(const struct berth_vps_ctx *v, const char *name);
+
 /* berth_vps_start / berth_vps_destroy without the migration guard: for
  * migrate and repair, which hold or settle a migration marker. */
 int vps_start_unguarded(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);

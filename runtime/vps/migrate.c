@@ -15,6 +15,14 @@
  *   6. source      the VPS is destroyed here (--keep-source: kept stopped,
  *                  autostart off)
  *
+ * Live (--live, live.c): criu pre-dumps the running VPS's memory into its
+ * directory before pass 1; step 3 is criu's final dump (the pages dirtied
+ * since, the processes end, the container goes); pass 2 carries the
+ * images; the commit restores them there instead of a start. A failed
+ * final dump leaves the VPS running here (criu resumes it); a failure
+ * after it restores the VPS here from the same images (a fresh start if
+ * that fails too).
+ *
  * Failure safety: a failure before the commit's answer restarts the VPS
  * here and ends the connection, on which the destination removes its
  * staging directory (or, if it published and could not start, destroys
@@ -321,9 +329,9 @@ static int preflight(struct mig *m, struct berth_err *err)
         if (m->cfg.limits.has_disk && (uint64_t)m->cfg.limits.disk > need)
                 need = (uint64_t)m->cfg.limits.disk;
         json_t *doc = vps_config_json(&m->cfg);
-        json_t *msg =
-            json_pack("{s:s, s:s, s:i, s:o, s:s, s:I}", "op", "preflight", "version", BERTH_VERSION, "format",
-                      VPS_MIGRATE_FORMAT, "config", doc, "template_sum", sum, "need_bytes", (json_int_t)need);
+        json_t *msg = json_pack("{s:s, s:s, s:i, s:o, s:s, s:I, s:b}", "op", "preflight", "version",
+                                BERTH_VERSION, "format", VPS_MIGRATE_FORMAT, "config", doc, "template_sum",
+                                sum, "need_bytes", (json_int_t)need, "live", m->res->live);
         if (!msg)
                 return berth_err_set(err, ENOMEM, "out of memory");
         say(m, "migrate: preflight on %s (template %s, %llu bytes needed)", m->o->dest, m->cfg.template_name,
@@ -363,6 +371,7 @@ static void finish_source(struct mig *m)
 {
         struct berth_err e = {0};
         if (m->o->keep_source) {
+                vps_live_images_remove(m->v, m->cfg.name); /* the kept copy starts afresh */
                 /* A kept copy must not come up at the next boot as well. */
                 struct berth_vps_change c = {.autostart = 0, .allow_io_uring = -1, .filter = -1};
                 if (m->cfg.autostart && berth_vps_set(m->v, m->cfg.name, &c, &e) < 0)
@@ -391,6 +400,19 @@ static void rollback(struct mig *m, const struct berth_err *why)
                 return;
         }
         struct berth_err e = {0};
+        if (m->res->live && vps_live_images_exist(m->v, m->cfg.name)) {
+                say(m, "migrate: failed (%s): restoring VPS %s here from its dump", why->msg, m->cfg.name);
+                int r = vps_live_restore(m->v, m->cfg.name, &e);
+                vps_live_images_remove(m->v, m->cfg.name);
+                if (r >= 0) {
+                        marker_drop(m);
+                        return;
+                }
+                vps_warn(m->v, "VPS %s: could not be restored here (%s); starting it afresh", m->cfg.name,
+                         e.msg);
+                berth_err_clear(&e);
+        }
+        vps_live_images_remove(m->v, m->cfg.name);
         say(m, "migrate: failed (%s): restarting VPS %s here", why->msg, m->cfg.name);
         if (vps_start_unguarded(m->v, m->cfg.name, &e) < 0 && e.code != EBUSY) {
                 /* The marker stays: `vps repair` tries again. */
@@ -402,8 +424,46 @@ static void rollback(struct mig *m, const struct berth_err *why)
         marker_drop(m);
 }
 
+/* Live: the memory pre-copied while the VPS runs (with pass 1), then the
+ * final dump (only the pages dirtied since) ends its processes, and pass 2
+ * carries the dump with the files' last changes. */
+static int transfer_live(struct mig *m, struct berth_err *err)
+{
+        say(m, "migrate: pre-dump of VPS %s's memory (it runs on)", m->cfg.name);
+        int64_t t = now_ms();
+        int r = vps_live_predump(m->v, m->cfg.name, err);
+        if (r >= 0)
+                say(m, "migrate: pre-dump %lld ms", (long long)(now_ms() - t));
+        if (r >= 0)
+                r = rsync_pass(m, 1, err);
+        if (r < 0) {
+                vps_live_images_remove(m->v, m->cfg.name);
+                return r;
+        }
+        say(m, "migrate: dumping VPS %s", m->cfg.name);
+        if ((r = marker_write(m, "stopped", err)) < 0)
+                return r;
+        m->stopped = true;
+        int64_t t0 = now_ms();
+        if ((r = vps_live_dump(m->v, m->cfg.name, true, err)) < 0) {
+                /* criu resumed it: it runs here as before. */
+                m->stopped = false;
+                vps_live_images_remove(m->v, m->cfg.name);
+                return r;
+        }
+        int64_t t1 = now_ms();
+        if ((r = rsync_pass(m, 2, err)) < 0)
+                return r;
+        int64_t t2 = now_ms();
+        say(m, "migrate: dump %lld ms, pass 2 %lld ms", (long long)(t1 - t0), (long long)(t2 - t1));
+        m->res->downtime_ms = -t0; /* completed by the commit */
+        return 0;
+}
+
 static int transfer(struct mig *m, struct berth_err *err)
 {
+        if (m->res->live)
+                return transfer_live(m, err);
         int r = rsync_pass(m, 1, err);
         if (r < 0 || !m->res->was_running)
                 return r;
@@ -513,6 +573,10 @@ int berth_vps_migrate(const struct berth_vps_ctx *v, const struct berth_vps_migr
         res->src_host_id = m.cfg.userns.enabled ? m.cfg.userns.host_id : 0;
         berth_vps_path(v, o->name, NULL, m.dir, sizeof(m.dir));
         r = check_running(&m, err);
+        res->live = o->live && res->was_running;
+        if (r >= 0 && res->live && (r = vps_live_check(err)) < 0)
+                berth_err_wrap(err, "--live: criu cannot checkpoint here (nothing was stopped; without "
+                                    "--live the VPS migrates offline)");
         if (r >= 0)
                 r = ssh_argv(&m, err);
         if (r >= 0)

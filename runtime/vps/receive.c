@@ -11,6 +11,9 @@
  *              id range (the source's when free here), the owners shifted
  *              into it, vps.json with this host's host end, the template
  *              marker, then the rename to <data>/vps/NAME and the start
+ *              (live: the restore from the source's criu images, which
+ *              needs the source's id range here and `criu check` passing,
+ *              both checked in the preflight; the images are removed after)
  *   done       the source has it; we exit
  *
  * The end of the input before the commit (the source failed, was killed,
@@ -46,6 +49,7 @@ struct recv {
         int parent; /* <data>/vps */
         int staging_lock;
         bool published;
+        bool live; /* restored from the source's criu images, not started */
 };
 
 static int reply_error(struct recv *rc, const struct berth_err *e)
@@ -78,6 +82,7 @@ static int parse_preflight(struct recv *rc, json_t *msg, const char **sum, uint6
         if (strcmp(rc->cfg.name, rc->name))
                 return berth_err_set(err, EPROTO, "the source sent VPS %s, not %s", rc->cfg.name, rc->name);
         rc->src_host_id = rc->cfg.userns.host_id;
+        rc->live = json_is_true(json_object_get(msg, "live"));
         *sum = json_string_value(json_object_get(msg, "template_sum"));
         *need = (uint64_t)json_integer_value(json_object_get(msg, "need_bytes"));
         return 0;
@@ -120,6 +125,18 @@ static int make_staging(struct recv *rc, struct berth_err *err)
                                rc->cfg.limits.inodes, err);
 }
 
+/* A live restore recreates the dumped user namespace: the files and the
+ * range must stay where they were. */
+static int check_live_range(const struct recv *rc, struct berth_err *err)
+{
+        if (!rc->live || !rc->cfg.userns.enabled || rc->cfg.userns.host_id == rc->src_host_id)
+                return 0;
+        return berth_err_set(err, EADDRINUSE,
+                             "a live migration keeps the VPS's id range (host id %u), which is taken here "
+                             "(free would be %u): migrate it offline",
+                             rc->src_host_id, rc->cfg.userns.host_id);
+}
+
 static int preflight(struct recv *rc, json_t *msg, struct berth_err *err)
 {
         const char *sum = NULL;
@@ -143,6 +160,10 @@ static int preflight(struct recv *rc, json_t *msg, struct berth_err *err)
                         rc->cfg.userns = probe.userns;
         }
         if (r >= 0)
+                r = check_live_range(rc, err);
+        if (r >= 0 && rc->live && (r = vps_live_check(err)) < 0)
+                berth_err_wrap(err, "live migration");
+        if (r >= 0)
                 r = make_staging(rc, err);
         return r < 0 ? berth_err_wrap(err, "preflight") : 0;
 }
@@ -161,6 +182,8 @@ static int publish_locked(struct recv *rc, bool *registered, bool *marked, struc
                 r = recv_check_addrs(rc->v, &rc->cfg, err);
         if (r >= 0)
                 r = recv_pick_range(rc->v, &rc->cfg, err);
+        if (r >= 0)
+                r = check_live_range(rc, err);
         if (r >= 0)
                 r = recv_host_if(rc->v, &rc->cfg, err);
         if (r >= 0 && rc->cfg.userns.enabled)
@@ -207,8 +230,13 @@ static int commit(struct recv *rc, json_t *msg, struct berth_err *err)
         /* The VPS's own lock from here on: start takes it. */
         close(rc->staging_lock);
         rc->staging_lock = -EBADF;
-        if (r >= 0 && json_is_true(json_object_get(msg, "start")))
+        bool start = json_is_true(json_object_get(msg, "start"));
+        if (r >= 0 && start && rc->live) {
+                r = vps_live_restore(rc->v, rc->name, err);
+                vps_live_images_remove(rc->v, rc->name); /* its memory: not kept on disk */
+        } else if (r >= 0 && start) {
                 r = berth_vps_start(rc->v, rc->name, err);
+        }
         if (r < 0 && rc->published) {
                 struct berth_err e = {0};
                 if (berth_vps_destroy(rc->v, rc->name, true, &e) < 0)

@@ -34,10 +34,7 @@ static int mount_lower(const struct berth_vps_config *cfg, const char *tmpl, con
         return vps_userns_lower(cfg, tmpl, lower, err);
 }
 
-/* Mount, write the guest files, create, unmount our copy. The init sends
- * its console to the socket at handoff_path (see vps_console.c). */
-static int create_container(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                            const char *handoff_path, struct berth_err *err)
+int vps_root_mount(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
 {
         struct berth_vps_template t;
         char dir[PATH_MAX], rootfs[PATH_MAX], lower[PATH_MAX];
@@ -61,6 +58,31 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
         }
         vps_trace(v, "VPS %s: overlay mounted on %s (lower %s%s) in a private mount namespace", cfg->name,
                   rootfs, lower, cfg->userns.enabled ? ", idmapped" : "");
+        return 0;
+}
+
+void vps_root_umount(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg)
+{
+        char dir[PATH_MAX], path[PATH_MAX + 8];
+        berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/rootfs", dir);
+        umount2(path, MNT_DETACH);
+        snprintf(path, sizeof(path), "%s/lower", dir);
+        if (cfg->userns.enabled)
+                umount2(path, MNT_DETACH);
+}
+
+/* Mount, write the guest files, create, unmount our copy. The init sends
+ * its console to the socket at handoff_path (see vps_console.c). */
+static int create_container(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                            const char *handoff_path, struct berth_err *err)
+{
+        char dir[PATH_MAX], rootfs[PATH_MAX];
+        int r = vps_root_mount(v, cfg, err);
+        if (r < 0)
+                return r;
+        berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir));
+        snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
         _cleanup_close_ int root_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 r = berth_err_sys(err, errno, "open %s", rootfs);
@@ -78,11 +100,30 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
                 r = berth_container_create(v->ctx, &o, err);
         berth_closep(&root_fd);
         /* The container holds its own copy of the mounts now. */
-        umount2(rootfs, MNT_DETACH);
-        if (cfg->userns.enabled)
-                umount2(lower, MNT_DETACH);
+        vps_root_umount(v, cfg);
         if (r >= 0)
                 vps_trace(v, "VPS %s: container %s created; our overlay mount detached", cfg->name, o.id);
+        return r;
+}
+
+/* The host side of a container whose init exists: its cgroup delegated,
+ * the keeper (the worker's parent) in its cgroups, its network. */
+int vps_boot_wire(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
+{
+        struct berth_container_info info;
+        int r = vps_container_load(v, cfg->name, &info, err);
+        if (r == -ENOENT)
+                r = berth_err_set(err, ENOENT, "container vanished after create");
+        if (r < 0)
+                return r;
+        r = vps_userns_delegate_cgroup(cfg, info.st.cgroup, err);
+        if (r >= 0 && cfg->userns.enabled)
+                vps_trace(v, "VPS %s: cgroup delegated to the guest's root", cfg->name);
+        if (r >= 0)
+                r = vps_keeper_join(v, cfg, info.st.cgroup, getppid(), err); /* K: our parent */
+        if (r >= 0)
+                r = vps_net_up(v, cfg, info.st.pid, err);
+        berth_container_info_clear(&info);
         return r;
 }
 
@@ -93,20 +134,7 @@ static int boot(const struct berth_vps_ctx *v, const struct berth_vps_config *cf
         int r = create_container(v, cfg, console_socket, err);
         if (r < 0)
                 return r;
-        struct berth_container_info info;
-        r = vps_container_load(v, cfg->name, &info, err);
-        if (r == -ENOENT)
-                r = berth_err_set(err, ENOENT, "container vanished after create");
-        if (r >= 0) {
-                r = vps_userns_delegate_cgroup(cfg, info.st.cgroup, err);
-                if (r >= 0 && cfg->userns.enabled)
-                        vps_trace(v, "VPS %s: cgroup delegated to the guest's root", cfg->name);
-                if (r >= 0)
-                        r = vps_keeper_join(v, cfg, info.st.cgroup, getppid(), err); /* K: our parent */
-                if (r >= 0)
-                        r = vps_net_up(v, cfg, info.st.pid, err);
-                berth_container_info_clear(&info);
-        }
+        r = vps_boot_wire(v, cfg, err);
         char id[BERTH_VPS_ID_MAX];
         if (r >= 0)
                 r = berth_container_start(v->ctx, berth_vps_container_id(v, cfg->name, id, sizeof(id)), err);
@@ -158,6 +186,10 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
                 r = vps_net_down_flags(v, cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
                                        err);
         }
+        /* A live migration killed after its dump leaves its images: a
+         * start makes them stale (and they hold the guest's memory). */
+        if (r >= 0)
+                vps_live_images_remove(v, name);
         /* A VPS from before stable MACs gets its own now, kept from here on. */
         if (r >= 0 && !cfg->net.has_mac && (r = vps_mac_random(cfg->net.mac, err)) >= 0)
                 cfg->net.has_mac = true;
@@ -183,6 +215,11 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
 static int restart(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
 {
         return start_locked(v, cfg, -1, VPS_BOOT_LOG_APPEND, err);
+}
+
+int vps_start_locked_again(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
+{
+        return restart(v, cfg, err);
 }
 
 static int start_named(const struct berth_vps_ctx *v, const char *name, bool guard, struct berth_err *err)
