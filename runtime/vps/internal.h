@@ -358,6 +358,11 @@ void vps_root_umount(const struct berth_vps_ctx *v, const struct berth_vps_confi
 int vps_boot_wire(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err);
 int vps_start_locked_again(const struct berth_vps_ctx *v, struct berth_vps_config *cfg,
                            struct berth_err *err);
+/* A start's sequence under the caller's lock (st: the container's status,
+ * -1 without one): leftovers removed, disk attached, config.json
+ * regenerated, then ops->boot below a new console keeper. */
+int vps_boot_locked(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, int st, unsigned flags,
+                    const struct vps_boot_ops *ops, struct berth_err *err);
 
 /* Live checkpoint/restore of a VPS with criu (live.c). vps_live_check:
  * criu installed and `criu check` passes here. vps_live_predump: the

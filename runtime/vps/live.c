@@ -201,26 +201,10 @@ int vps_live_restore(const struct berth_vps_ctx *v, const char *name, struct ber
         _cleanup_close_ int lock = vps_open_locked(v, name, &cfg, &st, err);
         if (lock < 0)
                 return berth_err_wrap(err, "VPS %s: restore", name);
-        int r;
-        /* As a start: a live container refuses, leftovers go. */
-        if (st == BERTH_STATUS_RUNNING || st == BERTH_STATUS_PAUSED)
-                r = berth_err_set(err, EBUSY, "VPS %s is already running (%s)", name, berth_status_name(st));
-        else if (st >= 0)
-                r = vps_container_cleanup(v, &cfg, err);
-        else
-                r = vps_net_down_flags(v, &cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
-                                       err);
-        bool attached = r >= 0 && (r = vps_disk_attach(v, &cfg, err)) >= 0;
-        /* This host's paths (a migrated VPS's config.json has the
-         * source's); the same id range, so the same mappings. */
-        if (r >= 0)
-                r = berth_vps_config_save(v, &cfg, err);
-        if (r >= 0)
-                r = vps_idrange_ensure(v, &cfg, err);
-        if (r >= 0)
-                r = vps_console_boot(v, &cfg, &live_ops, VPS_BOOT_LOG_APPEND, err);
-        if (attached)
-                vps_disk_detach(v, &cfg);
+        /* As a start (a live container refuses, leftovers go, this host's
+         * paths in config.json, the same id range), but criu's restore
+         * instead of a create. */
+        int r = vps_boot_locked(v, &cfg, st, VPS_BOOT_LOG_APPEND, &live_ops, err);
         berth_vps_config_clear(&cfg);
         return r < 0 ? berth_err_wrap(err, "VPS %s: restore", name) : 0;
 }

@@ -155,9 +155,11 @@ static int restart(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, 
 
 static const struct vps_boot_ops boot_ops = {.boot = boot, .restart = restart};
 
-/* Under the lock, st: the container's status, or -1 without one. */
-static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, int st, unsigned flags,
-                        struct berth_err *err)
+/* Under the lock, st: the container's status, or -1 without one: a
+ * leftover container goes, the host side is prepared and ops->boot runs
+ * below a new console keeper. */
+int vps_boot_locked(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, int st, unsigned flags,
+                    const struct vps_boot_ops *ops, struct berth_err *err)
 {
         const char *name = cfg->name;
         int r;
@@ -186,10 +188,6 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
                 r = vps_net_down_flags(v, cfg, BERTH_NET_TEARDOWN_BRIDGE | BERTH_NET_TEARDOWN_KEEP_FILTER,
                                        err);
         }
-        /* A live migration killed after its dump leaves its images: a
-         * start makes them stale (and they hold the guest's memory). */
-        if (r >= 0)
-                vps_live_images_remove(v, name);
         /* A VPS from before stable MACs gets its own now, kept from here on. */
         if (r >= 0 && !cfg->net.has_mac && (r = vps_mac_random(cfg->net.mac, err)) >= 0)
                 cfg->net.has_mac = true;
@@ -201,7 +199,7 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
         if (r >= 0)
                 r = vps_idrange_ensure(v, cfg, err);
         if (r >= 0)
-                r = vps_console_boot(v, cfg, &boot_ops, flags, err);
+                r = vps_console_boot(v, cfg, ops, flags, err);
         /* The guest's mount holds the image from here (see disk_image.c). */
         if (attached)
                 vps_disk_detach(v, cfg);
@@ -214,7 +212,7 @@ static int start_locked(const struct berth_vps_ctx *v, struct berth_vps_config *
  * container removed, and the console log goes on across the reboot. */
 static int restart(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
 {
-        return start_locked(v, cfg, -1, VPS_BOOT_LOG_APPEND, err);
+        return vps_boot_locked(v, cfg, -1, VPS_BOOT_LOG_APPEND, &boot_ops, err);
 }
 
 int vps_start_locked_again(const struct berth_vps_ctx *v, struct berth_vps_config *cfg, struct berth_err *err)
@@ -231,8 +229,12 @@ static int start_named(const struct berth_vps_ctx *v, const char *name, bool gua
         if (lock < 0)
                 return berth_err_wrap(err, "start VPS %s", name);
         int r = guard ? vps_migration_guard(v, name, true, err) : 0;
+        /* A live migration killed after its dump leaves its images: a
+         * start makes them stale (and they hold the guest's memory). */
         if (r >= 0)
-                r = start_locked(v, &cfg, st, 0, err);
+                vps_live_images_remove(v, name);
+        if (r >= 0)
+                r = vps_boot_locked(v, &cfg, st, 0, &boot_ops, err);
         berth_vps_config_clear(&cfg);
         if (r < 0)
                 vps_err_space(v, err);
