@@ -424,9 +424,52 @@ static void rollback(struct mig *m, const struct berth_err *why)
         marker_drop(m);
 }
 
+/* The VPS halts here (halt: a stop, or criu's final dump), then pass 2
+ * copies what changed since pass 1; the downtime starts at the halt. The
+ * phase is written first: a migrate killed right after the halt must not
+ * leave "copy", which a repair reads as "never stopped" and so leaves the
+ * VPS down. A repair's or rollback's start of a VPS that still runs is
+ * refused as "already running": harmless. */
+static int halt_then_pass2(struct mig *m, int (*halt)(struct mig *m, struct berth_err *err), const char *what,
+                           struct berth_err *err)
+{
+        say(m, "migrate: %s VPS %s", what, m->cfg.name);
+        int r = marker_write(m, "stopped", err);
+        if (r < 0)
+                return r;
+        m->stopped = true;
+        int64_t t0 = now_ms();
+        if ((r = halt(m, err)) < 0)
+                return r;
+        int64_t t1 = now_ms();
+        if ((r = rsync_pass(m, 2, err)) < 0)
+                return r;
+        say(m, "migrate: %s %lld ms, pass 2 %lld ms", what, (long long)(t1 - t0), (long long)(now_ms() - t1));
+        m->res->downtime_ms = -t0; /* completed by the commit */
+        return 0;
+}
+
+static int halt_stop(struct mig *m, struct berth_err *err)
+{
+        bool forced = false;
+        return berth_vps_stop(m->v, m->cfg.name, m->o->stop_timeout, &forced, err);
+}
+
+/* criu's final dump: only the pages dirtied since the pre-dump; the
+ * processes end. A failed dump leaves the VPS running here (criu resumes
+ * it), so the migration fails without a rollback's start. */
+static int halt_dump(struct mig *m, struct berth_err *err)
+{
+        int r = vps_live_dump(m->v, m->cfg.name, true, err);
+        if (r < 0) {
+                m->stopped = false;
+                vps_live_images_remove(m->v, m->cfg.name);
+        }
+        return r;
+}
+
 /* Live: the memory pre-copied while the VPS runs (with pass 1), then the
- * final dump (only the pages dirtied since) ends its processes, and pass 2
- * carries the dump with the files' last changes. */
+ * final dump, and pass 2 carries the dump with the files' last changes. */
 static int transfer_live(struct mig *m, struct berth_err *err)
 {
         say(m, "migrate: pre-dump of VPS %s's memory (it runs on)", m->cfg.name);
@@ -440,24 +483,7 @@ static int transfer_live(struct mig *m, struct berth_err *err)
                 vps_live_images_remove(m->v, m->cfg.name);
                 return r;
         }
-        say(m, "migrate: dumping VPS %s", m->cfg.name);
-        if ((r = marker_write(m, "stopped", err)) < 0)
-                return r;
-        m->stopped = true;
-        int64_t t0 = now_ms();
-        if ((r = vps_live_dump(m->v, m->cfg.name, true, err)) < 0) {
-                /* criu resumed it: it runs here as before. */
-                m->stopped = false;
-                vps_live_images_remove(m->v, m->cfg.name);
-                return r;
-        }
-        int64_t t1 = now_ms();
-        if ((r = rsync_pass(m, 2, err)) < 0)
-                return r;
-        int64_t t2 = now_ms();
-        say(m, "migrate: dump %lld ms, pass 2 %lld ms", (long long)(t1 - t0), (long long)(t2 - t1));
-        m->res->downtime_ms = -t0; /* completed by the commit */
-        return 0;
+        return halt_then_pass2(m, halt_dump, "dump", err);
 }
 
 static int transfer(struct mig *m, struct berth_err *err)
@@ -467,25 +493,7 @@ static int transfer(struct mig *m, struct berth_err *err)
         int r = rsync_pass(m, 1, err);
         if (r < 0 || !m->res->was_running)
                 return r;
-        say(m, "migrate: stopping VPS %s", m->cfg.name);
-        /* The phase first: a migrate killed right after the stop must not
-         * leave "copy", which a repair reads as "never stopped" and so
-         * leaves the VPS down. A repair's or rollback's start of a VPS
-         * that still runs is refused as "already running": harmless. */
-        if ((r = marker_write(m, "stopped", err)) < 0)
-                return r;
-        m->stopped = true;
-        int64_t t0 = now_ms();
-        bool forced = false;
-        if ((r = berth_vps_stop(m->v, m->cfg.name, m->o->stop_timeout, &forced, err)) < 0)
-                return r;
-        int64_t t1 = now_ms();
-        if ((r = rsync_pass(m, 2, err)) < 0)
-                return r;
-        int64_t t2 = now_ms();
-        say(m, "migrate: stop %lld ms, pass 2 %lld ms", (long long)(t1 - t0), (long long)(t2 - t1));
-        m->res->downtime_ms = -t0; /* completed by the commit */
-        return 0;
+        return halt_then_pass2(m, halt_stop, "stop", err);
 }
 
 static int run(struct mig *m, struct berth_err *err)
