@@ -67,7 +67,17 @@ make_bundle() {
 
 init_pid() { b state "$ID" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
 status() { b state "$ID" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'; }
-count() { cat "/proc/$(init_pid)/root/tmp/count" 2>/dev/null || echo 0; }
+# The counter rewrites its file (open with O_TRUNC, then write): a read
+# between the two is empty, so an empty read is tried again.
+count() {
+	local c i
+	for ((i = 0; i < 50; i++)); do
+		c=$(cat "/proc/$(init_pid)/root/tmp/count" 2>/dev/null) || break
+		[ -n "$c" ] && { echo "$c"; return; }
+		sleep 0.01
+	done
+	echo 0
+}
 # Waits until the counter is at least $1 (10 s at most).
 wait_count() {
 	local i

@@ -18,7 +18,17 @@
 #                  "<pod>.slice:cri-containerd:<id>"), gone after its task
 #                  is deleted.
 
-sd_count() { cat "/proc/$(init_pid "$1")/root/tmp/count" 2>/dev/null || echo 0; }
+# An empty read falls between the counter's truncate and its write: again.
+sd_count() {
+	local c i=0
+	while [ $i -lt 50 ]; do
+		c=$(cat "/proc/$(init_pid "$1")/root/tmp/count" 2>/dev/null) || break
+		[ -n "$c" ] && { echo "$c"; return; }
+		sleep 0.01
+		i=$((i + 1))
+	done
+	echo 0
+}
 init_pid() { b state "$1" 2>/dev/null | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
 # wait_count ID N: the counter reaches N (10 s at most).
 wait_count() {
