@@ -20,8 +20,11 @@ void vps_live_images_remove(const struct berth_vps_ctx *v, const char *name)
         _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return;
-        berth_rmtree_at(fd, VPS_LIVE_IMAGES, NULL);
-        berth_rmtree_at(fd, VPS_LIVE_PRE, NULL);
+        /* Every start asks: one faccessat each when there are none. */
+        static const char *const subs[] = {VPS_LIVE_IMAGES, VPS_LIVE_PRE};
+        for (size_t i = 0; i < BERTH_ARRAY_SIZE(subs); i++)
+                if (faccessat(fd, subs[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        berth_rmtree_at(fd, subs[i], NULL);
 }
 
 bool vps_live_images_exist(const struct berth_vps_ctx *v, const char *name)

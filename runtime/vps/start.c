@@ -37,7 +37,7 @@ static int mount_lower(const struct berth_vps_config *cfg, const char *tmpl, con
 int vps_root_mount(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
 {
         struct berth_vps_template t;
-        char dir[PATH_MAX], rootfs[PATH_MAX], lower[PATH_MAX];
+        char dir[PATH_MAX], rootfs[PATH_MAX], lower[PATH_MAX] = "";
         int r = berth_vps_template_load(v, cfg->template_name, &t, err);
         if (r < 0)
                 return r;
@@ -52,7 +52,7 @@ int vps_root_mount(const struct berth_vps_ctx *v, const struct berth_vps_config 
                 r = vps_disk_overlay_mount(v, cfg, lower, rootfs, err);
         berth_vps_template_clear(&t);
         if (r < 0) {
-                if (cfg->userns.enabled)
+                if (cfg->userns.enabled && lower[0]) /* unset when a step before mount_lower failed */
                         umount2(lower, MNT_DETACH);
                 return r;
         }
