@@ -214,6 +214,27 @@ int berth_link_set_mac(struct berth_nl *nl, const char *name, const unsigned cha
         return 0;
 }
 
+int berth_link_set_ipv4_conf(struct berth_nl *nl, const char *name, const struct berth_ipv4_conf *conf,
+                             size_t n, struct berth_err *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        struct nlmsghdr *nlh = link_msg(nl, RTM_NEWLINK, 0, name);
+        struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+        struct nlattr *inet = mnl_attr_nest_start(nlh, AF_INET);
+        struct nlattr *cf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
+        for (size_t i = 0; i < n; i++)
+                mnl_attr_put_u32(nlh, (uint16_t)conf[i].key, conf[i].value);
+        mnl_attr_nest_end(nlh, cf);
+        mnl_attr_nest_end(nlh, inet);
+        mnl_attr_nest_end(nlh, spec);
+        r = berth_nl_call(nl, nlh);
+        if (r < 0)
+                return berth_nl_fail(nl, err, r, "set the IPv4 settings of %s", name);
+        return 0;
+}
+
 static uint32_t macvlan_mode(enum berth_macvlan_mode mode)
 {
         switch (mode) {

@@ -21,6 +21,7 @@
 
 #include "berth/cleanup.h"
 #include "runtime/vps/disk.h"
+#include "runtime/vps/internal.h"
 
 /* fsopen() loads the file system's module as a mount would, and mounts
  * nothing: /proc/filesystems lists a module's type only once loaded. */
@@ -74,30 +75,10 @@ static bool loop_backs(const char *name, const char *real, unsigned *major, unsi
  * rather than every loop device's (thousands on a host of disk VPS). It is
  * only a hint, checked each time: stale after a reboot or a copy of the
  * directory, it costs the scan. */
-static void hint_path(const char *dir, char *p)
-{
-        snprintf(p, PATH_MAX, "%s/" VPS_DISK_LOOP_HINT, dir);
-}
-
 static bool hint_read(const char *dir, char *name, size_t len)
 {
-        char p[PATH_MAX];
-        hint_path(dir, p);
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        ssize_t n = fd < 0 ? -1 : read(fd, name, len - 1);
-        if (n <= 0)
-                return false;
-        name[n] = 0;
-        return strncmp(name, "loop", 4) == 0 && !strchr(name, '/');
-}
-
-static void hint_write(const char *dir, const char *name)
-{
-        char p[PATH_MAX];
-        hint_path(dir, p);
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0 && write(fd, name, strlen(name)) < 0)
-                unlink(p); /* a partial hint would only cost the scan */
+        return vps_hint_read(dir, VPS_DISK_LOOP_HINT, name, len) && strncmp(name, "loop", 4) == 0 &&
+               !strchr(name, '/');
 }
 
 int vps_image_loop_find(const char *dir, char *dev, size_t len, unsigned *major, unsigned *minor)
@@ -166,7 +147,7 @@ int vps_image_loop_attach(const char *dir, char *dev, size_t len, unsigned *majo
                 vps_image_loop_release(dev);
                 return berth_err_set(err, ENODEV, "%s: no device number", dev);
         }
-        hint_write(dir, dev + 5);
+        vps_hint_write(dir, VPS_DISK_LOOP_HINT, dev + 5);
         return 0;
 }
 

@@ -29,6 +29,13 @@ int vps_fsync_dir(const char *dir);
  * quota) says "no space left on <where>" (ENOSPC). */
 int vps_err_write(struct berth_err *err, int code, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Hints: small files in a VPS's directory that save a start a search
+ * (disk.loop, bridge.last). Never trusted: the reader checks the value,
+ * and a missing or stale hint only costs the slow way, so they are
+ * written without fsync. read: false when there is none. */
+#define VPS_BRIDGE_HINT "bridge.last" /* the bridge of the last start (network.c) */
+bool vps_hint_read(const char *dir, const char *file, char *buf, size_t len);
+void vps_hint_write(const char *dir, const char *file, const char *value);
 /* A failure for want of space (ENOSPC, EDQUOT) that does not say so
  * yet gets "no space left on <data dir>: " in front; returns -err->code. */
 int vps_err_space(const struct berth_vps_ctx *v, struct berth_err *err);

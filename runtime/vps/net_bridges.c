@@ -82,15 +82,22 @@ static int proxy_arp_on(const char *br, struct berth_err *err)
         return r < 0 ? r : berth_sysctl_net_write(-1, key, "0", err);
 }
 
-/* Made when missing; set up every time, so that a bridge a killed start
- * left half made is finished by the next. */
-static int overflow_ensure(struct berth_nl *nl, const char *br, const struct berth_ip_addr *gw4,
-                           const struct berth_ip_addr *gw6, struct berth_err *err)
+/* Made when missing. "Up" is the last step of its setup, so an overflow
+ * bridge that is up is finished and costs a start one netlink lookup; one
+ * a killed start left down is set up again by the next. The sysctls are
+ * the slow part: the first lookup of a /proc/sys/net file costs time in
+ * proportion to the network namespaces on the host (~2-5 ms each at 2500
+ * VPS), and every start past the first bridge's 1023 ports came here. */
+static int overflow_ensure(struct berth_nl *nl, const char *base, const char *br,
+                           const struct berth_ip_addr *gw4, const struct berth_ip_addr *gw6,
+                           struct berth_err *err)
 {
         struct berth_link_info info;
         int r = berth_link_get(nl, br, &info, err);
         if (r >= 0 && strcmp(info.kind, "bridge") != 0)
                 return berth_err_set(err, EEXIST, "overflow bridge %s: exists and is not a bridge", br);
+        if (r >= 0 && (info.flags & IFF_UP))
+                return 0;
         if (r == -ENODEV) {
                 berth_err_clear(err);
                 r = net_tolerate(berth_link_add_bridge(nl, br, NULL, 0, err), EEXIST, err);
@@ -98,14 +105,17 @@ static int overflow_ensure(struct berth_nl *nl, const char *br, const struct ber
         /* As the bridge: no routes learned from the guests' RAs. */
         if (r >= 0)
                 r = net_tolerate(net_conf_sysctl("ipv6", br, "accept_ra", "0", err), ENOENT, err);
-        if (r >= 0)
-                r = berth_link_set_up(nl, br, true, err);
         struct berth_ip_addr h;
         if (r >= 0 && gw4->family && (h = host_prefix(gw4), true))
                 r = berth_addr_add(nl, br, &h, BERTH_ADDR_REPLACE, err);
         if (r >= 0 && gw6->family && (h = host_prefix(gw6), true))
                 r = berth_addr_add(nl, br, &h, BERTH_ADDR_REPLACE | BERTH_ADDR_NODAD, err);
-        return r;
+        /* The group answers ARP for the guests across its bridges. */
+        if (r >= 0 && gw4->family)
+                r = proxy_arp_on(br, err);
+        if (r >= 0 && gw4->family)
+                r = proxy_arp_on(base, err);
+        return r < 0 ? r : berth_link_set_up(nl, br, true, err);
 }
 
 int net_bridge_route_add(struct berth_nl *nl, const char *br, const struct berth_ip_addr *a,
@@ -144,7 +154,7 @@ static int overflow_try(struct berth_nl *nl, const struct berth_net_config *c, c
                         const struct berth_ip_addr *gw4, const struct berth_ip_addr *gw6,
                         struct berth_err *err)
 {
-        int r = overflow_ensure(nl, br, gw4, gw6, err);
+        int r = overflow_ensure(nl, c->bridge, br, gw4, gw6, err);
         if (r >= 0)
                 r = net_bridge_full(nl, br, c->bridge_ports_max, err);
         if (r != 0)
@@ -196,13 +206,10 @@ int net_bridge_overflow_attach(struct berth_nl *nl, const struct berth_net_confi
         if (r < 0)
                 return r;
         snprintf(used, NET_IFNAMSIZ, "%s", br);
-        if (gw4->family)
-                r = proxy_arp_on(br, err);
-        if (r >= 0 && gw4->family)
-                r = proxy_arp_on(c->bridge, err);
-        if (r >= 0)
-                r = routes_add(nl, c, br, err);
-        return r < 0 ? r : announce_moved(nl, c, br, err);
+        r = routes_add(nl, c, br, err);
+        if (r < 0 || (c->last_bridge && !strcmp(c->last_bridge, br)))
+                return r;
+        return announce_moved(nl, c, br, err);
 }
 
 static void index_name(int ifindex, char *out)

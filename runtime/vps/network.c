@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A VPS's network, from its vps.json to netns/'s berth_net_setup. */
 #include <errno.h>
+#include <limits.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,8 +62,20 @@ int vps_net_up(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg
                                                               : "other",
                           cfg->net.host_if, nc.bridge ? " on bridge " : "", nc.bridge ? nc.bridge : "",
                           cfg->net.n_addrs, cfg->net.no_filter ? "off" : "on", (int)init_pid);
+        /* bridge.last: where the host end was at the last start (see
+         * berth_net_config.last_bridge); a hint, checked against nothing
+         * but the bridge of this start, so a stale one costs an announce. */
+        char dir[PATH_MAX], last[IF_NAMESIZE] = "", used[IF_NAMESIZE] = "";
+        bool bridged = cfg->net.mode == BERTH_NET_BRIDGED;
+        if (bridged && berth_vps_path(v, cfg->name, NULL, dir, sizeof(dir)) == 0) {
+                if (vps_hint_read(dir, VPS_BRIDGE_HINT, last, sizeof(last)))
+                        nc.last_bridge = last;
+                nc.bridge_used = used;
+        }
         if (r >= 0)
                 r = berth_net_setup(&nc, netns, err);
+        if (r >= 0 && nc.bridge_used && used[0] && strcmp(used, last) != 0)
+                vps_hint_write(dir, VPS_BRIDGE_HINT, used);
         if (r >= 0)
                 r = vps_bandwidth_up(v, cfg, err);
         if (r >= 0)

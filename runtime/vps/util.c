@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,9 +201,33 @@ int berth_vps_list_names(const struct berth_vps_ctx *v, char ***names, struct be
         return 0;
 }
 
+bool vps_hint_read(const char *dir, const char *file, char *buf, size_t len)
+{
+        char p[PATH_MAX];
+        if (len < 2 || snprintf(p, sizeof(p), "%s/%s", dir, file) >= (int)sizeof(p))
+                return false;
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = 0;
+        return true;
+}
+
+void vps_hint_write(const char *dir, const char *file, const char *value)
+{
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof(p), "%s/%s", dir, file) >= (int)sizeof(p))
+                return;
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 && write(fd, value, strlen(value)) != (ssize_t)strlen(value))
+                unlink(p); /* a partial hint would only cost the slow way */
+}
+
 int vps_err_space(const struct berth_vps_ctx *v, struct berth_err *err)
 {
-        if ((err->code == ENOSPC || err->code == EDQUOT) && !strstr(err->msg, "no space left on ")) {
+        if ((err->code == ENOSPC || err->code == EDQUOT) && !strstr(err->msg, "no space left on ") &&
+            !strstr(err->msg, BERTH_ERR_NO_PTY)) {
                 err->code = ENOSPC;
                 berth_err_wrap(err, "no space left on %s", v->data_dir);
         }

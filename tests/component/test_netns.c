@@ -553,6 +553,11 @@ static void check_bridged_guest(int host, int guest, const char *host_if, const 
         ck_assert_int_eq(count_global_addrs(guest, "eth0"), 2);
         ck_assert(has_route(guest, AF_INET, "default", "10.77.0.1", "eth0"));
         ck_assert(has_route(guest, AF_INET6, "default", "fd77::1", "eth0"));
+        /* Announced at up (arp_notify, set over netlink; ndisc_notify
+         * with an IPv6 address), secondaries kept. */
+        sysctl_is(guest, "ipv4/conf/eth0/arp_notify", "1");
+        sysctl_is(guest, "ipv4/conf/eth0/promote_secondaries", "1");
+        sysctl_is(guest, "ipv6/conf/eth0/ndisc_notify", "1");
 }
 
 START_TEST(test_bridged)

@@ -240,10 +240,15 @@ test_shrink() {
         ip route show proto 98 | grep -q "^$(addr_of v5) " && fail "v5's host route left after its stop"
         expect 0 berth start v5
         [ "$(bridge_of v5)" = berth0 ] || fail "v5 restarted on '$(bridge_of v5)', expected berth0 (room free)"
+        # The hint of where each start left the host end (a start on the
+        # same overflow bridge skips announcing the guest on the others).
+        [ "$(cat "$data/vps/v5/bridge.last")" = berth0 ] || fail "v5's bridge.last: $(cat "$data/vps/v5/bridge.last")"
         expect 0 berth exec v5 -- ping -c1 -W2 "$(addr_of v3)"
         expect 0 berth exec v3 -- ping -c1 -W2 "$(addr_of v5)"
         expect 0 berth start v1
         [ "$(bridge_of v1)" = berth0-2 ] || fail "v1 restarted on '$(bridge_of v1)', expected berth0-2"
+        [ "$(cat "$data/vps/v1/bridge.last")" = berth0-2 ] || fail "v1's bridge.last: $(cat "$data/vps/v1/bridge.last")"
+        # v2 (berth0) held v1's own MAC: it learnt the proxy's at v1's move.
         expect 0 berth exec v1 -- ping -c1 -W2 "$(addr_of v2)"
 }
 
