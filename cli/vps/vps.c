@@ -608,15 +608,17 @@ static int select_all(struct vps_cli *vc, vps_action act, const struct life_opts
         if (!sel)
                 return vps_failf(vc, ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
-                struct berth_vps_config cfg;
                 struct berth_vps_status st;
-                if (berth_vps_config_load(&vc->v, names[i], &cfg, &err) < 0 ||
-                    berth_vps_status_get(&vc->v, names[i], &st, &err) < 0)
+                if (act != act_destroy && berth_vps_state_get(&vc->v, names[i], &st, &err) < 0)
                         continue;
-                bool want = act == act_start     ? !st.running && (!lo->autostart_only || cfg.autostart)
-                            : act == act_destroy ? true
-                                                 : st.running;
-                berth_vps_config_clear(&cfg);
+                bool want = act == act_destroy ? true : act == act_stop ? st.running : !st.running;
+                if (want && act == act_start && lo->autostart_only) {
+                        struct berth_vps_config cfg;
+                        if (berth_vps_config_load(&vc->v, names[i], &cfg, &err) < 0)
+                                continue;
+                        want = cfg.autostart;
+                        berth_vps_config_clear(&cfg);
+                }
                 if (want)
                         if ((sel[k] = strdup(names[i])))
                                 k++;

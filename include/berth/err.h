@@ -13,6 +13,10 @@
 
 #define BERTH_ERR_MSG_MAX 1024
 
+/* Says that an ENOSPC is the host's pty limit, not a full disk: callers
+ * that blame a file system for ENOSPC leave such a message alone. */
+#define BERTH_ERR_NO_PTY "no pty left"
+
 struct berth_err {
         int code;                    /* positive errno value, 0 when clear */
         char msg[BERTH_ERR_MSG_MAX]; /* human readable, no trailing newline */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -73,14 +74,42 @@ static int clear_onlcr(int slave, struct berth_err *err)
         return tcsetattr(slave, TCSANOW, &t) < 0 ? berth_err_sys(err, errno, "clear ONLCR on the pty") : 0;
 }
 
+/* A kernel.pty.* value, or -1. */
+static long pty_sysctl(const char *leaf)
+{
+        char path[64], buf[32] = "";
+        snprintf(path, sizeof(path), "/proc/sys/kernel/pty/%s", leaf);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+/* ENOSPC from /dev/ptmx is not a full disk: every pty of every devpts
+ * instance but the host's own counts against kernel.pty.max less
+ * kernel.pty.reserve (4096 - 1024 by default), so a host runs out at
+ * ~3000 containers with a terminal (every VPS has one). */
+static int open_ptmx(struct berth_err *err)
+{
+        int fd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOSPC)
+                return fd >= 0 ? fd : berth_err_sys(err, errno, "open /dev/ptmx");
+        long max = pty_sysctl("max"), reserve = pty_sysctl("reserve"), nr = pty_sysctl("nr");
+        return berth_err_set(err, ENOSPC,
+                             "open /dev/ptmx: " BERTH_ERR_NO_PTY
+                             ": %ld in use, the host's limit is kernel.pty.max=%ld "
+                             "(%ld of them kept for the host's own /dev/pts); raise it, e.g. "
+                             "sysctl -w kernel.pty.max=%ld (docs/performance.md, Limits)",
+                             nr, max, reserve, max < 0 ? 65536 : max * 4);
+}
+
 int terminal_setup(const struct berth_process *p, int console_sock, bool bind_dev_console, bool relayed,
                    struct berth_err *err)
 {
         if (!p->terminal)
                 return 0;
-        _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        _cleanup_close_ int master = open_ptmx(err);
         if (master < 0)
-                return berth_err_sys(err, errno, "open /dev/ptmx");
+                return master;
         int unlock = 0;
         if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
                 return berth_err_sys(err, errno, "unlock pty");

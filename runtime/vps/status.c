@@ -64,29 +64,51 @@ int berth_vps_status_get(const struct berth_vps_ctx *v, const char *name, struct
         return r;
 }
 
-static int status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
-                      struct berth_err *err)
+/* Whether it runs, and its init: the container's state only. */
+static int run_state(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
+                     struct berth_container_info *info, struct berth_err *err)
 {
-        struct berth_container_info info;
-        int r = vps_container_load(v, name, &info, err);
+        int r = vps_container_load(v, name, info, err);
         if (r == -ENOENT) {
                 vps_trace(v, "VPS %s: no container: stopped", name);
                 return 0;
         }
         if (r < 0)
                 return r;
-        if (info.status == BERTH_STATUS_UNKNOWN) {
+        if (info->status == BERTH_STATUS_UNKNOWN) {
                 st->damaged = true;
-                snprintf(st->damage, sizeof(st->damage), "%s", info.damage);
+                snprintf(st->damage, sizeof(st->damage), "%s", info->damage);
                 st->running = vps_damaged_live(v, name);
-                vps_trace(v, "VPS %s: container state damaged (%s)%s", name, info.damage,
+                vps_trace(v, "VPS %s: container state damaged (%s)%s", name, info->damage,
                           st->running ? "; processes still run in its cgroups" : "");
-                berth_container_info_clear(&info);
+                berth_container_info_clear(info);
                 return 0;
         }
-        st->running = info.status == BERTH_STATUS_RUNNING || info.status == BERTH_STATUS_PAUSED;
-        vps_trace(v, "VPS %s: container %s, init %d", name, berth_status_name(info.status), (int)info.st.pid);
-        st->pid = st->running ? info.st.pid : 0;
+        st->running = info->status == BERTH_STATUS_RUNNING || info->status == BERTH_STATUS_PAUSED;
+        vps_trace(v, "VPS %s: container %s, init %d", name, berth_status_name(info->status),
+                  (int)info->st.pid);
+        st->pid = st->running ? info->st.pid : 0;
+        return 1; /* info is loaded */
+}
+
+int berth_vps_state_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
+                        struct berth_err *err)
+{
+        memset(st, 0, sizeof(*st));
+        struct berth_container_info info;
+        int r = run_state(v, name, st, &info, err);
+        if (r > 0)
+                berth_container_info_clear(&info);
+        return r < 0 ? r : 0;
+}
+
+static int status_get(const struct berth_vps_ctx *v, const char *name, struct berth_vps_status *st,
+                      struct berth_err *err)
+{
+        struct berth_container_info info;
+        int r = run_state(v, name, st, &info, err);
+        if (r <= 0)
+                return r;
         struct berth_err serr = {0};
         /* Usage is a bonus: a VPS whose cgroup cannot be read is still running. */
         st->has_stats = st->running && usage(v, name, info.st.cgroup, &st->stats, &serr) >= 0;

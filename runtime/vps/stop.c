@@ -224,6 +224,7 @@ static int64_t now_ms(void)
 struct stop_run {
         const struct berth_vps_ctx *v;
         int timeout_s;
+        size_t max_batch; /* VPS held open at once */
         struct stop_job **batch;
         struct stop_job **waiting;
         struct pollfd *p; /* p[i] watches waiting[i]; fd -1 once it exited */
@@ -294,19 +295,31 @@ static int cmp_job_name(const void *a, const void *b)
         return strcmp(x->res->name, y->res->name);
 }
 
-/* How many VPS one batch may hold open (a lock and a pidfd each). */
-static size_t batch_size(void)
+/* How many VPS one batch may hold open (a lock and a pidfd each). Every
+ * batch waits for its slowest guest, so fewer, larger batches stop
+ * thousands of VPS sooner: the soft descriptor limit is raised toward
+ * what n VPS need, up to the hard limit (no privilege needed; Debian's
+ * soft limit is 1024, which made batches of 480). */
+static size_t batch_size(size_t n)
 {
         struct rlimit rl;
-        rlim_t avail = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
-        return avail > 96 ? (size_t)(avail - 64) / 2 : 16;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return 16;
+        rlim_t need = (rlim_t)n * 2 + 64;
+        if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+                struct rlimit up = {.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max,
+                                    .rlim_max = rl.rlim_max};
+                if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+                        rl = up;
+        }
+        return rl.rlim_cur > 96 ? (size_t)(rl.rlim_cur - 64) / 2 : 16;
 }
 
 /* order[0..n) is sorted by name; a name given twice is stopped once and
  * its later copies get the outcome of the first. */
 static size_t run_batches(struct stop_run *run, struct stop_job **order, size_t n)
 {
-        size_t max = batch_size(), failed = 0;
+        size_t max = run->max_batch, failed = 0;
         for (size_t i = 0; i < n;) {
                 size_t k = 0;
                 for (; i < n && k < max; i++)
@@ -349,10 +362,13 @@ size_t berth_vps_stop_many(const struct berth_vps_ctx *v, struct berth_vps_stop_
         if (oom)
                 return n;
         qsort(order, n, sizeof(*order), cmp_job_name);
-        vps_trace(v, "stop: %zu VPS, timeout %ds, at most %zu at a time", n, timeout_s < 0 ? 0 : timeout_s,
-                  batch_size());
-        struct stop_run run = {
-            .v = v, .timeout_s = timeout_s < 0 ? 0 : timeout_s, .batch = batch, .waiting = waiting, .p = p};
+        struct stop_run run = {.v = v,
+                               .timeout_s = timeout_s < 0 ? 0 : timeout_s,
+                               .max_batch = batch_size(n),
+                               .batch = batch,
+                               .waiting = waiting,
+                               .p = p};
+        vps_trace(v, "stop: %zu VPS, timeout %ds, at most %zu at a time", n, run.timeout_s, run.max_batch);
         return run_batches(&run, order, n);
 }
 

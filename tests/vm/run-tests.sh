@@ -50,6 +50,6 @@ exclude=()
 # migration must carry over (external FUSE mounts).
 BERTH_VM_MODULES="${BERTH_VM_MODULES:+$BERTH_VM_MODULES }fuse" \
     "$here/run.sh" --timeout 2400 -e CRASH_POINTS="${CRASH_POINTS:-10}" -e CK_TIMEOUT_MULTIPLIER=5 \
-    -e BERTH_DISK_PRJQUOTA=1 -e BERTH_VPS_SKIP=crash -- \
+    -e BERTH_DISK_PRJQUOTA=1 -e BERTH_VM_GUEST=1 -e BERTH_VPS_SKIP=crash -- \
     ctest --test-dir "$build" --output-on-failure --no-tests=error --timeout 900 -R "${BERTH_VM_TESTS:-$tests}" \
     "${exclude[@]}"

@@ -18,6 +18,9 @@
 #   stop_early   a stop right after the start, of an init that takes its
 #                stop signal only a while after its exec (as systemd):
 #                graceful, far below the timeout
+#   destroy_many `destroy NAME...` and `destroy --all`
+#   pty_limit    the host's pty limit reached: the start fails naming
+#                kernel.pty.max and leaves nothing (the test guest only)
 #
 # Runs inside a network namespace it makes (re-exec under `unshare --net`).
 # usage: vps_lifecycle_test.sh BERTH [TEST...]
@@ -299,6 +302,36 @@ test_destroy_many() {
         [ $? = 2 ] || fail "destroy --all with a name: $out"
 }
 
+# The host's pty limit (issue 17: the first limit a density run hit, at
+# ~3070 VPS): every VPS's console takes a pty, and ptys outside the
+# host's own /dev/pts count against kernel.pty.max - kernel.pty.reserve.
+# With room for one more pty, the first start works and the second fails
+# naming the sysctl (not "no space left on" the data directory) and
+# leaves nothing behind; with the limit back, it starts. It lowers a
+# machine-wide sysctl, so only in the test guest (BERTH_VM_GUEST=1),
+# whose kernel is the test's own.
+test_pty_limit() {
+        if [ "${BERTH_VM_GUEST:-}" != 1 ]; then
+                echo "pty_limit: skipped: it lowers the machine-wide kernel.pty.max (runs in tests/vm)"
+                return 0
+        fi
+        expect 0 berth create lc-p1 --template bb --ip 10.77.0.41
+        expect 0 berth create lc-p2 --template bb --ip 10.77.0.42
+        max0=$(cat /proc/sys/kernel/pty/max)
+        room=$(($(cat /proc/sys/kernel/pty/nr) + $(cat /proc/sys/kernel/pty/reserve) + 2))
+        echo "$room" >/proc/sys/kernel/pty/max
+        expect 0 berth start lc-p1
+        out=$(berth start lc-p2 2>&1)
+        code=$?
+        echo "$max0" >/proc/sys/kernel/pty/max
+        [ $code != 0 ] || fail "lc-p2 started with no pty left (kernel.pty.max $room)"
+        echo "$out" | grep -q "no pty left.*kernel.pty.max=$room" || fail "the error does not name the pty limit: $out"
+        ! echo "$out" | grep -q "no space left on" || fail "a pty limit blamed on a file system: $out"
+        assert_clean lc-p2 "$(host_if lc-p2)" ""
+        expect 0 berth start lc-p2
+        expect 0 berth destroy --force lc-p1 lc-p2
+}
+
 # ---- main ------------------------------------------------------------------
 
 in_own_netns "$bin" "$@"
@@ -320,7 +353,7 @@ while :; do sleep 1; done
 INIT
 chmod 755 "$data/templates/bb/rootfs/sbin/late-init"
 
-run_named "poweroff reboot race stop_early destroy_many" "$@"
+run_named "poweroff reboot race stop_early destroy_many pty_limit" "$@"
 links=$(ip -o link show | grep -E ' (bth[0-9a-f]+|berth0)[@:]')
 [ -z "$links" ] || fail "links left: $links"
 finish
