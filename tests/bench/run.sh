@@ -12,7 +12,8 @@
 #                  berth, side by side with the peers
 #   --runs N       timed runs per measure and runtime (default 20; --quick 5)
 #   --only LIST    comma-separated subset of: wrapper,run,lifecycle,exec,density,vps
-#                  (vps: berth VPS, and LXC beside them: tests/bench/vps_lxc.sh)
+#                  (vps: berth VPS, LXC beside them (tests/bench/vps_lxc.sh),
+#                  a Debian VPS boot (tests/bench/vps_debian_boot.sh))
 #   --keep         keep the work directory (bundles, logs) for inspection
 #
 # Every measure runs the three runtimes interleaved (berth, runc, crun,

@@ -106,3 +106,9 @@ lxc_n=50
 [ -n "${BENCH_LXC_COUNT:-}" ] && lxc_n=$BENCH_LXC_COUNT
 echo
 sh "$(dirname "$0")/vps_lxc.sh" "$berth" "$work" "$lxc_n" || echo "(the LXC comparison failed, see $work/vps-lxc)"
+
+# A Debian (systemd) VPS: start to "running" (vps_debian_boot.sh).
+debian_n=10
+[ "$quick" = 1 ] && debian_n=3
+echo
+sh "$(dirname "$0")/vps_debian_boot.sh" "$berth" "$work" "$debian_n" || echo "(the Debian boot measure failed)"

@@ -20,6 +20,17 @@ if [ "${BENCH_DENSITY_NS:-}" != 1 ]; then
         BENCH_DENSITY_NS=1 exec unshare -m -n --propagation private /bin/sh "$0" "$bin" "$n" "$step"
 fi
 ip link set lo up
+# Every VPS's console is a pty, and ptys outside the host's /dev/pts count
+# against kernel.pty.max - kernel.pty.reserve (4096 - 1024 by default: the
+# first limit, at ~3070 VPS; the start then fails naming it). A host sized
+# for thousands of VPS raises it (docs/performance.md, "Limits"); so does
+# this run, for its length, and puts the old value back.
+pty_max0=$(cat /proc/sys/kernel/pty/max)
+pty_need=$(($(cat /proc/sys/kernel/pty/nr) + $(cat /proc/sys/kernel/pty/reserve) + n + 64))
+if [ "$pty_max0" -lt "$pty_need" ]; then
+        echo "kernel.pty.max: $pty_max0 raised to $pty_need for this run"
+        echo "$pty_need" >/proc/sys/kernel/pty/max
+fi
 tmp=$(mktemp -d /tmp/berth-density.XXXXXX)
 chmod 711 "$tmp"
 export BERTH_DATA="$tmp/data" BERTH_ID_REGISTRY="$tmp/id-ranges" BERTH_CONFIG_DIR="$tmp/etc"
@@ -115,3 +126,4 @@ $V destroy --all --force >/dev/null || echo "destroy --all failed"
 t3=$(now_us)
 echo "Stopped $i VPS in $(((t2 - t1) / 1000)) ms (vps stop --all), destroyed them in $(((t3 - t2) / 1000)) ms (vps destroy --all)."
 rm -rf "$tmp"
+if [ "$pty_max0" -lt "$pty_need" ]; then echo "$pty_max0" >/proc/sys/kernel/pty/max; fi
