@@ -361,11 +361,13 @@ struct berth_net_config {
          * overflow bridge; 0 = as many as the kernel takes (1023). */
         unsigned bridge_ports_max;
         /* Bridged: the bridge the host end was on at the VPS's last start,
-         * or NULL (not known). A guest that lands on an overflow bridge is
+         * "" when it never ran (a new VPS: no neighbour knows its MAC), or
+         * NULL (not known). A guest that lands on an overflow bridge is
          * announced on the group's other bridges, where neighbours may hold
          * its MAC from a life among them, unless it was on this same bridge
-         * last time: each announcement is a broadcast that every port of a
-         * bridge gets (~5 ms at 1023 ports, once per bridge of the group). */
+         * last time or never ran: each announcement is a broadcast that
+         * every port of a bridge gets (~5 ms at 1023 ports, once per
+         * bridge of the group). */
         const char *last_bridge;
         /* Bridged, out: when not NULL, berth_net_setup writes the bridge the
          * host end is on there (IFNAMSIZ bytes). */

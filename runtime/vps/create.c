@@ -330,6 +330,10 @@ static int build_files(const struct berth_vps_ctx *v, struct berth_vps_config *c
                 r = b->populate(v, cfg, b->tmpdir, b->arg, err);
         if (r >= 0)
                 r = vps_config_save_in(v, cfg, b->tmpdir, err);
+        /* A new VPS (not a restore or clone): no neighbour knows its MAC,
+         * so its first start announces it nowhere (berth_net_config). */
+        if (r >= 0 && !b->populate)
+                vps_hint_write(b->tmpdir, VPS_BRIDGE_HINT, "");
         if (r >= 0 && cfg->userns.enabled)
                 r = vps_idrange_register(v, cfg, err);
         if (r >= 0 && (r = vps_template_mark(v, cfg->template_name, cfg->name, true, err)) >= 0)

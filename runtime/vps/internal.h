@@ -32,7 +32,14 @@ int vps_err_write(struct berth_err *err, int code, const char *where, const char
 /* Hints: small files in a VPS's directory that save a start a search
  * (disk.loop, bridge.last). Never trusted: the reader checks the value,
  * and a missing or stale hint only costs the slow way, so they are
- * written without fsync. read: false when there is none. */
+ * written without fsync. read: false when there is none; an empty file
+ * reads as "". */
+/* vps_parallel (parallel.c): fn(i) for every i < n, in up to `workers`
+ * forked processes, then done(i, r, err) for each in order, here. fn
+ * must be safe to run again for an item a worker did not finish. */
+typedef int (*vps_par_fn)(size_t i, void *arg, struct berth_err *err);
+typedef void (*vps_par_done)(size_t i, int r, struct berth_err *err, void *arg);
+void vps_parallel(size_t n, unsigned workers, vps_par_fn fn, vps_par_done done, void *arg);
 #define VPS_BRIDGE_HINT "bridge.last" /* the bridge of the last start (network.c) */
 bool vps_hint_read(const char *dir, const char *file, char *buf, size_t len);
 void vps_hint_write(const char *dir, const char *file, const char *value);

@@ -207,7 +207,7 @@ int net_bridge_overflow_attach(struct berth_nl *nl, const struct berth_net_confi
                 return r;
         snprintf(used, NET_IFNAMSIZ, "%s", br);
         r = routes_add(nl, c, br, err);
-        if (r < 0 || (c->last_bridge && !strcmp(c->last_bridge, br)))
+        if (r < 0 || (c->last_bridge && (!c->last_bridge[0] || !strcmp(c->last_bridge, br))))
                 return r;
         return announce_moved(nl, c, br, err);
 }

@@ -266,6 +266,32 @@ static void wait_all(struct stop_run *run, size_t n, int64_t deadline)
         }
 }
 
+/* Phase 3, the cleanup of the waited-for jobs: a killed VPS's costs ~40
+ * ms at 3000 VPS on the host, most of it waiting (its processes' death,
+ * the kernel unmaking its links and cgroups), so several go at once
+ * (vps_parallel). Cleanup tolerates a half-done earlier try. */
+static int cleanup_one(size_t i, void *arg, struct berth_err *err)
+{
+        struct stop_run *run = arg;
+        return vps_container_cleanup(run->v, &run->waiting[i]->cfg, err);
+}
+
+static void cleanup_done(size_t i, int r, struct berth_err *err, void *arg)
+{
+        struct stop_run *run = arg;
+        struct stop_job *j = run->waiting[i];
+        if (r < 0)
+                j->res->err = *err;
+        job_finish(j, r);
+}
+
+/* One VPS is done here, as always; from 16 on, a worker per 16 VPS up to 4
+ * (two per CPU of a 2-core host: the work is mostly waiting). */
+static unsigned cleanup_workers(size_t n)
+{
+        return n < 16 ? 1 : n / 16 < 4 ? (unsigned)(n / 16) : 4;
+}
+
 /* Phases 1 to 3 for batch[0..n), which is in lock order. */
 static void stop_batch(struct stop_run *run, size_t n)
 {
@@ -285,8 +311,8 @@ static void stop_batch(struct stop_run *run, size_t n)
                 vps_trace(run->v, "VPS %s: %s", j->res->name,
                           j->exited ? "the init exited on its signal"
                                     : "still running at the timeout: killed");
-                job_finish(j, vps_container_cleanup(run->v, &j->cfg, &j->res->err));
         }
+        vps_parallel(n_waiting, cleanup_workers(n_waiting), cleanup_one, cleanup_done, run);
 }
 
 static int cmp_job_name(const void *a, const void *b)

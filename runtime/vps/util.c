@@ -208,7 +208,7 @@ bool vps_hint_read(const char *dir, const char *file, char *buf, size_t len)
                 return false;
         _cleanup_close_ int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
-        if (n <= 0)
+        if (n < 0)
                 return false;
         buf[n] = 0;
         return true;
@@ -220,7 +220,7 @@ void vps_hint_write(const char *dir, const char *file, const char *value)
         if (snprintf(p, sizeof(p), "%s/%s", dir, file) >= (int)sizeof(p))
                 return;
         _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0 && write(fd, value, strlen(value)) != (ssize_t)strlen(value))
+        if (fd >= 0 && *value && write(fd, value, strlen(value)) != (ssize_t)strlen(value))
                 unlink(p); /* a partial hint would only cost the slow way */
 }
 

@@ -30,6 +30,8 @@ pty_need=$(($(cat /proc/sys/kernel/pty/nr) + $(cat /proc/sys/kernel/pty/reserve)
 if [ "$pty_max0" -lt "$pty_need" ]; then
         echo "kernel.pty.max: $pty_max0 raised to $pty_need for this run"
         echo "$pty_need" >/proc/sys/kernel/pty/max
+        trap 'echo "$pty_max0" >/proc/sys/kernel/pty/max' EXIT
+        trap 'exit 1' INT TERM
 fi
 tmp=$(mktemp -d /tmp/berth-density.XXXXXX)
 chmod 711 "$tmp"
@@ -126,4 +128,3 @@ $V destroy --all --force >/dev/null || echo "destroy --all failed"
 t3=$(now_us)
 echo "Stopped $i VPS in $(((t2 - t1) / 1000)) ms (vps stop --all), destroyed them in $(((t3 - t2) / 1000)) ms (vps destroy --all)."
 rm -rf "$tmp"
-if [ "$pty_max0" -lt "$pty_need" ]; then echo "$pty_max0" >/proc/sys/kernel/pty/max; fi

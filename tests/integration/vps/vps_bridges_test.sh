@@ -136,7 +136,12 @@ test_setup() {
                 expect 0 berth create "$n" --template bb --ip "$(addr_of "$n")"
         done
         expect 0 berth set v5 --ip-add fd77::d9:6
+        # Never started: no neighbour knows it, its first start announces
+        # it nowhere (an empty bridge.last).
+        [ -e "$data/vps/v5/bridge.last" ] && [ ! -s "$data/vps/v5/bridge.last" ] ||
+                fail "a new VPS's bridge.last is missing or not empty"
         for n in $names; do expect 0 berth start "$n"; done
+        [ "$(cat "$data/vps/v5/bridge.last")" = berth0-2 ] || fail "v5's bridge.last: $(cat "$data/vps/v5/bridge.last")"
         [ "$(ports_of berth0)" = 2 ] || fail "berth0 has $(ports_of berth0) ports, expected 2"
         [ "$(ports_of berth0-1)" = 2 ] || fail "berth0-1 has $(ports_of berth0-1) ports, expected 2"
         [ "$(ports_of berth0-2)" = 1 ] || fail "berth0-2 has $(ports_of berth0-2) ports, expected 1"

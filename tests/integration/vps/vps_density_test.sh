@@ -7,8 +7,11 @@
 # It must end with:
 #   - every VPS running, its guest reachable from the first and the last
 #     one (ping through the bridge) and answering exec with its own name;
-#   - after destroy, nothing left: container state, cgroups, links,
-#     processes, mounts.
+#   - after `stop --all` (the cleanups run in several processes from 16
+#     VPS on): every VPS reported stopped, none running, and nothing of
+#     a running VPS left: container state, cgroups, links, processes,
+#     mounts;
+#   - after destroy, nothing left at all.
 # It prints the numbers (create and start medians of the first and the
 # last 20, memory per VPS) but does not judge them: timing belongs to
 # tests/bench (vps.sh, vps_density.sh), run side by side, not here.
@@ -60,7 +63,8 @@ leftovers() {
         left=$(our_processes | head -5)
         [ -z "$left" ] || echo "processes: $left"
         left=$(ls -A "$data/vps" 2>/dev/null)
-        [ -z "$left" ] || echo "VPS directories: $(echo "$left" | head -5)"
+        # shellcheck disable=SC2086 # one line: a caller filters it out
+        [ -z "$left" ] || echo "VPS directories: $(echo $left | cut -c1-60)"
 }
 
 cleanup() {
@@ -134,6 +138,17 @@ for i in 0 $((count / 2)) $last; do
         got=$(berth exec "dn$i" -- hostname 2>&1)
         [ "$got" = "dn$i" ] || fail "hostname in dn$i: $got"
 done
+
+current=stop
+t2=$(date +%s)
+out=$(berth stop --all --timeout 5 2>&1) || fail "stop --all: $out"
+stopped=$(echo "$out" | grep -c '^dn[0-9]* stopped')
+[ "$stopped" = "$count" ] || fail "stop --all reported $stopped of $count stopped: $(echo "$out" | grep -v ' stopped' | head -5)"
+running=$(berth list 2>/dev/null | grep -c ' running')
+[ "$running" = 0 ] || fail "$running VPS still running after stop --all"
+echo "density: stopped in $(($(date +%s) - t2)) s (stop --all)"
+left=$(leftovers | grep -v '^VPS directories: ')
+[ -z "$left" ] || fail "left behind by stop --all: $left"
 
 current=destroy
 t2=$(date +%s)
