@@ -157,6 +157,9 @@ static int make_defaults(const struct berth_rootfs_opts *o, int rootfd, struct b
                 return berth_err_sys(err, errno, "remove /dev/ptmx");
         if (symlinkat("pts/ptmx", devfd, "ptmx") < 0)
                 return berth_err_sys(err, errno, "symlink /dev/ptmx");
+        /* POSIX shared memory (shm_open, sem_open) lives in /dev/shm. */
+        if (o->dev_tmpfs_shared && mkdirat(devfd, "shm", 01777) < 0 && errno != EEXIST)
+                return berth_err_sys(err, errno, "mkdir /dev/shm");
         return 0;
 }
 

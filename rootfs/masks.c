@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -35,18 +38,61 @@ static int open_null(int rootfd, struct berth_err *err)
         return TAKE_FD(fd);
 }
 
-/* A read-only, empty tmpfs; after the first one is attached, later
- * directories get a clone of it (one superblock for all masks). */
-static int empty_tmpfs(int *first, struct berth_err *err)
+/* Where masked directories come from: a new directory of the container's
+ * /dev tmpfs (dev_dirs, where /dev is one), removed once every mask is
+ * attached: nothing can be created in a removed directory (ENOENT), so the
+ * masks stay empty whoever remounts them, and they cost no superblock.
+ * Else one tmpfs of their own. */
+struct mask_source {
+        int dev; /* /dev, when the directory below was made there */
+        char name[32];
+        int first; /* the first mask attached: the others are its clones */
+};
+
+static void mask_source_open(struct mask_source *m, int rootfd, bool dev_dirs)
 {
-        if (*first >= 0) {
-                int fd = open_tree(*first, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-                return fd < 0 ? berth_err_sys(err, errno, "clone the mask tmpfs") : fd;
-        }
-        return berth_fs_mount_new("tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+        *m = (struct mask_source){.dev = -EBADF, .first = -EBADF};
+        _cleanup_close_ int dev = dev_dirs ? berth_in_root_open(rootfd, "/dev", O_PATH | O_DIRECTORY) : -EBADF;
+        struct statfs sf;
+        if (dev < 0 || fstatfs(dev, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
+                return;
+        snprintf(m->name, sizeof(m->name), ".berth-mask-%d", (int)getpid());
+        if (mkdirat(dev, m->name, 0755) == 0) /* else (a full /dev) a tmpfs */
+                m->dev = TAKE_FD(dev);
 }
 
-static int mask_one(int rootfd, const char *path, int *nullfd, int *tmpfs, struct berth_err *err)
+static int mask_source_close(struct mask_source *m, struct berth_err *err)
+{
+        int r = 0;
+        if (m->dev >= 0 && unlinkat(m->dev, m->name, AT_REMOVEDIR) < 0)
+                r = berth_err_sys(err, errno, "rmdir /dev/%s", m->name);
+        berth_closep(&m->dev);
+        berth_closep(&m->first);
+        return r;
+}
+
+/* A read-only, empty directory mount to attach. */
+static int empty_dir(struct mask_source *m, struct berth_err *err)
+{
+        if (m->first >= 0) {
+                int fd = open_tree(m->first, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                return fd < 0 ? berth_err_sys(err, errno, "clone the mask") : fd;
+        }
+        if (m->dev < 0)
+                return berth_fs_mount_new("tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+                                          err);
+        _cleanup_close_ int fd = open_tree(m->dev, m->name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "clone /dev/%s", m->name);
+        int r = berth_mount_set_attrs(fd, false,
+                                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0,
+                                      false);
+        if (r < 0)
+                return berth_err_sys(err, -r, "make the mask read-only");
+        return TAKE_FD(fd);
+}
+
+static int mask_one(int rootfd, const char *path, int *nullfd, struct mask_source *src, struct berth_err *err)
 {
         _cleanup_close_ int target = berth_in_root_open(rootfd, path, O_PATH);
         if (target == -ENOENT)
@@ -59,7 +105,7 @@ static int mask_one(int rootfd, const char *path, int *nullfd, int *tmpfs, struc
         _cleanup_close_ int mnt = -EBADF;
         bool is_dir = S_ISDIR(st.st_mode);
         if (is_dir) {
-                mnt = empty_tmpfs(tmpfs, err);
+                mnt = empty_dir(src, err);
         } else {
                 if (*nullfd < 0 && (*nullfd = open_null(rootfd, err)) < 0)
                         return *nullfd;
@@ -72,25 +118,27 @@ static int mask_one(int rootfd, const char *path, int *nullfd, int *tmpfs, struc
         int r = berth_mount_attach(mnt, target);
         if (r < 0)
                 return berth_err_sys(err, -r, "masked path %s", path);
-        if (is_dir && *tmpfs < 0)
-                *tmpfs = TAKE_FD(mnt);
+        if (is_dir && src->first < 0)
+                src->first = TAKE_FD(mnt);
         return 0;
 }
 
-int berth_rootfs_mask_paths(char *const *paths, size_t n, struct berth_err *err)
+int berth_rootfs_mask_paths(char *const *paths, size_t n, bool dev_dirs, struct berth_err *err)
 {
         if (n == 0)
                 return 0;
         _cleanup_close_ int rootfd = open_root(err);
         if (rootfd < 0)
                 return rootfd;
-        _cleanup_close_ int nullfd = -EBADF, tmpfs = -EBADF;
-        for (size_t i = 0; i < n; i++) {
-                int r = mask_one(rootfd, paths[i], &nullfd, &tmpfs, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        _cleanup_close_ int nullfd = -EBADF;
+        struct mask_source src;
+        mask_source_open(&src, rootfd, dev_dirs);
+        int r = 0;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = mask_one(rootfd, paths[i], &nullfd, &src, err);
+        struct berth_err ignore = {0};
+        int rc = mask_source_close(&src, r < 0 ? &ignore : err);
+        return r < 0 ? r : rc;
 }
 
 /* Binds the path onto itself (with what is mounted below it) and makes the

@@ -31,7 +31,7 @@ int berth_rootfs_finalize(const struct berth_rootfs_opts *o, struct berth_err *e
         int r = berth_rootfs_readonly_paths(s->readonly_paths, s->n_readonly_paths, err);
         if (r < 0)
                 return r;
-        r = berth_rootfs_mask_paths(s->masked_paths, s->n_masked_paths, err);
+        r = berth_rootfs_mask_paths(s->masked_paths, s->n_masked_paths, o->dev_tmpfs_shared, err);
         if (r < 0 || (r = berth_rootfs_dev_readonly(s, err)) < 0)
                 return r;
         if (s->root_readonly) {

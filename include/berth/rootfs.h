@@ -31,6 +31,16 @@
 
 struct berth_cgroup_mount; /* berth/cgroup.h */
 
+/* run.berth.dev-tmpfs=shared (every VPS has it): the container's /dev
+ * tmpfs also holds /dev/shm (a directory, where no spec mount is) and the
+ * empty directories that mask maskedPaths, rather than a tmpfs each.
+ * Every mount of a new file system is a superblock, and the kernel keeps
+ * state for every superblock in every memory cgroup on the host: with
+ * thousands of containers that memory grows with the square of their
+ * number (docs/performance.md, "Limits"). */
+#define BERTH_DEV_TMPFS_ANNOTATION "run.berth.dev-tmpfs"
+#define BERTH_DEV_TMPFS_SHARED     "shared"
+
 struct berth_rootfs_opts {
         const struct berth_spec *spec;
         const char *bundle; /* absolute bundle dir; relative mount sources resolve against it */
@@ -38,6 +48,7 @@ struct berth_rootfs_opts {
         bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root (initramfs roots) */
         bool in_userns;     /* a new user namespace: devices are bind-mounted from the host, not mknod'ed */
         bool new_cgroupns;  /* cgroup mounts: mount cgroup2/cgroup fs (inside a cgroupns) vs bind */
+        bool dev_tmpfs_shared; /* BERTH_DEV_TMPFS_ANNOTATION is "shared" */
         /* Detached idmapped mounts made by the parent (berth/idmap.h), one
          * per idmap/ridmap mount in spec order; NULL when there are none. */
         const int *idmap_fds;
@@ -146,8 +157,10 @@ int berth_rootfs_setup_dev(const struct berth_rootfs_opts *o, int rootfd, struct
 int berth_rootfs_prepare_propagation(const struct berth_rootfs_opts *o, struct berth_err *err);
 int berth_rootfs_final_propagation(const struct berth_rootfs_opts *o, struct berth_err *err);
 
-/* maskedPaths, readonlyPaths and root.readonly, after pivot (rootfs/masks.c). */
-int berth_rootfs_mask_paths(char *const *paths, size_t n, struct berth_err *err);
+/* maskedPaths, readonlyPaths and root.readonly, after pivot (rootfs/masks.c).
+ * dev_dirs: directories are masked with a removed directory of the /dev
+ * tmpfs (BERTH_DEV_TMPFS_ANNOTATION) where /dev is one. */
+int berth_rootfs_mask_paths(char *const *paths, size_t n, bool dev_dirs, struct berth_err *err);
 int berth_rootfs_readonly_paths(char *const *paths, size_t n, struct berth_err *err);
 int berth_rootfs_make_root_readonly(struct berth_err *err);
 

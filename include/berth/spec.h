@@ -20,6 +20,10 @@ struct berth_spec *berth_spec_load(int bundle_dir_fd, struct berth_err *err);
 
 void berth_spec_free(struct berth_spec *spec);
 
+/* The value of annotation key, NULL when the spec has none ("" for a
+ * key without a value). */
+const char *berth_spec_annotation(const struct berth_spec *s, const char *key);
+
 /* Parses an OCI "process" object alone (exec --process FILE). */
 struct berth_process *berth_process_parse(const char *json, size_t len, struct berth_err *err);
 void berth_process_free(struct berth_process *p);

@@ -120,6 +120,8 @@ static int child_rootfs(struct container_setup *s, pid_t pid, struct berth_err *
             .no_pivot = s->no_pivot,
             .in_userns = s->new_userns || s->ns_fds[BERTH_NS_USER] >= 0,
             .new_cgroupns = s->spec->namespaces[BERTH_NS_CGROUP].present,
+            .dev_tmpfs_shared = !strcmp(berth_spec_annotation(s->spec, BERTH_DEV_TMPFS_ANNOTATION) ?: "",
+                                        BERTH_DEV_TMPFS_SHARED),
             .cgroup_mounts = s->cgroup_mounts,
             .n_cgroup_mounts = s->n_cgroup_mounts,
             .join_cgroups = child_join_cgroups,

@@ -44,15 +44,11 @@ bool berth_lxcfs_running(const char *dir)
 
 enum berth_lxcfs_want berth_spec_wants_lxcfs(const struct berth_spec *s)
 {
-        for (size_t i = 0; i < s->n_annotations; i++) {
-                if (strcmp(s->annotations[i].key, BERTH_LXCFS_ANNOTATION))
-                        continue;
-                const char *v = s->annotations[i].value ?: "";
-                return !strcmp(v, "true")   ? BERTH_LXCFS_ON
-                       : !strcmp(v, "auto") ? BERTH_LXCFS_AUTO
-                                            : BERTH_LXCFS_OFF;
-        }
-        return BERTH_LXCFS_OFF;
+        const char *v = berth_spec_annotation(s, BERTH_LXCFS_ANNOTATION);
+        return !v                   ? BERTH_LXCFS_OFF
+               : !strcmp(v, "true") ? BERTH_LXCFS_ON
+               : !strcmp(v, "auto") ? BERTH_LXCFS_AUTO
+                                    : BERTH_LXCFS_OFF;
 }
 
 /* Read-only: nothing in them is writable, and a guest must not be able to

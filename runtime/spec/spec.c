@@ -207,6 +207,14 @@ struct berth_spec *berth_spec_load(int bundle_dir_fd, struct berth_err *err)
         return s;
 }
 
+const char *berth_spec_annotation(const struct berth_spec *s, const char *key)
+{
+        for (size_t i = 0; i < s->n_annotations; i++)
+                if (!strcmp(s->annotations[i].key, key))
+                        return s->annotations[i].value ?: "";
+        return NULL;
+}
+
 void berth_spec_free(struct berth_spec *s)
 {
         if (!s)

@@ -23,6 +23,7 @@
 #include "berth/cgroup.h"
 #include "berth/cleanup.h"
 #include "berth/cpu_weight.h"
+#include "berth/rootfs.h"
 #include "berth/spec.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
@@ -271,6 +272,21 @@ static int patch_userns(json_t *lx, const struct berth_vps_userns *u)
         return 0;
 }
 
+/* /dev/shm is a directory of the VPS's /dev tmpfs (BERTH_DEV_TMPFS_ANNOTATION),
+ * sharing its 64 MiB: a tmpfs of its own would be one more superblock per
+ * VPS. A systemd guest mounts its own there anyway. */
+static int drop_mount(json_t *mounts, const char *destination)
+{
+        size_t i;
+        json_t *m;
+        json_array_foreach(mounts, i, m)
+        {
+                if (!strcmp(json_string_value(json_object_get(m, "destination")) ?: "", destination))
+                        return json_array_remove(mounts, i);
+        }
+        return 0;
+}
+
 static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *init, const char *cgroup)
 {
         json_t *lx = json_object_get(doc, "linux");
@@ -281,8 +297,10 @@ static int patch(json_t *doc, const struct berth_vps_config *cfg, char *const *i
             json_object_set_new(doc, "root", json_pack("{s:s, s:b}", "path", "rootfs", "readonly", 0)) < 0 ||
             json_object_set_new(doc, "hostname", json_string(cfg->hostname)) < 0 ||
             json_object_set_new(doc, "annotations",
-                                json_pack("{s:s, s:s}", "org.berth.vps", cfg->name, "org.berth.template",
-                                          cfg->template_name)) < 0)
+                                json_pack("{s:s, s:s, s:s}", "org.berth.vps", cfg->name, "org.berth.template",
+                                          cfg->template_name, BERTH_DEV_TMPFS_ANNOTATION,
+                                          BERTH_DEV_TMPFS_SHARED)) < 0 ||
+            drop_mount(json_object_get(doc, "mounts"), "/dev/shm") < 0)
                 return -1;
         return 0;
 }

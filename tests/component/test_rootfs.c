@@ -10,6 +10,7 @@
  * temp dir after the child is gone (its mounts die with its namespace). */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <linux/magic.h>
 #include <sched.h>
@@ -620,6 +621,75 @@ START_TEST(test_masks_readonly)
 }
 END_TEST
 
+static dev_t dev_of(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) == 0 ? st.st_dev : (dev_t)-1;
+}
+
+/* run.berth.dev-tmpfs=shared: /dev/shm and the masks of directories are
+ * on the /dev tmpfs, no superblock of their own, and nothing is left. */
+static void child_dev_tmpfs_shared(const char *dir)
+{
+        mkdirs(dir, "root/secretdir");
+        mkdirs(dir, "root/otherdir");
+        write_file(path_of(dir, "root/secretdir/key"), "key");
+        struct berth_mount mounts[] = {
+            {.destination = S("/proc"), .type = S("proc"), .source = S("proc"), .flags = NOSUID_NODEV_NOEXEC},
+            {.destination = S("/dev"),
+             .type = S("tmpfs"),
+             .source = S("tmpfs"),
+             .flags = MS_NOSUID,
+             .data = S("mode=755")},
+        };
+        char *masked[] = {S("/secretdir"), S("/proc/kallsyms"), S("/otherdir"), S("/proc/acpi")};
+        struct env e;
+        env_init(&e, dir, mounts, 2);
+        e.opts.dev_tmpfs_shared = true;
+        e.spec.masked_paths = masked;
+        e.spec.n_masked_paths = 4;
+        all_steps(&e);
+
+        dev_t dev = dev_of("/dev");
+        struct stat st;
+        CK(stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 01777);
+        CK(st.st_dev == dev);
+        int fd = open("/dev/shm/seg", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+        CK(fd >= 0);
+        close(fd);
+        const char *dirs[] = {"/secretdir", "/otherdir", "/proc/acpi"};
+        for (size_t i = 0; i < 3; i++) {
+                if (i == 2 && access("/proc/acpi", F_OK) < 0)
+                        continue;
+                CK(dev_of(dirs[i]) == dev);
+                CK(vfs_flags(dirs[i]) & ST_RDONLY);
+                DIR *d = opendir(dirs[i]);
+                CK(d != NULL);
+                struct dirent *de;
+                while (d && (de = readdir(d)))
+                        CK(!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."));
+                if (d)
+                        closedir(d);
+        }
+        CK(access("/secretdir/key", F_OK) < 0 && errno == ENOENT);
+        CK(open("/secretdir/new", O_CREAT | O_WRONLY, 0644) < 0);
+        CK(mkdir("/otherdir/sub", 0755) < 0);
+        CK(file_size_read("/proc/kallsyms") == 0);
+        /* The directory the masks were cloned from is gone from /dev. */
+        DIR *d = opendir("/dev");
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                CK(strncmp(de->d_name, ".berth-mask", 11) != 0);
+        if (d)
+                closedir(d);
+}
+
+START_TEST(test_masks_dev_tmpfs_shared)
+{
+        run_child(child_dev_tmpfs_shared, 0);
+}
+END_TEST
+
 /* ---- no_pivot ------------------------------------------------------------ */
 
 static void child_no_pivot(const char *dir)
@@ -918,6 +988,7 @@ Suite *test_suite(void)
         tcase_add_test(tc, test_error_messages);
         tcase_add_test(tc, test_devices);
         tcase_add_test(tc, test_masks_readonly);
+        tcase_add_test(tc, test_masks_dev_tmpfs_shared);
         tcase_add_test(tc, test_no_pivot);
         tcase_add_test(tc, test_propagation_shared);
         tcase_add_test(tc, test_propagation_default_private);

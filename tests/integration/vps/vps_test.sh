@@ -106,6 +106,24 @@ test_two_vps() {
         expect 0 berth exec a -- ping -c1 -W3 fd77::1
         # exec returns the command's exit code.
         expect 7 berth exec a -- sh -c 'exit 7'
+        dev_tmpfs_check a
+}
+
+# /dev/shm and the masks of directories live on the VPS's /dev tmpfs, its
+# only tmpfs superblock: each superblock costs kernel memory in every
+# memory cgroup of the host (docs/performance.md, "Limits").
+dev_tmpfs_check() { # dev_tmpfs_check NAME
+        mi=$(berth exec "$1" -- cat /proc/self/mountinfo)
+        sbs=$(echo "$mi" | awk '/ - tmpfs / {print $3}' | sort -u | wc -l)
+        [ "$sbs" = 1 ] || fail "$1 has $sbs tmpfs superblocks: $mi"
+        [ "$(berth exec "$1" -- stat -c %a /dev/shm)" = 1777 ] || fail "$1: /dev/shm is not a 1777 directory"
+        expect 0 berth exec "$1" -- sh -c 'echo x >/dev/shm/t && rm /dev/shm/t'
+        if berth exec "$1" -- sh -c '[ -d /proc/acpi ]'; then
+                [ -z "$(berth exec "$1" -- ls -A /proc/acpi)" ] || fail "$1: /proc/acpi is not masked"
+                expect 1 berth exec "$1" -- touch /proc/acpi/x
+                echo "$mi" | grep -q ' /proc/acpi .* - tmpfs ' || fail "$1: /proc/acpi mask: $mi"
+        fi
+        berth exec "$1" -- ls -A /dev | grep -q berth-mask && fail "$1: the masks' directory is left in /dev"
 }
 
 test_exit_codes() {

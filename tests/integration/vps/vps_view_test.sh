@@ -375,9 +375,9 @@ test_sysinfo() {
         case $(gexec $n cat /run-uptime) in *" up 0 min"*) ;; *) fail "uptime in rcS: '$(gexec $n cat /run-uptime)'" ;; esac
         case $(gexec $n uptime) in *" up 0 min"* | *" up 1 min"*) ;; *) fail "uptime in the VPS: '$(gexec $n uptime)'" ;; esac
         # More memory in use shows as less free.
-        gexec $n sh -c 'head -c 64m /dev/zero > /dev/shm/gvw; /bin/probe sysinfo' >"$tmp/si2"
+        gexec $n sh -c 'head -c 48m /dev/zero > /dev/shm/gvw; /bin/probe sysinfo' >"$tmp/si2"
         free2=$(probe_field "$tmp/si2" sysinfo.freeram)
-        [ "$free2" -lt $((268435456 - 67108864)) ] || fail "freeram after 64M in /dev/shm: $free2"
+        [ "$free2" -lt $((268435456 - 50331648)) ] || fail "freeram after 48M in /dev/shm: $free2"
         # Live: vps set --memory shows at once.
         expect 0 berth set $n --memory 128M
         gexec $n /bin/probe sysinfo >"$tmp/si3"
