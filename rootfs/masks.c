@@ -38,15 +38,16 @@ static int open_null(int rootfd, struct berth_err *err)
         return TAKE_FD(fd);
 }
 
-/* Where masked directories come from: a new directory of the container's
- * /dev tmpfs (dev_dirs, where /dev is one), removed once every mask is
+/* Where masked directories come from: with dev_dirs and a /dev tmpfs, a
+ * new directory of that tmpfs for each, removed once every mask is
  * attached: nothing can be created in a removed directory (ENOENT), so the
  * masks stay empty whoever remounts them, and they cost no superblock.
- * Else one tmpfs of their own. */
+ * One directory each, not clones of one: criu re-creates a removed
+ * directory per mount that has one as its root. Else one tmpfs for all. */
 struct mask_source {
-        int dev; /* /dev, when the directory below was made there */
-        char name[32];
-        int first; /* the first mask attached: the others are its clones */
+        int dev;      /* /dev, when masks are made there */
+        unsigned n;   /* directories made there so far: .berth-mask-0 ... */
+        int first;    /* the tmpfs, once attached: the others are its clones */
 };
 
 static void mask_source_open(struct mask_source *m, int rootfd, bool dev_dirs)
@@ -54,42 +55,57 @@ static void mask_source_open(struct mask_source *m, int rootfd, bool dev_dirs)
         *m = (struct mask_source){.dev = -EBADF, .first = -EBADF};
         _cleanup_close_ int dev = dev_dirs ? berth_in_root_open(rootfd, "/dev", O_PATH | O_DIRECTORY) : -EBADF;
         struct statfs sf;
-        if (dev < 0 || fstatfs(dev, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
-                return;
-        snprintf(m->name, sizeof(m->name), ".berth-mask-%d", (int)getpid());
-        if (mkdirat(dev, m->name, 0755) == 0) /* else (a full /dev) a tmpfs */
+        if (dev >= 0 && fstatfs(dev, &sf) == 0 && sf.f_type == TMPFS_MAGIC)
                 m->dev = TAKE_FD(dev);
+}
+
+static void mask_dir_name(unsigned i, char *name, size_t len)
+{
+        snprintf(name, len, ".berth-mask-%u", i);
 }
 
 static int mask_source_close(struct mask_source *m, struct berth_err *err)
 {
         int r = 0;
-        if (m->dev >= 0 && unlinkat(m->dev, m->name, AT_REMOVEDIR) < 0)
-                r = berth_err_sys(err, errno, "rmdir /dev/%s", m->name);
+        char name[32];
+        for (unsigned i = 0; m->dev >= 0 && i < m->n; i++) {
+                mask_dir_name(i, name, sizeof(name));
+                if (unlinkat(m->dev, name, AT_REMOVEDIR) < 0 && r >= 0)
+                        r = berth_err_sys(err, errno, "rmdir /dev/%s", name);
+        }
         berth_closep(&m->dev);
         berth_closep(&m->first);
         return r;
 }
 
-/* A read-only, empty directory mount to attach. */
-static int empty_dir(struct mask_source *m, struct berth_err *err)
+static int dev_dir(struct mask_source *m, struct berth_err *err)
 {
-        if (m->first >= 0) {
-                int fd = open_tree(m->first, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-                return fd < 0 ? berth_err_sys(err, errno, "clone the mask") : fd;
-        }
-        if (m->dev < 0)
-                return berth_fs_mount_new("tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-                                          err);
-        _cleanup_close_ int fd = open_tree(m->dev, m->name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        char name[32];
+        mask_dir_name(m->n, name, sizeof(name));
+        if (mkdirat(m->dev, name, 0755) < 0)
+                return berth_err_sys(err, errno, "mkdir /dev/%s", name);
+        m->n++;
+        _cleanup_close_ int fd = open_tree(m->dev, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
         if (fd < 0)
-                return berth_err_sys(err, errno, "clone /dev/%s", m->name);
+                return berth_err_sys(err, errno, "clone /dev/%s", name);
         int r = berth_mount_set_attrs(fd, false,
                                       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0,
                                       false);
         if (r < 0)
                 return berth_err_sys(err, -r, "make the mask read-only");
         return TAKE_FD(fd);
+}
+
+/* A read-only, empty directory mount to attach. */
+static int empty_dir(struct mask_source *m, struct berth_err *err)
+{
+        if (m->dev >= 0)
+                return dev_dir(m, err);
+        if (m->first >= 0) {
+                int fd = open_tree(m->first, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                return fd < 0 ? berth_err_sys(err, errno, "clone the mask tmpfs") : fd;
+        }
+        return berth_fs_mount_new("tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
 }
 
 static int mask_one(int rootfd, const char *path, int *nullfd, struct mask_source *src, struct berth_err *err)
@@ -118,7 +134,7 @@ static int mask_one(int rootfd, const char *path, int *nullfd, struct mask_sourc
         int r = berth_mount_attach(mnt, target);
         if (r < 0)
                 return berth_err_sys(err, -r, "masked path %s", path);
-        if (is_dir && src->first < 0)
+        if (is_dir && src->dev < 0 && src->first < 0)
                 src->first = TAKE_FD(mnt);
         return 0;
 }
