@@ -214,6 +214,19 @@ int berth_link_set_mac(struct berth_nl *nl, const char *name, const unsigned cha
         return 0;
 }
 
+/* IFLA_AF_SPEC -> family: the nest a per-family device setting goes in. */
+static void af_spec_start(struct nlmsghdr *nlh, int family, struct nlattr *nest[2])
+{
+        nest[0] = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+        nest[1] = mnl_attr_nest_start(nlh, (uint16_t)family);
+}
+
+static void af_spec_end(struct nlmsghdr *nlh, struct nlattr *nest[2])
+{
+        mnl_attr_nest_end(nlh, nest[1]);
+        mnl_attr_nest_end(nlh, nest[0]);
+}
+
 int berth_link_set_ipv4_conf(struct berth_nl *nl, const char *name, const struct berth_ipv4_conf *conf,
                              size_t n, struct berth_err *err)
 {
@@ -221,17 +234,32 @@ int berth_link_set_ipv4_conf(struct berth_nl *nl, const char *name, const struct
         if (r < 0)
                 return r;
         struct nlmsghdr *nlh = link_msg(nl, RTM_NEWLINK, 0, name);
-        struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
-        struct nlattr *inet = mnl_attr_nest_start(nlh, AF_INET);
+        struct nlattr *af[2];
+        af_spec_start(nlh, AF_INET, af);
         struct nlattr *cf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
         for (size_t i = 0; i < n; i++)
                 mnl_attr_put_u32(nlh, (uint16_t)conf[i].key, conf[i].value);
         mnl_attr_nest_end(nlh, cf);
-        mnl_attr_nest_end(nlh, inet);
-        mnl_attr_nest_end(nlh, spec);
+        af_spec_end(nlh, af);
         r = berth_nl_call(nl, nlh);
         if (r < 0)
                 return berth_nl_fail(nl, err, r, "set the IPv4 settings of %s", name);
+        return 0;
+}
+
+int berth_link_set_ipv6_addr_gen(struct berth_nl *nl, const char *name, uint8_t mode, struct berth_err *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        struct nlmsghdr *nlh = link_msg(nl, RTM_NEWLINK, 0, name);
+        struct nlattr *af[2];
+        af_spec_start(nlh, AF_INET6, af);
+        mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, mode);
+        af_spec_end(nlh, af);
+        r = berth_nl_call(nl, nlh);
+        if (r < 0)
+                return berth_nl_fail(nl, err, r, "set the IPv6 address generation of %s", name);
         return 0;
 }
 

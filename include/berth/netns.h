@@ -167,6 +167,10 @@ struct berth_ipv4_conf {
  * in proportion to the namespaces on the host (~5 ms at 2500 VPS). */
 int berth_link_set_ipv4_conf(struct berth_nl *nl, const char *name, const struct berth_ipv4_conf *conf,
                              size_t n, struct berth_err *err);
+/* IFLA_INET6_ADDR_GEN_MODE (an IN6_ADDR_GEN_MODE_* of <linux/if_link.h>),
+ * before the link is up: IN6_ADDR_GEN_MODE_NONE gives it no link-local
+ * address. -EAFNOSUPPORT without IPv6 in the kernel. */
+int berth_link_set_ipv6_addr_gen(struct berth_nl *nl, const char *name, uint8_t mode, struct berth_err *err);
 int berth_link_move_netns_fd(struct berth_nl *nl, const char *name, int netns_fd, struct berth_err *err);
 int berth_link_move_netns_pid(struct berth_nl *nl, const char *name, pid_t pid, struct berth_err *err);
 int berth_link_del(struct berth_nl *nl, const char *name, struct berth_err *err);

@@ -15,6 +15,7 @@
  * there is no move and no rename. Everything a failed setup created is
  * removed again; nothing berth did not create is touched. */
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/ip.h>
 #include <stdio.h>
 #include <string.h>
@@ -442,17 +443,39 @@ static void rollback(struct net_ctx *x)
                 undo_failed(x, "the bridge", &scratch);
 }
 
-/* Bridged: onto the bridge, or where it is full (the kernel's EXFULL, or
- * the test knob's count) onto an overflow bridge (net_bridges.c). The
- * pair is made first and put on the bridge after: a pair made onto a
- * full bridge is unmade by the kernel, which waits for an RCU grace
- * period (~20 ms here), while a refused "master" costs nothing. */
+/* Onto the bridge, or where it is full (the kernel's EXFULL, or the test
+ * knob's count) onto an overflow bridge (net_bridges.c). */
+static int attach_port(struct net_ctx *x, int full, struct berth_err *err)
+{
+        int r = full ? -EXFULL : berth_link_set_master(x->host, x->c->host_if, x->c->bridge, err);
+        if (r >= 0)
+                snprintf(x->bridge_used, sizeof(x->bridge_used), "%s", x->c->bridge);
+        if (r != -EXFULL)
+                return r;
+        berth_err_clear(err);
+        return net_bridge_overflow_attach(x->host, x->c, &x->gw4, &x->gw6, x->bridge_used, err);
+}
+
+/* A bridge port needs no address of its own. Without IPv6 link-local
+ * addresses the ports add no routes to the host's IPv6 table and no
+ * multicast memberships: each port's removal walks that table
+ * (fib6_ifdown), and each address's duplicate detection and MLD reports
+ * are kernel work per start and stop, thousands of times over. */
+static int port_no_ipv6_address(struct net_ctx *x, struct berth_err *err)
+{
+        int r = berth_link_set_ipv6_addr_gen(x->host, x->c->host_if, IN6_ADDR_GEN_MODE_NONE, err);
+        return net_tolerate(r, EAFNOSUPPORT, err);
+}
+
+/* Bridged, the pair is made down and put on the bridge after: a pair made
+ * onto a full bridge is unmade by the kernel, which waits for an RCU
+ * grace period (~20 ms here), while a refused "master" costs nothing. */
 static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
 {
         bool bridged = x->c->mode == BERTH_NET_BRIDGED;
         struct berth_veth_opts o = {
             .mtu = x->c->mtu,
-            .up = true,
+            .up = !bridged,
             .peer_netns_fd = netns_fd,
             .peer_mac = x->mac,
         };
@@ -465,13 +488,12 @@ static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
         x->created_veth = true;
         if (!bridged)
                 return 0;
-        r = full ? -EXFULL : berth_link_set_master(x->host, x->c->host_if, x->c->bridge, err);
+        r = port_no_ipv6_address(x, err);
         if (r >= 0)
-                snprintf(x->bridge_used, sizeof(x->bridge_used), "%s", x->c->bridge);
-        if (r != -EXFULL)
-                return r;
-        berth_err_clear(err);
-        return net_bridge_overflow_attach(x->host, x->c, &x->gw4, &x->gw6, x->bridge_used, err);
+                r = attach_port(x, full, err);
+        if (r >= 0)
+                r = berth_link_set_up(x->host, x->c->host_if, true, err);
+        return r;
 }
 
 static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)

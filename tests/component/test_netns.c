@@ -142,6 +142,20 @@ static int count_global_addrs(int netns_fd, const char *ifname)
         return count;
 }
 
+/* Every address of ifname, link-local ones included. */
+static int count_addrs(int netns_fd, const char *ifname)
+{
+        struct berth_err err = {0};
+        struct berth_ip_addr list[32];
+        struct berth_nl *nl = nl_in(netns_fd);
+        int index = berth_link_index(nl, ifname, &err);
+        ck_assert_msg(index > 0, "%s", err.msg);
+        int n = berth_addr_list(nl, index, 0, list, 32, &err);
+        berth_nl_close(nl);
+        ck_assert_msg(n >= 0, "%s", err.msg);
+        return n;
+}
+
 /* dst "default" or "a/len"; via NULL for none; dev NULL for any. */
 static bool has_route(int netns_fd, int family, const char *dst, const char *via, const char *dev)
 {
@@ -558,6 +572,12 @@ static void check_bridged_guest(int host, int guest, const char *host_if, const 
         sysctl_is(guest, "ipv4/conf/eth0/arp_notify", "1");
         sysctl_is(guest, "ipv4/conf/eth0/promote_secondaries", "1");
         sysctl_is(guest, "ipv6/conf/eth0/ndisc_notify", "1");
+        /* The bridge port has no address, not even IPv6 link-local: no
+         * routes or multicast memberships of its own on the host. */
+        char key[64];
+        snprintf(key, sizeof(key), "ipv6/conf/%s/addr_gen_mode", host_if);
+        sysctl_is(-1, key, "1");
+        ck_assert_int_eq(count_addrs(host, host_if), 0);
 }
 
 START_TEST(test_bridged)
