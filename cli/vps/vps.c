@@ -593,6 +593,27 @@ static int stop_each(struct vps_cli *vc, char **names, const struct life_opts *l
         return code;
 }
 
+/* destroy: in turn; with several, the id-range registry is pruned once at
+ * the end instead of rewritten at each (berth_vps_ctx.defer_id_release). */
+static int destroy_each(struct vps_cli *vc, char **names, const struct life_opts *lo)
+{
+        vc->v.defer_id_release = names[0] && names[1];
+        int code = run_each(vc, names, act_destroy, lo);
+        struct berth_err err = {0};
+        if (vc->v.defer_id_release && berth_vps_idrange_prune(&vc->v, &err) < 0)
+                berth_warn(vc->v.ctx, "%s; the destroyed VPS's user-id ranges stay taken until it is rewritten",
+                           err.msg);
+        vc->v.defer_id_release = false;
+        return code;
+}
+
+static int life_each(struct vps_cli *vc, char **names, vps_action act, const struct life_opts *lo)
+{
+        if (act == act_stop)
+                return stop_each(vc, names, lo);
+        return act == act_destroy ? destroy_each(vc, names, lo) : run_each(vc, names, act, lo);
+}
+
 /* --all: every VPS (start: not running ones, --autostart: marked ones;
  * stop: running ones; destroy: all). */
 static int select_all(struct vps_cli *vc, vps_action act, const struct life_opts *lo, char ***out)
@@ -660,8 +681,7 @@ static int cmd_life(struct vps_cli *vc, int argc, char **argv, vps_action act, c
         if (lo.autostart_only && !(lo.all && act == act_start))
                 return vps_failf(vc, EINVAL, "--autostart goes with start --all");
         if (!lo.all)
-                return act == act_stop ? stop_each(vc, argv + optind, &lo)
-                                       : run_each(vc, argv + optind, act, &lo);
+                return life_each(vc, argv + optind, act, &lo);
         /* At boot after a crash: what the crash left goes first (each fix
          * a warning); a failed repair stops nothing. */
         if (lo.autostart_only) {
@@ -675,7 +695,7 @@ static int cmd_life(struct vps_cli *vc, int argc, char **argv, vps_action act, c
         int code = select_all(vc, act, &lo, &names);
         if (code)
                 return code;
-        return act == act_stop ? stop_each(vc, names, &lo) : run_each(vc, names, act, &lo);
+        return life_each(vc, names, act, &lo);
 }
 
 /* ---- exec, enter ------------------------------------------------------------ */

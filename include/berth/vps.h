@@ -42,6 +42,11 @@
 struct berth_vps_ctx {
         const struct berth_ctx *ctx; /* state root, warnings */
         const char *data_dir;        /* <data>: templates/ and vps/ */
+        /* Set by a destroy of many VPS: each destroy leaves its line in
+         * the host's id-range registry, and berth_vps_idrange_prune drops
+         * them all at the end. Dropping one line rewrites the registry,
+         * one line per VPS of the host: N destroys one by one cost N^2. */
+        bool defer_id_release;
 };
 
 /* Limits; a field is unset (no limit) when its has_ flag is false. */
@@ -305,6 +310,10 @@ size_t berth_vps_stop_many(const struct berth_vps_ctx *v, struct berth_vps_stop_
 /* Removes container, network, layers, marker and directory; a running VPS
  * needs force (-EBUSY otherwise). */
 int berth_vps_destroy(const struct berth_vps_ctx *v, const char *name, bool force, struct berth_err *err);
+/* Rewrites the host's id-range registry without the lines of VPS that are
+ * gone (their data directory is there, their vps.json is not): after
+ * destroys with defer_id_release. */
+int berth_vps_idrange_prune(const struct berth_vps_ctx *v, struct berth_err *err);
 
 /* A change for `vps set`: only the has_ flags of `set` are applied; `clear`
  * removes limits (its has_ flags select which). */

@@ -162,7 +162,7 @@ static int destroy_loaded(const struct berth_vps_ctx *v, const struct berth_vps_
                 r = remove_dir(v, cfg->name, cfg->template_name, err);
         if (r >= 0)
                 vps_claims_drop(v, cfg); /* stale now, and only tidied: see claims.c */
-        if (r >= 0 && cfg->userns.enabled)
+        if (r >= 0 && cfg->userns.enabled && !v->defer_id_release)
                 r = vps_idrange_release(v, cfg, err);
         return r;
 }

@@ -239,14 +239,14 @@ int vps_idrange_assign(struct berth_vps_config *cfg, const struct berth_vps_user
 
 struct rewrite {
         FILE *out;
-        const char *dir, *name; /* the entry to drop (and to add when add) */
+        const char *dir, *name; /* the entry to drop (and to add when add); name NULL: none */
         bool found;
 };
 
 static int keep_entry(const struct reg_entry *e, void *arg)
 {
         struct rewrite *w = arg;
-        if (!strcmp(e->dir, w->dir) && !strcmp(e->name, w->name)) {
+        if (w->name && !strcmp(e->dir, w->dir) && !strcmp(e->name, w->name)) {
                 w->found = true;
                 return 0;
         }
@@ -255,8 +255,9 @@ static int keep_entry(const struct reg_entry *e, void *arg)
         return 0;
 }
 
-/* Rewrites the registry without the VPS's entry (and, with prune, stale
- * ones), with its range when add. Called with vps_idrange_lock held. */
+/* Rewrites the registry without the VPS's entry (cfg NULL: none; with
+ * prune, without stale ones), with its range when add. Called with
+ * vps_idrange_lock held. */
 static int registry_update(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, bool add,
                            bool prune, struct berth_err *err)
 {
@@ -264,11 +265,11 @@ static int registry_update(const struct berth_vps_ctx *v, const struct berth_vps
         const char *dir = realpath(v->data_dir, real) ? real : v->data_dir;
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        struct rewrite w = {.out = open_memstream(&text, &len), .dir = dir, .name = cfg->name};
+        struct rewrite w = {.out = open_memstream(&text, &len), .dir = dir, .name = cfg ? cfg->name : NULL};
         if (!w.out)
                 return berth_err_sys(err, errno, "id range registry");
         int r = registry_each(keep_entry, &w, prune);
-        if (add && cfg->userns.enabled)
+        if (add && cfg && cfg->userns.enabled)
                 fprintf(w.out, "%u %u %s %s\n", cfg->userns.host_id, cfg->userns.size, dir, cfg->name);
         if (fclose(w.out) != 0 && r >= 0)
                 r = -ENOMEM;
@@ -357,6 +358,12 @@ int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_co
 {
         _cleanup_close_ int lock = vps_idrange_lock(err);
         return lock < 0 ? lock : registry_update(v, cfg, false, false, err);
+}
+
+int berth_vps_idrange_prune(const struct berth_vps_ctx *v, struct berth_err *err)
+{
+        _cleanup_close_ int lock = vps_idrange_lock(err);
+        return lock < 0 ? lock : registry_update(v, NULL, false, true, err);
 }
 
 struct other_dirs {

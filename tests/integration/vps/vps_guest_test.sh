@@ -271,6 +271,18 @@ test_userns_overlap() {
         grep -q " ov3\$" "$BERTH_ID_REGISTRY" && fail "destroyed ov3 still in the id registry"
         for v in ov1 ov2; do berth_in "$d3" destroy $v >/dev/null 2>&1; done
         berth_in "$d4" destroy ov4 >/dev/null 2>&1
+        # Several at once: the registry is rewritten once, at the end, and
+        # loses the lines of those destroyed only.
+        for v in ba1 ba2 bkeep; do expect 0 berth_in "$d3" create $v --template bb; done
+        expect 0 berth_in "$d4" create bother --template bb
+        expect 0 berth_in "$d3" destroy ba1 ba2
+        grep -q " $d3 ba[12]\$" "$BERTH_ID_REGISTRY" &&
+                fail "VPS destroyed together still in the id registry: $(cat "$BERTH_ID_REGISTRY")"
+        grep -q " $d3 bkeep\$" "$BERTH_ID_REGISTRY" || fail "a destroy of others dropped bkeep's line"
+        grep -q " $d4 bother\$" "$BERTH_ID_REGISTRY" || fail "a destroy in $d3 dropped $d4's line"
+        expect 0 berth_in "$d3" destroy --all
+        expect 0 berth_in "$d4" destroy bother
+        grep -q " $d3 \| $d4 " "$BERTH_ID_REGISTRY" && fail "destroy --all left lines: $(cat "$BERTH_ID_REGISTRY")"
         return 0
 }
 
