@@ -45,15 +45,16 @@ static int open_null(int rootfd, struct berth_err *err)
  * One directory each, not clones of one: criu re-creates a removed
  * directory per mount that has one as its root. Else one tmpfs for all. */
 struct mask_source {
-        int dev;      /* /dev, when masks are made there */
-        unsigned n;   /* directories made there so far: .berth-mask-0 ... */
-        int first;    /* the tmpfs, once attached: the others are its clones */
+        int dev;    /* /dev, when masks are made there */
+        unsigned n; /* directories made there so far: .berth-mask-0 ... */
+        int first;  /* the tmpfs, once attached: the others are its clones */
 };
 
 static void mask_source_open(struct mask_source *m, int rootfd, bool dev_dirs)
 {
         *m = (struct mask_source){.dev = -EBADF, .first = -EBADF};
-        _cleanup_close_ int dev = dev_dirs ? berth_in_root_open(rootfd, "/dev", O_PATH | O_DIRECTORY) : -EBADF;
+        _cleanup_close_ int dev =
+            dev_dirs ? berth_in_root_open(rootfd, "/dev", O_PATH | O_DIRECTORY) : -EBADF;
         struct statfs sf;
         if (dev >= 0 && fstatfs(dev, &sf) == 0 && sf.f_type == TMPFS_MAGIC)
                 m->dev = TAKE_FD(dev);
@@ -88,9 +89,9 @@ static int dev_dir(struct mask_source *m, struct berth_err *err)
         _cleanup_close_ int fd = open_tree(m->dev, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
         if (fd < 0)
                 return berth_err_sys(err, errno, "clone /dev/%s", name);
-        int r = berth_mount_set_attrs(fd, false,
-                                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0,
-                                      false);
+        int r = berth_mount_set_attrs(
+            fd, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0,
+            false);
         if (r < 0)
                 return berth_err_sys(err, -r, "make the mask read-only");
         return TAKE_FD(fd);

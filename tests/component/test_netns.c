@@ -126,34 +126,33 @@ static bool has_addr(int netns_fd, const char *ifname, const char *addr)
         return false;
 }
 
+/* Every address of ifname, link-local ones included: their count. */
+static int list_addrs(int netns_fd, const char *ifname, struct berth_ip_addr *list, int max)
+{
+        struct berth_err err = {0};
+        struct berth_nl *nl = nl_in(netns_fd);
+        int index = berth_link_index(nl, ifname, &err);
+        ck_assert_msg(index > 0, "%s", err.msg);
+        int n = berth_addr_list(nl, index, 0, list, (size_t)max, &err);
+        berth_nl_close(nl);
+        ck_assert_msg(n >= 0, "%s", err.msg);
+        return n < max ? n : max;
+}
+
+static int count_addrs(int netns_fd, const char *ifname)
+{
+        struct berth_ip_addr list[32];
+        return list_addrs(netns_fd, ifname, list, 32);
+}
+
 /* Addresses of ifname other than IPv6 link-local ones. */
 static int count_global_addrs(int netns_fd, const char *ifname)
 {
-        struct berth_err err = {0};
         struct berth_ip_addr list[32];
-        struct berth_nl *nl = nl_in(netns_fd);
-        int index = berth_link_index(nl, ifname, &err);
-        ck_assert_msg(index > 0, "%s", err.msg);
-        int n = berth_addr_list(nl, index, 0, list, 32, &err), count = 0;
-        berth_nl_close(nl);
-        ck_assert_int_ge(n, 0);
-        for (int i = 0; i < n && i < 32; i++)
+        int n = list_addrs(netns_fd, ifname, list, 32), count = 0;
+        for (int i = 0; i < n; i++)
                 count += !(list[i].family == AF_INET6 && berth_ip_addr_is_link_local(&list[i]));
         return count;
-}
-
-/* Every address of ifname, link-local ones included. */
-static int count_addrs(int netns_fd, const char *ifname)
-{
-        struct berth_err err = {0};
-        struct berth_ip_addr list[32];
-        struct berth_nl *nl = nl_in(netns_fd);
-        int index = berth_link_index(nl, ifname, &err);
-        ck_assert_msg(index > 0, "%s", err.msg);
-        int n = berth_addr_list(nl, index, 0, list, 32, &err);
-        berth_nl_close(nl);
-        ck_assert_msg(n >= 0, "%s", err.msg);
-        return n;
 }
 
 /* dst "default" or "a/len"; via NULL for none; dev NULL for any. */

@@ -565,6 +565,18 @@ END_TEST
 
 /* ---- maskedPaths, readonlyPaths, root.readonly -------------------------- */
 
+/* /proc, and /dev as a tmpfs: what the masks below need. */
+static void proc_and_dev(struct berth_mount m[2])
+{
+        m[0] = (struct berth_mount){
+            .destination = S("/proc"), .type = S("proc"), .source = S("proc"), .flags = NOSUID_NODEV_NOEXEC};
+        m[1] = (struct berth_mount){.destination = S("/dev"),
+                                    .type = S("tmpfs"),
+                                    .source = S("tmpfs"),
+                                    .flags = MS_NOSUID,
+                                    .data = S("mode=755")};
+}
+
 static void child_masks(const char *dir)
 {
         mkdirs(dir, "root/secretdir");
@@ -572,14 +584,8 @@ static void child_masks(const char *dir)
         write_file(path_of(dir, "root/secret"), "password");
         write_file(path_of(dir, "root/secretdir/key"), "key");
         write_file(path_of(dir, "root/rodir/file"), "x");
-        struct berth_mount mounts[] = {
-            {.destination = S("/proc"), .type = S("proc"), .source = S("proc"), .flags = NOSUID_NODEV_NOEXEC},
-            {.destination = S("/dev"),
-             .type = S("tmpfs"),
-             .source = S("tmpfs"),
-             .flags = MS_NOSUID,
-             .data = S("mode=755")},
-        };
+        struct berth_mount mounts[2];
+        proc_and_dev(mounts);
         char *masked[] = {S("/secret"),  S("/secretdir"), S("/proc/kcore"),
                           S("/missing"), S("/proc/acpi"), S("/proc/kallsyms")};
         char *ro[] = {S("/rodir"), S("/proc/sys"), S("/missing2")};
@@ -634,14 +640,8 @@ static void child_dev_tmpfs_shared(const char *dir)
         mkdirs(dir, "root/secretdir");
         mkdirs(dir, "root/otherdir");
         write_file(path_of(dir, "root/secretdir/key"), "key");
-        struct berth_mount mounts[] = {
-            {.destination = S("/proc"), .type = S("proc"), .source = S("proc"), .flags = NOSUID_NODEV_NOEXEC},
-            {.destination = S("/dev"),
-             .type = S("tmpfs"),
-             .source = S("tmpfs"),
-             .flags = MS_NOSUID,
-             .data = S("mode=755")},
-        };
+        struct berth_mount mounts[2];
+        proc_and_dev(mounts);
         char *masked[] = {S("/secretdir"), S("/proc/kallsyms"), S("/otherdir"), S("/proc/acpi")};
         struct env e;
         env_init(&e, dir, mounts, 2);
