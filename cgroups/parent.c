@@ -106,8 +106,8 @@ int berth_cgroup_move_above(struct berth_cgroup *cg, pid_t pid, struct berth_err
 
 int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct berth_err *err)
 {
-        struct cg_hier *u = cg_unified(cg);
-        if (cg->layout != BERTH_CG_UNIFIED || !u)
+        struct cg_hier *u = cg_unified(cg); /* also a hybrid host's cgroup2 hierarchy */
+        if (!u)
                 return berth_err_set(err, EOPNOTSUPP, "cgroup: waiting without killing needs cgroup v2");
         int fd = cg_hier_fd(u, err);
         if (fd < 0)

@@ -215,7 +215,9 @@ int berth_cgroup_attach_child(struct berth_cgroup *cg, const char *name, pid_t p
  * powered off). EINVAL when cg is a hierarchy's root. */
 int berth_cgroup_move_above(struct berth_cgroup *cg, pid_t pid, struct berth_err *err);
 /* Waits (cgroup.events, no sleep loop) until no process is left in cg or
- * below it, killing nothing: 0, or -ETIMEDOUT after timeout_ms. */
+ * below it, killing nothing: 0, or -ETIMEDOUT after timeout_ms. Needs a
+ * cgroup2 hierarchy (a hybrid host's has no controllers, but every
+ * process is in it too); -EOPNOTSUPP without one. */
 int berth_cgroup_wait_empty(struct berth_cgroup *cg, int timeout_ms, struct berth_err *err);
 
 /* Moves pid into the sub-cgroup `sub` (relative, no "..") of the

@@ -70,6 +70,20 @@ static struct berth_cgroup *cgroup_top(const struct berth_vps_ctx *v, const char
  * caller: it is killed at the end of the moment). */
 #define KEEPER_GRACE_MS 500
 
+/* Without a top level (v1 or hybrid), the keeper shares the container's
+ * cgroups, which the delete kills: once the init is gone, it gets the
+ * same moment to read the guest's last words and leave them. */
+static void keeper_moment(const struct berth_vps_ctx *v, const char *name, const struct berth_state *st)
+{
+        if (!st->cgroup || berth_state_init_alive(st))
+                return;
+        struct berth_err werr = {0};
+        struct berth_cgroup *cg = berth_cgroup_restore(st->cgroup, &werr);
+        if (cg && berth_cgroup_wait_empty(cg, KEEPER_GRACE_MS, &werr) < 0)
+                vps_trace(v, "VPS %s: the console keeper is still there (%s): killed", name, werr.msg);
+        berth_cgroup_free(cg);
+}
+
 static int remove_top(const struct berth_vps_ctx *v, const char *name, struct berth_cgroup *top,
                       struct berth_err *err)
 {
@@ -125,6 +139,8 @@ int vps_container_cleanup(const struct berth_vps_ctx *v, const struct berth_vps_
         } else if (lr == 0) {
                 bool mine = ours(v, cfg->name, &info);
                 struct berth_cgroup *top = mine ? cgroup_top(v, cfg->name, info.st.cgroup) : NULL;
+                if (mine && !top)
+                        keeper_moment(v, cfg->name, &info.st);
                 berth_container_info_clear(&info);
                 if (mine)
                         r = berth_container_delete(v->ctx, id, true, err);
