@@ -97,10 +97,13 @@ int berth_state_list(int root_fd, char ***ids, struct berth_err *err);
 /* Whether the recorded init is still this very process (pid + start time). */
 bool berth_state_init_alive(const struct berth_state *st);
 
-/* Reads the start time (field 22) of /proc/<pid>/stat; 0 when gone. */
+/* Reads the start time (field 22) of /proc/<pid>/stat; 0 when gone or exiting. */
 uint64_t berth_proc_start_time(pid_t pid);
 /* Parses the start time out of a /proc/<pid>/stat line; 0 on malformed input. */
 uint64_t berth_proc_stat_start_time(const char *stat_line);
+/* Whether a /proc/<pid>/stat line is of a task in its exit or past it
+ * (exiting, zombie or dead); true on malformed input. */
+bool berth_proc_stat_exited(const char *stat_line);
 
 const char *berth_status_name(enum berth_status s);
 

@@ -82,23 +82,46 @@ int berth_state_list(int root_fd, char ***ids, struct berth_err *err)
         return (int)n;
 }
 
+/* Field n (1-based, n >= 3) of a /proc/<pid>/stat line, or NULL. The
+ * command name (field 2) may hold spaces and parentheses: fields are
+ * counted from the last ')'. */
+static const char *stat_field(const char *line, int n)
+{
+        const char *p = strrchr(line, ')');
+        if (!p || p[1] != ' ')
+                return NULL;
+        p += 2;
+        for (int field = 3; field < n; field++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return NULL;
+                p++;
+        }
+        return *p ? p : NULL;
+}
+
 uint64_t berth_proc_stat_start_time(const char *line)
 {
-        /* The command name (field 2) may hold spaces and parentheses: skip to
-         * the last ')' and count fields from there. */
-        const char *p = strrchr(line, ')');
+        const char *p = stat_field(line, 22);
         if (!p)
-                return 0;
-        int field = 2;
-        for (p++; *p && field < 22; p++)
-                if (*p == ' ')
-                        field++;
-        if (field != 22)
                 return 0;
         char *end;
         errno = 0;
         unsigned long long v = strtoull(p, &end, 10);
         return (errno || end == p) ? 0 : (uint64_t)v;
+}
+
+/* PF_EXITING of the kernel's task flags (field 9), set as do_exit begins. */
+#define TASK_PF_EXITING 0x4u
+
+bool berth_proc_stat_exited(const char *line)
+{
+        const char *state = stat_field(line, 3), *flags = stat_field(line, 9);
+        if (!state || !flags)
+                return true;
+        if (*state == 'Z' || *state == 'X')
+                return true;
+        return (strtoul(flags, NULL, 10) & TASK_PF_EXITING) != 0;
 }
 
 uint64_t berth_proc_start_time(pid_t pid)
@@ -112,11 +135,11 @@ uint64_t berth_proc_start_time(pid_t pid)
         if (n <= 0)
                 return 0;
         buf[n] = '\0';
-        /* A zombie has exited: it is not a running init any more. */
-        const char *p = strrchr(buf, ')');
-        if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
-                return 0;
-        return berth_proc_stat_start_time(buf);
+        /* An init in its exit is not running any more, even before it is a
+         * zombie: the init of a pid namespace has left its namespaces (its
+         * /proc/<pid>/ns links are gone) while it waits in its exit for the
+         * rest of the namespace to die. */
+        return berth_proc_stat_exited(buf) ? 0 : berth_proc_stat_start_time(buf);
 }
 
 bool berth_state_init_alive(const struct berth_state *st)

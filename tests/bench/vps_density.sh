@@ -14,6 +14,8 @@
 #   tests/bench/vps_density.sh BERTH N [STEP]
 # BENCH_DENSITY_SECONDS: stop creating after that long (a shared machine's
 # time budget), then destroy as usual.
+# BENCH_DENSITY_FLOOR_MB: stop creating when MemAvailable falls below it
+# (default 1024), so that the host keeps room for the stop and destroy.
 set -u
 bin=$(readlink -f "$1") n=$2 step=${3:-100}
 if [ "${BENCH_DENSITY_NS:-}" != 1 ]; then
@@ -77,9 +79,14 @@ i=0 first=""
 : >"$tmp/c.cpu"
 : >"$tmp/s.cpu"
 budget=${BENCH_DENSITY_SECONDS:-0}
+floor_kb=$((${BENCH_DENSITY_FLOOR_MB:-1024} * 1024))
 while [ $i -lt "$n" ]; do
         if [ "$budget" -gt 0 ] && [ $(($(date +%s) - t0)) -ge "$budget" ]; then
                 first="none: the time budget ($budget s) ended the run"
+                break
+        fi
+        if [ $((i % 10)) = 0 ] && [ "$(avail)" -lt "$floor_kb" ]; then
+                first="memory: MemAvailable $(($(avail) / 1024)) MiB, under the floor of $((floor_kb / 1024)) MiB"
                 break
         fi
         if sample $i; then

@@ -28,7 +28,7 @@
 #define FUZZ_PROC_CGROUP 4 /* berth_proc_cgroup_next, cg_parse_proc_cgroup, cg_proc_cgroup_path */
 #define FUZZ_CGSTATS     5 /* cg_keyed_u64, cg_parse_io_stat, cg_parse_blkio */
 #define FUZZ_IPADDR      6 /* berth_ip_addr_parse (+ format round trip) */
-#define FUZZ_PROC_STAT   7 /* berth_proc_stat_start_time */
+#define FUZZ_PROC_STAT   7 /* berth_proc_stat_start_time, berth_proc_stat_exited */
 
 #ifndef FUZZ_TARGET
 #define FUZZ_TARGET FUZZ_STATE
@@ -251,7 +251,7 @@ static void fuzz_one(const uint8_t *data, size_t size)
 static void fuzz_one(const uint8_t *data, size_t size)
 {
         char *s = as_string(data, size);
-        sink += berth_proc_stat_start_time(s);
+        sink += berth_proc_stat_start_time(s) + berth_proc_stat_exited(s);
         free(s);
 }
 

@@ -3,6 +3,8 @@
  * the init liveness check that a recycled pid cannot fool. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +216,12 @@ START_TEST(stat_parsing)
         ck_assert_uint_eq(berth_proc_stat_start_time(line), 5555);
         ck_assert_uint_eq(berth_proc_stat_start_time("garbage"), 0);
         ck_assert_uint_eq(berth_proc_stat_start_time("1 (x) S 1 2"), 0);
+        ck_assert(!berth_proc_stat_exited(line));
+        /* Zombie, dead, or running with PF_EXITING (0x4) in the flags. */
+        ck_assert(berth_proc_stat_exited("42 (a (b) c) Z 1 42 42 0 -1 4194560 100"));
+        ck_assert(berth_proc_stat_exited("42 (a (b) c) X 1 42 42 0 -1 4194560 100"));
+        ck_assert(berth_proc_stat_exited("42 (a (b) c) S 1 42 42 0 -1 4194564 100"));
+        ck_assert(berth_proc_stat_exited("42 (x) S 1 2"));
 }
 END_TEST
 
@@ -232,6 +240,61 @@ START_TEST(liveness)
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
         ck_assert(!berth_state_init_alive(&st));
+}
+END_TEST
+
+/* The init of a pid namespace, killed, stays in its exit (not yet a
+ * zombie, its namespaces already gone) for as long as a process of its
+ * namespace waits to be reaped by a parent outside: here the helper that
+ * made the namespace, until told to reap. Such an init is not running. */
+START_TEST(liveness_exiting_ns_init)
+{
+        int up[2], go[2];
+        ck_assert_int_eq(pipe(up), 0);
+        ck_assert_int_eq(pipe(go), 0);
+        pid_t helper = fork();
+        if (helper == 0) {
+                close(up[0]);
+                close(go[1]);
+                if (unshare(CLONE_NEWPID) < 0)
+                        _exit(77);
+                pid_t init = fork();
+                if (init == 0) {
+                        pause();
+                        _exit(0);
+                }
+                if (fork() == 0) { /* pid 2 of the namespace, the helper's child */
+                        pause();
+                        _exit(0);
+                }
+                (void)!write(up[1], &init, sizeof(init));
+                char c;
+                (void)!read(go[0], &c, 1);
+                while (wait(NULL) > 0)
+                        ;
+                _exit(0);
+        }
+        close(up[1]);
+        close(go[0]);
+        pid_t init = 0;
+        if (read(up[0], &init, sizeof(init)) != sizeof(init)) {
+                int status;
+                waitpid(helper, &status, 0);
+                ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 77, "helper failed");
+                return; /* no CLONE_NEWPID here (not root): nothing to check */
+        }
+        struct berth_state st = {.id = "x", .pid = init, .pid_start_time = berth_proc_start_time(init)};
+        ck_assert(berth_state_init_alive(&st));
+        kill(init, SIGKILL);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)init);
+        struct stat sb;
+        for (int i = 0; i < 500 && stat(path, &sb) == 0; i++)
+                usleep(2000);
+        ck_assert_int_eq(kill(init, 0), 0); /* in its exit, not reaped */
+        ck_assert(!berth_state_init_alive(&st));
+        close(go[1]);
+        waitpid(helper, NULL, 0);
 }
 END_TEST
 
@@ -266,6 +329,7 @@ Suite *test_suite(void)
         tcase_add_test(tc, list_and_remove);
         tcase_add_test(tc, stat_parsing);
         tcase_add_test(tc, liveness);
+        tcase_add_test(tc, liveness_exiting_ns_init);
         tcase_add_test(tc, oci_state_document);
         suite_add_tcase(s, tc);
         return s;
