@@ -19,7 +19,7 @@ struct cli {
 struct cli_verb {
         const char *name;
         int (*run)(struct cli *cli, int argc, char **argv);
-        const char *summary;
+        const char *summary; /* NULL: internal, not in --help */
 };
 
 /* Reports an error once: stderr, and the --log file in text or JSON. */
@@ -67,6 +67,9 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv);
 int cmd_restore(struct cli *cli, int argc, char **argv);
 int cmd_template(struct cli *cli, int argc, char **argv);
 int cmd_vps(struct cli *cli, int argc, char **argv);
+/* Internal (cli/vps/keeper.c): no summary, so not in --help. */
+int cmd_vps_keeper(struct cli *cli, int argc, char **argv);
+int cmd_vps_keeper_end(struct cli *cli, int argc, char **argv);
 
 const struct cli_verb *cli_verbs(void);
 

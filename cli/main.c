@@ -30,7 +30,8 @@ static void usage(FILE *out, const char *prog)
                 "  --help, -h            this text\n\nCommands:\n",
                 prog);
         for (const struct cli_verb *v = cli_verbs(); v->name; v++)
-                fprintf(out, "  %-12s %s\n", v->name, v->summary);
+                if (v->summary)
+                        fprintf(out, "  %-12s %s\n", v->name, v->summary);
         fprintf(out, "\nRun '%s COMMAND --help' for a command's options.\n", prog);
 }
 

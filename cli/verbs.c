@@ -34,6 +34,10 @@ static const struct cli_verb verbs[] = {
     {"restore", cmd_restore, "restore a container from a criu checkpoint"},
     {"vps", FULL_ONLY(cmd_vps), "manage virtual private servers"},
     {"template", FULL_ONLY(cmd_template), "manage VPS templates"},
+    /* The console keeper's (runtime/vps/keeper_exec.c): its loop runs in
+     * the static berth, the cleanup after its guest in berth-full. */
+    {"_vps-keeper", cmd_vps_keeper, NULL},
+    {"_vps-keeper-end", FULL_ONLY(cmd_vps_keeper_end), NULL},
     {NULL, NULL, NULL},
 };
 

@@ -456,6 +456,14 @@ int berth_vps_enter(const struct berth_vps_ctx *v, const char *name, const char 
  * user types Ctrl-]. */
 int berth_vps_console_attach(const struct berth_vps_ctx *v, const char *name, struct berth_err *err);
 
+/* The console keeper's own verbs, which `vps start`'s keeper execs
+ * (runtime/vps/keeper_exec.c), never a user: argv from the verb's name
+ * on; ctx from the global options. keeper: the keeper's loop, in the
+ * small static berth. keeper_end: in berth-full, the cleanup after a
+ * guest that ended by itself. Exit codes. */
+int berth_vps_keeper_main(const struct berth_ctx *ctx, int argc, char **argv);
+int berth_vps_keeper_end_main(const struct berth_ctx *ctx, int argc, char **argv);
+
 struct berth_vps_status {
         bool running;
         /* The container's state file is damaged (damage says how): running

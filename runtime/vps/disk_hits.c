@@ -159,6 +159,17 @@ int vps_disk_hits_open(const struct berth_vps_ctx *v, const struct berth_vps_con
         return 0;
 }
 
+void vps_disk_hits_resume(struct vps_disk_hits *h, const struct berth_vps_ctx *v, const char *name, int fd,
+                          enum berth_vps_disk_backend backend, uint32_t project_id, dev_t dev)
+{
+        *h = (struct vps_disk_hits){.fd = fd, .backend = backend, .project_id = project_id, .dev = dev};
+        if (fd < 0)
+                return;
+        berth_vps_path(v, name, HITS_FILE, h->path, sizeof(h->path));
+        if (vps_disk_hits_read(h->path, h->n, h->full) < 0)
+                h->n[0] = h->n[1] = 0, h->full[0] = h->full[1] = false;
+}
+
 void vps_disk_hits_close(struct vps_disk_hits *h)
 {
         berth_closep(&h->fd);

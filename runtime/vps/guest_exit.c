@@ -103,7 +103,7 @@ static bool still_ours(const struct berth_vps_ctx *v, const char *name, pid_t in
 }
 
 /* Under the lock: vps stop's cleanup, then the restart after a reboot. */
-static void clean_locked(const struct berth_vps_ctx *v, const char *name, int status, vps_restart_fn restart)
+void vps_guest_exit_clean(const struct berth_vps_ctx *v, const char *name, int status, vps_restart_fn restart)
 {
         struct berth_vps_config cfg;
         struct berth_err err = {0};
@@ -126,44 +126,53 @@ static void clean_locked(const struct berth_vps_ctx *v, const char *name, int st
         berth_vps_config_clear(&cfg);
 }
 
-void vps_guest_exited(const struct berth_vps_ctx *v, const char *name, const struct vps_reaped *reaped,
-                      size_t n_reaped, vps_restart_fn restart)
+int vps_guest_exit_claim(const struct berth_vps_ctx *v, const char *name, const struct vps_reaped *reaped,
+                         size_t n_reaped, int *status)
 {
         struct berth_container_info info;
         struct berth_err err = {0};
         /* No lock yet: a stop holds it while it waits for this very init. */
         if (vps_container_load(v, name, &info, &err) < 0) {
                 vps_trace(v, "VPS %s: the init is gone and so is its container: nothing to do", name);
-                return;
+                return -1;
         }
-        int status = 0;
         bool ours =
-            info.status == BERTH_STATUS_STOPPED && reaped_status(reaped, n_reaped, info.st.pid, &status);
+            info.status == BERTH_STATUS_STOPPED && reaped_status(reaped, n_reaped, info.st.pid, status);
         pid_t init = info.st.pid;
         uint64_t start_time = info.st.pid_start_time;
         int r = ours ? leave_cgroups(v, name, info.st.cgroup, &err) : 0;
         berth_container_info_clear(&info);
         if (!ours) {
                 vps_trace(v, "VPS %s: the container is not the one whose init ended: left alone", name);
-                return;
+                return -1;
         }
         char buf[128];
-        vps_warn(v, "VPS %s: %s", name, exit_reason(status, buf, sizeof(buf)));
+        vps_warn(v, "VPS %s: %s", name, exit_reason(*status, buf, sizeof(buf)));
         if (r < 0) {
                 vps_warn(v,
                          "VPS %s: the console keeper cannot leave the VPS's cgroups to remove them (the "
                          "next vps start, stop or repair does): %s",
                          name, err.msg);
-                return;
+                return -1;
         }
-        _cleanup_close_ int lock = vps_lock(v, name, &err);
+        int lock = vps_lock(v, name, &err);
         if (lock < 0) {
                 vps_trace(v, "VPS %s: %s: nothing to clean", name, err.msg);
-                return;
+                return -1;
         }
         if (!still_ours(v, name, init, start_time)) {
                 vps_trace(v, "VPS %s: a verb dealt with the VPS while the keeper waited for its lock", name);
-                return;
+                close(lock);
+                return -1;
         }
-        clean_locked(v, name, status, restart);
+        return lock;
+}
+
+void vps_guest_exited(const struct berth_vps_ctx *v, const char *name, const struct vps_reaped *reaped,
+                      size_t n_reaped, vps_restart_fn restart)
+{
+        int status = 0;
+        _cleanup_close_ int lock = vps_guest_exit_claim(v, name, reaped, n_reaped, &status);
+        if (lock >= 0)
+                vps_guest_exit_clean(v, name, status, restart);
 }

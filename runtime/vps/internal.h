@@ -136,6 +136,15 @@ struct vps_reaped {
  * (its init ended by SIGHUP). What it did goes to v's log. */
 void vps_guest_exited(const struct berth_vps_ctx *v, const char *name, const struct vps_reaped *reaped,
                       size_t n_reaped, vps_restart_fn restart);
+/* vps_guest_exited in two steps, for a keeper that cannot clean up itself
+ * (the small one, keeper_exec.c). claim: whether the cleanup is the
+ * keeper's; then the VPS's lock (its fd) and the init's wait status in
+ * *status; -1 when a verb has dealt with the VPS or will. clean: the
+ * cleanup (and restart) under that lock. */
+int vps_guest_exit_claim(const struct berth_vps_ctx *v, const char *name, const struct vps_reaped *reaped,
+                         size_t n_reaped, int *status);
+void vps_guest_exit_clean(const struct berth_vps_ctx *v, const char *name, int status,
+                          vps_restart_fn restart);
 
 /* --cpu-weight -> config.json's cpu shares for a host whose CPU
  * controller is v1 (linear: 100 -> 1024, 200 -> 2048) or v2 (the inverse
@@ -485,6 +494,10 @@ struct vps_disk_hits {
  * (nothing without a disk limit: fd stays -EBADF). */
 int vps_disk_hits_open(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
                        struct vps_disk_hits *h, struct berth_err *err);
+/* In the small keeper after its exec (keeper_exec.c): h as open left it,
+ * from the fd and what it was opened for; the counts from the file. */
+void vps_disk_hits_resume(struct vps_disk_hits *h, const struct berth_vps_ctx *v, const char *name, int fd,
+                          enum berth_vps_disk_backend backend, uint32_t project_id, dev_t dev);
 /* In the keeper, when fd is readable: counts and saves. */
 void vps_disk_hits_event(struct vps_disk_hits *h, const struct berth_vps_ctx *v, const char *name);
 void vps_disk_hits_close(struct vps_disk_hits *h);
@@ -513,5 +526,50 @@ int vps_storage_limits_parse(json_t *o, struct berth_vps_limits *l, struct berth
 int vps_storage_limits_json(json_t *o, const struct berth_vps_limits *l);
 int vps_disk_parse(json_t *o, struct berth_vps_disk *d, struct berth_err *err);
 json_t *vps_disk_json(const struct berth_vps_disk *d);
+
+/* The console keeper (console.c starts it, keeper.c is its loop): what it
+ * holds. The fds are opened by `vps start` before the keeper forks. */
+#define VPS_KEEPER_REAPED_MAX 8
+struct vps_keeper {
+        int handoff; /* listening: create's --console-socket */
+        int master, slave, log, listen, client, sigfd;
+        int result;         /* write end of the pipe to `vps start` */
+        int sysinfo_listen; /* sysinfo.sock: seccomp listeners come in */
+        struct vps_sysinfo sysinfo;
+        struct vps_disk_hits hits;
+        pid_t worker;
+        pid_t pid; /* the keeper itself: the worker checks that it is still its parent */
+        char name[BERTH_VPS_NAME_MAX + 1];
+        char log_path[PATH_MAX], handoff_path[PATH_MAX];
+        off_t log_size;
+        /* The last children reaped: the worker, the init, and any orphan of
+         * the guest's creation; n_reaped counts them all. */
+        struct vps_reaped reaped[VPS_KEEPER_REAPED_MAX];
+        size_t n_reaped;
+        /* The keeper's own context: its warnings and trace go to console.log. */
+        struct berth_ctx ctx;
+        struct berth_vps_ctx v;
+};
+/* Sets k's fds to -EBADF. */
+void vps_keeper_init(struct vps_keeper *k);
+/* Opens k->log_path: appended to, or started anew. */
+int vps_keeper_open_log(struct vps_keeper *k, bool append, struct berth_err *err);
+/* k's context: base's (NULL: the defaults) with the state root and data
+ * directory of v, its log into console.log. */
+void vps_keeper_bind(struct vps_keeper *k, const struct berth_ctx *base, const char *data_dir);
+/* The keeper's life: relays and logs the console, answers sysinfo, counts
+ * disk hits and reaps, until the guest's init is gone; then closes all of
+ * k but the log. k->reaped holds what it reaped. */
+void vps_keeper_serve(struct vps_keeper *k);
+/* The reaped children, the most recent VPS_KEEPER_REAPED_MAX. */
+size_t vps_keeper_n_reaped(const struct vps_keeper *k);
+/* In the keeper forked by `vps start`, before serve: runs the rest of its
+ * life in the small static berth next to berth-full (`berth _vps-keeper`,
+ * keeper_exec.c), which holds a fraction of what a fork of berth-full
+ * does. Returns only when that cannot be (traced): the keeper serves
+ * itself then. */
+void vps_keeper_exec(struct vps_keeper *k);
+/* berth_vps_keeper_end_main (start.c) with the restart after a reboot. */
+int vps_keeper_end_main(const struct berth_ctx *ctx, int argc, char **argv, vps_restart_fn restart);
 
 #endif

@@ -220,6 +220,13 @@ int vps_start_locked_again(const struct berth_vps_ctx *v, struct berth_vps_confi
         return restart(v, cfg, err);
 }
 
+/* The cleanup after a guest that ended by itself, for the small keeper,
+ * which cannot do it (keeper_exec.c); a reboot restarts the VPS here. */
+int berth_vps_keeper_end_main(const struct berth_ctx *ctx, int argc, char **argv)
+{
+        return vps_keeper_end_main(ctx, argc, argv, restart);
+}
+
 static int start_named(const struct berth_vps_ctx *v, const char *name, bool guard, struct berth_err *err)
 {
         struct berth_vps_config cfg;

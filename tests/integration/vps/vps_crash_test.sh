@@ -237,12 +237,13 @@ again() {
 # ---- the verbs ---------------------------------------------------------------
 
 # vps_pids NAME: the processes of a running NAME that its verb did not
-# start: the console keeper (a forked `vps start NAME`) and the guest's
-# init. The kill of every berth process kills them too.
+# start: the console keeper (`berth _vps-keeper NAME`, or a forked `vps
+# start NAME` without the static berth) and the guest's init. The kill of
+# every berth process kills them too.
 vps_pids() {
         last=${tmp#"${tmp%?}"}
         for f in $(grep -l -- "${tmp%?}[$last]" /proc/[0-9]*/cmdline 2>/dev/null); do
-                case "$(tr '\0' ' ' <"$f" 2>/dev/null) " in *" start $1 "*)
+                case "$(tr '\0' ' ' <"$f" 2>/dev/null) " in *" start $1 "* | *" _vps-keeper $1 "*)
                         pid=${f#/proc/}
                         echo "${pid%/cmdline}"
                         ;;

@@ -416,6 +416,21 @@ test_keeper() {
         p=$(vps_pid kc)
         k=$(awk '{print $4}' "/proc/$p/stat")
         [ "$(cat "/proc/$k/comm")" = berth-console ] || fail "the init's parent is not the keeper: $(cat "/proc/$k/comm")"
+        # Where berth is the static one, the keeper runs it (not a fork of
+        # berth-full): no shared library is mapped into it.
+        if ! readelf -l "$bin" | grep -q INTERP; then
+                case "$(tr '\0' ' ' <"/proc/$k/cmdline") " in
+                *" _vps-keeper kc "*) ;;
+                *) fail "the keeper is not berth _vps-keeper: $(tr '\0' ' ' <"/proc/$k/cmdline")" ;;
+                esac
+                ! grep -q '\.so' "/proc/$k/maps" ||
+                        fail "the keeper maps shared libraries: $(grep -o '/[^ ]*\.so[^ ]*' "/proc/$k/maps" | sort -u)"
+        fi
+        # Its verbs are internal: refused by hand, not in --help.
+        out=$("$bin" _vps-keeper kc 2>&1)
+        [ $? = 2 ] && case $out in *"internal command"*) true ;; *) false ;; esac ||
+                fail "berth _vps-keeper by hand: '$out'"
+        ! "$bin" --help | grep -q _vps-keeper || fail "--help lists the keeper's internal verbs"
         for c in memory cpu pids; do
                 [ -n "$(cg_of "$p" $c)" ] || continue # no such v1 hierarchy
                 [ "$(cg_of "$k" $c)" = "$(cg_of "$p" $c)" ] ||
