@@ -602,7 +602,7 @@ static int destroy_each(struct vps_cli *vc, char **names, const struct life_opts
         struct berth_err err = {0};
         if (vc->v.defer_id_release && berth_vps_idrange_prune(&vc->v, &err) < 0)
                 berth_warn(vc->v.ctx,
-                           "%s; the destroyed VPS's user-id ranges stay taken until it is rewritten",
+                           "%s; the destroyed VPS's user-id ranges stay taken until `berth vps repair`",
                            err.msg);
         vc->v.defer_id_release = false;
         return code;

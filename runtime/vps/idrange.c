@@ -366,6 +366,48 @@ int berth_vps_idrange_prune(const struct berth_vps_ctx *v, struct berth_err *err
         return lock < 0 ? lock : registry_update(v, NULL, false, true, err);
 }
 
+struct stale_walk {
+        const char *dir;
+        struct reg_entry *v;
+        size_t n;
+};
+
+static int stale_of_dir(const struct reg_entry *e, void *arg)
+{
+        struct stale_walk *w = arg;
+        if (strcmp(e->dir, w->dir) || !stale(e))
+                return 0;
+        struct reg_entry *grown = realloc(w->v, (w->n + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        w->v = grown;
+        w->v[w->n++] = *e;
+        return 0;
+}
+
+int vps_idrange_repair(const struct berth_vps_ctx *v, bool dry_run, vps_idrange_stale_fn fn, void *arg,
+                       struct berth_err *err)
+{
+        char real[PATH_MAX];
+        struct stale_walk w = {.dir = realpath(v->data_dir, real) ? real : v->data_dir};
+        /* Under the lock: a create holds it until its VPS has its vps.json.
+         * A dry run only reads (and makes no lock file). */
+        _cleanup_close_ int lock = dry_run ? -EBADF : vps_idrange_lock(err);
+        if (!dry_run && lock < 0)
+                return lock;
+        int r = registry_each(stale_of_dir, &w, false);
+        if (r < 0) {
+                free(w.v);
+                return berth_err_sys(err, -r, "id range registry %s", registry_path());
+        }
+        if (!dry_run && w.n)
+                r = registry_update(v, NULL, false, true, err);
+        for (size_t i = 0; i < w.n; i++)
+                fn(w.v[i].name, w.v[i].start, w.v[i].size, r < 0 ? err : NULL, arg);
+        free(w.v);
+        return r < 0 ? r : (int)w.n;
+}
+
 struct other_dirs {
         const char *self;
         char **dirs;

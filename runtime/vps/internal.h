@@ -287,6 +287,15 @@ int vps_idrange_release(const struct berth_vps_ctx *v, const struct berth_vps_co
                         struct berth_err *err);
 /* The other data directories of this host (those the registry names),
  * NULL-terminated; free with vps_strv_free. */
+/* vps repair: the stale lines of v's data directory in the registry (a
+ * VPS whose vps.json is gone, which keeps its range taken: a destroy of
+ * several that did not get to its prune). Unless dry_run, the registry is
+ * rewritten without the stale lines (of any data directory); then fn for
+ * each of v's, with the rewrite's error or NULL. Returns their count. */
+typedef void (*vps_idrange_stale_fn)(const char *name, uint64_t start, uint64_t size,
+                                     const struct berth_err *failed, void *arg);
+int vps_idrange_repair(const struct berth_vps_ctx *v, bool dry_run, vps_idrange_stale_fn fn, void *arg,
+                       struct berth_err *err);
 int vps_idrange_other_data_dirs(const struct berth_vps_ctx *v, char ***dirs, struct berth_err *err);
 /* Records cfg's range unless it is already (VPS from before the registry). */
 int vps_idrange_ensure(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,

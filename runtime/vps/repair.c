@@ -448,6 +448,33 @@ static void check_markers(struct repair *rp, int vps_dir)
                         check_users(rp, de->d_name, vps_dir);
 }
 
+/* ---- the host's id-range registry ------------------------------------------------ */
+
+struct id_check {
+        struct repair *rp;
+        size_t reported;
+};
+
+static void stale_range(const char *name, uint64_t start, uint64_t size, const struct berth_err *failed,
+                        void *arg)
+{
+        struct id_check *c = arg;
+        int r = failed ? -failed->code : 0;
+        c->reported++;
+        FIXED(c->rp, name, "id-range", r, failed,
+              "its line in the id-range registry (ids %llu-%llu) outlived it: dropped",
+              (unsigned long long)start, (unsigned long long)(start + size - 1));
+}
+
+/* Lines of VPS that are gone keep their ids from every new VPS of the host. */
+static void check_id_ranges(struct repair *rp)
+{
+        struct berth_err e = {0};
+        struct id_check c = {.rp = rp};
+        if (vps_idrange_repair(rp->v, rp->o->dry_run, stale_range, &c, &e) < 0 && !c.reported)
+                report(rp, NULL, "id-range", BERTH_VPS_REPAIR_FAILED, "the id-range registry: %s", e.msg);
+}
+
 /* ---- the verb ------------------------------------------------------------------- */
 
 static int open_vps_dir(const struct berth_vps_ctx *v, struct berth_err *err)
@@ -496,8 +523,10 @@ int berth_vps_repair(const struct berth_vps_ctx *v, const struct berth_vps_repai
                 return r;
         for (size_t i = 0; o->name ? i < 1 : names[i] != NULL; i++)
                 repair_one(&rp, o->name ? o->name : names[i]);
-        if (!o->name)
+        if (!o->name) {
                 orphan_cgroups(&rp, parent);
+                check_id_ranges(&rp);
+        }
         check_markers(&rp, parent);
         vps_trace(v, "repair: %zu found, %zu left, %zu skipped%s", n->found, n->left, n->skipped,
                   o->dry_run ? " (dry run)" : "");

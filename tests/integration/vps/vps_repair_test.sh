@@ -164,6 +164,29 @@ test_destroy_killed() {
         assert_gone repair-k2
 }
 
+# A destroy of several VPS killed before its prune leaves their lines in
+# the host's id-range registry, their ids taken from every new VPS:
+# repair drops them, and only them.
+test_id_ranges() {
+        expect 0 berth create repair-id1 --template bb --pids 50
+        dir=$(realpath "$data")
+        grep -q " $dir repair-id1\$" "$BERTH_ID_REGISTRY" || fail "no registry line for repair-id1"
+        echo "1879048192 65536 $dir repair-ghost" >>"$BERTH_ID_REGISTRY"
+        echo "1879113728 65536 $tmp/no-such-data-dir other" >>"$BERTH_ID_REGISTRY"
+        cp "$BERTH_ID_REGISTRY" "$tmp/reg.before"
+        out=$(berth repair --dry-run --json 2>&1)
+        case $out in *'"repair-ghost"'*'"id-range"'* | *'"id-range"'*'"repair-ghost"'*) ;;
+        *) fail "repair --dry-run does not report repair-ghost's line: $out" ;; esac
+        cmp -s "$BERTH_ID_REGISTRY" "$tmp/reg.before" || fail "repair --dry-run changed the registry"
+        expect 0 berth repair
+        ! grep -q " repair-ghost\$" "$BERTH_ID_REGISTRY" || fail "repair left repair-ghost's line"
+        grep -q " $dir repair-id1\$" "$BERTH_ID_REGISTRY" || fail "repair dropped the line of a VPS that exists"
+        grep -q " other\$" "$BERTH_ID_REGISTRY" || fail "repair dropped the line of a data directory it cannot see"
+        out=$(berth repair --dry-run 2>&1)
+        case $out in *id-range* | *"id range"*) fail "repair found the registry stale again: $out" ;; esac
+        expect 0 berth destroy repair-id1
+}
+
 # ---- damaged files --------------------------------------------------------------
 
 damage() { # damage FILE KIND
@@ -420,6 +443,6 @@ export BERTH_ID_REGISTRY="$tmp/id-ranges"
 trap cleanup EXIT
 bb_template
 
-run_named "create_killed destroy_killed damaged repair_leaks full_disk" "$@"
+run_named "create_killed destroy_killed id_ranges damaged repair_leaks full_disk" "$@"
 echo "kill points covered: $points"
 finish
