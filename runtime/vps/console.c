@@ -18,11 +18,12 @@
  * as `vps stop` would, and starts the VPS again after a reboot
  * (guest_exit.c), then ends.
  *
- *   vps start (P) --fork--> M --fork--> keeper (K) --fork--> worker (W)
+ *   vps start (P) --fork--> keeper (K) --fork--> worker (W)
  *
  * W creates and starts the container (its init becomes K's child when W
- * exits) and sends its result to P over a pipe; M exits at once so that K
- * belongs to nobody P must wait for. Everything that can fail before the
+ * exits) and sends its result to P over a pipe. P never waits for K,
+ * which outlives it and is adopted when P exits (an intermediate process
+ * that exits at once would cost every start one more fork of berth-full). Everything that can fail before the
  * container exists (log file, sockets) is opened by P, so it is reported;
  * K itself only loops. Once W is on its way, K execs the small static
  * berth for its loop (keeper_exec.c): a fork of berth-full would keep a
@@ -239,27 +240,25 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
         sigaddset(&chld, SIGCHLD);
         if (r >= 0 && (k.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
                 r = berth_err_sys(err, errno, "VPS start: signalfd");
-        pid_t mid = -1;
+        pid_t keeper = -1;
         if (r >= 0) {
                 sigprocmask(SIG_BLOCK, &chld, &old);
-                mid = fork();
-                if (mid == 0) {
+                keeper = fork();
+                if (keeper == 0) {
                         k.result = result_pipe[1];
-                        if (fork() == 0)
-                                keeper_main(v, cfg, ops, &k);
-                        _exit(0);
+                        keeper_main(v, cfg, ops, &k);
                 }
                 sigprocmask(SIG_SETMASK, &old, NULL);
-                if (mid < 0)
+                if (keeper < 0)
                         r = berth_err_sys(err, errno, "fork the console keeper");
         }
         berth_closep(&result_pipe[1]);
         keeper_close(&k);
-        if (mid > 0) {
-                vps_trace(v, "VPS %s: console keeper started (log %s, socket %s); the worker boots the guest",
-                          cfg->name, k.log_path, socks.console);
-                while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
-                        ;
+        if (keeper > 0) {
+                vps_trace(
+                    v,
+                    "VPS %s: console keeper started (pid %d, log %s, socket %s); the worker boots the guest",
+                    cfg->name, (int)keeper, k.log_path, socks.console);
                 r = read_result(result_pipe[0], err);
         } else {
                 unlink(k.handoff_path);
