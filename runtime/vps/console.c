@@ -23,11 +23,12 @@
  * W creates and starts the container (its init becomes K's child when W
  * exits) and sends its result to P over a pipe. P never waits for K,
  * which outlives it and is adopted when P exits (an intermediate process
- * that exits at once would cost every start one more fork of berth-full). Everything that can fail before the
- * container exists (log file, sockets) is opened by P, so it is reported;
- * K itself only loops. Once W is on its way, K execs the small static
- * berth for its loop (keeper_exec.c): a fork of berth-full would keep a
- * private copy of what `vps start` dirtied for as long as the guest runs.
+ * that exits at once would cost every start one more fork of berth-full).
+ * Everything that can fail before the container exists (log file,
+ * sockets) is opened by P, so it is reported; K itself only loops. Once W
+ * is on its way, K execs the small static berth for its loop
+ * (keeper_exec.c): a fork of berth-full would keep a private copy of what
+ * `vps start` dirtied for as long as the guest runs.
  *
  * K also answers the guest's sysinfo(2) calls (sysinfo.c): the VPS's
  * processes hand their seccomp listeners to it at sysinfo.sock, and counts

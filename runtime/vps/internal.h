@@ -559,7 +559,7 @@ struct vps_keeper {
         struct berth_ctx ctx;
         struct berth_vps_ctx v;
 };
-/* Sets k's fds to -EBADF. */
+/* An empty k: its fds -EBADF, nothing reaped. */
 void vps_keeper_init(struct vps_keeper *k);
 /* Opens k->log_path: appended to, or started anew. */
 int vps_keeper_open_log(struct vps_keeper *k, bool append, struct berth_err *err);

@@ -37,6 +37,7 @@
 
 void vps_keeper_init(struct vps_keeper *k)
 {
+        *k = (struct vps_keeper){0};
         int *fds[] = {&k->handoff, &k->master, &k->slave,          &k->log,    &k->listen, &k->client,
                       &k->sigfd,   &k->result, &k->sysinfo_listen, &k->hits.fd};
         for (size_t i = 0; i < BERTH_ARRAY_SIZE(fds); i++)
