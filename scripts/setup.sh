@@ -11,7 +11,7 @@ clang clang-format libclang-rt-14-dev llvm python3
 busybox-static iproute2 procps kmod cpio xz-utils zstd e2fsprogs btrfs-progs
 qemu-system-x86 criu debootstrap systemd dbus
 runc crun hyperfine podman containerd uidmap slirp4netns fuse-overlayfs
-libnftables-dev lxcfs openssh-client openssh-server rsync scdoc bash-completion acl"
+libnftables-dev nftables lxcfs openssh-client openssh-server rsync scdoc bash-completion acl"
 
 missing=""
 for p in $PACKAGES; do
