@@ -19,7 +19,8 @@ berth=$1 work=$2 n=$3
 
 if ! command -v lxc-start >/dev/null; then
         echo "LXC: not measured: lxc-start not found (Debian: create /etc/default/lxc-net with"
-        echo "USE_LXC_BRIDGE=\"false\", then apt-get install --no-install-recommends lxc)."
+        echo "USE_LXC_BRIDGE=\"false\", then apt-get install --no-install-recommends"
+        echo "-o Dpkg::Options::=--force-confold lxc: the option keeps that file without asking)."
         exit 0
 fi
 w=$work/vps-lxc
