@@ -106,21 +106,51 @@ static int wait_tracee(pid_t pid, int *status, int timeout_s)
         return -ETIMEDOUT;
 }
 
-static void kill_at_stop(pid_t pid, const struct itest_step *s)
+/* The --also processes as they are now, before the command runs: -1 for
+ * one already gone. */
+static void pin_also(const struct itest_step *s, int fds[ITEST_ALSO_MAX])
+{
+        for (size_t i = 0; i < ITEST_ALSO_MAX; i++)
+                fds[i] = i < s->n_also ? (int)syscall(SYS_pidfd_open, s->also[i], 0) : -1;
+}
+
+static void unpin_also(int fds[ITEST_ALSO_MAX])
+{
+        for (size_t i = 0; i < ITEST_ALSO_MAX; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+}
+
+static void kill_at_stop(pid_t pid, const struct itest_step *s, const int also_fds[ITEST_ALSO_MAX])
 {
         int status;
         if (s->mode == ITEST_KILL_ALL) {
-                for (size_t i = 0; i < s->n_also; i++) {
-                        kill(s->also[i], SIGKILL);
-                        itest_kill_descendants(s->also[i]);
-                }
+                /* Through the pidfd: a pinned process that has ended fails
+                 * the signal, and its pid's descendants are not its own. */
+                for (size_t i = 0; i < s->n_also; i++)
+                        if (also_fds[i] >= 0 &&
+                            syscall(SYS_pidfd_send_signal, also_fds[i], SIGKILL, NULL, 0) == 0)
+                                itest_kill_descendants(s->also[i]);
                 itest_kill_descendants(s->kill_root > 0 ? s->kill_root : pid);
         }
         kill(pid, SIGKILL);
         waitpid(pid, &status, __WALL);
 }
 
+static int step_run(const struct itest_step *s, const int also_fds[ITEST_ALSO_MAX], bool *killed);
+
 int itest_step_run(const struct itest_step *s, bool *killed)
+{
+        if (s->n_also > ITEST_ALSO_MAX)
+                return -E2BIG;
+        int also_fds[ITEST_ALSO_MAX];
+        pin_also(s, also_fds);
+        int r = step_run(s, also_fds, killed);
+        unpin_also(also_fds);
+        return r;
+}
+
+static int step_run(const struct itest_step *s, const int also_fds[ITEST_ALSO_MAX], bool *killed)
 {
         fflush(NULL);
         pid_t pid = fork();
@@ -156,7 +186,7 @@ int itest_step_run(const struct itest_step *s, bool *killed)
                 }
                 if (++stops != s->at)
                         continue;
-                kill_at_stop(pid, s);
+                kill_at_stop(pid, s, also_fds);
                 *killed = true;
                 return stops;
         }

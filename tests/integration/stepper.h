@@ -28,10 +28,14 @@ struct itest_step {
         pid_t kill_root;
         /* ITEST_KILL_ALL also kills these (and their descendants): what
          * the command did not start but works with, e.g. the console
-         * keeper and the guest of the VPS that `vps stop` stops. */
+         * keeper and the guest of the VPS that `vps stop` stops. Each is
+         * pinned by a pidfd when the run begins: one that ends before the
+         * kill is skipped, never its pid's next owner (another test's
+         * process, on a busy host whose pids wrap in seconds). */
         const pid_t *also;
-        size_t n_also;
+        size_t n_also; /* at most ITEST_ALSO_MAX */
 };
+#define ITEST_ALSO_MAX 16
 
 /* Runs s->argv under ptrace, killing it at stop s->at. Returns the number
  * of syscall stops seen (>= 0), -ETIMEDOUT when the command hung for

@@ -7,9 +7,10 @@
  * Runs CMD (an absolute path) and SIGKILLs it at its Nth syscall stop
  * (never without --at); --all first kills every process CMD started,
  * including those that detached from it (the stepper is their child
- * subreaper), and each --also PID with its descendants. Prints "stops=S killed=0|1" and exits 0; exits 3 when CMD
- * hung for S seconds (default 60) between two syscalls, 2 on bad usage,
- * 1 on other errors. */
+ * subreaper), and each --also PID with its descendants (if it is still
+ * the process it was when the run began). Prints "stops=S killed=0|1" and
+ * exits 0; exits 3 when CMD hung for S seconds (default 60) between two
+ * syscalls, 2 on bad usage, 1 on other errors. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
         struct itest_step s = {.log = "/dev/null", .mode = ITEST_KILL_CLI, .stop_timeout_s = 60};
-        pid_t also[16];
+        pid_t also[ITEST_ALSO_MAX];
         s.also = also;
         int i = 1;
         for (; i < argc && strcmp(argv[i], "--"); i++) {
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
                         s.at = atoi(argv[++i]);
                 else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
                         s.stop_timeout_s = atoi(argv[++i]);
-                else if (!strcmp(argv[i], "--also") && i + 1 < argc && s.n_also < 16)
+                else if (!strcmp(argv[i], "--also") && i + 1 < argc && s.n_also < ITEST_ALSO_MAX)
                         also[s.n_also++] = atoi(argv[++i]);
                 else if (!strcmp(argv[i], "--log") && i + 1 < argc)
                         s.log = argv[++i];
