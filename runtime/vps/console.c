@@ -205,15 +205,38 @@ static int keeper_prepare(const struct berth_vps_ctx *v, const char *name, unsig
         return 0;
 }
 
+/* W ended without a result: it died, or K did (W dies with it). What W
+ * made is removed as after a failed boot, under the lock P holds. K is
+ * P's child: its status, if it has ended, tells which. */
+static int no_result(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t keeper,
+                     struct berth_err *err)
+{
+        int status;
+        char why[96] = "see console.log";
+        if (waitpid(keeper, &status, WNOHANG) == keeper) {
+                if (WIFSIGNALED(status))
+                        snprintf(why, sizeof(why), "its console keeper was killed by signal %d",
+                                 WTERMSIG(status));
+                else
+                        snprintf(why, sizeof(why), "its console keeper exited with status %d",
+                                 WEXITSTATUS(status));
+        }
+        struct berth_err undo = {0};
+        if (vps_container_cleanup(v, cfg, &undo) < 0)
+                vps_warn(v, "VPS %s: could not clean up after the failed start: %s", cfg->name, undo.msg);
+        return berth_err_set(err, EPIPE, "the VPS start worker ended without a result (%s)", why);
+}
+
 /* W's result, or why there is none. */
-static int read_result(int fd, struct berth_err *err)
+static int read_result(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t keeper,
+                       int fd, struct berth_err *err)
 {
         struct boot_result res;
         ssize_t n;
         while ((n = read(fd, &res, sizeof(res))) < 0 && errno == EINTR)
                 ;
         if (n != sizeof(res))
-                return berth_err_set(err, EPIPE, "the VPS start worker ended without a result");
+                return no_result(v, cfg, keeper, err);
         if (res.r < 0)
                 *err = res.err;
         return res.r;
@@ -260,7 +283,7 @@ int vps_console_boot(const struct berth_vps_ctx *v, const struct berth_vps_confi
                     v,
                     "VPS %s: console keeper started (pid %d, log %s, socket %s); the worker boots the guest",
                     cfg->name, (int)keeper, k.log_path, socks.console);
-                r = read_result(result_pipe[0], err);
+                r = read_result(v, cfg, keeper, result_pipe[0], err);
         } else {
                 unlink(k.handoff_path);
                 unlink(socks.console);

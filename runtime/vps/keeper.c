@@ -145,6 +145,20 @@ static void receive_master(struct vps_keeper *k)
         k->slave = ioctl(k->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 }
 
+/* The worker ends with status 0 once it has sent its result (console.c):
+ * anything else leaves `vps start` without one, and the log says why. */
+static void worker_ended(struct vps_keeper *k, int status)
+{
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return;
+        if (WIFSIGNALED(status))
+                vps_warn(&k->v, "VPS %s: the start worker was killed by signal %d (%s)", k->name,
+                         WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+                vps_warn(&k->v, "VPS %s: the start worker exited with status %d", k->name,
+                         WEXITSTATUS(status));
+}
+
 /* Reaps the worker, then the init (ours once the worker is gone); true
  * when no child is left. */
 static bool reap_children(struct vps_keeper *k)
@@ -155,9 +169,10 @@ static bool reap_children(struct vps_keeper *k)
         for (;;) {
                 int status;
                 pid_t pid = waitpid(-1, &status, WNOHANG);
-                if (pid == k->worker)
+                if (pid > 0 && pid == k->worker) {
                         k->worker = 0;
-                else if (pid > 0)
+                        worker_ended(k, status);
+                } else if (pid > 0)
                         k->reaped[k->n_reaped++ % VPS_KEEPER_REAPED_MAX] = (struct vps_reaped){pid, status};
                 if (pid == 0)
                         return false;

@@ -85,6 +85,8 @@ worker() {
                                 echo "$code $out" | sed 's/ l[0-9]*/ NAME/g; s/10\.77\.[0-9.]*/ADDR/g' >>"$tmp/w.$k.msg"
                         else
                                 echo "exit $code: vps $*: $out" >>"$tmp/w.$k.bad"
+                                # What the keeper logged, while the VPS is there to ask.
+                                tail -n 8 "$data/vps/$n/console.log" 2>/dev/null | sed 's/^/    console.log: /' >>"$tmp/w.$k.bad"
                         fi
                         ;;
                 esac
