@@ -184,6 +184,14 @@ int vps_sysinfo_compute(const struct sysinfo *host, const struct berth_cgroup_st
  * of /proc/<pid>/maps). */
 bool vps_maps_writable(const char *maps, uint64_t addr, uint64_t len);
 
+/* A guest's sync(2), answered by the keeper as syncfs of the guest's own
+ * filesystems (sync.c): 0 answered (sync's 0), 1 the task is gone, -1
+ * the kernel's own sync. */
+int vps_sync_answer(int notify_fd, uint64_t id, pid_t pid);
+/* A line of /proc/<pid>/mountinfo: true, its mount point (unescaped) and
+ * device, for a filesystem on a block device (major not 0). */
+bool vps_sync_mount_wanted(const char *line, char *mount_point, size_t len, dev_t *dev);
+
 /* The VPS's cgroups (runtime/vps/cgroup.c: why two levels on cgroup v2).
  * cgroupsPath of its container: <vps-cgroup>, or <vps-cgroup>/guest on a
  * pure cgroup-v2 host. */

@@ -252,6 +252,21 @@ static int write_guest(int notify_fd, uint64_t id, pid_t pid, uint64_t addr, con
         return n == (ssize_t)sizeof(*si) ? 0 : -EFAULT;
 }
 
+/* sysinfo: 0 answered (resp->error set), 1 the task is gone, -1 the
+ * kernel's own answer. */
+static int answer_sysinfo(struct vps_sysinfo *s, int fd, const struct seccomp_notif *req,
+                          struct seccomp_notif_resp *resp)
+{
+        struct sysinfo si;
+        if (answer(s, &si) < 0)
+                return -1;
+        int r = write_guest(fd, req->id, req->pid, req->data.args[0], &si);
+        if (r <= 0)
+                resp->error = r;
+        return r > 0 ? 1 : 0;
+}
+
+/* One call of a guest's task: sysinfo here, sync in sync.c. */
 static void serve(struct vps_sysinfo *s, int fd)
 {
         _cleanup_free_ struct seccomp_notif *req = calloc(1, s->notif_size);
@@ -259,15 +274,15 @@ static void serve(struct vps_sysinfo *s, int fd)
         if (!req || !resp || ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
                 return; /* ENOENT: the task was killed while it waited */
         resp->id = req->id;
-        struct sysinfo si;
-        if (req->data.nr != __NR_sysinfo || req->data.arch != NATIVE_AUDIT_ARCH || answer(s, &si) < 0) {
+        int r = -1;
+        if (req->data.arch == NATIVE_AUDIT_ARCH && req->data.nr == __NR_sysinfo)
+                r = answer_sysinfo(s, fd, req, resp);
+        else if (req->data.arch == NATIVE_AUDIT_ARCH && req->data.nr == __NR_sync)
+                r = vps_sync_answer(fd, req->id, req->pid);
+        if (r > 0)
+                return;
+        if (r < 0)
                 resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-        } else {
-                int r = write_guest(fd, req->id, req->pid, req->data.args[0], &si);
-                if (r > 0)
-                        return;
-                resp->error = r;
-        }
         /* ENOENT when the task is gone meanwhile: nothing to tell. */
         ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
 }

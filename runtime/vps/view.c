@@ -176,15 +176,16 @@ static int boot_id_mount(json_t *mounts)
                                                        "nosuid", "nodev", "noexec"));
 }
 
-/* sysinfo to the keeper's listener socket; the rest of the profile stays. */
-static int sysinfo_notify(json_t *lx, const char *listener)
+/* sysinfo and sync to the keeper's listener socket (sysinfo.c, sync.c);
+ * the rest of the profile stays. */
+static int keeper_notify(json_t *lx, const char *listener)
 {
         json_t *sc = json_object_get(lx, "seccomp");
         json_t *calls = json_object_get(sc, "syscalls");
         if (!sc || !calls || json_object_set_new(sc, "listenerPath", json_string(listener)) < 0)
                 return -1;
         return json_array_append_new(
-            calls, json_pack("{s:[s], s:s}", "names", "sysinfo", "action", "SCMP_ACT_NOTIFY"));
+            calls, json_pack("{s:[s, s], s:s}", "names", "sysinfo", "sync", "action", "SCMP_ACT_NOTIFY"));
 }
 
 static int patch_view(json_t *doc, const struct berth_vps_config *cfg, const char *cpus, const char *listener)
@@ -193,7 +194,7 @@ static int patch_view(json_t *doc, const struct berth_vps_config *cfg, const cha
         json_t *ann = json_object_get(doc, "annotations");
         if (!lx || !ann || json_object_set_new(ann, BERTH_LXCFS_ANNOTATION, json_string("auto")) < 0 ||
             proc_sys_mixed(lx) < 0 || boot_id_mount(json_object_get(doc, "mounts")) < 0 ||
-            vps_devices_patch(doc, cfg->devices) < 0 || sysinfo_notify(lx, listener) < 0)
+            vps_devices_patch(doc, cfg->devices) < 0 || keeper_notify(lx, listener) < 0)
                 return -1;
         json_t *cpu = json_object_get(json_object_get(lx, "resources"), "cpu");
         if (*cpus && (!cpu || json_object_set_new(cpu, "cpus", json_string(cpus)) < 0))

@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -497,6 +498,32 @@ START_TEST(test_maps_writable)
 }
 END_TEST
 
+/* The keeper's sync: which of a guest's mounts get a syncfs of their own
+ * (block devices; the root is synced anyway), with mountinfo's escapes. */
+START_TEST(test_sync_mounts)
+{
+        char mp[64];
+        dev_t dev;
+        ck_assert(
+            vps_sync_mount_wanted("36 35 7:3 / / rw,relatime - ext4 /dev/loop3 rw\n", mp, sizeof(mp), &dev));
+        ck_assert_str_eq(mp, "/");
+        ck_assert_uint_eq(major(dev), 7);
+        ck_assert_uint_eq(minor(dev), 3);
+        ck_assert(vps_sync_mount_wanted("40 36 8:17 /d /mnt/my\\040disk rw - xfs /dev/sdb1 rw", mp,
+                                        sizeof(mp), &dev));
+        ck_assert_str_eq(mp, "/mnt/my disk");
+        ck_assert_uint_eq(major(dev), 8);
+        /* Anonymous devices: overlay, tmpfs, proc, devpts. */
+        ck_assert(!vps_sync_mount_wanted("37 36 0:52 / / rw - overlay overlay rw", mp, sizeof(mp), &dev));
+        ck_assert(!vps_sync_mount_wanted("38 36 0:5 / /dev rw - tmpfs tmpfs rw", mp, sizeof(mp), &dev));
+        /* Too long for the buffer, or not a mount point: skipped. */
+        ck_assert(
+            !vps_sync_mount_wanted("40 36 8:17 / /a/very/long/mount/point/name rw - xfs x rw", mp, 8, &dev));
+        ck_assert(!vps_sync_mount_wanted("garbage", mp, sizeof(mp), &dev));
+        ck_assert(!vps_sync_mount_wanted("", mp, sizeof(mp), &dev));
+}
+END_TEST
+
 Suite *test_suite(void)
 {
         Suite *s = suite_create("vps");
@@ -513,6 +540,7 @@ Suite *test_suite(void)
         tcase_add_test(tc, test_lxcfs_mounts);
         tcase_add_test(tc, test_sysinfo_compute);
         tcase_add_test(tc, test_maps_writable);
+        tcase_add_test(tc, test_sync_mounts);
         suite_add_tcase(s, tc);
         return s;
 }

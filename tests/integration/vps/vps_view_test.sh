@@ -29,6 +29,8 @@
 #             `vps exec` and in a process of the guest's init, live after
 #             vps set --memory; with the keeper killed sysinfo fails at
 #             once (ENOSYS) instead of hanging
+#   sync      the guest's sync(2) writes back its own disk (an ext4 image)
+#             and not another filesystem of the host
 #   debian    a systemd guest (the cached template of vps_debian_test.sh):
 #             MemTotal, nproc, _PHYS_PAGES, uptime, machine-id, journald's
 #             boot id
@@ -440,6 +442,42 @@ test_sysinfo() {
 # The human status: sizes in units, lists as text; list --json has the
 # usage of a running VPS; --cpu-weight 200 gets twice the CPU of the
 # default weight when both compete for every CPU.
+# sectors_written DEV: what the block device /dev/DEV has written so far.
+sectors_written() {
+        awk '{print $7}' "/sys/block/$1/stat"
+}
+
+# A guest's sync writes back its own disk, not the host's other
+# filesystems: 16 MiB left dirty on an ext4 of the host (not the VPS's)
+# stays dirty through it, while 16 MiB the guest wrote reach its disk.
+# The kernel's own sync (before the keeper answered it) writes both.
+test_sync() {
+        other=$(ext4_scratch 64M) || { fail "no ext4 scratch image for the host's other filesystem" && return 1; }
+        other_dev=$(basename "$(findmnt -no SOURCE "$other/mnt")")
+        export BERTH_VPS_DISK_BACKEND=image BERTH_VPS_DISK_FS=ext4
+        expect 0 berth create gvw-sync --template bb --memory 256M --disk 128M
+        unset BERTH_VPS_DISK_BACKEND BERTH_VPS_DISK_FS
+        expect 0 berth start gvw-sync
+        vps_dev=$(basename "$(losetup -j "$data/vps/gvw-sync/disk.img" | cut -d: -f1)")
+        if [ -z "$vps_dev" ] || [ ! -e "/sys/block/$vps_dev/stat" ] || [ ! -e "/sys/block/$other_dev/stat" ]; then
+                fail "sync: no loop device for the VPS's disk ($vps_dev) or the host's ext4 ($other_dev)"
+        else
+                gexec gvw-sync dd if=/dev/zero of=/dirty bs=1M count=16 2>/dev/null
+                dd if=/dev/zero of="$other/mnt/dirty" bs=1M count=16 2>/dev/null
+                vps0=$(sectors_written "$vps_dev") other0=$(sectors_written "$other_dev")
+                out=$(gexec gvw-sync sync 2>&1) || fail "sync in the guest: $out"
+                vps1=$(sectors_written "$vps_dev") other1=$(sectors_written "$other_dev")
+                # 16 MiB: 32768 sectors; the host's ext4 may commit its
+                # journal meanwhile, a few blocks.
+                [ $((vps1 - vps0)) -ge 32768 ] ||
+                        fail "the guest's sync wrote $((vps1 - vps0)) sectors to its disk, not its 16 MiB"
+                [ $((other1 - other0)) -lt 16384 ] ||
+                        fail "the guest's sync wrote $((other1 - other0)) sectors to another filesystem of the host"
+        fi
+        expect 0 berth destroy --force gvw-sync
+        ext4_scratch_rm "$other"
+}
+
 test_status() {
         n=gvw-st
         expect 0 berth create $n --template bb --memory 512M --swap 64M --ip 10.77.0.2 --ip fd77::2/64 --device tun
@@ -561,5 +599,5 @@ export BERTH_LXCFS_DIR
 trap cleanup EXIT
 bb_template
 
-run_named "lxcfs nproc identity sysctl devices sysinfo debootstrap status debian" "$@"
+run_named "lxcfs nproc identity sysctl devices sysinfo sync debootstrap status debian" "$@"
 finish
