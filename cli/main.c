@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "berth/self_exe.h"
 #include "berth/systemd.h"
 #include "cli/cli.h"
 
@@ -132,13 +133,11 @@ static int parse_globals(struct cli *cli, int argc, char **argv)
 static int run_full(struct cli *cli, char **argv)
 {
         char path[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("/berth-full"));
-        char *slash = n > 0 ? memrchr(path, '/', (size_t)n) : NULL;
-        if (!slash) {
-                cli_errorf(cli, ENOENT, "cannot find berth-full: readlink /proc/self/exe failed");
+        int r = berth_self_sibling("berth-full", path, sizeof(path));
+        if (r < 0) {
+                cli_errorf(cli, -r, "cannot find berth-full beside /proc/self/exe: %s", strerror(-r));
                 return 1;
         }
-        strcpy(slash, "/berth-full");
         execv(path, argv);
         cli_errorf(cli, errno, "run %s: %s", path, strerror(errno));
         return 1;

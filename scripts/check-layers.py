@@ -28,7 +28,7 @@ BELOW = {
 }
 # include/berth/<name>.h -> the layer that implements it.
 PUBLIC = {
-    "base": "err cleanup log oci exit_code unix_socket file proc cpu_weight rmtree",
+    "base": "err cleanup log oci exit_code unix_socket file proc cpu_weight rmtree self_exe",
     "cgroups": "cgroup systemd",
     "netns": "netns nft",
     "rootfs": "rootfs idmap",

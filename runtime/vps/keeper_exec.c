@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "berth/self_exe.h"
 #include "berth/vps.h"
 #include "runtime/vps/internal.h"
 
@@ -60,19 +61,6 @@ static void set_cloexec(int fd, bool on)
                 fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
-/* dir of our executable + "/" + name. */
-static int sibling(const char *name, char *out, size_t len)
-{
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        char *slash = n > 0 ? memrchr(self, '/', (size_t)n) : NULL;
-        if (!slash)
-                return -1;
-        *slash = '\0';
-        int m = snprintf(out, len, "%s/%s", self, name);
-        return m < 0 || (size_t)m >= len ? -1 : 0;
-}
-
 /* exe, the global options of ctx, then args; returns only on failure. */
 static void exec_with(const struct berth_ctx *ctx, const char *exe, const char *const *args, size_t n_args)
 {
@@ -98,7 +86,7 @@ void vps_keeper_exec(struct vps_keeper *k)
 #ifdef BERTH_STATIC_KEEPER
         char exe[PATH_MAX], worker[16], fds_arg[8 * KEEPER_FDS], disk[64];
         /* The static berth hands --systemd-cgroup to berth-full. */
-        if (k->ctx.systemd_cgroup || sibling("berth", exe, sizeof(exe)) < 0)
+        if (k->ctx.systemd_cgroup || berth_self_sibling("berth", exe, sizeof(exe)) < 0)
                 return;
         int *fds[KEEPER_FDS];
         keeper_fds(k, fds);
@@ -191,8 +179,8 @@ int berth_vps_keeper_main(const struct berth_ctx *ctx, int argc, char **argv)
         snprintf(lock_arg, sizeof(lock_arg), "%d", lock);
         snprintf(status_arg, sizeof(status_arg), "%d", status);
         const char *args[E_ARGC] = {KEEPER_END_VERB, k.name, k.v.data_dir, log_arg, lock_arg, status_arg};
-        int e = ENOENT;
-        if (sibling("berth-full", exe, sizeof(exe)) == 0) {
+        int e = -berth_self_sibling("berth-full", exe, sizeof(exe));
+        if (e == 0) {
                 set_cloexec(k.log, false);
                 set_cloexec(lock, false);
                 exec_with(&k.ctx, exe, args, E_ARGC);
