@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "berth/cleanup.h"
 #include "netns/nft_nl.h"
@@ -228,19 +230,89 @@ int nft_batch_rule_jump(struct nft_batch *b, const char *chain, const char *targ
         return 0;
 }
 
-static void mnl_socket_closep(struct mnl_socket **nl)
+/* The nfnetlink sockets of this process, kept open until it exits.
+ *
+ * Closing an nfnetlink socket waits until nf_tables has released what the
+ * commits before it replaced or deleted (NETLINK_URELEASE flushes its
+ * destroy work, which waits for an RCU grace period: 15-25 ms on this
+ * 2-CPU host). `vps start` would pay that on its path for its filter;
+ * kept open, the socket goes with the process's exit, which the start's
+ * worker reaches after it has answered (runtime/vps/console.c). One per
+ * network namespace, reused by the next batch there; never one that a
+ * fork inherited (two processes' answers would mix). */
+#define KEPT_MAX 4
+static struct kept_socket {
+        struct mnl_socket *nl;
+        pid_t owner;
+        dev_t ns_dev;
+        ino_t ns_ino;
+} kept[KEPT_MAX];
+
+static void kept_drop(size_t i)
 {
-        if (*nl)
-                mnl_socket_close(*nl);
+        mnl_socket_close(kept[i].nl);
+        memmove(&kept[i], &kept[i + 1], (KEPT_MAX - 1 - i) * sizeof(kept[0]));
+        kept[KEPT_MAX - 1] = (struct kept_socket){0};
+}
+
+static struct mnl_socket *socket_open(void)
+{
+        struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+        /* The kernel answers every batch; a bound on the wait all the same,
+         * so that a start never hangs here. */
+        const struct timeval wait = {.tv_sec = 10};
+        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+            setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) < 0) {
+                int e = errno;
+                if (nl)
+                        mnl_socket_close(nl);
+                errno = e;
+                return NULL;
+        }
+        return nl;
+}
+
+/* This process's socket in the current network namespace: *slot its
+ * index in kept[]. */
+static struct mnl_socket *socket_get(size_t *slot)
+{
+        struct stat ns;
+        if (stat("/proc/thread-self/ns/net", &ns) < 0)
+                return NULL;
+        pid_t self = getpid();
+        for (size_t i = 0; i < KEPT_MAX && kept[i].nl;) {
+                if (kept[i].owner != self) {
+                        kept_drop(i); /* a fork's copy: the parent's stays */
+                        continue;
+                }
+                if (kept[i].ns_dev == ns.st_dev && kept[i].ns_ino == ns.st_ino) {
+                        *slot = i;
+                        return kept[i].nl;
+                }
+                i++;
+        }
+        struct mnl_socket *nl = socket_open();
+        if (!nl)
+                return NULL;
+        if (kept[KEPT_MAX - 1].nl)
+                kept_drop(0);
+        size_t i = 0;
+        while (kept[i].nl)
+                i++;
+        kept[i] = (struct kept_socket){nl, self, ns.st_dev, ns.st_ino};
+        *slot = i;
+        return nl;
 }
 
 /* Reads the kernel's answers up to the last message's ack (every message
  * asks for one; a failed batch still answers all of them, errors first in
- * order) or an error on the batch itself. */
-static int answers(struct mnl_socket *nl, uint32_t last)
+ * order) or an error on the batch itself. *drained: every answer read,
+ * the socket fit for the next batch. */
+static int answers(struct mnl_socket *nl, uint32_t last, bool *drained)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         int first = 0;
+        *drained = false;
         for (;;) {
                 ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
                 if (n < 0)
@@ -253,6 +325,7 @@ static int answers(struct mnl_socket *nl, uint32_t last)
                         const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
                         if (e->error && !first)
                                 first = e->error;
+                        *drained = nlh->nlmsg_seq == last; /* the kernel's last word on the batch */
                         if (nlh->nlmsg_seq == last || (nlh->nlmsg_seq == 1 && e->error))
                                 return first;
                 }
@@ -268,16 +341,14 @@ int nft_batch_run(struct nft_batch *b)
         if (!buf)
                 return -ENOMEM;
         done(b, delimiter(b, buf, NFNL_MSG_BATCH_END));
-        __attribute__((cleanup(mnl_socket_closep))) struct mnl_socket *nl =
-            mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+        size_t slot;
+        struct mnl_socket *nl = socket_get(&slot);
+        if (!nl)
                 return -errno;
-        /* The kernel answers every batch; a bound on the wait all the same,
-         * so that a start never hangs here. */
-        const struct timeval wait = {.tv_sec = 10};
-        if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) < 0)
-                return -errno;
-        if (mnl_socket_sendto(nl, b->buf, b->len) < 0)
-                return -errno;
-        return answers(nl, last);
+        bool drained = false;
+        int r = mnl_socket_sendto(nl, b->buf, b->len) < 0 ? -errno : answers(nl, last, &drained);
+        /* Answers may still be on their way: not reused. */
+        if (!drained)
+                kept_drop(slot);
+        return r;
 }
