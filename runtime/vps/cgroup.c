@@ -72,45 +72,68 @@ int vps_cgroup_top(const struct berth_vps_ctx *v, const char *name, const struct
         return *top ? 1 : -err->code;
 }
 
-/* The VPS's limits on its top level, then the keeper into its console
- * cgroup below. */
-static int keeper_join_top(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                           struct berth_cgroup *top, pid_t keeper, struct berth_err *err)
+/* What the VPS's container has for cgroups: *cg, and *top on a pure v2
+ * host (NULL without a top level). 0 without any (cgroups disabled). */
+static int vps_cgroups(const struct berth_vps_ctx *v, const char *name, struct berth_cgroup **cg,
+                       struct berth_cgroup **top, struct berth_err *err)
 {
-        struct berth_resources *res = berth_vps_resources(&cfg->limits, err);
-        if (!res)
+        *cg = *top = NULL;
+        struct berth_container_info info;
+        int r = vps_container_load(v, name, &info, err);
+        if (r == -ENOENT)
+                r = berth_err_set(err, ENOENT, "container vanished after create");
+        if (r < 0 || !info.st.cgroup) {
+                if (r == 0)
+                        berth_container_info_clear(&info);
+                return r;
+        }
+        *cg = berth_cgroup_restore(info.st.cgroup, err);
+        berth_container_info_clear(&info);
+        if (!*cg)
                 return -err->code;
-        int r = berth_cgroup_update(top, res, err);
-        berth_resources_free(res);
-        if (r >= 0)
-                r = berth_cgroup_attach_child(top, CONSOLE_CGROUP, keeper, err);
-        if (r >= 0)
-                vps_trace(v, "VPS %s: limits on %s; console keeper %d in %s/" CONSOLE_CGROUP, cfg->name,
-                          berth_cgroup_path(top), (int)keeper, berth_cgroup_path(top));
-        return r;
+        if (berth_cgroup_layout(*cg) == BERTH_CG_UNIFIED &&
+            (r = vps_cgroup_top(v, name, *cg, top, err)) < 0) {
+                berth_cgroup_free(*cg);
+                *cg = NULL;
+                return r;
+        }
+        return 1;
 }
 
-int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                    const char *cgroup_dump, pid_t keeper, struct berth_err *err)
+int vps_cgroup_top_limits(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                          struct berth_err *err)
 {
-        if (!cgroup_dump)
-                return 0;
-        struct berth_cgroup *cg = berth_cgroup_restore(cgroup_dump, err);
-        if (!cg)
-                return -err->code;
-        int r = 0;
-        if (berth_cgroup_layout(cg) != BERTH_CG_UNIFIED) {
+        struct berth_cgroup *cg, *top;
+        int r = vps_cgroups(v, cfg->name, &cg, &top, err);
+        if (r > 0 && top) {
+                struct berth_resources *res = berth_vps_resources(&cfg->limits, err);
+                r = res ? berth_cgroup_update(top, res, err) : -err->code;
+                berth_resources_free(res);
+                if (r >= 0)
+                        vps_trace(v, "VPS %s: limits on %s", cfg->name, berth_cgroup_path(top));
+        }
+        berth_cgroup_free(top);
+        berth_cgroup_free(cg);
+        return r < 0 ? berth_err_wrap(err, "limits of VPS %s", cfg->name) : 0;
+}
+
+int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t keeper,
+                    struct berth_err *err)
+{
+        struct berth_cgroup *cg, *top;
+        int r = vps_cgroups(v, cfg->name, &cg, &top, err);
+        if (r > 0 && top) {
+                r = berth_cgroup_attach_child(top, CONSOLE_CGROUP, keeper, err);
+                if (r >= 0)
+                        vps_trace(v, "VPS %s: console keeper %d in %s/" CONSOLE_CGROUP, cfg->name,
+                                  (int)keeper, berth_cgroup_path(top));
+        } else if (r > 0 && berth_cgroup_layout(cg) != BERTH_CG_UNIFIED) {
                 r = berth_cgroup_attach(cg, keeper, err);
                 if (r >= 0)
                         vps_trace(v, "VPS %s: console keeper %d in the VPS's cgroups", cfg->name,
                                   (int)keeper);
-        } else {
-                struct berth_cgroup *top;
-                r = vps_cgroup_top(v, cfg->name, cg, &top, err);
-                if (r > 0)
-                        r = keeper_join_top(v, cfg, top, keeper, err);
-                berth_cgroup_free(top);
         }
+        berth_cgroup_free(top);
         berth_cgroup_free(cg);
         return r < 0 ? berth_err_wrap(err, "move the console keeper into the VPS's cgroup") : 0;
 }

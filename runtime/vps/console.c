@@ -21,7 +21,8 @@
  *   vps start (P) --fork--> keeper (K) --fork--> worker (W)
  *
  * W creates and starts the container (its init becomes K's child when W
- * exits) and sends its result to P over a pipe. P never waits for K,
+ * exits), sends its result to P over a pipe, then moves K into the VPS's
+ * cgroups (keeper_join_late says why only then) and exits. P never waits for K,
  * which outlives it and is adopted when P exits (an intermediate process
  * that exits at once would cost every start one more fork of berth-full).
  * Everything that can fail before the container exists (log file,
@@ -116,6 +117,22 @@ struct boot_result {
         struct berth_err err;
 };
 
+/* W, once P has its answer: K into the VPS's cgroups. Moving another
+ * process (cgroup.procs) waits for an RCU grace period in the kernel
+ * (cgroup_threadgroup_rwsem): 10-20 ms here, a third of a start, which P
+ * need not wait for. W still holds the VPS's lock (its copy of P's flock
+ * fd) until it exits, so no verb sees the VPS before K is in place; what
+ * fails now can only be logged, to console.log. */
+static void keeper_join_late(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                             struct vps_keeper *k)
+{
+        vps_keeper_bind(k, v->ctx, v->data_dir);
+        struct berth_err err = {0};
+        if (vps_keeper_join(&k->v, cfg, k->pid, &err) < 0)
+                vps_warn(&k->v, "VPS %s: the console keeper is not charged to the VPS: %s", cfg->name,
+                         err.msg);
+}
+
 __attribute__((noreturn)) static void worker_main(const struct berth_vps_ctx *v,
                                                   const struct berth_vps_config *cfg,
                                                   const struct vps_boot_ops *ops, struct vps_keeper *k)
@@ -124,15 +141,18 @@ __attribute__((noreturn)) static void worker_main(const struct berth_vps_ctx *v,
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
         sigprocmask(SIG_UNBLOCK, &chld, NULL); /* blocked for K's signalfd only */
-        /* boot() moves its parent, K, into the VPS's cgroups: should K
-         * die, the worker dies too, rather than take whoever inherits it
-         * (the host's init) for K. */
+        /* W moves its parent, K, into the VPS's cgroups: should K die,
+         * the worker dies too, rather than take whoever inherits it (the
+         * host's init) for K. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != k->pid)
                 _exit(1);
         struct boot_result res = {0};
         res.r = ops->boot(v, cfg, k->handoff_path, &res.err);
         if (write(k->result, &res, sizeof(res)) != sizeof(res))
                 _exit(1);
+        berth_closep(&k->result);
+        if (res.r >= 0)
+                keeper_join_late(v, cfg, k);
         _exit(0);
 }
 

@@ -25,6 +25,8 @@
  * while the guest runs, console.c): the cleanup kills what is in them and
  * removes them, and must not kill the keeper doing it, nor wait for it (a
  * stop's cleanup gives the keeper a moment to end before it kills it).
+ * It moves out again once it holds the lock: a start's worker moves it in
+ * after the start has answered, which an init that ends at once beats.
  * While it waits for the lock it holds nothing of the VPS but that. */
 #include <errno.h>
 #include <signal.h>
@@ -141,6 +143,7 @@ int vps_guest_exit_claim(const struct berth_vps_ctx *v, const char *name, const 
         pid_t init = info.st.pid;
         uint64_t start_time = info.st.pid_start_time;
         int r = ours ? leave_cgroups(v, name, info.st.cgroup, &err) : 0;
+        _cleanup_free_ char *cgroup_dump = ours && info.st.cgroup ? strdup(info.st.cgroup) : NULL;
         berth_container_info_clear(&info);
         if (!ours) {
                 vps_trace(v, "VPS %s: the container is not the one whose init ended: left alone", name);
@@ -162,6 +165,16 @@ int vps_guest_exit_claim(const struct berth_vps_ctx *v, const char *name, const 
         }
         if (!still_ours(v, name, init, start_time)) {
                 vps_trace(v, "VPS %s: a verb dealt with the VPS while the keeper waited for its lock", name);
+                close(lock);
+                return -1;
+        }
+        /* The start's worker moves the keeper into the VPS's cgroups after
+         * the start has answered, holding the lock (console.c): an init
+         * that ended at once may have been reaped, and the keeper left,
+         * before that. Now that the lock is ours no one moves it again. */
+        if (leave_cgroups(v, name, cgroup_dump, &err) < 0) {
+                vps_warn(v, "VPS %s: the console keeper cannot leave the VPS's cgroups to remove them: %s",
+                         name, err.msg);
                 close(lock);
                 return -1;
         }

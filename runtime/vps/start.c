@@ -107,7 +107,8 @@ static int create_container(const struct berth_vps_ctx *v, const struct berth_vp
 }
 
 /* The host side of a container whose init exists: its cgroup delegated,
- * the keeper (the worker's parent) in its cgroups, its network. */
+ * the VPS's limits, its network. (The keeper joins the VPS's cgroups once
+ * the start has answered: console.c.) */
 int vps_boot_wire(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, struct berth_err *err)
 {
         struct berth_container_info info;
@@ -120,7 +121,7 @@ int vps_boot_wire(const struct berth_vps_ctx *v, const struct berth_vps_config *
         if (r >= 0 && cfg->userns.enabled)
                 vps_trace(v, "VPS %s: cgroup delegated to the guest's root", cfg->name);
         if (r >= 0)
-                r = vps_keeper_join(v, cfg, info.st.cgroup, getppid(), err); /* K: our parent */
+                r = vps_cgroup_top_limits(v, cfg, err);
         if (r >= 0)
                 r = vps_net_up(v, cfg, info.st.pid, err);
         berth_container_info_clear(&info);

@@ -75,6 +75,19 @@ ext4_scratch_rm() {
         rm -rf "$1"
 }
 
+# keeper_settled KEEPER INIT: waits (up to 5 s) until the keeper's only
+# child is the init. `vps start`'s worker, the keeper's other child, moves
+# the keeper into the VPS's cgroups after the start has answered and then
+# exits (holding the VPS's lock until then, so other verbs never see it
+# half done); a test that reads /proc right after the start waits for it.
+keeper_settled() {
+        for _ in $(seq 50); do
+                [ "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" = "$2 " ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
 # The tag berth puts in the names of a data directory's containers and
 # cgroups (berth_vps_data_tag: FNV-1a of its real path, 8 hex digits), so
 # that a test looks for its own and not for another run's of the same name.

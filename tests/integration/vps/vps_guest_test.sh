@@ -416,6 +416,7 @@ test_keeper() {
         p=$(vps_pid kc)
         k=$(awk '{print $4}' "/proc/$p/stat")
         [ "$(cat "/proc/$k/comm")" = berth-console ] || fail "the init's parent is not the keeper: $(cat "/proc/$k/comm")"
+        keeper_settled "$k" "$p" || fail "the keeper has children besides the init: $(cat "/proc/$k/task/$k/children")"
         # Where berth is the static one, the keeper runs it (not a fork of
         # berth-full): no shared library is mapped into it.
         if ! readelf -l "$bin" | grep -q INTERP; then

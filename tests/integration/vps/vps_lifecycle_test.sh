@@ -151,6 +151,7 @@ check_keeper() { # check_keeper NAME PID K
                 fail "$1: the init $2's parent ${3:-?} is not a console keeper"
                 return
         fi
+        keeper_settled "$3" "$2" || fail "$1: the keeper $3 has children besides the init: $(cat "/proc/$3/task/$3/children")"
         for c in memory pids; do
                 a=$(grep ":$c:" "/proc/$2/cgroup" | cut -d: -f3)
                 [ -z "$a" ] || [ "$(grep ":$c:" "/proc/$3/cgroup" | cut -d: -f3)" = "$a" ] ||
