@@ -72,27 +72,20 @@ int vps_cgroup_top(const struct berth_vps_ctx *v, const char *name, const struct
         return *top ? 1 : -err->code;
 }
 
-/* What the VPS's container has for cgroups: *cg, and *top on a pure v2
- * host (NULL without a top level). 0 without any (cgroups disabled). */
-static int vps_cgroups(const struct berth_vps_ctx *v, const char *name, struct berth_cgroup **cg,
-                       struct berth_cgroup **top, struct berth_err *err)
+/* The cgroups of the VPS's container (cgroup_dump, from its state): *cg,
+ * and *top on a pure v2 host (NULL without a top level). 0 without any
+ * (cgroups disabled). */
+static int vps_cgroups(const struct berth_vps_ctx *v, const char *name, const char *cgroup_dump,
+                       struct berth_cgroup **cg, struct berth_cgroup **top, struct berth_err *err)
 {
         *cg = *top = NULL;
-        struct berth_container_info info;
-        int r = vps_container_load(v, name, &info, err);
-        if (r == -ENOENT)
-                r = berth_err_set(err, ENOENT, "container vanished after create");
-        if (r < 0 || !info.st.cgroup) {
-                if (r == 0)
-                        berth_container_info_clear(&info);
-                return r;
-        }
-        *cg = berth_cgroup_restore(info.st.cgroup, err);
-        berth_container_info_clear(&info);
+        if (!cgroup_dump)
+                return 0;
+        *cg = berth_cgroup_restore(cgroup_dump, err);
         if (!*cg)
                 return -err->code;
-        if (berth_cgroup_layout(*cg) == BERTH_CG_UNIFIED &&
-            (r = vps_cgroup_top(v, name, *cg, top, err)) < 0) {
+        int r = berth_cgroup_layout(*cg) == BERTH_CG_UNIFIED ? vps_cgroup_top(v, name, *cg, top, err) : 0;
+        if (r < 0) {
                 berth_cgroup_free(*cg);
                 *cg = NULL;
                 return r;
@@ -101,10 +94,10 @@ static int vps_cgroups(const struct berth_vps_ctx *v, const char *name, struct b
 }
 
 int vps_cgroup_top_limits(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                          struct berth_err *err)
+                          const char *cgroup_dump, struct berth_err *err)
 {
         struct berth_cgroup *cg, *top;
-        int r = vps_cgroups(v, cfg->name, &cg, &top, err);
+        int r = vps_cgroups(v, cfg->name, cgroup_dump, &cg, &top, err);
         if (r > 0 && top) {
                 struct berth_resources *res = berth_vps_resources(&cfg->limits, err);
                 r = res ? berth_cgroup_update(top, res, err) : -err->code;
@@ -117,11 +110,11 @@ int vps_cgroup_top_limits(const struct berth_vps_ctx *v, const struct berth_vps_
         return r < 0 ? berth_err_wrap(err, "limits of VPS %s", cfg->name) : 0;
 }
 
-int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t keeper,
-                    struct berth_err *err)
+int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                    const char *cgroup_dump, pid_t keeper, struct berth_err *err)
 {
         struct berth_cgroup *cg, *top;
-        int r = vps_cgroups(v, cfg->name, &cg, &top, err);
+        int r = vps_cgroups(v, cfg->name, cgroup_dump, &cg, &top, err);
         if (r > 0 && top) {
                 r = berth_cgroup_attach_child(top, CONSOLE_CGROUP, keeper, err);
                 if (r >= 0)

@@ -127,8 +127,14 @@ static void keeper_join_late(const struct berth_vps_ctx *v, const struct berth_v
                              struct vps_keeper *k)
 {
         vps_keeper_bind(k, v->ctx, v->data_dir);
+        struct berth_container_info info;
         struct berth_err err = {0};
-        if (vps_keeper_join(&k->v, cfg, k->pid, &err) < 0)
+        int r = vps_container_load(&k->v, cfg->name, &info, &err);
+        if (r == 0) {
+                r = vps_keeper_join(&k->v, cfg, info.st.cgroup, k->pid, &err);
+                berth_container_info_clear(&info);
+        }
+        if (r < 0)
                 vps_warn(&k->v, "VPS %s: the console keeper is not charged to the VPS: %s", cfg->name,
                          err.msg);
 }

@@ -201,15 +201,17 @@ int vps_cgroup_path(const struct berth_vps_ctx *v, const char *name, char *out, 
  * a container made before); -errno. */
 int vps_cgroup_top(const struct berth_vps_ctx *v, const char *name, const struct berth_cgroup *cg,
                    struct berth_cgroup **top, struct berth_err *err);
-/* On a pure v2 host, the VPS's limits on its top level (guest and keeper
- * together); nothing elsewhere. Part of a boot: its failure fails it. */
+/* On a pure v2 host, the VPS's limits on the top level above the
+ * container's cgroup (cgroup_dump, from its state): guest and keeper
+ * together; nothing elsewhere. Part of a boot: its failure fails it. */
 int vps_cgroup_top_limits(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
-                          struct berth_err *err);
-/* Charges the console keeper (pid) to the VPS's cgroups: those of its
- * container on a hybrid host, <vps-cgroup>/console under the top level on
- * a pure v2 one, none for a container made before the top level. */
-int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg, pid_t keeper,
-                    struct berth_err *err);
+                          const char *cgroup_dump, struct berth_err *err);
+/* Charges the console keeper (pid) to the VPS whose container's cgroup is
+ * cgroup_dump: the container's cgroups on a hybrid host,
+ * <vps-cgroup>/console under the top level on a pure v2 one, none for a
+ * container made before the top level. */
+int vps_keeper_join(const struct berth_vps_ctx *v, const struct berth_vps_config *cfg,
+                    const char *cgroup_dump, pid_t keeper, struct berth_err *err);
 
 /* The VPS's cgroups found by name, whatever any state file says (the
  * ground truth after a crash): in how many hierarchies they exist and how

@@ -121,7 +121,7 @@ int vps_boot_wire(const struct berth_vps_ctx *v, const struct berth_vps_config *
         if (r >= 0 && cfg->userns.enabled)
                 vps_trace(v, "VPS %s: cgroup delegated to the guest's root", cfg->name);
         if (r >= 0)
-                r = vps_cgroup_top_limits(v, cfg, err);
+                r = vps_cgroup_top_limits(v, cfg, info.st.cgroup, err);
         if (r >= 0)
                 r = vps_net_up(v, cfg, info.st.pid, err);
         berth_container_info_clear(&info);
