@@ -11,11 +11,12 @@
  * sync only the container's filesystems for the same reasons.
  *
  * So the VPS's seccomp profile sends sync to the console keeper's
- * listener, as sysinfo (sysinfo.c), and the keeper answers with
- * syncfs(2) of each filesystem the guest's durable data can be on: its
- * root (the overlay, whose syncfs syncs its upper layer's filesystem, or
- * its own disk image) and any block device the guest mounted (a device
- * the VPS was given). Its tmpfs, proc, sysfs and the like hold nothing to
+ * listener, as sysinfo (sysinfo.c), and a child of the keeper (whose
+ * loop must not wait for a disk) answers with syncfs(2) of each
+ * filesystem the guest's durable data can be on: its root (the overlay,
+ * whose syncfs syncs its upper layer's filesystem, or its own disk
+ * image) and any block device the guest mounted (a device the VPS was
+ * given). Its tmpfs, proc, sysfs and the like hold nothing to
  * write back. The call returns 0 as sync does. What the keeper cannot
  * look at (the task's root or mounts) continues in the kernel: the host's
  * sync, as before. Without a keeper the kernel fails sync with ENOSYS,

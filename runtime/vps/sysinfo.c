@@ -266,6 +266,23 @@ static int answer_sysinfo(struct vps_sysinfo *s, int fd, const struct seccomp_no
         return r > 0 ? 1 : 0;
 }
 
+/* sync in a child of the keeper, which answers the notification itself:
+ * syncfs waits for the disk (and the opens for the guest's mount table),
+ * and the keeper's loop must not (the console, the other calls, every
+ * `vps exec` handing its listener over). False when there is no child. */
+static bool sync_in_child(int fd, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
+{
+        pid_t pid = fork();
+        if (pid != 0)
+                return pid > 0;
+        int r = vps_sync_answer(fd, req->id, req->pid);
+        if (r < 0)
+                resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        if (r <= 0)
+                ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
+        _exit(0);
+}
+
 /* One call of a guest's task: sysinfo here, sync in sync.c. */
 static void serve(struct vps_sysinfo *s, int fd)
 {
@@ -277,8 +294,9 @@ static void serve(struct vps_sysinfo *s, int fd)
         int r = -1;
         if (req->data.arch == NATIVE_AUDIT_ARCH && req->data.nr == __NR_sysinfo)
                 r = answer_sysinfo(s, fd, req, resp);
-        else if (req->data.arch == NATIVE_AUDIT_ARCH && req->data.nr == __NR_sync)
-                r = vps_sync_answer(fd, req->id, req->pid);
+        else if (req->data.arch == NATIVE_AUDIT_ARCH && req->data.nr == __NR_sync &&
+                 sync_in_child(fd, req, resp))
+                return;
         if (r > 0)
                 return;
         if (r < 0)
