@@ -496,19 +496,36 @@ static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
         return r;
 }
 
+/* The bridge, its NAT and the VPS's veth pair on it. Another VPS's
+ * teardown removes a bridge it finds without ports, which this one may be
+ * until the pair is attached ("get link: No such device"): then the pair
+ * goes, and the bridge is made again, a few times. */
+static int bridge_and_port(struct net_ctx *x, int netns_fd, struct berth_err *err)
+{
+        bool bridged = x->c->mode == BERTH_NET_BRIDGED;
+        for (int attempt = 1;; attempt++) {
+                int r = bridged ? ensure_bridge(x, err) : 0;
+                /* Also on a bridge made without it: the first --nat VPS adds it. */
+                if (r >= 0 && bridged && (x->c->flags & BERTH_NET_F_NAT))
+                        r = berth_nat_apply(x->c->bridge, &x->gw4, NULL, err);
+                if (r >= 0)
+                        r = create_veth(x, netns_fd, err);
+                if (r != -ENODEV || !bridged || !x->created_veth || attempt == 4)
+                        return r;
+                struct berth_err scratch = {0};
+                if (berth_link_del(x->host, x->c->host_if, &scratch) < 0)
+                        return r;
+                x->created_veth = false;
+                berth_err_clear(err);
+        }
+}
+
 static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)
 {
         x->host = berth_nl_open(err);
         if (!x->host)
                 return -(err && err->code ? err->code : EIO);
-        int r = 0;
-        if (x->c->mode == BERTH_NET_BRIDGED)
-                r = ensure_bridge(x, err);
-        /* Also on a bridge made without it: the first --nat VPS adds it. */
-        if (r >= 0 && x->c->mode == BERTH_NET_BRIDGED && (x->c->flags & BERTH_NET_F_NAT))
-                r = berth_nat_apply(x->c->bridge, &x->gw4, NULL, err);
-        if (r >= 0)
-                r = create_veth(x, netns_fd, err);
+        int r = bridge_and_port(x, netns_fd, err);
         /* Before the guest's link is up: its first frame meets the filter. */
         if (r >= 0 && (r = filter_apply(x->c, x->mac, x->bridge_used, NULL, err)) >= 0)
                 x->created_filter = true;
