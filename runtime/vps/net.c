@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 
+#include "berth/cleanup.h"
 #include "berth/log.h"
 #include "berth/netns.h"
 #include "berth/nft.h"
@@ -496,28 +498,19 @@ static int create_veth(struct net_ctx *x, int netns_fd, struct berth_err *err)
         return r;
 }
 
-/* The bridge, its NAT and the VPS's veth pair on it. Another VPS's
- * teardown removes a bridge it finds without ports, which this one may be
- * until the pair is attached ("get link: No such device"): then the pair
- * goes, and the bridge is made again, a few times. */
+/* The bridge, its NAT and the VPS's veth pair on it, under the bridges'
+ * lock held shared: no teardown removes the bridge before the port is on
+ * it (net_bridges_lock). */
 static int bridge_and_port(struct net_ctx *x, int netns_fd, struct berth_err *err)
 {
-        bool bridged = x->c->mode == BERTH_NET_BRIDGED;
-        for (int attempt = 1;; attempt++) {
-                int r = bridged ? ensure_bridge(x, err) : 0;
-                /* Also on a bridge made without it: the first --nat VPS adds it. */
-                if (r >= 0 && bridged && (x->c->flags & BERTH_NET_F_NAT))
-                        r = berth_nat_apply(x->c->bridge, &x->gw4, NULL, err);
-                if (r >= 0)
-                        r = create_veth(x, netns_fd, err);
-                if (r != -ENODEV || !bridged || !x->created_veth || attempt == 4)
-                        return r;
-                struct berth_err scratch = {0};
-                if (berth_link_del(x->host, x->c->host_if, &scratch) < 0)
-                        return r;
-                x->created_veth = false;
-                berth_err_clear(err);
-        }
+        if (x->c->mode != BERTH_NET_BRIDGED)
+                return create_veth(x, netns_fd, err);
+        _cleanup_close_ int lock = net_bridges_lock(LOCK_SH, err);
+        int r = lock < 0 ? lock : ensure_bridge(x, err);
+        /* Also on a bridge made without it: the first --nat VPS adds it. */
+        if (r >= 0 && (x->c->flags & BERTH_NET_F_NAT))
+                r = berth_nat_apply(x->c->bridge, &x->gw4, NULL, err);
+        return r < 0 ? r : create_veth(x, netns_fd, err);
 }
 
 static int setup_steps(struct net_ctx *x, int netns_fd, struct berth_err *err)

@@ -27,14 +27,34 @@
  * between guests on different bridges would need one proxy NDP entry per
  * guest and bridge and is not done. */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "berth/cleanup.h"
 #include "berth/netns.h"
 #include "berth/nft.h"
 #include "runtime/vps/net_bridges.h"
+
+/* The lock is on the network namespace's own inode (nsfs keeps one per
+ * namespace while anything holds it open): every berth whose bridges live
+ * there meets on it, whatever its mount namespace or state directory, and
+ * there is no lock file to leave behind. Without it another VPS's
+ * teardown could find a bridge that a start had made but not yet joined
+ * without ports, and remove it under the start. */
+int net_bridges_lock(int op, struct berth_err *err)
+{
+        _cleanup_close_ int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return berth_err_sys(err, errno, "open /proc/thread-self/ns/net");
+        if (flock(fd, op) < 0)
+                return berth_err_sys(err, errno, "lock the bridges of the network namespace");
+        return TAKE_FD(fd);
+}
 
 int net_tolerate(int r, int ok_errno, struct berth_err *err)
 {
@@ -291,8 +311,8 @@ static int sweep_overflow(struct berth_nl *nl, const char *base, struct berth_er
         return busy;
 }
 
-int net_bridges_remove(struct berth_nl *nl, const char *base, const char *own, bool nat,
-                       struct berth_err *err)
+static int bridges_remove_locked(struct berth_nl *nl, const char *base, const char *own, bool nat,
+                                 struct berth_err *err)
 {
         int r = 0;
         if (own && own[0] && berth_bridge_overflow_index(base, own))
@@ -312,4 +332,11 @@ int net_bridges_remove(struct berth_nl *nl, const char *base, const char *own, b
         if (r > 0) /* a VPS came meanwhile */
                 return berth_err_set(err, EBUSY, "remove bridge %s: ports left", base);
         return r < 0 ? r : remove_bridge_nat(base, nat, err);
+}
+
+int net_bridges_remove(struct berth_nl *nl, const char *base, const char *own, bool nat,
+                       struct berth_err *err)
+{
+        _cleanup_close_ int lock = net_bridges_lock(LOCK_EX, err);
+        return lock < 0 ? lock : bridges_remove_locked(nl, base, own, nat, err);
 }

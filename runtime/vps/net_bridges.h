@@ -35,9 +35,16 @@ int net_bridge_route_add(struct berth_nl *nl, const char *br, const struct berth
 /* Removes what of base's group has no port left: own (the bridge a VPS
  * just left) when an overflow bridge, every overflow bridge once base is
  * empty, and base (with its NAT: nat, or found) once none is left.
- * -EBUSY when base stays. */
+ * -EBUSY when base stays. Takes net_bridges_lock exclusive: the caller
+ * must not hold it. */
 int net_bridges_remove(struct berth_nl *nl, const char *base, const char *own, bool nat,
                        struct berth_err *err);
+
+/* The bridges of the caller's network namespace change under one flock:
+ * a start holds it shared (LOCK_SH) from finding or making its bridge
+ * until its port is on it, net_bridges_remove exclusive. The fd, or
+ * -errno; closing it unlocks. */
+int net_bridges_lock(int op, struct berth_err *err);
 
 /* Shared by net.c and net_bridges.c: r, or 0 (err cleared) when r is
  * -ok_errno ("already so": EEXIST, ENOENT, ...). */

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -669,6 +670,37 @@ START_TEST(test_bridged_reuse_and_rollback)
 }
 END_TEST
 
+/* A start holds the bridges' lock shared (flock on the network namespace's
+ * inode) from making its bridge until its port is on it: a teardown that
+ * finds the bridge without ports meanwhile waits, and removes it only
+ * once the lock is free, never under the start. */
+START_TEST(test_bridge_removal_waits_for_start)
+{
+        struct berth_err err = {0};
+        int host = self_netns();
+        struct berth_nl *nl = nl_in(-1);
+        ck_assert_msg(berth_link_add_bridge(nl, "tbr0", NULL, 0, &err) == 0, "%s", err.msg);
+        berth_nl_close(nl);
+        int start = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        ck_assert_int_eq(flock(start, LOCK_SH), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                close(start);
+                _exit(berth_net_bridge_remove("tbr0", &err) == 0 ? 0 : 1);
+        }
+        struct timespec pause = {.tv_nsec = 300 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, WNOHANG), 0);
+        ck_assert(link_exists(host, "tbr0"));
+        close(start);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ck_assert(!link_exists(host, "tbr0"));
+}
+END_TEST
+
 /* ---- routed mode --------------------------------------------------------------- */
 
 static struct berth_net_config routed_cfg(const char *host_if, struct berth_ip_addr *addrs, size_t n)
@@ -862,6 +894,7 @@ Suite *test_suite(void)
         tcase_add_test(tc, test_sysctl);
         tcase_add_test(tc, test_bridged);
         tcase_add_test(tc, test_bridged_reuse_and_rollback);
+        tcase_add_test(tc, test_bridge_removal_waits_for_start);
         tcase_add_test(tc, test_routed);
         tcase_add_test(tc, test_routed_rollback);
         suite_add_tcase(s, tc);
