@@ -156,6 +156,8 @@ uint64_t vps_cpu_weight_shares(uint64_t weight, bool v1);
  * VPS_SYSINFO_SOCK, and what the answers come from. */
 #define VPS_SYSINFO_SOCK    "sysinfo.sock"
 #define VPS_SYSINFO_MAX_FDS 64
+/* A guest's syncs answered at once, each by a child of the keeper. */
+#define VPS_SYNC_CHILDREN_MAX 4
 struct vps_sysinfo {
         const struct berth_vps_ctx *v;
         char name[BERTH_VPS_NAME_MAX + 1];
@@ -164,6 +166,8 @@ struct vps_sysinfo {
         struct berth_cgroup *cg; /* the container's, once its state is there */
         bool hybrid;
         uint64_t start_ticks; /* the init's, since boot */
+        /* The children answering a guest's sync now (0: a free slot). */
+        pid_t syncers[VPS_SYNC_CHILDREN_MAX];
 };
 struct pollfd;
 struct sysinfo;
@@ -176,6 +180,9 @@ void vps_sysinfo_accept(struct vps_sysinfo *s, int listen_fd);
 size_t vps_sysinfo_pollfds(const struct vps_sysinfo *s, struct pollfd *f);
 /* Answers what poll reported on the pollfds that pollfds() filled. */
 void vps_sysinfo_events(struct vps_sysinfo *s, const struct pollfd *f);
+/* True when pid, just reaped, was one of s's sync children (its slot is
+ * free again). */
+bool vps_sysinfo_reaped(struct vps_sysinfo *s, pid_t pid);
 /* The answer: host's sysinfo with the cgroup's memory, swap and tasks and
  * the VPS's uptime (seconds) in, mem_unit 1. Pure: unit-tested. */
 int vps_sysinfo_compute(const struct sysinfo *host, const struct berth_cgroup_stats *st, bool hybrid,
@@ -565,8 +572,9 @@ struct vps_keeper {
         char name[BERTH_VPS_NAME_MAX + 1];
         char log_path[PATH_MAX], handoff_path[PATH_MAX];
         off_t log_size;
-        /* The last children reaped: the worker, the init, and any orphan of
-         * the guest's creation; n_reaped counts them all. */
+        /* The last children reaped but the worker and the sync children
+         * (sysinfo.c): the init and any orphan of the guest's creation;
+         * n_reaped counts them all. */
         struct vps_reaped reaped[VPS_KEEPER_REAPED_MAX];
         size_t n_reaped;
         /* The keeper's own context: its warnings and trace go to console.log. */

@@ -172,7 +172,7 @@ static bool reap_children(struct vps_keeper *k)
                 if (pid > 0 && pid == k->worker) {
                         k->worker = 0;
                         worker_ended(k, status);
-                } else if (pid > 0)
+                } else if (pid > 0 && !vps_sysinfo_reaped(&k->sysinfo, pid))
                         k->reaped[k->n_reaped++ % VPS_KEEPER_REAPED_MAX] = (struct vps_reaped){pid, status};
                 if (pid == 0)
                         return false;

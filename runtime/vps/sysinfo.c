@@ -266,16 +266,42 @@ static int answer_sysinfo(struct vps_sysinfo *s, int fd, const struct seccomp_no
         return r > 0 ? 1 : 0;
 }
 
-/* sync in a child of the keeper, which answers the notification itself:
- * syncfs waits for the disk (and the opens for the guest's mount table),
- * and the keeper's loop must not (the console, the other calls, every
- * `vps exec` handing its listener over). False when there is no child. */
-static bool sync_in_child(int fd, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
+static pid_t *free_syncer(struct vps_sysinfo *s)
 {
-        pid_t pid = fork();
-        if (pid != 0)
-                return pid > 0;
+        for (size_t i = 0; i < VPS_SYNC_CHILDREN_MAX; i++)
+                if (!s->syncers[i])
+                        return &s->syncers[i];
+        return NULL;
+}
+
+bool vps_sysinfo_reaped(struct vps_sysinfo *s, pid_t pid)
+{
+        for (size_t i = 0; i < VPS_SYNC_CHILDREN_MAX; i++)
+                if (s->syncers[i] == pid) {
+                        s->syncers[i] = 0;
+                        return true;
+                }
+        return false;
+}
+
+/* sync, as answer_sysinfo answers, but in a child of the keeper that sends
+ * the answer itself (then 1 here): syncfs waits for the disk (and the
+ * opens for the guest's mount table), and the keeper's loop must not (the
+ * console, the other calls, every `vps exec` handing its listener over).
+ * A guest with VPS_SYNC_CHILDREN_MAX syncs under way waits for its own:
+ * the next is answered in the loop, which no other VPS shares. */
+static int answer_sync(struct vps_sysinfo *s, int fd, const struct seccomp_notif *req,
+                       struct seccomp_notif_resp *resp)
+{
+        pid_t *slot = free_syncer(s);
+        pid_t pid = slot ? fork() : -1;
+        if (pid > 0) {
+                *slot = pid;
+                return 1;
+        }
         int r = vps_sync_answer(fd, req->id, req->pid);
+        if (pid < 0)
+                return r;
         if (r < 0)
                 resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
         if (r <= 0)
@@ -294,9 +320,8 @@ static void serve(struct vps_sysinfo *s, int fd)
         int r = -1;
         if (req->data.arch == NATIVE_AUDIT_ARCH && req->data.nr == __NR_sysinfo)
                 r = answer_sysinfo(s, fd, req, resp);
-        else if (req->data.arch == NATIVE_AUDIT_ARCH && req->data.nr == __NR_sync &&
-                 sync_in_child(fd, req, resp))
-                return;
+        else if (req->data.arch == NATIVE_AUDIT_ARCH && req->data.nr == __NR_sync)
+                r = answer_sync(s, fd, req, resp);
         if (r > 0)
                 return;
         if (r < 0)

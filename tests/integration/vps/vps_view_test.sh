@@ -473,6 +473,11 @@ test_sync() {
                         fail "the guest's sync wrote $((vps1 - vps0)) sectors to its disk, not its 16 MiB"
                 [ $((other1 - other0)) -lt 16384 ] ||
                         fail "the guest's sync wrote $((other1 - other0)) sectors to another filesystem of the host"
+                # A burst: a few children of the keeper answer at once, the
+                # rest in its loop; every one returns.
+                out=$(gexec gvw-sync sh -c 'i=0; while [ $i -lt 24 ]; do sync & i=$((i + 1)); done; wait; echo synced' 2>&1)
+                [ "$out" = synced ] || fail "24 syncs at once in the guest: $out"
+                expect 0 berth exec gvw-sync -- true
         fi
         expect 0 berth destroy --force gvw-sync
         ext4_scratch_rm "$other"
