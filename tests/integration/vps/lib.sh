@@ -75,6 +75,18 @@ ext4_scratch_rm() {
         rm -rf "$1"
 }
 
+# The keeper of init PID: its parent once the start's worker (named
+# "berth", not "berth-console") has ended; the worker may still be moving
+# the keeper into the VPS's cgroups when the start has answered.
+keeper_of() { # keeper_of PID
+        for _ in $(seq 50); do
+                k=$(awk '{print $4}' "/proc/$1/stat" 2>/dev/null)
+                [ "$(cat "/proc/$k/comm" 2>/dev/null)" = berth-console ] && break
+                sleep 0.1
+        done
+        echo "$k"
+}
+
 # keeper_settled KEEPER INIT: waits (up to 5 s) until the keeper's only
 # child is the init. `vps start`'s worker, the keeper's other child, moves
 # the keeper into the VPS's cgroups after the start has answered and then

@@ -251,7 +251,7 @@ test_reboot() {
         [ "$(berth exec deb -- cat /proc/1/comm)" = systemd ] || fail "pid 1 after the reboot is not systemd"
         [ "$(berth exec deb -- cat /root/file)" = kept ] || fail "upper layer lost over the reboot"
         grep -q "the guest rebooted" "$data/vps/deb/console.log" || fail "console.log does not say it rebooted"
-        k=$(awk '{print $4}' "/proc/$new/stat")
+        k=$(keeper_of "$new")
         [ "$(cat "/proc/$k/comm")" = berth-console ] || fail "the new systemd's parent is not a console keeper"
 }
 

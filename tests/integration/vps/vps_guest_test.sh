@@ -414,7 +414,7 @@ test_keeper() {
         expect 0 berth create kc --template bb --memory 256M --pids 100 --cpus 1
         expect 0 berth start kc
         p=$(vps_pid kc)
-        k=$(awk '{print $4}' "/proc/$p/stat")
+        k=$(keeper_of "$p")
         [ "$(cat "/proc/$k/comm")" = berth-console ] || fail "the init's parent is not the keeper: $(cat "/proc/$k/comm")"
         keeper_settled "$k" "$p" || fail "the keeper has children besides the init: $(cat "/proc/$k/task/$k/children")"
         # Where berth is the static one, the keeper runs it (not a fork of

@@ -61,10 +61,6 @@ vps_state() {
         berth status "$1" --json | json_field state
 }
 
-ppid_of() {
-        awk '{print $4}' "/proc/$1/stat" 2>/dev/null
-}
-
 host_if() {
         json_field host_if <"$data/vps/$1/vps.json"
 }
@@ -167,7 +163,7 @@ test_poweroff() {
                 expect 0 berth create $n --template bb --ip 10.77.0.21 --memory 128M --pids 64
                 expect 0 berth start $n
                 p=$(vps_pid $n)
-                k=$(ppid_of "$p")
+                k=$(keeper_of "$p")
                 check_keeper $n "$p" "$k"
                 hif=$(host_if $n)
                 ip link show "$hif" >/dev/null 2>&1 || fail "$n: no host link $hif while running"
@@ -201,7 +197,7 @@ test_reboot() {
         expect 0 berth start $n
         expect 0 berth exec $n -- sh -c 'echo before >/root/marker'
         p=$(vps_pid $n)
-        k=$(ppid_of "$p")
+        k=$(keeper_of "$p")
         check_keeper $n "$p" "$k"
         for round in 1 2; do
                 t0=$(date +%s)
@@ -212,7 +208,7 @@ test_reboot() {
                 fi
                 echo "reboot $round: running again with init $q (was $p) after $(($(date +%s) - t0)) s"
                 dead "$p" || fail "$n: the old init $p still runs"
-                k2=$(ppid_of "$q")
+                k2=$(keeper_of "$q")
                 check_keeper $n "$q" "$k2"
                 [ "$k2" != "$k" ] || fail "$n: the same keeper $k after the reboot"
                 [ "$(state_dirs $n | wc -l)" = 1 ] || fail "$n: container states: $(state_dirs $n)"
@@ -245,7 +241,7 @@ test_race() {
                 for round in 1 2 3; do
                         expect 0 berth start $n
                         p=$(vps_pid $n)
-                        k=$(ppid_of "$p")
+                        k=$(keeper_of "$p")
                         hif=$(host_if $n)
                         berth exec $n -- $how >/dev/null 2>&1 &
                         [ "$round" = 1 ] || sleep 0.$((round * 3))
@@ -293,7 +289,7 @@ test_destroy_many() {
                 expect 0 berth create $n --template bb --ip 10.77.0.$((30 + ${n#lc-d}))
         done
         expect 0 berth start lc-d3
-        k=$(ppid_of "$(vps_pid lc-d3)")
+        k=$(keeper_of "$(vps_pid lc-d3)")
         hif=$(host_if lc-d3)
         out=$(berth destroy lc-d1 lc-d3 --json)
         code=$?

@@ -51,8 +51,24 @@ documented() { # documented CODE OUTPUT
         5) echo "$2" | grep -Eq "VPS l[0-9]* is (not running|running \(stop it or use --force\)|already running)" ;;
         # exec's own failures are docker's 125 (man berth-vps, exec).
         125) echo "$2" | grep -Eq "VPS l[0-9]* (is not running|does not exist)$" ;;
+        # exec's command ended by the guest's shutdown (a stop beside it):
+        # 128 + SIGTERM, nothing printed.
+        143) [ -z "$2" ] ;;
         *) return 1 ;;
         esac
+}
+
+# A hang's context while it is still there: the VPS's console keeper
+# (the static berth's `_vps-keeper NAME DATA ...`), where it waits in the
+# kernel, and what it logged.
+hang_context() { # hang_context NAME
+        for f in /proc/[0-9]*/cmdline; do
+                tr '\0' ' ' <"$f" 2>/dev/null | grep -q -- "_vps-keeper $1 $data " || continue
+                p=${f%/cmdline}
+                echo "    keeper ${p#/proc/}: $(sed -n 's/^State:[[:space:]]*//p' "$p/status" 2>/dev/null), wchan $(cat "$p/wchan" 2>/dev/null)"
+                sed 's/^/    keeper stack: /' "$p/stack" 2>/dev/null | head -12
+        done
+        tail -n 8 "$data/vps/$1/console.log" 2>/dev/null | sed 's/^/    console.log: /'
 }
 
 # worker K: one provider script. Logs "verb code" per command to
@@ -79,7 +95,7 @@ worker() {
                 echo "$verb $code" >>"$tmp/w.$k.log"
                 case $code in
                 0) ;;
-                124 | 137) echo "HANG ($limit s): vps $*" >>"$tmp/w.$k.bad" ;;
+                124 | 137) { echo "HANG ($limit s): vps $*" && hang_context "$n"; } >>"$tmp/w.$k.bad" ;;
                 *)
                         if documented "$code" "$out"; then
                                 echo "$code $out" | sed 's/ l[0-9]*/ NAME/g; s/10\.77\.[0-9.]*/ADDR/g' >>"$tmp/w.$k.msg"
@@ -173,8 +189,8 @@ ops=$(cat "$tmp"/w.*.log | wc -l)
 echo "load: $ops commands in $((t1 - t0)) s"
 bad=$(cat "$tmp"/w.*.bad 2>/dev/null)
 if [ -n "$bad" ]; then
-        fail "$(echo "$bad" | grep -vc "^    console.log: ") undocumented errors or hangs; the first ones:"
-        echo "$bad" | head -20
+        fail "$(echo "$bad" | grep -vc "^    \(console.log\|keeper\)") undocumented errors or hangs; the first ones:"
+        echo "$bad" | head -40
 fi
 
 # Every survivor is complete and bootable.
