@@ -51,7 +51,10 @@ int net_bridges_lock(int op, struct berth_err *err)
         _cleanup_close_ int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return berth_err_sys(err, errno, "open /proc/thread-self/ns/net");
-        if (flock(fd, op) < 0)
+        int r;
+        while ((r = flock(fd, op)) < 0 && errno == EINTR)
+                ;
+        if (r < 0)
                 return berth_err_sys(err, errno, "lock the bridges of the network namespace");
         return TAKE_FD(fd);
 }
