@@ -90,11 +90,19 @@ worker() {
                 10) verb="destroy" && set -- destroy "$n" ;;
                 11) verb="destroy-force" && set -- destroy --force "$n" ;;
                 esac
+                t=$(date +%s)
                 out=$(berth "$@" 2>&1)
                 code=$?
                 echo "$verb $code" >>"$tmp/w.$k.log"
+                # timeout(1) ends a hang with 124, or 137 when it had to
+                # kill; exec's command killed (destroy --force, a stop's
+                # last resort) is 137 too, at once and silent.
+                if [ $code = 137 ] && [ "$verb" = exec ] && [ -z "$out" ] && [ $(($(date +%s) - t)) -lt "$limit" ]; then
+                        code=killed
+                fi
                 case $code in
                 0) ;;
+                killed) echo "137 (exec's command killed)" >>"$tmp/w.$k.msg" ;;
                 124 | 137) { echo "HANG ($limit s): vps $*" && hang_context "$n"; } >>"$tmp/w.$k.bad" ;;
                 *)
                         if documented "$code" "$out"; then
