@@ -63,7 +63,7 @@ documented() { # documented CODE OUTPUT
 # kernel, and what it logged.
 hang_context() { # hang_context NAME
         for f in /proc/[0-9]*/cmdline; do
-                tr '\0' ' ' <"$f" 2>/dev/null | grep -q -- "_vps-keeper $1 $data " || continue
+                tr '\0' ' ' 2>/dev/null <"$f" | grep -q -- "_vps-keeper $1 $data " || continue
                 p=${f%/cmdline}
                 echo "    keeper ${p#/proc/}: $(sed -n 's/^State:[[:space:]]*//p' "$p/status" 2>/dev/null), wchan $(cat "$p/wchan" 2>/dev/null)"
                 sed 's/^/    keeper stack: /' "$p/stack" 2>/dev/null | head -12
